@@ -1,0 +1,134 @@
+"""The sandbox as one object: every imitated platform served on loopback, with one control surface.
+
+    with Sandbox(seed=7) as sb:
+        sb.seed(50)
+        requests.get(sb.servicenow.base_url + "/api/now/table/incident", auth=...)
+        sb.calls("jira")
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from itsm_bridge.sandbox.core import PROFILES, Call, Platform, Served, serve, stop
+
+
+class Sandbox:
+    """Starts the ServiceNow, Jira, Statuspage and Cachet imitations on 127.0.0.1."""
+
+    def __init__(
+        self,
+        seed: int = 0,
+        faults: str = "none",
+        state_file: str | os.PathLike[str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        # Imported here so each platform module stays independent of the others.
+        from itsm_bridge.sandbox.cachet import CachetPlatform
+        from itsm_bridge.sandbox.jira import JiraPlatform
+        from itsm_bridge.sandbox.servicenow import ServiceNowPlatform
+        from itsm_bridge.sandbox.statuspage import StatuspagePlatform
+
+        if faults not in PROFILES:
+            raise ValueError(f"unknown fault profile {faults!r}; one of {', '.join(PROFILES)}")
+        self.seed_value = seed
+        self.host = host
+        self.port = port
+        self.state_file = Path(state_file) if state_file else None
+        self.servicenow = ServiceNowPlatform(seed=seed)
+        self.jira = JiraPlatform(seed=seed + 1)
+        self.statuspage = StatuspagePlatform(seed=seed + 2)
+        self.cachet = CachetPlatform(seed=seed + 3)
+        self.fault_profile = faults
+        self._served: list[Served] = []
+
+    @property
+    def platforms(self) -> dict[str, Platform]:
+        return {
+            "servicenow": self.servicenow,
+            "jira": self.jira,
+            "statuspage": self.statuspage,
+            "cachet": self.cachet,
+        }
+
+    # --- lifecycle
+    def start(self) -> Sandbox:
+        if self.state_file and self.state_file.exists():
+            self.load_state(json.loads(self.state_file.read_text("utf-8")))
+        for offset, platform in enumerate(self.platforms.values()):
+            port = self.port + offset if self.port else 0
+            self._served.append(serve(platform, self.host, port))
+            platform.faults.set_profile(self.fault_profile, seed=self.seed_value + offset)
+        return self
+
+    def stop(self) -> None:
+        stop(self._served)
+        self._served.clear()
+        if self.state_file:
+            self.save_state(self.state_file)
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- control surface for tests and benchmarks
+    def calls(self, platform: str | None = None) -> list[Call]:
+        names = [platform] if platform else list(self.platforms)
+        return [c for name in names for c in self.platforms[name].call_log.calls()]
+
+    def clear_calls(self) -> None:
+        for p in self.platforms.values():
+            p.call_log.clear()
+
+    def reset(self) -> None:
+        for p in self.platforms.values():
+            with p.lock:
+                p.reset()
+
+    def set_faults(self, profile: str, seed: int | None = None) -> None:
+        for offset, p in enumerate(self.platforms.values()):
+            p.faults.set_profile(profile, seed=None if seed is None else seed + offset)
+
+    def seed(self, n: int) -> None:
+        """Load n realistic incidents across the platforms (see `seed.py`)."""
+        from itsm_bridge.sandbox.seed import seed_sandbox
+
+        seed_sandbox(self, n, seed=self.seed_value)
+
+    # --- description, as printed by `itsm-bridge sandbox --json`
+    def info(self) -> dict[str, Any]:
+        credentials: dict[str, Any] = {}
+        env: dict[str, str] = {}
+        for name, p in self.platforms.items():
+            credentials[name] = p.credentials()
+            env.update(p.env())
+        return {
+            "servicenow": self.servicenow.base_url,
+            "jira": self.jira.base_url,
+            "statuspage": self.statuspage.base_url,
+            "statuspage_page_id": self.statuspage.page_id,
+            "cachet": self.cachet.base_url,
+            "credentials": credentials,
+            "env": env,
+        }
+
+    # --- persistence (--state FILE)
+    def save_state(self, path: str | os.PathLike[str]) -> None:
+        state = {name: p.to_state() for name, p in self.platforms.items()}
+        target = Path(path)
+        fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=target.name, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(state, fh, ensure_ascii=False)
+        os.replace(tmp, target)  # atomic: a crash never leaves half a state file
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        for name, p in self.platforms.items():
+            if name in state:
+                p.load_state(state[name])
