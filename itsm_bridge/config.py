@@ -1,0 +1,257 @@
+"""Load a TOML config into typed settings, reporting every problem at once.
+
+Each problem names its key path, file and line, and for a misspelt key the closest valid one.
+Secrets are never in the file: a literal `password`, `token`, `api_key` ... is refused without
+echoing it, and `*_env` keys name environment variables read when the secret is first needed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from itsm_bridge.config_schema import Settings
+from itsm_bridge.errors import ConfigError, ConfigProblem
+from itsm_bridge.mapping.fields import StateMap, public_status_map
+from itsm_bridge.mapping.priority import PriorityMatrix, matrix_problems
+from itsm_bridge.mapping.rules import VENDOR_RULES, RequiredRule
+from itsm_bridge.mapping.taxonomy import Taxonomy, Term, Vocabulary
+from itsm_bridge.model import PublicStatus, State
+from itsm_bridge.toml_lines import key_lines
+
+DEFAULT_PATH = "itsm-bridge.toml"
+SECRET_KEYS = {"password", "token", "api_key", "apikey", "secret", "client_secret", "pat", "api_token"}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Validated settings plus the mapping objects derived from them."""
+
+    settings: Settings
+    path: Path | None = None
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    @cached_property
+    def matrix(self) -> PriorityMatrix:
+        return PriorityMatrix(dict(self.settings.priority.matrix))
+
+    @cached_property
+    def taxonomy(self) -> Taxonomy:
+        t = self.settings.taxonomy
+        categories = [
+            Term(
+                name,
+                tuple(c.aliases),
+                _values(c),
+                Vocabulary("subcategory", [Term(s, tuple(sc.aliases), _values(sc)) for s, sc in c.subcategories.items()]),
+            )
+            for name, c in t.categories.items()
+        ]
+        m = self.settings.mapping
+        return Taxonomy(
+            categories=Vocabulary("category", categories, default=t.default_category),
+            services=Vocabulary("service", [Term(n, tuple(s.aliases), _values(s)) for n, s in t.services.items()]),
+            resolution_codes=Vocabulary(
+                "resolution_code", [Term(n, tuple(s.aliases), _values(s)) for n, s in t.resolution_codes.items()]
+            ),
+            policies={
+                "servicenow": m.servicenow.unmapped,
+                "jira": m.jira.unmapped,
+                "statuspage": m.statuspage.unmapped,
+            },
+        )
+
+    def state_map(self, platform: str) -> StateMap:
+        mapping = getattr(self.settings.mapping, platform)
+        return StateMap.from_names(platform, mapping.states)
+
+    @cached_property
+    def public_status(self) -> dict[State, PublicStatus]:
+        return public_status_map(self.settings.mapping.statuspage.public_status)
+
+    @cached_property
+    def rules(self) -> tuple[RequiredRule, ...]:
+        own = tuple(
+            RequiredRule(r.step, tuple(r.fields), tuple(r.platforms), r.severity) for r in self.settings.rules.required
+        )
+        return VENDOR_RULES + own
+
+    @property
+    def state_url(self) -> str:
+        """The store URL, with a relative SQLite path taken from the config file's folder."""
+        url = self.settings.state.url
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            relative = url[len("sqlite:///") :]
+            if relative != ":memory:":
+                return "sqlite:///" + str((self.base_dir / relative).resolve())
+        return url
+
+    def secret(self, section: str, key: str) -> str:
+        """The value of the environment variable that `section.key` names (e.g. servicenow.password_env)."""
+        table = getattr(self.settings, section)
+        name = getattr(table, key, None) if table is not None else None
+        if not name:
+            raise ConfigError([ConfigProblem(f"{section}.{key}", "is not set", self._file())])
+        value = os.environ.get(name)
+        if not value:
+            raise ConfigError(
+                [ConfigProblem(f"{section}.{key}", f"names the environment variable {name}, which is not set", self._file())]
+            )
+        from itsm_bridge.log import register_secret
+
+        user = getattr(table, "user", None) or getattr(table, "email", None)
+        register_secret(value, user)
+        return value
+
+    def _file(self) -> str | None:
+        return str(self.path) if self.path else None
+
+
+def _values(term: Any) -> dict[str, str]:
+    return {p: getattr(term, p) for p in ("servicenow", "jira", "statuspage") if getattr(term, p)}
+
+
+def default_path() -> Path:
+    return Path(os.environ.get("ITSM_BRIDGE_CONFIG") or DEFAULT_PATH)
+
+
+def load(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and validate a config file; raise ConfigError listing every problem."""
+    file = Path(path) if path else default_path()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([ConfigProblem("", f"config file not found (looked for {file})", str(file))]) from None
+    except OSError as exc:
+        raise ConfigError([ConfigProblem("", f"cannot read config file: {exc.strerror}", str(file))]) from None
+    return parse(text, file)
+
+
+def parse(text: str, file: Path | None = None) -> Config:
+    name = str(file) if file else "<config>"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib's message names line and column, never more of the file than the bad token.
+        raise ConfigError([ConfigProblem("", f"not valid TOML: {exc}", name)]) from None
+    lines = key_lines(text)
+    problems = _refuse_literal_secrets(data, (), name, lines)
+    settings: Settings | None = None
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        problems += [_problem(err, name, lines) for err in exc.errors(include_input=False, include_url=False)]
+    matrix = data.get("priority", {}).get("matrix") if isinstance(data.get("priority"), dict) else None
+    if isinstance(matrix, dict):
+        for cell, message in matrix_problems({k: str(v) for k, v in matrix.items()}):
+            path = f"priority.matrix.{cell}"
+            problems.append(ConfigProblem(path, message, name, lines.get(path) or lines.get("priority.matrix")))
+    if problems or settings is None:
+        raise ConfigError(_dedupe(problems))
+    return Config(settings, file)
+
+
+def _refuse_literal_secrets(data: dict[str, Any], prefix: tuple[str, ...], file: str, lines: dict[str, int]) -> list[ConfigProblem]:
+    """Remove literal secrets from `data` (so nothing downstream can echo them) and report each."""
+    problems: list[ConfigProblem] = []
+    for key in list(data):
+        value = data[key]
+        path = ".".join((*prefix, key))
+        if key.lower() in SECRET_KEYS:
+            del data[key]
+            problems.append(
+                ConfigProblem(
+                    path,
+                    f"secrets are not read from the config file; put it in an environment variable "
+                    f'and write {key}_env = "VARIABLE_NAME" instead',
+                    file,
+                    lines.get(path),
+                )
+            )
+        elif isinstance(value, dict):
+            problems += _refuse_literal_secrets(value, (*prefix, key), file, lines)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, dict):
+                    problems += _refuse_literal_secrets(item, (*prefix, f"{key}[{i}]"), file, lines)
+    return problems
+
+
+def _problem(err: Any, file: str, lines: dict[str, int]) -> ConfigProblem:
+    loc = [part for part in err["loc"] if not (isinstance(part, str) and part.startswith("function-"))]
+    path = _key_path(loc)
+    message = err["msg"]
+    if err["type"] == "extra_forbidden":
+        valid = _valid_keys(loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.6)
+        message = "unknown key" + (f"; did you mean {close[0]!r}?" if close else f"; valid keys here: {', '.join(valid)}")
+    elif err["type"] == "missing":
+        message = "required key is missing"
+    elif message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    line = lines.get(path)
+    probe = path
+    while line is None and "." in probe:
+        probe = probe.rsplit(".", 1)[0]
+        line = lines.get(probe)
+    return ConfigProblem(path, message, file, line)
+
+
+def _key_path(loc: list[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _valid_keys(loc: list[Any]) -> list[str]:
+    """The keys allowed at `loc`, found by walking the settings models."""
+    node: Any = Settings
+    for part in loc:
+        node = _unwrap(node)
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            field = node.model_fields.get(str(part))
+            if field is None:
+                return []
+            node = field.annotation
+        elif typing.get_origin(node) in (dict, list):
+            node = typing.get_args(node)[-1]
+        else:
+            return []
+    node = _unwrap(node)
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        return list(node.model_fields)
+    return []
+
+
+def _unwrap(node: Any) -> Any:
+    """Optional[X] -> X."""
+    if isinstance(node, types.UnionType) or typing.get_origin(node) is typing.Union:
+        args = [a for a in typing.get_args(node) if a is not type(None)]
+        return args[0] if len(args) == 1 else node
+    return node
+
+
+def _dedupe(problems: list[ConfigProblem]) -> list[ConfigProblem]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for p in problems:
+        if (p.key_path, p.message) not in seen:
+            seen.add((p.key_path, p.message))
+            out.append(p)
+    return out

@@ -1,0 +1,295 @@
+"""The shape of an itsm-bridge config file, as pydantic models.
+
+Every table forbids unknown keys; `config.py` turns pydantic's errors into key paths with file,
+line and a close-match suggestion. Secrets are only ever names of environment variables.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from itsm_bridge.mapping.fields import DEFAULT_PUBLIC_STATUS, DEFAULT_STATES
+from itsm_bridge.mapping.priority import DEFAULT_CELLS
+from itsm_bridge.model import SYNC_FIELDS, PublicStatus, State
+
+PLATFORMS = ("servicenow", "jira", "statuspage")
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _https_or_loopback(url: str) -> str:
+    """TLS stays on: plain http is accepted only for the loopback sandbox."""
+    if url.startswith("https://"):
+        return url.rstrip("/")
+    if url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]")):
+        return url.rstrip("/")
+    raise ValueError("must start with https:// (plain http is allowed only for 127.0.0.1/localhost)")
+
+
+class HttpSettings(Section):
+    url: str
+    timeout_s: float = Field(30.0, gt=0, description="Connect and read timeout of every request.")
+    requests_per_second: float = Field(10.0, gt=0, description="Request budget for this platform.")
+    max_retries: int = Field(4, ge=0, le=10)
+    ca_bundle: str | None = Field(None, description="PEM file of a private CA; verification stays on.")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return _https_or_loopback(v)
+
+
+class ServiceNowSettings(HttpSettings):
+    user: str | None = None
+    password_env: str | None = Field(None, pattern=ENV_NAME)
+    token_env: str | None = Field(None, pattern=ENV_NAME)
+    client_id_env: str | None = Field(None, pattern=ENV_NAME)
+    client_secret_env: str | None = Field(None, pattern=ENV_NAME)
+    page_size: int = Field(1000, ge=1, le=10000)
+    overlap_s: int = Field(60, ge=0, description="Cursor overlap window, seconds.")
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> ServiceNowSettings:
+        basic = self.user is not None or self.password_env is not None
+        if basic and not (self.user and self.password_env):
+            raise ValueError("basic auth needs both user and password_env")
+        if self.client_id_env and not self.client_secret_env:
+            raise ValueError("client_id_env needs client_secret_env")
+        if not (basic or self.token_env or self.client_id_env):
+            raise ValueError("set user + password_env, token_env, or client_id_env + client_secret_env")
+        return self
+
+
+class JiraSettings(HttpSettings):
+    email: str | None = None
+    token_env: str | None = Field(None, pattern=ENV_NAME)
+    pat_env: str | None = Field(None, pattern=ENV_NAME)
+    project: str = Field(pattern=r"^[A-Z][A-Z0-9_]+$")
+    issue_type: str = "[System] Incident"
+    category_field: str = Field("components", description="components, labels, or a customfield_NNNNN id")
+    service_field: str = Field("labels", description="components, labels, or a customfield_NNNNN id")
+    search_lag_s: float = Field(120.0, ge=0)
+    page_size: int = Field(100, ge=1, le=5000)
+    overlap_s: int = Field(120, ge=0)
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> JiraSettings:
+        if self.token_env and not self.email:
+            raise ValueError("token_env (Cloud API token) needs email")
+        if not (self.token_env or self.pat_env):
+            raise ValueError("set email + token_env (Cloud) or pat_env (Data Center)")
+        return self
+
+    @field_validator("category_field", "service_field")
+    @classmethod
+    def _field_kind(cls, v: str) -> str:
+        if v in ("components", "labels") or v.startswith("customfield_"):
+            return v
+        raise ValueError("must be components, labels, or a customfield_NNNNN id")
+
+
+class StatuspageSettings(HttpSettings):
+    provider: Literal["statuspage", "cachet"] = "statuspage"
+    page_id: str | None = None
+    api_key_env: str | None = Field(None, pattern=ENV_NAME)
+    token_env: str | None = Field(None, pattern=ENV_NAME)
+    requests_per_second: float = Field(1.0, gt=0)
+    min_update_interval_s: float = Field(300.0, ge=0, description="Least time between two updates.")
+
+    @model_validator(mode="after")
+    def _provider_keys(self) -> StatuspageSettings:
+        if self.provider == "statuspage" and not (self.page_id and self.api_key_env):
+            raise ValueError("provider statuspage needs page_id and api_key_env")
+        if self.provider == "cachet" and not self.token_env:
+            raise ValueError("provider cachet needs token_env")
+        return self
+
+
+class StateSettings(Section):
+    url: str = Field("sqlite:///itsm-bridge.sqlite", description="sqlite:///PATH or postgresql+psycopg://...")
+    password_env: str | None = Field(None, pattern=ENV_NAME)
+
+    @field_validator("url")
+    @classmethod
+    def _no_password_in_url(cls, v: str) -> str:
+        if not v.startswith(("sqlite:///", "postgresql")):
+            raise ValueError("must be sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
+        netloc = v.split("://", 1)[1].split("/", 1)[0]
+        if ":" in netloc.split("@")[0] and "@" in netloc:
+            raise ValueError("holds a password; put it in an environment variable named by password_env")
+        return v
+
+
+class TermSettings(Section):
+    aliases: list[str] = []
+    servicenow: str | None = None
+    jira: str | None = None
+    statuspage: str | None = None
+
+
+class CategorySettings(TermSettings):
+    subcategories: dict[str, TermSettings] = {}
+
+
+class TaxonomySettings(Section):
+    default_category: str | None = None
+    categories: dict[str, CategorySettings] = {}
+    services: dict[str, TermSettings] = {}
+    resolution_codes: dict[str, TermSettings] = {}
+
+    @model_validator(mode="after")
+    def _default_exists(self) -> TaxonomySettings:
+        if self.default_category and self.default_category not in self.categories:
+            raise ValueError(f"default_category {self.default_category!r} is not one of taxonomy.categories")
+        return self
+
+
+def _check_states(names: dict[str, list[str]]) -> dict[str, list[str]]:
+    unknown = set(names) - {s.value for s in State}
+    if unknown:
+        raise ValueError(f"unknown state(s) {sorted(unknown)}; states are {[s.value for s in State]}")
+    missing = {s.value for s in State} - set(names)
+    if missing:
+        raise ValueError(f"every state needs a value; missing {sorted(missing)}")
+    return names
+
+
+class PlatformMapping(Section):
+    unmapped: Literal["block", "default", "pass"] = "block"
+    states: dict[str, list[str]] = {}
+
+    @field_validator("states")
+    @classmethod
+    def _states(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        return _check_states(v) if v else v
+
+
+class JiraMapping(PlatformMapping):
+    unmapped: Literal["block", "default", "pass"] = "default"
+    states: dict[str, list[str]] = DEFAULT_STATES["jira"]
+    priorities: dict[str, str] = {"P1": "Highest", "P2": "High", "P3": "Medium", "P4": "Low", "P5": "Lowest"}
+
+    @field_validator("priorities")
+    @classmethod
+    def _all_priorities(cls, v: dict[str, str]) -> dict[str, str]:
+        expected = {"P1", "P2", "P3", "P4", "P5"}
+        if set(v) != expected:
+            raise ValueError(f"needs exactly P1..P5; missing {sorted(expected - set(v))}, extra {sorted(set(v) - expected)}")
+        return v
+
+
+class ServiceNowMapping(PlatformMapping):
+    states: dict[str, list[str]] = DEFAULT_STATES["servicenow"]
+
+
+class StatuspageMapping(Section):
+    unmapped: Literal["block", "default", "pass"] = "pass"
+    public_status: dict[str, str] = DEFAULT_PUBLIC_STATUS
+
+    @field_validator("public_status")
+    @classmethod
+    def _statuses(cls, v: dict[str, str]) -> dict[str, str]:
+        _check_states({k: [s] for k, s in v.items()})
+        bad = {s for s in v.values() if s not in {p.value for p in PublicStatus}}
+        if bad:
+            raise ValueError(f"unknown public status {sorted(bad)}; one of {[p.value for p in PublicStatus]}")
+        return v
+
+
+class MappingSettings(Section):
+    servicenow: ServiceNowMapping = ServiceNowMapping()
+    jira: JiraMapping = JiraMapping()
+    statuspage: StatuspageMapping = StatuspageMapping()
+
+
+class PrioritySettings(Section):
+    # Validated (all nine cells, P1-P5) in config.py so each problem names its cell.
+    matrix: dict[str, str] = DEFAULT_CELLS
+
+
+class RequiredSettings(Section):
+    step: Literal["create", "resolve", "close"]
+    fields: list[str]
+    platforms: list[Literal["servicenow", "jira", "statuspage"]] = []
+    severity: Literal["block", "warn"] = "block"
+
+    @field_validator("fields")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        unknown = [f for f in v if f not in SYNC_FIELDS]
+        if unknown:
+            raise ValueError(f"unknown canonical field(s) {unknown}")
+        return v
+
+
+class RulesSettings(Section):
+    required: list[RequiredSettings] = []
+
+
+class PublishSettings(Section):
+    when_major: bool = Field(True, description="Publish incidents flagged major.")
+    priorities: list[Literal["P1", "P2", "P3", "P4", "P5"]] = ["P1", "P2"]
+    impact: dict[str, Literal["none", "minor", "major", "critical"]] = {
+        "P1": "critical",
+        "P2": "major",
+        "P3": "minor",
+        "P4": "none",
+        "P5": "none",
+    }
+    internal_host_patterns: list[str] = [r"\b[a-z0-9-]+\.(?:corp|internal|local|lan)\b"]
+    name_template: str = "{{ title }}"
+    body_template: str = "{{ public_message or 'We are investigating an issue affecting ' ~ service ~ '.' }}"
+
+
+class SyncSettings(Section):
+    source: Literal["servicenow", "jira"] = "servicenow"
+    targets: list[Literal["servicenow", "jira", "statuspage"]] = ["jira", "statuspage"]
+    filters: dict[str, dict[str, str]] = {}
+    owners: dict[str, Literal["servicenow", "jira"]] = {
+        "priority": "servicenow",
+        "impact": "servicenow",
+        "urgency": "servicenow",
+        "category": "servicenow",
+        "subcategory": "servicenow",
+        "assignment_group": "servicenow",
+        "state": "jira",
+    }
+
+    @field_validator("owners")
+    @classmethod
+    def _fields(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = [f for f in v if f not in SYNC_FIELDS]
+        if unknown:
+            raise ValueError(f"unknown canonical field(s) {unknown}; fields are {list(SYNC_FIELDS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _source_not_target(self) -> SyncSettings:
+        if self.source in self.targets:
+            raise ValueError(f"source {self.source!r} cannot also be a target")
+        return self
+
+
+class Settings(Section):
+    servicenow: ServiceNowSettings | None = None
+    jira: JiraSettings | None = None
+    statuspage: StatuspageSettings | None = None
+    state: StateSettings = StateSettings()
+    sync: SyncSettings = SyncSettings()
+    publish: PublishSettings = PublishSettings()
+    mapping: MappingSettings = MappingSettings()
+    priority: PrioritySettings = PrioritySettings()
+    taxonomy: TaxonomySettings = TaxonomySettings()
+    rules: RulesSettings = RulesSettings()
+
+    @model_validator(mode="after")
+    def _platforms_configured(self) -> Settings:
+        for name in {self.sync.source, *self.sync.targets}:
+            if getattr(self, name) is None:
+                raise ValueError(f"sync uses {name} but there is no [{name}] table")
+        return self

@@ -1,0 +1,169 @@
+"""Every error itsm-bridge raises, and what the engine should do about it.
+
+The tree::
+
+    BridgeError                      disposition   exit code
+      ConfigError                    abort         2   every problem at once, each with key path, file, line
+      MappingError                   skip          1
+        UnmappedValue                skip          1   a vendor value with no canonical meaning
+        RequiredFieldMissing         skip          1   all violations of a lifecycle step, not the first
+      ConnectorError                 skip          1   (platform, ref, status)
+        AuthError                    abort         4   401: credentials refused; never retried
+        Forbidden                    abort         4   403
+        Unreachable                  abort         4   DNS, refused connection, TLS failure
+        NotFound                     skip          1
+        RemoteValidation             skip          1   the vendor refused the record (400, data policy)
+        TransitionNotAllowed         skip          1
+        RateLimited                  retry         1   carries retry_after (seconds)
+        Transient                    retry         1   5xx, reset, timeout
+      SyncError                      skip          1
+        Conflict                     skip          1
+        Stale                        skip          1   a planned action whose record changed since the plan
+        Aborted                      abort         1   resumable: the next run continues
+      StoreError                     abort         1
+        Locked                       abort         3   another run holds the lock
+
+The engine branches on `disposition` (retry | skip | abort), never on HTTP status codes.
+Messages never carry secrets: connectors name the instance and user, never a password or token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+Disposition = Literal["retry", "skip", "abort"]
+
+
+class BridgeError(Exception):
+    """Root of every itsm-bridge error."""
+
+    disposition: ClassVar[Disposition] = "skip"
+    exit_code: ClassVar[int] = 1
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One problem in a config file: where it is and what is wrong."""
+
+    key_path: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file or "<config>"
+        if self.line:
+            where += f":{self.line}"
+        return f"{where}: {self.key_path}: {self.message}" if self.key_path else f"{where}: {self.message}"
+
+
+class ConfigError(BridgeError):
+    """A config that cannot be used; lists every problem found, not just the first."""
+
+    disposition = "abort"
+    exit_code = 2
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class MappingError(BridgeError):
+    """A record that cannot be mapped onto the canonical model or a platform."""
+
+
+class UnmappedValue(MappingError):
+    def __init__(self, platform: str, field: str, value: str) -> None:
+        self.platform, self.field, self.value = platform, field, value
+        super().__init__(f"{platform}: {field} value {value!r} maps to no canonical value")
+
+
+class RequiredFieldMissing(MappingError):
+    def __init__(self, step: str, platform: str, fields: list[str]) -> None:
+        self.step, self.platform, self.fields = step, platform, fields
+        super().__init__(f"{platform}: cannot {step}: missing required field(s) {', '.join(fields)}")
+
+
+class ConnectorError(BridgeError):
+    """A platform refused or failed a call."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        platform: str = "",
+        ref: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        self.platform, self.ref, self.status = platform, ref, status
+        parts = [p for p in (platform, ref) if p]
+        prefix = f"{' '.join(parts)}: " if parts else ""
+        super().__init__(f"{prefix}{message}" + (f" (HTTP {status})" if status else ""))
+
+
+class AuthError(ConnectorError):
+    disposition = "abort"
+    exit_code = 4
+
+
+class Forbidden(ConnectorError):
+    disposition = "abort"
+    exit_code = 4
+
+
+class Unreachable(ConnectorError):
+    disposition = "abort"
+    exit_code = 4
+
+
+class NotFound(ConnectorError):
+    pass
+
+
+class RemoteValidation(ConnectorError):
+    """The vendor refused the record's content; `fields` names what it objected to."""
+
+    def __init__(self, message: str, *, fields: list[str] | None = None, **kw: object) -> None:
+        self.fields = fields or []
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+
+
+class TransitionNotAllowed(ConnectorError):
+    pass
+
+
+class RateLimited(ConnectorError):
+    disposition = "retry"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+
+
+class Transient(ConnectorError):
+    disposition = "retry"
+
+
+class SyncError(BridgeError):
+    """The sync engine could not carry out a step."""
+
+
+class Conflict(SyncError):
+    pass
+
+
+class Stale(SyncError):
+    pass
+
+
+class Aborted(SyncError):
+    disposition = "abort"
+
+
+class StoreError(BridgeError):
+    disposition = "abort"
+
+
+class Locked(StoreError):
+    exit_code = 3

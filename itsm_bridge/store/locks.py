@@ -1,0 +1,73 @@
+"""One sync at a time per store.
+
+SQLite: an exclusive `flock` on a file beside the database. The kernel drops it when the holder
+dies, however it dies (kill -9 included), so a dead run's lock is taken over without any
+staleness guess. The file also records who holds it, for the "another run holds the lock" message.
+
+PostgreSQL: a session-level advisory lock, which the server drops when the holder's connection
+goes away.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Iterator
+
+from itsm_bridge.errors import Locked
+
+
+@contextmanager
+def file_lock(path: Path, owner: str) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            raise Locked(f"another run holds the lock on {path.name}{holder}") from None
+        os.ftruncate(fd, 0)
+        info = {"owner": owner, "pid": os.getpid(), "host": socket.gethostname(), "since": datetime.now(UTC).isoformat()}
+        os.pwrite(fd, json.dumps(info).encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        info: dict[str, Any] = json.loads(os.pread(fd, 4096, 0) or b"{}")
+    except ValueError:
+        return ""
+    if not info:
+        return ""
+    return f" (pid {info.get('pid')} on {info.get('host')}, {info.get('owner')}, since {info.get('since')})"
+
+
+@contextmanager
+def advisory_lock(engine: Any, lock_id: int, owner: str) -> Iterator[None]:
+    from sqlalchemy import text
+
+    conn = engine.connect()
+    try:
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:id)"), {"id": lock_id}).scalar()
+        conn.commit()
+        if not got:
+            raise Locked("another run holds the store's advisory lock")
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": lock_id})
+            conn.commit()
+    finally:
+        conn.close()

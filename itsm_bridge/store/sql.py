@@ -1,0 +1,373 @@
+"""The state store over SQLAlchemy Core: one code path for SQLite (default) and PostgreSQL.
+
+SQLite runs in WAL mode with a busy timeout and takes its write lock at BEGIN, so two processes
+opening one file at once wait for each other instead of failing. Schema changes are named,
+numbered migrations recorded in `schema_version`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from sqlalchemy import (
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import OperationalError
+
+from itsm_bridge.errors import StoreError
+from itsm_bridge.model import RemoteRef
+from itsm_bridge.store.base import Cursor, JournalEntry, QuarantineEntry, Shadow, VerifyResult
+from itsm_bridge.store.locks import advisory_lock, file_lock
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("applied_at", String(40), nullable=False),
+)
+links = Table(
+    "links",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("platform", String(40), primary_key=True),
+    Column("remote_id", String(200), nullable=False),
+    Column("display", String(200), nullable=False, default=""),
+    Column("created_at", String(40), nullable=False),
+    UniqueConstraint("platform", "remote_id", name="uq_links_remote"),
+)
+shadows = Table(
+    "shadows",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("fields", Text, nullable=False),
+    Column("versions", Text, nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("value", String(100), nullable=False),
+    Column("seen", Text, nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)
+journal = Table(
+    "journal",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("key", String(200), index=True),
+    Column("platform", String(40)),
+    Column("ref", String(200)),
+    Column("action", String(40)),
+    Column("payload", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(200), index=True),
+    Column("platform", String(40), nullable=False),
+    Column("ref", String(200)),
+    Column("findings", Text, nullable=False),
+    Column("record", Text, nullable=False),
+    Column("first_seen", String(40), nullable=False),
+    Column("last_seen", String(40), nullable=False),
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("released_at", String(40)),
+)
+
+GENESIS = "0" * 64
+
+
+def _initial(conn: Any) -> None:
+    metadata.create_all(conn, tables=[links, shadows, cursors, journal, quarantine])
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[Any], None]]] = [
+    (1, "initial: links, shadows, cursors, journal, quarantine", _initial),
+]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
+    """Each journal entry's hash covers its content and the previous hash, so an edited, removed
+    or reordered entry breaks the chain."""
+    return hashlib.sha256((prev_hash + _dumps(fields)).encode("utf-8")).hexdigest()
+
+
+class SqlStore:
+    """StateStore over SQLAlchemy Core."""
+
+    def __init__(self, url: str, password: str | None = None) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        try:
+            self.engine = self._engine(url, password)
+            self._migrate()
+        except OperationalError as exc:
+            raise StoreError(f"cannot open the state store {self._safe_url()}: {exc.orig}") from None
+
+    def _safe_url(self) -> str:
+        return self.url.split("@")[-1] if "@" in self.url else self.url
+
+    def _engine(self, url: str, password: str | None) -> Engine:
+        if not self.is_sqlite:
+            from sqlalchemy.engine import make_url
+
+            made = make_url(url)
+            if password:
+                made = made.set(password=password)
+            return create_engine(made, pool_pre_ping=True)
+        path = url[len("sqlite:///") :]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # let SQLAlchemy's begin event issue BEGIN itself
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            # Writers take the write lock up front, so two processes never deadlock upgrading
+            # a read lock; readers begin deferred and do not wait for writers (WAL).
+            immediate = conn.get_execution_options().get("immediate", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+
+    def _migrate(self) -> None:
+        with self._write() as conn:
+            if not self.is_sqlite:
+                conn.execute(text("SELECT pg_advisory_xact_lock(7403117)"))
+            schema_version.create(conn, checkfirst=True)
+            done = {row.version for row in conn.execute(select(schema_version.c.version))}
+            for version, name, apply in MIGRATIONS:
+                if version not in done:
+                    apply(conn)
+                    conn.execute(insert(schema_version).values(version=version, name=name, applied_at=_now()))
+
+    def _write(self) -> Any:
+        """A transaction that writes (SQLite: BEGIN IMMEDIATE)."""
+        return self.engine.execution_options(immediate=True).begin()
+
+    def schema_versions(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return [r.version for r in conn.execute(select(schema_version.c.version).order_by(schema_version.c.version))]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- lock
+    def lock(self, owner: str) -> AbstractContextManager[None]:
+        if self.is_sqlite:
+            path = self.url[len("sqlite:///") :]
+            return file_lock(Path(path + ".lock"), owner)
+        return advisory_lock(self.engine, 7403118, owner)
+
+    # --- links
+    def link(self, key: str, ref: RemoteRef) -> None:
+        with self._write() as conn:
+            existing = conn.execute(
+                select(links.c.remote_id).where(links.c.key == key, links.c.platform == ref.platform)
+            ).first()
+            if existing is None:
+                conn.execute(
+                    insert(links).values(
+                        key=key, platform=ref.platform, remote_id=ref.id, display=ref.display, created_at=_now()
+                    )
+                )
+            elif existing.remote_id != ref.id:
+                raise StoreError(f"{key} is already linked to {ref.platform}:{existing.remote_id}, not {ref.id}")
+
+    def links(self, key: str) -> list[RemoteRef]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(links).where(links.c.key == key).order_by(links.c.platform))
+            return [RemoteRef(r.platform, r.remote_id, r.display) for r in rows]
+
+    def key_for(self, platform: str, remote_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(links.c.key).where(links.c.platform == platform, links.c.remote_id == remote_id)
+            ).scalar()
+
+    def all_links(self) -> Iterator[tuple[str, RemoteRef]]:
+        with self.engine.connect() as conn:
+            for r in conn.execute(select(links).order_by(links.c.key, links.c.platform)):
+                yield r.key, RemoteRef(r.platform, r.remote_id, r.display)
+
+    # --- shadows
+    def shadow(self, key: str) -> Shadow | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(select(shadows).where(shadows.c.key == key)).first()
+        if r is None:
+            return None
+        return Shadow(r.key, json.loads(r.fields), json.loads(r.versions), datetime.fromisoformat(r.updated_at))
+
+    def put_shadow(self, shadow: Shadow) -> None:
+        values = {"fields": _dumps(shadow.fields), "versions": _dumps(shadow.versions), "updated_at": _now()}
+        with self._write() as conn:
+            done = conn.execute(update(shadows).where(shadows.c.key == shadow.key).values(**values)).rowcount
+            if not done:
+                conn.execute(insert(shadows).values(key=shadow.key, **values))
+
+    # --- cursors
+    def cursor(self, name: str) -> Cursor | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(select(cursors).where(cursors.c.name == name)).first()
+        return None if r is None else Cursor(r.name, r.value, tuple(json.loads(r.seen)))
+
+    def put_cursor(self, cursor: Cursor) -> None:
+        values = {"value": cursor.value, "seen": _dumps(list(cursor.seen)), "updated_at": _now()}
+        with self._write() as conn:
+            done = conn.execute(update(cursors).where(cursors.c.name == cursor.name).values(**values)).rowcount
+            if not done:
+                conn.execute(insert(cursors).values(name=cursor.name, **values))
+
+    # --- journal
+    def append(
+        self,
+        run_id: str,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        key: str | None = None,
+        platform: str | None = None,
+        ref: str | None = None,
+        action: str | None = None,
+    ) -> JournalEntry:
+        with self._write() as conn:
+            if not self.is_sqlite:
+                conn.execute(text("LOCK TABLE journal IN EXCLUSIVE MODE"))
+            last = conn.execute(select(journal.c.seq, journal.c.hash).order_by(journal.c.seq.desc()).limit(1)).first()
+            prev = last.hash if last else GENESIS
+            seq = (last.seq if last else 0) + 1
+            fields = {
+                "seq": seq,
+                "run_id": run_id,
+                "at": _now(),
+                "kind": kind,
+                "key": key,
+                "platform": platform,
+                "ref": ref,
+                "action": action,
+                "payload": payload,
+            }
+            digest = entry_hash(prev, fields)
+            conn.execute(insert(journal).values(**{**fields, "payload": _dumps(payload)}, prev_hash=prev, hash=digest))
+        return JournalEntry(**fields, prev_hash=prev, hash=digest)
+
+    def journal(self, key: str | None = None) -> Iterator[JournalEntry]:
+        query = select(journal).order_by(journal.c.seq)
+        if key is not None:
+            query = query.where(journal.c.key == key)
+        with self.engine.connect() as conn:
+            for r in conn.execute(query):
+                yield JournalEntry(
+                    r.seq, r.run_id, r.at, r.kind, r.key, r.platform, r.ref, r.action,
+                    json.loads(r.payload), r.prev_hash, r.hash,
+                )  # fmt: skip
+
+    def verify_journal(self) -> VerifyResult:
+        problems: list[str] = []
+        prev = GENESIS
+        expected_seq = 1
+        count = 0
+        for e in self.journal():
+            count += 1
+            if e.seq != expected_seq:
+                problems.append(f"entry {expected_seq} is missing (next is {e.seq})")
+            if e.prev_hash != prev:
+                problems.append(f"entry {e.seq} does not follow the entry before it (removed or reordered)")
+            fields = {
+                "seq": e.seq, "run_id": e.run_id, "at": e.at, "kind": e.kind, "key": e.key,
+                "platform": e.platform, "ref": e.ref, "action": e.action, "payload": e.payload,
+            }  # fmt: skip
+            if entry_hash(e.prev_hash, fields) != e.hash:
+                problems.append(f"entry {e.seq} was changed after it was written")
+            prev = e.hash
+            expected_seq = e.seq + 1
+        return VerifyResult(not problems, count, problems)
+
+    # --- quarantine
+    def quarantine(
+        self, platform: str, findings: list[dict[str, Any]], record: dict[str, Any], *, key: str | None, ref: str | None
+    ) -> QuarantineEntry:
+        now = _now()
+        with self._write() as conn:
+            match = (
+                quarantine.c.platform == platform,
+                quarantine.c.released_at.is_(None),
+                (quarantine.c.key == key) if key is not None else (quarantine.c.ref == ref),
+            )
+            row = conn.execute(select(quarantine).where(*match)).first()
+            if row is None:
+                new_id = conn.execute(
+                    insert(quarantine).values(
+                        key=key, platform=platform, ref=ref, findings=_dumps(findings),
+                        record=_dumps(record), first_seen=now, last_seen=now, attempts=1,
+                    )
+                ).inserted_primary_key[0]  # fmt: skip
+                first, attempts = now, 1
+            else:
+                new_id, first, attempts = row.id, row.first_seen, row.attempts + 1
+                conn.execute(
+                    update(quarantine)
+                    .where(quarantine.c.id == row.id)
+                    .values(findings=_dumps(findings), record=_dumps(record), last_seen=now, attempts=attempts, ref=ref)
+                )
+        return QuarantineEntry(new_id, key, platform, ref, findings, record, first, now, attempts)
+
+    def quarantined(self) -> list[QuarantineEntry]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(quarantine).where(quarantine.c.released_at.is_(None)).order_by(quarantine.c.id))
+            return [
+                QuarantineEntry(
+                    r.id, r.key, r.platform, r.ref, json.loads(r.findings), json.loads(r.record),
+                    r.first_seen, r.last_seen, r.attempts,
+                )  # fmt: skip
+                for r in rows
+            ]
+
+    def release(self, entry_id: int) -> None:
+        with self._write() as conn:
+            conn.execute(update(quarantine).where(quarantine.c.id == entry_id).values(released_at=_now()))
