@@ -85,4 +85,9 @@ def check(
 def check_steps(
     incident: Incident, platform: str, creating: bool, rules: tuple[RequiredRule, ...] = VENDOR_RULES
 ) -> list[Finding]:
-    return [f for step in steps_for(incident, creating) for f in check(incident, step, platform, rules)]
+    """Findings of every step the write goes through; a field missing for several steps is named once."""
+    findings: dict[str, Finding] = {}
+    for step in steps_for(incident, creating):
+        for f in check(incident, step, platform, rules):
+            findings.setdefault(f.field, f)
+    return list(findings.values())
