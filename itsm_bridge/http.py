@@ -1,0 +1,284 @@
+"""One way to talk HTTP to a vendor: session, timeouts, TLS, rate budget, retries, classification.
+
+- Every request has a timeout; TLS verification is always on (a private CA via `ca_bundle`).
+- A `RateBudget` spaces requests to the configured rate, shared by every worker of a platform;
+  a 429 pauses the whole budget until `Retry-After` has passed.
+- `classify_response` is the ONE place that turns a response into an error class; a connector
+  passes its own classifier only for what its vendor does differently.
+- Retries (tenacity) only where safe: idempotent calls on `retry` dispositions, and a
+  non-idempotent call only when the vendor said it did not process it (429/420). A create that
+  timed out is never re-sent here: the connector looks it up by correlation key first.
+- `Retry-After` (seconds or HTTP date) is a minimum; without it, `X-RateLimit-Reset` (UNIX
+  seconds or ISO 8601), else exponential backoff with jitter.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable, Mapping
+
+import requests
+from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from itsm_bridge.errors import (
+    AuthError,
+    BridgeError,
+    ConnectorError,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    RemoteValidation,
+    Transient,
+    Unreachable,
+)
+
+log = logging.getLogger("itsm_bridge.http")
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+USER_AGENT = "itsm-bridge"
+
+
+class RateBudget:
+    """Spaces requests `1 / rate` seconds apart across threads; `pause` holds everyone back."""
+
+    def __init__(self, requests_per_second: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
+        self.interval = 1.0 / requests_per_second
+        self._clock, self._sleep = clock, sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            self._sleep(slot - now)
+
+    def pause(self, seconds: float) -> None:
+        """No request from this budget before `seconds` from now (a 429's Retry-After)."""
+        with self._lock:
+            self._next = max(self._next, self._clock() + seconds)
+
+
+def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """Seconds to wait from `Retry-After` (seconds or HTTP date) or `X-RateLimit-Reset`
+    (UNIX seconds, or an ISO 8601 time as Jira sends); None when neither says."""
+    now = now or datetime.now(UTC)
+    value = headers.get("Retry-After")
+    if value:
+        value = value.strip()
+        if value.isdigit():
+            return float(value)
+        try:
+            when = parsedate_to_datetime(value)
+            return max(0.0, (when - now).total_seconds())
+        except (TypeError, ValueError):
+            pass
+    reset = headers.get("X-RateLimit-Reset")
+    if reset:
+        reset = reset.strip()
+        try:
+            return max(0.0, float(reset) - now.timestamp())
+        except ValueError:
+            pass
+        try:
+            when = datetime.fromisoformat(reset.replace("Z", "+00:00"))
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            return max(0.0, (when - now).total_seconds())
+        except ValueError:
+            pass
+    return None
+
+
+def error_message(resp: requests.Response) -> str:
+    """The vendor's own words from an error body, in any of the shapes our vendors use."""
+    try:
+        body: Any = resp.json()
+    except ValueError:
+        return (resp.text or resp.reason or "").strip()[:300]
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):  # ServiceNow
+            return " ".join(str(err.get(k) or "") for k in ("message", "detail")).strip()
+        if isinstance(err, str):  # Statuspage
+            return err
+        parts = list(body.get("errorMessages") or [])  # Jira
+        errors = body.get("errors")
+        if isinstance(errors, dict):
+            parts += [f"{k}: {v}" for k, v in errors.items()]
+        elif isinstance(errors, list):  # Cachet
+            parts += [str(e.get("detail") or e.get("title") or e) if isinstance(e, dict) else str(e) for e in errors]
+        if parts:
+            return "; ".join(parts)
+        if body.get("message"):
+            return str(body["message"])
+    return str(body)[:300]
+
+
+def classify_response(platform: str, resp: requests.Response, ref: str | None = None) -> ConnectorError | None:
+    """The error a response stands for, or None for success."""
+    status = resp.status_code
+    if status < 400:
+        return None
+    msg = error_message(resp)
+    kw: dict[str, Any] = {"platform": platform, "ref": ref, "status": status}
+    if status == 401:
+        return AuthError(f"credentials refused: {msg}", **kw)
+    if status == 403:
+        return Forbidden(f"permission denied: {msg}", **kw)
+    if status == 404:
+        return NotFound(msg or "not found", **kw)
+    if status in (429, 420):
+        return RateLimited(f"rate limited: {msg}", retry_after=parse_retry_after(resp.headers), **kw)
+    if status >= 500:
+        err = Transient(f"server error: {msg}", **kw)
+        err.retry_after = parse_retry_after(resp.headers)  # type: ignore[attr-defined]
+        return err
+    return RemoteValidation(msg or "request refused", **kw)
+
+
+Classifier = Callable[[str, requests.Response, "str | None"], "ConnectorError | None"]
+
+
+@dataclass
+class Backoff:
+    """Waits between retries when the vendor does not say how long: base doubling, with jitter."""
+
+    base_s: float = 2.0
+    jitter: float = 0.3
+    cap_s: float = 60.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int) -> float:
+        raw = min(self.cap_s, self.base_s * 2 ** (attempt - 1))
+        return raw * (1 + self.jitter * (2 * self.rng.random() - 1))
+
+
+def make_session(ca_bundle: str | None = None, pool: int = 8) -> requests.Session:
+    """A session for one connector: TLS verified (optionally against a private CA), pooled."""
+    session = requests.Session()
+    session.verify = ca_bundle or True
+    session.headers["User-Agent"] = USER_AGENT
+    session.headers["Accept"] = "application/json"
+    adapter = HTTPAdapter(pool_connections=pool, pool_maxsize=pool, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+class HttpClient:
+    """Sends requests for one platform through its session, budget and retry policy."""
+
+    def __init__(
+        self,
+        platform: str,
+        base_url: str,
+        session: requests.Session,
+        *,
+        timeout_s: float = 30.0,
+        budget: RateBudget | None = None,
+        max_retries: int = 4,
+        backoff: Backoff | None = None,
+        classify: Classifier = classify_response,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.platform = platform
+        self.base_url = base_url.rstrip("/")
+        self.session = session
+        self.timeout_s = timeout_s
+        self.budget = budget or RateBudget(1000.0)
+        self.max_retries = max_retries
+        self.backoff = backoff or Backoff()
+        self.classify = classify
+        self.sleep = sleep
+        self.calls = 0  # every request sent, retries included: each one costs rate limit
+        self._calls_lock = threading.Lock()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        ref: str | None = None,
+        idempotent: bool | None = None,
+    ) -> requests.Response:
+        """Send, retrying where safe; return the 2xx/3xx response or raise a ConnectorError."""
+        safe = method.upper() in IDEMPOTENT if idempotent is None else idempotent
+
+        def retryable(exc: BaseException) -> bool:
+            if not isinstance(exc, BridgeError) or exc.disposition != "retry":
+                return False
+            return safe or isinstance(exc, RateLimited)  # a 429 means it was not processed
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_retries + 1),
+            wait=self._wait,
+            retry=retry_if_exception(retryable),
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(self._send, method.upper(), path, params, json, headers, ref)
+        except Transient as exc:
+            if getattr(exc, "connect_failed", False):
+                raise Unreachable(
+                    f"cannot reach {self.base_url}: {exc}", platform=self.platform, ref=ref
+                ) from None
+            raise
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            return float(retry_after) * (1 + 0.1 * self.backoff.rng.random())  # a minimum, never less
+        return self.backoff.delay(state.attempt_number)
+
+    def _send(
+        self, method: str, path: str, params: Any, body: Any, headers: Any, ref: str | None
+    ) -> requests.Response:
+        url = path if path.startswith("http") else f"{self.base_url}{path}"
+        self.budget.acquire()
+        with self._calls_lock:
+            self.calls += 1
+        started = time.perf_counter()
+        try:
+            resp = self.session.request(
+                method, url, params=params, json=body, headers=headers, timeout=self.timeout_s, allow_redirects=False
+            )
+        except requests.exceptions.SSLError as exc:
+            raise Unreachable(f"TLS verification failed for {self.base_url}: {type(exc).__name__}",
+                              platform=self.platform, ref=ref) from None  # fmt: skip
+        except (requests.exceptions.ConnectTimeout, requests.exceptions.ConnectionError) as exc:
+            connect = isinstance(exc, requests.exceptions.ConnectTimeout) or "NewConnectionError" in repr(exc) \
+                or "NameResolution" in repr(exc)  # fmt: skip
+            err = Transient(f"{method} {path}: connection failed ({type(exc).__name__})", platform=self.platform, ref=ref)
+            err.connect_failed = connect  # type: ignore[attr-defined]
+            err.maybe_committed = not connect  # type: ignore[attr-defined]
+            raise err from None
+        except requests.exceptions.Timeout:
+            err = Transient(f"{method} {path}: no answer within {self.timeout_s}s", platform=self.platform, ref=ref)
+            err.maybe_committed = True  # type: ignore[attr-defined]
+            raise err from None
+        log.debug("%s %s %s -> %s in %.0f ms", self.platform, method, path, resp.status_code,
+                  (time.perf_counter() - started) * 1000)  # fmt: skip
+        error = self.classify(self.platform, resp, ref)
+        if error is None:
+            return resp
+        if isinstance(error, RateLimited):
+            if resp.headers.get("RateLimit-Reason"):
+                log.info("%s rate limited: %s", self.platform, resp.headers["RateLimit-Reason"])
+            self.budget.pause(error.retry_after if error.retry_after is not None else self.backoff.delay(1))
+        raise error
