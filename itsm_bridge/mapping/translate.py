@@ -1,0 +1,46 @@
+"""Turning one platform's RemoteRecord into the canonical Incident and back.
+
+Each platform has a mapper (`mapping/servicenow.py`, `mapping/jira.py`, `mapping/statuspage.py`)
+built from the Config. Mappers are pure: no HTTP. Findings (unmapped values, priority off the
+matrix, ...) are returned as data; the engine decides what a blocking one stops.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable, Protocol
+
+from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.model import Incident
+
+if TYPE_CHECKING:
+    from itsm_bridge.config import Config
+    from itsm_bridge.connectors.base import RemoteRecord
+
+
+class PlatformMapper(Protocol):
+    platform: str
+
+    def to_canonical(self, record: RemoteRecord) -> tuple[Incident, list[Finding]]:
+        """The canonical incident a vendor record stands for, with every Finding on the way."""
+        ...
+
+    def to_fields(self, incident: Incident, changed: Iterable[str] | None = None) -> tuple[dict[str, Any], list[Finding]]:
+        """Vendor fields for `incident`; only those of the canonical fields in `changed` when
+        given (send only what changed). State goes through `transition`, not these fields."""
+        ...
+
+
+def mapper_for(platform: str, config: Config) -> PlatformMapper:
+    if platform == "servicenow":
+        from itsm_bridge.mapping.servicenow import ServiceNowMapper
+
+        return ServiceNowMapper(config)
+    if platform == "jira":
+        from itsm_bridge.mapping.jira import JiraMapper
+
+        return JiraMapper(config)
+    if platform == "statuspage":
+        from itsm_bridge.mapping.statuspage import StatuspageMapper
+
+        return StatuspageMapper(config)
+    raise ValueError(f"no mapper for platform {platform!r}")
