@@ -155,5 +155,38 @@ def mapping_check(ctx: Context) -> None:
     emit(ctx, report, lambda: render_mapping(report))
 
 
+# ---------------------------------------------------------------------------------------------
+# sandbox
+
+
+@main.command("sandbox")
+@click.option("--port", type=int, default=0, show_default=True,
+              help="First port (ServiceNow; Jira +1, Statuspage +2, Cachet +3); 0 picks free ports.")
+@click.option("--seed", "incidents", type=int, default=0, show_default=True, help="Load N realistic incidents.")
+@click.option("--faults", type=click.Choice(["none", "flaky", "storm", "lossy"]), default="none", show_default=True,
+              help="Fault profile, seeded and deterministic.")
+@click.option("--state", type=click.Path(dir_okay=False), help="Persist data here; resume from it when it exists.")
+@click.option("--random-seed", type=int, default=0, show_default=True, help="Seed of generated data, ids and faults.")
+@click.option("--write-config", type=click.Path(dir_okay=False), help="Write an itsm-bridge config for this sandbox.")
+@click.option("--provider", type=click.Choice(["statuspage", "cachet"]), default="statuspage", show_default=True,
+              help="Status page the written config targets.")
+@pass_ctx
+def sandbox_command(
+    ctx: Context, port: int, incidents: int, faults: str, state: str | None, random_seed: int,
+    write_config: str | None, provider: str,
+) -> None:  # fmt: skip
+    """Serve local ServiceNow, Jira, Statuspage and Cachet imitations until SIGINT or SIGTERM.
+
+    With --json, prints one line of JSON when ready: each platform's URL, the Statuspage page id,
+    the credentials, and "env" (the environment variables holding them).
+    """
+    from itsm_bridge.sandbox.run import serve_until_stopped
+
+    serve_until_stopped(
+        port=port, incidents=incidents, faults=faults, state=state, random_seed=random_seed,
+        write_config=write_config, provider=provider, as_json=ctx.json, echo=click.echo,
+    )  # fmt: skip
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
