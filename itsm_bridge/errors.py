@@ -16,6 +16,7 @@ The tree::
         TransitionNotAllowed         skip          1
         RateLimited                  retry         1   carries retry_after (seconds)
         Transient                    retry         1   5xx, reset, timeout
+      UnsafeQueryValue               skip          1   a data value that would change a vendor query's meaning
       SyncError                      skip          1
         Conflict                     skip          1
         Stale                        skip          1   a planned action whose record changed since the plan
@@ -143,6 +144,16 @@ class RateLimited(ConnectorError):
 
 class Transient(ConnectorError):
     disposition = "retry"
+
+
+class UnsafeQueryValue(BridgeError):
+    """A value from data that cannot be put in a vendor query without changing its meaning
+    (ServiceNow encoded queries have no escape for `^`, so such a value is refused, not pasted)."""
+
+    def __init__(self, field: str, value: str, reason: str) -> None:
+        self.field, self.value, self.reason = field, value, reason
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        super().__init__(f"refusing to query {field} with {shown!r}: {reason}")
 
 
 class SyncError(BridgeError):

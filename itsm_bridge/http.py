@@ -214,8 +214,10 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         ref: str | None = None,
         idempotent: bool | None = None,
+        data: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        """Send, retrying where safe; return the 2xx/3xx response or raise a ConnectorError."""
+        """Send, retrying where safe; return the 2xx/3xx response or raise a ConnectorError.
+        `data` sends a form body (e.g. an OAuth token request) instead of `json`."""
         safe = method.upper() in IDEMPOTENT if idempotent is None else idempotent
 
         def retryable(exc: BaseException) -> bool:
@@ -231,7 +233,7 @@ class HttpClient:
             reraise=True,
         )
         try:
-            return retrying(self._send, method.upper(), path, params, json, headers, ref)
+            return retrying(self._send, method.upper(), path, params, json, headers, ref, data)
         except Transient as exc:
             if getattr(exc, "connect_failed", False):
                 raise Unreachable(
@@ -247,7 +249,7 @@ class HttpClient:
         return self.backoff.delay(state.attempt_number)
 
     def _send(
-        self, method: str, path: str, params: Any, body: Any, headers: Any, ref: str | None
+        self, method: str, path: str, params: Any, body: Any, headers: Any, ref: str | None, data: Any = None
     ) -> requests.Response:
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         self.budget.acquire()
@@ -256,7 +258,8 @@ class HttpClient:
         started = time.perf_counter()
         try:
             resp = self.session.request(
-                method, url, params=params, json=body, headers=headers, timeout=self.timeout_s, allow_redirects=False
+                method, url, params=params, json=body, data=data, headers=headers, timeout=self.timeout_s,
+                allow_redirects=False,
             )
         except requests.exceptions.SSLError as exc:
             raise Unreachable(f"TLS verification failed for {self.base_url}: {type(exc).__name__}",

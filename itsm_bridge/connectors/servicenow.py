@@ -1,0 +1,367 @@
+"""ServiceNow connector: incidents, journal notes and correlation over the Table API.
+
+- Reads ask for `sysparm_display_value=all`: values (choice values, sys_ids) for logic and writes,
+  display names for reference fields, in the same call. The alternative (values only, plus a
+  cached name lookup per distinct group, person and CI) costs one call per page *plus* one per
+  distinct reference; `all` costs one call per page whatever the data, for a larger body.
+- `changed_since` pages with `Link: rel="next"` (offset paging) ordered by sys_updated_on, sys_id.
+  Offset paging over a changing table can show a record twice when rows shift; a record is
+  yielded once per (sys_id, sys_mod_count) by a seen-set bounded to the latest sys_updated_on
+  second read (rows are in time order, so a repeat can only come from that second). Memory stays
+  flat in the number of records: one page plus the keys of one second.
+- Writes send values; reference fields given as names are resolved to sys_ids by a cached lookup
+  (names are not unique: an ambiguous name is refused). Where the lookup table cannot be read,
+  the name is sent and ServiceNow resolves the display value itself.
+- A create is never re-sent blindly: after a lost answer the record is looked up by correlation_id
+  first (ServiceNow reads are read-after-write consistent).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import requests
+
+from itsm_bridge.config import Config
+from itsm_bridge.connectors.base import CheckResult, RemoteRecord
+from itsm_bridge.connectors.servicenow_client import PLATFORM, Auth, TableClient, check_instance, make_classifier
+from itsm_bridge.connectors.snow_query import Query, parse_snow_time
+from itsm_bridge.correlation import CORRELATION_DISPLAY, is_ours, mark
+from itsm_bridge.errors import (
+    ConfigError,
+    ConfigProblem,
+    Forbidden,
+    NotFound,
+    RemoteValidation,
+    RequiredFieldMissing,
+    TransitionNotAllowed,
+    Transient,
+    UnmappedValue,
+)
+from itsm_bridge.http import HttpClient, RateBudget, make_session
+from itsm_bridge.mapping.fields import SERVICENOW_FIELDS
+from itsm_bridge.mapping.findings import blocking
+from itsm_bridge.mapping.rules import Step, check
+from itsm_bridge.mapping.servicenow import REFERENCE_TABLES, ServiceNowMapper
+from itsm_bridge.model import Comment, Incident, RemoteRef, State, Visibility
+from itsm_bridge.sync.cursor import Watermark
+
+log = logging.getLogger("itsm_bridge.servicenow")
+
+TABLE = "incident"
+READ_FIELDS = ",".join(sorted(set(SERVICENOW_FIELDS.values()) | {"sys_id", "number", "sys_mod_count", "correlation_display"}))
+JOURNAL_FIELDS = "sys_id,element_id,element,value,sys_created_on,sys_created_by"
+NOTE_COLUMN = {Visibility.INTERNAL: "work_notes", Visibility.PUBLIC: "comments"}
+SYS_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass
+class ReadStats:
+    """What the last `changed_since` pass did, for logs and tests."""
+
+    pages: int = 0
+    rows: int = 0
+    yielded: int = 0
+    repeated: int = 0  # rows shown twice by offset paging, dropped
+    already_applied: int = 0  # skipped by the watermark's seen-set
+    out_of_order: int = 0  # rows older than the current second (inserted behind the read), yielded
+
+
+def split_row(row: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """(values, display values that differ) from a row read with display values `all` or `false`."""
+    values: dict[str, str] = {}
+    display: dict[str, str] = {}
+    for name, cell in row.items():
+        if isinstance(cell, dict):
+            value = "" if cell.get("value") is None else str(cell.get("value"))
+            shown = cell.get("display_value")
+            values[name] = value
+            if shown is not None and str(shown) != value:
+                display[name] = str(shown)
+        else:
+            values[name] = "" if cell is None else str(cell)
+    return values, display
+
+
+def to_record(values: dict[str, str], display: dict[str, str], comments: tuple[Comment, ...] = ()) -> RemoteRecord:
+    """A RemoteRecord from one incident row."""
+    updated = parse_snow_time(values.get("sys_updated_on"))
+    if updated is None:
+        raise RemoteValidation("incident row without sys_updated_on", platform=PLATFORM, ref=values.get("sys_id"))
+    ours = values.get("correlation_display") == CORRELATION_DISPLAY and values.get("correlation_id")
+    return RemoteRecord(
+        ref=RemoteRef(PLATFORM, values["sys_id"], values.get("number", "")),
+        fields=values,
+        version=values.get("sys_mod_count", "0"),
+        updated=updated,
+        correlation_key=values["correlation_id"] if ours else None,
+        display=display,
+        comments=comments,
+    )
+
+
+class ServiceNowConnector:
+    """The Connector for one ServiceNow instance (see the module docstring for the choices)."""
+
+    name = PLATFORM
+
+    def __init__(self, config: Config, *, session: requests.Session | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
+        settings = config.settings.servicenow
+        if settings is None:
+            raise ConfigError([ConfigProblem("servicenow", "no [servicenow] table in the config")])
+        self.config = config
+        self.settings = settings
+        self.mapper = ServiceNowMapper(config)
+        self.auth = _auth(config)
+        http = HttpClient(
+            PLATFORM,
+            settings.url,
+            session or make_session(settings.ca_bundle),
+            timeout_s=settings.timeout_s,
+            budget=RateBudget(settings.requests_per_second, sleep=sleep),
+            max_retries=settings.max_retries,
+            classify=make_classifier(settings.url, self.auth.who),
+            sleep=sleep,
+        )
+        self.client = TableClient(http, self.auth)
+        self._sleep = sleep
+        self._names: dict[tuple[str, str], str] = {}  # (table, name) -> sys_id
+        self._unreadable: set[str] = set()  # lookup tables this user cannot read
+        self.stats = ReadStats()
+
+    @property
+    def calls(self) -> int:
+        return self.client.http.calls
+
+    def _read_params(self) -> dict[str, str]:
+        return {"sysparm_display_value": "all", "sysparm_exclude_reference_link": "true", "sysparm_fields": READ_FIELDS}
+
+    # --- read
+    def changed_since(self, cursor: Watermark | None, *, notes: bool = True) -> Iterator[RemoteRecord]:
+        """Incidents updated at or after `cursor.read_from(overlap)`, oldest first, streamed page by
+        page; each page's notes are read in one more call unless `notes` is False."""
+        self.stats = stats = ReadStats()
+        read_from = cursor.read_from(timedelta(seconds=self.settings.overlap_s)) if cursor else None
+        query = Query()
+        if read_from is not None:
+            query.where("sys_updated_on", ">=", read_from)
+        query.order_by("sys_updated_on").order_by("sys_id")
+        params = {**self._read_params(), "sysparm_query": query.encode(),
+                  "sysparm_limit": str(self.settings.page_size), "sysparm_offset": "0"}  # fmt: skip
+        edge = ""  # the latest sys_updated_on read so far
+        edge_seen: set[tuple[str, str]] = set()  # (sys_id, sys_mod_count) read within that second
+        for rows in self.client.pages(TABLE, params):
+            stats.pages += 1
+            page: list[RemoteRecord] = []
+            for row in rows:
+                stats.rows += 1
+                values, display = split_row(row)
+                key = (values["sys_id"], values.get("sys_mod_count", "0"))
+                updated = values.get("sys_updated_on", "")
+                if updated > edge:
+                    edge, edge_seen = updated, set()
+                elif updated < edge:
+                    stats.out_of_order += 1
+                if key in edge_seen:
+                    stats.repeated += 1
+                    continue
+                if updated == edge:
+                    edge_seen.add(key)
+                if cursor is not None and cursor.already_applied(*key):
+                    stats.already_applied += 1
+                    continue
+                page.append(to_record(values, display))
+            by_id = self._notes([r.ref.id for r in page]) if notes and page else {}
+            for record in page:
+                stats.yielded += 1
+                yield dataclasses.replace(record, comments=by_id.get(record.ref.id, ()))
+        if stats.repeated or stats.out_of_order:
+            log.info("servicenow read: %d repeated row(s) dropped, %d out of order", stats.repeated, stats.out_of_order)
+
+    def get(self, ref: RemoteRef) -> RemoteRecord:
+        """The incident with all its notes (bar those itsm-bridge wrote)."""
+        values, display = split_row(self.client.get(TABLE, ref.id, self._read_params()))
+        return to_record(values, display, self._notes([ref.id]).get(ref.id, ()))
+
+    def find(self, correlation_key: str) -> RemoteRecord | None:
+        """The incident carrying `correlation_key`: our correlation_id, or its number. Fields only."""
+        query = (Query().where("correlation_id", "=", correlation_key)
+                 .where("correlation_display", "=", CORRELATION_DISPLAY).new_query()
+                 .where("number", "=", correlation_key).order_by("sys_created_on"))  # fmt: skip
+        params = {**self._read_params(), "sysparm_query": query.encode(), "sysparm_limit": "2"}
+        rows = next(self.client.pages(TABLE, params), [])
+        if not rows:
+            return None
+        if len(rows) > 1:
+            log.warning("servicenow: %d incidents carry key %s; using the oldest", len(rows), correlation_key)
+        return to_record(*split_row(rows[0]))
+
+    def _notes(self, sys_ids: Sequence[str]) -> dict[str, tuple[Comment, ...]]:
+        """Journal entries (work notes and comments) of these incidents, oldest first, ours left out."""
+        query = (Query().where("element_id", "IN", list(sys_ids)).where("element", "IN", ["work_notes", "comments"])
+                 .order_by("sys_created_on").order_by("sys_id"))  # fmt: skip
+        params = {"sysparm_query": query.encode(), "sysparm_fields": JOURNAL_FIELDS,
+                  "sysparm_limit": str(self.settings.page_size), "sysparm_offset": "0"}  # fmt: skip
+        out: dict[str, list[Comment]] = {}
+        for rows in self.client.pages("sys_journal_field", params):
+            for row in rows:
+                values, _ = split_row(row)
+                body = values.get("value", "")
+                created = parse_snow_time(values.get("sys_created_on"))
+                if is_ours(body) or created is None:
+                    continue
+                visibility = Visibility.INTERNAL if values.get("element") == "work_notes" else Visibility.PUBLIC
+                out.setdefault(values["element_id"], []).append(
+                    Comment(values.get("sys_created_by", ""), body, created, visibility, origin=PLATFORM)
+                )
+        return {k: tuple(v) for k, v in out.items()}
+
+    # --- write
+    def create(self, fields: dict[str, Any], correlation_key: str) -> RemoteRecord:
+        """POST with correlation_id/correlation_display. After a lost answer, look the key up
+        first and send again only if the record is not there."""
+        Query().where("correlation_id", "=", correlation_key)  # refuses a key a later find() could not use
+        body = {**self._resolve_references(fields), "correlation_id": correlation_key,
+                "correlation_display": CORRELATION_DISPLAY}  # fmt: skip
+        failures = 0
+        while True:
+            try:
+                return to_record(*split_row(self.client.create(TABLE, body, self._read_params())))
+            except Transient:
+                failures += 1
+                found = self.find(correlation_key)
+                if found is not None:
+                    log.info("servicenow: create of %s was committed though its answer was lost", correlation_key)
+                    return found
+                if failures > self.settings.max_retries:
+                    raise
+                self._sleep(self.client.http.backoff.delay(failures))
+
+    def update(self, ref: RemoteRef, fields: dict[str, Any], *, comments: Sequence[Comment] = ()) -> RemoteRecord:
+        """One PATCH with only `fields` (the changed ones) and up to one new note of each kind;
+        more notes of one kind follow as their own PATCHes (one journal entry each)."""
+        body = self._resolve_references(fields)
+        later: list[Comment] = []
+        for comment in comments:
+            column = NOTE_COLUMN[comment.visibility]
+            if column in body:
+                later.append(comment)
+            else:
+                body[column] = _note_text(comment)
+        if not body:
+            return self.get(ref)
+        record = to_record(*split_row(self.client.patch(TABLE, ref.id, body, self._read_params())))
+        for comment in later:
+            self.add_comment(ref, comment)
+        return record
+
+    def add_comment(self, ref: RemoteRef, comment: Comment) -> None:
+        """A work note (internal) or comment (public), marked so it is never read back as new."""
+        self.client.patch(TABLE, ref.id, {NOTE_COLUMN[comment.visibility]: _note_text(comment)}, {"sysparm_fields": "sys_id"})
+
+    def transition(self, ref: RemoteRef, state: State, fields: Mapping[str, Any] | Incident | None = None) -> RemoteRecord:
+        """One PATCH setting the mapped state, plus close_code/close_notes when resolving or closing.
+
+        `fields` is the Incident being written (preferred: every required-field rule is checked
+        against it) or a dict of canonical names (`resolution_code`, `resolution_notes`, ...;
+        names absent count as empty). Required fields are checked before any request."""
+        value = self.mapper.states.to_vendor(state)
+        if value is None:
+            raise TransitionNotAllowed(f"no ServiceNow state value for {state.value}", platform=PLATFORM, ref=str(ref))
+        body: dict[str, Any] = {"state": value}
+        if state in (State.RESOLVED, State.CLOSED):
+            given = fields if isinstance(fields, Incident) else _Given(ref.display or ref.id, dict(fields or {}))
+            steps: list[Step] = ["resolve", "close"] if state is State.CLOSED else ["resolve"]
+            missing = [f for step in steps for f in blocking(check(given, step, PLATFORM, self.config.rules))]  # type: ignore[arg-type]
+            if missing:
+                names = list(dict.fromkeys(f"{f.field} ({SERVICENOW_FIELDS.get(f.field, f.field)})" for f in missing))
+                raise RequiredFieldMissing(steps[-1], PLATFORM, names)
+            code = getattr(given, "resolution_code", None)
+            extra, findings = self.mapper.resolution_fields(code, getattr(given, "resolution_notes", None))
+            if blocking(findings):
+                raise UnmappedValue(PLATFORM, "resolution_code", str(code))
+            body.update(extra)
+        return to_record(*split_row(self.client.patch(TABLE, ref.id, body, self._read_params())))
+
+    def _resolve_references(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Reference fields given as names -> sys_ids, by a cached lookup on their table."""
+        out = dict(fields)
+        for column, table in REFERENCE_TABLES.items():
+            name = out.get(column)
+            if not name or SYS_ID.match(str(name)) or table in self._unreadable:
+                continue
+            out[column] = self._lookup(table, column, str(name))
+        return out
+
+    def _lookup(self, table: str, column: str, name: str) -> str:
+        cached = self._names.get((table, name))
+        if cached:
+            return cached
+        params = {"sysparm_query": Query().where("name", "=", name).encode(), "sysparm_fields": "sys_id,name",
+                  "sysparm_limit": "2"}  # fmt: skip
+        try:
+            rows = next(self.client.pages(table, params), [])
+        except (NotFound, Forbidden) as exc:
+            self._unreadable.add(table)
+            log.warning("servicenow: cannot read %s (%s); sending names for ServiceNow to resolve", table, exc)
+            return name
+        if len(rows) != 1:
+            problem = "is ambiguous: several records carry it" if rows else "matches no record"
+            raise RemoteValidation(f"{column} {name!r} {problem} in {table}", platform=PLATFORM, fields=[column])
+        sys_id = split_row(rows[0])[0]["sys_id"]
+        self._names[(table, name)] = sys_id
+        return sys_id
+
+    def check(self) -> list[CheckResult]:
+        """Reachability, credentials, read/write of incident, and the mapped choice values."""
+        tax = self.config.taxonomy
+        expected: dict[str, set[tuple[str, str]]] = {
+            "category": {(v, "") for v in tax.categories.platform_values(PLATFORM).values()},
+            "subcategory": set(),
+            "close_code": {(v, "") for v in tax.resolution_codes.platform_values(PLATFORM).values()},
+        }
+        for term in tax.categories.terms.values():
+            parent = term.values.get(PLATFORM, "")
+            for child in term.children.terms.values() if term.children else ():
+                if PLATFORM in child.values:
+                    expected["subcategory"].add((child.values[PLATFORM], parent))
+        return check_instance(self.client, self.settings.url, expected)
+
+
+@dataclass(frozen=True)
+class _Given:
+    """Canonical fields given as a dict, seen the way the required-field rules read an Incident."""
+
+    key: str
+    values: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        return self.values.get(name)
+
+
+def _note_text(comment: Comment) -> str:
+    body = comment.body if is_ours(comment.body) else mark(f"{comment.author}: {comment.body}" if comment.author
+                                                           else comment.body, comment.origin or "itsm-bridge")  # fmt: skip
+    return body
+
+
+def _auth(config: Config) -> Auth:
+    s = config.settings.servicenow
+    assert s is not None
+    if s.user and s.password_env:
+        return Auth("basic", f"user {s.user!r}", user=s.user, password=config.secret("servicenow", "password_env"))
+    if s.token_env:
+        return Auth("token", f"the bearer token in ${s.token_env}", token=config.secret("servicenow", "token_env"))
+    return Auth(
+        "oauth",
+        f"the OAuth client in ${s.client_id_env}",
+        client_id=config.secret("servicenow", "client_id_env"),
+        client_secret=config.secret("servicenow", "client_secret_env"),
+    )

@@ -1,0 +1,112 @@
+"""ServiceNow encoded queries built from (field, operator, value), never by pasting text.
+
+An encoded query separates conditions with `^` (`^OR`, `^NQ` start alternatives) and IN lists
+with `,`, and has no escape for either. So a value from data holding `^`, a newline, or (inside
+an IN list) a comma would change what the query means: `x^NQactive=false` would widen a query to
+every inactive record. Such values are refused with `UnsafeQueryValue`, never sent.
+
+    Query().where("correlation_id", "=", key).where("correlation_display", "=", "itsm-bridge")
+           .order_by("sys_updated_on").encode()
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Iterable, Sequence
+
+from itsm_bridge.errors import UnsafeQueryValue
+
+FIELD = re.compile(r"^[a-z0-9_.]+$")
+OPERATORS = frozenset({"=", "!=", ">", ">=", "<", "<=", "IN", "NOT IN", "STARTSWITH", "ENDSWITH", "LIKE", "NOT LIKE"})
+NO_VALUE_OPERATORS = frozenset({"ISEMPTY", "ISNOTEMPTY"})
+LIST_OPERATORS = frozenset({"IN", "NOT IN"})
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+Value = str | int | datetime
+
+
+def snow_time(value: datetime) -> str:
+    """A UTC `YYYY-MM-DD HH:MM:SS`, the form ServiceNow stores and compares."""
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value.isoformat()} has no zone; pass an aware UTC time")
+    return value.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def parse_snow_time(text: str | None) -> datetime | None:
+    """ServiceNow's stored `YYYY-MM-DD HH:MM:SS` is UTC, whatever this process's time zone."""
+    if not text:
+        return None
+    # strptime + an explicit UTC zone: never the local zone (time.mktime / naive astimezone would be).
+    return datetime.strptime(text.strip(), TIME_FORMAT).replace(tzinfo=UTC)
+
+
+def check_field(name: str) -> str:
+    """A column name (dot-walks allowed), or UnsafeQueryValue."""
+    if not FIELD.match(name):
+        raise UnsafeQueryValue("field name", name, "field names are lower-case letters, digits, _ and . only")
+    return name
+
+
+def check_value(field: str, value: Value, in_list: bool = False) -> str:
+    """The text of one value, or UnsafeQueryValue when it would change the query's meaning."""
+    text = snow_time(value) if isinstance(value, datetime) else str(value)
+    if "^" in text:
+        raise UnsafeQueryValue(field, text, "'^' separates conditions in an encoded query and cannot be escaped")
+    if "\n" in text or "\r" in text:
+        raise UnsafeQueryValue(field, text, "a line break cannot be matched in an encoded query")
+    if in_list and "," in text:
+        raise UnsafeQueryValue(field, text, "',' separates IN list items and cannot be escaped")
+    return text
+
+
+class Query:
+    """An encoded query assembled condition by condition; `encode()` gives the `sysparm_query`."""
+
+    def __init__(self) -> None:
+        self._conditions: list[str] = []
+        self._orders: list[str] = []
+
+    def where(self, field: str, op: str, value: Value | Sequence[Value] | None = None) -> Query:
+        """AND one condition. IN / NOT IN take a sequence; ISEMPTY / ISNOTEMPTY take no value."""
+        check_field(field)
+        if op in NO_VALUE_OPERATORS:
+            if value is not None:
+                raise ValueError(f"{op} takes no value")
+            self._conditions.append(f"{field}{op}")
+            return self
+        if op not in OPERATORS:
+            raise ValueError(f"unknown operator {op!r}; one of {', '.join(sorted(OPERATORS | NO_VALUE_OPERATORS))}")
+        if op in LIST_OPERATORS:
+            if isinstance(value, (str, bytes, datetime)) or not isinstance(value, Iterable):
+                raise ValueError(f"{op} takes a list of values")
+            items = [check_value(field, v, in_list=True) for v in value]
+            if not items:
+                raise ValueError(f"{op} needs at least one value")
+            text = ",".join(items)
+        else:
+            if value is None or isinstance(value, (list, tuple, set)):
+                raise ValueError(f"{op} takes one value")
+            text = check_value(field, value)  # type: ignore[arg-type]
+        self._conditions.append(f"{field}{op}{text}")
+        return self
+
+    def new_query(self) -> Query:
+        """Start an alternative (`^NQ`): records matching the conditions before OR after it."""
+        if not self._conditions or self._conditions[-1] == "NQ":
+            raise ValueError("new_query() needs conditions on both sides")
+        self._conditions.append("NQ")
+        return self
+
+    def order_by(self, field: str, descending: bool = False) -> Query:
+        self._orders.append(("ORDERBYDESC" if descending else "ORDERBY") + check_field(field))
+        return self
+
+    def encode(self) -> str:
+        if self._conditions and self._conditions[-1] == "NQ":
+            raise ValueError("new_query() needs conditions after it")
+        text = "^".join(self._conditions).replace("^NQ^", "^NQ")
+        return "^".join(p for p in (text, *self._orders) if p)
+
+    def __str__(self) -> str:
+        return self.encode()

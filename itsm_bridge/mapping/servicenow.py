@@ -1,0 +1,191 @@
+"""ServiceNow incident <-> canonical Incident.
+
+Reads values for logic (choice values, sys_ids) and display names for the reference fields whose
+canonical meaning is a name (service = the CI's name, groups and people by name). Writes choice
+values, and names for reference fields: the connector resolves a name to a sys_id before it sends.
+ServiceNow computes `priority` from impact x urgency, so priority is read (and checked against the
+matrix) but never written; state goes through `transition`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable
+
+from itsm_bridge.connectors.snow_query import parse_snow_time, snow_time
+from itsm_bridge.mapping.fields import SERVICENOW_FIELDS
+from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.mapping.taxonomy import Resolved
+from itsm_bridge.model import SYNC_FIELDS, Incident, Level, Priority, State
+
+if TYPE_CHECKING:
+    from itsm_bridge.config import Config
+    from itsm_bridge.connectors.base import RemoteRecord
+
+PLATFORM = "servicenow"
+
+REFERENCE_TABLES: dict[str, str] = {
+    "cmdb_ci": "cmdb_ci",
+    "assignment_group": "sys_user_group",
+    "assigned_to": "sys_user",
+    "caller_id": "sys_user",
+}
+"""Reference columns -> the table their names are looked up in (by `name`)."""
+
+MAJOR_ACCEPTED = "accepted"  # major_incident_state of a major incident ("proposed" is not yet one)
+
+NOT_WRITTEN = frozenset({"key", "state", "priority", "updated", "acknowledged", "resolved", "closed",
+                         "public_status", "public_message"})  # fmt: skip
+"""Canonical fields never sent as plain fields: the key is set on create, state by transition,
+priority and the resolved/closed times are computed by ServiceNow, the public text is not its."""
+
+
+class ServiceNowMapper:
+    """`PlatformMapper` for ServiceNow, built from the Config."""
+
+    platform = PLATFORM
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.taxonomy = config.taxonomy
+        self.states = config.state_map(PLATFORM)
+        self.matrix = config.matrix
+
+    # --- read
+    def to_canonical(self, record: RemoteRecord) -> tuple[Incident, list[Finding]]:
+        f, d = record.fields, record.display
+        key = record.correlation_key or _text(f.get("number")) or record.ref.display or record.ref.id
+        findings: list[Finding] = []
+
+        state = self.states.from_vendor(_text(f.get("state")))
+        if state is None:
+            findings.append(self._finding("state.unmapped", "state", f.get("state"),
+                                          f"state {f.get('state')!r} is in no state map; add it to "
+                                          "[mapping.servicenow.states]"))  # fmt: skip
+            state = State.NEW
+        impact = self._level(f, "impact", findings)
+        urgency = self._level(f, "urgency", findings)
+        priority = self._priority(f.get("priority"), findings)
+
+        policy = self.taxonomy.policy(PLATFORM)
+        cat, sub = self.taxonomy.category_from_platform(PLATFORM, _text(f.get("category")) or None,
+                                                        _text(f.get("subcategory")) or None)  # fmt: skip
+        service = self.taxonomy.services.from_platform(PLATFORM, _name(f, d, "cmdb_ci"), policy)
+        code = self.taxonomy.resolution_codes.from_platform(PLATFORM, _text(f.get("close_code")) or None, policy)
+        findings += [r.finding for r in (cat, sub, service, code) if r.finding]
+
+        incident = Incident(
+            key=key,
+            title=_text(f.get("short_description")),
+            description=_text(f.get("description")),
+            state=state,
+            impact=impact,
+            urgency=urgency,
+            priority=priority,
+            category=cat.value,
+            subcategory=sub.value,
+            service=service.value,
+            assignment_group=_name(f, d, "assignment_group"),
+            assignee=_name(f, d, "assigned_to"),
+            reporter=_name(f, d, "caller_id"),
+            major=_text(f.get("major_incident_state")) == MAJOR_ACCEPTED,
+            opened=parse_snow_time(f.get("opened_at")),
+            resolved=parse_snow_time(f.get("resolved_at")),
+            closed=parse_snow_time(f.get("closed_at")),
+            updated=record.updated,
+            resolution_code=code.value,
+            resolution_notes=_text(f.get("close_notes")) or None,
+            comments=record.comments,
+            links=(record.ref,),
+        )
+        off = self.matrix.conformance(incident, PLATFORM)
+        if off is not None:
+            findings.append(off)
+        return incident, [x.for_key(key) for x in findings]
+
+    def _level(self, f: dict[str, Any], name: str, findings: list[Finding]) -> Level:
+        try:
+            return Level(int(_text(f.get(name))))
+        except ValueError:
+            findings.append(self._finding(f"{name}.invalid", name, f.get(name),
+                                          f"{name} {f.get(name)!r} is not 1, 2 or 3; read as 3 (low)", "warn"))  # fmt: skip
+            return Level.LOW
+
+    def _priority(self, value: Any, findings: list[Finding]) -> Priority | None:
+        text = _text(value)
+        if not text:
+            return None
+        if text in ("1", "2", "3", "4", "5"):
+            return Priority(f"P{text}")
+        findings.append(self._finding("priority.invalid", "priority", value,
+                                      f"priority {text!r} is not 1..5; ignored", "warn"))  # fmt: skip
+        return None
+
+    def _finding(self, rule: str, field: str, value: Any, message: str, severity: str = "block") -> Finding:
+        return Finding(rule, PLATFORM, field, severity, f"servicenow: {message}",  # type: ignore[arg-type]
+                       value=None if value is None else str(value))  # fmt: skip
+
+    # --- write
+    def to_fields(self, incident: Incident, changed: Iterable[str] | None = None) -> tuple[dict[str, Any], list[Finding]]:
+        names = set(SYNC_FIELDS if changed is None else changed) - NOT_WRITTEN
+        if names & {"category", "subcategory"}:
+            names |= {"category", "subcategory"}  # a subcategory only means something under its category
+        out: dict[str, Any] = {}
+        findings: list[Finding] = []
+        policy = self.taxonomy.policy(PLATFORM)
+
+        def put(column: str, resolved: Resolved) -> None:
+            if resolved.finding:
+                findings.append(resolved.finding.for_key(incident.key))
+            if resolved.value is not None or resolved.finding is None:
+                out[column] = resolved.value or ""
+
+        if "category" in names:
+            cat, sub = self.taxonomy.category_to_platform(PLATFORM, incident.category, incident.subcategory)
+            put("category", cat)
+            put("subcategory", sub)
+        if "service" in names:
+            put("cmdb_ci", self.taxonomy.services.to_platform(PLATFORM, incident.service, policy))
+        if "resolution_code" in names:
+            put("close_code", self.taxonomy.resolution_codes.to_platform(PLATFORM, incident.resolution_code, policy))
+        for name in sorted(names - {"category", "subcategory", "service", "resolution_code"}):
+            column = SERVICENOW_FIELDS.get(name)
+            if column is not None:
+                out[column] = self._plain(name, getattr(incident, name))
+        return out, findings
+
+    def resolution_fields(self, code: str | None, notes: str | None) -> tuple[dict[str, str], list[Finding]]:
+        """close_code / close_notes for a canonical resolution code and notes (only those given)."""
+        out: dict[str, str] = {}
+        findings: list[Finding] = []
+        if code is not None:
+            r = self.taxonomy.resolution_codes.to_platform(PLATFORM, code, self.taxonomy.policy(PLATFORM))
+            if r.finding:
+                findings.append(r.finding)
+            if r.value is not None:
+                out["close_code"] = r.value
+        if notes is not None:
+            out["close_notes"] = notes
+        return out, findings
+
+    @staticmethod
+    def _plain(name: str, value: Any) -> str:
+        if value is None:
+            return ""
+        if name in ("impact", "urgency"):
+            return str(int(value))
+        if name == "major":
+            return MAJOR_ACCEPTED if value else ""
+        if name == "opened":
+            return snow_time(value)
+        return str(value)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _name(fields: dict[str, Any], display: dict[str, str], column: str) -> str | None:
+    """A reference field's name (its display value); the sys_id only when no name was read."""
+    if not _text(fields.get(column)):
+        return None
+    return display.get(column) or _text(fields.get(column))
