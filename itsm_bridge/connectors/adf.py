@@ -1,0 +1,113 @@
+"""Atlassian Document Format (ADF) <-> plain text, for Jira descriptions and comments.
+
+Writing: user text stays text. Paragraphs are separated by blank lines, single line breaks become
+`hardBreak` nodes, and only http, https and mailto URLs become `link` marks. Nothing else is
+interpreted: no wiki markup, no Markdown, no mentions (`@name` is just text), so text copied from
+another platform can never ping people or change formatting.
+
+Reading: every node's text is collected in document order; mentions, emoji, cards and dates
+contribute their visible text. `adf_to_text(text_to_adf(t)) == t` for any text without `\\r`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+ADF = dict[str, Any]
+
+# A URL runs to the next whitespace or bracket; trailing sentence punctuation is not part of it.
+_URL = re.compile(r"(?:https?://|mailto:)[^\s<>\"'\[\]{}|\\^`]+", re.IGNORECASE)
+_TRAILING = ".,;:!?)"
+_BLOCKS = {"paragraph", "heading", "blockquote", "codeBlock", "panel", "rule", "mediaSingle", "mediaGroup",
+           "bulletList", "orderedList", "table", "expand", "nestedExpand", "decisionList", "taskList"}  # fmt: skip
+
+
+def empty_doc() -> ADF:
+    return {"type": "doc", "version": 1, "content": []}
+
+
+def text_to_adf(text: str | None) -> ADF:
+    """An ADF document holding `text` as plain text nodes (links only for http/https/mailto)."""
+    doc = empty_doc()
+    if not text:
+        return doc
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    for block in text.split("\n\n"):
+        content: list[ADF] = []
+        for i, line in enumerate(block.split("\n")):
+            if i:
+                content.append({"type": "hardBreak"})
+            content += _inline(line)
+        doc["content"].append({"type": "paragraph", "content": content})
+    return doc
+
+
+def _inline(line: str) -> list[ADF]:
+    nodes: list[ADF] = []
+    pos = 0
+    for match in _URL.finditer(line):
+        url = match.group(0).rstrip(_TRAILING)
+        if url.lower() in ("http://", "https://", "mailto:"):
+            continue
+        start, end = match.start(), match.start() + len(url)
+        if start > pos:
+            nodes.append(_text(line[pos:start]))
+        nodes.append({**_text(url), "marks": [{"type": "link", "attrs": {"href": url}}]})
+        pos = end
+    if pos < len(line):
+        nodes.append(_text(line[pos:]))
+    return nodes
+
+
+def _text(value: str) -> ADF:
+    return {"type": "text", "text": value}
+
+
+def adf_to_text(doc: Any) -> str:
+    """The plain text of an ADF document (a str is returned as is: v2 and older payloads)."""
+    if doc is None:
+        return ""
+    if isinstance(doc, str):
+        return doc
+    if not isinstance(doc, dict):
+        return str(doc)
+    if doc.get("type") == "doc":
+        return "\n\n".join(_block_text(node) for node in doc.get("content") or [])
+    return _block_text(doc)
+
+
+def _block_text(node: ADF) -> str:
+    kind = node.get("type")
+    children = node.get("content") or []
+    if kind in ("bulletList", "orderedList", "taskList", "decisionList"):
+        return "\n".join(_block_text(item) for item in children)
+    if kind in ("table", "tableRow"):
+        sep = "\n" if kind == "table" else " | "
+        return sep.join(_block_text(child) for child in children)
+    if any(isinstance(c, dict) and c.get("type") in _BLOCKS for c in children):
+        return "\n\n".join(_block_text(c) if c.get("type") in _BLOCKS else _inline_text(c) for c in children)
+    return "".join(_inline_text(c) for c in children) if children else _inline_text(node)
+
+
+def _inline_text(node: ADF) -> str:
+    kind = node.get("type")
+    attrs = node.get("attrs") or {}
+    if kind == "text":
+        return str(node.get("text", ""))
+    if kind == "hardBreak":
+        return "\n"
+    if kind == "mention":
+        return str(attrs.get("text") or "")
+    if kind == "emoji":
+        return str(attrs.get("text") or attrs.get("shortName") or "")
+    if kind in ("inlineCard", "blockCard", "embedCard"):
+        return str(attrs.get("url") or "")
+    if kind == "date":
+        return str(attrs.get("timestamp") or "")
+    if kind == "status":
+        return str(attrs.get("text") or "")
+    children = node.get("content") or []
+    if children:
+        return _block_text(node)
+    return ""

@@ -1,0 +1,401 @@
+"""Jira Service Management connector: issues, workflow transitions, internal and public comments.
+
+How requests are sent. python-jira (REST v3) is kept inside this package and constructed with
+`max_retries=0` and a timeout, but its own session is replaced by `RoutedSession`
+(jira_transport.py) before its first request, so everything it sends (the server-info call that
+tells it it is on Cloud, `myself`, `project`, `priority`, comments) goes through our `HttpClient`:
+one rate budget, one classifier, one retry policy, one call count (`calls`), and a POST is never
+re-sent except after a 429, which means it was not processed. The hot paths (enhanced search with
+`nextPageToken`, create, bulk create, edit, transitions) call the REST endpoints through the same
+`HttpClient` directly, so their exact requests are ours to pin in tests. Writes to one issue pass
+a per-issue limiter (20 per 2 s).
+
+Duplicates. Jira search is eventually consistent, so "search, then create" alone duplicates. The
+engine journals the intent first; here, a create whose answer is lost (Transient) is followed by
+lookups (`find`: search by correlation label, with `reconcileIssues` for ids we created) polled
+with backoff until `search_lag_s` has passed, and only then created again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta, tzinfo
+from typing import Any, Callable, Iterator
+
+from jira import JIRA
+
+from itsm_bridge import correlation
+from itsm_bridge.config import Config
+from itsm_bridge.connectors.adf import text_to_adf
+from itsm_bridge.connectors.base import CheckResult, RemoteRecord
+from itsm_bridge.connectors.jira_meta import CreateMeta, create_body, edit_body, load_createmeta
+from itsm_bridge.connectors.jira_records import (
+    PLATFORM,
+    jql_time,
+    jql_value,
+    search_fields,
+    to_record,
+    user_zone,
+)
+from itsm_bridge.connectors.jira_transport import BearerAuth, IssueWriteLimiter, RoutedSession, classify_jira
+from itsm_bridge.connectors.jira_workflow import Transition, Workflow, fold
+from itsm_bridge.errors import ConfigError, ConfigProblem, ConnectorError, NotFound, RemoteValidation, Transient
+from itsm_bridge.errors import TransitionNotAllowed
+from itsm_bridge.http import Backoff, HttpClient, RateBudget, make_session
+from itsm_bridge.model import Comment, RemoteRef, State, Visibility
+from itsm_bridge.sync.cursor import Watermark
+
+log = logging.getLogger("itsm_bridge.connectors.jira")
+
+API = "/rest/api/3"
+BULK_SIZE = 50  # Jira's limit per issue/bulk call
+MAX_HOPS = 10  # transitions tried to reach one status
+
+
+class JiraConnector:
+    """Jira Cloud (email + API token) or Data Center (personal access token), REST v3."""
+
+    name = PLATFORM
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        settings = config.settings.jira
+        if settings is None:
+            raise ConfigError([ConfigProblem("jira", "the [jira] table is missing", str(config.path or "<config>"))])
+        self.settings = settings
+        self.state_map = config.state_map("jira")
+        self.priorities = dict(config.settings.mapping.jira.priorities)
+        self.resolutions = config.taxonomy.resolution_codes.platform_values("jira")
+        self._sleep, self._clock = sleep, clock
+        session = make_session(settings.ca_bundle)
+        if settings.token_env:
+            self._basic: tuple[str, str] | None = (settings.email or "", config.secret("jira", "token_env"))
+            self._pat: str | None = None
+            session.auth = self._basic
+        else:
+            self._basic, self._pat = None, config.secret("jira", "pat_env")
+            session.auth = BearerAuth(self._pat)
+        self.http = HttpClient(
+            PLATFORM,
+            settings.url,
+            session,
+            timeout_s=settings.timeout_s,
+            budget=RateBudget(settings.requests_per_second, clock=clock, sleep=sleep),
+            max_retries=settings.max_retries,
+            backoff=Backoff(base_s=2.0, jitter=0.3),
+            classify=classify_jira,
+            sleep=sleep,
+        )
+        self.writes = IssueWriteLimiter(20, 2.0, clock=clock, sleep=sleep)
+        self.workflow = Workflow()
+        self.poll_backoff = Backoff(base_s=0.5, jitter=0.3, cap_s=10.0)
+        self._client: JIRA | None = None
+        self._meta: CreateMeta | None = None
+        self._zone: tzinfo | None = None
+        self._created: dict[str, list[str]] = {}  # correlation key -> issue ids we created
+
+    @property
+    def calls(self) -> int:
+        return self.http.calls
+
+    # --- python-jira, routed through our HttpClient
+    @property
+    def client(self) -> JIRA:
+        if self._client is None:
+            client = JIRA(
+                self.settings.url,
+                options={"rest_api_version": "3", "verify": self.settings.ca_bundle or True},
+                basic_auth=self._basic,
+                token_auth=self._pat,
+                max_retries=0,
+                timeout=self.settings.timeout_s,
+                get_server_info=False,  # made just below, through our session
+            )
+            client._session.close()
+            client._session = RoutedSession(self.http)
+            # Without the server info python-jira thinks it is not on Cloud and falls back to
+            # the removed /search; keep the call, through our session.
+            info = client.server_info()
+            client._version = tuple(info.get("versionNumbers") or (0, 0, 0))
+            client.deploymentType = info.get("deploymentType")
+            self._client = client
+        return self._client
+
+    def zone(self) -> tzinfo:
+        """The searching user's time zone: JQL dates are read in it."""
+        if self._zone is None:
+            self._zone = user_zone(self.client.myself())
+        return self._zone
+
+    def createmeta(self) -> CreateMeta:
+        if self._meta is None:
+            self._meta = load_createmeta(self.http, self.settings.project, self.settings.issue_type)
+        return self._meta
+
+    # --- reading
+    def changed_jql(self, since: Any) -> str:
+        """`project = "KEY" [AND updated >= "yyyy/MM/dd HH:mm"] ORDER BY updated ASC, key ASC`."""
+        jql = f"project = {jql_value(self.settings.project)}"
+        if since is not None:
+            jql += f" AND updated >= {jql_value(jql_time(since, self.zone()))}"
+        return jql + " ORDER BY updated ASC, key ASC"
+
+    def changed_since(self, cursor: Watermark | None) -> Iterator[RemoteRecord]:
+        """Issues updated since the watermark (minus the overlap), oldest first, streamed page by
+        page; versions already applied, and repeats within this pass, are skipped."""
+        watermark = cursor or Watermark()
+        since = watermark.read_from(timedelta(seconds=self.settings.overlap_s))
+        seen: set[tuple[str, str]] = set()
+        for issue in self.search(self.changed_jql(since)):
+            version = str((issue.get("fields") or {}).get("updated") or "")
+            if (str(issue["id"]), version) in seen or watermark.already_applied(str(issue["id"]), version):
+                continue
+            seen.add((str(issue["id"]), version))
+            yield self._record(issue)
+
+    def search(
+        self, jql: str, *, reconcile: list[str] | None = None, page_size: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Raw issues matching `jql`, page after page (`POST search/jql`, `nextPageToken`)."""
+        body: dict[str, Any] = {
+            "jql": jql,
+            "maxResults": page_size or self.settings.page_size,
+            "fields": search_fields(self.settings),
+        }
+        if reconcile:
+            body["reconcileIssues"] = [int(i) for i in reconcile[:50]]
+        while True:
+            page = self.http.request("POST", f"{API}/search/jql", json=body, idempotent=True).json()
+            yield from page.get("issues") or []
+            token = page.get("nextPageToken")
+            if page.get("isLast", token is None) or not token:
+                return
+            body = {**body, "nextPageToken": token}
+
+    def _record(self, issue: dict[str, Any], *, fetch_comments: bool = False) -> RemoteRecord:
+        page = (issue.get("fields") or {}).get("comment") or {}
+        embedded = page.get("comments") or []
+        # Fetch the comment list when the page is cut short or a comment's visibility is unknown.
+        unknown = any("jsdPublic" not in c and "properties" not in c for c in embedded)
+        if fetch_comments or unknown or int(page.get("total") or 0) > len(embedded):
+            return to_record(issue, self.settings, self.comments(str(issue["id"])))
+        return to_record(issue, self.settings)
+
+    def comments(self, issue_id: str) -> list[dict[str, Any]]:
+        """Every comment of an issue, with properties (the internal flag)."""
+        out: list[dict[str, Any]] = []
+        start = 0
+        while True:
+            params = {"startAt": start, "maxResults": 100, "expand": "properties"}
+            page = self.http.request("GET", f"{API}/issue/{issue_id}/comment", params=params, ref=issue_id).json()
+            batch = page.get("comments") or []
+            out += batch
+            start += len(batch)
+            if not batch or start >= int(page.get("total") or 0):
+                return out
+
+    def get(self, ref: RemoteRef) -> RemoteRecord:
+        params = {"fields": ",".join(search_fields(self.settings))}
+        issue = self.http.request("GET", f"{API}/issue/{ref.id}", params=params, ref=str(ref)).json()
+        return self._record(issue)
+
+    def find(self, correlation_key: str) -> RemoteRecord | None:
+        """The issue labelled with `correlation_key` (oldest first if several), read-after-write
+        consistent for issues this connector created."""
+        label = correlation.label_for(_checked(correlation_key))
+        jql = f"project = {jql_value(self.settings.project)} AND labels = {jql_value(label)} ORDER BY key ASC"
+        known = self._created.get(correlation_key, [])
+        found = list(self.search(jql, reconcile=known, page_size=10))
+        if len(found) > 1:
+            log.warning("jira: %d issues carry %s: %s", len(found), label, ", ".join(str(i.get("key")) for i in found))
+        if found:
+            return self._record(found[0])
+        for issue_id in known:  # search may lag even so; a read by id never does
+            try:
+                return self.get(RemoteRef(PLATFORM, issue_id))
+            except NotFound:
+                continue
+        return None
+
+    # --- writing
+    def create(self, fields: dict[str, Any], correlation_key: str) -> RemoteRecord:
+        """Create one issue; after a lost answer, look it up until the search lag has passed
+        before creating again, so exactly one issue exists."""
+        body = create_body(self.createmeta(), self.settings, fields, _checked(correlation_key))
+        error: Transient | None = None
+        for _ in range(self.settings.max_retries + 1):
+            try:
+                created = self.http.request("POST", f"{API}/issue", json=body, idempotent=False).json()
+            except Transient as exc:
+                log.warning("jira: create of %s got no answer (%s); looking it up before any retry", correlation_key, exc)
+                error = exc
+                found = self.await_committed(correlation_key)
+                if found is not None:
+                    return found
+                continue
+            self._created.setdefault(correlation_key, []).append(str(created["id"]))
+            return self.get(RemoteRef(PLATFORM, str(created["id"]), str(created.get("key") or "")))
+        assert error is not None
+        raise error
+
+    def await_committed(self, correlation_key: str) -> RemoteRecord | None:
+        """Poll `find` with backoff until found or `search_lag_s` has passed (one last look then)."""
+        deadline = self._clock() + self.settings.search_lag_s
+        attempt = 1
+        while True:
+            found = self.find(correlation_key)
+            remaining = deadline - self._clock()
+            if found is not None or remaining <= 0:
+                return found
+            self._sleep(min(self.poll_backoff.delay(attempt), remaining))
+            attempt += 1
+
+    def create_many(self, items: list[tuple[dict[str, Any], str]]) -> list[RemoteRecord | ConnectorError]:
+        """Create issues 50 per `issue/bulk` call; one result per item, in order: its record, or
+        the error that item met (a refused item does not stop the others)."""
+        results: list[RemoteRecord | ConnectorError | None] = [None] * len(items)
+        for start in range(0, len(items), BULK_SIZE):
+            chunk = list(range(start, min(start + BULK_SIZE, len(items))))
+            self._create_chunk(items, chunk, results)
+        return [r if r is not None else ConnectorError("no result", platform=PLATFORM) for r in results]
+
+    def _create_chunk(self, items: list[tuple[dict[str, Any], str]], chunk: list[int],
+                      results: list[RemoteRecord | ConnectorError | None]) -> None:  # fmt: skip
+        sendable: list[int] = []
+        bodies: list[dict[str, Any]] = []
+        for i in chunk:
+            fields, key = items[i]
+            try:
+                bodies.append(create_body(self.createmeta(), self.settings, fields, _checked(key)))
+                sendable.append(i)
+            except RemoteValidation as exc:
+                results[i] = exc
+        if not bodies:
+            return
+        try:
+            answer = self.http.request("POST", f"{API}/issue/bulk", json={"issueUpdates": bodies}, idempotent=False).json()
+        except Transient:
+            for i in sendable:  # any of them may exist now: one by one, look up before creating
+                fields, key = items[i]
+                try:
+                    results[i] = self.await_committed(key) or self.create(fields, key)
+                except ConnectorError as exc:
+                    results[i] = exc
+            return
+        failed: dict[int, ConnectorError] = {}
+        for err in answer.get("errors") or []:
+            element = err.get("elementErrors") or {}
+            parts = list(element.get("errorMessages") or []) + [f"{k}: {v}" for k, v in (element.get("errors") or {}).items()]
+            failed[int(err["failedElementNumber"])] = RemoteValidation(
+                "; ".join(parts) or "refused", fields=sorted(element.get("errors") or {}), platform=PLATFORM,
+                status=err.get("status"),
+            )  # fmt: skip
+        created = iter(answer.get("issues") or [])
+        ids: dict[int, str] = {}
+        for n, i in enumerate(sendable):
+            if n in failed:
+                results[i] = failed[n]
+                continue
+            issue = next(created)
+            ids[i] = str(issue["id"])
+            self._created.setdefault(items[i][1], []).append(ids[i])
+        records = {r.ref.id: r for r in self._read_ids(list(ids.values()))}
+        for i, issue_id in ids.items():
+            results[i] = records.get(issue_id) or self.get(RemoteRef(PLATFORM, issue_id))
+
+    def _read_ids(self, ids: list[str]) -> list[RemoteRecord]:
+        if not ids:
+            return []
+        jql = f"project = {jql_value(self.settings.project)} AND id in ({', '.join(ids)}) ORDER BY key ASC"
+        return [self._record(issue) for issue in self.search(jql, reconcile=ids, page_size=len(ids))]
+
+    def update(self, ref: RemoteRef, fields: dict[str, Any]) -> RemoteRecord:
+        """Edit only `fields` (status and resolution go through `transition`)."""
+        body = edit_body(fields)
+        if body:
+            self.writes.acquire(ref.id)
+            self.http.request("PUT", f"{API}/issue/{ref.id}", json=body, ref=str(ref))
+        return self.get(ref)
+
+    def add_comment(self, ref: RemoteRef, comment: Comment) -> None:
+        """An ADF comment, marked as ours; internal ones carry `sd.public.comment` internal=true."""
+        body = comment.body if correlation.is_ours(comment.body) else correlation.mark(comment.body, comment.origin or "itsm-bridge")
+        internal = Visibility(comment.visibility) is Visibility.INTERNAL
+        self.writes.acquire(ref.id)
+        self.client.add_comment(ref.id, text_to_adf(body), is_internal=internal)  # type: ignore[arg-type]
+
+    # --- workflow
+    def transition(self, ref: RemoteRef, state: State, fields: dict[str, Any] | None = None) -> RemoteRecord:
+        """Move the issue to the status mapped to `state`: directly, or along a path through the
+        workflow; the resolution is filled when a transition's screen asks for it."""
+        target = self.state_map.to_vendor(state)
+        if target is None:
+            raise TransitionNotAllowed(f"no Jira status mapped for state {state.value}", platform=PLATFORM, ref=str(ref))
+        targets = {fold(v) for v in self.state_map.values.get(state, ())}
+        status = self._status(ref)
+        visited = {fold(status)}
+        for _ in range(MAX_HOPS):
+            if fold(status) in targets:
+                return self.get(ref)
+            if not self.workflow.knows(status):
+                self.workflow.learn(status, self.transitions_of(ref))
+            route = self.workflow.path(status, targets)
+            step = route[0] if route else self.workflow.explore_step(status, state, visited, self.state_map.from_vendor)
+            if step is None:
+                raise TransitionNotAllowed(
+                    f"no path from status {status!r} to {target!r} in the workflow (known transitions: "
+                    f"{', '.join(f'{t.name} -> {t.to}' for t in self.workflow.transitions(status)) or 'none'})",
+                    platform=PLATFORM, ref=str(ref))  # fmt: skip
+            try:
+                self._move(ref, step, state, fields or {})
+                status = step.to
+            except (RemoteValidation, Transient) as exc:
+                log.info("jira: transition %s from %r failed (%s); reading the issue again", step.id, status, exc)
+                self.workflow.forget(status)
+                status = self._status(ref)
+            visited.add(fold(status))
+        raise TransitionNotAllowed(f"{target!r} not reached within {MAX_HOPS} transitions", platform=PLATFORM, ref=str(ref))
+
+    def _status(self, ref: RemoteRef) -> str:
+        issue = self.http.request("GET", f"{API}/issue/{ref.id}", params={"fields": "status"}, ref=str(ref)).json()
+        return str(((issue.get("fields") or {}).get("status") or {}).get("name") or "")
+
+    def transitions_of(self, ref: RemoteRef) -> list[Transition]:
+        """The transitions the issue offers now, with their screen fields."""
+        params = {"expand": "transitions.fields"}
+        answer = self.http.request("GET", f"{API}/issue/{ref.id}/transitions", params=params, ref=str(ref)).json()
+        return [Transition.from_json(t) for t in answer.get("transitions") or []]
+
+    def _move(self, ref: RemoteRef, step: Transition, state: State, fields: dict[str, Any]) -> None:
+        body: dict[str, Any] = {"transition": {"id": step.id}}
+        landing = self.state_map.from_vendor(step.to)
+        wants_resolution = step.takes("resolution") or (
+            step.fields is None and landing in (State.RESOLVED, State.CLOSED)
+        )
+        if wants_resolution:
+            body["fields"] = {"resolution": fields.get("resolution") or {"name": self.default_resolution()}}
+        self.writes.acquire(ref.id)
+        self.http.request("POST", f"{API}/issue/{ref.id}/transitions", json=body, ref=str(ref), idempotent=False)
+
+    def default_resolution(self) -> str:
+        values = list(self.resolutions.values())
+        return "Done" if "Done" in values or not values else values[0]
+
+    # --- doctor
+    def check(self) -> list[CheckResult]:
+        from itsm_bridge.connectors.jira_check import run_checks
+
+        return run_checks(self)
+
+
+def _checked(key: str) -> str:
+    if not correlation.valid_key(key):
+        raise RemoteValidation(f"correlation key {key!r} is not usable in a label", platform=PLATFORM)
+    return key
+

@@ -1,0 +1,161 @@
+"""Jira's wire formats: JQL text, issue fields to request, issues and comments read into records.
+
+Vendor formats end here: times become UTC datetimes, ADF becomes plain text, and category and
+service fields (components, labels or a select custom field) become plain lists of names.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, tzinfo
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from itsm_bridge import correlation
+from itsm_bridge.config_schema import JiraSettings
+from itsm_bridge.connectors.adf import adf_to_text
+from itsm_bridge.connectors.base import RemoteRecord
+from itsm_bridge.model import Comment, RemoteRef, Visibility
+
+PLATFORM = "jira"
+INTERNAL_PROPERTY = "sd.public.comment"
+BASE_FIELDS = ("summary", "description", "status", "priority", "resolution", "labels", "created", "updated",
+               "resolutiondate", "assignee", "reporter", "comment")  # fmt: skip
+
+
+def jql_value(value: str) -> str:
+    """`value` as one quoted JQL string: the only way any value enters a JQL query."""
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    escaped = escaped.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return f'"{escaped}"'
+
+
+def jql_time(when: datetime, zone: tzinfo) -> str:
+    """A JQL date literal, minute precision, in the searching user's time zone (JQL's zone)."""
+    return when.astimezone(zone).strftime("%Y/%m/%d %H:%M")
+
+
+def user_zone(myself: dict[str, Any]) -> tzinfo:
+    try:
+        return ZoneInfo(str(myself.get("timeZone") or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def search_fields(settings: JiraSettings) -> list[str]:
+    """The issue fields a record is built from (the search API returns only ids by default)."""
+    fields = list(BASE_FIELDS)
+    for extra in (settings.category_field, settings.service_field):
+        if extra not in fields:
+            fields.append(extra)
+    return fields
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """Jira's `2024-05-01T10:00:00.000+0000` (or ISO 8601) as an aware UTC datetime."""
+    if not value:
+        return None
+    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
+        try:
+            return datetime.strptime(value, fmt).astimezone(UTC)
+        except ValueError:
+            continue
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def names(value: Any) -> list[str]:
+    """Components, labels, or a (cascading / multi) select option, as a list of names."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [n for item in value for n in names(item)]
+    if isinstance(value, dict):
+        own = value.get("name") or value.get("value")
+        out = [str(own)] if own else []
+        return out + names(value.get("child"))
+    return [str(value)]
+
+
+def _name(value: Any) -> str | None:
+    return str(value.get("name")) if isinstance(value, dict) and value.get("name") else None
+
+
+def is_internal(comment: dict[str, Any]) -> bool:
+    """JSM marks internal comments with `jsdPublic: false` or the `sd.public.comment` property."""
+    for prop in comment.get("properties") or []:
+        if prop.get("key") == INTERNAL_PROPERTY and isinstance(prop.get("value"), dict):
+            return bool(prop["value"].get("internal"))
+    return comment.get("jsdPublic") is False
+
+
+def comments(raw: Iterable[dict[str, Any]]) -> tuple[Comment, ...]:
+    """Comments people wrote; those itsm-bridge wrote (NOTE_MARKER) are left out, never imported."""
+    out = []
+    for c in raw:
+        body = adf_to_text(c.get("body"))
+        if correlation.is_ours(body):
+            continue
+        created = parse_time(c.get("created")) or datetime.now(UTC)
+        author = (c.get("author") or {}).get("displayName") or (c.get("author") or {}).get("accountId") or ""
+        visibility = Visibility.INTERNAL if is_internal(c) else Visibility.PUBLIC
+        out.append(Comment(author=author, body=body, created=created, visibility=visibility, origin=PLATFORM))
+    return tuple(out)
+
+
+def correlation_key(issue: dict[str, Any]) -> str | None:
+    """The canonical key from the entity property when the answer carries it, else the label."""
+    prop = (issue.get("properties") or {}).get(correlation.PROPERTY_KEY)
+    if isinstance(prop, dict) and prop.get("key"):
+        return str(prop["key"])
+    for label in (issue.get("fields") or {}).get("labels") or []:
+        key = correlation.key_from_label(label)
+        if key:
+            return key
+    return None
+
+
+def to_record(issue: dict[str, Any], settings: JiraSettings, all_comments: list[dict[str, Any]] | None = None) -> RemoteRecord:
+    """A RemoteRecord from an issue as search or GET issue returns it."""
+    f = issue.get("fields") or {}
+    updated_raw = str(f.get("updated") or "")
+    updated = parse_time(updated_raw) or datetime.now(UTC)
+    people = {k: (f.get(k) or {}) for k in ("assignee", "reporter")}
+    fields: dict[str, Any] = {
+        "summary": f.get("summary") or "",
+        "description": adf_to_text(f.get("description")),
+        "status": _name(f.get("status")),
+        "priority": _name(f.get("priority")),
+        "resolution": _name(f.get("resolution")),
+        "labels": list(f.get("labels") or []),
+        "created": parse_time(f.get("created")),
+        "updated": updated,
+        "resolutiondate": parse_time(f.get("resolutiondate")),
+        "assignee": people["assignee"].get("accountId"),
+        "reporter": people["reporter"].get("accountId"),
+    }
+    for extra in (settings.category_field, settings.service_field):
+        if extra != "labels":
+            fields[extra] = names(f.get(extra))
+    display = {k: str(v.get("displayName")) for k, v in people.items() if v.get("displayName")}
+    if fields["status"]:
+        display["status"] = fields["status"]
+    raw_comments = all_comments if all_comments is not None else (f.get("comment") or {}).get("comments") or []
+    return RemoteRecord(
+        ref=RemoteRef(PLATFORM, str(issue["id"]), str(issue.get("key") or "")),
+        fields=fields,
+        version=updated_raw,
+        updated=updated,
+        correlation_key=correlation_key(issue),
+        display=display,
+        comments=comments(raw_comments),
+    )
+
+
+def comments_incomplete(issue: dict[str, Any]) -> bool:
+    """True when the issue's embedded comment page does not hold all its comments."""
+    page = (issue.get("fields") or {}).get("comment")
+    if not isinstance(page, dict):
+        return False
+    return int(page.get("total") or 0) > len(page.get("comments") or [])
