@@ -1,0 +1,107 @@
+"""Public status-page text, rendered from templates that can see an allow-list of fields only.
+
+A status page is public. Its text comes from `publish.name_template` and `publish.body_template`,
+rendered in jinja2's `SandboxedEnvironment` with a context built from ALLOWED_FIELDS only:
+description, comments, work notes, assignee, reporter and group are not in the context, so no
+template (however written) can reach them.
+
+Every value is escaped twice over before it reaches the page:
+
+- markdown: characters that start emphasis, links, images, code, tables or headings are
+  backslash-escaped (CommonMark lets any ASCII punctuation be escaped), and the colon of a
+  script-capable URL scheme (`javascript:`, `vbscript:`, `data:`) is escaped so no link forms;
+- HTML: autoescape turns `<`, `>`, `&`, quotes into entities, so `<script>` never reaches a page.
+
+The rendered text then goes through `mapping.guard` before anything is sent.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from itsm_bridge.model import Incident
+
+ALLOWED_FIELDS: tuple[str, ...] = ("title", "public_status", "public_message", "service", "started", "resolved")
+"""The only names a public template can use. `started` is the incident's `opened` time."""
+
+TIME_FORMAT = "%Y-%m-%d %H:%M UTC"
+
+# Inline markdown that changes meaning anywhere in a line.
+# `<`, `>` and `&` are left to HTML autoescape: a backslash before an entity would show it raw.
+_MD_INLINE = re.compile(r"([\\`*_\[\]{}|~])")
+# Block markdown that only matters at the start of a line: lists, quotes, headings, rules.
+_MD_LINE_START = re.compile(r"^(\s*)([-+=#>]|\d+[.)])", re.MULTILINE)
+_SCRIPT_SCHEME = re.compile(r"\b(javascript|vbscript|livescript|data(?=\s*:\s*\w+/))(\s*):", re.IGNORECASE)
+
+
+class TemplateProblem(ValueError):
+    """A publish template that cannot be rendered (syntax error, unknown field)."""
+
+
+def escape_markdown(text: str) -> str:
+    """`text` with markdown syntax neutralised; it still reads the same once rendered."""
+    text = _MD_INLINE.sub(r"\\\1", text)
+    text = _MD_LINE_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}", text)
+    return _SCRIPT_SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}\\:", text)
+
+
+def _public_value(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.strftime(TIME_FORMAT)
+    return escape_markdown(str(getattr(value, "value", value)))
+
+
+def public_context(incident: Incident) -> dict[str, str | None]:
+    """The template context: the allow-listed fields of `incident`, markdown-escaped.
+
+    Built field by field from ALLOWED_FIELDS; nothing else of the incident is looked at.
+    """
+    raw: dict[str, Any] = {
+        "title": incident.title,
+        "public_status": incident.public_status,
+        "public_message": incident.public_message,
+        "service": incident.service,
+        "started": incident.opened,
+        "resolved": incident.resolved,
+    }
+    return {name: _public_value(raw[name]) for name in ALLOWED_FIELDS}
+
+
+def _environment() -> SandboxedEnvironment:
+    # autoescape=True: every substituted value is HTML-escaped; StrictUndefined: a template that
+    # names a field outside the allow-list fails loudly instead of rendering an empty string.
+    env = SandboxedEnvironment(autoescape=True, undefined=StrictUndefined, keep_trailing_newline=False)
+    env.globals.clear()  # no range(), dict(), lipsum(), cycler(): templates get data, not tools
+    return env
+
+
+_ENV = _environment()
+
+
+def render_public(template: str, incident: Incident) -> str:
+    """Render `template` for `incident` with the allow-listed, escaped context.
+
+    Raises TemplateProblem for a template that does not parse or uses an unknown name.
+    """
+    try:
+        compiled = _ENV.from_string(template)
+        return compiled.render(**public_context(incident)).strip()
+    except TemplateError as exc:
+        raise TemplateProblem(f"publish template cannot be rendered: {exc}") from None
+
+
+def template_problems(template: str) -> list[str]:
+    """What is wrong with a template, checked against a sample incident (for `config validate`)."""
+    sample = Incident(key="sample", title="Sample", service="Sample", public_message="Sample")
+    try:
+        render_public(template, sample)
+    except TemplateProblem as exc:
+        return [str(exc)]
+    return []
