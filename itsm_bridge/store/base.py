@@ -46,6 +46,7 @@ class JournalEntry:
     payload: dict[str, Any]
     prev_hash: str
     hash: str
+    intent_seq: int | None = None  # on an outcome: the intent it settles
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,9 @@ class StateStore(Protocol):
         platform: str | None = None,
         ref: str | None = None,
         action: str | None = None,
+        intent_seq: int | None = None,
     ) -> JournalEntry: ...
+    def open_intents(self) -> list[JournalEntry]: ...
     def journal(self, key: str | None = None) -> Iterator[JournalEntry]: ...
     def verify_journal(self) -> VerifyResult: ...
 

@@ -83,6 +83,7 @@ journal = Table(
     Column("platform", String(40)),
     Column("ref", String(200)),
     Column("action", String(40)),
+    Column("intent_seq", Integer, index=True),  # on an outcome: the intent it settles
     Column("payload", Text, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
@@ -126,6 +127,13 @@ def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
     """Each journal entry's hash covers its content and the previous hash, so an edited, removed
     or reordered entry breaks the chain."""
     return hashlib.sha256((prev_hash + _dumps(fields)).encode("utf-8")).hexdigest()
+
+
+def _entry(r: Any) -> JournalEntry:
+    return JournalEntry(
+        r.seq, r.run_id, r.at, r.kind, r.key, r.platform, r.ref, r.action,
+        json.loads(r.payload), r.prev_hash, r.hash, r.intent_seq,
+    )  # fmt: skip
 
 
 class SqlStore:
@@ -274,6 +282,7 @@ class SqlStore:
         platform: str | None = None,
         ref: str | None = None,
         action: str | None = None,
+        intent_seq: int | None = None,
     ) -> JournalEntry:
         with self._write() as conn:
             if not self.is_sqlite:
@@ -290,6 +299,7 @@ class SqlStore:
                 "platform": platform,
                 "ref": ref,
                 "action": action,
+                "intent_seq": intent_seq,
                 "payload": payload,
             }
             digest = entry_hash(prev, fields)
@@ -302,10 +312,7 @@ class SqlStore:
             query = query.where(journal.c.key == key)
         with self.engine.connect() as conn:
             for r in conn.execute(query):
-                yield JournalEntry(
-                    r.seq, r.run_id, r.at, r.kind, r.key, r.platform, r.ref, r.action,
-                    json.loads(r.payload), r.prev_hash, r.hash,
-                )  # fmt: skip
+                yield _entry(r)
 
     def verify_journal(self) -> VerifyResult:
         problems: list[str] = []
@@ -320,13 +327,22 @@ class SqlStore:
                 problems.append(f"entry {e.seq} does not follow the entry before it (removed or reordered)")
             fields = {
                 "seq": e.seq, "run_id": e.run_id, "at": e.at, "kind": e.kind, "key": e.key,
-                "platform": e.platform, "ref": e.ref, "action": e.action, "payload": e.payload,
+                "platform": e.platform, "ref": e.ref, "action": e.action, "intent_seq": e.intent_seq,
+                "payload": e.payload,
             }  # fmt: skip
             if entry_hash(e.prev_hash, fields) != e.hash:
                 problems.append(f"entry {e.seq} was changed after it was written")
             prev = e.hash
             expected_seq = e.seq + 1
         return VerifyResult(not problems, count, problems)
+
+    def open_intents(self) -> list[JournalEntry]:
+        """Intents with no outcome: writes a run started and may or may not have finished."""
+        outcome = journal.alias("outcome")
+        settled = select(outcome.c.seq).where(outcome.c.intent_seq == journal.c.seq).exists()
+        query = select(journal).where(journal.c.kind == "intent", ~settled).order_by(journal.c.seq)
+        with self.engine.connect() as conn:
+            return [_entry(r) for r in conn.execute(query)]
 
     # --- quarantine
     def quarantine(

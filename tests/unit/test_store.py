@@ -155,3 +155,11 @@ def test_two_processes_open_and_write_one_store_at_once(tmp_path):
     result = s.verify_journal()
     assert result.ok and result.entries == 80
     assert len(list(s.all_links())) == 80
+
+
+def test_open_intents_are_those_without_an_outcome(store):
+    a = store.append("r", "intent", {"n": 1}, key="K1", platform="jira", action="create")
+    b = store.append("r", "intent", {"n": 2}, key="K2", platform="jira", action="create")
+    store.append("r", "outcome", {"result": "ok"}, key="K1", platform="jira", action="create", intent_seq=a.seq)
+    assert [e.seq for e in store.open_intents()] == [b.seq]
+    assert store.verify_journal().ok

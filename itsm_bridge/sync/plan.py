@@ -1,0 +1,128 @@
+"""Actions and plans: what a cycle intends to write, printable, saveable and re-applicable.
+
+A plan is data. `itsm-bridge plan` prints it like a diff; `--out plan.json` saves it;
+`itsm-bridge apply plan.json` applies exactly it, refusing any action whose record changed
+since the plan was made (its version no longer matches).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.model import Comment, Incident, RemoteRef
+
+ActionKind = Literal["create", "update", "transition", "comment", "publish"]
+PLAN_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: ActionKind
+    platform: str
+    key: str
+    incident: dict[str, Any]  # the merged canonical incident (plain data) the write is made from
+    changes: dict[str, list[Any]] = field(default_factory=dict)  # canonical field -> [old, new]
+    rule: str = ""  # why this action: which side changed, which owner won, which rule published
+    ref: dict[str, str] | None = None  # the target record (RemoteRef as data); None for a create
+    expected_version: str | None = None  # the target's version when planned, for the stale check
+    comment: dict[str, Any] | None = None  # for kind "comment"
+
+    @property
+    def remote_ref(self) -> RemoteRef | None:
+        return RemoteRef(**self.ref) if self.ref else None
+
+    def canonical(self) -> Incident:
+        return Incident.from_dict(self.incident)
+
+    def comment_obj(self) -> Comment | None:
+        if not self.comment:
+            return None
+        return Comment(**{**self.comment, "created": datetime.fromisoformat(self.comment["created"])})
+
+    def describe(self) -> str:
+        target = self.ref["display"] or self.ref["id"] if self.ref else "(new)"
+        head = {"create": "+", "update": "~", "transition": "~", "comment": "+", "publish": "~"}[self.kind]
+        lines = [f"{head} {self.kind} {self.platform} {target}  [{self.key}]  # {self.rule}"]
+        for name, (old, new) in self.changes.items():
+            lines.append(f"    {name}: {_show(old)} -> {_show(new)}")
+        if self.comment:
+            lines.append(f"    {self.comment['visibility']} note by {self.comment['author']}: {_short(self.comment['body'])}")
+        return "\n".join(lines)
+
+
+@dataclass
+class Plan:
+    run_id: str
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    actions: list[Action] = field(default_factory=list)
+    blocked: list[dict[str, Any]] = field(default_factory=list)  # quarantined records and their findings
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    read: dict[str, int] = field(default_factory=dict)  # platform -> records read
+
+    def block(self, key: str | None, platform: str, findings: list[Finding], ref: str | None = None) -> None:
+        self.blocked.append({"key": key, "platform": platform, "ref": ref, "findings": [f.to_dict() for f in findings]})
+
+    def counts(self) -> dict[str, int]:
+        out = {k: 0 for k in ("create", "update", "transition", "comment", "publish")}
+        for a in self.actions:
+            out[a.kind] += 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": PLAN_FORMAT,
+            "run_id": self.run_id,
+            "created_at": self.created_at,
+            "actions": [asdict(a) for a in self.actions],
+            "blocked": self.blocked,
+            "warnings": self.warnings,
+            "conflicts": self.conflicts,
+            "read": self.read,
+            "counts": self.counts(),
+        }
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Plan:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if data.get("format") != PLAN_FORMAT:
+            raise ValueError(f"{path}: not an itsm-bridge plan (format {data.get('format')!r})")
+        return cls(
+            run_id=data["run_id"],
+            created_at=data["created_at"],
+            actions=[Action(**a) for a in data["actions"]],
+            blocked=data.get("blocked", []),
+            warnings=data.get("warnings", []),
+            conflicts=data.get("conflicts", []),
+            read=data.get("read", {}),
+        )
+
+    def render(self) -> str:
+        """Terraform-like text for people."""
+        lines = [a.describe() for a in self.actions]
+        for b in self.blocked:
+            for f in b["findings"]:
+                lines.append(f"! blocked {b['platform']} [{b['key'] or b['ref']}]: {f['message']}")
+        for c in self.conflicts:
+            lines.append(f"! conflict [{c['key']}] {c['field']}: {c['values']} -> kept {c['winner']} ({c['rule']})")
+        counts = self.counts()
+        summary = ", ".join(f"{n} to {k}" for k, n in counts.items() if n) or "nothing to do"
+        lines.append(f"\nPlan: {summary}; {len(self.blocked)} blocked; read {self.read}.")
+        return "\n".join(lines)
+
+
+def _show(value: Any) -> str:
+    return "(empty)" if value in (None, "") else _short(str(value))
+
+
+def _short(text: str, limit: int = 70) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,214 @@
+"""From what each side says about one incident, to the actions that align them. No HTTP here.
+
+Per canonical key the engine hands over: the shadow (as last synced, if linked), the canonical
+incident each platform read this cycle says, and which platforms are linked. Out come the merged
+incident and the actions for each target, or the Findings that block it.
+
+- Priority is never merged: it is derived from the merged impact x urgency (the ITIL matrix),
+  and a platform showing another priority is corrected.
+- Only the fields a platform carries are compared for it (Jira has no impact or urgency).
+- A platform not read this cycle is taken to be as the shadow says (it did not change).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.mapping.rules import RequiredRule, check_steps
+from itsm_bridge.mapping.priority import PriorityMatrix
+from itsm_bridge.model import Comment, Incident, State
+from itsm_bridge.sync.merge import FieldConflict, merge
+from itsm_bridge.sync.plan import Action
+
+CARRIED: dict[str, tuple[str, ...]] = {
+    "servicenow": (
+        "title", "description", "state", "impact", "urgency", "category", "subcategory", "service",
+        "assignment_group", "resolution_code", "resolution_notes",
+    ),
+    "jira": ("title", "description", "state", "category", "subcategory", "service", "resolution_code"),
+}  # fmt: skip
+"""Canonical fields each two-way platform carries and is compared on."""
+
+MERGED_FIELDS = tuple(dict.fromkeys(f for fields in CARRIED.values() for f in fields))
+COMMENTS_KEY = "_comments_seen"  # shadow entry: fingerprints of comments already carried across
+
+
+def fingerprint(comment: Comment) -> str:
+    text = f"{comment.visibility.value}|{' '.join(comment.body.split())}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class Outcome:
+    key: str
+    merged: Incident | None = None
+    actions: list[Action] = field(default_factory=list)
+    blocked: dict[str, list[Finding]] = field(default_factory=dict)  # platform -> blocking findings
+    warnings: list[Finding] = field(default_factory=list)
+    conflicts: list[FieldConflict] = field(default_factory=list)
+    shadow_fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Side:
+    """What one platform says this cycle."""
+
+    platform: str
+    incident: Incident
+    version: str
+    ref: dict[str, str]
+
+
+def reconcile(
+    key: str,
+    shadow: Mapping[str, Any] | None,
+    sides: Mapping[str, Side],
+    linked: Mapping[str, dict[str, str]],
+    *,
+    source: str,
+    targets: list[str],
+    owners: Mapping[str, str],
+    matrix: PriorityMatrix,
+    rules: tuple[RequiredRule, ...],
+    versions: Mapping[str, str] | None = None,
+) -> Outcome:
+    out = Outcome(key)
+    base = dict(shadow) if shadow else {}
+    seen_comments = set(base.pop(COMMENTS_KEY, []))
+    if not base:
+        if source not in sides:
+            return out  # a target-only record we never linked: nothing of ours
+        base = _fields(sides[source].incident)
+    compare: dict[str, dict[str, Any]] = {}
+    for platform in (source, *targets):
+        if platform not in CARRIED:
+            continue
+        if platform in sides:
+            compare[platform] = {f: v for f, v in _fields(sides[platform].incident).items() if f in CARRIED[platform]}
+        elif platform in linked and shadow:
+            compare[platform] = {f: base.get(f) for f in CARRIED[platform]}
+    result = merge(base, compare, list(MERGED_FIELDS), owners, source)
+    out.conflicts = result.conflicts
+    merged_fields = result.merged
+    if source in sides:  # facts only the source knows (times, people, major, public text)
+        for name, value in _fields(sides[source].incident).items():
+            if name not in MERGED_FIELDS:
+                merged_fields[name] = value
+    merged_fields["priority"] = matrix.priority(int(merged_fields["impact"]), int(merged_fields["urgency"])).value
+    merged = Incident.from_dict({**merged_fields, "key": key})
+    out.merged = merged
+    out.shadow_fields = {**merged.to_dict(), COMMENTS_KEY: sorted(seen_comments)}
+    for drop in ("key", "comments", "links"):
+        out.shadow_fields.pop(drop, None)
+
+    new_comments = _new_comments(sides, seen_comments)
+    for platform in targets:
+        if platform not in CARRIED:
+            continue  # one-way targets (the status page) are planned by the engine
+        _plan_platform(out, platform, merged, sides, linked, result.changes.get(platform, {}), rules, versions or {})
+    for platform in (source, *targets):
+        if platform not in CARRIED or platform in out.blocked:
+            continue
+        # None: the record is created in this cycle; apply takes its ref from the new link.
+        ref = linked.get(platform) or (sides[platform].ref if platform in sides else None)
+        for comment, origin in new_comments:
+            if origin == platform:
+                continue
+            out.actions.append(Action("comment", platform, key, merged.to_dict(), rule=f"new {comment.visibility.value} note on {origin}",
+                                      ref=ref, comment=_comment_data(comment, origin)))  # fmt: skip
+    if source in result.changes and source not in out.blocked:
+        _plan_updates(out, source, merged, sides, linked, result.changes[source], rules)
+    out.shadow_fields[COMMENTS_KEY] = sorted(seen_comments | {fingerprint(c) for c, _ in new_comments})
+    return out
+
+
+def _plan_platform(
+    out: Outcome,
+    platform: str,
+    merged: Incident,
+    sides: Mapping[str, Side],
+    linked: Mapping[str, dict[str, str]],
+    changes: dict[str, tuple[Any, Any]],
+    rules: tuple[RequiredRule, ...],
+    versions: Mapping[str, str],
+) -> None:
+    if platform not in linked and platform not in sides:
+        blocking = [f for f in check_steps(merged, platform, True, rules) if f.blocking]
+        if blocking:
+            out.blocked[platform] = blocking
+            return
+        out.warnings += [f for f in check_steps(merged, platform, True, rules) if not f.blocking]
+        out.actions.append(Action("create", platform, out.key, merged.to_dict(), rule=f"new incident, not yet on {platform}"))
+        if merged.state is not State.NEW:
+            out.actions.append(Action("transition", platform, out.key, merged.to_dict(), {"state": [State.NEW.value, merged.state.value]},
+                                      rule=f"created as new; source state is {merged.state.value}"))  # fmt: skip
+        return
+    _plan_updates(out, platform, merged, sides, linked, changes, rules)
+
+
+def _plan_updates(
+    out: Outcome,
+    platform: str,
+    merged: Incident,
+    sides: Mapping[str, Side],
+    linked: Mapping[str, dict[str, str]],
+    changes: dict[str, tuple[Any, Any]],
+    rules: tuple[RequiredRule, ...],
+) -> None:
+    ref = linked.get(platform) or sides[platform].ref
+    version = sides[platform].version if platform in sides else None
+    current = sides[platform].incident if platform in sides else None
+    if current is not None and current.priority is not None and current.priority != merged.priority and platform == "jira":
+        changes = {**changes, "priority": (current.priority.value, merged.priority.value if merged.priority else None)}
+    if not changes:
+        return
+    state_change = changes.pop("state", None)
+    if state_change is not None:
+        blocking = [f for f in check_steps(merged, platform, False, rules) if f.blocking and merged.state in (State.RESOLVED, State.CLOSED)]
+        if blocking:
+            out.blocked[platform] = blocking
+            return
+    why = ", ".join(sorted({f"changed on {o}" for o in _origins(out, changes)})) or "aligned"
+    if changes:
+        out.actions.append(Action("update", platform, out.key, merged.to_dict(), {k: list(v) for k, v in changes.items()},
+                                  rule=why, ref=ref, expected_version=version))  # fmt: skip
+    if state_change is not None:
+        out.actions.append(Action("transition", platform, out.key, merged.to_dict(), {"state": list(state_change)},
+                                  rule=f"state {state_change[0]} -> {state_change[1]}", ref=ref, expected_version=version))  # fmt: skip
+
+
+def _origins(out: Outcome, changes: Mapping[str, Any]) -> list[str]:
+    won = {c.field: c.winner for c in out.conflicts}
+    return [won.get(name, "the other side") for name in changes]
+
+
+def _new_comments(sides: Mapping[str, Side], seen: set[str]) -> list[tuple[Comment, str]]:
+    out: list[tuple[Comment, str]] = []
+    taken = set(seen)
+    for platform, side in sides.items():
+        for c in side.incident.comments:
+            fp = fingerprint(c)
+            if fp not in taken:
+                taken.add(fp)
+                out.append((c, platform))
+    return out
+
+
+def _comment_data(comment: Comment, origin: str) -> dict[str, Any]:
+    return {
+        "author": comment.author,
+        "body": comment.body,
+        "created": comment.created.isoformat(),
+        "visibility": comment.visibility.value,
+        "origin": comment.origin or origin,
+    }
+
+
+def _fields(incident: Incident) -> dict[str, Any]:
+    data = incident.to_dict()
+    for drop in ("key", "comments", "links"):
+        data.pop(drop, None)
+    return data
