@@ -1,0 +1,203 @@
+"""Jira Service Management issue <-> canonical Incident.
+
+The connector hands over plain values (status, priority and resolution names; components, labels
+and select options as lists of names; UTC datetimes; description as plain text). Priorities map
+by name ([mapping.jira.priorities]); states by status name ([mapping.jira.states]); category,
+subcategory and service by the taxonomy's Jira values, in the field the config names:
+
+- ``components`` / ``labels``: the category, its subcategory and the service are members of the
+  list; on write they are `update` operations (remove the other managed values, add the new), so
+  components and labels people added by hand survive;
+- ``customfield_NNNNN``: a select option ``{"value": category, "child": {"value": subcategory}}``
+  (a cascading select) for the category, ``{"value": service}`` for the service.
+
+Jira has no impact or urgency: they are read as the matrix cell of the issue's priority (the
+diagonal first), so a Jira record never contradicts the matrix; `carries` lists what Jira holds.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable
+
+from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.mapping.taxonomy import Resolved, Vocabulary
+from itsm_bridge.model import SYNC_FIELDS, Incident, Level, Priority, State
+
+if TYPE_CHECKING:
+    from itsm_bridge.config import Config
+    from itsm_bridge.connectors.base import RemoteRecord
+
+PLATFORM = "jira"
+
+CARRIES = frozenset({"title", "description", "state", "priority", "category", "subcategory", "service", "assignee",
+                     "reporter", "opened", "resolved", "updated", "resolution_code"})  # fmt: skip
+"""Canonical fields a Jira issue holds; the others are not compared against it."""
+
+NOT_WRITTEN = frozenset({"state", "assignee", "reporter", "opened", "resolved", "updated"})
+"""State goes through `transition`; people are account ids the mapping cannot know; times are Jira's."""
+
+
+class JiraMapper:
+    """`PlatformMapper` for Jira, built from the Config."""
+
+    platform = PLATFORM
+    carries = CARRIES
+
+    def __init__(self, config: Config) -> None:
+        jira = config.settings.jira
+        self.category_field = jira.category_field if jira else "components"
+        self.service_field = jira.service_field if jira else "labels"
+        self.taxonomy = config.taxonomy
+        self.states = config.state_map(PLATFORM)
+        self.matrix = config.matrix
+        self.priorities: dict[str, str] = dict(config.settings.mapping.jira.priorities)
+        self._priority_of = {name.casefold(): Priority(p) for p, name in self.priorities.items()}
+
+    # --- read
+    def to_canonical(self, record: RemoteRecord) -> tuple[Incident, list[Finding]]:
+        f, d = record.fields, record.display
+        key = record.correlation_key or record.ref.display or record.ref.id
+        findings: list[Finding] = []
+        status = _text(f.get("status"))
+        state = self.states.from_vendor(status)
+        if state is None:
+            findings.append(self._finding("state.unmapped", "state", status,
+                                          f"status {status!r} is in no state map; add it to [mapping.jira.states]"))  # fmt: skip
+            state = State.NEW
+        priority = self._priority(_text(f.get("priority")), findings)
+        impact, urgency = self._levels(priority)
+        policy = self.taxonomy.policy(PLATFORM)
+        cat, sub = self._category(self._values(f, self.category_field))
+        service = self._member(self.taxonomy.services, self._values(f, self.service_field), policy)
+        code = self.taxonomy.resolution_codes.from_platform(PLATFORM, _text(f.get("resolution")) or None, policy)
+        findings += [r.finding for r in (cat, sub, service, code) if r.finding]
+        incident = Incident(
+            key=key,
+            title=_text(f.get("summary")),
+            description=_text(f.get("description")),
+            state=state,
+            impact=impact,
+            urgency=urgency,
+            priority=priority,
+            category=cat.value,
+            subcategory=sub.value,
+            service=service.value,
+            assignee=d.get("assignee") or _text(f.get("assignee")) or None,
+            reporter=d.get("reporter") or _text(f.get("reporter")) or None,
+            opened=f.get("created"),
+            resolved=f.get("resolutiondate"),
+            updated=record.updated,
+            resolution_code=code.value,
+            comments=record.comments,
+            links=(record.ref,),
+        )
+        return incident, [x.for_key(key) for x in findings]
+
+    @staticmethod
+    def _values(fields: dict[str, Any], name: str) -> list[str]:
+        value = fields.get(name)
+        if value is None:
+            return []
+        return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
+
+    def _category(self, values: list[str]) -> tuple[Resolved, Resolved]:
+        policy = self.taxonomy.policy(PLATFORM)
+        cat = self._member(self.taxonomy.categories, values, policy)
+        children = self.taxonomy.subcategories(cat.value) if cat.value else None
+        if children is None:
+            return cat, Resolved(None)
+        rest = [v for v in values if children.from_platform(PLATFORM, v, "block").value is not None]
+        return cat, (children.from_platform(PLATFORM, rest[0], policy) if rest else Resolved(None))
+
+    def _member(self, vocab: Vocabulary, values: list[str], policy: Any) -> Resolved:
+        """The first value naming a term of `vocab`; with a labels field, other labels are
+        simply other labels, while in a components or option field an unknown value is a gap."""
+        for v in values:
+            hit = vocab.from_platform(PLATFORM, v, "block")
+            if hit.value is not None:
+                return hit
+        field = self.category_field if vocab.kind == "category" else self.service_field
+        if values and field != "labels":
+            return vocab.from_platform(PLATFORM, values[0], policy)
+        return Resolved(None)
+
+    def _priority(self, name: str, findings: list[Finding]) -> Priority | None:
+        if not name:
+            return None
+        p = self._priority_of.get(name.casefold())
+        if p is None:
+            findings.append(self._finding("priority.unmapped", "priority", name,
+                                          f"priority {name!r} is not in [mapping.jira.priorities]; ignored", "warn"))  # fmt: skip
+        return p
+
+    def _levels(self, priority: Priority | None) -> tuple[Level, Level]:
+        if priority is None:
+            return Level.LOW, Level.LOW
+        cells = sorted(((i, u) for i in (1, 2, 3) for u in (1, 2, 3)), key=lambda c: (abs(c[0] - c[1]), c))
+        for i, u in cells:
+            if self.matrix.priority(i, u) is priority:
+                return Level(i), Level(u)
+        return Level.LOW, Level.LOW
+
+    def _finding(self, rule: str, field: str, value: Any, message: str, severity: str = "block") -> Finding:
+        return Finding(rule, PLATFORM, field, severity, f"jira: {message}",  # type: ignore[arg-type]
+                       value=None if value is None else str(value))  # fmt: skip
+
+    # --- write
+    def to_fields(self, incident: Incident, changed: Iterable[str] | None = None) -> tuple[dict[str, Any], list[Finding]]:
+        names = set(SYNC_FIELDS if changed is None else changed) & CARRIES - NOT_WRITTEN
+        if names & {"category", "subcategory"}:
+            names |= {"category", "subcategory"}
+        out: dict[str, Any] = {}
+        findings: list[Finding] = []
+        policy = self.taxonomy.policy(PLATFORM)
+
+        def keep(r: Resolved) -> str | None:
+            if r.finding:
+                findings.append(r.finding.for_key(incident.key))
+            return r.value
+
+        if "title" in names:
+            out["summary"] = incident.title
+        if "description" in names:
+            out["description"] = incident.description
+        if "priority" in names and incident.priority is not None:
+            out["priority"] = {"name": self.priorities[incident.priority.value]}
+        if "resolution_code" in names and incident.resolution_code:
+            code = keep(self.taxonomy.resolution_codes.to_platform(PLATFORM, incident.resolution_code, policy))
+            if code:
+                out["resolution"] = {"name": code}
+        if "category" in names:
+            cat_r, sub_r = self.taxonomy.category_to_platform(PLATFORM, incident.category, incident.subcategory)
+            cat, sub = keep(cat_r), keep(sub_r)
+            self._put(out, self.category_field, [v for v in (cat, sub) if v], self._managed_categories(),
+                      {"value": cat, **({"child": {"value": sub}} if sub else {})} if cat else None)  # fmt: skip
+        if "service" in names:
+            svc = keep(self.taxonomy.services.to_platform(PLATFORM, incident.service, policy))
+            managed = set(self.taxonomy.services.platform_values(PLATFORM).values())
+            self._put(out, self.service_field, [svc] if svc else [], managed, {"value": svc} if svc else None)
+        for field, ops in (out.get("update") or {}).items():
+            added = {str(op["add"]) for op in ops if "add" in op}  # category and service may share a field
+            ops[:] = [op for op in ops if "remove" not in op or str(op["remove"]) not in added]
+        return out, findings
+
+    def _managed_categories(self) -> set[str]:
+        values = set(self.taxonomy.categories.platform_values(PLATFORM).values())
+        for term in self.taxonomy.categories.terms.values():
+            if term.children is not None:
+                values |= set(term.children.platform_values(PLATFORM).values())
+        return values
+
+    @staticmethod
+    def _put(out: dict[str, Any], field: str, values: list[str], managed: set[str], option: Any) -> None:
+        if field.startswith("customfield_"):
+            out[field] = option
+            return
+        ops = out.setdefault("update", {}).setdefault(field, [])
+        wrap = (lambda v: {"name": v}) if field == "components" else (lambda v: v)
+        ops += [{"remove": wrap(v)} for v in sorted(managed - set(values))]
+        ops += [{"add": wrap(v)} for v in values]
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
