@@ -1,0 +1,170 @@
+"""Cachet 2.x (`/api/v1`, header `X-Cachet-Token`): incidents and components.
+
+Cachet differs from Atlassian Statuspage in ways the contract has to absorb:
+
+- Numbers, not words: component status 1 operational, 2 performance issues, 3 partial outage,
+  4 major outage (3.x adds 5 unknown, 6 maintenance); incident status 1 investigating,
+  2 identified, 3 watching, 4 fixed (0 is a scheduled incident, which we never touch).
+- One component per incident (`component_id`, `component_status` on the incident call itself).
+- No impact and no metadata: an incident carries no field that could hold the canonical key
+  without putting it in public text (the swagger's `vars` only feed Cachet's own templates and
+  are not stored). So `find()` returns None and the engine's links table is the only
+  correlation; a create whose answer was lost cannot be recognised on the page.
+- What an incident holds on its component is not stored on the page either: holds this process
+  set are remembered, and any other open incident on a component is taken to hold it at least
+  degraded (DEFAULT_COMPONENT_STATUS).
+- An update is a PUT of the incident (its message becomes the latest public message).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Iterator
+
+from itsm_bridge.connectors.base import CheckResult, RemoteRecord
+from itsm_bridge.connectors.statuspage_common import PageIncident, StatusPageConnector, shared_budget
+from itsm_bridge.errors import AuthError, ConnectorError, Forbidden
+from itsm_bridge.http import HttpClient, make_session
+
+API = "/api/v1"
+PAGE_SIZE = 100
+
+COMPONENT_STATUS: dict[str, int] = {
+    "operational": 1,
+    "degraded_performance": 2,
+    "partial_outage": 3,
+    "major_outage": 4,
+    "under_maintenance": 2,  # 2.x has no maintenance status; closest is "performance issues"
+}
+COMPONENT_STATUS_NAME: dict[int, str] = {
+    1: "operational",
+    2: "degraded_performance",
+    3: "partial_outage",
+    4: "major_outage",
+    5: "",
+    6: "under_maintenance",
+}
+INCIDENT_STATUS: dict[str, int] = {"investigating": 1, "identified": 2, "monitoring": 3, "resolved": 4}
+INCIDENT_STATUS_NAME: dict[int, str] = {v: k for k, v in INCIDENT_STATUS.items()}
+OPEN_STATUSES = (1, 2, 3)
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A Cachet timestamp (`YYYY-MM-DD HH:MM:SS` in the app's zone, taken as UTC; or ISO 8601)."""
+    if not value:
+        return None
+    when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def page_incident(data: dict[str, Any]) -> PageIncident:
+    """A Cachet incident object as the neutral PageIncident."""
+    status = INCIDENT_STATUS_NAME.get(int(data.get("status") or 0), "investigating")
+    component = data.get("component_id")
+    holds: dict[str, str | None] = {str(component): None} if component else {}
+    updated = parse_time(data.get("updated_at")) or parse_time(data.get("created_at")) or datetime.now(UTC)
+    return PageIncident(
+        id=str(data["id"]),
+        name=str(data.get("name") or ""),
+        status=status,
+        holds=holds,
+        updated=updated,
+        created=parse_time(data.get("created_at")),
+        resolved=updated if status == "resolved" else None,
+        body=str(data.get("message") or ""),
+    )
+
+
+def incident_body(fields: dict[str, Any], components: dict[str, str], create: bool) -> dict[str, Any]:
+    """The request body of a create (POST) or update (PUT)."""
+    body: dict[str, Any] = {}
+    if fields.get("name") is not None:
+        body["name"] = fields["name"]
+    if fields.get("body") is not None:
+        body["message"] = fields["body"]
+    if fields.get("status") is not None:
+        body["status"] = INCIDENT_STATUS[fields["status"]]
+    for cid, status in list(components.items())[:1]:  # Cachet 2.x: one component per incident
+        body["component_id"] = int(cid) if cid.isdigit() else cid
+        body["component_status"] = COMPONENT_STATUS[status]
+    if create:
+        body["visible"] = 1
+        body["notify"] = True
+    return body
+
+
+class CachetConnector(StatusPageConnector):
+    """Cachet 2.x, one installation (`statuspage.url`)."""
+
+    provider = "cachet"
+
+    def _client(self) -> HttpClient:
+        token = self.config.secret("statuspage", "token_env")
+        url = self.settings.url.removesuffix(API)
+        session = make_session(self.settings.ca_bundle)
+        session.headers["X-Cachet-Token"] = token
+        session.headers["Content-Type"] = "application/json"
+        return HttpClient(
+            self.name,
+            url,
+            session,
+            timeout_s=self.settings.timeout_s,
+            budget=shared_budget(url, token, self.settings.requests_per_second, self.sleep),
+            max_retries=self.settings.max_retries,
+            sleep=self.sleep,
+        )
+
+    def _paged(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        page = 1
+        while True:
+            answer = self.http.request("GET", f"{API}{path}", params={**(params or {}), "per_page": PAGE_SIZE, "page": page}).json()
+            rows = answer.get("data") or []
+            yield from rows
+            pagination = (answer.get("meta") or {}).get("pagination") or {}
+            last = int(pagination.get("total_pages") or 1)
+            if page >= last or not rows:
+                return
+            page += 1
+
+    def _fetch_components(self) -> dict[str, tuple[str, str]]:
+        return {
+            str(c["name"]): (str(c["id"]), COMPONENT_STATUS_NAME.get(int(c.get("status") or 0), ""))
+            for c in self._paged("/components")
+        }
+
+    def _read(self, incident_id: str) -> PageIncident:
+        resp = self.http.request("GET", f"{API}/incidents/{incident_id}", ref=incident_id)
+        return page_incident(resp.json()["data"])
+
+    def _open(self) -> list[PageIncident]:
+        return [page_incident(d) for status in OPEN_STATUSES for d in self._paged("/incidents", {"status": status})]
+
+    def _all(self) -> Iterator[PageIncident]:
+        return (page_incident(d) for d in self._paged("/incidents", {"sort": "updated_at", "order": "desc"}))
+
+    def find(self, correlation_key: str) -> RemoteRecord | None:
+        """Always None: Cachet 2.x stores no metadata, so the links table is the correlation."""
+        return None
+
+    def _send(self, incident_id: str | None, fields: dict[str, Any], components: dict[str, str],
+              key: str | None) -> PageIncident:  # fmt: skip
+        if incident_id is None:
+            resp = self.http.request("POST", f"{API}/incidents", json=incident_body(fields, components, True), ref=key)
+        else:
+            resp = self.http.request(
+                "PUT", f"{API}/incidents/{incident_id}", json=incident_body(fields, components, False), ref=incident_id
+            )
+        return page_incident(resp.json()["data"])
+
+    def _check_page(self) -> list[CheckResult]:
+        try:
+            self.http.request("GET", f"{API}/ping")
+        except ConnectorError as exc:
+            return [CheckResult(self.name, "reachable", False, str(exc), f"check statuspage.url ({self.settings.url})")]
+        try:
+            # Reads are public on Cachet; a token check needs an authenticated call that changes
+            # nothing: listing incidents including hidden ones (visible=0) is one.
+            self.http.request("GET", f"{API}/incidents", params={"visible": 0, "per_page": 1})
+        except (AuthError, Forbidden) as exc:
+            return [CheckResult(self.name, "credentials", False, str(exc), "check the token in statuspage.token_env")]
+        return [CheckResult(self.name, "page", True, "Cachet answers"), CheckResult(self.name, "credentials", True, "token accepted")]
