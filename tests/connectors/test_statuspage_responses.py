@@ -394,3 +394,55 @@ def test_cachet_find_is_none_without_a_request(cachet):
     with responses.RequestsMock() as rsps:
         assert cachet.find("INC0001") is None
         assert len(rsps.calls) == 0
+
+
+# --- the mapper
+
+
+def test_mapper_fields_for_a_new_p1():
+    fields, findings = StatuspageMapper(page_config()).to_fields(incident(public_message="Mail is delayed."))
+    assert fields == {"name": "Email delayed", "body": "Mail is delayed.", "status": "investigating",
+                      "impact": "critical", "component": "Email", "component_status": "major_outage"}  # fmt: skip
+    assert findings == []
+
+
+def test_mapper_sends_only_what_changed_fields_feed():
+    mapper = StatuspageMapper(page_config())
+    fields, _ = mapper.to_fields(incident(state=State.IN_PROGRESS), changed=["state"])
+    assert set(fields) == {"status", "body"} and fields["status"] == "identified"
+    fields, _ = mapper.to_fields(incident(priority=Priority.P2), changed=["priority"])
+    assert fields == {"impact": "major", "component_status": "partial_outage"}
+    assert mapper.to_fields(incident(), changed=["description", "assignee"])[0] == {}
+
+
+def test_mapper_leaves_out_blocked_text_and_says_why():
+    fields, findings = StatuspageMapper(page_config()).to_fields(incident(public_message="call ops@acme.example"))
+    assert "body" not in fields and fields["name"] == "Email delayed"
+    assert [(f.rule_id, f.field, f.blocking) for f in findings] == [("publish.guard.email", "body", True)]
+
+
+def test_public_status_of_an_open_incident_can_be_set_but_never_to_resolved():
+    from itsm_bridge.model import PublicStatus
+
+    mapper = StatuspageMapper(page_config())
+    assert mapper.public_status(incident(public_status=PublicStatus.MONITORING)) is PublicStatus.MONITORING
+    assert mapper.public_status(incident(public_status=PublicStatus.RESOLVED)) is PublicStatus.INVESTIGATING
+    assert mapper.public_status(incident(state=State.RESOLVED, public_status=PublicStatus.MONITORING)) is PublicStatus.RESOLVED
+
+
+def test_impact_map_is_configurable_and_names_are_capped():
+    cfg = page_config(extra='[publish.impact]\nP1 = "major"\nP2 = "major"\nP3 = "minor"\nP4 = "none"\nP5 = "none"')
+    fields, _ = StatuspageMapper(cfg).to_fields(incident(title="x" * 300))
+    assert fields["impact"] == "major" and len(fields["name"]) == 255
+
+
+def test_a_service_without_a_component_is_a_warning_and_carries_no_component():
+    fields, findings = StatuspageMapper(page_config()).to_fields(incident(service="Printing"))
+    assert "component" not in fields and [f.rule_id for f in findings] == ["publish.component.unmapped"]
+    assert not findings[0].blocking
+
+
+def test_a_broken_template_blocks_with_a_finding():
+    cfg = page_config(extra='[publish]\nname_template = "{{ assignee }}"')
+    fields, findings = StatuspageMapper(cfg).to_fields(incident())
+    assert "name" not in fields and findings[0].rule_id == "publish.template" and findings[0].blocking
