@@ -1,0 +1,381 @@
+"""Exact Jira requests: JQL text, nextPageToken paging, ADF bodies, comment properties,
+transition ids, lost creates, bulk partial errors, rate limits (`responses`)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+
+import pytest
+import requests
+import responses
+from responses import matchers
+
+from itsm_bridge.config import Config, load
+from itsm_bridge.connectors.adf import text_to_adf
+from itsm_bridge.connectors.jira import JiraConnector
+from itsm_bridge.connectors.jira_meta import MissingRequiredFields
+from itsm_bridge.connectors.jira_records import jql_value
+from itsm_bridge.errors import AuthError, RateLimited, RemoteValidation, TransitionNotAllowed
+from itsm_bridge.model import Comment, RemoteRef, State, Visibility
+from itsm_bridge.sync.cursor import Watermark, seen_key
+
+BASE = "https://acme.atlassian.net"
+API = f"{BASE}/rest/api/3"
+TOKEN = "jira-token-not-to-be-seen-7"
+FIELDS = ["summary", "description", "status", "priority", "resolution", "labels", "created", "updated",
+          "resolutiondate", "assignee", "reporter", "comment", "components", "customfield_10051"]  # fmt: skip
+
+
+def jira_config(url: str, **jira: object) -> Config:
+    """The example config with [jira] pointed at `url` (and any settings replaced)."""
+    cfg = load("config.example.toml")
+    settings = cfg.settings.jira.model_copy(update={"url": url, "requests_per_second": 1000.0, **jira})
+    return Config(cfg.settings.model_copy(update={"jira": settings}), cfg.path)
+
+
+class FakeTime:
+    """A clock that only moves when slept on; records every wait."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+    def waits(self) -> list[float]:
+        return [s for s in self.sleeps if s >= 0.05]  # not the rate budget's millisecond spacing
+
+
+@pytest.fixture
+def fake() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def jira(monkeypatch, fake) -> JiraConnector:
+    monkeypatch.setenv("ITSM_SANDBOX_JIRA_TOKEN", TOKEN)
+    return JiraConnector(jira_config(BASE, search_lag_s=30.0), sleep=fake.sleep, clock=fake.clock)
+
+
+def issue(n: int, updated: str = "2024-05-01T10:16:00.000+0000", status: str = "Open", **fields: object) -> dict:
+    f = {"summary": f"issue {n}", "description": text_to_adf(f"text {n}"), "status": {"name": status},
+         "priority": {"name": "High"}, "labels": [f"itsm-bridge-K{n}"], "components": [{"name": "Network"}],
+         "updated": updated, "created": "2024-05-01T09:00:00.000+0000",
+         "comment": {"comments": [], "total": 0, "maxResults": 50, "startAt": 0}, **fields}  # fmt: skip
+    return {"id": str(10000 + n), "key": f"OPS-{n}", "fields": f}
+
+
+def add_server(myself_zone: str = "UTC") -> None:
+    responses.get(f"{API}/serverInfo", json={"versionNumbers": [1001, 0, 0], "deploymentType": "Cloud"})
+    responses.get(f"{API}/myself", json={"accountId": "a1", "displayName": "Bridge", "timeZone": myself_zone})
+
+
+def add_createmeta(required: tuple[str, ...] = ("project", "issuetype", "summary")) -> None:
+    responses.get(f"{API}/issue/createmeta/OPS/issuetypes",
+                  json={"issueTypes": [{"id": "10002", "name": "Task"}, {"id": "10001", "name": "[System] Incident"}],
+                        "total": 2, "startAt": 0, "maxResults": 50})  # fmt: skip
+    fields = [{"fieldId": f, "name": f.title(), "required": f in required, "hasDefaultValue": False}
+              for f in ("project", "issuetype", "summary", "description", "priority", "components", "customfield_10077")]  # fmt: skip
+    responses.get(f"{API}/issue/createmeta/OPS/issuetypes/10001", json={"fields": fields, "total": len(fields), "startAt": 0})
+
+
+def body(call: responses.Call) -> dict:
+    return json.loads(call.request.body)
+
+
+@responses.activate
+def test_changed_since_pins_jql_in_the_user_zone_fields_and_follows_next_page_token(jira):
+    add_server("Europe/Berlin")
+    jql = 'project = "OPS" AND updated >= "2024/05/01 12:15" ORDER BY updated ASC, key ASC'
+    first = {"jql": jql, "maxResults": 100, "fields": FIELDS}
+    responses.post(f"{API}/search/jql", match=[matchers.json_params_matcher(first)],
+                   json={"issues": [issue(1), issue(2)], "nextPageToken": "tok-2", "isLast": False})  # fmt: skip
+    responses.post(f"{API}/search/jql", match=[matchers.json_params_matcher({**first, "nextPageToken": "tok-2"})],
+                   json={"issues": [issue(2), issue(3, "2024-05-01T10:17:00.000+0000")], "isLast": True})  # fmt: skip
+    # 10:17:42 UTC minus the 120 s overlap = 10:15:42 UTC = 12:15 in Berlin, truncated to the minute.
+    mark = Watermark(datetime(2024, 5, 1, 10, 17, 42, tzinfo=UTC),
+                     {seen_key("10001", "2024-05-01T10:16:00.000+0000"): datetime(2024, 5, 1, 10, 16, tzinfo=UTC)})  # fmt: skip
+    records = list(jira.changed_since(mark))
+    assert [r.ref.display for r in records] == ["OPS-2", "OPS-3"]  # OPS-1 applied; OPS-2 once only
+    rec = records[0]
+    assert rec.correlation_key == "K2" and rec.version == "2024-05-01T10:16:00.000+0000"
+    assert rec.fields["description"] == "text 2" and rec.fields["status"] == "Open"
+    assert rec.fields["components"] == ["Network"] and rec.updated == datetime(2024, 5, 1, 10, 16, tzinfo=UTC)
+    assert not any(c.request.url.split("?")[0].endswith("/rest/api/3/search") for c in responses.calls)
+
+
+@responses.activate
+def test_first_read_has_no_time_clause(jira):
+    add_server()
+    responses.post(f"{API}/search/jql", json={"issues": [], "isLast": True})
+    assert list(jira.changed_since(None)) == []
+    assert body(responses.calls[-1])["jql"] == 'project = "OPS" ORDER BY updated ASC, key ASC'
+
+
+def test_jql_values_are_quoted_so_a_quote_or_backslash_cannot_break_out():
+    assert jql_value('x" OR project = "Y') == '"x\\" OR project = \\"Y"'
+    assert jql_value("a\\") == '"a\\\\"'  # a trailing backslash cannot escape the closing quote
+    assert jql_value("line\nbreak") == '"line\\nbreak"'
+
+
+@responses.activate
+def test_find_searches_by_label_and_rejects_keys_unusable_in_a_label(jira):
+    responses.post(f"{API}/search/jql", json={"issues": [issue(7)], "isLast": True})
+    found = jira.find("K7")
+    assert found is not None and found.ref == RemoteRef("jira", "10007", "OPS-7")
+    sent = body(responses.calls[0])
+    assert sent["jql"] == 'project = "OPS" AND labels = "itsm-bridge-K7" ORDER BY key ASC'
+    with pytest.raises(RemoteValidation):
+        jira.find('K7" OR labels = "x')
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_create_sends_adf_description_label_property_issue_type_id_and_cut_summary(jira):
+    add_createmeta()
+    responses.post(f"{API}/issue", status=201, json={"id": "10042", "key": "OPS-42", "self": f"{API}/issue/10042"})
+    responses.get(f"{API}/issue/10042", json=issue(42))
+    long_title = "x" * 300
+    fields = {"summary": long_title, "description": "see https://s.example/1\n@all *not bold*",
+              "priority": {"name": "High"}, "customfield_10051": {"value": "Email"}, "resolution": {"name": "Done"},
+              "update": {"components": [{"remove": {"name": "VPN"}}, {"add": {"name": "Network"}}]}}  # fmt: skip
+    record = jira.create(fields, "INC0010001")
+    assert record.ref.id == "10042"
+    sent = body(responses.calls[2])
+    assert sent == {
+        "fields": {
+            "project": {"key": "OPS"},
+            "issuetype": {"id": "10001"},
+            "summary": "x" * 254 + "…",
+            "description": {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [
+                {"type": "text", "text": "see "},
+                {"type": "text", "text": "https://s.example/1", "marks": [{"type": "link", "attrs": {"href": "https://s.example/1"}}]},
+                {"type": "hardBreak"},
+                {"type": "text", "text": "@all *not bold*"},
+            ]}]},
+            "priority": {"name": "High"},
+            "customfield_10051": {"value": "Email"},
+            "labels": ["itsm-bridge-INC0010001"],
+            "components": [{"name": "Network"}],
+        },
+        "properties": [{"key": "itsm-bridge", "value": {"key": "INC0010001"}}],
+    }  # fmt: skip
+    assert len(sent["fields"]["summary"]) == 255
+
+
+@responses.activate
+def test_a_required_createmeta_field_left_empty_is_a_finding_and_no_create_is_sent(jira):
+    add_createmeta(required=("project", "issuetype", "summary", "customfield_10077"))
+    with pytest.raises(MissingRequiredFields) as exc:
+        jira.create({"summary": "t"}, "K1")
+    (finding,) = exc.value.findings
+    assert finding.field == "customfield_10077" and finding.blocking and finding.key == "K1"
+    assert not any(c.request.method == "POST" for c in responses.calls)
+
+
+@responses.activate
+def test_a_lost_create_is_looked_up_with_backoff_and_not_sent_again_when_found(jira, fake):
+    add_createmeta()
+    responses.post(f"{API}/issue", body=requests.exceptions.ConnectionError("Connection aborted"))
+    responses.post(f"{API}/search/jql", json={"issues": [], "isLast": True})
+    responses.post(f"{API}/search/jql", json={"issues": [], "isLast": True})
+    responses.post(f"{API}/search/jql", json={"issues": [issue(5)], "isLast": True})
+    record = jira.create({"summary": "t"}, "K5")
+    assert record.ref.display == "OPS-5"
+    assert [c.request.method for c in responses.calls].count("POST") == 4  # one create, three searches
+    assert len(fake.waits()) == 2 and fake.waits()[1] > fake.waits()[0]  # backing off between looks
+
+
+@responses.activate
+def test_a_lost_create_not_found_once_the_search_lag_has_passed_is_created_again(jira, fake):
+    add_createmeta()
+    responses.post(f"{API}/issue", body=requests.exceptions.ConnectionError("Connection aborted"))
+    responses.post(f"{API}/issue", status=201, json={"id": "10006", "key": "OPS-6"})
+    responses.post(f"{API}/search/jql", json={"issues": [], "isLast": True})
+    responses.get(f"{API}/issue/10006", json=issue(6))
+    assert jira.create({"summary": "t"}, "K6").ref.id == "10006"
+    creates = [c for c in responses.calls if c.request.url == f"{API}/issue"]
+    assert len(creates) == 2
+    assert 30.0 <= fake.now < 31.0  # the whole configured search lag was waited, no more
+
+
+@responses.activate
+def test_bulk_create_sends_50_per_call_and_maps_partial_errors_to_their_items(jira):
+    add_createmeta()
+    items = [({"summary": f"t{i}"}, f"K{i}") for i in range(51)]
+    responses.post(f"{API}/issue/bulk", json={
+        "issues": [{"id": str(20000 + i), "key": f"OPS-{i}"} for i in range(50) if i != 3],
+        "errors": [{"status": 400, "failedElementNumber": 3,
+                    "elementErrors": {"errorMessages": [], "errors": {"priority": "invalid priority"}}}],
+    })  # fmt: skip
+    responses.post(f"{API}/issue/bulk", json={"issues": [{"id": "20050", "key": "OPS-50"}], "errors": []})
+    found = [{"id": str(20000 + i), "key": f"OPS-{i}", "fields": issue(i)["fields"]} for i in range(51) if i != 3]
+    responses.post(f"{API}/search/jql", json={"issues": found[:49], "isLast": True})
+    responses.post(f"{API}/search/jql", json={"issues": found[49:], "isLast": True})
+    results = jira.create_many(items)
+    bulk = [c for c in responses.calls if c.request.url.endswith("/issue/bulk")]
+    assert [len(body(c)["issueUpdates"]) for c in bulk] == [50, 1]
+    assert body(bulk[1])["issueUpdates"][0]["fields"]["labels"] == ["itsm-bridge-K50"]
+    assert isinstance(results[3], RemoteValidation) and results[3].fields == ["priority"]
+    assert [r.ref.id for i, r in enumerate(results) if i != 3] == [str(20000 + i) for i in range(51) if i != 3]
+    reads = [body(c) for c in responses.calls if c.request.url.endswith("/search/jql")]
+    assert reads[1]["reconcileIssues"] == [20050] and reads[1]["jql"] == 'project = "OPS" AND id in (20050) ORDER BY key ASC'
+
+
+def transitions(*pairs: tuple[str, str, str], resolution: bool = False) -> dict:
+    out = []
+    for tid, name, to in pairs:
+        t = {"id": tid, "name": name, "to": {"name": to}, "fields": {}}
+        if resolution and to == "Resolved":
+            t["fields"] = {"resolution": {"required": True, "name": "Resolution"}}
+        out.append(t)
+    return {"transitions": out}
+
+
+@responses.activate
+def test_a_status_two_transitions_away_is_reached_with_the_resolution_filled(jira):
+    responses.get(f"{API}/issue/10001", match=[matchers.query_param_matcher({"fields": "status"})],
+                  json={"id": "10001", "fields": {"status": {"name": "Open"}}})  # fmt: skip
+    responses.get(f"{API}/issue/10001/transitions", match=[matchers.query_param_matcher({"expand": "transitions.fields"})],
+                  json=transitions(("11", "Start work", "Work in progress"), ("71", "Cancel", "Canceled"),
+                                   ("21", "Pend", "Pending")))  # fmt: skip
+    responses.get(f"{API}/issue/10001/transitions",
+                  json=transitions(("41", "Resolve", "Resolved"), ("21", "Pend", "Pending"), resolution=True))
+    responses.post(f"{API}/issue/10001/transitions", status=204)
+    responses.get(f"{API}/issue/10001", json=issue(1, status="Resolved"))
+    record = jira.transition(RemoteRef("jira", "10001", "OPS-1"), State.RESOLVED, {"resolution": {"name": "Cannot Reproduce"}})
+    posts = [body(c) for c in responses.calls if c.request.method == "POST"]
+    assert posts == [
+        {"transition": {"id": "11"}},
+        {"transition": {"id": "41"}, "fields": {"resolution": {"name": "Cannot Reproduce"}}},
+    ]
+    assert record.fields["status"] == "Resolved"
+    # The graph is learned: the same move on another issue goes straight along the known path.
+    assert [t.id for t in jira.workflow.path("Open", {"resolved"}) or []] == ["11", "41"]
+
+
+@responses.activate
+def test_resolution_defaults_from_the_mapping_and_no_path_is_transition_not_allowed(jira):
+    responses.get(f"{API}/issue/10002", json={"id": "10002", "fields": {"status": {"name": "Work in progress"}}})
+    responses.get(f"{API}/issue/10002/transitions", json=transitions(("41", "Resolve", "Resolved"), resolution=True))
+    responses.post(f"{API}/issue/10002/transitions", status=204)
+    jira.transition(RemoteRef("jira", "10002"), State.RESOLVED)
+    assert body(responses.calls[2]) == {"transition": {"id": "41"}, "fields": {"resolution": {"name": "Done"}}}
+    responses.get(f"{API}/issue/10003", json={"id": "10003", "fields": {"status": {"name": "Closed"}}})
+    responses.get(f"{API}/issue/10003/transitions", json={"transitions": []})
+    with pytest.raises(TransitionNotAllowed, match="no path from status 'Closed'"):
+        jira.transition(RemoteRef("jira", "10003"), State.IN_PROGRESS)
+
+
+@responses.activate
+def test_internal_comments_carry_the_sd_public_comment_property_and_the_marker(jira):
+    add_server()
+    responses.post(f"{API}/issue/10001/comment", status=201, json={"id": "1", "body": {}})
+    when = datetime(2024, 5, 1, tzinfo=UTC)
+    jira.add_comment(RemoteRef("jira", "10001"), Comment("Ana", "checked logs", when, Visibility.INTERNAL, "servicenow"))
+    jira.add_comment(RemoteRef("jira", "10001"), Comment("Ana", "we are on it", when, Visibility.PUBLIC, "servicenow"))
+    internal, public = [body(c) for c in responses.calls if c.request.url.endswith("/comment")]
+    assert internal == {"body": text_to_adf("[itsm-bridge] (servicenow) checked logs"),
+                        "properties": [{"key": "sd.public.comment", "value": {"internal": True}}]}  # fmt: skip
+    assert public == {"body": text_to_adf("[itsm-bridge] (servicenow) we are on it")}
+
+
+@responses.activate
+def test_comments_read_back_with_visibility_and_ours_are_not_imported(jira):
+    comment_page = {"comments": [
+        {"id": "1", "body": text_to_adf("from a person"), "created": "2024-05-01T10:00:00.000+0000",
+         "author": {"displayName": "Ana"}, "jsdPublic": False},
+        {"id": "2", "body": text_to_adf("[itsm-bridge] (servicenow) echo"), "created": "2024-05-01T10:01:00.000+0000",
+         "jsdPublic": True},
+        {"id": "3", "body": text_to_adf("to the customer"), "created": "2024-05-01T10:02:00.000+0000",
+         "properties": [{"key": "sd.public.comment", "value": {"internal": False}}]},
+    ], "total": 3}  # fmt: skip
+    responses.get(f"{API}/issue/10001", json=issue(1, comment=comment_page))
+    rec = jira.get(RemoteRef("jira", "10001"))
+    assert [(c.body, c.visibility, c.author) for c in rec.comments] == [
+        ("from a person", Visibility.INTERNAL, "Ana"), ("to the customer", Visibility.PUBLIC, ""),
+    ]  # fmt: skip
+    assert len(responses.calls) == 1  # the embedded page was complete and said each comment's visibility
+
+
+@responses.activate
+def test_update_sends_only_given_fields_and_never_resolution_or_status(jira):
+    responses.put(f"{API}/issue/10001", status=204)
+    responses.get(f"{API}/issue/10001", json=issue(1))
+    jira.update(RemoteRef("jira", "10001"), {"description": "new", "resolution": {"name": "Done"},
+                                             "update": {"labels": [{"add": "VPN"}]}})  # fmt: skip
+    assert body(responses.calls[0]) == {"fields": {"description": text_to_adf("new")}, "update": {"labels": [{"add": "VPN"}]}}
+
+
+@responses.activate
+def test_429_without_retry_after_backs_off_from_2s_doubling_and_logs_the_reason(jira, fake, caplog):
+    add_server()
+    for _ in range(2):
+        responses.post(f"{API}/search/jql", status=429, headers={"RateLimit-Reason": "jira-burst-based"}, json={})
+    responses.post(f"{API}/search/jql", json={"issues": [], "isLast": True})
+    with caplog.at_level(logging.INFO, logger="itsm_bridge.http"):
+        assert list(jira.changed_since(None)) == []
+    waits = [s for s in fake.waits() if s >= 1.0]
+    assert len(waits) >= 2 and 1.4 <= waits[0] <= 2.6 and 2.8 <= waits[-1] <= 5.2
+    assert "jira-burst-based" in caplog.text
+
+
+@responses.activate
+def test_429_storm_gives_up_after_four_retries(jira):
+    responses.post(f"{API}/search/jql", status=429, json={})
+    with pytest.raises(RateLimited):
+        list(jira.search('project = "OPS"'))
+    assert len(responses.calls) == 5
+
+
+@responses.activate
+def test_every_python_jira_request_goes_through_our_client_and_is_counted(jira):
+    add_server()
+    responses.get(f"{API}/priority", json=[{"name": "Highest"}])
+    jira.client.priorities()
+    assert jira.calls == 2 and [c.request.url for c in responses.calls] == [f"{API}/serverInfo", f"{API}/priority"]
+    assert responses.calls[0].request.headers["Authorization"].startswith("Basic ")
+
+
+@responses.activate
+def test_a_personal_access_token_is_sent_as_bearer(monkeypatch, fake):
+    monkeypatch.setenv("JIRA_TEST_PAT", "pat-123")
+    conn = JiraConnector(jira_config(BASE, token_env=None, email=None, pat_env="JIRA_TEST_PAT"), sleep=fake.sleep, clock=fake.clock)
+    responses.get(f"{API}/issue/10001", json=issue(1))
+    conn.get(RemoteRef("jira", "10001"))
+    assert responses.calls[0].request.headers["Authorization"] == "Bearer pat-123"
+
+
+@responses.activate
+def test_refused_credentials_fail_check_and_raise_auth_error(jira):
+    responses.get(f"{API}/serverInfo", status=401, json={"errorMessages": ["Client must be authenticated"]})
+    (result,) = jira.check()
+    assert not result.ok and result.check == "credentials" and TOKEN not in result.detail + result.fix
+    responses.get(f"{API}/issue/1", status=401, json={"errorMessages": ["Client must be authenticated"]})
+    with pytest.raises(AuthError) as exc:
+        jira.get(RemoteRef("jira", "1"))
+    assert exc.value.exit_code == 4
+
+
+@responses.activate
+def test_check_covers_project_issue_type_required_fields_statuses_and_priorities(jira):
+    add_server()
+    add_createmeta(required=("project", "issuetype", "summary", "customfield_10077"))
+    responses.get(f"{API}/project/OPS", json={"id": "10000", "key": "OPS", "name": "Operations"})
+    responses.get(f"{API}/project/OPS/statuses", json=[{"name": "[System] Incident", "statuses": [
+        {"name": n} for n in ("Open", "Work in progress", "Pending", "Resolved", "Closed")]}])  # fmt: skip
+    responses.post(f"{API}/search/jql", json={"issues": [issue(1)], "isLast": True})
+    responses.get(f"{API}/issue/10001/transitions", json=transitions(("11", "Start work", "Work in progress")))
+    responses.get(f"{API}/priority", json=[{"name": n} for n in ("Highest", "High", "Medium", "Low")])
+    results = {r.check: r for r in jira.check()}
+    assert [k for k, r in results.items() if r.ok] == ["credentials", "project", "issue type"]
+    assert "Customfield_10077 (customfield_10077)" in results["required fields"].detail
+    assert results["statuses"].detail == "not in the workflow: Canceled"
+    assert results["priorities"].detail == "no such priority: P5=Lowest"
