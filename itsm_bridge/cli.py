@@ -156,6 +156,202 @@ def mapping_check(ctx: Context) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# sync, plan, apply, retry
+
+
+def _progress() -> Callable[[int], None] | None:
+    """A live count on a terminal; nothing under cron (not a TTY)."""
+    if not sys.stderr.isatty():
+        return None
+    return lambda n: click.echo(f"\rprocessed {n} record(s)", err=True, nl=False)
+
+
+def _run(ctx: Context, work: Callable[[Any], Any]) -> Any:
+    from itsm_bridge.errors import BridgeError
+
+    try:
+        return work(ctx.load_config())
+    except BridgeError as exc:
+        fail(ctx, exc)
+
+
+def _finish(ctx: Context, summary: Any, text: str) -> None:
+    emit(ctx, summary.to_dict(), text)
+    sys.exit(summary.exit_code())
+
+
+def _summary_text(summary: Any) -> str:
+    d = summary.to_dict()
+    parts = [f"{k} {d[k]}" for k in ("created", "updated", "transitioned", "commented", "published",
+                                      "skipped", "quarantined", "conflicts", "failed", "deferred") if d[k]]  # fmt: skip
+    calls = ", ".join(f"{p} {n}" for p, n in d["api_calls"].items())
+    lines = [f"run {d['run_id']}: read {d['read']}; " + (", ".join(parts) or "nothing to write") + f"; API calls: {calls}"]
+    lines += [f"  failed {e['action']} {e['platform']} [{e['key']}]: {e['message']}" for e in d["errors"]]
+    return "\n".join(lines)
+
+
+@main.command("sync")
+@click.option("--dry-run", is_flag=True, help="Plan only: read, print what would change, write nothing.")
+@click.option("--only", metavar="KEY", help="Only the incident with this canonical key.")
+@click.option("--limit", type=click.IntRange(min=0), help="At most N incidents this run (the rest next run).")
+@pass_ctx
+def sync_command(ctx: Context, dry_run: bool, only: str | None, limit: int | None) -> None:
+    """Plan and apply one cycle: read changes, merge, write to every target, record state.
+
+    Exit 0 when everything was applied, 1 when a record failed or was quarantined, 3 when another
+    run holds the lock, 4 when a platform is unreachable or refuses the credentials.
+    """
+    from itsm_bridge import runner
+
+    summary, plan = _run(ctx, lambda cfg: runner.sync(cfg, dry_run=dry_run, only=only, limit=limit, progress=_progress()))
+    if _progress():
+        click.echo("", err=True)
+    text = (plan.render() + "\n") if dry_run else ""
+    _finish(ctx, summary, text + _summary_text(summary))
+
+
+@main.command("plan")
+@click.option("--out", type=click.Path(dir_okay=False), help="Save the plan as JSON for `itsm-bridge apply`.")
+@click.option("--only", metavar="KEY", help="Only the incident with this canonical key.")
+@click.option("--limit", type=click.IntRange(min=0), help="At most N incidents.")
+@pass_ctx
+def plan_command(ctx: Context, out: str | None, only: str | None, limit: int | None) -> None:
+    """Read only, and print every create, update, transition, comment and publish a sync would
+    make, with old -> new values and the rule that decided it."""
+    from itsm_bridge import runner
+
+    summary, plan = _run(ctx, lambda cfg: runner.sync(cfg, dry_run=True, only=only, limit=limit))
+    if out:
+        plan.save(out)
+    emit(ctx, plan.to_dict(), plan.render() + (f"\nSaved to {out}" if out else ""))
+    sys.exit(1 if plan.blocked else 0)
+
+
+@main.command("apply")
+@click.argument("plan_file", metavar="PLAN", type=click.Path(exists=True, dir_okay=False))
+@pass_ctx
+def apply_command(ctx: Context, plan_file: str) -> None:
+    """Apply exactly a saved plan; refuse any action whose record changed since it was made."""
+    from itsm_bridge import runner
+    from itsm_bridge.sync.plan import Plan
+
+    try:
+        plan = Plan.load(plan_file)
+    except (ValueError, KeyError) as exc:
+        raise click.BadParameter(str(exc), param_hint="PLAN") from None
+    summary = _run(ctx, lambda cfg: runner.apply(cfg, plan))
+    _finish(ctx, summary, _summary_text(summary))
+
+
+@main.command("retry")
+@pass_ctx
+def retry_command(ctx: Context) -> None:
+    """Re-evaluate quarantined records (after a mapping fix) and re-run failed writes."""
+    from itsm_bridge import runner
+
+    summary = _run(ctx, runner.retry)
+    _finish(ctx, summary, _summary_text(summary))
+
+
+# ---------------------------------------------------------------------------------------------
+# status, quarantine, journal, doctor
+
+
+@main.command("status")
+@pass_ctx
+def status_command(ctx: Context) -> None:
+    """Last run, quarantined records, recent conflicts, cursors and links."""
+    from itsm_bridge import runner
+    from itsm_bridge.output import render_status
+
+    st = _run(ctx, runner.status)
+    emit(ctx, st.to_dict(), lambda: render_status(st.to_dict()))
+
+
+@main.group("quarantine")
+def quarantine_group() -> None:
+    """Records held back by blocking findings."""
+
+
+@quarantine_group.command("list")
+@pass_ctx
+def quarantine_list(ctx: Context) -> None:
+    """Every quarantined record with the findings that hold it."""
+    from itsm_bridge import runner
+    from itsm_bridge.output import table
+
+    st = _run(ctx, runner.status)
+    rows = [[q["id"], q["key"], q["platform"], q["attempts"], "; ".join(q["findings"])] for q in st.quarantined]
+    emit(ctx, st.quarantined, table(["id", "key", "platform", "attempts", "findings"], rows) if rows else "Nothing quarantined.")
+
+
+@main.group("journal")
+def journal_group() -> None:
+    """The hash-chained record of every write."""
+
+
+@journal_group.command("verify")
+@pass_ctx
+def journal_verify(ctx: Context) -> None:
+    """Check the hash chain: exit 1 if any entry was edited, removed or reordered."""
+    from itsm_bridge.store import open_from_config
+
+    def verify(cfg: Any) -> Any:
+        store = open_from_config(cfg)
+        try:
+            return store.verify_journal()
+        finally:
+            store.close()
+
+    result = _run(ctx, verify)
+    text = f"OK: {result.entries} entries, chain intact" if result.ok else "\n".join(["BROKEN:", *result.problems])
+    emit(ctx, {"ok": result.ok, "entries": result.entries, "problems": result.problems}, text)
+    sys.exit(0 if result.ok else 1)
+
+
+@journal_group.command("show")
+@click.option("--key", help="Only entries of this canonical key.")
+@click.option("--last", type=click.IntRange(min=1), default=50, show_default=True, help="How many entries.")
+@pass_ctx
+def journal_show(ctx: Context, key: str | None, last: int) -> None:
+    """Journal entries, newest last."""
+    from collections import deque
+
+    from itsm_bridge.output import table
+    from itsm_bridge.store import open_from_config
+
+    def read(cfg: Any) -> Any:
+        store = open_from_config(cfg)
+        try:
+            return list(deque(store.journal(key=key), maxlen=last))
+        finally:
+            store.close()
+
+    entries = _run(ctx, read)
+    data = [e.__dict__ for e in entries]
+    rows = [[e.seq, e.at[:19], e.kind, e.action or "", e.platform or "", e.key or "", e.ref or "",
+             e.payload.get("result") or e.payload.get("rule") or ""] for e in entries]  # fmt: skip
+    emit(ctx, data, table(["seq", "at", "kind", "action", "platform", "key", "ref", "result"], rows))
+
+
+@main.command("doctor")
+@pass_ctx
+def doctor_command(ctx: Context) -> None:
+    """Check every platform (reachable, credentials, permissions, mapped values) and the mapping.
+
+    Exit 0 when all is fine, 4 when a platform check fails, 2 for a config error.
+    """
+    from itsm_bridge import runner
+    from itsm_bridge.output import table
+
+    results = _run(ctx, runner.doctor)
+    rows = [[r.platform, r.check, "ok" if r.ok else "FAIL", r.detail, r.fix] for r in results]
+    ok = all(r.ok for r in results)
+    emit(ctx, {"ok": ok, "checks": [r.__dict__ for r in results]}, table(["platform", "check", "", "detail", "fix"], rows))
+    sys.exit(EXIT_OK if ok else EXIT_UNREACHABLE)
+
+
+# ---------------------------------------------------------------------------------------------
 # sandbox
 
 

@@ -36,3 +36,25 @@ def render_mapping(report: dict[str, Any]) -> str:
     else:
         parts.append("\nNo gaps: every term has a value on every platform that needs one.")
     return "\n".join(parts)
+
+
+def render_status(st: dict[str, Any]) -> str:
+    last = st["last_run"]
+    lines = []
+    if last:
+        lines.append(f"Last run {last['run_id']} at {last['at'][:19]}: created {last.get('created', 0)}, "
+                     f"updated {last.get('updated', 0)}, failed {last.get('failed', 0)}, "
+                     f"quarantined {last.get('quarantined', 0)}")  # fmt: skip
+    else:
+        lines.append("No run yet.")
+    lines.append(f"Linked incidents: {st['links']}; open intents: {st['open_intents']}")
+    lines += [f"Cursor {p}: {v}" for p, v in st["cursors"].items()]
+    if st["quarantined"]:
+        lines.append(f"\nQuarantined ({len(st['quarantined'])}):")
+        lines.append(table(["id", "key", "platform", "findings"],
+                           [[q["id"], q["key"], q["platform"], "; ".join(q["findings"])] for q in st["quarantined"]]))  # fmt: skip
+    if st["conflicts"]:
+        lines.append(f"\nRecent conflicts ({len(st['conflicts'])}):")
+        lines.append(table(["at", "key", "field", "values", "kept"],
+                           [[c["at"][:19], c["key"], c["field"], c["values"], f"{c['winner']} ({c['rule']})"] for c in st["conflicts"]]))  # fmt: skip
+    return "\n".join(lines)

@@ -13,6 +13,7 @@ incident and the actions for each target, or the Findings that block it.
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -60,6 +61,7 @@ class Side:
     incident: Incident
     version: str
     ref: dict[str, str]
+    updated: datetime | None = None  # the record's own change time: what its cursor moves by
 
 
 def reconcile(

@@ -1,0 +1,137 @@
+"""What the commands do, between parsing (cli.py) and the engine: open the store, take the lock,
+build connectors, run, and record the run. Errors propagate as BridgeErrors with exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from itsm_bridge.config import Config
+from itsm_bridge.connectors import build_all
+from itsm_bridge.connectors.base import CheckResult
+from itsm_bridge.errors import BridgeError
+from itsm_bridge.store import open_from_config
+from itsm_bridge.store.base import StateStore
+from itsm_bridge.sync.engine import Engine
+from itsm_bridge.sync.plan import Plan
+from itsm_bridge.sync.summary import RunSummary
+
+
+def sync(
+    config: Config,
+    *,
+    dry_run: bool = False,
+    only: str | None = None,
+    limit: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[RunSummary, Plan]:
+    """One cycle under the store lock (a dry run reads only and takes no lock)."""
+    store = open_from_config(config)
+    try:
+        if dry_run:
+            engine = Engine(config, store, build_all(config), progress=progress)
+            return engine.sync(dry_run=True, only=only, limit=limit)
+        with store.lock("sync"):
+            engine = Engine(config, store, build_all(config), progress=progress)
+            summary, plan = engine.sync(only=only, limit=limit)
+            store.append(engine.run_id, "run", summary.to_dict())
+            return summary, plan
+    finally:
+        store.close()
+
+
+def apply(config: Config, plan: Plan) -> RunSummary:
+    store = open_from_config(config)
+    try:
+        with store.lock("apply"):
+            engine = Engine(config, store, build_all(config))
+            summary = engine.apply_plan(plan)
+            store.append(engine.run_id, "run", {**summary.to_dict(), "plan": plan.run_id})
+            return summary
+    finally:
+        store.close()
+
+
+def retry(config: Config) -> RunSummary:
+    """Re-evaluate quarantined records (after a mapping fix) and re-run failed ones."""
+    store = open_from_config(config)
+    try:
+        with store.lock("retry"):
+            engine = Engine(config, store, build_all(config))
+            summary = engine.retry()
+            store.append(engine.run_id, "run", {**summary.to_dict(), "retry": True})
+            return summary
+    finally:
+        store.close()
+
+
+def doctor(config: Config) -> list[CheckResult]:
+    """Every connector's check() plus the mapping check; a connector that cannot even be built
+    (a missing secret, say) is reported as a failed check, not raised."""
+    from itsm_bridge.connectors import build
+    from itsm_bridge.mapping.check import mapping_report
+
+    results: list[CheckResult] = []
+    sync_settings = config.settings.sync
+    for platform in dict.fromkeys([sync_settings.source, *sync_settings.targets]):
+        try:
+            results += build(platform, config).check()
+        except BridgeError as exc:
+            results.append(CheckResult(platform, "connect", False, str(exc), _fix_for(exc)))
+    report = mapping_report(config)
+    gaps = report["gaps"]
+    results.append(CheckResult("mapping", "taxonomy", not gaps,
+                               f"{len(gaps)} gap(s)" if gaps else "every term mapped",
+                               "run `itsm-bridge mapping check` and set the keys it names" if gaps else ""))  # fmt: skip
+    return results
+
+
+def _fix_for(exc: BridgeError) -> str:
+    if exc.exit_code == 2:
+        return "fix the config or export the environment variable it names"
+    if exc.exit_code == 4:
+        return "check the URL, network and credentials"
+    return ""
+
+
+@dataclass
+class Status:
+    last_run: dict[str, Any] | None
+    quarantined: list[dict[str, Any]]
+    conflicts: list[dict[str, Any]]
+    cursors: dict[str, str]
+    links: int
+    open_intents: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def status(config: Config, conflicts_shown: int = 20) -> Status:
+    store = open_from_config(config)
+    try:
+        return _status(store, config, conflicts_shown)
+    finally:
+        store.close()
+
+
+def _status(store: StateStore, config: Config, conflicts_shown: int) -> Status:
+    last_run = None
+    conflicts: list[dict[str, Any]] = []
+    for entry in store.journal():
+        if entry.kind == "run":
+            last_run = {"run_id": entry.run_id, "at": entry.at, **entry.payload}
+        elif entry.kind == "conflict":
+            conflicts.append({"at": entry.at, "run_id": entry.run_id, **entry.payload})
+    cursors = {}
+    for platform in ("servicenow", "jira"):
+        cursor = store.cursor(platform)
+        if cursor is not None:
+            cursors[platform] = cursor.value
+    quarantined = [
+        {"id": q.id, "key": q.key, "platform": q.platform, "ref": q.ref, "attempts": q.attempts,
+         "first_seen": q.first_seen, "findings": [f.get("message") for f in q.findings]}
+        for q in store.quarantined()
+    ]  # fmt: skip
+    links = len({k for k, _ in store.all_links()})
+    return Status(last_run, quarantined, conflicts[-conflicts_shown:], cursors, links, len(store.open_intents()))

@@ -1,0 +1,197 @@
+"""Applying actions: journal the intent, make the call, journal the outcome, record the link.
+
+A crash between intent and outcome leaves an open intent; the next run settles it by looking the
+record up by correlation key (see `settle_open_intents`) before anything is created again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Callable
+
+from itsm_bridge.connectors.base import Connector, RemoteRecord
+from itsm_bridge.errors import BridgeError, NotFound, Stale
+from itsm_bridge.mapping.translate import PlatformMapper
+from itsm_bridge.model import RemoteRef, State
+from itsm_bridge.store.base import JournalEntry, StateStore
+from itsm_bridge.sync.plan import Action
+
+log = logging.getLogger("itsm_bridge.sync")
+
+
+@dataclass
+class Applied:
+    """What applying one key's actions did."""
+
+    versions: dict[str, str] = field(default_factory=dict)  # platform -> version after our write
+    refs: dict[str, RemoteRef] = field(default_factory=dict)
+    done: list[Action] = field(default_factory=list)
+    failed: list[tuple[Action, BridgeError]] = field(default_factory=list)
+    deferred: int = 0  # publishes held back by the page's update cadence: applied next cycle
+    blocked: int = 0  # publishes stopped by the leak guard: quarantined
+
+    @property
+    def complete(self) -> bool:
+        return not self.failed and not self.deferred
+
+
+class Applier:
+    def __init__(
+        self,
+        store: StateStore,
+        connectors: dict[str, Connector],
+        mappers: dict[str, PlatformMapper],
+        run_id: str,
+        *,
+        check_stale: bool = False,
+    ) -> None:
+        self.store = store
+        self.connectors = connectors
+        self.mappers = mappers
+        self.run_id = run_id
+        self.check_stale = check_stale
+
+    def apply_key(self, actions: list[Action]) -> Applied:
+        """Apply one key's actions in order; stop at the first failure (later ones depend on it)."""
+        out = Applied()
+        for action in actions:
+            try:
+                self._apply(action, out)
+            except BridgeError as exc:
+                if exc.disposition == "abort":
+                    raise
+                log.warning("%s %s %s failed: %s", action.kind, action.platform, action.key, exc)
+                out.failed.append((action, exc))
+                break
+        return out
+
+    def _ref(self, action: Action, out: Applied, optional: bool = False) -> RemoteRef | None:
+        ref = out.refs.get(action.platform) or action.remote_ref
+        if ref is None:
+            linked = {r.platform: r for r in self.store.links(action.key)}
+            ref = linked.get(action.platform)
+        if ref is None and not optional:
+            raise NotFound(f"no {action.platform} record linked to {action.key}", platform=action.platform)
+        return ref
+
+    def _apply(self, action: Action, out: Applied) -> None:
+        connector = self.connectors[action.platform]
+        ref = None if action.kind == "create" else self._ref(action, out, optional=action.kind == "publish")
+        if self.check_stale and ref is not None and action.expected_version is not None:
+            current = connector.get(ref)
+            if current.version != action.expected_version:
+                raise Stale(
+                    f"{action.platform} {ref} changed since the plan was made "
+                    f"(version {action.expected_version} -> {current.version}); plan again"
+                )
+        intent = self.store.append(
+            self.run_id, "intent", {"changes": action.changes, "rule": action.rule, "comment": action.comment},
+            key=action.key, platform=action.platform, ref=str(ref) if ref else None, action=action.kind,
+        )  # fmt: skip
+        if action.kind == "publish":
+            self._publish(connector, action, ref, intent, out)
+            return
+        try:
+            record = self._call(connector, action, ref)
+        except BridgeError as exc:
+            self._outcome(intent, action, ref, {"result": "failed", "error": type(exc).__name__, "message": str(exc)})
+            raise
+        if record is not None:
+            out.versions[action.platform] = record.version
+            out.refs[action.platform] = record.ref
+            if action.kind == "create":
+                self.store.link(action.key, record.ref)
+        self._outcome(intent, action, record.ref if record else ref,
+                      {"result": "ok", "version": record.version if record else None})  # fmt: skip
+        out.done.append(action)
+
+    def _call(self, connector: Connector, action: Action, ref: RemoteRef | None) -> RemoteRecord | None:
+        incident = action.canonical()
+        mapper = self.mappers[action.platform]
+        if action.kind == "create":
+            fields, _ = mapper.to_fields(incident)
+            return connector.create(fields, action.key)
+        assert ref is not None
+        if action.kind == "update":
+            fields, _ = mapper.to_fields(incident, list(action.changes))
+            return connector.update(ref, fields)
+        if action.kind == "transition":
+            return connector.transition(ref, State(action.changes["state"][1]), incident)  # type: ignore[arg-type]
+        if action.kind == "comment":
+            comment = action.comment_obj()
+            assert comment is not None
+            connector.add_comment(ref, comment)
+            return None
+        raise ValueError(f"unknown action kind {action.kind}")
+
+    def _publish(self, connector: Any, action: Action, ref: RemoteRef | None, intent: JournalEntry, out: Applied) -> None:
+        """The page connector decides create, update or resolve; a guard block is quarantined."""
+        try:
+            result = connector.publish(action.canonical(), ref)
+        except BridgeError as exc:
+            self._outcome(intent, action, ref, {"result": "failed", "error": type(exc).__name__, "message": str(exc)})
+            raise
+        payload: dict[str, Any] = {"result": result.action, "detail": result.detail}
+        if result.action == "blocked":
+            findings = [f.for_key(action.key).to_dict() for f in result.findings if f.blocking]
+            self.store.quarantine(action.platform, findings, action.incident, key=action.key, ref=str(ref) if ref else None)
+            payload["findings"] = findings
+            out.blocked += 1
+        elif result.action == "deferred":
+            out.deferred += 1
+        elif result.ref is not None:
+            if ref is None:
+                self.store.link(action.key, result.ref)
+            out.refs[action.platform] = result.ref
+        self._outcome(intent, action, result.ref or ref, payload)
+        if result.action in ("created", "updated", "resolved"):
+            out.done.append(action)
+
+    def _outcome(self, intent: JournalEntry, action: Action, ref: RemoteRef | None, payload: dict[str, Any]) -> None:
+        self.store.append(self.run_id, "outcome", payload, key=action.key, platform=action.platform,
+                          ref=str(ref) if ref else None, action=action.kind, intent_seq=intent.seq)  # fmt: skip
+
+
+def settle_open_intents(
+    store: StateStore,
+    connectors: dict[str, Connector],
+    run_id: str,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[dict[str, Any]]:
+    """Close intents a crashed run left open. A create whose record exists is linked (found by
+    its correlation key; where search lags behind writes, looked for until the lag has passed),
+    so the next plan updates it instead of creating a duplicate."""
+    settled: list[dict[str, Any]] = []
+    for intent in store.open_intents():
+        result: dict[str, Any] = {"result": "settled", "open_since": intent.at}
+        connector = connectors.get(intent.platform or "")
+        if intent.action == "create" and connector is not None and intent.key:
+            found = _find_after_lag(connector, intent, sleep)
+            if found is not None:
+                store.link(intent.key, found.ref)
+                result.update(found=str(found.ref), version=found.version)
+            else:
+                result.update(found=None)
+        store.append(run_id, "outcome", result, key=intent.key, platform=intent.platform, ref=intent.ref,
+                     action=intent.action, intent_seq=intent.seq)  # fmt: skip
+        settled.append({"key": intent.key, "platform": intent.platform, "action": intent.action, **result})
+    return settled
+
+
+def _find_after_lag(connector: Connector, intent: JournalEntry, sleep: Callable[[float], None]) -> RemoteRecord | None:
+    settings = getattr(connector, "settings", None)
+    lag = float(getattr(connector, "search_lag_s", None) or getattr(settings, "search_lag_s", 0.0) or 0.0)
+    since = datetime.fromisoformat(intent.at)
+    while True:
+        assert intent.key is not None
+        found = connector.find(intent.key)
+        if found is not None:
+            return found
+        waited = (datetime.now(UTC) - since).total_seconds()
+        if waited >= lag:
+            return None
+        sleep(min(max(lag - waited, 0.05), max(lag / 5, 0.2)))

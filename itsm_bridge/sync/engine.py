@@ -1,0 +1,278 @@
+"""One sync cycle: read -> normalize -> reconcile -> plan -> apply -> record.
+
+- Targets' changes (Jira edits coming back) are read first and kept by key; the source is then
+  streamed in batches, each batch planned and applied before the next is read, so memory stays
+  flat however many incidents change.
+- Every write goes through the Applier (journal first). Cursors move at the end, only past records
+  fully applied (or quarantined: held, not lost), never past the start of the run.
+- A record with a blocking Finding is quarantined and its writes skipped; the rest go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Callable, Iterable, Iterator
+
+from itsm_bridge.config import Config
+from itsm_bridge.connectors.base import Connector, RemoteRecord
+from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
+from itsm_bridge.model import RemoteRef
+from itsm_bridge.store.base import StateStore
+from itsm_bridge.sync.apply import Applier, settle_open_intents
+from itsm_bridge.sync.cursor import Watermark
+from itsm_bridge.sync.plan import Action, Plan
+from itsm_bridge.sync.publish import plan_publish
+from itsm_bridge.sync.reconcile import CARRIED, Outcome, Side, reconcile
+from itsm_bridge.sync.summary import RunSummary
+
+log = logging.getLogger("itsm_bridge.sync")
+BATCH = 200
+
+
+@dataclass
+class _Read:
+    """Per platform: what was read, and which records may move its cursor."""
+
+    watermark: Watermark
+    applied: list[tuple[str, str, datetime]] = field(default_factory=list)
+    unapplied: list[datetime] = field(default_factory=list)
+    count: int = 0
+
+
+class Engine:
+    def __init__(
+        self,
+        config: Config,
+        store: StateStore,
+        connectors: dict[str, Connector],
+        *,
+        mappers: dict[str, PlatformMapper] | None = None,
+        run_id: str | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.connectors = connectors
+        self.sync_settings = config.settings.sync
+        self.source = self.sync_settings.source
+        self.targets = list(self.sync_settings.targets)
+        self.mappers = mappers or {p: mapper_for(p, config) for p in connectors}
+        self.run_id = run_id or uuid.uuid4().hex[:12]
+        self.now = now
+        self.progress = progress or (lambda n: None)
+
+    # --- public entry points
+    def sync(self, *, dry_run: bool = False, only: str | None = None, limit: int | None = None) -> tuple[RunSummary, Plan]:
+        """Plan and (unless dry_run) apply one cycle. Call under the store lock."""
+        summary = RunSummary(self.run_id, dry_run=dry_run)
+        plan = Plan(self.run_id)
+        started = self.now()
+        if not dry_run:
+            summary.settled = settle_open_intents(self.store, self.connectors, self.run_id)
+        reads = {p: _Read(Watermark.from_cursor(self.store.cursor(p))) for p in self._two_way()}
+        pending = self._read_targets(reads, summary, only)
+        processed = 0
+        for batch in _batches(self._read_source(reads, summary, only), BATCH):
+            for key, record, side, findings in batch:
+                if limit is not None and processed >= limit:
+                    reads[self.source].unapplied.append(record.updated)
+                    summary.skipped += 1
+                    continue
+                processed += 1
+                targets = pending.pop(key, {})
+                self._cycle_key(key, {self.source: side, **targets}, findings, reads, plan, summary, dry_run)
+            self.progress(processed)
+        for key, sides in pending.items():  # target-only changes: the source did not move
+            if limit is not None and processed >= limit:
+                break
+            processed += 1
+            self._cycle_key(key, sides, [], reads, plan, summary, dry_run)
+        if not dry_run:
+            for platform, read in reads.items():
+                overlap = timedelta(seconds=getattr(self.config.settings, platform).overlap_s)
+                moved = read.watermark.advance(read.applied, read.unapplied, started, overlap)
+                self.store.put_cursor(moved.to_cursor(platform))
+        summary.read = {p: r.count for p, r in reads.items()}
+        plan.read = dict(summary.read)
+        summary.api_calls = {p: c.calls for p, c in self.connectors.items()}
+        return summary, plan
+
+    def apply_plan(self, plan: Plan) -> RunSummary:
+        """Apply a saved plan exactly; an action whose record changed since is refused as stale."""
+        summary = RunSummary(self.run_id)
+        applier = Applier(self.store, self.connectors, self.mappers, self.run_id, check_stale=True)
+        by_key: dict[str, list[Action]] = {}
+        for action in plan.actions:
+            by_key.setdefault(action.key, []).append(action)
+        for key, actions in by_key.items():
+            result = applier.apply_key(actions)
+            summary.count(result)
+        summary.api_calls = {p: c.calls for p, c in self.connectors.items()}
+        return summary
+
+    def retry(self) -> RunSummary:
+        """Re-evaluate every quarantined record (the mapping may have been fixed since) and every
+        key whose write failed in the last run, reading each afresh from the source."""
+        summary = RunSummary(self.run_id)
+        plan = Plan(self.run_id)
+        keys: dict[str, str | None] = {}
+        for entry in self.store.quarantined():
+            self.store.release(entry.id)  # re-quarantined below if it still fails
+            if entry.key:
+                keys.setdefault(entry.key, entry.ref if entry.platform == self.source else None)
+        for key in self._failed_last_run():
+            keys.setdefault(key, None)
+        reads = {p: _Read(Watermark()) for p in self._two_way()}
+        source = self.connectors[self.source]
+        for key, ref in keys.items():
+            record = source.get(RemoteRef(self.source, ref)) if ref else source.find(key)
+            if record is None:
+                summary.errors.append({"key": key, "platform": self.source, "action": "retry",
+                                       "error": "NotFound", "message": f"{key} is no longer on {self.source}"})  # fmt: skip
+                summary.failed += 1
+                continue
+            incident, findings = self.mappers[self.source].to_canonical(record)
+            side = Side(self.source, incident, record.version, _ref(record), record.updated)
+            self._cycle_key(incident.key, {self.source: side}, findings, reads, plan, summary, dry_run=False)
+        summary.read = {self.source: len(keys)}
+        summary.api_calls = {p: c.calls for p, c in self.connectors.items()}
+        return summary
+
+    def _failed_last_run(self) -> list[str]:
+        last_run: str | None = None
+        failed: dict[str, list[str]] = {}
+        for entry in self.store.journal():
+            if entry.kind == "run":
+                last_run = entry.run_id
+            elif entry.kind == "outcome" and entry.payload.get("result") == "failed" and entry.key:
+                failed.setdefault(entry.run_id, []).append(entry.key)
+        return list(dict.fromkeys(failed.get(last_run or "", [])))
+
+    # --- reading
+    def _two_way(self) -> list[str]:
+        return [p for p in (self.source, *self.targets) if p in CARRIED and p in self.connectors]
+
+    def _read_source(self, reads: dict[str, _Read], summary: RunSummary, only: str | None) -> Iterator[tuple[str, RemoteRecord, Side, list[Finding]]]:
+        read = reads[self.source]
+        for record in self.connectors[self.source].changed_since(read.watermark):
+            read.count += 1
+            incident, findings = self.mappers[self.source].to_canonical(record)
+            if only and incident.key != only:
+                continue
+            if not self._matches_filter(record):
+                read.applied.append((record.ref.id, record.version, record.updated))
+                summary.filtered += 1
+                continue
+            yield incident.key, record, Side(self.source, incident, record.version, _ref(record), record.updated), findings
+
+    def _read_targets(self, reads: dict[str, _Read], summary: RunSummary, only: str | None) -> dict[str, dict[str, Side]]:
+        pending: dict[str, dict[str, Side]] = {}
+        for platform in self._two_way():
+            if platform == self.source:
+                continue
+            read = reads[platform]
+            for record in self.connectors[platform].changed_since(read.watermark):
+                read.count += 1
+                key = self.store.key_for(platform, record.ref.id) or record.correlation_key
+                if key is None or (only and key != only):
+                    read.applied.append((record.ref.id, record.version, record.updated))  # not ours
+                    continue
+                incident, _ = self.mappers[platform].to_canonical(record)
+                pending.setdefault(key, {})[platform] = Side(platform, incident.replace(key=key), record.version, _ref(record), record.updated)
+        return pending
+
+    def _matches_filter(self, record: RemoteRecord) -> bool:
+        wanted = self.sync_settings.filters.get(self.source, {})
+        return all(str(record.fields.get(k, "")) == v or record.display.get(k) == v for k, v in wanted.items())
+
+    # --- one key
+    def _cycle_key(
+        self,
+        key: str,
+        sides: dict[str, Side],
+        findings: list[Finding],
+        reads: dict[str, _Read],
+        plan: Plan,
+        summary: RunSummary,
+        dry_run: bool,
+    ) -> None:
+        shadow = self.store.shadow(key)
+        linked = {r.platform: {"platform": r.platform, "id": r.id, "display": r.display} for r in self.store.links(key)}
+        blocking = [f.for_key(key) for f in findings if f.blocking]
+        plan.warnings += [f.for_key(key).to_dict() for f in findings if not f.blocking]
+        outcome = Outcome(key)
+        if not blocking:
+            outcome = reconcile(
+                key, shadow.fields if shadow else None, sides, linked,
+                source=self.source, targets=self.targets, owners=self.sync_settings.owners,
+                matrix=self.config.matrix, rules=self.config.rules,
+            )  # fmt: skip
+            if outcome.merged is not None and "statuspage" in self.targets and "statuspage" in self.connectors:
+                plan_publish(outcome, shadow.fields if shadow else None, linked.get("statuspage"), self.config)
+        else:
+            outcome.blocked[self.source] = blocking
+        for conflict in outcome.conflicts:
+            entry = {"key": key, "field": conflict.field, "values": conflict.values, "winner": conflict.winner, "rule": conflict.rule}
+            plan.conflicts.append(entry)
+            summary.conflicts += 1
+            if not dry_run:
+                self.store.append(self.run_id, "conflict", entry, key=key, platform=conflict.winner)
+        for platform, platform_findings in outcome.blocked.items():
+            plan.block(key, platform, platform_findings)
+        plan.actions += outcome.actions
+        ok = True
+        if not dry_run:
+            ok = self._apply_key(key, outcome, sides, shadow.versions if shadow else {}, summary)
+        self._account(sides, reads, ok)
+
+    def _apply_key(self, key: str, outcome: Outcome, sides: dict[str, Side], versions: dict[str, str], summary: RunSummary) -> bool:
+        for platform, findings in outcome.blocked.items():
+            ref = sides[platform].ref["id"] if platform in sides else None
+            record = outcome.merged.to_dict() if outcome.merged else {}
+            self.store.quarantine(platform, [f.to_dict() for f in findings], record, key=key, ref=ref)
+            summary.quarantined += 1
+        applier = Applier(self.store, self.connectors, self.mappers, self.run_id)
+        result = applier.apply_key([a for a in outcome.actions if a.platform not in outcome.blocked])
+        summary.count(result)
+        if not result.complete:
+            return False
+        if outcome.merged is not None and not outcome.blocked:
+            from itsm_bridge.store.base import Shadow
+
+            seen = {p: s.version for p, s in sides.items()}
+            self.store.put_shadow(Shadow(key, outcome.shadow_fields, {**versions, **seen, **result.versions}))
+        return True
+
+    def _account(self, sides: dict[str, Side], reads: dict[str, _Read], ok: bool) -> None:
+        for platform, side in sides.items():
+            if platform not in reads:
+                continue
+            updated = _updated(side)
+            if ok:
+                reads[platform].applied.append((side.ref["id"], side.version, updated))
+            else:
+                reads[platform].unapplied.append(updated)
+
+
+def _ref(record: RemoteRecord) -> dict[str, str]:
+    return {"platform": record.ref.platform, "id": record.ref.id, "display": record.ref.display}
+
+
+def _updated(side: Side) -> datetime:
+    return side.updated or side.incident.updated or datetime.now(UTC)
+
+
+def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

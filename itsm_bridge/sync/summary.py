@@ -1,0 +1,71 @@
+"""What one run did, in the shape of `sync --json` (a contract scripts rely on)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from itsm_bridge.sync.apply import Applied
+
+COUNTED = {"create": "created", "update": "updated", "transition": "transitioned", "comment": "commented", "publish": "published"}
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    dry_run: bool = False
+    read: dict[str, int] = field(default_factory=dict)
+    created: int = 0
+    updated: int = 0
+    transitioned: int = 0
+    commented: int = 0
+    published: int = 0
+    skipped: int = 0
+    filtered: int = 0
+    quarantined: int = 0
+    conflicts: int = 0
+    failed: int = 0
+    deferred: int = 0
+    api_calls: dict[str, int] = field(default_factory=dict)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    settled: list[dict[str, Any]] = field(default_factory=list)
+
+    def count(self, applied: Applied) -> None:
+        for action in applied.done:
+            name = COUNTED[action.kind]
+            setattr(self, name, getattr(self, name) + 1)
+        self.deferred += applied.deferred
+        self.quarantined += applied.blocked
+        for action, exc in applied.failed:
+            self.failed += 1
+            self.errors.append({"key": action.key, "platform": action.platform, "action": action.kind,
+                                "error": type(exc).__name__, "message": str(exc)})  # fmt: skip
+
+    @property
+    def writes(self) -> int:
+        return self.created + self.updated + self.transitioned + self.commented + self.published
+
+    def exit_code(self) -> int:
+        return 1 if self.failed or self.quarantined else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "dry_run": self.dry_run,
+            "read": self.read,
+            "created": self.created,
+            "updated": self.updated,
+            "transitioned": self.transitioned,
+            "commented": self.commented,
+            "published": self.published,
+            "skipped": self.skipped,
+            "filtered": self.filtered,
+            "quarantined": self.quarantined,
+            "conflicts": self.conflicts,
+            "failed": self.failed,
+            "deferred": self.deferred,
+            "api_calls": self.api_calls,
+            "errors": self.errors,
+            "settled": self.settled,
+        }
