@@ -351,6 +351,28 @@ def doctor_command(ctx: Context) -> None:
     sys.exit(EXIT_OK if ok else EXIT_UNREACHABLE)
 
 
+@main.command("demo")
+@click.option("--incidents", type=click.IntRange(min=1), default=20, show_default=True, help="Seeded incidents.")
+@click.option("--workdir", type=click.Path(file_okay=False), help="Where config, state and reports go (default: a new temp dir).")
+@pass_ctx
+def demo_command(ctx: Context, incidents: int, workdir: str | None) -> None:
+    """Run the whole product on the bundled sandbox: sync ServiceNow -> Jira and the status page,
+    sync again (writes nothing), resolve an issue in Jira and sync it back. No account needed."""
+    from itsm_bridge.demo import run_demo
+    from itsm_bridge.errors import BridgeError
+
+    try:
+        result = run_demo(incidents, workdir, echo=(lambda line: None) if ctx.json else click.echo)
+    except BridgeError as exc:
+        fail(ctx, exc)
+    text = [f"\nState:   {result.state_path}", f"Config:  {result.config_path}",
+            f"Journal: itsm-bridge --config {result.config_path} journal show"]  # fmt: skip
+    text += [f"PROBLEM: {p}" for p in result.problems]
+    text.append("Demo OK." if result.ok else "Demo FAILED.")
+    emit(ctx, result.to_dict(), "\n".join(text))
+    sys.exit(0 if result.ok else 1)
+
+
 # ---------------------------------------------------------------------------------------------
 # sandbox
 

@@ -19,6 +19,7 @@ ADF = dict[str, Any]
 # A URL runs to the next whitespace or bracket; trailing sentence punctuation is not part of it.
 _URL = re.compile(r"(?:https?://|mailto:)[^\s<>\"'\[\]{}|\\^`]+", re.IGNORECASE)
 _TRAILING = ".,;:!?)"
+_LINKABLE = re.compile(r"(?:https?://|mailto:)[^.,;:!?)]", re.IGNORECASE)
 _BLOCKS = {"paragraph", "heading", "blockquote", "codeBlock", "panel", "rule", "mediaSingle", "mediaGroup",
            "bulletList", "orderedList", "table", "expand", "nestedExpand", "decisionList", "taskList"}  # fmt: skip
 
@@ -48,7 +49,7 @@ def _inline(line: str) -> list[ADF]:
     pos = 0
     for match in _URL.finditer(line):
         url = match.group(0).rstrip(_TRAILING)
-        if url.lower() in ("http://", "https://", "mailto:"):
+        if not _LINKABLE.match(url):  # nothing left after the scheme once punctuation is trimmed
             continue
         start, end = match.start(), match.start() + len(url)
         if start > pos:

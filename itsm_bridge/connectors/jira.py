@@ -49,7 +49,6 @@ from itsm_bridge.sync.cursor import Watermark
 log = logging.getLogger("itsm_bridge.connectors.jira")
 
 API = "/rest/api/3"
-BULK_SIZE = 50  # Jira's limit per issue/bulk call
 MAX_HOPS = 10  # transitions tried to reach one status
 
 
@@ -157,7 +156,7 @@ class JiraConnector:
             if (str(issue["id"]), version) in seen or watermark.already_applied(str(issue["id"]), version):
                 continue
             seen.add((str(issue["id"]), version))
-            yield self._record(issue)
+            yield self.record(issue)
 
     def search(
         self, jql: str, *, reconcile: list[str] | None = None, page_size: int | None = None
@@ -178,7 +177,8 @@ class JiraConnector:
                 return
             body = {**body, "nextPageToken": token}
 
-    def _record(self, issue: dict[str, Any], *, fetch_comments: bool = False) -> RemoteRecord:
+    def record(self, issue: dict[str, Any], *, fetch_comments: bool = False) -> RemoteRecord:
+        """A RemoteRecord from a raw issue, fetching its comments when the embedded page is short."""
         page = (issue.get("fields") or {}).get("comment") or {}
         embedded = page.get("comments") or []
         # Fetch the comment list when the page is cut short or a comment's visibility is unknown.
@@ -203,7 +203,7 @@ class JiraConnector:
     def get(self, ref: RemoteRef) -> RemoteRecord:
         params = {"fields": ",".join(search_fields(self.settings))}
         issue = self.http.request("GET", f"{API}/issue/{ref.id}", params=params, ref=str(ref)).json()
-        return self._record(issue)
+        return self.record(issue)
 
     def find(self, correlation_key: str) -> RemoteRecord | None:
         """The issue labelled with `correlation_key` (oldest first if several), read-after-write
@@ -215,7 +215,7 @@ class JiraConnector:
         if len(found) > 1:
             log.warning("jira: %d issues carry %s: %s", len(found), label, ", ".join(str(i.get("key")) for i in found))
         if found:
-            return self._record(found[0])
+            return self.record(found[0])
         for issue_id in known:  # search may lag even so; a read by id never does
             try:
                 return self.get(RemoteRef(PLATFORM, issue_id))
@@ -239,7 +239,7 @@ class JiraConnector:
                 if found is not None:
                     return found
                 continue
-            self._created.setdefault(correlation_key, []).append(str(created["id"]))
+            self.remember(correlation_key, str(created["id"]))
             return self.get(RemoteRef(PLATFORM, str(created["id"]), str(created.get("key") or "")))
         assert error is not None
         raise error
@@ -259,65 +259,18 @@ class JiraConnector:
     def create_many(self, items: list[tuple[dict[str, Any], str]]) -> list[RemoteRecord | ConnectorError]:
         """Create issues 50 per `issue/bulk` call; one result per item, in order: its record, or
         the error that item met (a refused item does not stop the others)."""
-        results: list[RemoteRecord | ConnectorError | None] = [None] * len(items)
-        for start in range(0, len(items), BULK_SIZE):
-            chunk = list(range(start, min(start + BULK_SIZE, len(items))))
-            self._create_chunk(items, chunk, results)
-        return [r if r is not None else ConnectorError("no result", platform=PLATFORM) for r in results]
+        from itsm_bridge.connectors.jira_bulk import create_many
 
-    def _create_chunk(self, items: list[tuple[dict[str, Any], str]], chunk: list[int],
-                      results: list[RemoteRecord | ConnectorError | None]) -> None:  # fmt: skip
-        sendable: list[int] = []
-        bodies: list[dict[str, Any]] = []
-        for i in chunk:
-            fields, key = items[i]
-            try:
-                bodies.append(create_body(self.createmeta(), self.settings, fields, _checked(key)))
-                sendable.append(i)
-            except RemoteValidation as exc:
-                results[i] = exc
-        if not bodies:
-            return
-        try:
-            answer = self.http.request("POST", f"{API}/issue/bulk", json={"issueUpdates": bodies}, idempotent=False).json()
-        except Transient:
-            for i in sendable:  # any of them may exist now: one by one, look up before creating
-                fields, key = items[i]
-                try:
-                    results[i] = self.await_committed(key) or self.create(fields, key)
-                except ConnectorError as exc:
-                    results[i] = exc
-            return
-        failed: dict[int, ConnectorError] = {}
-        for err in answer.get("errors") or []:
-            element = err.get("elementErrors") or {}
-            parts = list(element.get("errorMessages") or []) + [f"{k}: {v}" for k, v in (element.get("errors") or {}).items()]
-            failed[int(err["failedElementNumber"])] = RemoteValidation(
-                "; ".join(parts) or "refused", fields=sorted(element.get("errors") or {}), platform=PLATFORM,
-                status=err.get("status"),
-            )  # fmt: skip
-        created = iter(answer.get("issues") or [])
-        ids: dict[int, str] = {}
-        for n, i in enumerate(sendable):
-            if n in failed:
-                results[i] = failed[n]
-                continue
-            issue = next(created)
-            ids[i] = str(issue["id"])
-            self._created.setdefault(items[i][1], []).append(ids[i])
-        records = {r.ref.id: r for r in self._read_ids(list(ids.values()))}
-        for i, issue_id in ids.items():
-            results[i] = records.get(issue_id) or self.get(RemoteRef(PLATFORM, issue_id))
+        return create_many(self, items)
 
-    def _read_ids(self, ids: list[str]) -> list[RemoteRecord]:
-        if not ids:
-            return []
-        jql = f"project = {jql_value(self.settings.project)} AND id in ({', '.join(ids)}) ORDER BY key ASC"
-        return [self._record(issue) for issue in self.search(jql, reconcile=ids, page_size=len(ids))]
+    def remember(self, correlation_key: str, issue_id: str) -> None:
+        """Note an issue we created, so `find` reads it back consistently (reconcileIssues)."""
+        self._created.setdefault(correlation_key, []).append(issue_id)
 
     def update(self, ref: RemoteRef, fields: dict[str, Any]) -> RemoteRecord:
         """Edit only `fields` (status and resolution go through `transition`)."""
-        body = edit_body(fields)
+        cascades = any(isinstance(v, dict) and "child" in v for v in fields.values())
+        body = edit_body(self.createmeta() if cascades else None, fields)
         if body:
             self.writes.acquire(ref.id)
             self.http.request("PUT", f"{API}/issue/{ref.id}", json=body, ref=str(ref))

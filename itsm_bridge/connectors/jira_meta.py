@@ -29,6 +29,7 @@ class FieldMeta:
     required: bool
     has_default: bool
     allowed: tuple[str, ...] = ()  # names / values of allowed options, when the field lists them
+    cascading: bool = False  # a cascading select: an option may carry a child option
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,9 @@ def load_createmeta(http: HttpClient, project: str, issue_type: str) -> CreateMe
     for f in _pages(http, f"{API}/issue/createmeta/{project}/issuetypes/{type_id}", "fields"):
         fid = str(f.get("fieldId") or f.get("key"))
         allowed = tuple(str(v.get("name") or v.get("value")) for v in f.get("allowedValues") or [] if isinstance(v, dict))
-        fields[fid] = FieldMeta(fid, str(f.get("name") or fid), bool(f.get("required")), bool(f.get("hasDefaultValue")), allowed)
+        cascading = str((f.get("schema") or {}).get("custom") or "").endswith(":cascadingselect")
+        fields[fid] = FieldMeta(fid, str(f.get("name") or fid), bool(f.get("required")), bool(f.get("hasDefaultValue")),
+                                allowed, cascading)  # fmt: skip
     return CreateMeta(type_id, str(match.get("name")), fields)
 
 
@@ -88,11 +91,15 @@ def _empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
-def _convert(name: str, value: Any) -> Any:
+def _convert(meta: CreateMeta | None, name: str, value: Any) -> Any:
     if name == "summary":
         return cut_summary(value or "")
     if name == "description":
         return text_to_adf(value) if isinstance(value, str) or value is None else value
+    if isinstance(value, dict) and "child" in value:
+        field_meta = meta.fields.get(name) if meta else None
+        if field_meta is None or not field_meta.cascading:  # a plain select takes no child option
+            return {k: v for k, v in value.items() if k != "child"}
     return value
 
 
@@ -103,7 +110,7 @@ def create_body(meta: CreateMeta, settings: JiraSettings, fields: dict[str, Any]
     out: dict[str, Any] = {"project": {"key": settings.project}, "issuetype": {"id": meta.issue_type_id}}
     for name, value in fields.items():
         if name not in NOT_EDITED:
-            out[name] = _convert(name, value)
+            out[name] = _convert(meta, name, value)
     ops = fields.get("update") or {}
     labels = [correlation.label_for(key), *(out.pop("labels", None) or [])]
     labels += [op["add"] for op in ops.get("labels", []) if "add" in op]
@@ -124,10 +131,11 @@ def create_body(meta: CreateMeta, settings: JiraSettings, fields: dict[str, Any]
     return {"fields": out, "properties": [{"key": correlation.PROPERTY_KEY, "value": {"key": key}}]}
 
 
-def edit_body(fields: dict[str, Any]) -> dict[str, Any]:
-    """`PUT issue` body: only the given fields; list fields as add/remove operations."""
+def edit_body(meta: CreateMeta | None, fields: dict[str, Any]) -> dict[str, Any]:
+    """`PUT issue` body: only the given fields; list fields as add/remove operations. `meta` says
+    which select fields are cascading (needed only when a value carries a child option)."""
     body: dict[str, Any] = {}
-    edited = {name: _convert(name, value) for name, value in fields.items() if name not in NOT_EDITED}
+    edited = {name: _convert(meta, name, value) for name, value in fields.items() if name not in NOT_EDITED}
     if edited:
         body["fields"] = edited
     if fields.get("update"):

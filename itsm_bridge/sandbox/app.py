@@ -45,6 +45,7 @@ class Sandbox:
         self.statuspage = StatuspagePlatform(seed=seed + 2)
         self.cachet = CachetPlatform(seed=seed + 3)
         self.fault_profile = faults
+        self.manifest: dict[str, list[str]] = {}  # deliberate inconsistencies of the seeded data
         self._served: list[Served] = []
 
     @property

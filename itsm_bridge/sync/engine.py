@@ -231,6 +231,10 @@ class Engine:
         self._account(sides, reads, ok)
 
     def _apply_key(self, key: str, outcome: Outcome, sides: dict[str, Side], versions: dict[str, str], summary: RunSummary) -> bool:
+        linked = {r.platform for r in self.store.links(key)}
+        for platform, side in sides.items():  # found by its correlation key: link it, never duplicate it
+            if platform not in linked and outcome.merged is not None:
+                self.store.link(key, RemoteRef(platform, side.ref["id"], side.ref.get("display", "")))
         for platform, findings in outcome.blocked.items():
             ref = sides[platform].ref["id"] if platform in sides else None
             record = outcome.merged.to_dict() if outcome.merged else {}

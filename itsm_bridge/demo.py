@@ -1,0 +1,116 @@
+"""`itsm-bridge demo`: the whole product on the embedded default, with no account and no network.
+
+Starts the sandbox in-process with seeded incidents, writes a config for it, then:
+1. syncs ServiceNow -> Jira and the status page;
+2. syncs again, which must write nothing (no echo);
+3. resolves one issue on the Jira side, as an engineer would, and syncs it back to ServiceNow;
+and prints what each step did and where the state, journal and config are.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from itsm_bridge import config as config_module
+from itsm_bridge import runner
+from itsm_bridge.sandbox.app import Sandbox
+from itsm_bridge.sandbox.config_writer import write_config
+from itsm_bridge.sync.summary import RunSummary
+
+
+@dataclass
+class DemoResult:
+    workdir: Path
+    config_path: Path
+    state_path: Path
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    resolved: dict[str, Any] = field(default_factory=dict)
+    ok: bool = True
+    problems: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "workdir": str(self.workdir),
+            "config": str(self.config_path),
+            "state": str(self.state_path),
+            "steps": self.steps,
+            "resolved": self.resolved,
+            "problems": self.problems,
+        }
+
+
+def run_demo(incidents: int = 20, workdir: str | None = None, echo: Callable[[str], None] = print) -> DemoResult:
+    root = Path(workdir or tempfile.mkdtemp(prefix="itsm-bridge-demo-"))
+    root.mkdir(parents=True, exist_ok=True)
+    sandbox = Sandbox(seed=7)
+    sandbox.jira.search_lag_s = 0.5  # short, so the demo does not sit waiting for search
+    sandbox.statuspage.rate_limit = (600, 60.0)
+    with sandbox:
+        sandbox.seed(incidents)
+        info = sandbox.info()
+        os.environ.update(info["env"])
+        config_path = write_config(info, root / "itsm-bridge.toml")
+        text = config_path.read_text(encoding="utf-8").replace("requests_per_second = 1.0", "requests_per_second = 10.0")
+        config_path.write_text(text.replace("search_lag_s = 10.0", "search_lag_s = 1.0"), encoding="utf-8")
+        cfg = config_module.load(config_path)
+        result = DemoResult(root, config_path, Path(cfg.state_url[len("sqlite:///") :]))
+
+        first = _step(result, "initial sync: ServiceNow -> Jira and the status page", runner.sync(cfg)[0], echo)
+        if first.created == 0:
+            result.problems.append("the first sync created nothing")
+        time.sleep(sandbox.jira.search_lag_s + 0.1)  # let Jira search see our own writes
+        second = _step(result, "second sync: nothing changed, so nothing is written", runner.sync(cfg)[0], echo)
+        if second.writes:
+            result.problems.append(f"the second sync wrote {second.writes} time(s); it must write nothing")
+
+        resolved = _resolve_one_in_jira(sandbox, cfg)
+        result.resolved = resolved
+        echo(f"\nResolved {resolved.get('jira')} in Jira (resolution Done), linked to {resolved.get('key')}")
+        time.sleep(sandbox.jira.search_lag_s + 0.1)
+        _step(result, "sync back: the Jira resolve reaches ServiceNow", runner.sync(cfg)[0], echo)
+        incident = sandbox.servicenow.incident(resolved["servicenow_id"]) if resolved else {}
+        resolved["servicenow_state"] = incident.get("state")
+        resolved["close_code"] = incident.get("close_code")
+        if incident.get("state") != "6":
+            result.problems.append(f"ServiceNow {resolved.get('key')} is in state {incident.get('state')}, not 6 (Resolved)")
+    result.ok = not result.problems
+    return result
+
+
+def _step(result: DemoResult, title: str, summary: RunSummary, echo: Callable[[str], None]) -> RunSummary:
+    data = summary.to_dict()
+    result.steps.append({"step": title, **data})
+    echo(f"\n{title}")
+    echo(f"  created {data['created']}, updated {data['updated']}, transitioned {data['transitioned']}, "
+         f"commented {data['commented']}, published {data['published']}, quarantined {data['quarantined']}, "
+         f"conflicts {data['conflicts']}, failed {data['failed']}")  # fmt: skip
+    echo(f"  API calls: {', '.join(f'{p} {n}' for p, n in data['api_calls'].items())}")
+    return summary
+
+
+def _resolve_one_in_jira(sandbox: Sandbox, cfg: config_module.Config) -> dict[str, Any]:
+    """Pick a linked incident still open on both sides and resolve its Jira issue."""
+    from itsm_bridge.store import open_from_config
+
+    store = open_from_config(cfg)
+    try:
+        for key, ref in store.all_links():
+            if ref.platform != "jira":
+                continue
+            issue = sandbox.jira.issue(ref.display or ref.id)
+            status = issue["fields"]["status"]["name"]
+            snow_ref = next((r for r in store.links(key) if r.platform == "servicenow"), None)
+            if status in ("Open", "Work in progress") and snow_ref is not None:
+                if status == "Open":
+                    sandbox.jira.transition_to(issue["key"], "Work in progress")
+                sandbox.jira.transition_to(issue["key"], "Resolved", resolution="Done")
+                return {"key": key, "jira": issue["key"], "servicenow_id": snow_ref.id}
+    finally:
+        store.close()
+    return {}

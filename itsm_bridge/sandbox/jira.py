@@ -1,0 +1,493 @@
+"""Jira Cloud (REST v3) and Jira Service Management imitation, served over loopback by `serve()`.
+
+What it keeps faithful, because the connector must cope with it:
+- createmeta-driven required fields and Jira's `{"errorMessages", "errors"}` answers naming each field;
+- a workflow graph where some targets need several transitions and Resolve needs a resolution;
+- ADF comments, internal ones marked by the `sd.public.comment` property or JSM's `public: false`;
+- `search/jql` with `nextPageToken` paging, ids only by default, a lagging index (`search_lag_s`)
+  that `reconcileIssues` bypasses, minute-precision date bounds; the old `search` answers 410;
+- 429 with `Retry-After`, `X-RateLimit-Reset` and `RateLimit-Reason` when `rate_limit` is set.
+
+Paging: `maxResults` defaults to 50 and is capped, as documented for Jira Cloud, at 5000 when only
+`id`/`key` are requested and at 100 otherwise; a client must follow `nextPageToken`, not count.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from collections import OrderedDict
+from datetime import timedelta
+from typing import Any
+
+from itsm_bridge.sandbox import jira_servicedesk, jql
+from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, RollingWindow, basic_auth
+from itsm_bridge.sandbox.jira_schema import (
+    API_EMAIL, CREATE_SCREEN, EDIT_SCREEN, FIELDS, ISSUE_TYPES, RESOLUTIONS, JiraConfig, Renderer, Workflow,
+)  # fmt: skip
+from itsm_bridge.sandbox.jira_store import FieldErrors, Issue, JiraStore, Record
+from itsm_bridge.sandbox.jira_views import IssueViews, field_list
+
+API = "/rest/api/3"
+SEARCH_KEYS = {"jql", "nextPageToken", "maxResults", "fields", "expand", "properties", "fieldsByKeys", "reconcileIssues", "failFast"}
+REMOVED_SEARCH = (
+    "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "
+    "A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
+)
+
+
+class JiraPlatform(Platform):
+    """One Jira Cloud site with a Jira Service Management project (`OPS` by default)."""
+
+    name = "jira"
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__(seed)
+        self.seed = seed
+        self.config = JiraConfig()
+        self.store = JiraStore(self.config, self.clock)
+        self.rate_limit: tuple[int, float] | None = None  # (requests, window seconds) per user
+        self.retry_after_missing = False  # answer 429 without Retry-After
+        self._window: RollingWindow | None = None
+        self._pages: OrderedDict[str, list[Record]] = OrderedDict()
+        self._searches = 0
+        self._routes_api()
+        jira_servicedesk.add_routes(self)
+
+    # --- configuration, as attributes tests set
+    @property
+    def search_lag_s(self) -> float:
+        return self.store.search_lag_s
+
+    @search_lag_s.setter
+    def search_lag_s(self, value: float) -> None:
+        self.store.search_lag_s = value
+
+    @property
+    def workflow(self) -> Workflow:
+        return self.config.workflow
+
+    @workflow.setter
+    def workflow(self, value: Workflow) -> None:
+        self.config.workflow = value
+
+    @property
+    def createmeta_required(self) -> set[str]:
+        return self.config.createmeta_required
+
+    @createmeta_required.setter
+    def createmeta_required(self, value: set[str]) -> None:
+        self.config.createmeta_required = set(value)
+
+    @property
+    def project_key(self) -> str:
+        return self.config.project_key
+
+    @property
+    def views(self) -> IssueViews:
+        return IssueViews(Renderer(self.config, self.base_url), self.config)
+
+    def credentials(self) -> dict[str, str]:
+        return {"email": API_EMAIL, "token": f"jira-sandbox-{self.seed}", "pat": f"jira-pat-{self.seed}"}
+
+    def env(self) -> dict[str, str]:
+        creds = self.credentials()
+        return {"ITSM_SANDBOX_JIRA_TOKEN": creds["token"], "ITSM_SANDBOX_JIRA_PAT": creds["pat"]}
+
+    # --- Python API for tests and seeding (each call takes the platform lock)
+    def create_issue(self, fields: dict[str, Any], *, updated: Any = None) -> str:
+        """Create from REST-shaped `fields` (project and issue type default); returns the key."""
+        with self.lock:
+            given = {"project": {"key": self.config.project_key}, "issuetype": {"id": ISSUE_TYPES[0][0]}, **fields}
+            return self.store.create(self.store.validate_create(given), updated=updated).key
+
+    def edit_issue(self, key: str, fields: dict[str, Any], *, updated: Any = None) -> None:
+        """Set REST-shaped `fields` (resolution too, unlike the REST edit screen)."""
+        with self.lock:
+            values, errors = self.store.check_fields(fields, EDIT_SCREEN + ("resolution",))
+            if errors:
+                raise FieldErrors(errors)
+            self.store.write(self._issue(key), values, updated=updated)
+
+    def transition_to(self, key: str, status_name: str, resolution: str | None = None) -> None:
+        """Put the issue in `status_name` directly, ignoring the workflow graph."""
+        with self.lock:
+            self.store.set_status(self._issue(key), status_name, resolution)
+
+    def issue(self, key: str) -> dict[str, Any]:
+        with self.lock:
+            issue = self._issue(key)
+            return self.views.issue(issue, issue.fields, ["*all"])
+
+    def issues(self) -> list[dict[str, Any]]:
+        with self.lock:
+            views = self.views
+            return [views.issue(i, i.fields, ["*all"]) for i in self.store]
+
+    def comments(self, key: str) -> list[dict[str, Any]]:
+        with self.lock:
+            views = self.views
+            return [views.comment(c, with_properties=True) for c in self._issue(key).comments]
+
+    def set_property(self, key: str, prop: str, value: Any) -> None:
+        with self.lock:
+            self._issue(key).fields["properties"][prop] = value
+
+    def properties(self, key: str) -> dict[str, Any]:
+        with self.lock:
+            return dict(self._issue(key).fields["properties"])
+
+    def reindex(self) -> None:
+        """Make every write visible to search now, whatever the lag."""
+        with self.lock:
+            self.store.reindex()
+
+    def reset(self) -> None:
+        super().reset()
+        self.store.clear()
+        self._pages.clear()
+        if self._window:
+            self._window.reset()
+
+    def to_state(self) -> dict[str, Any]:
+        with self.lock:
+            return self.store.to_state()
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        with self.lock:
+            self.store.load_state(state)
+
+    # --- vendor hooks
+    def error(self, status: int, message: str, detail: str = "") -> Response:
+        return Response(status, {"errorMessages": [message], "errors": {}})
+
+    def authenticate(self, req: Request) -> Response | None:
+        creds = self.credentials()
+        auth = req.headers.get("authorization", "")
+        if basic_auth(req) == (creds["email"], creds["token"]) or auth == f"Bearer {creds['pat']}":
+            return None
+        headers = {"WWW-Authenticate": 'Basic realm="protected-area"', "X-Seraph-LoginReason": "AUTHENTICATED_FAILED"}
+        if req.path.startswith("/rest/servicedeskapi/"):
+            return Response(401, {"errorMessage": "You are not authenticated. Authentication required to perform this operation."}, headers)
+        return Response(401, {"errorMessages": ["You are not authenticated. Authentication required to perform this operation."],
+                              "errors": {}}, headers)  # fmt: skip
+
+    def rate_limited(self, req: Request, retry_after: str | None) -> Response | None:
+        if not self.rate_limit:
+            return None
+        if self._window is None or (self._window.limit, self._window.window_s) != self.rate_limit:
+            self._window = RollingWindow(*self.rate_limit)
+        wait = self._window.admit(self.config.api_account)
+        return None if wait is None else self.throttled_response(str(max(1, math.ceil(wait))))
+
+    def throttled_response(self, retry_after: str) -> Response:
+        reset = self.clock.now() + timedelta(seconds=float(retry_after))
+        headers = {
+            "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "RateLimit-Reason": "jira-quota-global-based",
+            "X-RateLimit-Limit": str(self.rate_limit[0] if self.rate_limit else 0),
+            "X-RateLimit-Remaining": "0",
+        }
+        if not self.retry_after_missing:
+            headers["Retry-After"] = retry_after
+        return Response(429, {"errorMessages": ["Rate limit exceeded."], "errors": {}}, headers)
+
+    # --- helpers
+    def _issue(self, key: str) -> Issue:
+        issue = self.store.get(key)
+        if issue is None:
+            raise HTTPFailure(self.error(404, "Issue does not exist or you do not have permission to see it."))
+        return issue
+
+    @staticmethod
+    def _body(req: Request) -> Any:
+        if not req.body:
+            raise HTTPFailure(Response(400, {"errorMessages": ["No content to map to Object due to end of input"], "errors": {}}))
+        return req.json()
+
+    @staticmethod
+    def _refused(err: FieldErrors) -> Response:
+        return Response(err.status, {"errorMessages": err.messages, "errors": err.errors})
+
+    # --- routes
+    def _routes_api(self) -> None:
+        r = self.route
+        r("GET", f"{API}/serverInfo", self._server_info)
+        r("GET", f"{API}/myself", lambda req: Response(200, self.views.renderer.user(self.config.api_account)))
+        r("GET", f"{API}/field", lambda req: Response(200, self.views.renderer.fields()))
+        r("GET", f"{API}/priority", lambda req: Response(200, self.views.renderer.priorities()))
+        r("GET", f"{API}/resolution", lambda req: Response(200, [self.views.renderer.resolution(n) for _, n in RESOLUTIONS]))
+        r("GET", f"{API}/issuetype", lambda req: Response(200, [self.views.renderer.issuetype(n) for _, n in ISSUE_TYPES]))
+        r("GET", f"{API}/status", lambda req: Response(200, [self.views.renderer.status(s.name) for s in self.workflow.statuses]))
+        r("GET", f"{API}/project/{{project}}", self._project)
+        r("GET", f"{API}/project/{{project}}/components", lambda req: Response(200, self._project(req).body["components"]))
+        r("GET", f"{API}/issue/createmeta/{{project}}/issuetypes", self._createmeta_types)
+        r("GET", f"{API}/issue/createmeta/{{project}}/issuetypes/{{type_id}}", self._createmeta_fields)
+        r("POST", f"{API}/issue/bulk", self._create_bulk)
+        r("POST", f"{API}/issue", self._create)
+        r("GET", f"{API}/issue/{{key}}", self._get_issue)
+        r("PUT", f"{API}/issue/{{key}}", self._edit)
+        r("GET", f"{API}/issue/{{key}}/transitions", self._transitions)
+        r("POST", f"{API}/issue/{{key}}/transitions", self._transition)
+        r("GET", f"{API}/issue/{{key}}/comment", self._comments)
+        r("POST", f"{API}/issue/{{key}}/comment", self._add_comment)
+        r("GET", f"{API}/issue/{{key}}/properties", self._property_keys)
+        r("GET", f"{API}/issue/{{key}}/properties/{{prop}}", self._get_property)
+        r("PUT", f"{API}/issue/{{key}}/properties/{{prop}}", self._put_property)
+        r("DELETE", f"{API}/issue/{{key}}/properties/{{prop}}", self._delete_property)
+        r("GET", f"{API}/search/jql", self._search)
+        r("POST", f"{API}/search/jql", self._search)
+        r("POST", f"{API}/search/approximate-count", self._count)
+        for version in ("2", "3"):
+            for method in ("GET", "POST"):
+                r(method, f"/rest/api/{version}/search", lambda req: self.error(410, REMOVED_SEARCH))
+
+    def _server_info(self, req: Request) -> Response:
+        return Response(200, {
+            "baseUrl": self.base_url, "displayUrl": self.base_url, "version": "1001.0.0-SNAPSHOT",
+            "versionNumbers": [1001, 0, 0], "deploymentType": "Cloud", "buildNumber": 100282,
+            "buildDate": "2025-01-01T00:00:00.000+0000", "serverTime": self.views.time(self.clock.now()),
+            "scmInfo": "sandbox", "serverTitle": "Jira",
+        })  # fmt: skip
+
+    def _project(self, req: Request) -> Response:
+        if req.params["project"] not in (self.config.project_key, self.config.project_id):
+            return self.error(404, "No project could be found with key '{}'.".format(req.params["project"]))
+        return Response(200, self.views.renderer.project_full())
+
+    def _createmeta_types(self, req: Request) -> Response:
+        self._project(req)
+        types = [self.views.renderer.issuetype(n) for _, n in ISSUE_TYPES]
+        return Response(200, {"issueTypes": types, "maxResults": 50, "startAt": 0, "total": len(types)})
+
+    def _createmeta_fields(self, req: Request) -> Response:
+        if self._project(req).status != 200:
+            return self._project(req)
+        if req.params["type_id"] not in [i for i, _ in ISSUE_TYPES]:
+            return self.error(404, "Issue type with id '{}' does not exist.".format(req.params["type_id"]))
+        required = self.config.createmeta_required
+        fields = [self.views.renderer.field_meta(f, f in required) for f in CREATE_SCREEN]
+        return Response(200, {"fields": fields, "maxResults": 50, "startAt": 0, "total": len(fields)})
+
+    def _create_one(self, data: Any) -> Issue:
+        if not isinstance(data, dict):
+            raise FieldErrors(messages=["Issue data must be an object."])
+        values = self.store.validate_create(data.get("fields", {}))
+        _, update_errors = (None, {}) if "update" not in data else (None, {})
+        issue = self.store.create(values)
+        if data.get("update"):
+            changes, comments = self.store.apply_update(issue, data["update"], CREATE_SCREEN)
+            self.store.write(issue, changes, updated=issue.fields["created"])
+            for body in comments:
+                self.store.add_comment(issue, body, {}, self.config.api_account)
+        for prop in data.get("properties") or []:
+            issue.fields["properties"][prop["key"]] = prop.get("value")
+        return issue
+
+    def _create(self, req: Request) -> Response:
+        try:
+            issue = self._create_one(self._body(req))
+        except FieldErrors as err:
+            return self._refused(err)
+        return Response(201, self.views.created(issue))
+
+    def _create_bulk(self, req: Request) -> Response:
+        body = self._body(req)
+        updates = body.get("issueUpdates") if isinstance(body, dict) else None
+        if not isinstance(updates, list):
+            return self._refused(FieldErrors(messages=["Field 'issueUpdates' must be a list."]))
+        if len(updates) > 50:
+            return self._refused(FieldErrors(messages=["The number of issues to be created exceeds the maximum of 50."]))
+        created, errors = [], []
+        for number, data in enumerate(updates):
+            try:
+                created.append(self.views.created(self._create_one(data)))
+            except FieldErrors as err:
+                element = {"errorMessages": err.messages, "errors": err.errors, "status": 400}
+                errors.append({"status": 400, "elementErrors": element, "failedElementNumber": number})
+        return Response(201 if created else 400, {"issues": created, "errors": errors})
+
+    def _get_issue(self, req: Request) -> Response:
+        issue = self._issue(req.params["key"])
+        wanted = field_list(req.query.get("fields"), ["*all"])
+        view = self.views.issue(issue, issue.fields, wanted, req.arg("expand"), field_list(req.query.get("properties"), []))
+        if "transitions" in (req.arg("expand") or ""):
+            view["transitions"] = [self.views.transition(t, False) for t in self.workflow.available(issue.fields["status"])]
+        return Response(200, view)
+
+    def _edit(self, req: Request) -> Response:
+        issue = self._issue(req.params["key"])
+        body = self._body(req)
+        if not isinstance(body, dict):
+            return self._refused(FieldErrors(messages=["Issue data must be an object."]))
+        try:
+            values, errors = self.store.check_fields(body.get("fields", {}), EDIT_SCREEN)
+            if errors:
+                raise FieldErrors(errors)
+            changes, comments = self.store.apply_update(issue, body.get("update", {}), EDIT_SCREEN)
+            for body_doc in comments:
+                self.store.add_comment(issue, body_doc, {}, self.config.api_account)
+        except FieldErrors as err:
+            return self._refused(err)
+        self.store.write(issue, {**values, **changes})
+        if req.arg("returnIssue") == "true":
+            return Response(200, self.views.issue(issue, issue.fields, ["*all"]))
+        return Response(204)
+
+    def _transitions(self, req: Request) -> Response:
+        issue = self._issue(req.params["key"])
+        with_fields = "transitions.fields" in (req.arg("expand") or "")
+        wanted = req.arg("transitionId")
+        found = [t for t in self.workflow.available(issue.fields["status"]) if wanted in (None, t.id)]
+        return Response(200, {"expand": "transitions", "transitions": [self.views.transition(t, with_fields) for t in found]})
+
+    def _transition(self, req: Request) -> Response:
+        issue = self._issue(req.params["key"])
+        body = self._body(req)
+        wanted = str((body.get("transition") or {}).get("id", "")) if isinstance(body, dict) else ""
+        step = next((t for t in self.workflow.available(issue.fields["status"]) if t.id == wanted), None)
+        if step is None:
+            return self.error(400, f"Transition id '{wanted}' is not valid for this issue.")
+        try:
+            values, errors = self.store.check_fields(body.get("fields") or {}, step.screen)
+            for fid in step.required:
+                if values.get(fid) is None and fid not in errors:
+                    errors[fid] = f"{FIELDS[fid][0]} is required."
+            if errors:
+                raise FieldErrors(errors)
+            _, comments = self.store.apply_update(issue, body.get("update") or {}, ())
+            for body_doc in comments:
+                self.store.add_comment(issue, body_doc, {}, self.config.api_account)
+        except FieldErrors as err:
+            return self._refused(err)
+        resolution = values.get("resolution") or ("Won't Do" if step.to == "Canceled" else None)
+        self.store.set_status(issue, step.to, resolution)
+        return Response(204)
+
+    def _comments(self, req: Request) -> Response:
+        issue = self._issue(req.params["key"])
+        start, limit = int(req.arg("startAt", "0") or 0), int(req.arg("maxResults", "100") or 100)
+        ordered = issue.comments[::-1] if req.arg("orderBy") == "-created" else issue.comments
+        with_props = "properties" in (req.arg("expand") or "")
+        page = [self.views.comment(c, with_props) for c in ordered[start : start + limit]]
+        return Response(200, {"startAt": start, "maxResults": limit, "total": len(ordered), "comments": page})
+
+    def _add_comment(self, req: Request) -> Response:
+        issue = self._issue(req.params["key"])
+        body = self._body(req)
+        if not isinstance(body, dict):
+            return self._refused(FieldErrors(messages=["Comment data must be an object."]))
+        props = {p["key"]: p.get("value") for p in body.get("properties") or [] if isinstance(p, dict) and "key" in p}
+        try:
+            comment = self.store.add_comment(issue, body.get("body"), props, self.config.api_account)
+        except FieldErrors as err:
+            return self._refused(err)
+        return Response(201, self.views.comment(comment, "properties" in (req.arg("expand") or "")))
+
+    def _property_keys(self, req: Request) -> Response:
+        issue = self._issue(req.params["key"])
+        base = f"{self.base_url}{API}/issue/{issue.id}/properties/"
+        return Response(200, {"keys": [{"self": base + k, "key": k} for k in issue.fields["properties"]]})
+
+    def _get_property(self, req: Request) -> Response:
+        props = self._issue(req.params["key"]).fields["properties"]
+        if req.params["prop"] not in props:
+            return self.error(404, "The property with key '{}' does not exist.".format(req.params["prop"]))
+        return Response(200, {"key": req.params["prop"], "value": props[req.params["prop"]]})
+
+    def _put_property(self, req: Request) -> Response:
+        props = self._issue(req.params["key"]).fields["properties"]
+        value = self._body(req)
+        if len(req.body) > 32768:
+            return self.error(400, "The property value is too large: the limit is 32768 bytes.")
+        existed = req.params["prop"] in props
+        props[req.params["prop"]] = value
+        return Response(200 if existed else 201)
+
+    def _delete_property(self, req: Request) -> Response:
+        props = self._issue(req.params["key"]).fields["properties"]
+        if props.pop(req.params["prop"], None) is None:
+            return self.error(404, "The property with key '{}' does not exist.".format(req.params["prop"]))
+        return Response(204)
+
+    # --- search
+    def _search_params(self, req: Request) -> dict[str, Any]:
+        if req.method == "GET":
+            reconcile = [int(v) for raw in req.query.get("reconcileIssues", []) for v in raw.split(",") if v]
+            return {"jql": req.arg("jql"), "nextPageToken": req.arg("nextPageToken"), "maxResults": req.arg("maxResults"),
+                    "fields": req.query.get("fields"), "properties": req.query.get("properties"), "reconcileIssues": reconcile}  # fmt: skip
+        body = self._body(req)
+        if not isinstance(body, dict):
+            raise HTTPFailure(self.error(400, "The request body must be an object."))
+        for name, value in body.items():
+            if name not in SEARCH_KEYS:
+                raise HTTPFailure(self.error(400, f'Unrecognized field "{name}", not marked as ignorable.'))
+            expected = {"jql": str, "nextPageToken": str, "expand": str, "maxResults": int, "fields": list,
+                        "properties": list, "reconcileIssues": list, "fieldsByKeys": bool, "failFast": bool}[name]  # fmt: skip
+            if value is not None and (not isinstance(value, expected) or isinstance(value, bool) != (expected is bool)):
+                raise HTTPFailure(self.error(400, f"Field '{name}' has an invalid type."))
+        return body
+
+    def _query(self, text: str | None) -> jql.Query:
+        try:
+            query = jql.parse(text or "", now=self.clock.now())
+        except jql.JQLError as exc:
+            message = str(exc)
+            prefixed = message if message.startswith("Field '") else f"Error in the JQL Query: {message}"
+            raise HTTPFailure(self.error(400, prefixed)) from None
+        if query.predicate is None:
+            raise HTTPFailure(self.error(400, "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."))
+        known = {"project": {self.config.project_key.casefold(), self.config.project_id},
+                 "status": {s.name.casefold() for s in self.workflow.statuses} | {s.id for s in self.workflow.statuses}}  # fmt: skip
+        for name, values in query.clauses:
+            for value in values:
+                if name in known and value.casefold() not in known[name]:
+                    raise HTTPFailure(self.error(400, f"The value '{value}' does not exist for the field '{name}'."))
+        return query
+
+    def _search(self, req: Request) -> Response:
+        params = self._search_params(req)
+        reconcile = params.get("reconcileIssues") or []
+        if len(reconcile) > 50:
+            return self.error(400, "The number of issues to reconcile cannot exceed 50.")
+        wanted = field_list(params.get("fields"), ["id"])
+        cap = 5000 if set(wanted) <= {"id", "key"} else 100
+        limit = min(cap, max(1, int(params.get("maxResults") or 50)))
+        records, offset = self._page_source(params, {int(i) for i in reconcile})
+        page = records[offset : offset + limit]
+        props = field_list(params.get("properties"), [])
+        issues = [self.views.issue(self.store.by_id[r["id"]], r, wanted, params.get("expand"), props) for r in page]
+        answer: dict[str, Any] = {"issues": issues, "isLast": offset + limit >= len(records)}
+        if not answer["isLast"]:
+            answer["nextPageToken"] = self._token(params["_search_id"], offset + limit)
+        return Response(200, answer)
+
+    def _page_source(self, params: dict[str, Any], reconcile: set[int]) -> tuple[list[Record], int]:
+        """The ordered result of this search, computed once and kept for its next pages."""
+        token = params.get("nextPageToken")
+        if token:
+            try:
+                search_id, offset = json.loads(base64.urlsafe_b64decode(token.encode() + b"==").decode())
+            except ValueError:
+                raise HTTPFailure(self.error(400, "The nextPageToken is invalid.")) from None
+            if search_id in self._pages:
+                params["_search_id"] = search_id
+                return self._pages[search_id], int(offset)
+        else:
+            offset = 0
+        records = self.store.search(self._query(params.get("jql")), reconcile)
+        self._searches += 1
+        params["_search_id"] = f"s{self._searches}"
+        self._pages[params["_search_id"]] = records
+        while len(self._pages) > 32:
+            self._pages.popitem(last=False)
+        return records, int(offset)
+
+    @staticmethod
+    def _token(search_id: str, offset: int) -> str:
+        return base64.urlsafe_b64encode(json.dumps([search_id, offset]).encode()).decode().rstrip("=")
+
+    def _count(self, req: Request) -> Response:
+        body = self._body(req)
+        return Response(200, {"count": len(self.store.search(self._query((body or {}).get("jql")), set()))})

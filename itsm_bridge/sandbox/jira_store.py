@@ -1,0 +1,385 @@
+"""Issues, comments and properties of the Jira sandbox, with Jira's validation and a lagging search index.
+
+An issue's fields live in one dict (its record): plain values (names, account ids, datetimes) that
+JQL reads directly and `JiraPlatform` renders into REST shapes. Writes replace the dict (copy on
+write), so the search index can keep pointing at an older version: each issue has a `visible`
+record and at most one `pending` record that becomes visible `search_lag_s` seconds after its
+write. A new issue has no visible record until then. Lag is measured on `time.monotonic()`, the
+real clock, independent of the platform's skewable `Clock` (skew changes timestamps, not latency).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any, Iterator
+
+from itsm_bridge.sandbox import jql
+from itsm_bridge.sandbox.core import Clock
+from itsm_bridge.sandbox.jira_schema import (
+    COMPONENTS, CREATE_SCREEN, EDIT_SCREEN, FIELDS, ISSUE_TYPES, PRIORITIES, RESOLUTIONS, JiraConfig,
+    jira_time, parse_jira_time,
+)  # fmt: skip
+
+Record = dict[str, Any]
+DATE_KEYS = ("created", "updated", "resolutiondate")
+REQUIRED_MESSAGES = {
+    "summary": "You must specify a summary of the issue.",
+    "project": "Specify a valid project ID or key",
+    "issuetype": "Specify an issue type",
+}
+
+
+class FieldErrors(Exception):
+    """A write Jira refuses: `errors` per field and `messages` overall, answered as 400."""
+
+    def __init__(self, errors: dict[str, str] | None = None, messages: list[str] | None = None, status: int = 400) -> None:
+        super().__init__(errors or messages)
+        self.errors = errors or {}
+        self.messages = messages or []
+        self.status = status
+
+
+class Issue:
+    """One issue: its current record, comments, and the search index's view of it."""
+
+    __slots__ = ("id", "key", "fields", "comments", "visible", "pending", "pending_at")
+
+    def __init__(self, issue_id: int, key: str, fields: Record) -> None:
+        self.id = issue_id
+        self.key = key
+        self.fields = fields
+        self.comments: list[dict[str, Any]] = []
+        self.visible: Record | None = None
+        self.pending: Record | None = None
+        self.pending_at = 0.0
+
+
+def adf_problem(doc: Any) -> str | None:
+    """Why `doc` is not an Atlassian Document Format document, or None when it is one."""
+    if not isinstance(doc, dict) or doc.get("type") != "doc" or doc.get("version") != 1:
+        return "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict) or not isinstance(node.get("type"), str):
+            return "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
+        if node["type"] == "text" and not isinstance(node.get("text"), str):
+            return "Text nodes must have a text attribute."
+        content = node.get("content", [])
+        if not isinstance(content, list):
+            return "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
+        stack.extend(content)
+    return None
+
+
+def adf_text(doc: Any) -> str:
+    """The plain text of an ADF document: paragraphs separated by blank lines."""
+    if not isinstance(doc, dict):
+        return ""
+    if doc.get("type") == "text":
+        return str(doc.get("text", ""))
+    if doc.get("type") == "hardBreak":
+        return "\n"
+    parts = [adf_text(c) for c in doc.get("content", [])]
+    return ("\n\n" if doc.get("type") == "doc" else "").join(parts)
+
+
+def text_adf(text: str) -> dict[str, Any]:
+    blocks = [b for b in text.replace("\r\n", "\n").split("\n\n")]
+    content = [{"type": "paragraph", "content": [{"type": "text", "text": b}] if b else []} for b in blocks]
+    return {"type": "doc", "version": 1, "content": content}
+
+
+class JiraStore:
+    """The issues of one Jira site. Not thread-safe by itself: the platform's lock guards it."""
+
+    def __init__(self, config: JiraConfig, clock: Clock) -> None:
+        self.config = config
+        self.clock = clock
+        self.search_lag_s = 2.0
+        self.clear()
+
+    def clear(self) -> None:
+        self.by_key: dict[str, Issue] = {}
+        self.by_id: dict[int, Issue] = {}
+        self.next_number = 1
+        self.next_id = 10000
+        self.next_comment_id = 10000
+
+    # --- lookup
+    def get(self, key_or_id: str) -> Issue | None:
+        if key_or_id.isdigit():
+            return self.by_id.get(int(key_or_id))
+        return self.by_key.get(key_or_id.upper())
+
+    def __iter__(self) -> Iterator[Issue]:
+        return iter(self.by_id.values())
+
+    # --- validation of REST input
+    def normalize(self, fid: str, value: Any) -> Any:
+        """A REST field value as stored; raise `ValueError(Jira's message)` when Jira would refuse it."""
+        if fid == "summary":
+            if value is not None and not isinstance(value, str):
+                raise ValueError("Summary must be a string.")
+            value = (value or "").strip()
+            if len(value) > 255:
+                raise ValueError("Summary must be less than 255 characters.")
+            return value or None
+        if fid == "description":
+            if value is None:
+                return None
+            problem = adf_problem(value)
+            if problem:
+                raise ValueError(problem)
+            return value
+        if fid == "project":
+            ref = value.get("key") or value.get("id") if isinstance(value, dict) else value
+            if str(ref) not in (self.config.project_key, self.config.project_id):
+                raise ValueError("Specify a valid project ID or key")
+            return self.config.project_key
+        if fid == "issuetype":
+            return _pick(ISSUE_TYPES, value, "Specify a valid issue type")
+        if fid == "priority":
+            return None if value is None else _pick(PRIORITIES, value, "The priority selected is invalid.")
+        if fid == "resolution":
+            return None if value is None else _pick(RESOLUTIONS, value, f"Resolution '{_ref(value)}' is not valid.")
+        if fid == "labels":
+            return self._labels(value)
+        if fid == "components":
+            if not isinstance(value, list):
+                raise ValueError("Components must be given as a list.")
+            return tuple(_pick(COMPONENTS, c, _component_message(c)) for c in value)
+        if fid in self.config.options:
+            return self._option(fid, value)
+        if fid in ("reporter", "assignee"):
+            return self._user(fid, value)
+        raise ValueError(f"Field '{fid}' cannot be set. It is not on the appropriate screen, or unknown.")
+
+    def _labels(self, value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError("Labels must be given as a list of strings.")
+        for label in value:
+            if " " in label or not label:
+                raise ValueError(f"The label '{label}' contains spaces which is invalid.")
+            if len(label) > 255:
+                raise ValueError("The label must not exceed 255 characters.")
+        return tuple(dict.fromkeys(value))
+
+    def _option(self, fid: str, value: Any) -> str | None:
+        if value is None:
+            return None
+        options = self.config.options[fid]
+        if not isinstance(value, dict):
+            raise ValueError(f"Specify a valid value for {FIELDS[fid][0]}")
+        if "id" in value:
+            match = [v for v in options if self.config.option_id(fid, v) == str(value["id"])]
+            if not match:
+                raise ValueError(f"Option id '{value['id']}' is not valid")
+            return match[0]
+        if value.get("value") not in options:
+            raise ValueError(f"Option value '{value.get('value')}' is not valid")
+        return str(value["value"])
+
+    def _user(self, fid: str, value: Any) -> str | None:
+        if value is None:
+            return None
+        acc = value.get("accountId") or value.get("id") if isinstance(value, dict) else None
+        if acc not in self.config.users:
+            raise ValueError(f"Specify a valid value for {fid}" if acc is None else f"User '{acc}' does not exist.")
+        return str(acc)
+
+    def check_fields(self, fields: Any, screen: tuple[str, ...]) -> tuple[Record, dict[str, str]]:
+        """Normalize the fields a request sets; collect every error, as Jira does, rather than the first."""
+        if not isinstance(fields, dict):
+            raise FieldErrors(messages=["Field 'fields' must be an object."])
+        values: Record = {}
+        errors: dict[str, str] = {}
+        for fid, raw in fields.items():
+            if fid not in screen:
+                errors[fid] = f"Field '{fid}' cannot be set. It is not on the appropriate screen, or unknown."
+                continue
+            try:
+                values[fid] = self.normalize(fid, raw)
+            except ValueError as exc:
+                errors[fid] = str(exc)
+        return values, errors
+
+    def validate_create(self, fields: Any) -> Record:
+        values, errors = self.check_fields(fields, CREATE_SCREEN)
+        for fid in sorted(self.config.createmeta_required):
+            if fid not in errors and values.get(fid) in (None, (), ""):
+                errors[fid] = REQUIRED_MESSAGES.get(fid, f"{FIELDS.get(fid, (fid,))[0]} is required.")
+        if errors:
+            raise FieldErrors(errors)
+        return values
+
+    # --- writes
+    def create(self, values: Record, *, updated: datetime | None = None, reporter: str | None = None) -> Issue:
+        now = updated or self.clock.now()
+        key = f"{self.config.project_key}-{self.next_number}"
+        record: Record = {
+            "id": self.next_id, "key": key, "project": self.config.project_key, "properties": {},
+            "summary": None, "description": None, "issuetype": ISSUE_TYPES[0][1], "priority": "Medium",
+            "status": self.config.workflow.initial, "resolution": None, "resolutiondate": None, "labels": (),
+            "components": (), "customfield_10050": None, "customfield_10051": None, "created": now, "updated": now,
+            "reporter": reporter or self.config.api_account, "assignee": None,
+        }  # fmt: skip
+        record.update(values)
+        issue = Issue(self.next_id, key, record)
+        self.next_number += 1
+        self.next_id += 1
+        self.by_key[key] = issue
+        self.by_id[issue.id] = issue
+        self._index(issue)
+        return issue
+
+    def write(self, issue: Issue, changes: Record, *, updated: datetime | None = None) -> None:
+        """Replace the issue's record with `changes` applied and `updated` moved on."""
+        record = {**issue.fields, **changes}
+        record["updated"] = updated or self.clock.now()
+        issue.fields = record
+        self._index(issue)
+
+    def apply_update(self, issue: Issue, update: Any, screen: tuple[str, ...]) -> tuple[Record, list[Any]]:
+        """Jira's `update` verbs (set, add, remove) as field changes, plus comment bodies to add."""
+        if not isinstance(update, dict):
+            raise FieldErrors(messages=["Field 'update' must be an object."])
+        changes: Record = {}
+        comments: list[Any] = []
+        errors: dict[str, str] = {}
+        for fid, operations in update.items():
+            if fid == "comment":
+                comments += [op.get("add", {}).get("body") for op in operations if isinstance(op, dict)]
+                continue
+            if fid not in screen:
+                errors[fid] = f"Field '{fid}' cannot be set. It is not on the appropriate screen, or unknown."
+                continue
+            try:
+                changes[fid] = self._operate(fid, issue.fields.get(fid) if fid not in changes else changes[fid], operations)
+            except ValueError as exc:
+                errors[fid] = str(exc)
+        if errors:
+            raise FieldErrors(errors)
+        return changes, comments
+
+    def _operate(self, fid: str, current: Any, operations: Any) -> Any:
+        if not isinstance(operations, list):
+            raise ValueError(f"Operations on '{fid}' must be a list.")
+        for op in operations:
+            (verb, arg), = op.items() if isinstance(op, dict) and len(op) == 1 else [("?", None)]
+            if verb == "set":
+                current = self.normalize(fid, arg)
+            elif verb in ("add", "remove") and fid in ("labels", "components"):
+                items = self.normalize(fid, [arg])
+                kept = [v for v in (current or ()) if v not in items]
+                current = tuple(kept + list(items)) if verb == "add" else tuple(kept)
+            else:
+                raise ValueError(f"Field '{fid}' does not support operation '{verb}'.")
+        return current
+
+    def set_status(self, issue: Issue, status: str, resolution: str | None = None) -> None:
+        """Move to `status`; done statuses carry a resolution (kept, given, or Done), others none."""
+        target = self.config.workflow.status(status)
+        if target is None:
+            raise ValueError(f"unknown status {status!r}")
+        changes: Record = {"status": target.name}
+        if target.category == "done":
+            changes["resolution"] = resolution or issue.fields.get("resolution") or "Done"
+            if issue.fields.get("resolutiondate") is None:
+                changes["resolutiondate"] = self.clock.now()
+        else:
+            changes["resolution"] = None
+            changes["resolutiondate"] = None
+        self.write(issue, changes)
+
+    def add_comment(self, issue: Issue, body: Any, properties: dict[str, Any], author: str) -> dict[str, Any]:
+        problem = adf_problem(body)
+        if problem:
+            raise FieldErrors({"comment": problem})
+        if not adf_text(body).strip() and not body.get("content"):
+            raise FieldErrors({"comment": "Comment body can not be empty!"})
+        now = self.clock.now()
+        comment = {"id": str(self.next_comment_id), "author": author, "body": body, "created": now,
+                   "updated": now, "properties": dict(properties)}  # fmt: skip
+        self.next_comment_id += 1
+        issue.comments.append(comment)
+        self.write(issue, {}, updated=now)
+        return comment
+
+    # --- the search index
+    def _index(self, issue: Issue) -> None:
+        if self.search_lag_s <= 0:
+            issue.visible, issue.pending = issue.fields, None
+            return
+        self._mature(issue, time.monotonic())
+        issue.pending, issue.pending_at = issue.fields, time.monotonic() + self.search_lag_s
+
+    @staticmethod
+    def _mature(issue: Issue, now: float) -> Record | None:
+        if issue.pending is not None and now >= issue.pending_at:
+            issue.visible, issue.pending = issue.pending, None
+        return issue.visible
+
+    def reindex(self) -> None:
+        """Make every write visible to search now (for seeding)."""
+        for issue in self:
+            issue.visible, issue.pending = issue.fields, None
+
+    def search(self, query: jql.Query, reconcile: set[int]) -> list[Record]:
+        """Records matching `query` as the index sees them; `reconcile` ids are read fresh."""
+        now = time.monotonic()
+        found: list[Record] = []
+        for issue in self.by_id.values():
+            record = issue.fields if issue.id in reconcile else self._mature(issue, now)
+            if record is not None and query.matches(record):
+                found.append(record)
+        return jql.order_records(found, query.order, (("created", True), ("id", True)))  # type: ignore[arg-type]
+
+    # --- persistence
+    def to_state(self) -> dict[str, Any]:
+        issues = []
+        for issue in self:
+            fields = {k: (jira_time(v) if k in DATE_KEYS and v is not None else v) for k, v in issue.fields.items()}
+            fields["labels"], fields["components"] = list(fields["labels"]), list(fields["components"])
+            comments = [{**c, "created": jira_time(c["created"]), "updated": jira_time(c["updated"])} for c in issue.comments]
+            issues.append({"fields": fields, "comments": comments})
+        return {"issues": issues, "next_number": self.next_number, "next_id": self.next_id,
+                "next_comment_id": self.next_comment_id}  # fmt: skip
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.clear()
+        for item in state.get("issues", []):
+            fields = {k: (parse_jira_time(v) if k in DATE_KEYS and v is not None else v) for k, v in item["fields"].items()}
+            fields["labels"], fields["components"] = tuple(fields["labels"]), tuple(fields["components"])
+            issue = Issue(fields["id"], fields["key"], fields)
+            issue.comments = [
+                {**c, "created": parse_jira_time(c["created"]), "updated": parse_jira_time(c["updated"])} for c in item["comments"]
+            ]
+            issue.visible = fields
+            self.by_key[issue.key] = issue
+            self.by_id[issue.id] = issue
+        self.next_number = state.get("next_number", 1)
+        self.next_id = state.get("next_id", 10000)
+        self.next_comment_id = state.get("next_comment_id", 10000)
+
+
+def _ref(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("name") or value.get("id") or value.get("value") or "")
+    return str(value)
+
+
+def _component_message(value: Any) -> str:
+    if isinstance(value, dict) and "id" in value:
+        return f"Component with id '{value['id']}' does not exist."
+    return f"Component name '{_ref(value)}' is not valid"
+
+
+def _pick(table: list[tuple[str, str]], value: Any, message: str) -> str:
+    """The name in an (id, name) table that `value` ({"id"} or {"name"}) refers to."""
+    if isinstance(value, dict):
+        for item_id, name in table:
+            if str(value.get("id")) == item_id or value.get("name") == name:
+                return name
+    raise ValueError(message)
