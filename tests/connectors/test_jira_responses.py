@@ -144,7 +144,8 @@ def test_create_sends_adf_description_label_property_issue_type_id_and_cut_summa
     responses.get(f"{API}/issue/10042", json=issue(42))
     long_title = "x" * 300
     fields = {"summary": long_title, "description": "see https://s.example/1\n@all *not bold*",
-              "priority": {"name": "High"}, "customfield_10051": {"value": "Email"}, "resolution": {"name": "Done"},
+              "priority": {"name": "High"}, "resolution": {"name": "Done"},
+              "customfield_10051": {"value": "Email", "child": {"value": "Exchange"}},  # a plain select: no child
               "update": {"components": [{"remove": {"name": "VPN"}}, {"add": {"name": "Network"}}]}}  # fmt: skip
     record = jira.create(fields, "INC0010001")
     assert record.ref.id == "10042"
