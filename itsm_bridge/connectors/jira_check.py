@@ -71,8 +71,11 @@ def _statuses(conn: JiraConnector) -> CheckResult:
         for issue_type in conn.http.request("GET", f"{API}/project/{s.project}/statuses").json():
             if str(issue_type.get("name", "")).casefold() == s.issue_type.casefold():
                 seen |= {str(st.get("name", "")).casefold() for st in issue_type.get("statuses") or []}
-    except NotFound:
-        pass  # not offered by every deployment: fall back to what the workflow shows
+    except NotFound:  # not offered by every deployment: every status of the site, then the workflow
+        try:
+            seen |= {str(st.get("name", "")).casefold() for st in conn.http.request("GET", f"{API}/status").json()}
+        except NotFound:
+            pass
     jql = f"project = {jql_value(s.project)} ORDER BY updated DESC"
     authoritative = bool(seen)
     for issue in conn.search(jql, page_size=1):

@@ -11,6 +11,7 @@ call count.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections import deque
@@ -22,10 +23,19 @@ from jira.resilientsession import ResilientSession
 from itsm_bridge.errors import ConnectorError, RemoteValidation
 from itsm_bridge.http import HttpClient, classify_response
 
+log = logging.getLogger("itsm_bridge.connectors.jira")
+
 
 def classify_jira(platform: str, resp: requests.Response, ref: str | None = None) -> ConnectorError | None:
-    """The shared classifier, plus the fields Jira names in a 400 (`errors: {field: message}`)."""
+    """The shared classifier, with Jira's differences: the fields a 400 names (`errors: {field:
+    message}`), and a 429 or 503 without `Retry-After` backs off from 2 s doubling (Jira's own
+    advice) rather than waiting for `X-RateLimit-Reset`, which is only logged."""
     error = classify_response(platform, resp, ref)
+    if error is not None and resp.status_code in (429, 503) and not resp.headers.get("Retry-After"):
+        if resp.headers.get("X-RateLimit-Reset"):
+            log.info("%s: %s without Retry-After; rate limit resets at %s", platform, resp.status_code,
+                     resp.headers["X-RateLimit-Reset"])  # fmt: skip
+        error.retry_after = None  # type: ignore[attr-defined]
     if isinstance(error, RemoteValidation):
         try:
             body = resp.json()

@@ -319,7 +319,8 @@ def test_update_sends_only_given_fields_and_never_resolution_or_status(jira):
 def test_429_without_retry_after_backs_off_from_2s_doubling_and_logs_the_reason(jira, fake, caplog):
     add_server()
     for _ in range(2):
-        responses.post(f"{API}/search/jql", status=429, headers={"RateLimit-Reason": "jira-burst-based"}, json={})
+        responses.post(f"{API}/search/jql", status=429, json={},
+                       headers={"RateLimit-Reason": "jira-burst-based", "X-RateLimit-Reset": "2999-01-01T00:00Z"})
     responses.post(f"{API}/search/jql", json={"issues": [], "isLast": True})
     with caplog.at_level(logging.INFO, logger="itsm_bridge.http"):
         assert list(jira.changed_since(None)) == []
