@@ -274,13 +274,10 @@ class JiraPlatform(Platform):
         if not isinstance(data, dict):
             raise FieldErrors(messages=["Issue data must be an object."])
         values = self.store.validate_create(data.get("fields", {}))
-        _, update_errors = (None, {}) if "update" not in data else (None, {})
-        issue = self.store.create(values)
-        if data.get("update"):
-            changes, comments = self.store.apply_update(issue, data["update"], CREATE_SCREEN)
-            self.store.write(issue, changes, updated=issue.fields["created"])
-            for body in comments:
-                self.store.add_comment(issue, body, {}, self.config.api_account)
+        changes, comments = self.store.apply_update(values, data.get("update") or {}, CREATE_SCREEN)
+        issue = self.store.create({**values, **changes})
+        for body in comments:
+            self.store.add_comment(issue, body, {}, self.config.api_account)
         for prop in data.get("properties") or []:
             issue.fields["properties"][prop["key"]] = prop.get("value")
         return issue
@@ -325,7 +322,7 @@ class JiraPlatform(Platform):
             values, errors = self.store.check_fields(body.get("fields", {}), EDIT_SCREEN)
             if errors:
                 raise FieldErrors(errors)
-            changes, comments = self.store.apply_update(issue, body.get("update", {}), EDIT_SCREEN)
+            changes, comments = self.store.apply_update(issue.fields, body.get("update") or {}, EDIT_SCREEN)
             for body_doc in comments:
                 self.store.add_comment(issue, body_doc, {}, self.config.api_account)
         except FieldErrors as err:
@@ -356,7 +353,7 @@ class JiraPlatform(Platform):
                     errors[fid] = f"{FIELDS[fid][0]} is required."
             if errors:
                 raise FieldErrors(errors)
-            _, comments = self.store.apply_update(issue, body.get("update") or {}, ())
+            _, comments = self.store.apply_update(issue.fields, body.get("update") or {}, ())
             for body_doc in comments:
                 self.store.add_comment(issue, body_doc, {}, self.config.api_account)
         except FieldErrors as err:

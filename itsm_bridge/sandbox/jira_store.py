@@ -241,7 +241,7 @@ class JiraStore:
         issue.fields = record
         self._index(issue)
 
-    def apply_update(self, issue: Issue, update: Any, screen: tuple[str, ...]) -> tuple[Record, list[Any]]:
+    def apply_update(self, current: Record, update: Any, screen: tuple[str, ...]) -> tuple[Record, list[Any]]:
         """Jira's `update` verbs (set, add, remove) as field changes, plus comment bodies to add."""
         if not isinstance(update, dict):
             raise FieldErrors(messages=["Field 'update' must be an object."])
@@ -256,7 +256,7 @@ class JiraStore:
                 errors[fid] = f"Field '{fid}' cannot be set. It is not on the appropriate screen, or unknown."
                 continue
             try:
-                changes[fid] = self._operate(fid, issue.fields.get(fid) if fid not in changes else changes[fid], operations)
+                changes[fid] = self._operate(fid, current.get(fid), operations)
             except ValueError as exc:
                 errors[fid] = str(exc)
         if errors:
