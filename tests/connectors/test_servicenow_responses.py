@@ -340,3 +340,25 @@ def test_times_are_read_as_utc_whatever_the_local_zone(tmp_path):
                          capture_output=True, text=True, check=True, cwd=str(tmp_path.parent))  # fmt: skip
     assert out.stdout.strip() == "2024-07-01T23:30:00+00:00"
     assert datetime.fromisoformat(out.stdout.strip()) - datetime(2024, 7, 1, 23, 30, tzinfo=UTC) == timedelta(0)
+
+
+@responses.activate
+def test_2500_rows_in_one_second_shifted_by_an_insert_mid_read_are_each_yielded_once(snow):
+    # An offset-paging server over rows that all share one second; after the first page a row is
+    # inserted ahead of them in sys_id order, so every later page starts with the previous page's last row.
+    table = [row(n) for n in range(1000, 3500)]
+
+    def page(request):
+        q = {k: v[-1] for k, v in parse_qs(urlsplit(request.url).query).items()}
+        offset, limit = int(q.get("sysparm_offset", "0")), int(q.get("sysparm_limit", "1000"))
+        if offset == 1000 and len(table) == 2500:
+            table.insert(0, row(1))
+        headers = {}
+        if offset + limit < len(table):
+            headers["Link"] = f'<{INCIDENT}?sysparm_offset={offset + limit}&sysparm_limit={limit}>;rel="next"'
+        return 200, headers, json.dumps({"result": table[offset : offset + limit]})
+
+    responses.add_callback(responses.GET, INCIDENT, callback=page)
+    read = [r.ref.id for r in snow.changed_since(None, notes=False)]
+    assert len(read) == len(set(read)) == 2500
+    assert snow.stats.repeated == 1 and snow.stats.pages == 3
