@@ -1,0 +1,136 @@
+"""The Jira sandbox against Atlassian's published OpenAPI descriptions (Jira Cloud platform v3 and
+Jira Service Management): requests and responses of the operations the connector uses validate,
+and what the spec refuses the sandbox refuses too."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import pytest
+import requests
+
+from itsm_bridge.sandbox.core import serve, stop
+from itsm_bridge.sandbox.jira import JiraPlatform
+from tests.contract.conftest import load_spec, request_is_valid, validate_exchange
+
+API = "/rest/api/3"
+INCIDENT = {"project": {"key": "OPS"}, "issuetype": {"id": "10001"}}
+DOC = {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": "db-7 is back"}]}]}
+
+
+@pytest.fixture(scope="module")
+def platform() -> Iterator[JiraPlatform]:
+    jira = JiraPlatform(seed=9)
+    jira.search_lag_s = 0.0
+    served = serve(jira)
+    yield jira
+    stop([served])
+
+
+@pytest.fixture(scope="module")
+def http(platform: JiraPlatform) -> Iterator[requests.Session]:
+    session = requests.Session()
+    creds = platform.credentials()
+    session.auth = (creds["email"], creds["token"])
+    yield session
+    session.close()
+
+
+@pytest.fixture(scope="module")
+def key(platform: JiraPlatform, http: requests.Session) -> str:
+    answer = http.post(platform.base_url + API + "/issue", json={"fields": {**INCIDENT, "summary": "Contract", "description": DOC}})
+    checked(answer, 201)
+    return str(answer.json()["key"])
+
+
+def checked(answer: requests.Response, status: int, spec: str = "jira-platform-v3.openapi.json") -> requests.Response:
+    assert answer.status_code == status, answer.text
+    validate_exchange(load_spec(spec), "", answer)
+    return answer
+
+
+def test_create_and_get_issue_match_the_spec(platform: JiraPlatform, http: requests.Session, key: str) -> None:
+    body = {"fields": {**INCIDENT, "summary": "Mail relay down", "priority": {"id": "2"}, "labels": ["email"],
+                       "components": [{"name": "Email"}], "customfield_10050": {"value": "Software"}}}  # fmt: skip
+    created = checked(http.post(platform.base_url + API + "/issue", json=body), 201).json()
+    checked(http.get(f"{platform.base_url}{API}/issue/{created['key']}", params={"expand": "names"}), 200)
+    checked(http.get(f"{platform.base_url}{API}/issue/{key}", params={"fields": ["summary", "status"]}), 200)
+    checked(http.put(f"{platform.base_url}{API}/issue/{key}", json={"update": {"labels": [{"add": "p2"}]}}), 204)
+
+
+def test_refused_create_answers_an_error_collection(platform: JiraPlatform, http: requests.Session) -> None:
+    checked(http.post(platform.base_url + API + "/issue", json={"fields": INCIDENT}), 400)
+
+
+def test_transitions_match_the_spec(platform: JiraPlatform, http: requests.Session, key: str) -> None:
+    checked(http.get(f"{platform.base_url}{API}/issue/{key}/transitions", params={"expand": "transitions.fields"}), 200)
+    checked(http.post(f"{platform.base_url}{API}/issue/{key}/transitions", json={"transition": {"id": "11"}}), 204)
+    resolve = {"transition": {"id": "41"}, "fields": {"resolution": {"name": "Done"}}}
+    checked(http.post(f"{platform.base_url}{API}/issue/{key}/transitions", json=resolve), 204)
+
+
+def test_comments_match_the_spec(platform: JiraPlatform, http: requests.Session, key: str) -> None:
+    internal = {"body": DOC, "properties": [{"key": "sd.public.comment", "value": {"internal": True}}]}
+    checked(http.post(f"{platform.base_url}{API}/issue/{key}/comment", json=internal), 201)
+    checked(http.get(f"{platform.base_url}{API}/issue/{key}/comment", params={"expand": "properties", "maxResults": 10}), 200)
+
+
+def test_search_jql_get_and_post_match_the_spec(platform: JiraPlatform, http: requests.Session, key: str) -> None:
+    params: dict[str, Any] = {"jql": "project = OPS ORDER BY updated ASC", "maxResults": 1, "fields": ["summary", "updated"]}
+    first = checked(http.get(platform.base_url + API + "/search/jql", params=params), 200).json()
+    assert first["issues"]
+    body = {"jql": "project = OPS", "fields": ["*all"], "reconcileIssues": [int(first["issues"][0]["id"])], "maxResults": 1}
+    page = checked(http.post(platform.base_url + API + "/search/jql", json=body), 200).json()
+    if "nextPageToken" in page:
+        checked(http.post(platform.base_url + API + "/search/jql", json={**body, "nextPageToken": page["nextPageToken"]}), 200)
+    checked(http.post(platform.base_url + API + "/search/approximate-count", json={"jql": "project = OPS"}), 200)
+
+
+def test_bulk_create_with_a_failed_element_matches_the_spec(platform: JiraPlatform, http: requests.Session) -> None:
+    updates = [{"fields": {**INCIDENT, "summary": "bulk one"}}, {"fields": {**INCIDENT, "priority": {"name": "Nope"}}}]
+    answer = checked(http.post(platform.base_url + API + "/issue/bulk", json={"issueUpdates": updates}), 201).json()
+    assert answer["errors"][0]["failedElementNumber"] == 1
+
+
+def test_issue_properties_match_the_spec(platform: JiraPlatform, http: requests.Session, key: str) -> None:
+    base = f"{platform.base_url}{API}/issue/{key}/properties"
+    checked(http.put(base + "/itsm-bridge", json={"correlation": "INC0010001"}), 201)
+    checked(http.get(base + "/itsm-bridge"), 200)
+    checked(http.get(base), 200)
+
+
+def test_metadata_endpoints_match_the_spec(platform: JiraPlatform, http: requests.Session) -> None:
+    checked(http.get(platform.base_url + API + "/serverInfo"), 200)
+    checked(http.get(platform.base_url + API + "/issue/createmeta/OPS/issuetypes"), 200)
+    checked(http.get(platform.base_url + API + "/issue/createmeta/OPS/issuetypes/10001"), 200)
+    checked(http.get(platform.base_url + API + "/field"), 200)
+    checked(http.get(platform.base_url + API + "/priority"), 200)
+
+
+def test_service_desk_request_comments_match_the_spec(platform: JiraPlatform, http: requests.Session, key: str) -> None:
+    jsm = "jira-servicedesk.openapi.json"
+    url = f"{platform.base_url}/rest/servicedeskapi/request/{key}/comment"
+    checked(http.post(url, json={"body": "Internal note", "public": False}), 201, jsm)
+    checked(http.get(url, params={"start": 0, "limit": 1}), 200, jsm)
+    checked(http.get(platform.base_url + "/rest/servicedeskapi/servicedesk"), 200, jsm)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/rest/api/3/search/jql", {"jql": 5}),
+        ("POST", "/rest/api/3/search/jql", {"jql": "project = OPS", "maxResults": "many"}),
+        ("POST", "/rest/api/3/search/jql", {"jql": "project = OPS", "startAt": 0}),
+        ("POST", "/rest/api/3/issue", None),
+        ("POST", "/rest/api/3/issue", {"fields": "summary=x"}),
+        ("POST", "/rest/servicedeskapi/request/{key}/comment", {"body": 42, "public": False}),
+    ],
+)
+def test_what_the_spec_rejects_the_sandbox_rejects(
+    platform: JiraPlatform, http: requests.Session, key: str, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    spec = load_spec("jira-servicedesk.openapi.json" if "servicedeskapi" in path else "jira-platform-v3.openapi.json")
+    prepared = http.prepare_request(requests.Request(method, platform.base_url + path.format(key=key), json=body))
+    assert not request_is_valid(spec, "", prepared)
+    answer = http.send(prepared)
+    assert answer.status_code == 400, answer.text
