@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from itsm_bridge.sandbox import jira_servicedesk
@@ -94,13 +94,13 @@ class JiraPlatform(SearchRoutes, Platform):
         return {"ITSM_SANDBOX_JIRA_TOKEN": creds["token"], "ITSM_SANDBOX_JIRA_PAT": creds["pat"]}
 
     # --- Python API for tests and seeding (each call takes the platform lock)
-    def create_issue(self, fields: dict[str, Any], *, updated: Any = None) -> str:
+    def create_issue(self, fields: dict[str, Any], *, updated: datetime | None = None) -> str:
         """Create from REST-shaped `fields` (project and issue type default); returns the key."""
         with self.lock:
             given = {"project": {"key": self.config.project_key}, "issuetype": {"id": ISSUE_TYPES[0][0]}, **fields}
             return self.store.create(self.store.validate_create(given), updated=updated).key
 
-    def edit_issue(self, key: str, fields: dict[str, Any], *, updated: Any = None) -> None:
+    def edit_issue(self, key: str, fields: dict[str, Any], *, updated: datetime | None = None) -> None:
         """Set REST-shaped `fields` (resolution too, unlike the REST edit screen)."""
         with self.lock:
             values, errors = self.store.check_fields(fields, EDIT_SCREEN + ("resolution",))
@@ -255,13 +255,16 @@ class JiraPlatform(SearchRoutes, Platform):
         return Response(200, self.views.renderer.project_full())
 
     def _createmeta_types(self, req: Request) -> Response:
-        self._project(req)
+        project = self._project(req)
+        if project.status != 200:
+            return project
         types = [self.views.renderer.issuetype(n) for _, n in ISSUE_TYPES]
         return Response(200, {"issueTypes": types, "maxResults": 50, "startAt": 0, "total": len(types)})
 
     def _createmeta_fields(self, req: Request) -> Response:
-        if self._project(req).status != 200:
-            return self._project(req)
+        project = self._project(req)
+        if project.status != 200:
+            return project
         if req.params["type_id"] not in [i for i, _ in ISSUE_TYPES]:
             return self.error(404, "Issue type with id '{}' does not exist.".format(req.params["type_id"]))
         required = self.config.createmeta_required
@@ -340,7 +343,9 @@ class JiraPlatform(SearchRoutes, Platform):
     def _transition(self, req: Request) -> Response:
         issue = self._issue(req.params["key"])
         body = self._body(req)
-        wanted = str((body.get("transition") or {}).get("id", "")) if isinstance(body, dict) else ""
+        if not isinstance(body, dict) or not isinstance(body.get("transition"), dict):
+            return self._refused(FieldErrors(messages=["Missing 'transition' identifier"]))
+        wanted = str(body["transition"].get("id", ""))
         step = next((t for t in self.workflow.available(issue.fields["status"]) if t.id == wanted), None)
         if step is None:
             return self.error(400, f"Transition id '{wanted}' is not valid for this issue.")

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 from itsm_bridge.sandbox import jql
 from itsm_bridge.sandbox.core import Clock
 from itsm_bridge.sandbox.jira_schema import (
-    COMPONENTS, CREATE_SCREEN, EDIT_SCREEN, FIELDS, ISSUE_TYPES, PRIORITIES, RESOLUTIONS, JiraConfig,
+    COMPONENTS, CREATE_SCREEN, FIELDS, ISSUE_TYPES, PRIORITIES, RESOLUTIONS, JiraConfig,
     jira_time, parse_jira_time,
 )  # fmt: skip
 

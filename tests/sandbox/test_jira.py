@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 import pytest
 import requests
-from jira import JIRA, JIRAError
+from jira import JIRA
 
 from itsm_bridge.sandbox.core import serve, stop
 from itsm_bridge.sandbox.jira import JiraPlatform
