@@ -381,6 +381,27 @@ def _make_handler(platform: Platform) -> type[BaseHTTPRequestHandler]:
                 time.sleep(profile.latency_ms / 1000.0)
             fault, retry_after = platform.faults.decide(req.method, req.path)
             status = 0
+            logged = False
+
+            def log_call() -> None:
+                # Logged before the answer is sent: a client that has its answer sees its call.
+                nonlocal logged
+                logged = True
+                platform.call_log.add(
+                    Call(
+                        platform=platform.name,
+                        method=req.method,
+                        path=req.path,
+                        query=req.query,
+                        status=0 if fault in ("reset", "timeout", "drop_after_commit") else status,
+                        duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                        body=body.decode("utf-8", "replace"),
+                        at=datetime.now(UTC).isoformat(),
+                        fault=fault,
+                        headers={k: v for k, v in req.headers.items() if k != "authorization"},
+                    )
+                )
+
             try:
                 if fault == "reset":
                     self._drop()
@@ -408,22 +429,11 @@ def _make_handler(platform: Platform) -> type[BaseHTTPRequestHandler]:
                         self._drop()
                         return
                 status = resp.status
+                log_call()
                 self._send(resp)
             finally:
-                platform.call_log.add(
-                    Call(
-                        platform=platform.name,
-                        method=req.method,
-                        path=req.path,
-                        query=req.query,
-                        status=0 if fault in ("reset", "timeout", "drop_after_commit") else status,
-                        duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                        body=body.decode("utf-8", "replace"),
-                        at=datetime.now(UTC).isoformat(),
-                        fault=fault,
-                        headers={k: v for k, v in req.headers.items() if k != "authorization"},
-                    )
-                )
+                if not logged:
+                    log_call()
 
         def _send(self, resp: Response) -> None:
             payload = resp.encoded()
