@@ -199,6 +199,7 @@ class PublishResult:
     detail: str = ""
 
 
+RATE_MARGIN = 0.95
 _budgets: dict[tuple[str, str], RateBudget] = {}
 _budgets_lock = threading.Lock()
 
@@ -213,7 +214,9 @@ def shared_budget(url: str, key: str, requests_per_second: float, sleep: Callabl
     with _budgets_lock:
         budget = _budgets.get(ident)
         if budget is None:
-            budget = _budgets[ident] = RateBudget(requests_per_second, sleep=sleep)
+            # A hair under the vendor's rate: requests spaced exactly at the limit can arrive a
+            # few milliseconds closer together and tip a rolling window over.
+            budget = _budgets[ident] = RateBudget(requests_per_second * RATE_MARGIN, sleep=sleep)
         return budget
 
 
@@ -374,9 +377,12 @@ class StatusPageConnector:
 
     # --- the whole decision for one incident
     def publish(self, incident: Incident, ref: RemoteRef | None = None) -> PublishResult:
-        """Bring the page in line with `incident`: create, update, resolve, or nothing."""
-        if not should_publish(incident, self.config):
-            return PublishResult("skipped", ref, detail="not chosen for the page by [publish]")
+        """Bring the page in line with `incident`: create, update, resolve, or nothing.
+
+        The publish rule decides what gets a page incident; one already on the page (`ref`)
+        is kept up to date and resolved even if the incident no longer meets the rule."""
+        if ref is None and not should_publish(incident, self.config):
+            return PublishResult("skipped", None, detail="not chosen for the page by [publish]")
         fields, findings = self.mapper.to_fields(incident)
         if blocking(findings):
             return PublishResult("blocked", ref, findings, "the leak guard stopped it; nothing was sent")

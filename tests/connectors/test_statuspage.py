@@ -1,0 +1,192 @@
+"""Statuspage over loopback HTTP against the sandbox: leaks, guard, ownership, rate, check."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from itsm_bridge.connectors.base import RemoteRecord
+from itsm_bridge.connectors.statuspage import StatuspageConnector
+from itsm_bridge.mapping.statuspage import StatuspageMapper
+from itsm_bridge.model import Comment, Incident, Priority, PublicStatus, State
+from itsm_bridge.sandbox.core import serve, stop
+from itsm_bridge.sandbox.statuspage import StatuspagePlatform
+from tests.connectors.test_statuspage_responses import page_config
+
+SEED = 0
+WRITES = ("POST", "PATCH", "PUT", "DELETE")
+
+
+@pytest.fixture
+def platform(monkeypatch):
+    platform = StatuspagePlatform(seed=SEED)
+    served = serve(platform)
+    monkeypatch.setenv("SP_TEST_KEY", f"statuspage-sandbox-{SEED}")
+    yield platform
+    stop([served])
+
+
+def connector(platform, *, rps: float = 50.0, interval: float = 0.0, extra: str = "") -> StatuspageConnector:
+    return StatuspageConnector(page_config(platform.base_url, page_id=platform.page_id, rps=rps, interval=interval, extra=extra))
+
+
+def component_status(platform, name: str) -> str:
+    return next(c["status"] for c in platform.components() if c["name"] == name)
+
+
+def writes(platform) -> list:
+    return [c for c in platform.call_log.calls() if c.method in WRITES]
+
+
+def canary_incident(**kw) -> Incident:
+    """Every canonical text field outside the template allow-list holds a unique canary."""
+    when = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+    base = dict(
+        key="INC0001", title="Email delivery delayed", service="Email", priority=Priority.P1, state=State.NEW,
+        public_message="Some messages are delayed.", opened=when,
+        description="CANARY-description-71", assignment_group="CANARY-group-72", assignee="CANARY-assignee-73",
+        reporter="CANARY-reporter-74", category="CANARY-category-75", subcategory="CANARY-subcategory-76",
+        resolution_code="CANARY-rescode-77", resolution_notes="CANARY-resnotes-78",
+        comments=(Comment("CANARY-author-79", "CANARY-worknote-80", when),),
+    )  # fmt: skip
+    return Incident(**{**base, **kw})
+
+
+CANARIES = [f"CANARY-{n}" for n in ("description-71", "group-72", "assignee-73", "reporter-74", "category-75",
+                                     "subcategory-76", "rescode-77", "resnotes-78", "author-79", "worknote-80")]  # fmt: skip
+
+
+def test_no_canary_reaches_the_page_through_create_update_and_resolve(platform):
+    conn = connector(platform)
+    inc = canary_incident()
+    created = conn.publish(inc)
+    assert created.action == "created"
+    assert conn.publish(inc.replace(state=State.IN_PROGRESS, public_message="We found the cause."), created.ref).action == "updated"
+    conn.add_comment(created.ref, inc.comments[0])
+    assert conn.publish(inc.replace(state=State.RESOLVED, public_message="Delivery is back to normal."), created.ref).action == "resolved"
+    bodies = [c.body for c in platform.call_log.calls()]
+    assert len(writes(platform)) == 3
+    assert not [c for c in CANARIES if any(c in b for b in bodies)]
+    assert platform.incident(created.ref.id)["status"] == "resolved"
+
+
+def test_script_and_javascript_urls_never_reach_the_page(platform):
+    conn = connector(platform)
+    inc = canary_incident(title="<script>alert(1)</script> Email", public_message="[details](javascript:alert(1))")
+    assert conn.publish(inc).action == "created"
+    (post,) = writes(platform)
+    assert "<script" not in post.body.lower() and "javascript:" not in post.body.lower()
+    stored = platform.incidents()[0]
+    assert "<script" not in stored["name"] and "javascript:" not in str(stored)
+
+
+def test_a_blocked_publish_is_reported_and_nothing_is_written(platform):
+    conn = connector(platform)
+    result = conn.publish(canary_incident(public_message="mx1.corp at 10.20.30.40 is being restarted"))
+    assert result.action == "blocked"
+    assert {f.rule_id for f in result.findings} == {"publish.guard.host", "publish.guard.ipv4"}
+    assert writes(platform) == [] and platform.incidents() == []
+
+
+def test_resolving_the_first_of_two_overlapping_incidents_leaves_the_component_degraded(platform):
+    conn = connector(platform)
+    first = conn.publish(canary_incident(key="INC0001", priority=Priority.P2))
+    second = conn.publish(canary_incident(key="INC0002", priority=Priority.P3, major=True, title="Email slow"))
+    assert component_status(platform, "Email") == "partial_outage"
+    conn.publish(canary_incident(key="INC0001", priority=Priority.P2, state=State.RESOLVED), first.ref)
+    assert component_status(platform, "Email") == "degraded_performance"  # INC0002 still holds it
+    conn.publish(canary_incident(key="INC0002", priority=Priority.P3, state=State.RESOLVED), second.ref)  # no longer major: still resolved
+    assert component_status(platform, "Email") == "operational"
+
+
+def test_ownership_survives_a_restart_because_it_is_read_from_the_page(platform):
+    first = connector(platform).publish(canary_incident(key="INC0001", priority=Priority.P1))
+    connector(platform).publish(canary_incident(key="INC0002", priority=Priority.P2))
+    fresh = connector(platform)  # a new process: no memory of either incident
+    assert fresh.find("INC0001").ref.id == first.ref.id
+    fresh.publish(canary_incident(key="INC0001", state=State.RESOLVED))
+    assert component_status(platform, "Email") == "partial_outage"
+
+
+def test_updates_are_deferred_within_the_minimum_interval(platform):
+    conn = connector(platform, interval=300.0)
+    ref = conn.publish(canary_incident()).ref
+    result = conn.publish(canary_incident(state=State.IN_PROGRESS), ref)
+    assert result.action == "deferred" and len(writes(platform)) == 1
+    conn.cadence.clock = lambda: datetime.now(UTC) + timedelta(seconds=301)
+    assert conn.publish(canary_incident(state=State.IN_PROGRESS), ref).action == "updated"
+
+
+def test_a_429_storm_is_waited_out_and_the_create_lands_once(platform):
+    platform.faults.inject("rate_429", count=2, method="POST", retry_after="1")
+    conn = connector(platform)
+    assert conn.publish(canary_incident()).action == "created"
+    assert [c.status for c in writes(platform)] == [429, 429, 201] and len(platform.incidents()) == 1
+
+
+def test_read_back_lets_audit_see_a_page_resolved_while_the_incident_is_open(platform):
+    conn = connector(platform)
+    ref = conn.publish(canary_incident()).ref
+    conn.transition(ref, State.RESOLVED)
+    record = conn.get(ref)
+    assert isinstance(record, RemoteRecord) and record.correlation_key == "INC0001"
+    page_view, _ = StatuspageMapper(conn.config).to_canonical(record)
+    assert page_view.state is State.RESOLVED and page_view.public_status is PublicStatus.RESOLVED
+    assert conn.open_incidents() == []
+
+
+def test_check_passes_on_the_seeded_page_and_names_a_missing_component(platform):
+    assert all(r.ok for r in connector(platform).check())
+    extra = '[taxonomy.services."Mobile App"]\nstatuspage = "Mobile App"'
+    results = {r.check: r for r in connector(platform, extra=extra).check()}
+    assert not results["components"].ok and "Mobile App" in results["components"].detail
+
+
+def test_check_reports_a_refused_key(platform, monkeypatch):
+    monkeypatch.setenv("SP_TEST_KEY", "wrong-key")
+    (result,) = connector(platform).check()
+    assert result.check == "credentials" and not result.ok and "wrong-key" not in result.detail
+
+
+def arrival_times(platform) -> list[datetime]:
+    return sorted(datetime.fromisoformat(c.at) for c in platform.call_log.calls())
+
+
+def most_in_any_window(times: list[datetime], window_s: float) -> int:
+    return max(sum(1 for t in times[i:] if (t - start).total_seconds() < window_s) for i, start in enumerate(times))
+
+
+def test_thirty_status_changes_in_a_burst_keep_to_the_rate_with_no_errors(platform):
+    # The 1 request/s, 60-per-60 s limit scaled up tenfold (10/s, 10 per 1 s) to keep the test short.
+    platform.rate_limit = (10, 1.0)
+    conn = connector(platform, rps=10.0)
+    ref = conn.publish(canary_incident()).ref
+    statuses = ["identified", "monitoring", "investigating"]
+    for n in range(30):
+        conn.update(ref, {"status": statuses[n % 3], "body": f"Update {n + 1}."})
+    calls = platform.call_log.calls()
+    assert len([c for c in calls if c.method == "PATCH"]) == 30
+    assert [c for c in calls if c.status >= 400] == []
+    times = arrival_times(platform)
+    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
+    assert min(gaps) >= 0.09  # ~1/10 s apart, never bunched
+    assert most_in_any_window(times, 1.0) <= 10
+    assert len(platform.incident(ref.id)["incident_updates"]) == 31
+
+
+def test_at_the_real_rate_requests_are_a_second_apart(platform):
+    conn = connector(platform, rps=1.0)
+    conn.publish(canary_incident())  # five requests: find (2), components, holders, create
+    times = arrival_times(platform)
+    assert len(times) == 5 and all(c.status < 400 for c in platform.call_log.calls())
+    assert all((b - a).total_seconds() >= 0.95 for a, b in zip(times, times[1:]))
+
+
+def test_a_420_from_an_older_page_is_waited_out_like_a_429(platform):
+    platform.throttle_status = 420
+    platform.rate_limit = (3, 1.0)
+    conn = connector(platform, rps=100.0)  # deliberately faster than the page allows
+    assert conn.publish(canary_incident()).action == "created"
+    statuses = [c.status for c in platform.call_log.calls()]
+    assert 420 in statuses and statuses[-1] == 201 and len(platform.incidents()) == 1
