@@ -13,7 +13,11 @@ Cachet differs from Atlassian Statuspage in ways the contract has to absorb:
 - What an incident holds on its component is not stored on the page either: holds this process
   set are remembered, and any other open incident on a component is taken to hold it at least
   degraded (DEFAULT_COMPONENT_STATUS).
-- An update is a PUT of the incident (its message becomes the latest public message).
+- A public status change is an incident update (`POST /incidents/{id}/updates`, Cachet 2.4),
+  which keeps the timeline; other changes (name) are a PUT of the incident. The swagger lists
+  the updates endpoint for reading only; Cachet 2.4 accepts the POST.
+- Reads are public (a wrong token reads as a guest), so `check` proves the token with a
+  component PUT carrying an empty body: authenticated, and changing nothing people see.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ COMPONENT_STATUS: dict[str, int] = {
     "under_maintenance": 2,  # 2.x has no maintenance status; closest is "performance issues"
 }
 COMPONENT_STATUS_NAME: dict[int, str] = {
+    0: "",
     1: "operational",
     2: "degraded_performance",
     3: "partial_outage",
@@ -97,6 +102,7 @@ class CachetConnector(StatusPageConnector):
     """Cachet 2.x, one installation (`statuspage.url`)."""
 
     provider = "cachet"
+    carries_impact = False
 
     def _client(self) -> HttpClient:
         token = self.config.secret("statuspage", "token_env")
@@ -132,10 +138,6 @@ class CachetConnector(StatusPageConnector):
             for c in self._paged("/components")
         }
 
-    def _read(self, incident_id: str) -> PageIncident:
-        resp = self.http.request("GET", f"{API}/incidents/{incident_id}", ref=incident_id)
-        return page_incident(resp.json()["data"])
-
     def _open(self) -> list[PageIncident]:
         return [page_incident(d) for status in OPEN_STATUSES for d in self._paged("/incidents", {"status": status})]
 
@@ -150,21 +152,42 @@ class CachetConnector(StatusPageConnector):
               key: str | None) -> PageIncident:  # fmt: skip
         if incident_id is None:
             resp = self.http.request("POST", f"{API}/incidents", json=incident_body(fields, components, True), ref=key)
-        else:
-            resp = self.http.request(
-                "PUT", f"{API}/incidents/{incident_id}", json=incident_body(fields, components, False), ref=incident_id
-            )
-        return page_incident(resp.json()["data"])
+            return page_incident(resp.json()["data"])
+        path = f"{API}/incidents/{incident_id}"
+        rest = dict(fields)
+        if fields.get("status") and fields.get("body"):
+            # A public status change is an incident update (Cachet 2.4): it keeps the timeline, moves
+            # the incident's status and carries the component change in the same call.
+            update = incident_body({"status": rest.pop("status"), "body": rest.pop("body")}, components, False)
+            self.http.request("POST", f"{path}/updates", json=update, ref=incident_id)
+            components = {}
+        if any(rest.get(k) is not None for k in ("name", "status", "body")) or components:
+            self.http.request("PUT", path, json=incident_body(rest, components, False), ref=incident_id)
+        return self._read(incident_id)
+
+    def _read(self, incident_id: str) -> PageIncident:
+        data = self.http.request("GET", f"{API}/incidents/{incident_id}", ref=incident_id).json()["data"]
+        latest = data.get("latest_update_id")
+        if latest:  # the public message now is the latest update's, not the incident's first one
+            update = self.http.request("GET", f"{API}/incidents/{incident_id}/updates/{latest}", ref=incident_id)
+            data = {**data, "message": update.json()["data"].get("message") or data.get("message")}
+        return page_incident(data)
 
     def _check_page(self) -> list[CheckResult]:
         try:
             self.http.request("GET", f"{API}/ping")
+            components = self._components(fresh=True)
         except ConnectorError as exc:
             return [CheckResult(self.name, "reachable", False, str(exc), f"check statuspage.url ({self.settings.url})")]
+        results = [CheckResult(self.name, "page", True, f"Cachet answers ({len(components)} components)")]
+        if not components:
+            return [*results, CheckResult(self.name, "credentials", False, "no component to check the token on",
+                                          "add a component to the page")]  # fmt: skip
         try:
-            # Reads are public on Cachet; a token check needs an authenticated call that changes
-            # nothing: listing incidents including hidden ones (visible=0) is one.
-            self.http.request("GET", f"{API}/incidents", params={"visible": 0, "per_page": 1})
+            # Reads are public on Cachet (a wrong token reads as a guest), so the token is proven
+            # by a write that changes nothing people see: a component PUT with an empty body.
+            cid = next(iter(components.values()))[0]
+            self.http.request("PUT", f"{API}/components/{cid}", json={}, idempotent=True)
         except (AuthError, Forbidden) as exc:
-            return [CheckResult(self.name, "credentials", False, str(exc), "check the token in statuspage.token_env")]
-        return [CheckResult(self.name, "page", True, "Cachet answers"), CheckResult(self.name, "credentials", True, "token accepted")]
+            return [*results, CheckResult(self.name, "credentials", False, str(exc), "check the token in statuspage.token_env")]
+        return [*results, CheckResult(self.name, "credentials", True, "token accepted")]

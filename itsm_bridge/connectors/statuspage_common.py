@@ -238,6 +238,7 @@ class StatusPageConnector:
 
     name = "statuspage"
     provider = ""
+    carries_impact = True  # whether the provider stores an incident impact to compare against
 
     def __init__(self, config: Config, *, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], datetime] = utcnow) -> None:  # fmt: skip
@@ -393,7 +394,7 @@ class StatusPageConnector:
             if not incident.state.is_open:
                 return PublishResult("skipped", None, findings, "resolved before it was ever published")
             return PublishResult("created", self.create(fields, incident.key).ref, findings)
-        current = self._read(ref.id)
+        current = self._holding([self._read(ref.id)])[0]
         changes = self._changes(current, fields)
         if not changes:
             return PublishResult("unchanged", ref, findings)
@@ -407,7 +408,8 @@ class StatusPageConnector:
     def _changes(self, current: PageIncident, fields: dict[str, Any]) -> dict[str, Any]:
         if not current.is_open:
             return {}  # the page says resolved: reopening is a person's call, not ours
-        changes = {k: fields[k] for k in ("status", "impact", "name") if k in fields and fields[k] != getattr(current, k)}
+        compared = ("status", "impact", "name") if self.carries_impact else ("status", "name")
+        changes = {k: fields[k] for k in compared if k in fields and fields[k] != getattr(current, k)}
         wanted = self._wanted(fields)
         if any(current.holds.get(cid) != status for cid, status in wanted.items()):
             changes.update({k: fields[k] for k in ("component", "component_status")})

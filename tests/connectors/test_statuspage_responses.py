@@ -385,9 +385,12 @@ def test_cachet_create_uses_numbers_token_header_and_one_component(cachet):
 def test_cachet_resolve_keeps_a_component_another_open_incident_holds(cachet):
     responses.get(f"{CACHET}/api/v1/components", json=cachet_list([{"id": 2, "name": "Email", "status": 4}]))
     responses.get(f"{CACHET}/api/v1/incidents", json=cachet_list([cachet_incident(7), cachet_incident(8)]))
-    responses.put(f"{CACHET}/api/v1/incidents/7", json={"data": cachet_incident(7, status=4)})
+    responses.post(f"{CACHET}/api/v1/incidents/7/updates", json={"data": {"id": 1, "incident_id": 7, "status": 4}})
+    responses.get(f"{CACHET}/api/v1/incidents/7", json={"data": cachet_incident(7, status=4)})
     cachet.transition(RemoteRef("statuspage", "7"), State.RESOLVED, {"body": "Fixed."})
-    assert sent(writes()[0]) == {"message": "Fixed.", "status": 4, "component_id": 2, "component_status": 2}
+    (update,) = writes()  # a status change with a message is one incident update, component included
+    assert update.request.url.endswith("/incidents/7/updates")
+    assert sent(update) == {"message": "Fixed.", "status": 4, "component_id": 2, "component_status": 2}
 
 
 def test_cachet_find_is_none_without_a_request(cachet):

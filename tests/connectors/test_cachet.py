@@ -1,0 +1,136 @@
+"""Cachet over loopback HTTP against the sandbox: leaks, guard, ownership, one component per call."""
+
+from __future__ import annotations
+
+import pytest
+
+from itsm_bridge.connectors.cachet import CachetConnector
+from itsm_bridge.connectors.statuspage_common import status_page_connector
+from itsm_bridge.model import Priority, State
+from itsm_bridge.sandbox.cachet import CachetPlatform
+from itsm_bridge.sandbox.core import serve, stop
+from tests.connectors.test_statuspage import CANARIES, canary_incident
+from tests.connectors.test_statuspage_responses import page_config
+
+SEED = 0
+WRITES = ("POST", "PATCH", "PUT", "DELETE")
+
+
+@pytest.fixture
+def platform(monkeypatch):
+    platform = CachetPlatform(seed=SEED)
+    served = serve(platform)
+    monkeypatch.setenv("SP_TEST_KEY", f"cachet-sandbox-{SEED}")
+    yield platform
+    stop([served])
+
+
+def connector(platform, *, interval: float = 0.0, extra: str = "") -> CachetConnector:
+    cfg = page_config(platform.base_url, provider="cachet", rps=50.0, interval=interval, extra=extra)
+    conn = status_page_connector(cfg)
+    assert isinstance(conn, CachetConnector)
+    return conn
+
+
+def component_status(platform, name: str) -> int:
+    return next(c["status"] for c in platform.components() if c["name"] == name)
+
+
+def writes(platform) -> list:
+    return [c for c in platform.call_log.calls() if c.method in WRITES]
+
+
+def test_no_canary_reaches_cachet_through_create_update_and_resolve(platform):
+    conn = connector(platform)
+    inc = canary_incident()
+    ref = conn.publish(inc).ref
+    assert conn.publish(inc.replace(state=State.IN_PROGRESS, public_message="Cause found."), ref).action == "updated"
+    conn.add_comment(ref, inc.comments[0])
+    assert conn.publish(inc.replace(state=State.RESOLVED), ref).action == "resolved"
+    bodies = [c.body for c in platform.call_log.calls()]
+    assert len(writes(platform)) == 3
+    assert not [c for c in CANARIES if any(c in b for b in bodies)]
+
+
+def test_script_and_javascript_urls_never_reach_cachet(platform):
+    conn = connector(platform)
+    conn.publish(canary_incident(title="<script>x</script>", public_message="[a](JavaScript:alert(1))"))
+    (post,) = writes(platform)
+    assert "<script" not in post.body.lower() and "javascript:" not in post.body.lower()
+
+
+def test_a_blocked_publish_writes_nothing_to_cachet(platform):
+    result = connector(platform).publish(canary_incident(title="token Bearer abcdefghijklmnopqrstuvwxyz"))
+    assert result.action == "blocked" and [f.rule_id for f in result.findings] == ["publish.guard.token.bearer"]
+    assert result.findings[0].value is None
+    assert writes(platform) == []
+
+
+def test_resolving_the_first_of_two_overlapping_incidents_leaves_the_component_degraded(platform):
+    conn = connector(platform)
+    first = conn.publish(canary_incident(key="INC0001", priority=Priority.P1))
+    second = conn.publish(canary_incident(key="INC0002", priority=Priority.P2))
+    assert component_status(platform, "Email") == 4  # major outage: the worst hold
+    conn.publish(canary_incident(key="INC0001", state=State.RESOLVED), first.ref)
+    assert component_status(platform, "Email") == 3  # INC0002 still holds partial outage
+    conn.publish(canary_incident(key="INC0002", priority=Priority.P2, state=State.RESOLVED), second.ref)
+    assert component_status(platform, "Email") == 1
+
+
+def test_a_fresh_process_still_keeps_a_component_another_incident_holds(platform):
+    first = connector(platform).publish(canary_incident(key="INC0001", priority=Priority.P1))
+    connector(platform).publish(canary_incident(key="INC0002", priority=Priority.P1))
+    connector(platform).publish(canary_incident(key="INC0001", state=State.RESOLVED), first.ref)
+    assert component_status(platform, "Email") != 1  # held by INC0002, status not stored by Cachet: at least degraded
+
+
+def test_find_is_none_on_cachet_so_links_are_the_correlation(platform):
+    conn = connector(platform)
+    conn.publish(canary_incident())
+    before = len(platform.call_log.calls())
+    assert conn.find("INC0001") is None and len(platform.call_log.calls()) == before
+
+
+def test_check_on_cachet(platform, monkeypatch):
+    assert all(r.ok for r in connector(platform).check())
+    extra = '[taxonomy.services."Mobile App"]\nstatuspage = "Mobile App"'
+    results = {r.check: r for r in connector(platform, extra=extra).check()}
+    assert not results["components"].ok and "Mobile App" in results["components"].detail
+
+
+def test_check_on_cachet_proves_the_token_although_reads_are_public(platform, monkeypatch):
+    monkeypatch.setenv("SP_TEST_KEY", "wrong-token")
+    results = {r.check: r for r in connector(platform).check()}
+    assert results["page"].ok and not results["credentials"].ok and "wrong-token" not in results["credentials"].detail
+
+
+def test_status_changes_are_cachet_updates_and_keep_the_timeline(platform):
+    conn = connector(platform)
+    ref = conn.publish(canary_incident(public_message="Mail is delayed.")).ref
+    conn.publish(canary_incident(state=State.IN_PROGRESS, public_message="Cause found."), ref)
+    assert [u["message"] for u in platform.updates(ref.id)] == ["Cause found."]
+    assert platform.incident(ref.id)["status"] == 2
+    # Nothing changed since: the latest public message is read back, so no repeat update is sent.
+    assert conn.publish(canary_incident(state=State.IN_PROGRESS, public_message="Cause found."), ref).action == "unchanged"
+
+
+def test_a_429_from_cachet_is_waited_out(platform):
+    platform.faults.inject("rate_429", count=1, method="POST", retry_after="1")
+    assert connector(platform).publish(canary_incident()).action == "created"
+    assert [c.status for c in writes(platform)] == [429, 200] and len(platform.incidents()) == 1
+
+
+def test_thirty_status_changes_in_a_burst_keep_to_the_rate_with_no_errors(platform):
+    from tests.connectors.test_statuspage import arrival_times, most_in_any_window
+
+    platform.rate_limit = (20, 1.0)  # the per-second limit scaled up to keep the test short
+    cfg = page_config(platform.base_url, provider="cachet", rps=20.0, interval=0.0)
+    conn = status_page_connector(cfg)
+    ref = conn.publish(canary_incident()).ref
+    for n in range(30):
+        conn.update(ref, {"status": ("identified", "monitoring", "investigating")[n % 3], "body": f"Update {n + 1}."})
+    calls = platform.call_log.calls()
+    assert [c for c in calls if c.status >= 400] == [] and len(platform.updates(ref.id)) == 30
+    times = arrival_times(platform)
+    assert min((b - a).total_seconds() for a, b in zip(times, times[1:])) >= 0.045
+    assert most_in_any_window(times, 1.0) <= 20
