@@ -20,50 +20,21 @@ What it keeps faithful, because the connector must cope with it:
 from __future__ import annotations
 
 import math
-import uuid
-from datetime import datetime
 from typing import Any, Callable
 
-from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, RollingWindow
+from itsm_bridge.sandbox.cachet_fields import (
+    body_of, cachet_error, filtered, find, flag, integer, invalid, not_found, query_int, sorted_rows, text, timestamp,
+)  # fmt: skip
+from itsm_bridge.sandbox.core import Platform, Request, Response, RollingWindow
 from itsm_bridge.sandbox.vocabulary import SERVICES
 
 API = "/api/v1"
 DEFAULT_COMPONENTS = (*dict.fromkeys(SERVICES.values()), "Database")  # the Statuspage sandbox's page too
 COMPONENT_STATUS = {0: "Unknown", 1: "Operational", 2: "Performance Issues", 3: "Partial Outage", 4: "Major Outage"}
 INCIDENT_STATUS = {0: "Scheduled", 1: "Investigating", 2: "Identified", 3: "Watching", 4: "Fixed"}
-TITLES = {
-    400: ("Bad Request", "The request cannot be fulfilled due to bad syntax."),
-    401: ("Unauthorized", "Authentication is required and has failed or has not yet been provided."),
-    404: ("Not Found", "The requested resource could not be found but may be available again in the future."),
-    405: ("Method Not Allowed", "A request was made of a resource using a request method not supported by that resource."),
-    429: ("Too Many Requests", "The user has sent too many requests in a given amount of time."),
-    503: ("Service Unavailable", "The server is currently unavailable. It may be overloaded or down for maintenance."),
-}  # fmt: skip
 INCIDENT_SORTS = ("id", "name", "status", "visible", "component_id", "occurred_at", "created_at", "updated_at")
 COMPONENT_SORTS = ("id", "name", "status", "order", "group_id", "created_at", "updated_at")
 DEFAULT_PER_PAGE = 20
-
-
-def timestamp(when: datetime) -> str:
-    """Cachet's rendering: `YYYY-MM-DD HH:MM:SS` in the app's zone (UTC here)."""
-    return when.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def cachet_error(status: int, detail: str | None = None, details: list[str] | None = None) -> Response:
-    """An answer in Cachet's JSON API error shape."""
-    title, default = TITLES.get(status, ("Error", "The request failed."))
-    error: dict[str, Any] = {"id": str(uuid.uuid4()), "status": status, "title": title, "detail": detail or default}
-    if details:
-        error["meta"] = {"details": details}
-    return Response(status, {"errors": [error]})
-
-
-def _invalid(*messages: str) -> HTTPFailure:
-    return HTTPFailure(cachet_error(400, " ".join(messages), list(messages)))
-
-
-def _not_found() -> HTTPFailure:
-    return HTTPFailure(cachet_error(404))
 
 
 class CachetPlatform(Platform):
@@ -159,7 +130,7 @@ class CachetPlatform(Platform):
 
     def component(self, component_id: int | str) -> dict[str, Any]:
         with self.lock:
-            return self._component_view(_find(self._components, component_id))
+            return self._component_view(find(self._components, component_id))
 
     def incidents(self) -> list[dict[str, Any]]:
         """Every incident, hidden ones too, in id order."""
@@ -168,12 +139,12 @@ class CachetPlatform(Platform):
 
     def incident(self, incident_id: int | str) -> dict[str, Any]:
         with self.lock:
-            return self._incident_view(_find(self._incidents, incident_id))
+            return self._incident_view(find(self._incidents, incident_id))
 
     def updates(self, incident_id: int | str) -> list[dict[str, Any]]:
         """The incident's updates, oldest first."""
         with self.lock:
-            inc = _find(self._incidents, incident_id)
+            inc = find(self._incidents, incident_id)
             return [self._update_view(u) for u in self._updates.values() if u["incident_id"] == inc["id"]]
 
     def create_incident(self, fields: dict[str, Any]) -> dict[str, Any]:
@@ -229,66 +200,66 @@ class CachetPlatform(Platform):
 
     # --- handlers: components
     def _list_components(self, req: Request) -> Response:
-        rows = _filtered(list(self._components.values()), req, ("id", "status", "group_id"), ("enabled",))
+        rows = filtered(list(self._components.values()), req, ("id", "status", "group_id"), ("enabled",))
         if req.arg("name"):
             rows = [c for c in rows if str(req.arg("name")).lower() in c["name"].lower()]
-        return self._paged(req, _sorted(rows, req, COMPONENT_SORTS), self._component_view)
+        return self._paged(req, sorted_rows(rows, req, COMPONENT_SORTS), self._component_view)
 
     def _get_component(self, req: Request) -> Response:
-        return Response(200, {"data": self._component_view(_find(self._components, req.params["component"]))})
+        return Response(200, {"data": self._component_view(find(self._components, req.params["component"]))})
 
     def _put_component(self, req: Request) -> Response:
-        comp = _find(self._components, req.params["component"])
-        body = _body(req)
+        comp = find(self._components, req.params["component"])
+        body = body_of(req)
         changes: dict[str, Any] = {}
         if "name" in body:
-            changes["name"] = _text(body["name"], "name", required=True)
+            changes["name"] = text(body["name"], "name", required=True)
         for key in ("description", "link"):
             if key in body:
-                changes[key] = _text(body[key], key)
+                changes[key] = text(body[key], key)
         if "status" in body:
-            changes["status"] = _integer(body["status"], "status", 0, 4)
+            changes["status"] = integer(body["status"], "status", 0, 4)
         for key in ("order", "group_id"):
             if key in body:
-                changes[key] = _integer(body[key], key, 0, 2**31 - 1)
+                changes[key] = integer(body[key], key, 0, 2**31 - 1)
         if "enabled" in body:
-            changes["enabled"] = _flag(body["enabled"], "enabled")
+            changes["enabled"] = flag(body["enabled"], "enabled")
         comp.update(changes, updated_at=timestamp(self.clock.now()))
         return Response(200, {"data": self._component_view(comp)})
 
     # --- handlers: incidents
     def _list_incidents(self, req: Request) -> Response:
         rows = [i for i in self._incidents.values() if i["visible"] or self._authed(req)]
-        rows = _filtered(rows, req, ("id", "component_id", "status", "visible"), ())
+        rows = filtered(rows, req, ("id", "component_id", "status", "visible"), ())
         if req.arg("name"):
             rows = [i for i in rows if str(req.arg("name")).lower() in i["name"].lower()]
-        return self._paged(req, _sorted(rows, req, INCIDENT_SORTS), self._incident_view)
+        return self._paged(req, sorted_rows(rows, req, INCIDENT_SORTS), self._incident_view)
 
     def _visible(self, req: Request, incident_id: str) -> dict[str, Any]:
-        inc = _find(self._incidents, incident_id)
+        inc = find(self._incidents, incident_id)
         if not inc["visible"] and not self._authed(req):
-            raise _not_found()
+            raise not_found()
         return inc
 
     def _get_incident(self, req: Request) -> Response:
         return Response(200, {"data": self._incident_view(self._visible(req, req.params["incident"]))})
 
     def _post_incident(self, req: Request) -> Response:
-        return Response(200, {"data": self._incident_view(self._create(_body(req)))})  # Cachet answers 200
+        return Response(200, {"data": self._incident_view(self._create(body_of(req)))})  # Cachet answers 200
 
     def _put_incident(self, req: Request) -> Response:
-        inc = _find(self._incidents, req.params["incident"])
-        body = _body(req)
+        inc = find(self._incidents, req.params["incident"])
+        body = body_of(req)
         changes: dict[str, Any] = {}
         if "name" in body:
-            changes["name"] = _text(body["name"], "name", required=True, limit=255)
+            changes["name"] = text(body["name"], "name", required=True, limit=255)
         if "message" in body:
-            changes["message"] = _text(body["message"], "message")
+            changes["message"] = text(body["message"], "message")
         if "status" in body:
-            changes["status"] = _integer(body["status"], "status", 0, 4)
+            changes["status"] = integer(body["status"], "status", 0, 4)
         for key, target in (("visible", "visible"), ("notify", "notifications"), ("stickied", "stickied")):
             if key in body:
-                changes[target] = int(_flag(body[key], key)) if key == "visible" else _flag(body[key], key)
+                changes[target] = int(flag(body[key], key)) if key == "visible" else flag(body[key], key)
         component = self._component_change(body)
         if component:
             changes["component_id"] = component[0]
@@ -297,15 +268,15 @@ class CachetPlatform(Platform):
 
     def _create(self, body: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(body, dict):
-            raise _invalid("The request body must be a JSON object.")
+            raise invalid("The request body must be a JSON object.")
         missing = [f"The {key} field is required." for key in ("name", "status") if body.get(key) in (None, "")]
         if missing:
-            raise _invalid(*missing)
-        name = _text(body["name"], "name", required=True, limit=255)
-        status = _integer(body["status"], "status", 0, 4)
-        message = _text(body.get("message", ""), "message")
-        visible = int(_flag(body.get("visible", True), "visible"))
-        notify = _flag(body.get("notify", True), "notify")
+            raise invalid(*missing)
+        name = text(body["name"], "name", required=True, limit=255)
+        status = integer(body["status"], "status", 0, 4)
+        message = text(body.get("message", ""), "message")
+        visible = int(flag(body.get("visible", True), "visible"))
+        notify = flag(body.get("notify", True), "notify")
         component = self._component_change(body)
         self._counters["incident"] += 1
         iid = self._counters["incident"]
@@ -323,13 +294,13 @@ class CachetPlatform(Platform):
         if cid in (None, "", 0, "0") and status in (None, ""):
             return None
         if cid in (None, "", 0, "0"):
-            raise _invalid("The component id field is required when component status is present.")
+            raise invalid("The component id field is required when component status is present.")
         if status in (None, ""):
-            raise _invalid("The component status field is required when component id is present.")
-        cid = _integer(cid, "component id", 1, 2**31 - 1)
-        status = _integer(status, "component status", 0, 4)
+            raise invalid("The component status field is required when component id is present.")
+        cid = integer(cid, "component id", 1, 2**31 - 1)
+        status = integer(status, "component status", 0, 4)
         if cid not in self._components:
-            raise _invalid("The selected component id is invalid.")
+            raise invalid("The selected component id is invalid.")
         comp = self._components[cid]
         comp.update(status=status, updated_at=timestamp(self.clock.now()))
         return cid, status
@@ -338,23 +309,23 @@ class CachetPlatform(Platform):
     def _list_updates(self, req: Request) -> Response:
         inc = self._visible(req, req.params["incident"])
         rows = [u for u in self._updates.values() if u["incident_id"] == inc["id"]]
-        return self._paged(req, _sorted(rows, req, ("id", "status", "created_at", "updated_at")), self._update_view)
+        return self._paged(req, sorted_rows(rows, req, ("id", "status", "created_at", "updated_at")), self._update_view)
 
     def _get_update(self, req: Request) -> Response:
         inc = self._visible(req, req.params["incident"])
-        update = _find(self._updates, req.params["update"])
+        update = find(self._updates, req.params["update"])
         if update["incident_id"] != inc["id"]:
-            raise _not_found()
+            raise not_found()
         return Response(200, {"data": self._update_view(update)})
 
     def _post_update(self, req: Request) -> Response:
-        inc = _find(self._incidents, req.params["incident"])
-        body = _body(req)
+        inc = find(self._incidents, req.params["incident"])
+        body = body_of(req)
         missing = [f"The {key} field is required." for key in ("status", "message") if body.get(key) in (None, "")]
         if missing:
-            raise _invalid(*missing)
-        status = _integer(body["status"], "status", 1, 4)
-        message = _text(body["message"], "message", required=True)
+            raise invalid(*missing)
+        status = integer(body["status"], "status", 1, 4)
+        message = text(body["message"], "message", required=True)
         self._component_change(body)
         self._counters["update"] += 1
         uid = self._counters["update"]
@@ -366,8 +337,8 @@ class CachetPlatform(Platform):
 
     # --- paging
     def _paged(self, req: Request, rows: list[dict[str, Any]], view: Callable[[dict[str, Any]], dict[str, Any]]) -> Response:
-        per_page = max(1, _query_int(req, "per_page", DEFAULT_PER_PAGE))
-        page = max(1, _query_int(req, "page", 1))
+        per_page = max(1, query_int(req, "per_page", DEFAULT_PER_PAGE))
+        page = max(1, query_int(req, "page", 1))
         total_pages = max(1, math.ceil(len(rows) / per_page))
         chunk = rows[(page - 1) * per_page : page * per_page]
 
@@ -383,76 +354,3 @@ class CachetPlatform(Platform):
             "total_pages": total_pages, "links": {"next_page": link(page + 1), "previous_page": link(page - 1)},
         }  # fmt: skip
         return Response(200, {"meta": {"pagination": pagination}, "data": [view(r) for r in chunk]})
-
-
-# --- field rules, worded as Cachet's (Laravel's) validator words them
-def _body(req: Request) -> dict[str, Any]:
-    body = req.json()
-    if body is None:
-        return {}
-    if not isinstance(body, dict):
-        raise _invalid("The request body must be a JSON object.")
-    return body
-
-
-def _text(value: Any, field: str, *, required: bool = False, limit: int | None = None) -> str:
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str):
-        raise _invalid(f"The {field} must be a string.")
-    if required and not value.strip():
-        raise _invalid(f"The {field} field is required.")
-    if limit is not None and len(value) > limit:
-        raise _invalid(f"The {field} may not be greater than {limit} characters.")
-    return value
-
-
-def _integer(value: Any, field: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())):
-        raise _invalid(f"The {field} must be an integer.")
-    number = int(value)
-    if not low <= number <= high:
-        raise _invalid(f"The {field} must be between {low} and {high}.")
-    return number
-
-
-def _flag(value: Any, field: str) -> bool:
-    if value in (True, 1, "1", "true"):
-        return True
-    if value in (False, 0, "0", "false"):
-        return False
-    raise _invalid(f"The {field} field must be true or false.")
-
-
-def _query_int(req: Request, name: str, default: int) -> int:
-    raw = req.arg(name)
-    return default if raw in (None, "") else _integer(raw, name, 0, 2**31 - 1)
-
-
-def _find(store: dict[int, dict[str, Any]], key: int | str) -> dict[str, Any]:
-    row = store.get(int(key)) if str(key).isdigit() else None
-    if row is None:
-        raise _not_found()
-    return row
-
-
-def _filtered(rows: list[dict[str, Any]], req: Request, ints: tuple[str, ...], flags: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Exact-match filters from the query, as Cachet's searchable scope applies them."""
-    for key in ints:
-        if req.arg(key) not in (None, ""):
-            wanted = _integer(req.arg(key), key, 0, 2**31 - 1)
-            rows = [r for r in rows if int(r[key]) == wanted]
-    for key in flags:
-        if req.arg(key) not in (None, ""):
-            flag = _flag(req.arg(key), key)
-            rows = [r for r in rows if bool(r[key]) == flag]
-    return rows
-
-
-def _sorted(rows: list[dict[str, Any]], req: Request, allowed: tuple[str, ...]) -> list[dict[str, Any]]:
-    """`sort` (an allowed column, else id) and `order` (asc | desc), id breaking ties."""
-    key = req.arg("sort") if req.arg("sort") in allowed else "id"
-    order = req.arg("order", "asc")
-    if order not in ("asc", "desc"):
-        raise _invalid("The selected order is invalid.")
-    return sorted(rows, key=lambda r: (r[key], r["id"]), reverse=order == "desc")

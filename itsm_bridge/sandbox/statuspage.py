@@ -15,43 +15,18 @@ Scheduled maintenance is not imitated: its statuses and the `maintenance` impact
 
 from __future__ import annotations
 
-import hashlib
 import math
-from datetime import datetime
 from typing import Any
 
-from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, RollingWindow
+from itsm_bridge.sandbox.core import Platform, Request, Response, RollingWindow
+from itsm_bridge.sandbox.statuspage_rules import (
+    COMPONENT_STATUSES, IMPACTS, STATUS_IMPACT, check_component, check_incident, ident, page_of, refuse,
+    searchable, timestamp, wrapped,
+)  # fmt: skip
 from itsm_bridge.sandbox.vocabulary import SERVICES
 
 API = "/v1/pages/{page_id}"
 DEFAULT_COMPONENTS = (*dict.fromkeys(SERVICES.values()), "Database")  # "Database": on the page only
-REALTIME = ("investigating", "identified", "monitoring", "resolved")
-SCHEDULED = ("scheduled", "in_progress", "verifying", "completed")
-IMPACTS = ("none", "minor", "major", "critical")
-COMPONENT_STATUSES = ("operational", "under_maintenance", "degraded_performance", "partial_outage", "major_outage")
-# The impact Statuspage derives from the worst component status an incident sets.
-STATUS_IMPACT = {"degraded_performance": "minor", "partial_outage": "major", "major_outage": "critical"}
-MAX_NAME, MAX_BODY, MAX_PAGE = 255, 25000, 100
-_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def ident(seed: int, kind: str, n: int) -> str:
-    """A 12-character lowercase id like Statuspage's, stable for (seed, kind, n)."""
-    value = int(hashlib.sha256(f"{seed}:{kind}:{n}".encode()).hexdigest(), 16)
-    chars = []
-    for _ in range(12):
-        value, r = divmod(value, 36)
-        chars.append(_ALPHABET[r])
-    return "".join(chars)
-
-
-def timestamp(when: datetime) -> str:
-    """Statuspage's rendering: ISO 8601 UTC with milliseconds, `2024-01-01T12:00:00.000Z`."""
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
-
-
-def _refuse(status: int, message: str) -> HTTPFailure:
-    return HTTPFailure(Response(status, {"error": message}))
 
 
 class StatuspagePlatform(Platform):
@@ -172,7 +147,7 @@ class StatuspagePlatform(Platform):
         """Update as `PATCH .../incidents/{id}` would; HTTPFailure when refused."""
         with self.lock:
             inc = self._find_incident(incident_id)
-            self._apply(inc, self._checked(fields, creating=False), creating=False)
+            self._apply(inc, check_incident(fields, False, self._components), creating=False)
             return self._incident_view(inc)
 
     def reset(self) -> None:
@@ -234,18 +209,18 @@ class StatuspagePlatform(Platform):
     # --- lookups
     def _check_page(self, req: Request) -> None:
         if req.params.get("page_id") != self.page_id:
-            raise _refuse(404, "The requested resource could not be found.")
+            raise refuse(404, "The requested resource could not be found.")
 
     def _find_component(self, component_id: str) -> dict[str, Any]:
         comp = self._components.get(component_id)
         if comp is None:
-            raise _refuse(404, "The requested resource could not be found.")
+            raise refuse(404, "The requested resource could not be found.")
         return comp
 
     def _find_incident(self, incident_id: str) -> dict[str, Any]:
         inc = self._incidents.get(incident_id)
         if inc is None:
-            raise _refuse(404, "The requested resource could not be found.")
+            raise refuse(404, "The requested resource could not be found.")
         return inc
 
     def _newest_first(self) -> list[dict[str, Any]]:
@@ -259,7 +234,7 @@ class StatuspagePlatform(Platform):
     def _list_components(self, req: Request) -> Response:
         self._check_page(req)
         rows = sorted(self._components.values(), key=lambda c: c["position"])
-        return Response(200, [self._component_view(c) for c in _page_of(rows, req, "per_page")])
+        return Response(200, [self._component_view(c) for c in page_of(rows, req, "per_page")])
 
     def _get_component(self, req: Request) -> Response:
         self._check_page(req)
@@ -268,18 +243,10 @@ class StatuspagePlatform(Platform):
     def _patch_component(self, req: Request) -> Response:
         self._check_page(req)
         comp = self._find_component(req.params["component_id"])
-        fields = _wrapped(req, "component")
-        status = fields.get("status")
-        if status not in (None, "", *COMPONENT_STATUSES):
-            raise _refuse(422, f"Status {status!r} is not included in the list")
-        for key in ("name", "description"):
-            if key in fields and not isinstance(fields[key], str):
-                raise _refuse(422, f"{key.capitalize()} must be a string")
-        if fields.get("name") == "":
-            raise _refuse(422, "Name can't be blank")
+        fields = check_component(wrapped(req, "component"))
         comp.update({k: fields[k] for k in ("name", "description") if k in fields})
-        if status:
-            comp["status"] = status
+        if fields.get("status"):
+            comp["status"] = fields["status"]
         comp["updated_at"] = timestamp(self.clock.now())
         return Response(200, self._component_view(comp))
 
@@ -288,17 +255,17 @@ class StatuspagePlatform(Platform):
         rows = self._newest_first()
         query = (req.arg("q") or "").strip().lower()
         if query:
-            rows = [i for i in rows if query in _searchable(i)]
-        return Response(200, [self._incident_view(i) for i in _page_of(rows, req, "limit")])
+            rows = [i for i in rows if query in searchable(i)]
+        return Response(200, [self._incident_view(i) for i in page_of(rows, req, "limit")])
 
     def _list_unresolved(self, req: Request) -> Response:
         self._check_page(req)
         rows = [i for i in self._newest_first() if i["status"] != "resolved"]
-        return Response(200, [self._incident_view(i) for i in _page_of(rows, req, "per_page")])
+        return Response(200, [self._incident_view(i) for i in page_of(rows, req, "per_page")])
 
     def _post_incident(self, req: Request) -> Response:
         self._check_page(req)
-        return Response(201, self._incident_view(self._create(_wrapped(req, "incident"))))
+        return Response(201, self._incident_view(self._create(wrapped(req, "incident"))))
 
     def _get_incident(self, req: Request) -> Response:
         self._check_page(req)
@@ -307,12 +274,12 @@ class StatuspagePlatform(Platform):
     def _patch_incident(self, req: Request) -> Response:
         self._check_page(req)
         inc = self._find_incident(req.params["incident_id"])
-        self._apply(inc, self._checked(_wrapped(req, "incident"), creating=False), creating=False)
+        self._apply(inc, check_incident(wrapped(req, "incident"), False, self._components), creating=False)
         return Response(200, self._incident_view(inc))
 
     # --- incident rules
     def _create(self, fields: dict[str, Any]) -> dict[str, Any]:
-        checked = self._checked(fields, creating=True)
+        checked = check_incident(fields, True, self._components)
         n = self._counters["incident"]
         self._counters["incident"] += 1
         now = timestamp(self.clock.now())
@@ -324,50 +291,6 @@ class StatuspagePlatform(Platform):
         self._apply(inc, checked, creating=True)
         self._incidents[inc["id"]] = inc
         return inc
-
-    def _checked(self, fields: Any, creating: bool) -> dict[str, Any]:
-        """The incident fields after Statuspage's checks; the first violation answers 422."""
-        if not isinstance(fields, dict):
-            raise _refuse(400, "param is missing or the value is empty: incident")
-        name = fields.get("name")
-        if creating and name is None:
-            raise _refuse(422, "Name can't be blank")
-        if name is not None and (not isinstance(name, str) or not name.strip()):
-            raise _refuse(422, "Name can't be blank")
-        if isinstance(name, str) and len(name) > MAX_NAME:
-            raise _refuse(422, f"Name is too long (maximum is {MAX_NAME} characters)")
-        status = fields.get("status")
-        if status in SCHEDULED:
-            raise _refuse(422, f"Status {status} is only valid for scheduled maintenance")
-        if status is not None and status not in REALTIME:
-            raise _refuse(422, f"Status {status!r} is not included in the list")
-        impact = fields.get("impact_override")
-        if impact is not None and impact not in IMPACTS:
-            raise _refuse(422, f"Impact override {impact!r} is not included in the list")
-        body = fields.get("body")
-        if body is not None and (not isinstance(body, str) or len(body) > MAX_BODY):
-            raise _refuse(422, f"Body must be a string of at most {MAX_BODY} characters")
-        if not isinstance(fields.get("deliver_notifications", True), bool):
-            raise _refuse(422, "Deliver notifications must be true or false")
-        metadata = fields.get("metadata")
-        if metadata is not None and not (isinstance(metadata, dict) and all(isinstance(v, dict) for v in metadata.values())):
-            raise _refuse(422, "Metadata must be an object whose top-level values are objects")
-        self._check_components(fields)
-        return fields
-
-    def _check_components(self, fields: dict[str, Any]) -> None:
-        ids = fields.get("component_ids")
-        statuses = fields.get("components")
-        if ids is not None and not (isinstance(ids, list) and all(isinstance(c, str) for c in ids)):
-            raise _refuse(422, "Component ids must be a list of component ids")
-        if statuses is not None and not isinstance(statuses, dict):
-            raise _refuse(422, "Components must map component ids to statuses")
-        for cid in [*(ids or []), *(statuses or {})]:
-            if cid not in self._components:
-                raise _refuse(422, f"Component {cid} does not exist on this page")
-        for cid, status in (statuses or {}).items():
-            if status not in ("", *COMPONENT_STATUSES):
-                raise _refuse(422, f"Component status {status!r} for {cid} is not included in the list")
 
     def _apply(self, inc: dict[str, Any], fields: dict[str, Any], creating: bool) -> None:
         now = timestamp(self.clock.now())
@@ -416,34 +339,3 @@ class StatuspagePlatform(Platform):
             "updated_at": now, "display_at": now, "custom_tweet": None, "tweet_id": None,
             "twitter_updated_at": None, "wants_twitter_update": False,
         })  # fmt: skip
-
-
-def _wrapped(req: Request, key: str) -> dict[str, Any]:
-    """`{"<key>": {...}}` from the body; a missing wrapper is Rails' 400."""
-    body = req.json()
-    inner = body.get(key) if isinstance(body, dict) else None
-    if not isinstance(inner, dict):
-        raise _refuse(400, f"param is missing or the value is empty: {key}")
-    return inner
-
-
-def _int_arg(req: Request, name: str, default: int) -> int:
-    raw = req.arg(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise _refuse(400, f"{name} must be an integer") from None
-
-
-def _page_of(rows: list[Any], req: Request, size_param: str) -> list[Any]:
-    """One page of rows: `page` from 1, size capped at 100 (the documented maximum)."""
-    size = min(MAX_PAGE, max(1, _int_arg(req, size_param, MAX_PAGE)))
-    page = max(1, _int_arg(req, "page", 1))
-    return rows[(page - 1) * size : page * size]
-
-
-def _searchable(inc: dict[str, Any]) -> str:
-    """The text `q` searches: name, status and every update's body."""
-    return " ".join([inc["name"], inc["status"], *(u["body"] for u in inc["updates"])]).lower()
