@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 from typing import Any, Iterator
 
 from itsm_bridge.connectors.base import CheckResult, RemoteRecord
-from itsm_bridge.connectors.statuspage_common import PageIncident, StatusPageConnector, shared_budget
+from itsm_bridge.connectors.statuspage_base import StatusPageConnector
+from itsm_bridge.connectors.statuspage_common import PageIncident, shared_budget
 from itsm_bridge.errors import AuthError, ConnectorError, Forbidden
 from itsm_bridge.http import HttpClient, make_session
 

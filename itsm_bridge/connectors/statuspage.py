@@ -19,12 +19,8 @@ from datetime import UTC, datetime
 from typing import Any, Iterator
 
 from itsm_bridge.connectors.base import CheckResult
-from itsm_bridge.connectors.statuspage_common import (
-    IMPACT_COMPONENT_STATUS,
-    PageIncident,
-    StatusPageConnector,
-    shared_budget,
-)
+from itsm_bridge.connectors.statuspage_base import StatusPageConnector
+from itsm_bridge.connectors.statuspage_common import IMPACT_COMPONENT_STATUS, PageIncident, shared_budget
 from itsm_bridge.errors import AuthError, ConnectorError, Forbidden, NotFound
 from itsm_bridge.http import HttpClient, make_session
 

@@ -25,19 +25,18 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Literal
+from typing import TYPE_CHECKING, Callable, Iterable, Literal
 
-from itsm_bridge.connectors.base import CheckResult, RemoteRecord
-from itsm_bridge.errors import BridgeError, ConfigError, ConfigProblem, MappingError, RemoteValidation
-from itsm_bridge.http import HttpClient, RateBudget
-from itsm_bridge.mapping.findings import Finding, blocking
-from itsm_bridge.model import Comment, Incident, RemoteRef, State
+from itsm_bridge.errors import BridgeError, MappingError
+from itsm_bridge.http import RateBudget
+from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.model import Incident, RemoteRef
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
+    from itsm_bridge.connectors.statuspage_base import StatusPageConnector
 
 OPERATIONAL = "operational"
 COMPONENT_SEVERITY: tuple[str, ...] = (
@@ -220,7 +219,7 @@ def shared_budget(url: str, key: str, requests_per_second: float, sleep: Callabl
         return budget
 
 
-def status_page_connector(config: Config, **kw: object) -> StatusPageConnector:
+def status_page_connector(config: Config, **kw: object) -> StatusPageConnector:  # noqa: F821
     """The connector for the configured provider (`statuspage.provider`)."""
     settings = config.settings.statuspage
     if settings is not None and settings.provider == "cachet":
@@ -230,238 +229,3 @@ def status_page_connector(config: Config, **kw: object) -> StatusPageConnector:
     from itsm_bridge.connectors.statuspage import StatuspageConnector
 
     return StatuspageConnector(config, **kw)  # type: ignore[arg-type]
-
-
-class StatusPageConnector:
-    """A page incident's life (create, update at a cadence, resolve), component ownership, drift
-    read-back and `check`, for any provider. Providers implement the `_`-primitives."""
-
-    name = "statuspage"
-    provider = ""
-    carries_impact = True  # whether the provider stores an incident impact to compare against
-
-    def __init__(self, config: Config, *, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], datetime] = utcnow) -> None:  # fmt: skip
-        from itsm_bridge.mapping.statuspage import StatuspageMapper  # mapping imports this module
-
-        settings = config.settings.statuspage
-        if settings is None:
-            raise ConfigError([ConfigProblem("statuspage", "is not configured")])
-        self.config, self.settings = config, settings
-        self.mapper = StatuspageMapper(config)
-        self.cadence = Cadence(settings.min_update_interval_s, clock)
-        self.sleep = sleep
-        self.http: HttpClient = self._client()
-        self._component_cache: dict[str, tuple[str, str]] | None = None
-        self._held: dict[str, dict[str, str]] = {}  # page incident id -> holds this process set
-
-    # --- provider primitives
-    def _client(self) -> HttpClient:
-        raise NotImplementedError
-
-    def _fetch_components(self) -> dict[str, tuple[str, str]]:
-        """Page components: name -> (id, current status)."""
-        raise NotImplementedError
-
-    def _read(self, incident_id: str) -> PageIncident:
-        raise NotImplementedError
-
-    def _open(self) -> list[PageIncident]:
-        """Every unresolved incident on the page (ours and people's)."""
-        raise NotImplementedError
-
-    def _all(self) -> Iterator[PageIncident]:
-        """Every incident on the page, newest first, paged."""
-        raise NotImplementedError
-
-    def _send(self, incident_id: str | None, fields: dict[str, Any], components: dict[str, str],
-              key: str | None) -> PageIncident:  # fmt: skip
-        """Create (no id) or update one incident, component statuses in the same call."""
-        raise NotImplementedError
-
-    def _holding(self, incidents: list[PageIncident]) -> list[PageIncident]:
-        """`incidents` with holds the page does not state filled in from what this process set."""
-        out = []
-        for inc in incidents:
-            known = self._held.get(inc.id, {})
-            holds = {cid: status or known.get(cid) for cid, status in inc.holds.items()}
-            out.append(PageIncident(**{**inc.__dict__, "holds": holds}))
-        return out
-
-    def _open_holding(self) -> list[PageIncident]:
-        return self._holding(self._open())
-
-    def _check_page(self) -> list[CheckResult]:
-        """Key accepted and page exists."""
-        raise NotImplementedError
-
-    def _components(self, fresh: bool = False) -> dict[str, tuple[str, str]]:
-        """Page components by name; ids rarely change, so the list is read once and again only
-        when asked for a fresh one (a request saved is a second of rate budget saved)."""
-        if fresh or self._component_cache is None:
-            self._component_cache = self._fetch_components()
-        return self._component_cache
-
-    # --- Connector protocol
-    @property
-    def calls(self) -> int:
-        return self.http.calls
-
-    def record(self, inc: PageIncident) -> RemoteRecord:
-        """A page incident as a RemoteRecord: neutral fields, components by name."""
-        names = {cid: name for name, (cid, _) in self._components().items()}
-        holds = {names.get(cid, cid): status or DEFAULT_COMPONENT_STATUS for cid, status in inc.holds.items()}
-        fields = {"name": inc.name, "status": inc.status, "impact": inc.impact, "body": inc.body,
-                  "components": holds, "created_at": inc.created, "resolved_at": inc.resolved}  # fmt: skip
-        return RemoteRecord(RemoteRef(self.name, inc.id, inc.name), fields, inc.updated.isoformat(), inc.updated, inc.key)
-
-    def get(self, ref: RemoteRef) -> RemoteRecord:
-        return self.record(self._read(ref.id))
-
-    def open_incidents(self) -> list[RemoteRecord]:
-        """What the page shows as unresolved now, for drift audits."""
-        return [self.record(inc) for inc in self._open()]
-
-    def changed_since(self, cursor: Any) -> Iterator[RemoteRecord]:
-        """Page incidents updated since the cursor's read-from point, oldest first."""
-        from datetime import timedelta
-
-        since = cursor.read_from(timedelta(seconds=60)) if cursor is not None else None
-        found: list[PageIncident] = []
-        for inc in self._all():
-            if since is not None and inc.updated < since:
-                break
-            if cursor is None or not cursor.already_applied(inc.id, inc.updated.isoformat()):
-                found.append(inc)
-        for inc in sorted(found, key=lambda i: i.updated):
-            yield self.record(inc)
-
-    def find(self, correlation_key: str) -> RemoteRecord | None:
-        """The page incident carrying the key: open ones first, then the whole history."""
-        for inc in self._open():
-            if inc.key == correlation_key:
-                return self.record(inc)
-        return next((self.record(i) for i in self._all() if i.key == correlation_key), None)
-
-    def create(self, fields: dict[str, Any], correlation_key: str) -> RemoteRecord:
-        self._guard(fields, correlation_key)
-        wanted = self._wanted(fields)
-        components = hold_plan(None, wanted, self._open_holding()) if wanted else {}
-        inc = self._send(None, fields, components, correlation_key)
-        self._held[inc.id] = wanted
-        self.cadence.note(inc.id)
-        return self.record(inc)
-
-    def update(self, ref: RemoteRef, fields: dict[str, Any]) -> RemoteRecord:
-        """Send `fields`; a resolve releases components; other updates keep the cadence
-        (raise `Deferred` when the last one was too recent)."""
-        return self.record(self._update(ref, fields, None))
-
-    def transition(self, ref: RemoteRef, state: State, fields: dict[str, Any] | None = None) -> RemoteRecord:
-        status = self.config.public_status[state].value
-        return self.update(ref, {**(fields or {}), "status": status})
-
-    def add_comment(self, ref: RemoteRef, comment: Comment) -> None:
-        """Comments are internal and never reach a public page: nothing is sent."""
-
-    def check(self) -> list[CheckResult]:
-        """Key accepted, page exists, every mapped component exists (each missing one named)."""
-        results = self._check_page()
-        if not all(r.ok for r in results):
-            return results
-        on_page = self._components(fresh=True)
-        mapped = self.config.taxonomy.services.platform_values("statuspage")
-        missing = sorted({c for c in mapped.values() if c not in on_page})
-        detail = f"missing on the page: {', '.join(missing)}" if missing else f"{len(set(mapped.values()))} mapped"
-        fix = "add them to the page or fix taxonomy.services.<name>.statuspage" if missing else ""
-        return [*results, CheckResult(self.name, "components", not missing, detail, fix)]
-
-    # --- the whole decision for one incident
-    def publish(self, incident: Incident, ref: RemoteRef | None = None) -> PublishResult:
-        """Bring the page in line with `incident`: create, update, resolve, or nothing.
-
-        The publish rule decides what gets a page incident; one already on the page (`ref`)
-        is kept up to date and resolved even if the incident no longer meets the rule."""
-        if ref is None and not should_publish(incident, self.config):
-            return PublishResult("skipped", None, detail="not chosen for the page by [publish]")
-        fields, findings = self.mapper.to_fields(incident)
-        if blocking(findings):
-            return PublishResult("blocked", ref, findings, "the leak guard stopped it; nothing was sent")
-        if ref is None:
-            found = self.find(incident.key)
-            ref = found.ref if found else None
-        if ref is None:
-            if not incident.state.is_open:
-                return PublishResult("skipped", None, findings, "resolved before it was ever published")
-            return PublishResult("created", self.create(fields, incident.key).ref, findings)
-        current = self._holding([self._read(ref.id)])[0]
-        changes = self._changes(current, fields)
-        if not changes:
-            return PublishResult("unchanged", ref, findings)
-        try:
-            self._update(ref, changes, current)
-        except Deferred as exc:
-            return PublishResult("deferred", ref, findings, str(exc))
-        return PublishResult("resolved" if changes.get("status") == RESOLVED else "updated", ref, findings)
-
-    # --- internals
-    def _changes(self, current: PageIncident, fields: dict[str, Any]) -> dict[str, Any]:
-        if not current.is_open:
-            return {}  # the page says resolved: reopening is a person's call, not ours
-        compared = ("status", "impact", "name") if self.carries_impact else ("status", "name")
-        changes = {k: fields[k] for k in compared if k in fields and fields[k] != getattr(current, k)}
-        wanted = self._wanted(fields)
-        if any(current.holds.get(cid) != status for cid, status in wanted.items()):
-            changes.update({k: fields[k] for k in ("component", "component_status")})
-        if changes and "body" in fields:
-            changes["body"] = fields["body"]  # every public change comes with its message
-        elif fields.get("body") and fields["body"] != current.body:
-            changes["body"] = fields["body"]
-        return changes
-
-    def _update(self, ref: RemoteRef, fields: dict[str, Any], current: PageIncident | None) -> PageIncident:
-        self._guard(fields, None)
-        if fields.get("status") == RESOLVED:
-            return self._resolve(ref, fields)
-        if not self.cadence.known(ref.id):
-            current = current or self._read(ref.id)
-        wait = self.cadence.wait_s(ref.id, current.updated if current else None)
-        if wait > 0:
-            raise Deferred(ref, wait)
-        components: dict[str, str] = {}
-        if "component_status" in fields or "component" in fields:
-            current = current or self._read(ref.id)
-            wanted = self._wanted(fields) or {cid: fields.get("component_status") or s or DEFAULT_COMPONENT_STATUS
-                                              for cid, s in current.holds.items()}  # fmt: skip
-            components = hold_plan(ref.id, wanted, self._open_holding())
-            self._held[ref.id] = wanted
-        inc = self._send(ref.id, fields, components, None)
-        self.cadence.note(ref.id)
-        return inc
-
-    def _resolve(self, ref: RemoteRef, fields: dict[str, Any]) -> PageIncident:
-        open_now = self._open_holding()
-        own = next((i for i in open_now if i.id == ref.id), None) or self._read(ref.id)
-        if not own.is_open:
-            return own  # already resolved on the page: nothing to send
-        components = release_plan(ref.id, own.holds, open_now)
-        inc = self._send(ref.id, {**fields, "status": RESOLVED}, components, None)
-        self.cadence.note(ref.id)
-        return inc
-
-    def _wanted(self, fields: dict[str, Any]) -> dict[str, str]:
-        """component id -> status this incident asks for."""
-        name = fields.get("component")
-        if not name:
-            return {}
-        components = self._components()
-        if name not in components:
-            components = self._components(fresh=True)
-        if name not in components:
-            raise RemoteValidation(f"component {name!r} is not on the page", platform=self.name, fields=["component"])
-        return {components[name][0]: fields.get("component_status") or DEFAULT_COMPONENT_STATUS}
-
-    def _guard(self, fields: dict[str, Any], key: str | None) -> None:
-        findings = [f for k in TEXT_FIELDS if fields.get(k) for f in self.mapper.guard.check(k, str(fields[k]), key)]
-        if findings:
-            raise PublishBlocked(findings)

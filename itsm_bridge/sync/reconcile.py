@@ -100,6 +100,7 @@ def reconcile(
             if name not in MERGED_FIELDS:
                 merged_fields[name] = value
     merged_fields["priority"] = matrix.priority(int(merged_fields["impact"]), int(merged_fields["urgency"])).value
+    _note_remote_resolution(merged_fields, result.origin.get("state"), sides)
     merged = Incident.from_dict({**merged_fields, "key": key})
     out.merged = merged
     out.shadow_fields = {**merged.to_dict(), COMMENTS_KEY: sorted(seen_comments)}
@@ -125,6 +126,18 @@ def reconcile(
         _plan_updates(out, source, merged, sides, linked, result.changes[source], rules)
     out.shadow_fields[COMMENTS_KEY] = sorted(seen_comments | {fingerprint(c) for c, _ in new_comments})
     return out
+
+
+def _note_remote_resolution(fields: dict[str, Any], origin: str | None, sides: Mapping[str, Side]) -> None:
+    """A resolve made on another platform carries no resolution notes of its own; say where it
+    was resolved, so ServiceNow's required close notes are true rather than invented."""
+    if origin is None or origin not in sides or fields.get("state") not in ("resolved", "closed"):
+        return
+    if fields.get("resolution_notes"):
+        return
+    ref = sides[origin].ref
+    code = fields.get("resolution_code")
+    fields["resolution_notes"] = f"Resolved in {origin} {ref.get('display') or ref.get('id')}" + (f" ({code})." if code else ".")
 
 
 def _plan_platform(
