@@ -1,0 +1,346 @@
+"""ServiceNow Table API imitation (`/api/now/table/{table}`), served over loopback by `serve()`.
+
+What it keeps faithful, because the connector must cope with it:
+- basic auth (user `itsm.bridge`), a bearer token, and OAuth client credentials (`/oauth_token.do`);
+  the vendor's 401 and 404 bodies, and `{"error": {"message", "detail"}, "status": "failure"}`;
+- encoded queries (`snow_query`), where a condition on an unknown field is dropped and a value
+  holding `^NQ` widens the query; `Link` (first, prev, next, last) and `X-Total-Count` paging;
+- display values false | true | all, and reference fields as `{"link", "value"}` unless
+  `sysparm_exclude_reference_link=true`;
+- the incident rules of `servicenow_store` (computed priority, write-only journal fields,
+  `sys_mod_count`, a data policy answering 403 on resolve without resolution code and notes);
+- hourly-style rate limit rules per user (`rate_limit`), answered 429 with `Retry-After` and the
+  `X-RateLimit-*` headers.
+
+Tables served: incident, sys_journal_field, sys_choice, and the reference tables sys_user,
+sys_user_group, cmdb_ci, sys_user_role, sys_user_has_role. Another name answers 400 Invalid table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import OrderedDict
+from datetime import datetime, timedelta
+from typing import Any, Mapping
+from urllib.parse import parse_qs, urlencode
+
+from itsm_bridge.sandbox import snow_query
+from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, RollingWindow, basic_auth
+from itsm_bridge.sandbox.servicenow_store import SnowStore, Table
+from itsm_bridge.sandbox.snow_query import Row
+
+USER = "itsm.bridge"
+TABLE_PATHS = ("/api/now/table", "/api/now/v1/table", "/api/now/v2/table")
+TOKEN_PATH = "/oauth_token.do"
+DEFAULT_LIMIT = 10000
+NOMINAL_HOURLY_LIMIT = 5000  # shown in X-RateLimit-Limit by an injected 429 when no rule is set
+UNAUTHENTICATED = {"error": {"message": "User Not Authenticated", "detail": "Required to provide Auth information"},
+                   "status": "failure"}  # fmt: skip
+NO_RECORD = {"error": {"message": "No Record found", "detail": "Record doesn't exist or ACL restricts the record retrieval"},
+             "status": "failure"}  # fmt: skip
+CONTROL = frozenset({"sysparm_query", "sysparm_limit", "sysparm_offset", "sysparm_fields", "sysparm_display_value",
+                     "sysparm_exclude_reference_link", "sysparm_no_count", "sysparm_suppress_pagination_header",
+                     "sysparm_view", "sysparm_query_category", "sysparm_query_no_domain"})  # fmt: skip
+
+
+def _flag(req: Request, name: str) -> bool:
+    return (req.arg(name) or "false").strip().lower() == "true"
+
+
+def _int(req: Request, name: str, default: int, minimum: int) -> int:
+    try:
+        return max(minimum, int(req.arg(name) or default))
+    except ValueError:
+        return default
+
+
+class ServiceNowPlatform(Platform):
+    """One ServiceNow instance with the incident table and what the connector reads beside it."""
+
+    name = "servicenow"
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__(seed)
+        self.seed = seed
+        self.store = SnowStore(self.clock, seed)
+        self.data_policy = True  # refuse resolve/close without resolution code and notes (403)
+        self.rate_limit: tuple[int, float] | None = None  # (requests, window seconds) per user
+        self.rate_limit_rule = hashlib.md5(f"rate-rule-{seed}".encode()).hexdigest()  # a sys_rate_limit_rules sys_id
+        self.oauth_ttl_s = 1800
+        self._window: RollingWindow | None = None
+        self._oauth_tokens: dict[str, datetime] = {}
+        self._selections: OrderedDict[tuple[str, str], tuple[int, list[Row]]] = OrderedDict()
+        for prefix in TABLE_PATHS:
+            self.route("GET", prefix + "/{table}", self._list)
+            self.route("POST", prefix + "/{table}", self._create)
+            self.route("GET", prefix + "/{table}/{sys_id}", self._get)
+            self.route("PATCH", prefix + "/{table}/{sys_id}", self._update)
+            self.route("PUT", prefix + "/{table}/{sys_id}", self._update)
+            self.route("DELETE", prefix + "/{table}/{sys_id}", self._delete)
+        self.route("POST", TOKEN_PATH, self._token)
+
+    # --- credentials
+    def credentials(self) -> dict[str, str]:
+        return {"user": USER, "password": f"snow-sandbox-{self.seed}", "token": f"snow-token-{self.seed}",
+                "client_id": f"snow-client-{self.seed}", "client_secret": f"snow-secret-{self.seed}"}  # fmt: skip
+
+    def env(self) -> dict[str, str]:
+        c = self.credentials()
+        return {"ITSM_SANDBOX_SNOW_PASSWORD": c["password"], "ITSM_SANDBOX_SNOW_TOKEN": c["token"],
+                "ITSM_SANDBOX_SNOW_CLIENT_ID": c["client_id"], "ITSM_SANDBOX_SNOW_CLIENT_SECRET": c["client_secret"]}  # fmt: skip
+
+    def user_of(self, req: Request) -> str | None:
+        """The authenticated user name, or None."""
+        creds = self.credentials()
+        auth = req.headers.get("authorization", "")
+        if auth[:7].lower() == "bearer ":
+            token = auth[7:].strip()
+            expiry = self._oauth_tokens.get(token)
+            ok = token == creds["token"] or (expiry is not None and self.clock.now() < expiry)
+            return USER if ok else None
+        return USER if basic_auth(req) == (USER, creds["password"]) else None
+
+    def authenticate(self, req: Request) -> Response | None:
+        if req.path == TOKEN_PATH or self.user_of(req) is not None:
+            return None
+        return Response(401, UNAUTHENTICATED, {"WWW-Authenticate": 'BASIC realm="Service-now"'})
+
+    def _token(self, req: Request) -> Response:
+        form = {k: v[-1] for k, v in parse_qs(req.body.decode("utf-8"), keep_blank_values=True).items()}
+        creds = self.credentials()
+        if form.get("grant_type") != "client_credentials" or (form.get("client_id"), form.get("client_secret")) != (
+            creds["client_id"], creds["client_secret"]
+        ):
+            return Response(401, {"error_description": "access_denied", "error": "server_error"})
+        token = hashlib.sha256(f"{self.seed}-{len(self._oauth_tokens)}".encode()).hexdigest()
+        self._oauth_tokens[token] = self.clock.now() + timedelta(seconds=self.oauth_ttl_s)
+        return Response(200, {"access_token": token, "scope": "useraccount", "token_type": "Bearer",
+                              "expires_in": self.oauth_ttl_s - 1})  # fmt: skip
+
+    # --- vendor answers
+    def error(self, status: int, message: str, detail: str = "") -> Response:
+        return Response(status, {"error": {"message": message, "detail": detail}, "status": "failure"})
+
+    def rate_limited(self, req: Request, retry_after: str | None) -> Response | None:
+        if not self.rate_limit:
+            return None
+        if self._window is None or (self._window.limit, self._window.window_s) != self.rate_limit:
+            self._window = RollingWindow(*self.rate_limit)
+        wait = self._window.admit(self.user_of(req) or "guest")
+        return None if wait is None else self.throttled_response(retry_after or str(max(1, math.ceil(wait))))
+
+    def throttled_response(self, retry_after: str) -> Response:
+        limit, window = self.rate_limit or (NOMINAL_HOURLY_LIMIT, 3600.0)
+        per = "hour" if window == 3600 else f"{window:g} seconds"
+        reset = int(self.clock.now().timestamp() + float(retry_after))
+        headers = {"Retry-After": retry_after, "X-RateLimit-Limit": str(limit), "X-RateLimit-Reset": str(reset),
+                   "X-RateLimit-Rule": self.rate_limit_rule}  # fmt: skip
+        detail = f"Rate limit of {limit} requests per {per} for Table API exceeded"
+        return Response(429, {"error": {"message": "Rate limit exceeded", "detail": detail}, "status": "failure"}, headers)
+
+    # --- handlers
+    def _table(self, req: Request) -> Table:
+        table = self.store.tables.get(req.params["table"])
+        if table is None:
+            raise HTTPFailure(self.error(400, f"Invalid table {req.params['table']}"))
+        return table
+
+    def _row(self, table: Table, sys_id: str) -> Row:
+        row = table.rows.get(sys_id)
+        if row is None:
+            raise HTTPFailure(Response(404, NO_RECORD))
+        return row
+
+    def _body(self, req: Request) -> dict[str, Any]:
+        try:
+            body = req.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise HTTPFailure(self.error(400, "Exception while reading request", "The payload is not valid JSON."))
+        return body
+
+    def _list(self, req: Request) -> Response:
+        table = self._table(req)
+        limit = _int(req, "sysparm_limit", DEFAULT_LIMIT, 1)
+        offset = _int(req, "sysparm_offset", 0, 0)
+        rows = self.select(table, self._query_text(req))
+        page = rows[offset : offset + limit]
+        headers: dict[str, str] = {}
+        no_count = _flag(req, "sysparm_no_count")
+        if not no_count:
+            headers["X-Total-Count"] = str(len(rows))
+        if not _flag(req, "sysparm_suppress_pagination_header"):
+            more = len(page) == limit if no_count else offset + len(page) < len(rows)
+            headers["Link"] = self._links(req, offset, limit, None if no_count else len(rows), more)
+        return Response(200, {"result": [self._render(req, table, row) for row in page]}, headers)
+
+    def _query_text(self, req: Request) -> str:
+        """`sysparm_query`, or the name=value pairs the Table API takes instead of it."""
+        text = req.arg("sysparm_query")
+        if text is not None:
+            return text
+        return "^".join(f"{k}={v[-1]}" for k, v in req.query.items() if k not in CONTROL)
+
+    def select(self, table: Table, text: str) -> list[Row]:
+        """The rows an encoded query selects, in its order; kept while the table is unchanged, so
+        paging through a large result does not filter and sort it again for every page."""
+        key = (table.defn.name, text)
+        cached = self._selections.get(key)
+        if cached is not None and cached[0] == table.version:
+            self._selections.move_to_end(key)
+            return cached[1]
+        rows = snow_query.run(list(table.rows.values()), text, lambda c: self.store.known(table, c),
+                              lambda c: self.store.getter(table, c), self.store.numeric)  # fmt: skip
+        self._selections[key] = (table.version, rows)
+        while len(self._selections) > 8:
+            self._selections.popitem(last=False)
+        return rows
+
+    def _links(self, req: Request, offset: int, limit: int, total: int | None, more: bool) -> str:
+        base = self._base(req) + req.path
+        params = {k: v[-1] for k, v in req.query.items()}
+
+        def link(at: int, rel: str) -> str:
+            return f'<{base}?{urlencode({**params, "sysparm_offset": str(at), "sysparm_limit": str(limit)})}>;rel="{rel}"'
+
+        links = [link(0, "first")]
+        if offset > 0:
+            links.append(link(max(0, offset - limit), "prev"))
+        if more:
+            links.append(link(offset + limit, "next"))
+        if total is not None:
+            last = offset + ((total - 1 - offset) // limit) * limit if total > offset else ((max(total, 1) - 1) // limit) * limit
+            links.append(link(last, "last"))
+        return ",".join(links)
+
+    def _base(self, req: Request) -> str:
+        host = req.headers.get("host")
+        return f"http://{host}" if host else self.base_url
+
+    def _render(self, req: Request, table: Table, row: Row) -> dict[str, Any]:
+        fields = [f.strip() for f in (req.arg("sysparm_fields") or "").split(",") if f.strip()]
+        columns = [c for c in fields if self.store.known(table, c)] if fields else table.defn.columns
+        display = (req.arg("sysparm_display_value") or "false").strip().lower()
+        links = not _flag(req, "sysparm_exclude_reference_link")
+        return {c: self._cell(req, table, row, c, display, links) for c in columns}
+
+    def _cell(self, req: Request, table: Table, row: Row, column: str, display: str, links: bool) -> Any:
+        value = self.store.getter(table, column)(row)
+        target = table.defn.references.get(column)
+        if display not in ("true", "all"):
+            if target and links and value:
+                return {"link": f"{self._base(req)}/api/now/table/{target}/{value}", "value": value}
+            return value
+        shown = self.store.display(table, row, column)
+        if display == "true":
+            if target and links and value:
+                return {"display_value": shown, "link": f"{self._base(req)}/api/now/table/{target}/{value}"}
+            return shown
+        cell = {"display_value": shown, "value": value}
+        if target and links and value:
+            cell["link"] = f"{self._base(req)}/api/now/table/{target}/{value}"
+        return cell
+
+    def _get(self, req: Request) -> Response:
+        table = self._table(req)
+        return Response(200, {"result": self._render(req, table, self._row(table, req.params["sys_id"]))})
+
+    def _create(self, req: Request) -> Response:
+        table = self._table(req)
+        body, user = self._body(req), self.user_of(req) or USER
+        if table.defn.name == "incident":
+            row = self.store.write_incident(None, body, user, data_policy=self.data_policy)
+        else:
+            row = self.store.insert(table.defn.name, body, user)
+        location = f"{self._base(req)}/api/now/table/{table.defn.name}/{row['sys_id']}"
+        return Response(201, {"result": self._render(req, table, row)}, {"Location": location})
+
+    def _update(self, req: Request) -> Response:
+        table = self._table(req)
+        sys_id = req.params["sys_id"]
+        self._row(table, sys_id)
+        body, user = self._body(req), self.user_of(req) or USER
+        if table.defn.name == "incident":
+            row = self.store.write_incident(sys_id, body, user, data_policy=self.data_policy)
+        else:
+            row = self.store.update(table.defn.name, sys_id, body)
+        return Response(200, {"result": self._render(req, table, row)})
+
+    def _delete(self, req: Request) -> Response:
+        table = self._table(req)
+        self._row(table, req.params["sys_id"])
+        self.store.delete(table.defn.name, req.params["sys_id"])
+        return Response(204)
+
+    # --- Python API for tests, seeding and benchmarks
+    def insert_incident(self, fields: Mapping[str, Any], *, updated_on: datetime | None = None,
+                        created_by: str = "admin") -> dict[str, str]:  # fmt: skip
+        """An incident stored as a POST would store it (number, priority, sys fields, journal), bar
+        the data policy; `updated_on` sets its sys_updated_on (and creation time, when earlier)."""
+        with self.lock:
+            row = self.store.write_incident(None, fields, created_by, data_policy=False, at=updated_on)
+            return self._values("incident", row)
+
+    def update_incident(self, sys_id: str, fields: Mapping[str, Any], *, user: str = "admin",
+                        updated_on: datetime | None = None) -> dict[str, str]:  # fmt: skip
+        """The same rules as a PATCH (data policy included: HTTPFailure with the 403)."""
+        with self.lock:
+            if sys_id not in self.store.tables["incident"].rows:
+                raise KeyError(f"no incident {sys_id}")
+            row = self.store.write_incident(sys_id, fields, user, data_policy=self.data_policy, at=updated_on)
+            return self._values("incident", row)
+
+    def incident(self, sys_id: str) -> dict[str, str]:
+        """Every column's value of one incident (KeyError when there is none)."""
+        with self.lock:
+            return self._values("incident", self.store.tables["incident"].rows[sys_id])
+
+    def incidents(self) -> list[dict[str, str]]:
+        with self.lock:
+            return [self._values("incident", row) for row in self.store.rows("incident")]
+
+    def journal(self, sys_id: str) -> list[dict[str, str]]:
+        """The sys_journal_field rows of one incident, oldest first."""
+        with self.lock:
+            return [self._values("sys_journal_field", row) for row in self.store.journal(sys_id)]
+
+    def add_reference(self, kind: str, display: str) -> str:
+        """sys_id of the user (`sys_user`), group (`sys_user_group`) or CI (`cmdb_ci`) named `display`."""
+        with self.lock:
+            return self.store.add_reference(kind, display)
+
+    def add_choice(self, element: str, value: str, label: str, dependent_value: str = "") -> dict[str, str]:
+        with self.lock:
+            return self._values("sys_choice", self.store.add_choice(element, value, label, dependent_value))
+
+    @property
+    def references(self) -> dict[str, str]:
+        """sys_id -> display name of every user, group and CI."""
+        with self.lock:
+            return {sys_id: t.value(row, t.defn.display) for name in ("sys_user", "sys_user_group", "cmdb_ci")
+                    for t in [self.store.tables[name]] for sys_id, row in t.rows.items()}  # fmt: skip
+
+    def _values(self, table_name: str, row: Row) -> dict[str, str]:
+        table = self.store.tables[table_name]
+        return {c: table.value(row, c) for c in table.defn.columns} | ({c: "" for c in ("work_notes", "comments")}
+                                                                      if table_name == "incident" else {})  # fmt: skip
+
+    # --- state
+    def reset(self) -> None:
+        super().reset()
+        self.store.reset()
+        self._selections.clear()
+        self._oauth_tokens.clear()
+        if self._window is not None:
+            self._window.reset()
+
+    def to_state(self) -> dict[str, Any]:
+        with self.lock:
+            return self.store.to_state()
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        with self.lock:
+            self.store.load_state(state)
+            self._selections.clear()
