@@ -224,7 +224,7 @@ class CachetPlatform(Platform):
                 changes[key] = integer(body[key], key, 0, 2**31 - 1)
         if "enabled" in body:
             changes["enabled"] = flag(body["enabled"], "enabled")
-        comp.update(changes, updated_at=timestamp(self.clock.now()))
+        _save(comp, changes, timestamp(self.clock.now()))
         return Response(200, {"data": self._component_view(comp)})
 
     # --- handlers: incidents
@@ -263,7 +263,7 @@ class CachetPlatform(Platform):
         component = self._component_change(body)
         if component:
             changes["component_id"] = component[0]
-        inc.update(changes, updated_at=timestamp(self.clock.now()))
+        _save(inc, changes, timestamp(self.clock.now()))
         return Response(200, {"data": self._incident_view(inc)})
 
     def _create(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -354,3 +354,9 @@ class CachetPlatform(Platform):
             "total_pages": total_pages, "links": {"next_page": link(page + 1), "previous_page": link(page - 1)},
         }  # fmt: skip
         return Response(200, {"meta": {"pagination": pagination}, "data": [view(r) for r in chunk]})
+
+
+def _save(row: dict[str, Any], changes: dict[str, Any], now: str) -> None:
+    """Apply `changes`; like Eloquent, `updated_at` moves only when a value really changed."""
+    if any(row.get(k) != v for k, v in changes.items()):
+        row.update(changes, updated_at=now)

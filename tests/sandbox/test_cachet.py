@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any, Iterator
 
 import pytest
@@ -28,6 +29,7 @@ def platform(served: CachetPlatform) -> CachetPlatform:
     served.reset()
     served.rate_limit = None
     served.public_reads = True
+    served.clock.skew = timedelta(0)
     return served
 
 
@@ -107,6 +109,16 @@ def test_putting_a_component_status_changes_it_and_an_out_of_range_status_is_a_4
     assert platform.component(vpn)["status"] == 3
     assert http.put(url(platform, "/components/999"), json={"status": 1}).status_code == 404
     assert http.get(url(platform, "/components"), params={"status": 3}).json()["meta"]["pagination"]["total"] == 1
+
+
+def test_an_empty_component_put_proves_the_token_and_changes_nothing(platform: CachetPlatform, http: requests.Session) -> None:
+    before = platform.component(1)
+    platform.clock.skew = timedelta(minutes=5)  # a later write would show a later updated_at
+    assert http.put(url(platform, "/components/1"), json={}).status_code == 200
+    assert platform.component(1) == before
+    assert requests.put(url(platform, "/components/1"), json={}, headers={"X-Cachet-Token": "wrong"}).status_code == 401
+    http.put(url(platform, "/components/1"), json={"status": 2})
+    assert platform.component(1)["updated_at"] > before["updated_at"]
 
 
 # --- incidents
