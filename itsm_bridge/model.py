@@ -7,7 +7,7 @@ inside is a timezone-aware UTC `datetime`: vendors' formats are parsed and rende
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum, IntEnum
 from typing import Any

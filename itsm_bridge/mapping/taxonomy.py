@@ -17,6 +17,12 @@ from typing import Literal
 from itsm_bridge.mapping.findings import Finding
 
 UnmappedPolicy = Literal["block", "default", "pass"]
+CONFIG_TABLES = {
+    "category": "taxonomy.categories",
+    "subcategory": "taxonomy.categories.<category>.subcategories",
+    "service": "taxonomy.services",
+    "resolution_code": "taxonomy.resolution_codes",
+}
 
 
 def normalize(text: str) -> str:
@@ -102,7 +108,8 @@ class Vocabulary:
         if policy == "pass":
             msg = f"{base}; passed through unchanged (unmapped = \"pass\")"
             return Resolved(value, self._finding(platform, value, "warn", msg))
-        msg = f"{base}; add it (or an alias) to taxonomy.{self.kind}s in the config, or set a default"
+        table = CONFIG_TABLES.get(self.kind, "taxonomy")
+        msg = f"{base}; add it (or an alias) to {table} in the config, or set a default"
         return Resolved(None, self._finding(platform, value, "block", msg))
 
     def _finding(self, platform: str, value: str, severity: str, message: str) -> Finding:

@@ -14,7 +14,7 @@ in `Sandbox.manifest`:
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from itsm_bridge.correlation import CORRELATION_DISPLAY, PROPERTY_KEY, label_for

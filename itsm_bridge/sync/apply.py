@@ -28,6 +28,7 @@ class Applied:
 
     versions: dict[str, str] = field(default_factory=dict)  # platform -> version after our write
     refs: dict[str, RemoteRef] = field(default_factory=dict)
+    records: dict[str, RemoteRecord] = field(default_factory=dict)  # platform -> record as our last write left it
     done: list[Action] = field(default_factory=list)
     failed: list[tuple[Action, BridgeError]] = field(default_factory=list)
     deferred: int = 0  # publishes held back by the page's update cadence: applied next cycle
@@ -102,6 +103,7 @@ class Applier:
         if record is not None:
             out.versions[action.platform] = record.version
             out.refs[action.platform] = record.ref
+            out.records[action.platform] = record
             if action.kind == "create":
                 self.store.link(action.key, record.ref)
         self._outcome(intent, action, record.ref if record else ref,

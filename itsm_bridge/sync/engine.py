@@ -14,7 +14,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterator
 
 from itsm_bridge.config import Config
 from itsm_bridge.connectors.base import Connector, RemoteRecord
@@ -22,11 +22,11 @@ from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import RemoteRef
 from itsm_bridge.store.base import StateStore
-from itsm_bridge.sync.apply import Applier, settle_open_intents
+from itsm_bridge.sync.apply import Applied, Applier, settle_open_intents
 from itsm_bridge.sync.cursor import Watermark
 from itsm_bridge.sync.plan import Action, Plan
 from itsm_bridge.sync.publish import plan_publish
-from itsm_bridge.sync.reconcile import CARRIED, Outcome, Side, reconcile
+from itsm_bridge.sync.reconcile import CARRIED, SIDES_KEY, Outcome, Side, carried, reconcile
 from itsm_bridge.sync.summary import RunSummary
 
 log = logging.getLogger("itsm_bridge.sync")
@@ -249,8 +249,21 @@ class Engine:
             from itsm_bridge.store.base import Shadow
 
             seen = {p: s.version for p, s in sides.items()}
-            self.store.put_shadow(Shadow(key, outcome.shadow_fields, {**versions, **seen, **result.versions}))
+            fields = {**outcome.shadow_fields, SIDES_KEY: self._side_shadows(outcome, sides, result)}
+            self.store.put_shadow(Shadow(key, fields, {**versions, **seen, **result.versions}))
         return True
+
+    def _side_shadows(self, outcome: Outcome, sides: dict[str, Side], result: Applied) -> dict[str, dict[str, Any]]:
+        """How each platform shows the incident now: from the record our last write returned,
+        else from what was read this cycle, else as before."""
+        out = dict(outcome.side_shadows)
+        for platform in CARRIED:
+            record = result.records.get(platform)
+            if record is not None:
+                out[platform] = carried(platform, self.mappers[platform].to_canonical(record)[0])
+            elif platform in sides:
+                out[platform] = carried(platform, sides[platform].incident)
+        return out
 
     def _account(self, sides: dict[str, Side], reads: dict[str, _Read], ok: bool) -> None:
         for platform, side in sides.items():

@@ -7,6 +7,11 @@ The shadow is the canonical value of each field as last synced. For each field:
 - several sides differ to different values: a conflict, settled by the field's owner (else the
   source platform), and reported so the engine can journal it.
 
+Each side is compared with its own side shadow where one is known: the values as that platform
+showed them when last aligned. A platform that cannot hold a value exactly (a Jira select with no
+subcategory, a category mapped to a default) keeps showing its own lossy form; that is not a
+change, and it is not rewritten every cycle.
+
 Values are plain data (what `Incident.to_dict()` gives), so equality is exact and cheap.
 """
 
@@ -44,28 +49,36 @@ def merge(
     fields: list[str],
     owners: Mapping[str, str],
     source: str,
+    side_shadows: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> MergeResult:
     """Merge `sides` (platform -> canonical field values it carries) against `shadow`."""
     merged = dict(shadow)
     result = MergeResult(merged)
+    known = side_shadows or {}
     for name in fields:
         base = shadow.get(name)
         carried = {p: values[name] for p, values in sides.items() if name in values}
-        changed = {p: v for p, v in carried.items() if v != base}
-        if not changed:
-            continue
-        distinct = {_freeze(v) for v in changed.values()}
-        if len(distinct) == 1:
-            winner = next(iter(changed))
-        else:
-            winner, rule = _settle(name, changed, owners, source)
-            result.conflicts.append(FieldConflict(name, dict(changed), winner, rule))
-        value = changed[winner]
-        merged[name] = value
-        result.origin[name] = winner
+        last_shown = {p: known[p][name] for p in carried if name in known.get(p, {})}
+        changed = {p: v for p, v in carried.items() if v != last_shown.get(p, base)}
+        value = base
+        if changed:
+            distinct = {_freeze(v) for v in changed.values()}
+            if len(distinct) == 1:
+                winner = next(iter(changed))
+            else:
+                winner, rule = _settle(name, changed, owners, source)
+                result.conflicts.append(FieldConflict(name, dict(changed), winner, rule))
+            value = changed[winner]
+            merged[name] = value
+            result.origin[name] = winner
         for platform, current in carried.items():
-            if current != value:
-                result.changes.setdefault(platform, {})[name] = (current, value)
+            if current == value:
+                continue
+            # Leave a platform that still shows what it showed when last aligned with this same
+            # value: its mapping is lossy there, and rewriting would only echo.
+            if platform not in changed and value == base and platform in last_shown:
+                continue
+            result.changes.setdefault(platform, {})[name] = (current, value)
     return result
 
 

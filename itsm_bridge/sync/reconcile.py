@@ -35,6 +35,7 @@ CARRIED: dict[str, tuple[str, ...]] = {
 
 MERGED_FIELDS = tuple(dict.fromkeys(f for fields in CARRIED.values() for f in fields))
 COMMENTS_KEY = "_comments_seen"  # shadow entry: fingerprints of comments already carried across
+SIDES_KEY = "_sides"  # shadow entry: platform -> carried values as that platform last showed them
 
 
 def fingerprint(comment: Comment) -> str:
@@ -51,6 +52,8 @@ class Outcome:
     warnings: list[Finding] = field(default_factory=list)
     conflicts: list[FieldConflict] = field(default_factory=list)
     shadow_fields: dict[str, Any] = field(default_factory=dict)
+    side_shadows: dict[str, dict[str, Any]] = field(default_factory=dict)  # as found in the shadow
+    origin: dict[str, str] = field(default_factory=dict)  # field -> platform whose change it carries
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ def reconcile(
     out = Outcome(key)
     base = dict(shadow) if shadow else {}
     seen_comments = set(base.pop(COMMENTS_KEY, []))
+    side_shadows = base.pop(SIDES_KEY, {})
     if not base:
         if source not in sides:
             return out  # a target-only record we never linked: nothing of ours
@@ -89,10 +93,10 @@ def reconcile(
         if platform not in CARRIED:
             continue
         if platform in sides:
-            compare[platform] = {f: v for f, v in _fields(sides[platform].incident).items() if f in CARRIED[platform]}
+            compare[platform] = carried(platform, sides[platform].incident)
         elif platform in linked and shadow:
             compare[platform] = {f: base.get(f) for f in CARRIED[platform]}
-    result = merge(base, compare, list(MERGED_FIELDS), owners, source)
+    result = merge(base, compare, list(MERGED_FIELDS), owners, source, side_shadows)
     out.conflicts = result.conflicts
     merged_fields = result.merged
     if source in sides:  # facts only the source knows (times, people, major, public text)
@@ -103,6 +107,8 @@ def reconcile(
     _note_remote_resolution(merged_fields, result.origin.get("state"), sides)
     merged = Incident.from_dict({**merged_fields, "key": key})
     out.merged = merged
+    out.side_shadows = {p: dict(v) for p, v in side_shadows.items()}
+    out.origin = dict(result.origin)
     out.shadow_fields = {**merged.to_dict(), COMMENTS_KEY: sorted(seen_comments)}
     for drop in ("key", "comments", "links"):
         out.shadow_fields.pop(drop, None)
@@ -196,8 +202,7 @@ def _plan_updates(
 
 
 def _origins(out: Outcome, changes: Mapping[str, Any]) -> list[str]:
-    won = {c.field: c.winner for c in out.conflicts}
-    return [won.get(name, "the other side") for name in changes]
+    return [out.origin.get(name, "the matrix" if name == "priority" else "an earlier cycle") for name in changes]
 
 
 def _new_comments(sides: Mapping[str, Side], seen: set[str]) -> list[tuple[Comment, str]]:
@@ -220,6 +225,12 @@ def _comment_data(comment: Comment, origin: str) -> dict[str, Any]:
         "visibility": comment.visibility.value,
         "origin": comment.origin or origin,
     }
+
+
+def carried(platform: str, incident: Incident) -> dict[str, Any]:
+    """The canonical values `platform` carries, as `incident` (read from it) shows them."""
+    values = _fields(incident)
+    return {f: values.get(f) for f in CARRIED.get(platform, ())}
 
 
 def _fields(incident: Incident) -> dict[str, Any]:

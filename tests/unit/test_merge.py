@@ -62,3 +62,25 @@ def test_merge_converges_and_a_second_merge_is_quiet(base, a, b, c):
     assert len({v["f"] for v in applied.values()}) == 1  # every side agrees after applying
     again = merge(r.merged, applied, ["f"], {"f": "jira"}, "servicenow")
     assert again.quiet and again.conflicts == []  # no echo: the next cycle writes nothing
+
+
+def test_a_lossy_platform_is_neither_a_change_nor_rewritten_each_cycle():
+    # Jira cannot hold the subcategory: it shows None where the canonical value is "Email".
+    shadow = {"subcategory": "Email", "title": "Mail"}
+    sides = {"servicenow": {"subcategory": "Email", "title": "Mail"}, "jira": {"subcategory": None, "title": "Mail"}}
+    r = merge(shadow, sides, ["subcategory", "title"], OWNERS, "servicenow", side_shadows={"jira": {"subcategory": None}})
+    assert r.quiet and r.merged["subcategory"] == "Email"
+
+
+def test_a_real_edit_on_a_lossy_platform_still_counts():
+    shadow = {"subcategory": "Email"}
+    sides = {"servicenow": {"subcategory": "Email"}, "jira": {"subcategory": "VPN"}}
+    r = merge(shadow, sides, ["subcategory"], OWNERS, "servicenow", side_shadows={"jira": {"subcategory": None}})
+    assert r.changes == {"servicenow": {"subcategory": ("Email", "VPN")}}
+
+
+def test_a_canonical_change_is_still_sent_to_a_lossy_platform():
+    shadow = {"subcategory": "Email"}
+    sides = {"servicenow": {"subcategory": "VPN"}, "jira": {"subcategory": None}}
+    r = merge(shadow, sides, ["subcategory"], OWNERS, "servicenow", side_shadows={"jira": {"subcategory": None}})
+    assert r.changes == {"jira": {"subcategory": (None, "VPN")}}

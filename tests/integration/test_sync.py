@@ -1,0 +1,161 @@
+"""The sync engine end to end: the CLI in its own process against the sandbox over loopback."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from itsm_bridge.correlation import label_for
+
+CLEAN = {
+    "short_description": "Mail delivery delayed for Zürich office",
+    "description": "Queue on mx2 growing since 08:10.",
+    "category": "software",
+    "subcategory": "email",
+    "impact": "1",
+    "urgency": "2",
+    "state": "2",
+}
+
+
+def add_incident(sandbox, **overrides):
+    cis = {c: sandbox.servicenow.add_reference("cmdb_ci", c) for c in ("Email", "Payments API")}
+    fields = {**CLEAN, "cmdb_ci": cis["Email"], **overrides}
+    if overrides.get("cmdb_ci") in cis:
+        fields["cmdb_ci"] = cis[overrides["cmdb_ci"]]
+    return sandbox.servicenow.insert_incident(fields)
+
+
+def jira_issue_for(sandbox, key):
+    matches = [i for i in sandbox.jira.issues() if label_for(key) in i["fields"].get("labels", [])]
+    assert len(matches) == 1, f"{len(matches)} Jira issues carry {key}"
+    return matches[0]
+
+
+def page_incidents_for(sandbox, key):
+    return [i for i in sandbox.statuspage.incidents() if (i.get("metadata") or {}).get("itsm_bridge", {}).get("key") == key]
+
+
+def settle(bridge):
+    time.sleep(bridge.sandbox.jira.search_lag_s + 0.1)
+
+
+def test_incident_reaches_jira_and_page_with_mapped_fields(bridge):
+    record = add_incident(bridge.sandbox)
+    code, summary = bridge.sync_json()
+    assert code == 0, summary
+    assert summary["created"] == 1 and summary["published"] == 1
+    issue = jira_issue_for(bridge.sandbox, record["number"])
+    f = issue["fields"]
+    assert f["priority"]["name"] == "High"  # impact 1 x urgency 2 = P2
+    assert f["customfield_10050"]["value"] == "Software"
+    assert f["customfield_10051"]["value"] == "Email"
+    assert f["status"]["name"] == "Work in progress"
+    pages = page_incidents_for(bridge.sandbox, record["number"])
+    assert len(pages) == 1 and pages[0]["status"] == "identified"
+
+
+def test_quiet_cycles_write_nothing(bridge):
+    add_incident(bridge.sandbox)
+    add_incident(bridge.sandbox, short_description="VPN drops every 10 min", category="network", subcategory="vpn")
+    assert bridge.sync_json()[0] == 0
+    settle(bridge)
+    before = len(bridge.writes())
+    for _ in range(2):
+        code, summary = bridge.sync_json()
+        assert code == 0 and summary["failed"] == 0
+        settle(bridge)
+    assert bridge.writes()[before:] == []
+
+
+def test_jira_resolve_comes_back_to_servicenow_and_the_page(bridge):
+    record = add_incident(bridge.sandbox)
+    assert bridge.sync_json()[0] == 0
+    issue = jira_issue_for(bridge.sandbox, record["number"])
+    bridge.sandbox.jira.transition_to(issue["key"], "Resolved", resolution="Done")
+    settle(bridge)
+    code, summary = bridge.sync_json()
+    assert code == 0, summary
+    snow = bridge.sandbox.servicenow.incident(record["sys_id"])
+    assert snow["state"] == "6" and snow["close_code"] == "Solved (Permanently)"
+    assert issue["key"] in snow["close_notes"]
+    assert page_incidents_for(bridge.sandbox, record["number"])[0]["status"] == "resolved"
+
+
+def test_simultaneous_edits_owner_wins_and_conflict_is_journaled(bridge):
+    record = add_incident(bridge.sandbox)
+    assert bridge.sync_json()[0] == 0
+    issue = jira_issue_for(bridge.sandbox, record["number"])
+    settle(bridge)
+    # state is owned by Jira (config default): ServiceNow puts it on hold, Jira resolves it.
+    bridge.sandbox.servicenow.update_incident(record["sys_id"], {"state": "3"})
+    bridge.sandbox.jira.transition_to(issue["key"], "Resolved", resolution="Done")
+    settle(bridge)
+    code, summary = bridge.sync_json()
+    assert summary["conflicts"] == 1
+    assert bridge.sandbox.servicenow.incident(record["sys_id"])["state"] == "6"
+    shown = bridge.run("--json", "status")
+    assert '"field": "state"' in shown.stdout and '"winner": "jira"' in shown.stdout
+
+
+def test_unmapped_category_is_quarantined_and_retry_releases_it_after_a_fix(bridge):
+    bad = add_incident(bridge.sandbox, category="facilities", subcategory="")
+    good = add_incident(bridge.sandbox, short_description="Payments API 502s", cmdb_ci="Payments API")
+    code, summary = bridge.sync_json()
+    assert code == 1 and summary["quarantined"] == 1 and summary["created"] >= 1
+    listed = bridge.run("--json", "quarantine", "list")
+    assert bad["number"] in listed.stdout and good["number"] not in listed.stdout
+    text = bridge.config_path.read_text()
+    text = text.replace('[taxonomy.categories.Inquiry]\n', '[taxonomy.categories.Facilities]\nservicenow = "facilities"\njira = "Facilities"\n\n[taxonomy.categories.Inquiry]\n')
+    bridge.config_path.write_text(text)
+    r = bridge.run("--json", "retry")
+    assert r.returncode == 0, r.stdout + r.stderr + bridge.run("--json", "quarantine", "list").stdout
+    assert jira_issue_for(bridge.sandbox, bad["number"])["fields"]["customfield_10050"]["value"] == "Facilities"
+    assert bridge.run("--json", "quarantine", "list").stdout.strip() == "[]"
+
+
+def test_two_syncs_at_once_one_exits_3(bridge):
+    from itsm_bridge.store import open_from_config
+
+    store = open_from_config(bridge.config)
+    with store.lock("held by test"):
+        r = bridge.run("sync")
+    assert r.returncode == 3 and "another run holds the lock" in r.stderr
+
+
+def test_journal_verify_fails_after_one_byte_changes(bridge):
+    add_incident(bridge.sandbox)
+    assert bridge.sync_json()[0] == 0
+    assert bridge.run("journal", "verify").returncode == 0
+    db = bridge.config.state_url[len("sqlite:///"):]
+    con = sqlite3.connect(db)
+    payload = con.execute("SELECT payload FROM journal WHERE seq = 2").fetchone()[0]
+    con.execute("UPDATE journal SET payload = ? WHERE seq = 2", (payload.replace("o", "0", 1),))
+    con.commit()
+    con.close()
+    r = bridge.run("journal", "verify")
+    assert r.returncode == 1 and "entry 2 was changed" in r.stdout
+
+
+def test_plan_reads_only_and_apply_applies_exactly_it(bridge, tmp_path):
+    record = add_incident(bridge.sandbox)
+    plan_file = tmp_path / "plan.json"
+    r = bridge.run("plan", "--out", str(plan_file))
+    assert r.returncode == 0, r.stderr
+    assert "+ create jira" in r.stdout and bridge.writes() == []
+    r = bridge.run("--json", "apply", str(plan_file))
+    assert r.returncode == 0, r.stdout + r.stderr
+    jira_issue_for(bridge.sandbox, record["number"])
+
+
+def test_apply_refuses_a_stale_action(bridge, tmp_path):
+    record = add_incident(bridge.sandbox)
+    assert bridge.sync_json()[0] == 0
+    settle(bridge)
+    bridge.sandbox.servicenow.update_incident(record["sys_id"], {"short_description": "Mail delivery delayed (all offices)"})
+    plan_file = tmp_path / "plan.json"
+    assert bridge.run("plan", "--out", str(plan_file)).returncode == 0
+    issue = jira_issue_for(bridge.sandbox, record["number"])
+    bridge.sandbox.jira.edit_issue(issue["key"], {"summary": "edited after the plan"})
+    r = bridge.run("--json", "apply", str(plan_file))
+    assert r.returncode == 1 and "Stale" in r.stdout
