@@ -324,8 +324,7 @@ class ServiceNowPlatform(Platform):
 
     def _values(self, table_name: str, row: Row) -> dict[str, str]:
         table = self.store.tables[table_name]
-        return {c: table.value(row, c) for c in table.defn.columns} | ({c: "" for c in ("work_notes", "comments")}
-                                                                      if table_name == "incident" else {})  # fmt: skip
+        return {c: table.value(row, c) for c in table.defn.columns}  # journal columns are never stored: ""
 
     # --- state
     def reset(self) -> None:
