@@ -83,6 +83,7 @@ def seed_sandbox(sb: Sandbox, n: int, seed: int = 0) -> dict[str, list[str]]:
         elif kind == "page_stale":
             _linked_page_incident(sb, record, key)
             manifest[kind].append(key)
+    sb.jira.reindex()  # seeded history is old news: visible to search at once
     sb.manifest = manifest
     return manifest
 

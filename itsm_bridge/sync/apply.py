@@ -121,7 +121,7 @@ class Applier:
             fields, _ = mapper.to_fields(incident, list(action.changes))
             return connector.update(ref, fields)
         if action.kind == "transition":
-            return connector.transition(ref, State(action.changes["state"][1]), incident)  # type: ignore[arg-type]
+            return connector.transition(ref, State(action.changes["state"][1]), self._transition_fields(action.platform, incident))
         if action.kind == "comment":
             comment = action.comment_obj()
             assert comment is not None
@@ -151,6 +151,14 @@ class Applier:
         self._outcome(intent, action, result.ref or ref, payload)
         if result.action in ("created", "updated", "resolved"):
             out.done.append(action)
+
+    def _transition_fields(self, platform: str, incident: Any) -> Any:
+        """ServiceNow checks its required fields against the whole incident; Jira takes the
+        vendor fields of the transition screen (the resolution)."""
+        if platform == "servicenow":
+            return incident
+        fields, _ = self.mappers[platform].to_fields(incident, ["resolution_code"])
+        return fields
 
     def _outcome(self, intent: JournalEntry, action: Action, ref: RemoteRef | None, payload: dict[str, Any]) -> None:
         self.store.append(self.run_id, "outcome", payload, key=action.key, platform=action.platform,

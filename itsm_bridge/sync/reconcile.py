@@ -84,7 +84,8 @@ def reconcile(
     base = dict(shadow) if shadow else {}
     seen_comments = set(base.pop(COMMENTS_KEY, []))
     side_shadows = base.pop(SIDES_KEY, {})
-    if not base:
+    first_contact = not base
+    if first_contact:
         if source not in sides:
             return out  # a target-only record we never linked: nothing of ours
         base = _fields(sides[source].incident)
@@ -96,7 +97,11 @@ def reconcile(
             compare[platform] = carried(platform, sides[platform].incident)
         elif platform in linked and shadow:
             compare[platform] = {f: base.get(f) for f in CARRIED[platform]}
-    result = merge(base, compare, list(MERGED_FIELDS), owners, source, side_shadows)
+    # On first contact with a pair that already exists on both sides there is no common
+    # ancestor: every difference is a conflict, settled by the field's owner.
+    ancestor = {} if first_contact and len(compare) > 1 else base
+    result = merge(ancestor, compare, list(MERGED_FIELDS), owners, source, side_shadows)
+    result.merged = {**base, **result.merged}
     out.conflicts = result.conflicts
     merged_fields = result.merged
     if source in sides:  # facts only the source knows (times, people, major, public text)
