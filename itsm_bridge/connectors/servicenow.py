@@ -57,6 +57,7 @@ log = logging.getLogger("itsm_bridge.servicenow")
 TABLE = "incident"
 READ_FIELDS = ",".join(sorted(set(SERVICENOW_FIELDS.values()) | {"sys_id", "number", "sys_mod_count", "correlation_display"}))
 JOURNAL_FIELDS = "sys_id,element_id,element,value,sys_created_on,sys_created_by"
+JOURNAL_BATCH = 100  # incidents per sys_journal_field query: ~3.5 KB of sys_ids in the URL
 NOTE_COLUMN = {Visibility.INTERNAL: "work_notes", Visibility.PUBLIC: "comments"}
 SYS_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -204,12 +205,21 @@ class ServiceNowConnector:
         return to_record(*split_row(rows[0]))
 
     def _notes(self, sys_ids: Sequence[str]) -> dict[str, tuple[Comment, ...]]:
-        """Journal entries (work notes and comments) of these incidents, oldest first, ours left out."""
-        query = (Query().where("element_id", "IN", list(sys_ids)).where("element", "IN", ["work_notes", "comments"])
+        """Journal entries (work notes and comments) of these incidents, oldest first, ours left out.
+
+        Asked for JOURNAL_BATCH incidents at a time: the IN list travels in the URL, and the
+        instance echoes the whole query in each `Link` relation (first, next, last), so a page of
+        1000 sys_ids makes a ~70 KB header line, past what HTTP clients and proxies accept."""
+        out: dict[str, list[Comment]] = {}
+        for at in range(0, len(sys_ids), JOURNAL_BATCH):
+            self._journal_batch(list(sys_ids[at : at + JOURNAL_BATCH]), out)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def _journal_batch(self, sys_ids: list[str], out: dict[str, list[Comment]]) -> None:
+        query = (Query().where("element_id", "IN", sys_ids).where("element", "IN", ["work_notes", "comments"])
                  .order_by("sys_created_on").order_by("sys_id"))  # fmt: skip
         params = {"sysparm_query": query.encode(), "sysparm_fields": JOURNAL_FIELDS,
                   "sysparm_limit": str(self.settings.page_size), "sysparm_offset": "0"}  # fmt: skip
-        out: dict[str, list[Comment]] = {}
         for rows in self.client.pages("sys_journal_field", params):
             for row in rows:
                 values, _ = split_row(row)
@@ -221,7 +231,6 @@ class ServiceNowConnector:
                 out.setdefault(values["element_id"], []).append(
                     Comment(values.get("sys_created_by", ""), body, created, visibility, origin=PLATFORM)
                 )
-        return {k: tuple(v) for k, v in out.items()}
 
     # --- write
     def create(self, fields: dict[str, Any], correlation_key: str) -> RemoteRecord:

@@ -53,6 +53,23 @@ def mandatory_fields(message: str) -> list[str] | None:
     return [FIELD_LABELS.get(label.casefold(), label) for label in labels]
 
 
+def _policy_fields(resp: requests.Response) -> list[str] | None:
+    """Mandatory columns named by a data-policy error. The label list comes in `message` or in
+    `detail`; each is read on its own, since joined the other part runs on after the last label
+    with no full stop between ("...: Resolution notes Operation against file ...")."""
+    try:
+        body: Any = resp.json()
+    except ValueError:
+        return mandatory_fields(error_message(resp))
+    err = body.get("error") if isinstance(body, dict) else None
+    parts = [err.get("message"), err.get("detail")] if isinstance(err, dict) else [error_message(resp)]
+    for part in parts:
+        fields = mandatory_fields(str(part or ""))
+        if fields is not None:
+            return fields
+    return None
+
+
 @dataclass
 class Auth:
     """How requests are signed. `who` names the principal in messages (never the secret)."""
@@ -80,7 +97,7 @@ def make_classifier(instance: str, who: str) -> Callable[[str, requests.Response
         if error is None or resp.status_code not in (400, 401, 403):
             return error
         msg = error_message(resp)
-        fields = mandatory_fields(msg)
+        fields = _policy_fields(resp)
         kw: dict[str, Any] = {"platform": platform, "ref": ref, "status": resp.status_code}
         if fields is not None:
             return RemoteValidation(f"refused by data policy: {msg}", fields=fields, **kw)
