@@ -179,7 +179,7 @@ def settle_open_intents(
     for intent in store.open_intents():
         result: dict[str, Any] = {"result": "settled", "open_since": intent.at}
         connector = connectors.get(intent.platform or "")
-        if intent.action == "create" and connector is not None and intent.key:
+        if intent.action in ("create", "publish") and connector is not None and intent.key:
             found = _find_after_lag(connector, intent, sleep)
             if found is not None:
                 store.link(intent.key, found.ref)

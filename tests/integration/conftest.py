@@ -34,7 +34,8 @@ def bridge(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         monkeypatch.setenv(name, value)
     path = write_config(info, tmp_path / "itsm-bridge.toml")
     text = path.read_text().replace("requests_per_second = 1.0", "requests_per_second = 20.0")
-    path.write_text(text.replace("search_lag_s = 10.0", "search_lag_s = 0.5"))
+    text = text.replace("search_lag_s = 10.0", "search_lag_s = 0.5\nrequests_per_second = 500.0")
+    path.write_text(text.replace("page_size = 1000", "page_size = 1000\nrequests_per_second = 500.0"))
     return Bridge(path, sandbox, {**os.environ, **info["env"]})
 
 
