@@ -339,7 +339,8 @@ def journal_show(ctx: Context, key: str | None, last: int) -> None:
 def doctor_command(ctx: Context) -> None:
     """Check every platform (reachable, credentials, permissions, mapped values) and the mapping.
 
-    Exit 0 when all is fine, 4 when a platform check fails, 2 for a config error.
+    Exit 0 when all is fine, 4 when a platform check fails, 2 when only the config or the
+    environment (a secret's variable not set) is at fault.
     """
     from itsm_bridge import runner
     from itsm_bridge.output import table
@@ -348,7 +349,10 @@ def doctor_command(ctx: Context) -> None:
     rows = [[r.platform, r.check, "ok" if r.ok else "FAIL", r.detail, r.fix] for r in results]
     ok = all(r.ok for r in results)
     emit(ctx, {"ok": ok, "checks": [r.__dict__ for r in results]}, table(["platform", "check", "", "detail", "fix"], rows))
-    sys.exit(EXIT_OK if ok else EXIT_UNREACHABLE)
+    if ok:
+        sys.exit(EXIT_OK)
+    failed = {r.check for r in results if not r.ok}
+    sys.exit(EXIT_USAGE if failed == {"config"} else EXIT_UNREACHABLE)
 
 
 @main.command("demo")

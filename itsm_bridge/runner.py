@@ -77,7 +77,8 @@ def doctor(config: Config) -> list[CheckResult]:
         try:
             results += build(platform, config).check()
         except BridgeError as exc:
-            results.append(CheckResult(platform, "connect", False, str(exc), _fix_for(exc)))
+            check = "config" if exc.exit_code == 2 else "connect"
+            results.append(CheckResult(platform, check, False, str(exc), _fix_for(exc)))
     report = mapping_report(config)
     gaps = report["gaps"]
     results.append(CheckResult("mapping", "taxonomy", not gaps,

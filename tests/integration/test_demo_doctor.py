@@ -1,0 +1,65 @@
+"""`demo` (the README's main job) and `doctor`, through the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "itsm_bridge.cli", *args], capture_output=True, text=True,
+                          cwd=ROOT, env=env or dict(os.environ), timeout=300)  # fmt: skip
+
+
+def test_demo_syncs_writes_nothing_the_second_time_and_brings_a_jira_resolve_back(tmp_path):
+    r = cli("--json", "demo", "--workdir", str(tmp_path))
+    assert r.returncode == 0, r.stdout + r.stderr
+    result = json.loads(r.stdout)
+    first, second, back = result["steps"]
+    assert first["created"] > 0 and first["failed"] == 0
+    assert sum(second[k] for k in ("created", "updated", "transitioned", "commented", "published")) == 0
+    assert back["transitioned"] >= 1
+    assert result["resolved"]["servicenow_state"] == "6" and result["resolved"]["close_code"]
+    assert Path(result["state"]).exists() and Path(result["config"]).exists()
+
+
+def test_doctor_reports_every_check_ok_against_the_sandbox(bridge):
+    r = bridge.run("--json", "doctor")
+    data = json.loads(r.stdout)
+    failing = [c for c in data["checks"] if not c["ok"]]
+    assert r.returncode == 0 and not failing, failing
+    assert {c["platform"] for c in data["checks"]} >= {"servicenow", "jira", "statuspage", "mapping"}
+
+
+def test_doctor_exits_4_when_credentials_are_refused(bridge):
+    env = {**bridge.env, "ITSM_SANDBOX_JIRA_TOKEN": "wrong-token"}
+    r = subprocess.run([sys.executable, "-m", "itsm_bridge.cli", "--config", str(bridge.config_path), "doctor"],
+                       capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)  # fmt: skip
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert "jira" in r.stdout and "FAIL" in r.stdout and "wrong-token" not in r.stdout + r.stderr
+
+
+def test_doctor_exits_2_when_a_secret_is_missing(bridge):
+    env = {k: v for k, v in bridge.env.items() if k != "ITSM_SANDBOX_SNOW_PASSWORD"}
+    r = subprocess.run([sys.executable, "-m", "itsm_bridge.cli", "--config", str(bridge.config_path), "doctor"],
+                       capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)  # fmt: skip
+    assert r.returncode == 2 and "ITSM_SANDBOX_SNOW_PASSWORD" in r.stdout
+
+
+def test_two_syncs_started_together_one_exits_3(bridge):
+    bridge.sandbox.servicenow.faults.set_profile(type(bridge.sandbox.servicenow.faults.profile)(latency_ms=300))
+    for i in range(3):
+        bridge.sandbox.servicenow.insert_incident({"short_description": f"slow {i}", "category": "software"})
+    procs = [subprocess.Popen([sys.executable, "-m", "itsm_bridge.cli", "--config", str(bridge.config_path), "sync"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=bridge.env)
+             for _ in range(2)]  # fmt: skip
+    codes = []
+    for p in procs:
+        p.communicate(timeout=120)
+        codes.append(p.returncode)
+    assert sorted(codes)[1] == 3 and sorted(codes)[0] in (0, 1), codes
