@@ -159,3 +159,44 @@ def test_apply_refuses_a_stale_action(bridge, tmp_path):
     bridge.sandbox.jira.edit_issue(issue["key"], {"summary": "edited after the plan"})
     r = bridge.run("--json", "apply", str(plan_file))
     assert r.returncode == 1 and "Stale" in r.stdout
+
+
+def test_servicenow_on_hold_moves_jira_to_the_mapped_status(bridge):
+    record = add_incident(bridge.sandbox)
+    assert bridge.sync_json()[0] == 0
+    settle(bridge)
+    bridge.sandbox.servicenow.update_incident(record["sys_id"], {"state": "3"})
+    code, summary = bridge.sync_json()
+    assert code == 0 and summary["transitioned"] == 1
+    assert jira_issue_for(bridge.sandbox, record["number"])["fields"]["status"]["name"] == "Pending"
+    assert page_incidents_for(bridge.sandbox, record["number"])[0]["status"] == "monitoring"
+
+
+def test_jira_resolve_with_an_unknown_resolution_is_blocked_with_a_reason(bridge):
+    record = add_incident(bridge.sandbox)
+    assert bridge.sync_json()[0] == 0
+    issue = jira_issue_for(bridge.sandbox, record["number"])
+    bridge.sandbox.jira.transition_to(issue["key"], "Resolved", resolution="Duplicate")  # in no taxonomy
+    settle(bridge)
+    code, summary = bridge.sync_json()
+    assert code == 1 and summary["quarantined"] == 1
+    assert bridge.sandbox.servicenow.incident(record["sys_id"])["state"] == "2"  # not half-resolved
+    listed = bridge.run("quarantine", "list").stdout
+    assert "resolution_code" in listed and record["number"] in listed
+
+
+def test_dry_run_only_and_limit(bridge):
+    a = add_incident(bridge.sandbox)
+    b = add_incident(bridge.sandbox, short_description="Second")
+    c = add_incident(bridge.sandbox, short_description="Third")
+    r = bridge.run("sync", "--dry-run")
+    assert r.returncode == 0 and r.stdout.count("+ create jira") == 3 and bridge.writes() == []
+    code, summary = bridge.sync_json("--only", b["number"])
+    assert summary["created"] == 1
+    jira_issue_for(bridge.sandbox, b["number"])
+    code, summary = bridge.sync_json("--limit", "1")
+    assert summary["created"] == 1 and summary["skipped"] == 1
+    code, summary = bridge.sync_json()  # the rest next run: the cursor did not pass what was skipped
+    assert summary["created"] == 1
+    for rec in (a, b, c):
+        jira_issue_for(bridge.sandbox, rec["number"])
