@@ -21,7 +21,7 @@ from itsm_bridge.connectors.base import Connector, RemoteRecord
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import RemoteRef
-from itsm_bridge.store.base import StateStore
+from itsm_bridge.store.base import Shadow, StateStore
 from itsm_bridge.sync.apply import Applied, Applier, settle_open_intents
 from itsm_bridge.sync.cursor import Watermark
 from itsm_bridge.sync.plan import Action, Plan
@@ -112,8 +112,23 @@ class Engine:
         for key, actions in by_key.items():
             result = applier.apply_key(actions)
             summary.count(result)
+            if result.complete:
+                self._record_applied_plan(key, actions[-1], result)
         summary.api_calls = {p: c.calls for p, c in self.connectors.items()}
         return summary
+
+    def _record_applied_plan(self, key: str, last: Action, result: Applied) -> None:
+        """The shadow after a saved plan was applied: its merged incident, as each side now shows it."""
+        shadow = self.store.shadow(key)
+        fields = dict(shadow.fields) if shadow else {}
+        fields.update({k: v for k, v in last.incident.items() if k not in ("key", "comments", "links")})
+        sides = dict(fields.get(SIDES_KEY, {}))
+        for platform, record in result.records.items():
+            if platform in CARRIED:
+                sides[platform] = carried(platform, self.mappers[platform].to_canonical(record)[0])
+        fields[SIDES_KEY] = sides
+        versions = {**(shadow.versions if shadow else {}), **result.versions}
+        self.store.put_shadow(Shadow(key, fields, versions))
 
     def retry(self) -> RunSummary:
         """Re-evaluate every quarantined record (the mapping may have been fixed since) and every
@@ -210,7 +225,7 @@ class Engine:
             outcome = reconcile(
                 key, shadow.fields if shadow else None, sides, linked,
                 source=self.source, targets=self.targets, owners=self.sync_settings.owners,
-                matrix=self.config.matrix, rules=self.config.rules,
+                matrix=self.config.matrix, rules=self.config.rules, versions=shadow.versions if shadow else None,
             )  # fmt: skip
             if outcome.merged is not None and "statuspage" in self.targets and "statuspage" in self.connectors:
                 plan_publish(outcome, shadow.fields if shadow else None, linked.get("statuspage"), self.config)
@@ -246,8 +261,6 @@ class Engine:
         if not result.complete:
             return False
         if outcome.merged is not None and not outcome.blocked:
-            from itsm_bridge.store.base import Shadow
-
             seen = {p: s.version for p, s in sides.items()}
             fields = {**outcome.shadow_fields, SIDES_KEY: self._side_shadows(outcome, sides, result)}
             self.store.put_shadow(Shadow(key, fields, {**versions, **seen, **result.versions}))

@@ -134,7 +134,7 @@ def reconcile(
             out.actions.append(Action("comment", platform, key, merged.to_dict(), rule=f"new {comment.visibility.value} note on {origin}",
                                       ref=ref, comment=_comment_data(comment, origin)))  # fmt: skip
     if source in result.changes and source not in out.blocked:
-        _plan_updates(out, source, merged, sides, linked, result.changes[source], rules)
+        _plan_updates(out, source, merged, sides, linked, result.changes[source], rules, versions or {})
     out.shadow_fields[COMMENTS_KEY] = sorted(seen_comments | {fingerprint(c) for c, _ in new_comments})
     return out
 
@@ -172,7 +172,7 @@ def _plan_platform(
             out.actions.append(Action("transition", platform, out.key, merged.to_dict(), {"state": [State.NEW.value, merged.state.value]},
                                       rule=f"created as new; source state is {merged.state.value}"))  # fmt: skip
         return
-    _plan_updates(out, platform, merged, sides, linked, changes, rules)
+    _plan_updates(out, platform, merged, sides, linked, changes, rules, versions)
 
 
 def _plan_updates(
@@ -183,9 +183,11 @@ def _plan_updates(
     linked: Mapping[str, dict[str, str]],
     changes: dict[str, tuple[Any, Any]],
     rules: tuple[RequiredRule, ...],
+    versions: Mapping[str, str],
 ) -> None:
     ref = linked.get(platform) or sides[platform].ref
-    version = sides[platform].version if platform in sides else None
+    # Not read this cycle: it should still be at the version we last saw or wrote (apply checks).
+    version = sides[platform].version if platform in sides else versions.get(platform)
     current = sides[platform].incident if platform in sides else None
     if current is not None and current.priority is not None and current.priority != merged.priority and platform == "jira":
         changes = {**changes, "priority": (current.priority.value, merged.priority.value if merged.priority else None)}

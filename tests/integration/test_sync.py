@@ -146,11 +146,17 @@ def test_plan_reads_only_and_apply_applies_exactly_it(bridge, tmp_path):
     r = bridge.run("--json", "apply", str(plan_file))
     assert r.returncode == 0, r.stdout + r.stderr
     jira_issue_for(bridge.sandbox, record["number"])
+    settle(bridge)
+    before = len(bridge.writes())
+    assert bridge.sync_json()[0] == 0  # what the plan applied is known: nothing to redo
+    assert bridge.writes()[before:] == []
 
 
 def test_apply_refuses_a_stale_action(bridge, tmp_path):
     record = add_incident(bridge.sandbox)
     assert bridge.sync_json()[0] == 0
+    settle(bridge)
+    assert bridge.sync_json()[0] == 0  # cursors past our own writes: the plan will not read Jira
     settle(bridge)
     bridge.sandbox.servicenow.update_incident(record["sys_id"], {"short_description": "Mail delivery delayed (all offices)"})
     plan_file = tmp_path / "plan.json"
