@@ -27,7 +27,7 @@ from typing import Any, Iterator
 
 from itsm_bridge.connectors.base import CheckResult, RemoteRecord
 from itsm_bridge.connectors.statuspage_base import StatusPageConnector
-from itsm_bridge.connectors.statuspage_common import PageIncident, shared_budget
+from itsm_bridge.connectors.statuspage_common import PageIncident, parse_page_time, shared_budget
 from itsm_bridge.errors import AuthError, ConnectorError, Forbidden
 from itsm_bridge.http import HttpClient, make_session
 
@@ -55,27 +55,20 @@ INCIDENT_STATUS_NAME: dict[int, str] = {v: k for k, v in INCIDENT_STATUS.items()
 OPEN_STATUSES = (1, 2, 3)
 
 
-def parse_time(value: Any) -> datetime | None:
-    """A Cachet timestamp (`YYYY-MM-DD HH:MM:SS` in the app's zone, taken as UTC; or ISO 8601)."""
-    if not value:
-        return None
-    when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
-
 
 def page_incident(data: dict[str, Any]) -> PageIncident:
     """A Cachet incident object as the neutral PageIncident."""
     status = INCIDENT_STATUS_NAME.get(int(data.get("status") or 0), "investigating")
     component = data.get("component_id")
     holds: dict[str, str | None] = {str(component): None} if component else {}
-    updated = parse_time(data.get("updated_at")) or parse_time(data.get("created_at")) or datetime.now(UTC)
+    updated = parse_page_time(data.get("updated_at")) or parse_page_time(data.get("created_at")) or datetime.now(UTC)
     return PageIncident(
         id=str(data["id"]),
         name=str(data.get("name") or ""),
         status=status,
         holds=holds,
         updated=updated,
-        created=parse_time(data.get("created_at")),
+        created=parse_page_time(data.get("created_at")),
         resolved=updated if status == "resolved" else None,
         body=str(data.get("message") or ""),
     )

@@ -20,20 +20,13 @@ from typing import Any, Iterator
 
 from itsm_bridge.connectors.base import CheckResult
 from itsm_bridge.connectors.statuspage_base import StatusPageConnector
-from itsm_bridge.connectors.statuspage_common import IMPACT_COMPONENT_STATUS, PageIncident, shared_budget
+from itsm_bridge.connectors.statuspage_common import IMPACT_COMPONENT_STATUS, PageIncident, parse_page_time, shared_budget
 from itsm_bridge.errors import AuthError, ConnectorError, Forbidden, NotFound
 from itsm_bridge.http import HttpClient, make_session
 
 PAGE_SIZE = 100  # the API's maximum `limit`
 META_KEY = "itsm_bridge"
 
-
-def parse_time(value: Any) -> datetime | None:
-    """A Statuspage timestamp (ISO 8601, `Z` or offset) as aware UTC."""
-    if not value:
-        return None
-    when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def page_incident(data: dict[str, Any]) -> PageIncident:
@@ -51,15 +44,15 @@ def page_incident(data: dict[str, Any]) -> PageIncident:
     )
     metadata = data.get("metadata") or {}
     ours = metadata.get(META_KEY) if isinstance(metadata, dict) else None
-    updated = parse_time(data.get("updated_at")) or parse_time(data.get("created_at")) or datetime.now(UTC)
+    updated = parse_page_time(data.get("updated_at")) or parse_page_time(data.get("created_at")) or datetime.now(UTC)
     return PageIncident(
         id=str(data["id"]),
         name=str(data.get("name") or ""),
         status=str(data.get("status") or "investigating"),
         holds=holds,
         updated=updated,
-        created=parse_time(data.get("created_at")),
-        resolved=parse_time(data.get("resolved_at")),
+        created=parse_page_time(data.get("created_at")),
+        resolved=parse_page_time(data.get("resolved_at")),
         impact=impact,
         body=str(updates[0].get("body") or "") if updates else "",
         key=str(ours["key"]) if isinstance(ours, dict) and ours.get("key") else None,

@@ -27,7 +27,7 @@ import hashlib
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Callable, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal
 
 from itsm_bridge.errors import BridgeError, MappingError
 from itsm_bridge.http import RateBudget
@@ -179,6 +179,15 @@ class Cadence:
             return 0.0
         elapsed = (self.clock() - last).total_seconds()
         return max(0.0, self.min_interval_s - elapsed)
+
+
+def parse_page_time(value: Any) -> datetime | None:
+    """A page timestamp as aware UTC: ISO 8601 with `Z` or an offset (Statuspage), or a naive
+    `YYYY-MM-DD HH:MM:SS` in the app's zone, taken as UTC (Cachet)."""
+    if not value:
+        return None
+    when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def utcnow() -> datetime:
