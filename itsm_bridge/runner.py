@@ -3,6 +3,7 @@ build connectors, run, and record the run. Errors propagate as BridgeErrors with
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -15,6 +16,8 @@ from itsm_bridge.store.base import StateStore
 from itsm_bridge.sync.engine import Engine
 from itsm_bridge.sync.plan import Plan
 from itsm_bridge.sync.summary import RunSummary
+
+log = logging.getLogger("itsm_bridge.run")
 
 
 def sync(
@@ -33,8 +36,11 @@ def sync(
             return engine.sync(dry_run=True, only=only, limit=limit)
         with store.lock("sync"):
             engine = Engine(config, store, build_all(config), progress=progress)
+            log.info("sync %s started", engine.run_id, extra={"fields": {"run_id": engine.run_id, "store": store.url}})
             summary, plan = engine.sync(only=only, limit=limit)
             store.append(engine.run_id, "run", summary.to_dict())
+            log.info("sync %s finished: %d write(s), %d failed, %d quarantined", engine.run_id, summary.writes,
+                     summary.failed, summary.quarantined, extra={"fields": summary.to_dict()})  # fmt: skip
             return summary, plan
     finally:
         store.close()

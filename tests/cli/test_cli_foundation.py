@@ -99,3 +99,29 @@ def test_missing_config_file_exits_2(tmp_path):
 
 def test_usage_error_exits_2():
     assert run("no-such-command").returncode == 2
+
+
+def test_help_starts_without_loading_the_heavy_libraries():
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from itsm_bridge.cli import main\n"
+        "assert CliRunner().invoke(main, ['--help']).exit_code == 0\n"
+        "print(sorted(m for m in ('requests', 'sqlalchemy', 'pydantic', 'jira', 'jinja2') if m in sys.modules))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
+
+
+def test_json_logs_are_one_object_per_line_on_stderr(tmp_path):
+    cfg = tmp_path / "c.toml"  # the example points at a sandbox that is not running here
+    text = EXAMPLE.read_text().replace('url = "sqlite:///itsm-bridge.sqlite"', f'url = "sqlite:///{tmp_path}/s.sqlite"')
+    cfg.write_text(text.replace("max_retries = 4", "max_retries = 0"))
+    r = run("-v", "--log-format", "json", "--config", str(cfg), "sync", env={
+        "ITSM_SANDBOX_SNOW_PASSWORD": "pw-x", "ITSM_SANDBOX_JIRA_TOKEN": "tok-x", "ITSM_SANDBOX_STATUSPAGE_KEY": "key-x"})
+    assert r.returncode == 4  # unreachable
+    records = [json.loads(line) for line in r.stderr.splitlines() if line.startswith("{")]
+    assert records and all({"time", "level", "logger", "message"} <= set(rec) for rec in records)
+    assert any(rec["message"].startswith("sync ") and rec["level"] == "info" for rec in records)
+    assert all(not line or line.startswith(("{", "error:")) for line in r.stderr.splitlines())
