@@ -1,0 +1,88 @@
+"""The state store on PostgreSQL: the same contract as SQLite, over a real server.
+
+Needs ITSM_BRIDGE_TEST_PG_URL (an admin URL, e.g. postgresql+psycopg://postgres@127.0.0.1:55432/postgres);
+.ci/run starts a throwaway server and sets it. Each test gets a database of its own.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import uuid
+
+import pytest
+
+from itsm_bridge.errors import Locked
+from itsm_bridge.model import RemoteRef
+from itsm_bridge.store import Cursor, Shadow, open_store
+
+ADMIN_URL = os.environ.get("ITSM_BRIDGE_TEST_PG_URL")
+pytestmark = pytest.mark.skipif(not ADMIN_URL, reason="ITSM_BRIDGE_TEST_PG_URL not set (.ci/run sets it)")
+
+
+@pytest.fixture
+def pg_url():
+    from sqlalchemy import create_engine, text
+
+    name = f"bridge_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_links_shadows_cursors_journal_and_quarantine(pg_url):
+    s = open_store(pg_url)
+    assert s.schema_versions() == [1]
+    s.link("K1", RemoteRef("jira", "10001", "OPS-1"))
+    assert s.key_for("jira", "10001") == "K1"
+    s.put_shadow(Shadow("K1", {"state": "new", "title": "Mail ✉"}, {"jira": "v1"}))
+    s.put_shadow(Shadow("K1", {"state": "resolved"}, {"jira": "v2"}))
+    assert s.shadow("K1").fields == {"state": "resolved"}
+    s.put_cursor(Cursor("servicenow", "2024-01-01T00:00:00+00:00", ("a@1|2024-01-01T00:00:00+00:00",)))
+    assert s.cursor("servicenow").seen == ("a@1|2024-01-01T00:00:00+00:00",)
+    intent = s.append("r", "intent", {"n": 1}, key="K1", platform="jira", action="create")
+    assert [e.seq for e in s.open_intents()] == [intent.seq]
+    s.append("r", "outcome", {"result": "ok"}, key="K1", platform="jira", action="create", intent_seq=intent.seq)
+    assert s.open_intents() == [] and s.verify_journal().ok
+    q = s.quarantine("servicenow", [{"rule_id": "x"}], {"a": 1}, key="K2", ref="r2")
+    assert s.quarantine("servicenow", [{"rule_id": "x"}], {"a": 2}, key="K2", ref="r2").attempts == 2
+    s.release(q.id)
+    assert s.quarantined() == []
+    s.close()
+
+
+def test_advisory_lock_allows_one_holder_and_is_released(pg_url):
+    a, b = open_store(pg_url), open_store(pg_url)
+    with a.lock("sync"):
+        with pytest.raises(Locked):
+            with b.lock("sync"):
+                pass
+    with b.lock("sync"):
+        pass
+    a.close()
+    b.close()
+
+
+def _writer(url: str, tag: str) -> None:
+    s = open_store(url)
+    for i in range(30):
+        s.append(tag, "intent", {"i": i})
+    s.close()
+
+
+def test_two_processes_append_to_one_journal_and_the_chain_holds(pg_url):
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(pg_url, t)) for t in ("a", "b")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    store = open_store(pg_url)
+    result = store.verify_journal()
+    store.close()
+    assert result.ok and result.entries == 60
