@@ -275,6 +275,48 @@ class SyncSettings(Section):
         return self
 
 
+def duration_minutes(value: str | int) -> int:
+    """Minutes of a duration written as minutes (an integer) or "<n>m", "<n>h", "<n>d"."""
+    if isinstance(value, bool):
+        raise ValueError("must be minutes (an integer) or a duration like \"30m\", \"4h\", \"3d\"")
+    if isinstance(value, int):
+        if value <= 0:
+            raise ValueError("must be more than 0 minutes")
+        return value
+    text = value.strip().lower()
+    units = {"m": 1, "h": 60, "d": 24 * 60}
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit() or int(text[:-1]) <= 0:
+        raise ValueError(f"{value!r} is not a duration; write minutes (240) or \"30m\", \"4h\", \"3d\"")
+    return int(text[:-1]) * units[text[-1]]
+
+
+class SlaSettings(Section):
+    """Resolution target per priority: an incident resolved later than this breached its SLA."""
+
+    P1: str | int | None = "4h"
+    P2: str | int | None = "8h"
+    P3: str | int | None = "3d"
+    P4: str | int | None = "5d"
+    P5: str | int | None = "10d"
+
+    @field_validator("P1", "P2", "P3", "P4", "P5")
+    @classmethod
+    def _duration(cls, v: str | int | None) -> str | int | None:
+        if v is not None:
+            duration_minutes(v)
+        return v
+
+    def minutes(self) -> dict[str, int]:
+        """Priority -> target in minutes, for the priorities that have one."""
+        return {p: duration_minutes(v) for p in ("P1", "P2", "P3", "P4", "P5") if (v := getattr(self, p)) is not None}
+
+
+class AuditSettings(Section):
+    page_stale_minutes: int = Field(30, ge=0, description="A page still open this long after the resolve is stale.")
+    recurrence_days: int = Field(7, ge=1, description="Same service and category again within N days recurs.")
+    sla: SlaSettings = SlaSettings()
+
+
 class Settings(Section):
     servicenow: ServiceNowSettings | None = None
     jira: JiraSettings | None = None
@@ -286,6 +328,7 @@ class Settings(Section):
     priority: PrioritySettings = PrioritySettings()
     taxonomy: TaxonomySettings = TaxonomySettings()
     rules: RulesSettings = RulesSettings()
+    audit: AuditSettings = AuditSettings()
 
     @model_validator(mode="after")
     def _platforms_configured(self) -> Settings:

@@ -1,0 +1,139 @@
+"""Consistency checks over one View: mapping gaps, categorization, priority and status drift.
+
+Each check compares a platform's copy with the incident as its system of record (the flow's
+source) says. A value a platform does not state (None) is not a contradiction: absence is a
+question of completeness, answered by the required-field rules (`fields.py`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from itsm_bridge.reports.collect import Copy, Snapshot, View
+from itsm_bridge.reports.findings import AuditFinding
+
+if TYPE_CHECKING:
+    from itsm_bridge.config import Config
+
+UNMAPPED_KIND = {
+    "taxonomy.unmapped.category": "unmapped_category",
+    "taxonomy.unmapped.subcategory": "unmapped_category",
+    "taxonomy.unmapped.service": "unmapped_service",
+}
+OWN_CHECKS = {"priority.off_matrix"}  # the mapper's own matrix check: `priority` below covers it
+
+
+def _display(copy: Copy) -> str:
+    return copy.ref.display or copy.ref.id
+
+
+def mapping_gaps(view: View) -> list[AuditFinding]:
+    """Values that map to nothing, as each platform's mapper found them."""
+    out = []
+    for platform, copies in view.copies.items():
+        for copy in copies:
+            for f in copy.findings:
+                if f.rule_id in OWN_CHECKS:
+                    continue
+                kind = UNMAPPED_KIND.get(f.rule_id, "unmapped_value")
+                out.append(AuditFinding(kind, f.severity, view.key, platform, f.field, f.value or "", "",
+                                        _display(copy), f.message))  # fmt: skip
+    return out
+
+
+def categorization(view: View, snap: Snapshot) -> list[AuditFinding]:
+    """Uncategorized incidents; categories, subcategories and services two platforms disagree on."""
+    src = view.copy(snap.source)
+    if src is None:
+        return []
+    out = []
+    unmapped = {f.field for f in src.findings if f.rule_id in UNMAPPED_KIND}
+    if src.incident.category is None and "category" not in unmapped:
+        out.append(AuditFinding("uncategorized", "warn", view.key, src.platform, "category", "", "",
+                                _display(src), f"{src.platform}: the incident has no category"))  # fmt: skip
+    for platform, copies in view.copies.items():
+        if platform == src.platform:
+            continue
+        for copy in copies:
+            out += _differs(view.key, "category_mismatch", "category", src, copy)
+            if copy.incident.category == src.incident.category:
+                out += _differs(view.key, "category_mismatch", "subcategory", src, copy)
+            out += _differs(view.key, "service_mismatch", "service", src, copy)
+    return out
+
+
+def _differs(key: str, kind: str, field: str, src: Copy, copy: Copy) -> list[AuditFinding]:
+    ours, theirs = getattr(src.incident, field), getattr(copy.incident, field)
+    if ours is None or theirs is None or ours == theirs:
+        return []
+    message = f"{copy.platform} says {field} {theirs!r}, {src.platform} (the system of record) says {ours!r}"
+    return [AuditFinding(kind, "warn", key, copy.platform, field, str(theirs), str(ours), _display(copy), message)]
+
+
+def priority(view: View, snap: Snapshot, config: Config) -> list[AuditFinding]:
+    """Each platform's priority against the matrix cell of the incident's impact x urgency (from
+    ServiceNow, the platform that holds them), which also settles ServiceNow vs Jira: they differ
+    only where one is off the matrix, and that one is named. The page's impact against the
+    impact [publish.impact] gives that priority."""
+    anchor = view.copy("servicenow")
+    if anchor is None:
+        return []
+    inc = anchor.incident
+    expected = config.matrix.priority(inc.impact, inc.urgency)
+    cell = f"impact {int(inc.impact)} x urgency {int(inc.urgency)}"
+    out = []
+    for platform in ("servicenow", "jira"):
+        for copy in view.copies.get(platform, []):
+            got = copy.incident.priority
+            if got is None or got is expected:
+                continue
+            said = f" (servicenow says {inc.priority.value})" if platform != "servicenow" and inc.priority else ""
+            message = f"{platform} priority {got.value} but servicenow's {cell} gives {expected.value}{said}"
+            out.append(AuditFinding("priority_off_matrix", "warn", view.key, platform, "priority", got.value,
+                                    expected.value, _display(copy), message))  # fmt: skip
+    impact = dict(config.settings.publish.impact).get(expected.value)
+    for copy in view.copies.get("statuspage", []):
+        if copy.page_impact and impact and copy.page_impact != impact:
+            message = f"the page shows impact {copy.page_impact!r}; priority {expected.value} gives {impact!r}"
+            out.append(AuditFinding("page_impact_mismatch", "warn", view.key, "statuspage", "impact",
+                                    copy.page_impact, impact, _display(copy), message))  # fmt: skip
+    return out
+
+
+def status(view: View, snap: Snapshot, config: Config, now: datetime) -> list[AuditFinding]:
+    """Open on one platform and finished (resolved, closed, canceled) on another; a page still
+    open more than [audit] page_stale_minutes after the incident was resolved."""
+    src = view.copy(snap.source)
+    if src is None:
+        return []
+    inc = src.incident
+    out = []
+    for platform, copies in view.copies.items():
+        if platform == src.platform:
+            continue
+        for copy in copies:
+            theirs = copy.incident
+            if theirs.state.is_open == inc.state.is_open:
+                continue
+            if platform == "statuspage" and theirs.state.is_open:
+                out += _stale(view, src, copy, config, now)
+                continue
+            said = theirs.public_status.value if platform == "statuspage" and theirs.public_status else theirs.state.value
+            message = f"{platform} has it {said}, {src.platform} has it {inc.state.value}"
+            out.append(AuditFinding("status_disagree", "warn", view.key, platform, "state", said,
+                                    inc.state.value, _display(copy), message))  # fmt: skip
+    return out
+
+
+def _stale(view: View, src: Copy, page: Copy, config: Config, now: datetime) -> list[AuditFinding]:
+    inc = src.incident
+    finished = inc.resolved or inc.closed or inc.updated
+    limit = config.settings.audit.page_stale_minutes
+    if finished is None or now - finished <= timedelta(minutes=limit):
+        return []  # within the grace period the next sync resolves it
+    minutes = int((now - finished).total_seconds() // 60)
+    said = page.incident.public_status.value if page.incident.public_status else "open"
+    message = (f"the page still says {said} {minutes} min after {src.platform} {inc.state.value} it "
+               f"(more than {limit} min)")  # fmt: skip
+    return [AuditFinding("page_stale", "warn", view.key, "statuspage", "status", said, "resolved", _display(page), message)]

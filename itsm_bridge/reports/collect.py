@@ -1,0 +1,209 @@
+"""Read the platforms (read only) and the state store into one `View` per canonical key.
+
+Records are grouped by the key the store links them to, else by the correlation key they carry
+(the source platform's records by the key its mapper gives). So two copies carrying one key
+(duplicates) and copies carrying a key the store does not link both show up in one view.
+Records of a target platform that carry no key are not part of any flow and are only counted.
+
+Only `changed_since` and `get` are called: nothing is written anywhere, not even the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Iterable
+
+from itsm_bridge.errors import NotFound
+from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
+from itsm_bridge.model import Incident, RemoteRef
+from itsm_bridge.store.base import QuarantineEntry, StateStore
+from itsm_bridge.sync.cursor import Watermark
+
+if TYPE_CHECKING:
+    from itsm_bridge.config import Config
+    from itsm_bridge.connectors.base import Connector, RemoteRecord
+
+
+@dataclass(frozen=True)
+class Copy:
+    """One platform's record of an incident, mapped to the canonical model."""
+
+    platform: str
+    ref: RemoteRef
+    incident: Incident
+    findings: tuple[Finding, ...] = ()
+    updated: datetime | None = None
+    page_impact: str | None = None  # a status page's own impact, compared against the priority
+    matches_flow: bool = True  # a source record that passes [sync.filters]
+
+
+@dataclass
+class View:
+    """Everything known about one canonical key: each platform's copies and the store's links."""
+
+    key: str
+    copies: dict[str, list[Copy]] = field(default_factory=dict)
+    links: dict[str, RemoteRef] = field(default_factory=dict)
+    broken: list[RemoteRef] = field(default_factory=list)  # linked, but the platform has no such record
+
+    def copy(self, platform: str) -> Copy | None:
+        """The platform's copy: the linked one when there are several."""
+        found = self.copies.get(platform) or []
+        linked = self.links.get(platform)
+        if linked is not None:
+            for c in found:
+                if c.ref.id == linked.id:
+                    return c
+        return found[0] if found else None
+
+    def canonical(self, source: str) -> Incident | None:
+        """The incident as its system of record (the flow's source) says, else as any copy says."""
+        main = self.copy(source)
+        if main is not None:
+            return main.incident
+        return next((c.incident for copies in self.copies.values() for c in copies), None)
+
+
+@dataclass
+class Snapshot:
+    """What one audit read: views by key, plus the store's quarantine and the source cursor."""
+
+    source: str
+    targets: list[str]
+    views: dict[str, View]
+    quarantined: list[QuarantineEntry] = field(default_factory=list)
+    source_cursor: datetime | None = None  # the sync has read the source up to here
+    read: dict[str, int] = field(default_factory=dict)  # records read per platform
+    foreign: dict[str, int] = field(default_factory=dict)  # records carrying no key (not ours)
+    api_calls: dict[str, int] = field(default_factory=dict)
+    origin: str = "platforms"  # "platforms", or "store" for an audit of the store alone
+
+
+def collect(
+    config: Config,
+    store: StateStore,
+    connectors: dict[str, Connector],
+    since: datetime | None = None,
+) -> Snapshot:
+    """Read every connector and the store into a Snapshot.
+
+    With `since`, each platform is read from that time on: every copy of an incident opened since
+    then was necessarily changed since then, so nothing in scope is missed; the view filter in
+    `in_scope` then keeps incidents opened since."""
+    sync = config.settings.sync
+    links: dict[str, dict[str, RemoteRef]] = {}
+    by_id: dict[tuple[str, str], str] = {}
+    for key, ref in store.all_links():
+        links.setdefault(key, {})[ref.platform] = ref
+        by_id[(ref.platform, ref.id)] = key
+    snap = Snapshot(sync.source, list(sync.targets), {})
+    watermark = Watermark(since) if since else None
+    for platform, connector in connectors.items():
+        mapper = mapper_for(platform, config)
+        snap.read[platform] = 0
+        for record in connector.changed_since(watermark):
+            snap.read[platform] += 1
+            _add(snap, platform, record, mapper, by_id, config)
+    for key, refs in links.items():
+        view = snap.views.get(key)
+        if view is None:
+            if since is not None:
+                continue  # nothing of it changed since: out of scope
+            view = snap.views[key] = View(key)
+        view.links = dict(refs)
+        _complete(snap, view, connectors, config)
+    snap.quarantined = store.quarantined()
+    cursor = Watermark.from_cursor(store.cursor(sync.source))
+    snap.source_cursor = cursor.value
+    snap.api_calls = {p: c.calls for p, c in connectors.items()}
+    return snap
+
+
+def _add(snap: Snapshot, platform: str, record: RemoteRecord, mapper: PlatformMapper,
+         by_id: dict[tuple[str, str], str], config: Config) -> None:  # fmt: skip
+    key = by_id.get((platform, record.ref.id)) or record.correlation_key
+    if key is None and platform != snap.source:
+        snap.foreign[platform] = snap.foreign.get(platform, 0) + 1
+        return
+    incident, findings = mapper.to_canonical(record)
+    key = key or incident.key
+    copy = Copy(
+        platform, record.ref, incident.replace(key=key), tuple(f.for_key(key) for f in findings), record.updated,
+        page_impact=record.fields.get("impact") if platform == "statuspage" else None,
+        matches_flow=platform != snap.source or _matches_filter(record, config),
+    )  # fmt: skip
+    snap.views.setdefault(key, View(key)).copies.setdefault(platform, []).append(copy)
+
+
+def _complete(snap: Snapshot, view: View, connectors: dict[str, Connector], config: Config) -> None:
+    """Fetch linked records not read (unchanged since `since`); a missing one is a broken link."""
+    for platform, ref in view.links.items():
+        if platform not in connectors or any(c.ref.id == ref.id for c in view.copies.get(platform, [])):
+            continue
+        try:
+            record = connectors[platform].get(ref)
+        except NotFound:
+            view.broken.append(ref)
+            continue
+        _add(snap, platform, record, mapper_for(platform, config), {(platform, ref.id): view.key}, config)
+
+
+def _matches_filter(record: RemoteRecord, config: Config) -> bool:
+    """The same test the sync engine applies to source records ([sync.filters.<source>])."""
+    wanted = config.settings.sync.filters.get(config.settings.sync.source, {})
+    return all(str(record.fields.get(k, "")) == v or record.display.get(k) == v for k, v in wanted.items())
+
+
+def in_scope(snap: Snapshot, since: datetime | None) -> Iterable[View]:
+    """Views of incidents opened at or after `since` (every view without it)."""
+    for view in snap.views.values():
+        if since is None:
+            yield view
+            continue
+        incident = view.canonical(snap.source)
+        opened = incident.opened or incident.updated if incident else None
+        if opened is None or opened >= since:
+            yield view
+
+
+def scoped(snap: Snapshot, since: datetime | None) -> Snapshot:
+    """The snapshot narrowed to `in_scope` views."""
+    if since is None:
+        return snap
+    views = {v.key: v for v in in_scope(snap, since)}
+    quarantined = [q for q in snap.quarantined if q.key in views]
+    return Snapshot(snap.source, snap.targets, views, quarantined, snap.source_cursor, snap.read,
+                    snap.foreign, snap.api_calls, snap.origin)  # fmt: skip
+
+
+def store_snapshot(config: Config, store: StateStore, shadows: Iterable[tuple[str, dict[str, Any]]]) -> Snapshot:
+    """A Snapshot of the state store alone: each linked incident as every platform last showed
+    it to the sync (the shadow's per-side values). No platform is read, so this finds what was
+    true at the last sync; `itsm-bridge audit` reads the platforms instead. Used by the benchmark
+    and for audits of a store whose platforms are out of reach."""
+    from itsm_bridge.sync.reconcile import SIDES_KEY
+
+    sync = config.settings.sync
+    snap = Snapshot(sync.source, list(sync.targets), {}, origin="store")
+    links: dict[str, dict[str, RemoteRef]] = {}
+    for key, ref in store.all_links():
+        links.setdefault(key, {})[ref.platform] = ref
+    for key, fields in shadows:
+        refs = links.get(key, {})
+        view = snap.views[key] = View(key, links=refs)
+        base = {k: v for k, v in fields.items() if not k.startswith("_")}
+        for platform, values in (fields.get(SIDES_KEY) or {}).items():
+            ref = refs.get(platform) or RemoteRef(platform, key)
+            plain = {**(base if platform == sync.source else {}), **values, "key": key}
+            plain["title"] = plain.get("title") or base.get("title") or ""
+            incident = Incident.from_dict({k: v for k, v in plain.items() if k in _INCIDENT_FIELDS})
+            view.copies[platform] = [Copy(platform, ref, incident.replace(key=key), (), incident.updated)]
+    snap.quarantined = store.quarantined()
+    snap.source_cursor = Watermark.from_cursor(store.cursor(sync.source)).value
+    snap.read = {p: sum(1 for v in snap.views.values() if p in v.copies) for p in (sync.source, *sync.targets)}
+    return snap
+
+
+_INCIDENT_FIELDS = frozenset(Incident.__dataclass_fields__) - {"comments", "links"}
