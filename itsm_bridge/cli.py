@@ -377,6 +377,47 @@ def demo_command(ctx: Context, incidents: int, workdir: str | None) -> None:
     sys.exit(0 if result.ok else 1)
 
 
+@main.command("audit")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]), default="table", show_default=True,
+              help="table on the terminal; json (documented schema); csv, one finding per row; html, one self-contained file.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
+@click.option("--since", metavar="DATE", help="Only incidents opened on or after DATE (YYYY-MM-DD or ISO 8601; UTC unless it says).")
+@click.option("--fail-on", type=click.Choice(["warn", "block"]), default="warn", show_default=True,
+              help="Exit 1 when a finding is at least this severe (warn: any finding).")
+@pass_ctx
+def audit_command(ctx: Context, fmt: str, out: str | None, since: str | None, fail_on: str) -> None:
+    """Read the platforms (read only) and the state store and report categorization consistency,
+    priority conformance, status drift, required fields, link health and ITIL metrics.
+
+    Exit 0 when clean, 1 when findings reach --fail-on, 2 on a usage or config error, 4 when a
+    platform is unreachable or refuses the credentials. --json is --format json.
+    """
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from itsm_bridge import runner
+    from itsm_bridge.reports.render import render
+
+    when = None
+    if since:
+        try:
+            when = datetime.fromisoformat(since)
+        except ValueError:
+            raise click.BadParameter(f"{since!r} is not a date; use YYYY-MM-DD or ISO 8601", param_hint="--since") from None
+        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    report = _run(ctx, lambda cfg: runner.audit(cfg, since=when))
+    fmt = "json" if ctx.json and fmt == "table" else fmt
+    text = render(report, fmt)
+    if out:
+        Path(out).write_text(text, encoding="utf-8", newline="")
+        summary = report.to_dict()["summary"]
+        emit(ctx, {"ok": not report.reaches(fail_on), "out": out, "format": fmt, **summary},
+             f"Wrote the {fmt} report to {out}: {summary['findings']} finding(s)")  # fmt: skip
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+    sys.exit(EXIT_FAILED if report.reaches(fail_on) else EXIT_OK)
+
+
 # ---------------------------------------------------------------------------------------------
 # sandbox
 

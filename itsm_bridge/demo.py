@@ -4,6 +4,7 @@ Starts the sandbox in-process with seeded incidents, writes a config for it, the
 1. syncs ServiceNow -> Jira and the status page;
 2. syncs again, which must write nothing (no echo);
 3. resolves one issue on the Jira side, as an engineer would, and syncs it back to ServiceNow;
+4. audits the platforms and writes the HTML report into the workdir;
 and prints what each step did and where the state, journal and config are.
 """
 
@@ -32,6 +33,8 @@ class DemoResult:
     resolved: dict[str, Any] = field(default_factory=dict)
     ok: bool = True
     problems: list[str] = field(default_factory=list)
+    report_path: Path | None = None
+    audit: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +45,8 @@ class DemoResult:
             "steps": self.steps,
             "resolved": self.resolved,
             "problems": self.problems,
+            "report": str(self.report_path) if self.report_path else None,
+            "audit": self.audit,
         }
 
 
@@ -79,6 +84,7 @@ def run_demo(incidents: int = 20, workdir: str | None = None, echo: Callable[[st
         resolved["close_code"] = incident.get("close_code")
         if incident.get("state") != "6":
             result.problems.append(f"ServiceNow {resolved.get('key')} is in state {incident.get('state')}, not 6 (Resolved)")
+        _audit(result, cfg, root, echo)
     result.ok = not result.problems
     return result
 
@@ -114,3 +120,21 @@ def _resolve_one_in_jira(sandbox: Sandbox, cfg: config_module.Config) -> dict[st
     finally:
         store.close()
     return {}
+
+
+def _audit(result: DemoResult, cfg: config_module.Config, root: Path, echo: Callable[[str], None]) -> None:
+    """Audit the platforms as they now stand and write the HTML report next to the state."""
+    from itsm_bridge.errors import BridgeError
+    from itsm_bridge.reports.render_html import render
+
+    try:
+        report = runner.audit(cfg)
+    except BridgeError as exc:
+        result.problems.append(f"the audit failed: {exc}")
+        return
+    path = root / "audit.html"
+    path.write_text(render(report), encoding="utf-8")
+    result.report_path = path
+    result.audit = report.to_dict()["summary"]
+    echo(f"\naudit: {result.audit['findings']} finding(s) {result.audit['by_kind']}")
+    echo(f"Audit report: {path}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Callable
 
 from itsm_bridge.config import Config
 from itsm_bridge.connectors import build_all
@@ -16,6 +17,9 @@ from itsm_bridge.store.base import StateStore
 from itsm_bridge.sync.engine import Engine
 from itsm_bridge.sync.plan import Plan
 from itsm_bridge.sync.summary import RunSummary
+
+if TYPE_CHECKING:
+    from itsm_bridge.reports.report import Report
 
 log = logging.getLogger("itsm_bridge.run")
 
@@ -142,3 +146,10 @@ def _status(store: StateStore, config: Config, conflicts_shown: int) -> Status:
     ]  # fmt: skip
     links = len({k for k, _ in store.all_links()})
     return Status(last_run, quarantined, conflicts[-conflicts_shown:], cursors, links, len(store.open_intents()))
+
+
+def audit(config: Config, since: datetime | None = None) -> Report:
+    """Read the platforms (read only) and the store; check consistency and compute metrics."""
+    from itsm_bridge.reports.run import audit as run_audit
+
+    return run_audit(config, since)

@@ -1,0 +1,41 @@
+"""The report for a terminal: summary, findings, and the headline metrics, as fixed-width tables."""
+
+from __future__ import annotations
+
+from itsm_bridge.output import table
+from itsm_bridge.reports.report import Report
+
+
+def _minutes(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value / 60:.1f} h" if value >= 120 else f"{value:.0f} min"
+
+
+def render(report: Report) -> str:
+    d = report.to_dict()
+    s = d["summary"]
+    read = ", ".join(f"{p} {n}" for p, n in s["records"].items())
+    lines = [f"Audit of {s['incidents']} incident(s) (read: {read}); "
+             f"{s['findings']} finding(s): {s['by_severity']['block']} block, {s['by_severity']['warn']} warn"]  # fmt: skip
+    if report.findings:
+        lines += ["", table(["kind", "sev", "key", "platform", "field", "value", "expected", "ref"],
+                            [[f.kind, f.severity, f.key, f.platform, f.field, f.value, f.expected, f.ref]
+                             for f in report.findings])]  # fmt: skip
+    else:
+        lines.append("No findings: the platforms tell the same story.")
+    m = d["metrics"]
+    rows = []
+    for priority, mttr in m["mttr"]["by_priority"].items():
+        mtta = m["mtta"]["by_priority"].get(priority, {})
+        rows.append([priority, mttr["count"], _minutes(mtta.get("mean_minutes")), _minutes(mttr["mean_minutes"]),
+                     _minutes(mttr["median_minutes"])])  # fmt: skip
+    if rows:
+        lines += ["", table(["priority", "resolved", "MTTA", "MTTR", "MTTR median"], rows)]
+    sla = [[r["priority"], _minutes(r["target_minutes"]), r["met"], r["breached"], r["open_breached"],
+            "-" if r["compliance_pct"] is None else f"{r['compliance_pct']}%"] for r in m["sla"]]  # fmt: skip
+    if sla:
+        lines += ["", table(["priority", "SLA", "met", "breached", "open, late", "compliance"], sla)]
+    rec = m["recurrence"]
+    lines.append(f"\nRecurrences (same service and category within {rec['window_days']} days): {rec['recurrences']}")
+    return "\n".join(lines)
