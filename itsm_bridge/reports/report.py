@@ -77,6 +77,16 @@ class Report:
 
 def build(snap: Snapshot, config: Config, now: datetime, since: datetime | None = None) -> Report:
     """Run every check and metric over `snap`."""
+    import gc
+
+    gc.disable()  # as in collect.store_snapshot: many long-lived objects, no cycles worth a pass
+    try:
+        return _build(snap, config, now, since)
+    finally:
+        gc.enable()
+
+
+def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None) -> Report:
     findings: list[AuditFinding] = []
     tally = Completeness()
     held = {q.key for q in snap.quarantined if q.key}
