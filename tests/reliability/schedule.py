@@ -200,6 +200,20 @@ def compressed_backoff(factor: float = 0.05) -> Iterator[None]:
 
 
 @contextmanager
+def uncompressed_backoff() -> Iterator[None]:
+    """The product's real backoff, inside a `compressed_backoff` block (for timing checks)."""
+    compressed = http_module.Backoff.delay
+    http_module.Backoff.delay = _REAL_DELAY  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        http_module.Backoff.delay = compressed  # type: ignore[method-assign]
+
+
+_REAL_DELAY = http_module.Backoff.delay
+
+
+@contextmanager
 def captured_logs() -> Iterator[io.StringIO]:
     """The product's own log pipeline at debug level, JSON lines, into a buffer."""
     buffer = io.StringIO()
