@@ -21,9 +21,12 @@ def plan_publish(outcome: Outcome, shadow: Mapping[str, Any] | None, link: dict[
     if merged is None:
         return
     if link is None:
-        if not should_publish(merged, config) or not merged.state.is_open:
+        if not should_publish(merged, config):
             return
-        rule = "matches [publish]: new on the page"
+        if merged.state.is_open:
+            rule = "matches [publish]: new on the page"
+        else:  # a page incident published before we knew it (found by its key) must not stay open
+            rule = "matches [publish], resolved: resolve any page incident carrying its key"
         changes: dict[str, list[Any]] = {"state": [None, merged.state.value]}
     else:
         data = merged.to_dict()

@@ -206,3 +206,20 @@ def test_dry_run_only_and_limit(bridge):
     assert summary["created"] == 1
     for rec in (a, b, c):
         jira_issue_for(bridge.sandbox, rec["number"])
+
+
+def test_a_page_incident_published_before_is_found_by_key_and_resolved(bridge):
+    record = add_incident(bridge.sandbox, impact="1", urgency="1", state="6", close_code="Solved (Permanently)",
+                          close_notes="Failed over to mx3.")  # fmt: skip
+    stale = bridge.sandbox.statuspage.create_incident({
+        "name": "Mail delays", "status": "investigating", "body": "Investigating.",
+        "metadata": {"itsm_bridge": {"key": record["number"]}},
+    })  # fmt: skip
+    code, summary = bridge.sync_json()
+    assert code == 0, summary
+    assert bridge.sandbox.statuspage.incident(stale["id"])["status"] == "resolved"
+    assert len(page_incidents_for(bridge.sandbox, record["number"])) == 1
+    settle(bridge)
+    before = len(bridge.writes())
+    assert bridge.sync_json()[0] == 0
+    assert bridge.writes()[before:] == []
