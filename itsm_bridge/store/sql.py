@@ -251,6 +251,12 @@ class SqlStore:
             return None
         return Shadow(r.key, json.loads(r.fields), json.loads(r.versions), datetime.fromisoformat(r.updated_at))
 
+    def all_shadows(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every shadow's (key, fields) in one query: audits read them all."""
+        with self.engine.connect() as conn:
+            for r in conn.execute(select(shadows.c.key, shadows.c.fields)):
+                yield r.key, json.loads(r.fields)
+
     def put_shadow(self, shadow: Shadow) -> None:
         values = {"fields": _dumps(shadow.fields), "versions": _dumps(shadow.versions), "updated_at": _now()}
         with self._write() as conn:
