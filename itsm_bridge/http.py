@@ -260,6 +260,9 @@ class HttpClient:
             resp = self.session.request(
                 method, url, params=params, json=body, data=data, headers=headers, timeout=self.timeout_s,
                 allow_redirects=False,
+                # Per request, or requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in the
+                # environment override the session's verify: a configured ca_bundle was ignored.
+                verify=self.session.verify,
             )
         except requests.exceptions.SSLError as exc:
             raise Unreachable(f"TLS verification failed for {self.base_url}: {type(exc).__name__}",
