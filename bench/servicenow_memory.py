@@ -78,7 +78,8 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     parent.send("done")
     server.join(timeout=5)
-    print(f"read {count} records in {elapsed:.1f}s ({count / elapsed:.0f}/s), {connector.calls} requests")
+    print(f"read {count} records in {elapsed:.1f}s ({count / elapsed:.0f}/s), {connector.calls} requests "
+          f"({connector.stats.pages} incident pages, the rest notes)")
     if len(figures) == 2:
         low, high = figures[min(figures)], figures[max(figures)]
         print(f"growth from 10k to {max(figures)}: {high - low:+.1f} MiB (x{high / low:.2f})")

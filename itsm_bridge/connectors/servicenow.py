@@ -4,11 +4,18 @@
   display names for reference fields, in the same call. The alternative (values only, plus a
   cached name lookup per distinct group, person and CI) costs one call per page *plus* one per
   distinct reference; `all` costs one call per page whatever the data, for a larger body.
-- `changed_since` pages with `Link: rel="next"` (offset paging) ordered by sys_updated_on, sys_id.
-  Offset paging over a changing table can show a record twice when rows shift; a record is
-  yielded once per (sys_id, sys_mod_count) by a seen-set bounded to the latest sys_updated_on
-  second read (rows are in time order, so a repeat can only come from that second). Memory stays
-  flat in the number of records: one page plus the keys of one second.
+- `changed_since` pages by keyset, not offset: ordered by (sys_updated_on, sys_id), each page
+  asks for the rows strictly after the last row of the one before,
+  `sys_updated_on>E^ORsys_id>S^sys_updated_on>=E` (`^OR` binds to the condition just before it:
+  (updated > E or sys_id > S) and updated >= E). Offsets over a changing table skip a row when an
+  earlier one is updated mid-read and the rest slide back over a page edge; a keyset position does
+  not move. So a pass reads each (sys_updated_on, sys_id) position once, and a row updated
+  mid-read comes again later in the pass with a newer sys_mod_count: a newer version, yielded. Rows already
+  applied at their version (the watermark's seen-set) are skipped. Memory stays flat in the
+  number of records: one page at a time.
+- The read ends when `X-Total-Count` (what the page's query matched) fits in one page, or, without
+  that header, at a short page. Not at a short page when the count is there: the limit applies
+  before ACL evaluation, so rows the user may not read leave a page short with more to come.
 - Writes send values; reference fields given as names are resolved to sys_ids by a cached lookup
   (names are not unique: an ambiguous name is refused). Where the lookup table cannot be read,
   the name is sent and ServiceNow resolves the display value itself.
@@ -23,7 +30,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import requests
@@ -36,6 +43,7 @@ from itsm_bridge.correlation import CORRELATION_DISPLAY, is_ours, mark
 from itsm_bridge.errors import (
     ConfigError,
     ConfigProblem,
+    ConnectorError,
     Forbidden,
     NotFound,
     RemoteValidation,
@@ -69,9 +77,31 @@ class ReadStats:
     pages: int = 0
     rows: int = 0
     yielded: int = 0
-    repeated: int = 0  # rows shown twice by offset paging, dropped
     already_applied: int = 0  # skipped by the watermark's seen-set
-    out_of_order: int = 0  # rows older than the current second (inserted behind the read), yielded
+
+
+Position = tuple[datetime, str]  # (sys_updated_on, sys_id): a row's place in the read order
+
+
+def page_query(read_from: datetime | None, after: Position | None) -> Query:
+    """The query of one page of `changed_since`: the watermark condition, then the rows strictly
+    after `after` in (sys_updated_on, sys_id) order. `^OR` binds to the condition just before it,
+    so this reads (updated > E or sys_id > S) and updated >= E."""
+    query = Query()
+    if read_from is not None:
+        query.where("sys_updated_on", ">=", read_from)
+    if after is not None:
+        updated, sys_id = after
+        query.where("sys_updated_on", ">", updated).or_where("sys_id", ">", sys_id).where("sys_updated_on", ">=", updated)
+    return query.order_by("sys_updated_on").order_by("sys_id")
+
+
+def position(values: Mapping[str, str]) -> Position:
+    """Where a row sits in the read order."""
+    updated = parse_snow_time(values.get("sys_updated_on"))
+    if updated is None:
+        raise RemoteValidation("incident row without sys_updated_on", platform=PLATFORM, ref=values.get("sys_id"))
+    return updated, values["sys_id"]
 
 
 def split_row(row: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
@@ -147,44 +177,40 @@ class ServiceNowConnector:
     # --- read
     def changed_since(self, cursor: Watermark | None, *, notes: bool = True) -> Iterator[RemoteRecord]:
         """Incidents updated at or after `cursor.read_from(overlap)`, oldest first, streamed page by
-        page; each page's notes are read in one more call unless `notes` is False."""
+        page (keyset paging, see the module docstring); each page's notes are read in one more call
+        unless `notes` is False."""
         self.stats = stats = ReadStats()
         read_from = cursor.read_from(timedelta(seconds=self.settings.overlap_s)) if cursor else None
-        query = Query()
-        if read_from is not None:
-            query.where("sys_updated_on", ">=", read_from)
-        query.order_by("sys_updated_on").order_by("sys_id")
-        params = {**self._read_params(), "sysparm_query": query.encode(),
-                  "sysparm_limit": str(self.settings.page_size), "sysparm_offset": "0"}  # fmt: skip
-        edge = ""  # the latest sys_updated_on read so far
-        edge_seen: set[tuple[str, str]] = set()  # (sys_id, sys_mod_count) read within that second
-        for rows in self.client.pages(TABLE, params):
+        limit = self.settings.page_size
+        after: Position | None = None  # the last row read
+        while True:
+            page = self.client.page(TABLE, {**self._read_params(), "sysparm_query": page_query(read_from, after).encode(),
+                                            "sysparm_limit": str(limit), "sysparm_suppress_pagination_header": "true"})  # fmt: skip
             stats.pages += 1
-            page: list[RemoteRecord] = []
-            for row in rows:
+            records: list[RemoteRecord] = []
+            for row in page.rows:
                 stats.rows += 1
                 values, display = split_row(row)
-                key = (values["sys_id"], values.get("sys_mod_count", "0"))
-                updated = values.get("sys_updated_on", "")
-                if updated > edge:
-                    edge, edge_seen = updated, set()
-                elif updated < edge:
-                    stats.out_of_order += 1
-                if key in edge_seen:
-                    stats.repeated += 1
-                    continue
-                if updated == edge:
-                    edge_seen.add(key)
-                if cursor is not None and cursor.already_applied(*key):
+                at = position(values)
+                if after is not None and at <= after:
+                    # The instance dropped the keyset condition or the ordering (an invalid query
+                    # part is ignored, not refused): going on would read the same rows forever.
+                    raise ConnectorError(f"incident rows came back out of (sys_updated_on, sys_id) order at {at[1]}; "
+                                         "the keyset query was not applied", platform=PLATFORM)  # fmt: skip
+                after = at
+                if cursor is not None and cursor.already_applied(values["sys_id"], values.get("sys_mod_count", "0")):
                     stats.already_applied += 1
                     continue
-                page.append(to_record(values, display))
-            by_id = self._notes([r.ref.id for r in page]) if notes and page else {}
-            for record in page:
+                records.append(to_record(values, display))
+            by_id = self._notes([r.ref.id for r in records]) if notes and records else {}
+            for record in records:
                 stats.yielded += 1
                 yield dataclasses.replace(record, comments=by_id.get(record.ref.id, ()))
-        if stats.repeated or stats.out_of_order:
-            log.info("servicenow read: %d repeated row(s) dropped, %d out of order", stats.repeated, stats.out_of_order)
+            if not page.more(limit):
+                return
+            if not page.rows:  # no row to go on from
+                raise Forbidden(f"{self.settings.url} showed {self.auth.who} none of the {limit} incidents of a page "
+                                "(ACLs hide them); the read cannot go past them", platform=PLATFORM)  # fmt: skip
 
     def get(self, ref: RemoteRef) -> RemoteRecord:
         """The incident with all its notes (bar those itsm-bridge wrote)."""

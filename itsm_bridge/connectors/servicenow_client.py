@@ -1,6 +1,7 @@
 """A small ServiceNow Table API client over the shared HTTP client (not pysnow; see README).
 
-It knows the Table API's shapes only: list with `Link`-header paging, get, create, patch, auth
+It knows the Table API's shapes only: one page of a list (with the query's total count), a list
+paged by its `Link` header, get, create, patch, auth
 (basic, bearer token, OAuth client credentials with one refresh on 401), and how ServiceNow's
 errors differ from the shared classifier (a data-policy 403 is a refused record, not a
 permission problem; 401/403 name the instance and the user, never the secret).
@@ -110,6 +111,21 @@ def make_classifier(instance: str, who: str) -> Callable[[str, requests.Response
     return classify
 
 
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: its rows, and `X-Total-Count` (what the query matched) when sent."""
+
+    rows: list[dict[str, Any]]
+    total: int | None
+
+    def more(self, limit: int) -> bool:
+        """Whether rows remain after this page (asked with `limit`, no offset): its query matched
+        more than one page, or, without the count, the page was full. A short page is not the end
+        when the count says otherwise: the limit applies before ACL evaluation, so rows the user
+        may not read leave a page short."""
+        return self.total > limit if self.total is not None else len(self.rows) >= limit
+
+
 class TableClient:
     """Table API calls; every response body is `{"result": ...}`."""
 
@@ -158,6 +174,12 @@ class TableClient:
             return self.http.request(method, path, headers=self._auth_headers(), **kw)
 
     # --- Table API
+    def page(self, table: str, params: Mapping[str, Any]) -> Page:
+        """One GET of a list; no link is followed (the caller says where the next page starts)."""
+        resp = self.request("GET", f"{TABLE}/{table}", params=params)
+        total = resp.headers.get("X-Total-Count", "").strip()
+        return Page(resp.json().get("result") or [], int(total) if total.isdigit() else None)
+
     def pages(self, table: str, params: Mapping[str, Any]) -> Iterator[list[dict[str, Any]]]:
         """Every page of a list, following `Link: <...>; rel="next"` until there is none."""
         url: str | None = f"{TABLE}/{table}"

@@ -1,7 +1,9 @@
 """ServiceNow encoded queries built from (field, operator, value), never by pasting text.
 
 An encoded query separates conditions with `^` (`^OR`, `^NQ` start alternatives) and IN lists
-with `,`, and has no escape for either. So a value from data holding `^`, a newline, or (inside
+with `,`, and has no escape for either. `^OR` binds tighter than `^`: it ORs one condition with
+the single condition just before it, so `a^b^ORc^d` means a AND (b OR c) AND d; `^NQ` ORs whole
+groups. So a value from data holding `^`, a newline, or (inside
 an IN list) a comma would change what the query means: `x^NQactive=false` would widen a query to
 every inactive record. Such values are refused with `UnsafeQueryValue`, never sent.
 
@@ -60,6 +62,28 @@ def check_value(field: str, value: Value, in_list: bool = False) -> str:
     return text
 
 
+def condition(field: str, op: str, value: Value | Sequence[Value] | None = None) -> str:
+    """One `field operator value` term, every part checked. IN / NOT IN take a sequence;
+    ISEMPTY / ISNOTEMPTY take no value."""
+    check_field(field)
+    if op in NO_VALUE_OPERATORS:
+        if value is not None:
+            raise ValueError(f"{op} takes no value")
+        return f"{field}{op}"
+    if op not in OPERATORS:
+        raise ValueError(f"unknown operator {op!r}; one of {', '.join(sorted(OPERATORS | NO_VALUE_OPERATORS))}")
+    if op in LIST_OPERATORS:
+        if isinstance(value, (str, bytes, datetime)) or not isinstance(value, Iterable):
+            raise ValueError(f"{op} takes a list of values")
+        items = [check_value(field, v, in_list=True) for v in value]
+        if not items:
+            raise ValueError(f"{op} needs at least one value")
+        return f"{field}{op}{','.join(items)}"
+    if value is None or isinstance(value, (list, tuple, set)):
+        raise ValueError(f"{op} takes one value")
+    return f"{field}{op}{check_value(field, value)}"  # type: ignore[arg-type]
+
+
 class Query:
     """An encoded query assembled condition by condition; `encode()` gives the `sysparm_query`."""
 
@@ -69,26 +93,15 @@ class Query:
 
     def where(self, field: str, op: str, value: Value | Sequence[Value] | None = None) -> Query:
         """AND one condition. IN / NOT IN take a sequence; ISEMPTY / ISNOTEMPTY take no value."""
-        check_field(field)
-        if op in NO_VALUE_OPERATORS:
-            if value is not None:
-                raise ValueError(f"{op} takes no value")
-            self._conditions.append(f"{field}{op}")
-            return self
-        if op not in OPERATORS:
-            raise ValueError(f"unknown operator {op!r}; one of {', '.join(sorted(OPERATORS | NO_VALUE_OPERATORS))}")
-        if op in LIST_OPERATORS:
-            if isinstance(value, (str, bytes, datetime)) or not isinstance(value, Iterable):
-                raise ValueError(f"{op} takes a list of values")
-            items = [check_value(field, v, in_list=True) for v in value]
-            if not items:
-                raise ValueError(f"{op} needs at least one value")
-            text = ",".join(items)
-        else:
-            if value is None or isinstance(value, (list, tuple, set)):
-                raise ValueError(f"{op} takes one value")
-            text = check_value(field, value)  # type: ignore[arg-type]
-        self._conditions.append(f"{field}{op}{text}")
+        self._conditions.append(condition(field, op, value))
+        return self
+
+    def or_where(self, field: str, op: str, value: Value | Sequence[Value] | None = None) -> Query:
+        """OR one condition with the condition just before it (`^OR`): `where(a).or_where(b).where(c)`
+        selects (a OR b) AND c."""
+        if not self._conditions or self._conditions[-1] == "NQ":
+            raise ValueError("or_where() needs a condition before it")
+        self._conditions.append("OR" + condition(field, op, value))
         return self
 
     def new_query(self) -> Query:

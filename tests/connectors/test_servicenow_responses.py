@@ -56,12 +56,18 @@ def snow(monkeypatch):
     return conn
 
 
+@pytest.fixture
+def snow_pages_of_2(monkeypatch):
+    monkeypatch.setenv("SNOW_TEST_PASSWORD", PASSWORD)
+    return ServiceNowConnector(snow_config(BASE, page_size=2), sleep=lambda s: None)
+
+
 @responses.activate
-def test_changed_since_pins_query_fields_paging_and_follows_link_next(snow):
-    nxt = f"{INCIDENT}?sysparm_offset=2&sysparm_limit=2&sysparm_query=x"
-    responses.get(INCIDENT, json={"result": [row(1), row(2)]}, headers={"Link": f'<{nxt}>;rel="next",<{nxt}>;rel="last"'})
+def test_changed_since_pins_query_fields_and_the_keyset_of_the_next_page(snow_pages_of_2):
+    snow = snow_pages_of_2
+    responses.get(INCIDENT, json={"result": [row(1), row(2)]}, headers={"X-Total-Count": "3"})
     responses.get(JOURNAL, json={"result": []})
-    responses.get(INCIDENT, json={"result": [row(3, "2024-03-01 12:00:01")]})
+    responses.get(INCIDENT, json={"result": [row(3, "2024-03-01 12:00:01")]}, headers={"X-Total-Count": "1"})
     responses.get(JOURNAL, json={"result": []})
     mark = Watermark(datetime(2024, 3, 1, 12, 0, tzinfo=UTC))
     got = [r.ref.id for r in snow.changed_since(mark)]
@@ -69,19 +75,22 @@ def test_changed_since_pins_query_fields_paging_and_follows_link_next(snow):
     first = query_of(responses.calls[0])
     assert first == {
         "sysparm_query": "sys_updated_on>=2024-03-01 11:59:00^ORDERBYsys_updated_on^ORDERBYsys_id",
-        "sysparm_limit": "1000",
-        "sysparm_offset": "0",
+        "sysparm_limit": "2",
+        "sysparm_suppress_pagination_header": "true",
         "sysparm_display_value": "all",
         "sysparm_exclude_reference_link": "true",
         "sysparm_fields": READ_FIELDS,
     }
     assert set(READ_FIELDS.split(",")) >= {"sys_id", "sys_mod_count", "sys_updated_on", "correlation_id", "cmdb_ci"}
     assert "work_notes" not in READ_FIELDS.split(",")
-    assert responses.calls[2].request.url == nxt  # the next link, exactly as given
+    second = query_of(responses.calls[2])  # strictly after (12:00:00, sid(2)), no offset
+    assert second == {**first, "sysparm_query": (f"sys_updated_on>=2024-03-01 11:59:00^sys_updated_on>2024-03-01 12:00:00"
+                                                 f"^ORsys_id>{sid(2)}^sys_updated_on>=2024-03-01 12:00:00"
+                                                 "^ORDERBYsys_updated_on^ORDERBYsys_id")}  # fmt: skip
     journal = query_of(responses.calls[1])
     assert journal["sysparm_query"] == (f"element_idIN{sid(1)},{sid(2)}^elementINwork_notes,comments"
                                         "^ORDERBYsys_created_on^ORDERBYsys_id")  # fmt: skip
-    assert len(responses.calls) == 4
+    assert len(responses.calls) == 4  # X-Total-Count 1 fits a page: no further request
 
 
 @responses.activate
@@ -92,13 +101,46 @@ def test_changed_since_without_watermark_reads_everything_in_order(snow):
 
 
 @responses.activate
-def test_a_row_repeated_across_a_page_edge_is_yielded_once_but_a_new_version_is_not_dropped(snow):
-    nxt = f"{INCIDENT}?sysparm_offset=2"
-    responses.get(INCIDENT, json={"result": [row(1), row(2)]}, headers={"Link": f'<{nxt}>;rel="next"'})
-    responses.get(INCIDENT, json={"result": [row(2), row(2, "2024-03-01 12:00:05", mod="1")]})
-    got = [(r.ref.id, r.version) for r in snow.changed_since(None, notes=False)]
-    assert got == [(sid(1), "0"), (sid(2), "0"), (sid(2), "1")]
-    assert snow.stats.repeated == 1 and snow.stats.rows == 4
+def test_a_record_updated_mid_read_comes_again_at_its_new_version(snow_pages_of_2):
+    responses.get(INCIDENT, json={"result": [row(1), row(2)]}, headers={"X-Total-Count": "3"})
+    responses.get(INCIDENT, json={"result": [row(1, "2024-03-01 12:00:05", mod="1")]}, headers={"X-Total-Count": "1"})
+    got = [(r.ref.id, r.version) for r in snow_pages_of_2.changed_since(None, notes=False)]
+    assert got == [(sid(1), "0"), (sid(2), "0"), (sid(1), "1")]
+    assert snow_pages_of_2.stats.rows == 3 and snow_pages_of_2.stats.pages == 2
+
+
+@responses.activate
+def test_without_a_total_count_a_short_page_ends_the_read_and_a_full_one_does_not(snow_pages_of_2):
+    responses.get(INCIDENT, json={"result": [row(1), row(2)]})
+    responses.get(INCIDENT, json={"result": [row(3)]})
+    assert [r.ref.id for r in snow_pages_of_2.changed_since(None, notes=False)] == [sid(1), sid(2), sid(3)]
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_a_page_acls_shortened_does_not_end_the_read_while_the_count_says_more(snow_pages_of_2):
+    # the limit applies before ACL evaluation: 2 rows asked, 1 shown, 4 matched
+    responses.get(INCIDENT, json={"result": [row(1)]}, headers={"X-Total-Count": "4"})
+    responses.get(INCIDENT, json={"result": [row(3), row(4)]}, headers={"X-Total-Count": "2"})
+    assert [r.ref.id for r in snow_pages_of_2.changed_since(None, notes=False)] == [sid(1), sid(3), sid(4)]
+    assert f"^ORsys_id>{sid(1)}^" in query_of(responses.calls[1])["sysparm_query"]
+
+
+@responses.activate
+def test_a_page_acls_hide_entirely_stops_the_read_loudly(snow_pages_of_2):
+    responses.get(INCIDENT, json={"result": []}, headers={"X-Total-Count": "5"})
+    with pytest.raises(Forbidden, match="ACLs hide them"):
+        list(snow_pages_of_2.changed_since(None, notes=False))
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_rows_not_after_the_keyset_stop_the_read_instead_of_looping(snow_pages_of_2):
+    # an instance that dropped the keyset condition answers the first page again
+    responses.get(INCIDENT, json={"result": [row(1), row(2)]}, headers={"X-Total-Count": "3"})
+    with pytest.raises(ConnectorError, match="keyset query was not applied"):
+        list(snow_pages_of_2.changed_since(None, notes=False))
+    assert len(responses.calls) == 2
 
 
 @responses.activate
@@ -144,6 +186,11 @@ def test_query_builder_refuses_unsafe_values_and_field_names():
         Query().where("state=1^ORnumber", "=", "x")
     q = Query().where("number", "IN", ["INC1", "INC2"]).where("active", "=", "true").new_query().where("number", "=", "X")
     assert q.order_by("sys_id", descending=True).encode() == "numberININC1,INC2^active=true^NQnumber=X^ORDERBYDESCsys_id"
+    assert Query().where("a", "=", "1").or_where("b", ">", "2").where("c", "=", "3").encode() == "a=1^ORb>2^c=3"
+    with pytest.raises(UnsafeQueryValue):
+        Query().where("a", "=", "1").or_where("sys_id", ">", "x^NQactive=false")
+    with pytest.raises(ValueError, match="needs a condition before it"):
+        Query().or_where("a", "=", "1")
 
 
 @responses.activate
@@ -268,10 +315,12 @@ def test_a_429_waits_at_least_retry_after_then_continues(snow):
 
 @responses.activate
 def test_a_next_link_to_another_host_is_not_followed(snow):
-    responses.get(INCIDENT, json={"result": [row(1)]}, headers={"Link": '<https://evil.example/x>;rel="next"'})
+    responses.get(INCIDENT, json={"result": [row(1)]})
+    note = {"sys_id": "a", "element_id": sid(1), "element": "comments", "value": "hi", "sys_created_on": "2024-03-01 12:00:00"}
+    responses.get(JOURNAL, json={"result": [note]}, headers={"Link": '<https://evil.example/x>;rel="next"'})
     with pytest.raises(ConnectorError, match="refusing to follow"):
-        list(snow.changed_since(None, notes=False))
-    assert len(responses.calls) == 1
+        list(snow.changed_since(None))
+    assert len(responses.calls) == 2
 
 
 @responses.activate
@@ -343,22 +392,22 @@ def test_times_are_read_as_utc_whatever_the_local_zone(tmp_path):
 
 
 @responses.activate
-def test_2500_rows_in_one_second_shifted_by_an_insert_mid_read_are_each_yielded_once(snow):
-    # An offset-paging server over rows that all share one second; after the first page a row is
-    # inserted ahead of them in sys_id order, so every later page starts with the previous page's last row.
-    table = [row(n) for n in range(1000, 3500)]
+def test_2500_rows_in_one_second_with_an_insert_behind_the_read_are_each_yielded_once(snow):
+    # A server evaluating each page's query as the sandbox does, over rows sharing one second;
+    # after the first page a row is inserted ahead of them all in sys_id order, behind the read.
+    from itsm_bridge.sandbox.snow_query import run
+
+    table = [{"sys_id": sid(n), "sys_updated_on": "2024-03-01 12:00:00"} for n in range(1000, 3500)]
 
     def page(request):
         q = {k: v[-1] for k, v in parse_qs(urlsplit(request.url).query).items()}
-        offset, limit = int(q.get("sysparm_offset", "0")), int(q.get("sysparm_limit", "1000"))
-        if offset == 1000 and len(table) == 2500:
-            table.insert(0, row(1))
-        headers = {}
-        if offset + limit < len(table):
-            headers["Link"] = f'<{INCIDENT}?sysparm_offset={offset + limit}&sysparm_limit={limit}>;rel="next"'
-        return 200, headers, json.dumps({"result": table[offset : offset + limit]})
+        if "sys_id>" in q["sysparm_query"] and len(table) == 2500:
+            table.insert(0, {"sys_id": sid(1), "sys_updated_on": "2024-03-01 12:00:00"})
+        rows = run(table, q["sysparm_query"], lambda f: True, lambda f: lambda r: r.get(f, ""), lambda f: False)
+        body = {"result": [row(int(r["sys_id"], 16)) for r in rows[: int(q["sysparm_limit"])]]}
+        return 200, {"X-Total-Count": str(len(rows))}, json.dumps(body)
 
     responses.add_callback(responses.GET, INCIDENT, callback=page)
     read = [r.ref.id for r in snow.changed_since(None, notes=False)]
-    assert len(read) == len(set(read)) == 2500
-    assert snow.stats.repeated == 1 and snow.stats.pages == 3
+    assert read == [sid(n) for n in range(1000, 3500)]  # sid(1) is for the next run, from overlap before the watermark
+    assert snow.stats.pages == 3 and "sysparm_offset" not in responses.calls[1].request.url
