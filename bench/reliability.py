@@ -44,6 +44,7 @@ def main() -> int:
             finally:
                 world.close()
             faults.update(result.faults)
+            print(f"seed {seed}: {sum(len(v) for v in found.values())} problem(s)", file=sys.stderr, flush=True)
             for name, items in found.items():
                 counts[name] += len(items)
                 if items:
