@@ -27,7 +27,7 @@ from jira import JIRA
 
 from itsm_bridge import correlation
 from itsm_bridge.config import Config
-from itsm_bridge.connectors.adf import text_to_adf
+from itsm_bridge.connectors.adf import adf_to_text, text_to_adf
 from itsm_bridge.connectors.base import CheckResult, RemoteRecord
 from itsm_bridge.connectors.jira_meta import CreateMeta, create_body, edit_body, load_createmeta
 from itsm_bridge.connectors.jira_records import (
@@ -278,10 +278,20 @@ class JiraConnector:
 
     def add_comment(self, ref: RemoteRef, comment: Comment) -> None:
         """An ADF comment, marked as ours; internal ones carry `sd.public.comment` internal=true."""
-        body = comment.body if correlation.is_ours(comment.body) else correlation.mark(comment.body, comment.origin or "itsm-bridge")
+        body = self._note_body(comment)
         internal = Visibility(comment.visibility) is Visibility.INTERNAL
         self.writes.acquire(ref.id)
         self.client.add_comment(ref.id, text_to_adf(body), is_internal=internal)  # type: ignore[arg-type]
+
+    def has_note(self, ref: RemoteRef, comment: Comment) -> bool:
+        """Whether the comment itsm-bridge writes for `comment` is already on the issue (a copy
+        whose answer was lost must not be sent twice)."""
+        wanted = " ".join(self._note_body(comment).split())
+        return any(" ".join(adf_to_text(c.get("body")).split()) == wanted for c in self.comments(ref.id))
+
+    @staticmethod
+    def _note_body(comment: Comment) -> str:
+        return comment.body if correlation.is_ours(comment.body) else correlation.mark(comment.body, comment.origin or "itsm-bridge")
 
     # --- workflow
     def transition(self, ref: RemoteRef, state: State, fields: dict[str, Any] | None = None) -> RemoteRecord:

@@ -230,6 +230,15 @@ class ServiceNowConnector:
             log.warning("servicenow: %d incidents carry key %s; using the oldest", len(rows), correlation_key)
         return to_record(*split_row(rows[0]))
 
+    def has_note(self, ref: RemoteRef, comment: Comment) -> bool:
+        """Whether the note itsm-bridge writes for `comment` is already on the incident (a copy
+        whose answer was lost must not be sent twice)."""
+        wanted = " ".join(_note_text(comment).split())
+        query = Query().where("element_id", "=", ref.id).where("element", "=", NOTE_COLUMN[comment.visibility])
+        params = {"sysparm_query": query.encode(), "sysparm_fields": "value", "sysparm_limit": str(self.settings.page_size)}
+        return any(" ".join(str(split_row(row)[0].get("value", "")).split()) == wanted
+                   for rows in self.client.pages("sys_journal_field", params) for row in rows)  # fmt: skip
+
     def _notes(self, sys_ids: Sequence[str]) -> dict[str, tuple[Comment, ...]]:
         """Journal entries (work notes and comments) of these incidents, oldest first, ours left out.
 

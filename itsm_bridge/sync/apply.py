@@ -95,6 +95,9 @@ class Applier:
         if action.kind == "publish":
             self._publish(connector, action, ref, intent, out)
             return
+        if action.kind == "comment" and self._already_copied(connector, action, ref, intent):
+            out.done.append(action)
+            return
         try:
             record = self._call(connector, action, ref)
         except BridgeError as exc:
@@ -151,6 +154,22 @@ class Applier:
         self._outcome(intent, action, result.ref or ref, payload)
         if result.action in ("created", "updated", "resolved"):
             out.done.append(action)
+
+    def _already_copied(self, connector: Any, action: Action, ref: RemoteRef | None, intent: JournalEntry) -> bool:
+        """A note copy tried before (its answer lost, or a later write of the key failed) may have
+        landed: look before sending it again. Only then: a first attempt costs no extra call."""
+        tried = any(
+            e.seq != intent.seq and e.kind == "intent" and e.action == "comment" and e.platform == action.platform
+            and (e.payload.get("comment") or {}).get("body") == (action.comment or {}).get("body")
+            for e in self.store.journal(key=action.key)
+        )  # fmt: skip
+        comment = action.comment_obj()
+        if not tried or ref is None or comment is None or not hasattr(connector, "has_note"):
+            return False
+        if not connector.has_note(ref, comment):
+            return False
+        self._outcome(intent, action, ref, {"result": "ok", "detail": "already there from an earlier attempt"})
+        return True
 
     def _transition_fields(self, platform: str, incident: Any) -> Any:
         """ServiceNow checks its required fields against the whole incident; Jira takes the
