@@ -33,6 +33,7 @@ CARRIED: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 """Canonical fields each two-way platform carries and is compared on."""
 
+SHOWS_PRIORITY = ("jira",)  # ServiceNow computes its own priority from impact x urgency
 MERGED_FIELDS = tuple(dict.fromkeys(f for fields in CARRIED.values() for f in fields))
 COMMENTS_KEY = "_comments_seen"  # shadow entry: fingerprints of comments already carried across
 SIDES_KEY = "_sides"  # shadow entry: platform -> carried values as that platform last showed them
@@ -122,7 +123,11 @@ def reconcile(
     for platform in targets:
         if platform not in CARRIED:
             continue  # one-way targets (the status page) are planned by the engine
-        _plan_platform(out, platform, merged, sides, linked, result.changes.get(platform, {}), rules, versions or {})
+        changes = dict(result.changes.get(platform, {}))
+        shown = _priority_shown(platform, sides, base)
+        if platform in SHOWS_PRIORITY and shown is not None and merged.priority is not None and shown != merged.priority.value:
+            changes["priority"] = (shown, merged.priority.value)
+        _plan_platform(out, platform, merged, sides, linked, changes, rules, versions or {})
     for platform in (source, *targets):
         if platform not in CARRIED or platform in out.blocked:
             continue
@@ -137,6 +142,15 @@ def reconcile(
         _plan_updates(out, source, merged, sides, linked, result.changes[source], rules, versions or {})
     out.shadow_fields[COMMENTS_KEY] = sorted(seen_comments | {fingerprint(c) for c, _ in new_comments})
     return out
+
+
+def _priority_shown(platform: str, sides: Mapping[str, Side], base: Mapping[str, Any]) -> str | None:
+    """The priority `platform` shows: as read this cycle, else as last synced (the shadow)."""
+    if platform in sides:
+        priority = sides[platform].incident.priority
+        return priority.value if priority is not None else None
+    value = base.get("priority")
+    return str(value) if value is not None else None
 
 
 def _note_remote_resolution(fields: dict[str, Any], origin: str | None, sides: Mapping[str, Side]) -> None:
@@ -188,9 +202,6 @@ def _plan_updates(
     ref = linked.get(platform) or sides[platform].ref
     # Not read this cycle: it should still be at the version we last saw or wrote (apply checks).
     version = sides[platform].version if platform in sides else versions.get(platform)
-    current = sides[platform].incident if platform in sides else None
-    if current is not None and current.priority is not None and current.priority != merged.priority and platform == "jira":
-        changes = {**changes, "priority": (current.priority.value, merged.priority.value if merged.priority else None)}
     if not changes:
         return
     state_change = changes.pop("state", None)

@@ -223,3 +223,15 @@ def test_a_page_incident_published_before_is_found_by_key_and_resolved(bridge):
     before = len(bridge.writes())
     assert bridge.sync_json()[0] == 0
     assert bridge.writes()[before:] == []
+
+
+def test_an_impact_change_in_servicenow_moves_the_jira_priority(bridge):
+    record = add_incident(bridge.sandbox)  # impact 1 x urgency 2: P2, High
+    assert bridge.sync_json()[0] == 0
+    settle(bridge)
+    assert bridge.sync_json()[0] == 0  # Jira's cursor past our writes: the next cycle reads only ServiceNow
+    settle(bridge)
+    bridge.sandbox.servicenow.update_incident(record["sys_id"], {"impact": "3"})  # 3 x 2: P4, Low
+    code, summary = bridge.sync_json()
+    assert code == 0 and summary["updated"] == 1
+    assert jira_issue_for(bridge.sandbox, record["number"])["fields"]["priority"]["name"] == "Low"
