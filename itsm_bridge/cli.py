@@ -203,9 +203,10 @@ def sync_command(ctx: Context, dry_run: bool, only: str | None, limit: int | Non
     """
     from itsm_bridge import runner
 
-    summary, plan = _run(ctx, lambda cfg: runner.sync(cfg, dry_run=dry_run, only=only, limit=limit, progress=_progress()))
-    if _progress():
-        click.echo("", err=True)
+    progress = _progress()
+    summary, plan = _run(ctx, lambda cfg: runner.sync(cfg, dry_run=dry_run, only=only, limit=limit, progress=progress))
+    if progress:
+        click.echo("", err=True)  # end the live count's line
     text = (plan.render() + "\n") if dry_run else ""
     _finish(ctx, summary, text + _summary_text(summary))
 

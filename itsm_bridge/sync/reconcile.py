@@ -176,14 +176,16 @@ def _plan_platform(
     versions: Mapping[str, str],
 ) -> None:
     if platform not in linked and platform not in sides:
-        blocking = [f for f in check_steps(merged, platform, True, rules) if f.blocking]
+        findings = check_steps(merged, platform, True, rules)
+        blocking = [f for f in findings if f.blocking]
         if blocking:
             out.blocked[platform] = blocking
             return
-        out.warnings += [f for f in check_steps(merged, platform, True, rules) if not f.blocking]
-        out.actions.append(Action("create", platform, out.key, merged.to_dict(), rule=f"new incident, not yet on {platform}"))
+        out.warnings += [f for f in findings if not f.blocking]
+        data = merged.to_dict()
+        out.actions.append(Action("create", platform, out.key, data, rule=f"new incident, not yet on {platform}"))
         if merged.state is not State.NEW:
-            out.actions.append(Action("transition", platform, out.key, merged.to_dict(), {"state": [State.NEW.value, merged.state.value]},
+            out.actions.append(Action("transition", platform, out.key, data, {"state": [State.NEW.value, merged.state.value]},
                                       rule=f"created as new; source state is {merged.state.value}"))  # fmt: skip
         return
     _plan_updates(out, platform, merged, sides, linked, changes, rules, versions)
