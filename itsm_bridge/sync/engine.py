@@ -231,6 +231,7 @@ class Engine:
                 plan_publish(outcome, shadow.fields if shadow else None, linked.get("statuspage"), self.config)
         else:
             outcome.blocked[self.source] = blocking
+        plan.warnings += [f.for_key(key).to_dict() for f in outcome.warnings]
         for conflict in outcome.conflicts:
             entry = {"key": key, "field": conflict.field, "values": conflict.values, "winner": conflict.winner, "rule": conflict.rule}
             plan.conflicts.append(entry)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 
@@ -235,3 +236,14 @@ def test_an_impact_change_in_servicenow_moves_the_jira_priority(bridge):
     code, summary = bridge.sync_json()
     assert code == 0 and summary["updated"] == 1
     assert jira_issue_for(bridge.sandbox, record["number"])["fields"]["priority"]["name"] == "Low"
+
+
+def test_a_warning_rule_on_create_is_shown_by_plan_and_does_not_block(bridge):
+    with bridge.config_path.open("a") as fh:
+        fh.write('\n[[rules.required]]\nstep = "create"\nfields = ["assignee"]\nplatforms = ["jira"]\nseverity = "warn"\n')
+    record = add_incident(bridge.sandbox)
+    r = bridge.run("--json", "plan")
+    assert r.returncode == 0, r.stderr
+    warnings = json.loads(r.stdout)["warnings"]
+    assert [(w["rule_id"], w["key"]) for w in warnings] == [("required.create.assignee", record["number"])]
+    assert bridge.sync_json()[1]["created"] == 1
