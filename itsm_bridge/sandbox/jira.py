@@ -223,6 +223,7 @@ class JiraPlatform(SearchRoutes, Platform):
         r("GET", f"{API}/issue/createmeta/{{project}}/issuetypes", self._createmeta_types)
         r("GET", f"{API}/issue/createmeta/{{project}}/issuetypes/{{type_id}}", self._createmeta_fields)
         r("POST", f"{API}/issue/bulk", self._create_bulk)
+        r("POST", f"{API}/issue/bulkfetch", self._bulk_fetch)
         r("POST", f"{API}/issue", self._create)
         r("GET", f"{API}/issue/{{key}}", self._get_issue)
         r("PUT", f"{API}/issue/{{key}}", self._edit)
@@ -276,12 +277,27 @@ class JiraPlatform(SearchRoutes, Platform):
             raise FieldErrors(messages=["Issue data must be an object."])
         values = self.store.validate_create(data.get("fields", {}))
         changes, comments = self.store.apply_update(values, data.get("update") or {}, CREATE_SCREEN)
+        step = self._create_transition(data.get("transition"))
         issue = self.store.create({**values, **changes})
-        for body in comments:
-            self.store.add_comment(issue, body, {}, self.config.api_account)
+        for body, props in comments:
+            self.store.add_comment(issue, body, props, self.config.api_account)
         for prop in data.get("properties") or []:
             issue.fields["properties"][prop["key"]] = prop.get("value")
+        if step is not None:  # applied to move the new issue off the start step
+            self.store.set_status(issue, step.to, "Won't Do" if step.to == "Canceled" else None)
         return issue
+
+    def _create_transition(self, wanted: Any) -> Any:
+        """The transition a create may apply: one the start step offers, needing no screen field."""
+        if wanted is None:
+            return None
+        ident = str(wanted.get("id", "")) if isinstance(wanted, dict) else ""
+        step = next((t for t in self.workflow.available(self.workflow.initial) if t.id == ident), None)
+        if step is None:
+            raise FieldErrors(messages=[f"Transition id '{ident}' is not valid for this issue."])
+        if step.required:
+            raise FieldErrors({f: f"{FIELDS[f][0]} is required." for f in step.required})
+        return step
 
     def _create(self, req: Request) -> Response:
         try:
@@ -306,6 +322,27 @@ class JiraPlatform(SearchRoutes, Platform):
                 errors.append({"status": 400, "elementErrors": element, "failedElementNumber": number})
         return Response(201 if created else 400, {"issues": created, "errors": errors})
 
+    def _bulk_fetch(self, req: Request) -> Response:
+        """Up to 100 issues by id or key, read from the store (never from the lagging index),
+        in ascending id order; unknown ones listed in `issueErrors`."""
+        body = self._body(req)
+        wanted = body.get("issueIdsOrKeys") if isinstance(body, dict) else None
+        if not isinstance(wanted, list) or not wanted:
+            return self._refused(FieldErrors(messages=["issueIdsOrKeys must be a non-empty list."]))
+        if len(wanted) > 100:
+            return self._refused(FieldErrors(messages=["You can request up to 100 issues."]))
+        fields = body.get("fields") or ["*navigable"]
+        found, errors = [], []
+        for ident in wanted:
+            issue = self.store.get(str(ident))
+            if issue is None:
+                errors.append({"issueIdsOrKeys": [str(ident)], "errorMessages": ["Issue does not exist or you do not have permission to see it."]})
+            else:
+                found.append(issue)
+        found.sort(key=lambda i: int(i.id))
+        views = [self.views.issue(i, i.fields, [str(f) for f in fields], None, [str(p) for p in body.get("properties") or []]) for i in found]
+        return Response(200, {"expand": "", "issues": views, "issueErrors": errors})
+
     def _get_issue(self, req: Request) -> Response:
         issue = self._issue(req.params["key"])
         wanted = field_list(req.query.get("fields"), ["*all"])
@@ -324,8 +361,8 @@ class JiraPlatform(SearchRoutes, Platform):
             if errors:
                 raise FieldErrors(errors)
             changes, comments = self.store.apply_update(issue.fields, body.get("update") or {}, EDIT_SCREEN)
-            for body_doc in comments:
-                self.store.add_comment(issue, body_doc, {}, self.config.api_account)
+            for body_doc, props in comments:
+                self.store.add_comment(issue, body_doc, props, self.config.api_account)
         except FieldErrors as err:
             return self._refused(err)
         self.store.write(issue, {**values, **changes})
@@ -357,8 +394,8 @@ class JiraPlatform(SearchRoutes, Platform):
             if errors:
                 raise FieldErrors(errors)
             _, comments = self.store.apply_update(issue.fields, body.get("update") or {}, ())
-            for body_doc in comments:
-                self.store.add_comment(issue, body_doc, {}, self.config.api_account)
+            for body_doc, props in comments:
+                self.store.add_comment(issue, body_doc, props, self.config.api_account)
         except FieldErrors as err:
             return self._refused(err)
         resolution = values.get("resolution") or ("Won't Do" if step.to == "Canceled" else None)

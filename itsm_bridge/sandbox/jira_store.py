@@ -241,16 +241,17 @@ class JiraStore:
         issue.fields = record
         self._index(issue)
 
-    def apply_update(self, current: Record, update: Any, screen: tuple[str, ...]) -> tuple[Record, list[Any]]:
-        """Jira's `update` verbs (set, add, remove) as field changes, plus comment bodies to add."""
+    def apply_update(self, current: Record, update: Any, screen: tuple[str, ...]) -> tuple[Record, list[tuple[Any, dict[str, Any]]]]:
+        """Jira's `update` verbs (set, add, remove) as field changes, plus comments to add
+        (body, properties)."""
         if not isinstance(update, dict):
             raise FieldErrors(messages=["Field 'update' must be an object."])
         changes: Record = {}
         comments: list[Any] = []
         errors: dict[str, str] = {}
         for fid, operations in update.items():
-            if fid == "comment":
-                comments += [op.get("add", {}).get("body") for op in operations if isinstance(op, dict)]
+            if fid == "comment":  # a Comment: its body and, optionally, its properties
+                comments += [_comment_add(op.get("add") or {}) for op in operations if isinstance(op, dict)]
                 continue
             if fid not in screen:
                 errors[fid] = f"Field '{fid}' cannot be set. It is not on the appropriate screen, or unknown."
@@ -383,3 +384,8 @@ def _pick(table: list[tuple[str, str]], value: Any, message: str) -> str:
             if str(value.get("id")) == item_id or value.get("name") == name:
                 return name
     raise ValueError(message)
+
+
+def _comment_add(add: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    props = {p["key"]: p.get("value") for p in add.get("properties") or [] if isinstance(p, dict) and "key" in p}
+    return add.get("body"), props

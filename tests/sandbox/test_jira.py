@@ -120,6 +120,33 @@ def test_bulk_create_answers_created_issues_and_element_errors(platform: JiraPla
     assert too_many.status_code == 400 and len(platform.issues()) == 2
 
 
+def test_a_create_applies_a_start_step_transition_and_carries_internal_notes(platform: JiraPlatform, http: requests.Session) -> None:
+    note = {"body": adf("seen by the team"), "properties": [{"key": "sd.public.comment", "value": {"internal": True}}]}
+    answer = http.post(url(platform, "/issue"), json={"fields": {**INCIDENT, "summary": "moved"}, "transition": {"id": "11"},
+                                                      "update": {"comment": [{"add": note}]}})  # fmt: skip
+    assert answer.status_code == 201, answer.text
+    issue = platform.issue(answer.json()["key"])
+    assert issue["fields"]["status"]["name"] == "Work in progress"
+    (comment,) = platform.comments(answer.json()["key"])
+    assert comment["properties"] == [{"key": "sd.public.comment", "value": {"internal": True}}]
+    # Resolve is not offered by the start step: the whole create is refused, nothing is made.
+    refused = http.post(url(platform, "/issue"), json={"fields": {**INCIDENT, "summary": "x"}, "transition": {"id": "41"}})
+    assert refused.status_code == 400 and len(platform.issues()) == 1
+
+
+def test_bulkfetch_reads_issues_by_id_or_key_at_once_despite_search_lag(platform: JiraPlatform, http: requests.Session) -> None:
+    platform.search_lag_s = 60.0
+    first, second = create(platform, http, "one"), create(platform, http, "two")
+    answer = http.post(url(platform, "/issue/bulkfetch"), json={"issueIdsOrKeys": [second, first, "OPS-999"], "fields": ["summary"]})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert [i["key"] for i in body["issues"]] == [first, second]  # ascending id
+    assert body["issues"][1]["fields"]["summary"] == "two"
+    assert body["issueErrors"][0]["issueIdsOrKeys"] == ["OPS-999"]
+    too_many = http.post(url(platform, "/issue/bulkfetch"), json={"issueIdsOrKeys": [first] * 101})
+    assert too_many.status_code == 400
+
+
 def test_removed_search_api_answers_410(platform: JiraPlatform, http: requests.Session) -> None:
     for path in ("/rest/api/3/search", "/rest/api/2/search"):
         answer = http.get(platform.base_url + path, params={"jql": "project = OPS"})
