@@ -191,8 +191,10 @@ class HttpClient:
         backoff: Backoff | None = None,
         classify: Classifier = classify_response,
         sleep: Callable[[float], None] = time.sleep,
+        workers: int = 4,
     ) -> None:
         self.platform = platform
+        self._slots = threading.BoundedSemaphore(workers)  # requests in flight at once
         self.base_url = base_url.rstrip("/")
         self.session = session
         self.timeout_s = timeout_s
@@ -257,13 +259,14 @@ class HttpClient:
             self.calls += 1
         started = time.perf_counter()
         try:
-            resp = self.session.request(
-                method, url, params=params, json=body, data=data, headers=headers, timeout=self.timeout_s,
-                allow_redirects=False,
-                # Per request, or requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in the
-                # environment override the session's verify: a configured ca_bundle was ignored.
-                verify=self.session.verify,
-            )
+            with self._slots:
+                resp = self.session.request(
+                    method, url, params=params, json=body, data=data, headers=headers, timeout=self.timeout_s,
+                    allow_redirects=False,
+                    # Per request, or requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in the
+                    # environment override the session's verify: a configured ca_bundle was ignored.
+                    verify=self.session.verify,
+                )
         except requests.exceptions.SSLError as exc:
             raise Unreachable(f"TLS verification failed for {self.base_url}: {type(exc).__name__}",
                               platform=self.platform, ref=ref) from None  # fmt: skip

@@ -26,6 +26,26 @@ class RemoteRecord:
     comments: tuple[Comment, ...] = ()  # notes not written by itsm-bridge itself
 
 
+Written = RemoteRecord | RemoteRef
+"""What a write returns: the record when the vendor's answer carries it, else just its ref (the
+engine then fetches what it wrote in bulk, where the connector offers `fetch_many`)."""
+
+
+def ref_of(written: Written) -> RemoteRef:
+    return written.ref if isinstance(written, RemoteRecord) else written
+
+
+@dataclass(frozen=True)
+class NewIssue:
+    """One record to create in bulk: its fields, correlation key, the state it should end up in
+    (a first transition toward it may ride the create) and the notes it starts with."""
+
+    fields: dict[str, Any]
+    key: str
+    state: State | None = None
+    comments: tuple[Comment, ...] = ()
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """One line of `doctor`: what was checked, whether it is fine, and how to fix it if not."""
@@ -51,13 +71,13 @@ class Connector(Protocol):
         """The record carrying `correlation_key`, if any (used before any create is retried)."""
         ...
 
-    def create(self, fields: dict[str, Any], correlation_key: str) -> RemoteRecord: ...
+    def create(self, fields: dict[str, Any], correlation_key: str) -> Written: ...
 
-    def update(self, ref: RemoteRef, fields: dict[str, Any]) -> RemoteRecord:
+    def update(self, ref: RemoteRef, fields: dict[str, Any]) -> Written:
         """Send only `fields` (the changed ones)."""
         ...
 
-    def transition(self, ref: RemoteRef, state: State, fields: dict[str, Any] | None = None) -> RemoteRecord: ...
+    def transition(self, ref: RemoteRef, state: State, fields: dict[str, Any] | None = None) -> Written: ...
 
     def add_comment(self, ref: RemoteRef, comment: Comment) -> None: ...
 

@@ -110,6 +110,7 @@ class CachetConnector(StatusPageConnector):
             session,
             timeout_s=self.settings.timeout_s,
             budget=shared_budget(url, token, self.settings.requests_per_second, self.sleep),
+            workers=self.settings.workers,
             max_retries=self.settings.max_retries,
             sleep=self.sleep,
         )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from datetime import timedelta, tzinfo
 from typing import Any, Callable, Iterator
 
@@ -28,9 +29,10 @@ from jira import JIRA
 from itsm_bridge import correlation
 from itsm_bridge.config import Config
 from itsm_bridge.connectors.adf import adf_to_text, text_to_adf
-from itsm_bridge.connectors.base import CheckResult, RemoteRecord
+from itsm_bridge.connectors.base import CheckResult, NewIssue, RemoteRecord
 from itsm_bridge.connectors.jira_meta import CreateMeta, create_body, edit_body, load_createmeta
 from itsm_bridge.connectors.jira_records import (
+    INTERNAL_PROPERTY,
     PLATFORM,
     jql_time,
     jql_value,
@@ -50,6 +52,8 @@ log = logging.getLogger("itsm_bridge.connectors.jira")
 
 API = "/rest/api/3"
 MAX_HOPS = 10  # transitions tried to reach one status
+STATUSES_KEPT = 4096  # issue statuses remembered (read or written) so a transition need not GET first
+FETCH_SIZE = 100  # Jira's limit per issue/bulkfetch call
 
 
 class JiraConnector:
@@ -86,6 +90,7 @@ class JiraConnector:
             session,
             timeout_s=settings.timeout_s,
             budget=RateBudget(settings.requests_per_second, clock=clock, sleep=sleep),
+            workers=settings.workers,
             max_retries=settings.max_retries,
             backoff=Backoff(base_s=2.0, jitter=0.3),
             classify=classify_jira,
@@ -98,6 +103,8 @@ class JiraConnector:
         self._meta: CreateMeta | None = None
         self._zone: tzinfo | None = None
         self._created: dict[str, list[str]] = {}  # correlation key -> issue ids we created
+        self._status_of: OrderedDict[str, str] = OrderedDict()  # issue id -> status last read or written
+        self.start_status: str | None = None  # where new issues land: learned from the first we create
 
     @property
     def calls(self) -> int:
@@ -129,7 +136,7 @@ class JiraConnector:
     def zone(self) -> tzinfo:
         """The searching user's time zone: JQL dates are read in it."""
         if self._zone is None:
-            self._zone = user_zone(self.client.myself())
+            self._zone = user_zone(self.http.request("GET", f"{API}/myself").json())
         return self._zone
 
     def createmeta(self) -> CreateMeta:
@@ -184,8 +191,30 @@ class JiraConnector:
         # Fetch the comment list when the page is cut short or a comment's visibility is unknown.
         unknown = any("jsdPublic" not in c and "properties" not in c for c in embedded)
         if fetch_comments or unknown or int(page.get("total") or 0) > len(embedded):
-            return to_record(issue, self.settings, self.comments(str(issue["id"])))
-        return to_record(issue, self.settings)
+            record = to_record(issue, self.settings, self.comments(str(issue["id"])))
+        else:
+            record = to_record(issue, self.settings)
+        if record.fields.get("status"):
+            self.know_status(record.ref.id, str(record.fields["status"]))
+        return record
+
+    def know_status(self, issue_id: str, status: str) -> None:
+        self._status_of[issue_id] = status
+        self._status_of.move_to_end(issue_id)
+        while len(self._status_of) > STATUSES_KEPT:
+            self._status_of.popitem(last=False)
+
+    def fetch_many(self, refs: list[RemoteRef]) -> list[RemoteRecord]:
+        """Issues by id, 100 per `issue/bulkfetch` call: read from Jira's store, not its search
+        index, so our own writes show at once. Missing ones are left out."""
+        ids = list(dict.fromkeys(r.id for r in refs))
+        out: list[RemoteRecord] = []
+        for start in range(0, len(ids), FETCH_SIZE):
+            body = {"issueIdsOrKeys": ids[start : start + FETCH_SIZE], "fields": search_fields(self.settings),
+                    "properties": [correlation.PROPERTY_KEY]}  # fmt: skip
+            answer = self.http.request("POST", f"{API}/issue/bulkfetch", json=body, idempotent=True).json()
+            out += [self.record(issue) for issue in answer.get("issues") or []]
+        return out
 
     def comments(self, issue_id: str) -> list[dict[str, Any]]:
         """Every comment of an issue, with properties (the internal flag)."""
@@ -224,10 +253,43 @@ class JiraConnector:
         return None
 
     # --- writing
-    def create(self, fields: dict[str, Any], correlation_key: str) -> RemoteRecord:
-        """Create one issue; after a lost answer, look it up until the search lag has passed
-        before creating again, so exactly one issue exists."""
-        body = create_body(self.createmeta(), self.settings, fields, _checked(correlation_key))
+    def create(self, fields: dict[str, Any], correlation_key: str) -> RemoteRef:
+        """Create one issue (no read-back: the engine fetches what it wrote in bulk)."""
+        return self.create_one(NewIssue(fields, correlation_key))
+
+    def create_one(self, item: NewIssue) -> RemoteRef:
+        """Create one issue, its first transition and notes riding along; after a lost answer,
+        look it up until the search lag has passed before creating again, so exactly one exists."""
+        body, landing = self.create_payload(item)
+        return self.post_create(body, item.key, landing)
+
+    def create_payload(self, item: NewIssue) -> tuple[dict[str, Any], str | None]:
+        """The `POST issue` body and the status the issue lands in (None: the start step, not yet
+        known). The first step toward `item.state` is applied by the create where it needs no
+        screen field, so most new issues cost one write."""
+        body = create_body(self.createmeta(), self.settings, item.fields, _checked(item.key))
+        if item.comments:
+            body["update"] = {"comment": [{"add": self.comment_json(c)} for c in item.comments]}
+        landing = self.start_status
+        step = self._first_step(item.state) if item.state is not None and landing else None
+        if step is not None:
+            body["transition"] = {"id": step.id}
+            landing = step.to
+        return body, landing
+
+    def _first_step(self, state: State) -> Transition | None:
+        assert self.start_status is not None
+        targets = {fold(v) for v in self.state_map.values.get(state, ())}
+        route = self.workflow.path(self.start_status, targets) if self.workflow.knows(self.start_status) else None
+        if not route:
+            return None
+        step = route[0]
+        landing = self.state_map.from_vendor(step.to)
+        if step.takes("resolution") or (step.fields is None and landing in (State.RESOLVED, State.CLOSED)):
+            return None  # a resolution goes with it: made as its own transition
+        return step
+
+    def post_create(self, body: dict[str, Any], correlation_key: str, landing: str | None) -> RemoteRef:
         error: Transient | None = None
         for _ in range(self.settings.max_retries + 1):
             try:
@@ -237,12 +299,26 @@ class JiraConnector:
                 error = exc
                 found = self.await_committed(correlation_key)
                 if found is not None:
-                    return found
+                    return found.ref
                 continue
-            self.remember(correlation_key, str(created["id"]))
-            return self.get(RemoteRef(PLATFORM, str(created["id"]), str(created.get("key") or "")))
+            return self.created(correlation_key, created, landing)
         assert error is not None
         raise error
+
+    def created(self, correlation_key: str, answer: dict[str, Any], landing: str | None) -> RemoteRef:
+        """Note an issue a create answered for (and the status it landed in, when known)."""
+        ref = RemoteRef(PLATFORM, str(answer["id"]), str(answer.get("key") or ""))
+        self.remember(correlation_key, ref.id)
+        if landing is not None:
+            self.know_status(ref.id, landing)
+        return ref
+
+    def learn_start(self, ref: RemoteRef) -> None:
+        """Learn the start step (status and its transitions) from an issue just created, so the
+        creates after it can carry their first transition."""
+        self.start_status = self._status(ref, fresh=True)
+        if not self.workflow.knows(self.start_status):
+            self.workflow.learn(self.start_status, self.transitions_of(ref))
 
     def await_committed(self, correlation_key: str) -> RemoteRecord | None:
         """Poll `find` with backoff until found or `search_lag_s` has passed (one last look then)."""
@@ -256,8 +332,8 @@ class JiraConnector:
             self._sleep(min(self.poll_backoff.delay(attempt), remaining))
             attempt += 1
 
-    def create_many(self, items: list[tuple[dict[str, Any], str]]) -> list[RemoteRecord | ConnectorError]:
-        """Create issues 50 per `issue/bulk` call; one result per item, in order: its record, or
+    def create_many(self, items: list[NewIssue]) -> list[RemoteRef | ConnectorError]:
+        """Create issues 50 per `issue/bulk` call; one result per item, in order: its ref, or
         the error that item met (a refused item does not stop the others)."""
         from itsm_bridge.connectors.jira_bulk import create_many
 
@@ -267,21 +343,27 @@ class JiraConnector:
         """Note an issue we created, so `find` reads it back consistently (reconcileIssues)."""
         self._created.setdefault(correlation_key, []).append(issue_id)
 
-    def update(self, ref: RemoteRef, fields: dict[str, Any]) -> RemoteRecord:
+    def update(self, ref: RemoteRef, fields: dict[str, Any]) -> RemoteRef:
         """Edit only `fields` (status and resolution go through `transition`)."""
         cascades = any(isinstance(v, dict) and "child" in v for v in fields.values())
         body = edit_body(self.createmeta() if cascades else None, fields)
         if body:
             self.writes.acquire(ref.id)
             self.http.request("PUT", f"{API}/issue/{ref.id}", json=body, ref=str(ref))
-        return self.get(ref)
+        return ref
 
     def add_comment(self, ref: RemoteRef, comment: Comment) -> None:
         """An ADF comment, marked as ours; internal ones carry `sd.public.comment` internal=true."""
-        body = self._note_body(comment)
-        internal = Visibility(comment.visibility) is Visibility.INTERNAL
         self.writes.acquire(ref.id)
-        self.client.add_comment(ref.id, text_to_adf(body), is_internal=internal)  # type: ignore[arg-type]
+        self.http.request("POST", f"{API}/issue/{ref.id}/comment", json=self.comment_json(comment), ref=str(ref),
+                          idempotent=False)  # fmt: skip
+
+    def comment_json(self, comment: Comment) -> dict[str, Any]:
+        """A Comment as Jira takes it, alone or riding a create's `update`."""
+        out: dict[str, Any] = {"body": text_to_adf(self._note_body(comment))}
+        if Visibility(comment.visibility) is Visibility.INTERNAL:
+            out["properties"] = [{"key": INTERNAL_PROPERTY, "value": {"internal": True}}]
+        return out
 
     def has_note(self, ref: RemoteRef, comment: Comment) -> bool:
         """Whether the comment itsm-bridge writes for `comment` is already on the issue (a copy
@@ -294,7 +376,7 @@ class JiraConnector:
         return comment.body if correlation.is_ours(comment.body) else correlation.mark(comment.body, comment.origin or "itsm-bridge")
 
     # --- workflow
-    def transition(self, ref: RemoteRef, state: State, fields: dict[str, Any] | None = None) -> RemoteRecord:
+    def transition(self, ref: RemoteRef, state: State, fields: dict[str, Any] | None = None) -> RemoteRef:
         """Move the issue to the status mapped to `state`: directly, or along a path through the
         workflow; the resolution is filled when a transition's screen asks for it."""
         target = self.state_map.to_vendor(state)
@@ -305,7 +387,7 @@ class JiraConnector:
         visited = {fold(status)}
         for _ in range(MAX_HOPS):
             if fold(status) in targets:
-                return self.get(ref)
+                return ref
             if not self.workflow.knows(status):
                 self.workflow.learn(status, self.transitions_of(ref))
             route = self.workflow.path(status, targets)
@@ -321,13 +403,19 @@ class JiraConnector:
             except (RemoteValidation, Transient) as exc:
                 log.info("jira: transition %s from %r failed (%s); reading the issue again", step.id, status, exc)
                 self.workflow.forget(status)
-                status = self._status(ref)
+                status = self._status(ref, fresh=True)
             visited.add(fold(status))
         raise TransitionNotAllowed(f"{target!r} not reached within {MAX_HOPS} transitions", platform=PLATFORM, ref=str(ref))
 
-    def _status(self, ref: RemoteRef) -> str:
+    def _status(self, ref: RemoteRef, fresh: bool = False) -> str:
+        """The issue's status: as last read or written in this run, else read (a stale one is
+        caught by the transition it fails, which reads afresh)."""
+        if not fresh and ref.id in self._status_of:
+            return self._status_of[ref.id]
         issue = self.http.request("GET", f"{API}/issue/{ref.id}", params={"fields": "status"}, ref=str(ref)).json()
-        return str(((issue.get("fields") or {}).get("status") or {}).get("name") or "")
+        status = str(((issue.get("fields") or {}).get("status") or {}).get("name") or "")
+        self.know_status(ref.id, status)
+        return status
 
     def transitions_of(self, ref: RemoteRef) -> list[Transition]:
         """The transitions the issue offers now, with their screen fields."""
@@ -345,6 +433,7 @@ class JiraConnector:
             body["fields"] = {"resolution": fields.get("resolution") or {"name": self.default_resolution()}}
         self.writes.acquire(ref.id)
         self.http.request("POST", f"{API}/issue/{ref.id}/transitions", json=body, ref=str(ref), idempotent=False)
+        self.know_status(ref.id, step.to)
 
     def default_resolution(self) -> str:
         values = list(self.resolutions.values())

@@ -1,7 +1,9 @@
 """Initial loads: `POST issue/bulk`, 50 issues per call, partial errors mapped back to their items.
 
 A bulk answer lists the created issues in request order and the refused ones by element number.
-Created issues are read back with one search per chunk (`reconcileIssues` makes it consistent).
+Each issue's first transition and starting notes ride its create (see `JiraConnector.create_payload`);
+nothing is read back here: the engine fetches what it wrote in bulk. The start step's transitions
+are learned from the first issue, created alone when they are not known yet.
 A bulk call whose answer is lost may have created any of its issues, so each item is then looked
 up by its correlation key (until the search lag has passed) before it is created on its own.
 """
@@ -10,61 +12,62 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from itsm_bridge.connectors.base import RemoteRecord
-from itsm_bridge.connectors.jira_meta import create_body
-from itsm_bridge.connectors.jira_records import PLATFORM, jql_value
+from itsm_bridge.connectors.jira_records import PLATFORM
 from itsm_bridge.errors import ConnectorError, RemoteValidation, Transient
 from itsm_bridge.model import RemoteRef
 
 if TYPE_CHECKING:
+    from itsm_bridge.connectors.base import NewIssue
     from itsm_bridge.connectors.jira import JiraConnector
 
 BULK_SIZE = 50  # Jira's limit per issue/bulk call
-Result = RemoteRecord | ConnectorError
+Result = RemoteRef | ConnectorError
 
 
-def create_many(conn: JiraConnector, items: list[tuple[dict[str, Any], str]]) -> list[Result]:
+def create_many(conn: JiraConnector, items: list[NewIssue]) -> list[Result]:
     results: list[Result | None] = [None] * len(items)
-    for start in range(0, len(items), BULK_SIZE):
-        _create_chunk(conn, items, list(range(start, min(start + BULK_SIZE, len(items)))), results)
+    order = list(range(len(items)))
+    while order and conn.start_status is None:  # learn the start step from one issue made alone
+        first = order.pop(0)
+        try:
+            results[first] = ref = conn.create_one(items[first])
+            conn.learn_start(ref)
+        except ConnectorError as exc:
+            results[first] = exc
+    for start in range(0, len(order), BULK_SIZE):
+        _create_chunk(conn, items, order[start : start + BULK_SIZE], results)
     return [r if r is not None else ConnectorError("no result", platform=PLATFORM) for r in results]
 
 
-def _create_chunk(conn: JiraConnector, items: list[tuple[dict[str, Any], str]], chunk: list[int],
-                  results: list[Result | None]) -> None:  # fmt: skip
+def _create_chunk(conn: JiraConnector, items: list[NewIssue], chunk: list[int], results: list[Result | None]) -> None:
     sendable: list[int] = []
     bodies: list[dict[str, Any]] = []
+    landings: list[str | None] = []
     for i in chunk:
-        fields, key = items[i]
         try:
-            bodies.append(create_body(conn.createmeta(), conn.settings, fields, key))
-            sendable.append(i)
+            body, landing = conn.create_payload(items[i])
         except RemoteValidation as exc:  # required fields empty: a Finding, nothing sent
             results[i] = exc
+            continue
+        bodies.append(body)
+        landings.append(landing)
+        sendable.append(i)
     if not bodies:
         return
     try:
         answer = conn.http.request("POST", "/rest/api/3/issue/bulk", json={"issueUpdates": bodies}, idempotent=False).json()
     except Transient:
-        for i in sendable:
-            fields, key = items[i]
+        for n, i in enumerate(sendable):
             try:
-                results[i] = conn.await_committed(key) or conn.create(fields, key)
+                found = conn.await_committed(items[i].key)
+                results[i] = found.ref if found else conn.post_create(bodies[n], items[i].key, landings[n])
             except ConnectorError as exc:
                 results[i] = exc
         return
     failed = {int(err["failedElementNumber"]): _element_error(err) for err in answer.get("errors") or []}
     created = iter(answer.get("issues") or [])
-    ids: dict[int, str] = {}
     for n, i in enumerate(sendable):
-        if n in failed:
-            results[i] = failed[n]
-            continue
-        ids[i] = str(next(created)["id"])
-        conn.remember(items[i][1], ids[i])
-    records = {r.ref.id: r for r in _read_ids(conn, list(ids.values()))}
-    for i, issue_id in ids.items():
-        results[i] = records.get(issue_id) or conn.get(RemoteRef(PLATFORM, issue_id))
+        results[i] = failed[n] if n in failed else conn.created(items[i].key, next(created), landings[n])
 
 
 def _element_error(err: dict[str, Any]) -> RemoteValidation:
@@ -72,10 +75,3 @@ def _element_error(err: dict[str, Any]) -> RemoteValidation:
     errors = element.get("errors") or {}
     parts = list(element.get("errorMessages") or []) + [f"{k}: {v}" for k, v in errors.items()]
     return RemoteValidation("; ".join(parts) or "refused", fields=sorted(errors), platform=PLATFORM, status=err.get("status"))
-
-
-def _read_ids(conn: JiraConnector, ids: list[str]) -> list[RemoteRecord]:
-    if not ids:
-        return []
-    jql = f"project = {jql_value(conn.settings.project)} AND id in ({', '.join(ids)}) ORDER BY key ASC"
-    return [conn.record(issue) for issue in conn.search(jql, reconcile=ids, page_size=len(ids))]

@@ -157,6 +157,7 @@ class ServiceNowConnector:
             session or make_session(settings.ca_bundle),
             timeout_s=settings.timeout_s,
             budget=RateBudget(settings.requests_per_second, sleep=sleep),
+            workers=settings.workers,
             max_retries=settings.max_retries,
             classify=make_classifier(settings.url, self.auth.who),
             sleep=sleep,

@@ -2,17 +2,24 @@
 
 A crash between intent and outcome leaves an open intent; the next run settles it by looking the
 record up by correlation key (see `settle_open_intents`) before anything is created again.
+
+A batch of keys is applied in two steps: first the creates of every key, in bulk where the
+connector offers `create_many` (each new record's first transition and starting notes riding its
+create); then each key's remaining actions, in order, keys side by side on a bounded pool of
+workers (each platform's rate budget and in-flight limit still hold).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Callable
 
-from itsm_bridge.connectors.base import Connector, RemoteRecord
+from itsm_bridge.connectors.base import Connector, NewIssue, RemoteRecord, Written
 from itsm_bridge.errors import BridgeError, NotFound, Stale
 from itsm_bridge.mapping.translate import PlatformMapper
 from itsm_bridge.model import RemoteRef, State
@@ -39,6 +46,23 @@ class Applied:
         return not self.failed and not self.deferred
 
 
+class _Serialized:
+    """The store, one call at a time: workers share it (and the journal's hash chain)."""
+
+    def __init__(self, store: StateStore) -> None:
+        self._store = store
+        self._lock = threading.RLock()
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._store, name)
+
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return method(*args, **kwargs)
+
+        return locked
+
+
 class Applier:
     def __init__(
         self,
@@ -48,16 +72,92 @@ class Applier:
         run_id: str,
         *,
         check_stale: bool = False,
+        workers: int = 1,
     ) -> None:
-        self.store = store
+        self.store: Any = _Serialized(store)
         self.connectors = connectors
         self.mappers = mappers
         self.run_id = run_id
         self.check_stale = check_stale
+        self.workers = workers
 
-    def apply_key(self, actions: list[Action]) -> Applied:
+    def apply_batch(self, work: list[tuple[str, list[Action]]]) -> dict[str, Applied]:
+        """Apply many keys' actions: creates in bulk first, then each key's rest on the pool."""
+        results = {key: Applied() for key, _ in work}
+        remaining = {key: list(actions) for key, actions in work}
+        for platform, connector in self.connectors.items():
+            if hasattr(connector, "create_many"):
+                self._create_in_bulk(platform, connector, remaining, results)
+        todo = [key for key, actions in remaining.items() if actions and not results[key].failed]
+        if self.workers <= 1 or len(todo) <= 1:
+            for key in todo:
+                self.apply_key(remaining[key], results[key])
+        else:
+            with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="apply") as pool:
+                for future in [pool.submit(self.apply_key, remaining[key], results[key]) for key in todo]:
+                    future.result()  # an abort (bad credentials, ...) stops the run
+        self.fetch_written(results.values())
+        return results
+
+    def fetch_written(self, results: Any) -> None:
+        """Read back, in bulk, the records a connector's writes did not return, so the shadows
+        show each platform as our writes left it. Only for keys whose writes all succeeded."""
+        for platform, connector in self.connectors.items():
+            if not hasattr(connector, "fetch_many"):
+                continue
+            wanted = [out for out in results if out.complete and platform in out.refs and platform not in out.records
+                      and any(a.platform == platform for a in out.done)]  # fmt: skip
+            if not wanted:
+                continue
+            records = {r.ref.id: r for r in connector.fetch_many([out.refs[platform] for out in wanted])}
+            for out in wanted:
+                record = records.get(out.refs[platform].id)
+                if record is not None:
+                    out.records[platform] = record
+                    out.versions[platform] = record.version
+
+    def _create_in_bulk(self, platform: str, connector: Any, remaining: dict[str, list[Action]],
+                        results: dict[str, Applied]) -> None:  # fmt: skip
+        """Every key's create on `platform` in bulk calls, with the first transition and the
+        starting notes folded in; each folded action is journaled (intent, outcome) as its own."""
+        folded: list[tuple[str, list[Action], list[JournalEntry]]] = []
+        items: list[NewIssue] = []
+        for key, actions in remaining.items():
+            create = next((a for a in actions if a.kind == "create" and a.platform == platform), None)
+            if create is None:
+                continue
+            notes = [a for a in actions if a.kind == "comment" and a.platform == platform]
+            move = next((a for a in actions if a.kind == "transition" and a.platform == platform), None)
+            fields, _ = self.mappers[platform].to_fields(create.canonical())
+            state = State(move.changes["state"][1]) if move else None
+            comments = tuple(c for c in (a.comment_obj() for a in notes) if c is not None)
+            items.append(NewIssue(fields, key, state, comments))
+            group = [create, *notes]
+            folded.append((key, group, [self._intent(a, None) for a in group]))
+        if not items:
+            return
+        answers = connector.create_many(items)
+        for (key, group, intents), answer in zip(folded, answers):
+            out = results[key]
+            if isinstance(answer, BridgeError):
+                if answer.disposition == "abort":
+                    raise answer
+                failure = {"result": "failed", "error": type(answer).__name__, "message": str(answer)}
+                for action, intent in zip(group, intents):
+                    self._outcome(intent, action, None, failure)
+                out.failed.append((group[0], answer))
+                remaining[key] = []  # the key's later actions depend on its create
+                continue
+            self.store.link(key, answer)
+            out.refs[platform] = answer
+            for action, intent in zip(group, intents):
+                self._outcome(intent, action, answer, {"result": "ok", "version": None})
+            out.done += group
+            remaining[key] = [a for a in remaining[key] if all(a is not g for g in group)]
+
+    def apply_key(self, actions: list[Action], out: Applied | None = None) -> Applied:
         """Apply one key's actions in order; stop at the first failure (later ones depend on it)."""
-        out = Applied()
+        out = out or Applied()
         for action in actions:
             try:
                 self._apply(action, out)
@@ -88,10 +188,7 @@ class Applier:
                     f"{action.platform} {ref} changed since the plan was made "
                     f"(version {action.expected_version} -> {current.version}); plan again"
                 )
-        intent = self.store.append(
-            self.run_id, "intent", {"changes": action.changes, "rule": action.rule, "comment": action.comment},
-            key=action.key, platform=action.platform, ref=str(ref) if ref else None, action=action.kind,
-        )  # fmt: skip
+        intent = self._intent(action, ref)
         if action.kind == "publish":
             self._publish(connector, action, ref, intent, out)
             return
@@ -103,17 +200,27 @@ class Applier:
         except BridgeError as exc:
             self._outcome(intent, action, ref, {"result": "failed", "error": type(exc).__name__, "message": str(exc)})
             raise
-        if record is not None:
+        written = record.ref if isinstance(record, RemoteRecord) else record
+        if isinstance(record, RemoteRecord):
             out.versions[action.platform] = record.version
-            out.refs[action.platform] = record.ref
             out.records[action.platform] = record
+        elif written is not None:
+            out.records.pop(action.platform, None)  # an earlier answer no longer shows it
+        if written is not None:
+            out.refs[action.platform] = written
             if action.kind == "create":
-                self.store.link(action.key, record.ref)
-        self._outcome(intent, action, record.ref if record else ref,
-                      {"result": "ok", "version": record.version if record else None})  # fmt: skip
+                self.store.link(action.key, written)
+        version = record.version if isinstance(record, RemoteRecord) else None
+        self._outcome(intent, action, written or ref, {"result": "ok", "version": version})
         out.done.append(action)
 
-    def _call(self, connector: Connector, action: Action, ref: RemoteRef | None) -> RemoteRecord | None:
+    def _intent(self, action: Action, ref: RemoteRef | None) -> JournalEntry:
+        return self.store.append(  # type: ignore[no-any-return]
+            self.run_id, "intent", {"changes": action.changes, "rule": action.rule, "comment": action.comment},
+            key=action.key, platform=action.platform, ref=str(ref) if ref else None, action=action.kind,
+        )  # fmt: skip
+
+    def _call(self, connector: Connector, action: Action, ref: RemoteRef | None) -> Written | None:
         incident = action.canonical()
         mapper = self.mappers[action.platform]
         if action.kind == "create":

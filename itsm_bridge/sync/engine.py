@@ -3,8 +3,9 @@
 - Targets' changes (Jira edits coming back) are read first and kept by key; the source is then
   streamed in batches, each batch planned and applied before the next is read, so memory stays
   flat however many incidents change.
-- Every write goes through the Applier (journal first). Cursors move at the end, only past records
-  fully applied (or quarantined: held, not lost), never past the start of the run.
+- Every write goes through the Applier (journal first): a batch's creates in bulk, then each
+  key's other writes, keys side by side on a bounded pool. Cursors move at the end, only past
+  records fully applied (or quarantined: held, not lost), never past the start of the run.
 - A record with a blocking Finding is quarantined and its writes skipped; the rest go on.
 """
 
@@ -31,6 +32,16 @@ from itsm_bridge.sync.summary import RunSummary
 
 log = logging.getLogger("itsm_bridge.sync")
 BATCH = 200
+
+
+@dataclass
+class _Work:
+    """One key's planned cycle, waiting for its batch to be applied."""
+
+    key: str
+    outcome: Outcome
+    sides: dict[str, Side]
+    versions: dict[str, str]
 
 
 @dataclass
@@ -78,6 +89,7 @@ class Engine:
         pending = self._read_targets(reads, summary, only)
         processed = 0
         for batch in _batches(self._read_source(reads, summary, only), BATCH):
+            work: list[_Work] = []
             for key, record, side, findings in batch:
                 if limit is not None and processed >= limit:
                     reads[self.source].unapplied.append(record.updated)
@@ -85,13 +97,15 @@ class Engine:
                     continue
                 processed += 1
                 targets = pending.pop(key, {})
-                self._cycle_key(key, {self.source: side, **targets}, findings, reads, plan, summary, dry_run)
+                work.append(self._plan_key(key, {self.source: side, **targets}, findings, plan, summary, dry_run))
+            self._apply_batch(work, reads, summary, dry_run)
             self.progress(processed)
-        for key, sides in pending.items():  # target-only changes: the source did not move
-            if limit is not None and processed >= limit:
-                break
-            processed += 1
-            self._cycle_key(key, sides, [], reads, plan, summary, dry_run)
+        rest = list(pending.items())  # target-only changes: the source did not move
+        if limit is not None:
+            rest = rest[: max(0, limit - processed)]
+        for start in range(0, len(rest), BATCH):
+            work = [self._plan_key(key, sides, [], plan, summary, dry_run) for key, sides in rest[start : start + BATCH]]
+            self._apply_batch(work, reads, summary, dry_run)
         if not dry_run:
             for platform, read in reads.items():
                 overlap = timedelta(seconds=getattr(self.config.settings, platform).overlap_s)
@@ -111,6 +125,7 @@ class Engine:
             by_key.setdefault(action.key, []).append(action)
         for key, actions in by_key.items():
             result = applier.apply_key(actions)
+            applier.fetch_written([result])
             summary.count(result)
             if result.complete:
                 self._record_applied_plan(key, actions[-1], result)
@@ -153,7 +168,8 @@ class Engine:
                 continue
             incident, findings = self.mappers[self.source].to_canonical(record)
             side = Side(self.source, incident, record.version, _ref(record), record.updated)
-            self._cycle_key(incident.key, {self.source: side}, findings, reads, plan, summary, dry_run=False)
+            work = self._plan_key(incident.key, {self.source: side}, findings, plan, summary, dry_run=False)
+            self._apply_batch([work], reads, summary, dry_run=False)
         summary.read = {self.source: len(keys)}
         summary.api_calls = {p: c.calls for p, c in self.connectors.items()}
         return summary
@@ -205,17 +221,16 @@ class Engine:
         wanted = self.sync_settings.filters.get(self.source, {})
         return all(str(record.fields.get(k, "")) == v or record.display.get(k) == v for k, v in wanted.items())
 
-    # --- one key
-    def _cycle_key(
+    # --- one key planned, a batch applied
+    def _plan_key(
         self,
         key: str,
         sides: dict[str, Side],
         findings: list[Finding],
-        reads: dict[str, _Read],
         plan: Plan,
         summary: RunSummary,
         dry_run: bool,
-    ) -> None:
+    ) -> _Work:
         shadow = self.store.shadow(key)
         linked = {r.platform: {"platform": r.platform, "id": r.id, "display": r.display} for r in self.store.links(key)}
         blocking = [f.for_key(key) for f in findings if f.blocking]
@@ -241,31 +256,43 @@ class Engine:
         for platform, platform_findings in outcome.blocked.items():
             plan.block(key, platform, platform_findings)
         plan.actions += outcome.actions
-        ok = True
-        if not dry_run:
-            ok = self._apply_key(key, outcome, sides, shadow.versions if shadow else {}, summary)
-        self._account(sides, reads, ok)
+        return _Work(key, outcome, sides, shadow.versions if shadow else {})
 
-    def _apply_key(self, key: str, outcome: Outcome, sides: dict[str, Side], versions: dict[str, str], summary: RunSummary) -> bool:
-        linked = {r.platform for r in self.store.links(key)}
-        for platform, side in sides.items():  # found by its correlation key: link it, never duplicate it
-            if platform not in linked and outcome.merged is not None:
-                self.store.link(key, RemoteRef(platform, side.ref["id"], side.ref.get("display", "")))
-        for platform, findings in outcome.blocked.items():
-            ref = sides[platform].ref["id"] if platform in sides else None
-            record = outcome.merged.to_dict() if outcome.merged else {}
-            self.store.quarantine(platform, [f.to_dict() for f in findings], record, key=key, ref=ref)
+    def _apply_batch(self, work: list[_Work], reads: dict[str, _Read], summary: RunSummary, dry_run: bool) -> None:
+        if not dry_run and work:
+            for w in work:
+                self._link_and_hold(w, summary)
+            applier = Applier(self.store, self.connectors, self.mappers, self.run_id, workers=self._workers())
+            results = applier.apply_batch([(w.key, [a for a in w.outcome.actions if a.platform not in w.outcome.blocked])
+                                           for w in work])  # fmt: skip
+        for w in work:
+            ok = True
+            if not dry_run:
+                result = results[w.key]
+                summary.count(result)
+                ok = result.complete
+                if ok and w.outcome.merged is not None and not w.outcome.blocked:
+                    seen = {p: s.version for p, s in w.sides.items()}
+                    fields = {**w.outcome.shadow_fields, SIDES_KEY: self._side_shadows(w.outcome, w.sides, result)}
+                    self.store.put_shadow(Shadow(w.key, fields, {**w.versions, **seen, **result.versions}))
+            self._account(w.sides, reads, ok)
+
+    def _link_and_hold(self, w: _Work, summary: RunSummary) -> None:
+        """Link records found by their correlation key (never duplicate them) and quarantine
+        what a blocking finding stopped."""
+        linked = {r.platform for r in self.store.links(w.key)}
+        for platform, side in w.sides.items():
+            if platform not in linked and w.outcome.merged is not None:
+                self.store.link(w.key, RemoteRef(platform, side.ref["id"], side.ref.get("display", "")))
+        for platform, findings in w.outcome.blocked.items():
+            ref = w.sides[platform].ref["id"] if platform in w.sides else None
+            record = w.outcome.merged.to_dict() if w.outcome.merged else {}
+            self.store.quarantine(platform, [f.to_dict() for f in findings], record, key=w.key, ref=ref)
             summary.quarantined += 1
-        applier = Applier(self.store, self.connectors, self.mappers, self.run_id)
-        result = applier.apply_key([a for a in outcome.actions if a.platform not in outcome.blocked])
-        summary.count(result)
-        if not result.complete:
-            return False
-        if outcome.merged is not None and not outcome.blocked:
-            seen = {p: s.version for p, s in sides.items()}
-            fields = {**outcome.shadow_fields, SIDES_KEY: self._side_shadows(outcome, sides, result)}
-            self.store.put_shadow(Shadow(key, fields, {**versions, **seen, **result.versions}))
-        return True
+
+    def _workers(self) -> int:
+        sections = (getattr(self.config.settings, p, None) for p in self.connectors)
+        return max([s.workers for s in sections if s is not None and hasattr(s, "workers")] or [1])
 
     def _side_shadows(self, outcome: Outcome, sides: dict[str, Side], result: Applied) -> dict[str, dict[str, Any]]:
         """How each platform shows the incident now: from the record our last write returned,

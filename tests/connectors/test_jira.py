@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
+from itsm_bridge.connectors.base import ref_of
 from itsm_bridge.connectors.jira import JiraConnector
 from itsm_bridge.model import Comment, RemoteRef, State, Visibility
 from itsm_bridge.sandbox.core import serve, stop
@@ -35,7 +36,7 @@ def connector(platform: JiraPlatform, **settings: object) -> JiraConnector:
     return JiraConnector(jira_config(platform.base_url, **values))
 
 
-def ref_of(platform: JiraPlatform, key: str) -> RemoteRef:
+def issue_ref(platform: JiraPlatform, key: str) -> RemoteRef:
     return RemoteRef("jira", str(platform.issue(key)["id"]), key)
 
 
@@ -63,7 +64,7 @@ def test_a_create_whose_response_is_lost_leaves_exactly_one_issue_despite_search
     platform.faults.inject("drop_after_commit", method="POST", path=r"/rest/api/3/issue$")
     jira = connector(platform, search_lag_s=4.0)
     started = time.monotonic()
-    record = jira.create({"summary": "lost answer", CATEGORY: {"value": "Network"}}, "INC0090001")
+    record = jira.get(ref_of(jira.create({"summary": "lost answer", CATEGORY: {"value": "Network"}}, "INC0090001")))
     assert 1.0 < time.monotonic() - started < 6.0  # found once the index caught up, not after the full 4 s
     assert [i["key"] for i in platform.issues()] == [record.ref.display]
     assert record.correlation_key == "INC0090001"
@@ -76,28 +77,28 @@ def test_a_create_whose_response_is_lost_leaves_exactly_one_issue_despite_search
 def test_created_issue_is_found_at_once_despite_search_lag(platform):
     platform.search_lag_s = 30.0
     jira = connector(platform)
-    created = jira.create({"summary": "fresh", SERVICE: {"value": "VPN"}}, "INC0090002")
+    created = ref_of(jira.create({"summary": "fresh", SERVICE: {"value": "VPN"}}, "INC0090002"))
     found = jira.find("INC0090002")  # reconcileIssues: read-after-write for what we created
-    assert found is not None and found.ref == created.ref and found.fields[SERVICE] == ["VPN"]
+    assert found is not None and found.ref == created and found.fields[SERVICE] == ["VPN"]
 
 
 def test_a_status_two_and_three_transitions_away_is_reached(platform):
     jira = connector(platform)
     first = platform.create_issue({"summary": "two steps"})
-    record = jira.transition(ref_of(platform, first), State.RESOLVED)
+    record = jira.get(jira.transition(issue_ref(platform, first), State.RESOLVED))
     assert record.fields["status"] == "Resolved" and record.fields["resolution"] == "Done"
     second = platform.create_issue({"summary": "three steps"})
-    assert jira.transition(ref_of(platform, second), State.CLOSED).fields["status"] == "Closed"
+    assert jira.get(jira.transition(issue_ref(platform, second), State.CLOSED)).fields["status"] == "Closed"
     posts = [c.body for c in platform.call_log.calls() if c.method == "POST" and c.path.endswith("/transitions")]
     assert len(posts) == 5 and '"41"' in posts[1] and '"resolution"' in posts[1]
     back = platform.create_issue({"summary": "on hold"})
-    assert jira.transition(ref_of(platform, back), State.ON_HOLD).fields["status"] == "Pending"
+    assert jira.get(jira.transition(issue_ref(platform, back), State.ON_HOLD)).fields["status"] == "Pending"
 
 
 def test_an_internal_comment_stays_internal_and_ours_are_not_imported(platform):
     jira = connector(platform)
     key = platform.create_issue({"summary": "comments"})
-    ref = ref_of(platform, key)
+    ref = issue_ref(platform, key)
     when = datetime.now(UTC)
     jira.add_comment(ref, Comment("Ana", "root cause: disk", when, Visibility.INTERNAL, "servicenow"))
     (stored,) = platform.comments(key)

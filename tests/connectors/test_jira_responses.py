@@ -14,6 +14,7 @@ from responses import matchers
 
 from itsm_bridge.config import Config, load
 from itsm_bridge.connectors.adf import text_to_adf
+from itsm_bridge.connectors.base import NewIssue
 from itsm_bridge.connectors.jira import JiraConnector
 from itsm_bridge.connectors.jira_meta import MissingRequiredFields
 from itsm_bridge.connectors.jira_records import jql_value
@@ -141,14 +142,13 @@ def test_find_searches_by_label_and_rejects_keys_unusable_in_a_label(jira):
 def test_create_sends_adf_description_label_property_issue_type_id_and_cut_summary(jira):
     add_createmeta()
     responses.post(f"{API}/issue", status=201, json={"id": "10042", "key": "OPS-42", "self": f"{API}/issue/10042"})
-    responses.get(f"{API}/issue/10042", json=issue(42))
     long_title = "x" * 300
     fields = {"summary": long_title, "description": "see https://s.example/1\n@all *not bold*",
               "priority": {"name": "High"}, "resolution": {"name": "Done"},
               "customfield_10051": {"value": "Email", "child": {"value": "Exchange"}},  # a plain select: no child
               "update": {"components": [{"remove": {"name": "VPN"}}, {"add": {"name": "Network"}}]}}  # fmt: skip
-    record = jira.create(fields, "INC0010001")
-    assert record.ref.id == "10042"
+    assert jira.create(fields, "INC0010001") == RemoteRef("jira", "10042", "OPS-42")
+    assert len(responses.calls) == 3  # createmeta twice, then the create: nothing read back
     sent = body(responses.calls[2])
     assert sent == {
         "fields": {
@@ -188,8 +188,7 @@ def test_a_lost_create_is_looked_up_with_backoff_and_not_sent_again_when_found(j
     responses.post(f"{API}/search/jql", json={"issues": [], "isLast": True})
     responses.post(f"{API}/search/jql", json={"issues": [], "isLast": True})
     responses.post(f"{API}/search/jql", json={"issues": [issue(5)], "isLast": True})
-    record = jira.create({"summary": "t"}, "K5")
-    assert record.ref.display == "OPS-5"
+    assert jira.create({"summary": "t"}, "K5").display == "OPS-5"
     assert [c.request.method for c in responses.calls].count("POST") == 4  # one create, three searches
     assert len(fake.waits()) == 2 and fake.waits()[1] > fake.waits()[0]  # backing off between looks
 
@@ -200,34 +199,37 @@ def test_a_lost_create_not_found_once_the_search_lag_has_passed_is_created_again
     responses.post(f"{API}/issue", body=requests.exceptions.ConnectionError("Connection aborted"))
     responses.post(f"{API}/issue", status=201, json={"id": "10006", "key": "OPS-6"})
     responses.post(f"{API}/search/jql", json={"issues": [], "isLast": True})
-    responses.get(f"{API}/issue/10006", json=issue(6))
-    assert jira.create({"summary": "t"}, "K6").ref.id == "10006"
+    assert jira.create({"summary": "t"}, "K6").id == "10006"
     creates = [c for c in responses.calls if c.request.url == f"{API}/issue"]
     assert len(creates) == 2
     assert 30.0 <= fake.now < 31.0  # the whole configured search lag was waited, no more
 
 
 @responses.activate
-def test_bulk_create_sends_50_per_call_and_maps_partial_errors_to_their_items(jira):
+def test_bulk_create_learns_the_start_step_then_sends_50_per_call_with_first_transition_and_notes(jira):
     add_createmeta()
-    items = [({"summary": f"t{i}"}, f"K{i}") for i in range(51)]
+    items = [NewIssue({"summary": f"t{i}"}, f"K{i}", State.IN_PROGRESS if i % 2 else State.NEW,
+                      (Comment("ana", "seen by the team", datetime(2026, 1, 1, tzinfo=UTC), Visibility.INTERNAL),) if i == 7 else ())
+             for i in range(52)]  # fmt: skip
+    responses.post(f"{API}/issue", status=201, json={"id": "20000", "key": "OPS-0"})  # the first, alone
+    responses.get(f"{API}/issue/20000", json={"id": "20000", "fields": {"status": {"name": "Open"}}})
+    responses.get(f"{API}/issue/20000/transitions", json=transitions(("11", "Start work", "Work in progress")))
     responses.post(f"{API}/issue/bulk", json={
-        "issues": [{"id": str(20000 + i), "key": f"OPS-{i}"} for i in range(50) if i != 3],
-        "errors": [{"status": 400, "failedElementNumber": 3,
+        "issues": [{"id": str(20000 + i), "key": f"OPS-{i}"} for i in range(1, 51) if i != 3],
+        "errors": [{"status": 400, "failedElementNumber": 2,
                     "elementErrors": {"errorMessages": [], "errors": {"priority": "invalid priority"}}}],
     })  # fmt: skip
-    responses.post(f"{API}/issue/bulk", json={"issues": [{"id": "20050", "key": "OPS-50"}], "errors": []})
-    found = [{"id": str(20000 + i), "key": f"OPS-{i}", "fields": issue(i)["fields"]} for i in range(51) if i != 3]
-    responses.post(f"{API}/search/jql", json={"issues": found[:49], "isLast": True})
-    responses.post(f"{API}/search/jql", json={"issues": found[49:], "isLast": True})
+    responses.post(f"{API}/issue/bulk", json={"issues": [{"id": "20051", "key": "OPS-51"}], "errors": []})
     results = jira.create_many(items)
-    bulk = [c for c in responses.calls if c.request.url.endswith("/issue/bulk")]
-    assert [len(body(c)["issueUpdates"]) for c in bulk] == [50, 1]
-    assert body(bulk[1])["issueUpdates"][0]["fields"]["labels"] == ["itsm-bridge-K50"]
+    bulk = [body(c)["issueUpdates"] for c in responses.calls if c.request.url.endswith("/issue/bulk")]
+    assert [len(b) for b in bulk] == [50, 1]
+    assert bulk[1][0]["fields"]["labels"] == ["itsm-bridge-K51"]
+    assert bulk[0][0]["transition"] == {"id": "11"} and "transition" not in bulk[0][1]  # K1 moves on, K2 stays new
+    assert bulk[0][6]["update"]["comment"][0]["add"]["properties"] == [{"key": "sd.public.comment", "value": {"internal": True}}]
     assert isinstance(results[3], RemoteValidation) and results[3].fields == ["priority"]
-    assert [r.ref.id for i, r in enumerate(results) if i != 3] == [str(20000 + i) for i in range(51) if i != 3]
-    reads = [body(c) for c in responses.calls if c.request.url.endswith("/search/jql")]
-    assert reads[1]["reconcileIssues"] == [20050] and reads[1]["jql"] == 'project = "OPS" AND id in (20050) ORDER BY key ASC'
+    assert [r.id for i, r in enumerate(results) if i != 3] == [str(20000 + i) for i in range(52) if i != 3]
+    assert not any(c.request.url.endswith(("/search/jql", "/bulkfetch")) for c in responses.calls)  # nothing read back
+    assert jira._status(RemoteRef("jira", "20001")) == "Work in progress"  # known from the create: no GET
 
 
 def transitions(*pairs: tuple[str, str, str], resolution: bool = False) -> dict:
@@ -250,14 +252,13 @@ def test_a_status_two_transitions_away_is_reached_with_the_resolution_filled(jir
     responses.get(f"{API}/issue/10001/transitions",
                   json=transitions(("41", "Resolve", "Resolved"), ("21", "Pend", "Pending"), resolution=True))
     responses.post(f"{API}/issue/10001/transitions", status=204)
-    responses.get(f"{API}/issue/10001", json=issue(1, status="Resolved"))
-    record = jira.transition(RemoteRef("jira", "10001", "OPS-1"), State.RESOLVED, {"resolution": {"name": "Cannot Reproduce"}})
+    ref = jira.transition(RemoteRef("jira", "10001", "OPS-1"), State.RESOLVED, {"resolution": {"name": "Cannot Reproduce"}})
     posts = [body(c) for c in responses.calls if c.request.method == "POST"]
     assert posts == [
         {"transition": {"id": "11"}},
         {"transition": {"id": "41"}, "fields": {"resolution": {"name": "Cannot Reproduce"}}},
     ]
-    assert record.fields["status"] == "Resolved"
+    assert ref.id == "10001" and [c.request.method for c in responses.calls].count("GET") == 3  # status, two transition lists
     # The graph is learned: the same move on another issue goes straight along the known path.
     assert [t.id for t in jira.workflow.path("Open", {"resolved"}) or []] == ["11", "41"]
 
