@@ -57,6 +57,7 @@ class StatusPageConnector:
         self.http: HttpClient = self._client()
         self._component_cache: dict[str, tuple[str, str]] | None = None
         self._held: dict[str, dict[str, str]] = {}  # page incident id -> holds this process set
+        self._open_now: dict[str, PageIncident] | None = None  # unresolved incidents, kept up to date by our sends
 
     # --- provider primitives
     def _client(self) -> HttpClient:
@@ -92,7 +93,22 @@ class StatusPageConnector:
         return out
 
     def _open_holding(self) -> list[PageIncident]:
-        return self._holding(self._open())
+        return self._holding(list(self._open_snapshot().values()))
+
+    def _open_snapshot(self) -> dict[str, PageIncident]:
+        """The unresolved page incidents: read once per run, then kept up to date by what we
+        send (the page's budget is a request a second; a read per publish would halve it)."""
+        if self._open_now is None:
+            self._open_now = {inc.id: inc for inc in self._open()}
+        return self._open_now
+
+    def _sent(self, inc: PageIncident) -> PageIncident:
+        if self._open_now is not None:
+            if inc.is_open:
+                self._open_now[inc.id] = inc
+            else:
+                self._open_now.pop(inc.id, None)
+        return inc
 
     def _check_page(self) -> list[CheckResult]:
         """Key accepted and page exists."""
@@ -150,7 +166,7 @@ class StatusPageConnector:
         self._guard(fields, correlation_key)
         wanted = self._wanted(fields)
         components = hold_plan(None, wanted, self._open_holding()) if wanted else {}
-        inc = self._send(None, fields, components, correlation_key)
+        inc = self._sent(self._send(None, fields, components, correlation_key))
         self._held[inc.id] = wanted
         self.cadence.note(inc.id)
         return self.record(inc)
@@ -190,14 +206,16 @@ class StatusPageConnector:
         fields, findings = self.mapper.to_fields(incident)
         if blocking(findings):
             return PublishResult("blocked", ref, findings, "the leak guard stopped it; nothing was sent")
-        if ref is None:
-            found = self.find(incident.key)
-            ref = found.ref if found else None
+        open_now = self._open_snapshot()
+        if ref is None:  # one published before we knew it is open on the page, carrying its key
+            ref = next((self.record(i).ref for i in open_now.values() if i.key == incident.key), None)
         if ref is None:
             if not incident.state.is_open:
                 return PublishResult("skipped", None, findings, "resolved before it was ever published")
             return PublishResult("created", self.create(fields, incident.key).ref, findings)
-        current = self._holding([self._read(ref.id)])[0]
+        if ref.id not in open_now:
+            return PublishResult("unchanged", ref, findings, "resolved on the page: reopening is a person's call")
+        current = self._holding([open_now[ref.id]])[0]
         changes = self._changes(current, fields)
         if not changes:
             return PublishResult("unchanged", ref, findings)
@@ -238,17 +256,17 @@ class StatusPageConnector:
                                               for cid, s in current.holds.items()}  # fmt: skip
             components = hold_plan(ref.id, wanted, self._open_holding())
             self._held[ref.id] = wanted
-        inc = self._send(ref.id, fields, components, None)
+        inc = self._sent(self._send(ref.id, fields, components, None))
         self.cadence.note(ref.id)
         return inc
 
     def _resolve(self, ref: RemoteRef, fields: dict[str, Any]) -> PageIncident:
         open_now = self._open_holding()
-        own = next((i for i in open_now if i.id == ref.id), None) or self._read(ref.id)
-        if not own.is_open:
-            return own  # already resolved on the page: nothing to send
+        own = next((i for i in open_now if i.id == ref.id), None)
+        if own is None:
+            return self._read(ref.id)  # already resolved on the page: nothing to send
         components = release_plan(ref.id, own.holds, open_now)
-        inc = self._send(ref.id, {**fields, "status": RESOLVED}, components, None)
+        inc = self._sent(self._send(ref.id, {**fields, "status": RESOLVED}, components, None))
         self.cadence.note(ref.id)
         return inc
 

@@ -23,6 +23,8 @@ def plan_publish(outcome: Outcome, shadow: Mapping[str, Any] | None, link: dict[
     if link is None:
         if not should_publish(merged, config):
             return
+        if shadow is not None and not merged.state.is_open:
+            return  # resolved and never published: any page incident carrying its key was settled at first contact
         if merged.state.is_open:
             rule = "matches [publish]: new on the page"
         else:  # a page incident published before we knew it (found by its key) must not stay open

@@ -182,9 +182,22 @@ def test_component_status_follows_priority(sp):
     responses.get(f"{PAGE}/incidents/unresolved", json=[])
     responses.post(f"{PAGE}/incidents", json=page_incident(), status=201)
     for priority, expected in ((Priority.P1, "major_outage"), (Priority.P2, "partial_outage"), (Priority.P3, "degraded_performance")):
-        fields, _ = sp.mapper.to_fields(incident(priority=priority))
-        sp.create(fields, "INC0001")
+        fresh = StatuspageConnector(page_config(), sleep=sp.sleep, clock=sp.cadence.clock)  # no other incident holds it
+        fields, _ = fresh.mapper.to_fields(incident(priority=priority))
+        fresh.create(fields, "INC0001")
         assert sent(writes()[-1])["incident"]["components"] == {"c-email": expected}
+
+
+@responses.activate
+def test_a_second_open_incident_never_lowers_the_component_the_first_holds(sp):
+    responses.get(f"{PAGE}/components", json=COMPONENTS)
+    responses.get(f"{PAGE}/incidents/unresolved", json=[])
+    responses.post(f"{PAGE}/incidents", json=page_incident(), status=201)
+    responses.post(f"{PAGE}/incidents", json=page_incident("i2", key="INC0002"), status=201)
+    sp.create(sp.mapper.to_fields(incident(priority=Priority.P1))[0], "INC0001")
+    sp.create(sp.mapper.to_fields(incident(priority=Priority.P3))[0], "INC0002")
+    assert sent(writes()[-1])["incident"]["components"] == {"c-email": "major_outage"}  # held by the first, as sent
+    assert len([c for c in responses.calls if "/unresolved" in c.request.url]) == 1  # read once, then kept
 
 
 @responses.activate
