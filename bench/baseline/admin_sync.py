@@ -5,7 +5,7 @@ read every incident (pysnow, paged by number), and for each one read its journal
 sys_journal_field query), search Jira for the issue by label, create it or update it, add each
 note Jira does not have yet as a comment (work notes internal), and walk the workflow to the
 mapped status by transition name. Serial, no caching beyond what the libraries do themselves,
-no retries beyond python-jira's own; the mapping is a hand-written dict of the vocabulary
+no retries beyond python-jira's own and the usual urllib3 adapter on pysnow's reads; the mapping is a hand-written dict of the vocabulary
 `itsm-bridge sandbox --write-config` configures.
 
 It runs in its own venv (`bench/baseline/venv.py`), never the project's: pysnow pins old packages.
@@ -29,7 +29,10 @@ from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 import pysnow
+import requests
 from jira import JIRA
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 PAGE_SIZE = 1000
 ISSUE_TYPE = "[System] Incident"
@@ -67,9 +70,14 @@ def env(name: str) -> str:
 
 
 def servicenow() -> pysnow.Client:
+    """pysnow on `host` (http for the loopback sandbox); it raises on a 429, so its session gets the
+    usual urllib3 retry adapter: reads only, Retry-After honoured (python-jira retries on its own)."""
     url = urlsplit(env("BASELINE_SNOW_URL"))
-    return pysnow.Client(host=url.netloc, use_ssl=url.scheme == "https",
-                         user=env("BASELINE_SNOW_USER"), password=env("BASELINE_SNOW_PASSWORD"))  # fmt: skip
+    session = requests.Session()
+    session.auth = (env("BASELINE_SNOW_USER"), env("BASELINE_SNOW_PASSWORD"))
+    retry = Retry(total=8, backoff_factor=1, status_forcelist=[429, 502, 503, 504], allowed_methods=["GET"])
+    session.mount(f"{url.scheme}://", HTTPAdapter(max_retries=retry))
+    return pysnow.Client(host=url.netloc, use_ssl=url.scheme == "https", session=session)
 
 
 def jira() -> JIRA:

@@ -103,11 +103,35 @@ def test_limit_takes_the_first_incidents_by_number(sandbox: Sandbox, python: Pat
 
 
 @pytest.mark.slow
+def test_servicenow_429s_are_waited_out_not_fatal(sandbox: Sandbox, python: Path) -> None:
+    sandbox.servicenow.rate_limit = (5, 1.0)
+
+    result = run_baseline(sandbox, python=python)
+
+    assert result["incidents"] == N and len(sandbox.jira.issues()) == N
+    assert any(c.status == 429 for c in sandbox.calls("servicenow"))
+
+
+@pytest.mark.slow
 def test_ensure_venv_is_idempotent(python: Path) -> None:
     stamp = python.parents[1] / ".requirements.sha256"
     built = stamp.stat().st_mtime_ns
     assert ensure_venv() == python
     assert stamp.stat().st_mtime_ns == built
+
+
+@pytest.mark.slow
+def test_ensure_venv_rebuilds_when_the_requirements_change(tmp_path: Path) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("# nothing\n")
+    python = ensure_venv(tmp_path / "venv", requirements)
+    marker = python.parents[1] / "left-by-the-first-build"
+    marker.touch()
+    assert ensure_venv(tmp_path / "venv", requirements) == python and marker.exists()
+
+    requirements.write_text("# nothing, changed\n")
+    assert ensure_venv(tmp_path / "venv", requirements) == python
+    assert not marker.exists() and python.exists()
 
 
 def test_path_shapes_hide_ids_but_not_the_api_version() -> None:
