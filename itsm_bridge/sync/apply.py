@@ -3,18 +3,19 @@
 A crash between intent and outcome leaves an open intent; the next run settles it by looking the
 record up by correlation key (see `settle_open_intents`) before anything is created again.
 
-A batch of keys is applied in two steps: first the creates of every key, in bulk where the
-connector offers `create_many` (each new record's first transition and starting notes riding its
-create); then each key's remaining actions, in order, keys side by side on a bounded pool of
-workers (each platform's rate budget and in-flight limit still hold).
+A batch of keys is applied in steps: first the creates of every key, in bulk where the connector
+offers `create_many` (each new record's first transition and starting notes riding its create);
+then each key's remaining actions, in order, keys side by side on a bounded pool of workers (each
+platform's rate budget and in-flight limit still hold). Actions for a platform given its own
+executor (the status page: one request a second) are handed to it last, so a slow page never
+holds the other platforms' workers; the caller collects those keys when their futures are done.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Callable
@@ -24,6 +25,7 @@ from itsm_bridge.errors import BridgeError, NotFound, Stale
 from itsm_bridge.mapping.translate import PlatformMapper
 from itsm_bridge.model import RemoteRef, State
 from itsm_bridge.store.base import JournalEntry, StateStore
+from itsm_bridge.store.serialized import Serialized
 from itsm_bridge.sync.plan import Action
 
 log = logging.getLogger("itsm_bridge.sync")
@@ -46,23 +48,6 @@ class Applied:
         return not self.failed and not self.deferred
 
 
-class _Serialized:
-    """The store, one call at a time: workers share it (and the journal's hash chain)."""
-
-    def __init__(self, store: StateStore) -> None:
-        self._store = store
-        self._lock = threading.RLock()
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._store, name)
-
-        def locked(*args: Any, **kwargs: Any) -> Any:
-            with self._lock:
-                return method(*args, **kwargs)
-
-        return locked
-
-
 class Applier:
     def __init__(
         self,
@@ -74,17 +59,23 @@ class Applier:
         check_stale: bool = False,
         workers: int = 1,
     ) -> None:
-        self.store: Any = _Serialized(store)
+        self.store: Any = Serialized(store)
         self.connectors = connectors
         self.mappers = mappers
         self.run_id = run_id
         self.check_stale = check_stale
         self.workers = workers
 
-    def apply_batch(self, work: list[tuple[str, list[Action]]]) -> dict[str, Applied]:
-        """Apply many keys' actions: creates in bulk first, then each key's rest on the pool."""
+    def apply_batch(
+        self, work: list[tuple[str, list[Action]]], background: dict[str, Executor] | None = None
+    ) -> tuple[dict[str, Applied], dict[str, Future[Applied]]]:
+        """Apply many keys' actions: creates in bulk first, then each key's rest on the pool;
+        actions for `background` platforms go to their executor once the key's others succeeded
+        (returned as futures, by key)."""
+        background = background or {}
         results = {key: Applied() for key, _ in work}
-        remaining = {key: list(actions) for key, actions in work}
+        remaining = {key: [a for a in actions if a.platform not in background] for key, actions in work}
+        later = {key: [a for a in actions if a.platform in background] for key, actions in work}
         for platform, connector in self.connectors.items():
             if hasattr(connector, "create_many"):
                 self._create_in_bulk(platform, connector, remaining, results)
@@ -97,7 +88,9 @@ class Applier:
                 for future in [pool.submit(self.apply_key, remaining[key], results[key]) for key in todo]:
                     future.result()  # an abort (bad credentials, ...) stops the run
         self.fetch_written(results.values())
-        return results
+        futures = {key: background[actions[0].platform].submit(self.apply_key, actions, results[key])
+                   for key, actions in later.items() if actions and results[key].complete}  # fmt: skip
+        return results, futures
 
     def fetch_written(self, results: Any) -> None:
         """Read back, in bulk, the records a connector's writes did not return, so the shadows

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Iterator
@@ -23,6 +24,7 @@ from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import RemoteRef
 from itsm_bridge.store.base import Shadow, StateStore
+from itsm_bridge.store.serialized import Serialized
 from itsm_bridge.sync.apply import Applied, Applier, settle_open_intents
 from itsm_bridge.sync.cursor import Watermark
 from itsm_bridge.sync.plan import Action, Plan
@@ -32,6 +34,8 @@ from itsm_bridge.sync.summary import RunSummary
 
 log = logging.getLogger("itsm_bridge.sync")
 BATCH = 200
+BACKGROUND = ("statuspage",)  # one-way targets with a tight budget: their writes never hold the others' workers
+MAX_WAITING = 1000  # keys waiting on a background write before the read pauses for them (bounds memory)
 
 
 @dataclass
@@ -67,7 +71,7 @@ class Engine:
         progress: Callable[[int], None] | None = None,
     ) -> None:
         self.config = config
-        self.store = store
+        self.store: StateStore = Serialized(store)  # type: ignore[assignment]  # shared with the apply workers
         self.connectors = connectors
         self.sync_settings = config.settings.sync
         self.source = self.sync_settings.source
@@ -76,6 +80,8 @@ class Engine:
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.now = now
         self.progress = progress or (lambda n: None)
+        self._background: dict[str, ThreadPoolExecutor] = {}
+        self._waiting: list[tuple[_Work, Applied, Future[Applied]]] = []
 
     # --- public entry points
     def sync(self, *, dry_run: bool = False, only: str | None = None, limit: int | None = None) -> tuple[RunSummary, Plan]:
@@ -106,6 +112,7 @@ class Engine:
         for start in range(0, len(rest), BATCH):
             work = [self._plan_key(key, sides, [], plan, summary, dry_run) for key, sides in rest[start : start + BATCH]]
             self._apply_batch(work, reads, summary, dry_run)
+        self._drain(reads, summary)
         if not dry_run:
             for platform, read in reads.items():
                 overlap = timedelta(seconds=getattr(self.config.settings, platform).overlap_s)
@@ -170,6 +177,7 @@ class Engine:
             side = Side(self.source, incident, record.version, _ref(record), record.updated)
             work = self._plan_key(incident.key, {self.source: side}, findings, plan, summary, dry_run=False)
             self._apply_batch([work], reads, summary, dry_run=False)
+        self._drain(reads, summary)
         summary.read = {self.source: len(keys)}
         summary.api_calls = {p: c.calls for p, c in self.connectors.items()}
         return summary
@@ -259,23 +267,59 @@ class Engine:
         return _Work(key, outcome, sides, shadow.versions if shadow else {})
 
     def _apply_batch(self, work: list[_Work], reads: dict[str, _Read], summary: RunSummary, dry_run: bool) -> None:
-        if not dry_run and work:
+        if dry_run or not work:
             for w in work:
-                self._link_and_hold(w, summary)
-            applier = Applier(self.store, self.connectors, self.mappers, self.run_id, workers=self._workers())
-            results = applier.apply_batch([(w.key, [a for a in w.outcome.actions if a.platform not in w.outcome.blocked])
-                                           for w in work])  # fmt: skip
+                self._account(w.sides, reads, True)
+            return
         for w in work:
-            ok = True
-            if not dry_run:
-                result = results[w.key]
-                summary.count(result)
-                ok = result.complete
-                if ok and w.outcome.merged is not None and not w.outcome.blocked:
-                    seen = {p: s.version for p, s in w.sides.items()}
-                    fields = {**w.outcome.shadow_fields, SIDES_KEY: self._side_shadows(w.outcome, w.sides, result)}
-                    self.store.put_shadow(Shadow(w.key, fields, {**w.versions, **seen, **result.versions}))
-            self._account(w.sides, reads, ok)
+            self._link_and_hold(w, summary)
+        applier = Applier(self.store, self.connectors, self.mappers, self.run_id, workers=self._workers())
+        results, futures = applier.apply_batch(
+            [(w.key, [a for a in w.outcome.actions if a.platform not in w.outcome.blocked]) for w in work],
+            self._executors(),
+        )
+        for w in work:
+            if w.key in futures:
+                self._waiting.append((w, results[w.key], futures[w.key]))
+            else:
+                self._finish(w, results[w.key], reads, summary)
+        self._collect(reads, summary, until=MAX_WAITING)
+
+    def _collect(self, reads: dict[str, _Read], summary: RunSummary, until: int) -> None:
+        """Finish keys whose background writes are done; wait for the oldest while more than
+        `until` keys are waiting."""
+        still: list[tuple[_Work, Applied, Future[Applied]]] = []
+        for i, (w, result, future) in enumerate(self._waiting):
+            if future.done() or len(self._waiting) - i > until:
+                future.result()  # an abort (bad credentials, ...) stops the run
+                self._finish(w, result, reads, summary)
+            else:
+                still.append((w, result, future))
+        self._waiting = still
+
+    def _drain(self, reads: dict[str, _Read], summary: RunSummary) -> None:
+        self._collect(reads, summary, until=0)
+        for executor in self._background.values():
+            executor.shutdown()
+        self._background.clear()
+
+    def _finish(self, w: _Work, result: Applied, reads: dict[str, _Read], summary: RunSummary) -> None:
+        """Count what a key's writes did, record its shadow when all succeeded, and let its
+        records move the cursors (or hold them back)."""
+        summary.count(result)
+        ok = result.complete
+        if ok and w.outcome.merged is not None and not w.outcome.blocked:
+            seen = {p: s.version for p, s in w.sides.items()}
+            fields = {**w.outcome.shadow_fields, SIDES_KEY: self._side_shadows(w.outcome, w.sides, result)}
+            self.store.put_shadow(Shadow(w.key, fields, {**w.versions, **seen, **result.versions}))
+        self._account(w.sides, reads, ok)
+
+    def _executors(self) -> dict[str, ThreadPoolExecutor]:
+        for platform in BACKGROUND:
+            settings = getattr(self.config.settings, platform, None)
+            if platform in self.connectors and settings is not None and platform not in self._background:
+                self._background[platform] = ThreadPoolExecutor(settings.workers, thread_name_prefix=platform)
+        return self._background
 
     def _link_and_hold(self, w: _Work, summary: RunSummary) -> None:
         """Link records found by their correlation key (never duplicate them) and quarantine
