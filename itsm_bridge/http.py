@@ -46,27 +46,34 @@ USER_AGENT = "itsm-bridge"
 
 
 class RateBudget:
-    """Spaces requests `1 / rate` seconds apart across threads; `pause` holds everyone back."""
+    """Spaces requests `1 / rate` seconds apart across threads; `pause` holds everyone back,
+    including a thread already waiting for its slot when the pause came."""
 
     def __init__(self, requests_per_second: float, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
         self.interval = 1.0 / requests_per_second
         self._clock, self._sleep = clock, sleep
         self._next = 0.0
+        self._hold_until = 0.0
         self._lock = threading.Lock()
 
     def acquire(self) -> None:
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-        if slot > now:
-            self._sleep(slot - now)
+        while True:
+            with self._lock:
+                now = self._clock()
+                slot = max(now, self._next, self._hold_until)
+                self._next = slot + self.interval
+            if slot > now:
+                self._sleep(slot - now)
+            with self._lock:
+                if self._clock() >= self._hold_until:
+                    return  # else a pause came while this one waited: take a slot after it
 
     def pause(self, seconds: float) -> None:
         """No request from this budget before `seconds` from now (a 429's Retry-After)."""
         with self._lock:
-            self._next = max(self._next, self._clock() + seconds)
+            self._hold_until = max(self._hold_until, self._clock() + seconds)
+            self._next = max(self._next, self._hold_until)
 
 
 def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -> float | None:

@@ -118,3 +118,20 @@ def test_rate_budget_spaces_requests_and_pauses_for_everyone():
     budget.pause(10)
     budget.acquire()
     assert slept[-1] == 10.0
+
+
+def test_a_pause_holds_back_a_request_already_waiting_for_its_slot():
+    t = [100.0]
+    slept: list[float] = []
+    budget = RateBudget(1.0, clock=lambda: t[0])
+
+    def sleep(s: float) -> None:  # while this request waits for its slot, another gets a 429
+        slept.append(round(s, 6))
+        if len(slept) == 1:
+            budget.pause(5.0)
+        t[0] += s
+
+    budget._sleep = sleep
+    budget.acquire()  # the first slot, at once
+    budget.acquire()  # its slot was 1 s away; the pause came meanwhile: it waits the pause out
+    assert t[0] >= 100.0 + 5.0 and slept[0] == 1.0
