@@ -22,6 +22,7 @@ import logging
 import time
 from collections import OrderedDict
 from datetime import timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Any, Callable, Iterator
 
 from jira import JIRA
@@ -36,9 +37,11 @@ from itsm_bridge.connectors.jira_records import (
     PLATFORM,
     jql_time,
     jql_value,
+    parse_time,
     search_fields,
     to_record,
     user_zone,
+    written_offset,
 )
 from itsm_bridge.connectors.jira_transport import BearerAuth, IssueWriteLimiter, RoutedSession, classify_jira
 from itsm_bridge.connectors.jira_workflow import Transition, Workflow, fold
@@ -102,6 +105,7 @@ class JiraConnector:
         self._client: JIRA | None = None
         self._meta: CreateMeta | None = None
         self._zone: tzinfo | None = None
+        self._zone_confirmed = False
         self._created: dict[str, list[str]] = {}  # correlation key -> issue ids we created
         self._status_of: OrderedDict[str, str] = OrderedDict()  # issue id -> status last read or written
         self.start_status: str | None = None  # where new issues land: learned from the first we create
@@ -137,7 +141,42 @@ class JiraConnector:
         """The searching user's time zone: JQL dates are read in it."""
         if self._zone is None:
             self._zone = user_zone(self.http.request("GET", f"{API}/myself").json())
+            self._zone_confirmed = True
         return self._zone
+
+    # --- what one run learns and the next starts from (kept in the state store)
+    def facts(self) -> dict[str, Any]:
+        zone = getattr(self._zone, "key", None) or (str(self._zone) if self._zone is not None else None)
+        return {"zone": zone, "start_status": self.start_status, "workflow": self.workflow.to_data()}
+
+    def restore(self, facts: dict[str, Any]) -> None:
+        """Start from an earlier run's facts: the user's time zone (checked against the offsets
+        of the times Jira sends back), the start step and the workflow's transitions (a refused
+        one is forgotten and read again)."""
+        if facts.get("zone"):
+            try:
+                self._zone = ZoneInfo(str(facts["zone"]))
+                self._zone_confirmed = False
+            except (ZoneInfoNotFoundError, ValueError):
+                self._zone = None
+        self.start_status = facts.get("start_status") or None
+        self.workflow.load(facts.get("workflow") or {})
+
+    def _zone_moved(self, issue: dict[str, Any]) -> bool:
+        """Whether a remembered zone disagrees with the offset Jira wrote a time with; then the
+        user's zone is read afresh (True only when it really changed)."""
+        if self._zone_confirmed or self._zone is None:
+            return False
+        raw = str((issue.get("fields") or {}).get("updated") or "")
+        moment, offset = parse_time(raw), written_offset(raw)
+        if moment is None or offset is None:
+            return False
+        before = self._zone
+        if moment.astimezone(before).utcoffset() == offset:
+            self._zone_confirmed = True
+            return False
+        self._zone = None
+        return moment.astimezone(self.zone()).utcoffset() != moment.astimezone(before).utcoffset()
 
     def createmeta(self) -> CreateMeta:
         if self._meta is None:
@@ -159,6 +198,10 @@ class JiraConnector:
         since = watermark.read_from(timedelta(seconds=self.settings.overlap_s))
         seen: set[tuple[str, str]] = set()
         for issue in self.search(self.changed_jql(since)):
+            if not seen and since is not None and self._zone_moved(issue):
+                log.warning("jira: the API user's time zone changed; reading again from the watermark")
+                yield from self.changed_since(cursor)
+                return
             version = str((issue.get("fields") or {}).get("updated") or "")
             if (str(issue["id"]), version) in seen or watermark.already_applied(str(issue["id"]), version):
                 continue

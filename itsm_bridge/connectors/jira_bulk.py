@@ -67,7 +67,28 @@ def _create_chunk(conn: JiraConnector, items: list[NewIssue], chunk: list[int], 
     failed = {int(err["failedElementNumber"]): _element_error(err) for err in answer.get("errors") or []}
     created = iter(answer.get("issues") or [])
     for n, i in enumerate(sendable):
-        results[i] = failed[n] if n in failed else conn.created(items[i].key, next(created), landings[n])
+        if n not in failed:
+            results[i] = conn.created(items[i].key, next(created), landings[n])
+        elif "transition" in bodies[n]:
+            results[i] = _without_transition(conn, items[i].key, bodies[n], failed[n])
+        else:
+            results[i] = failed[n]
+
+
+def _without_transition(conn: JiraConnector, key: str, body: dict[str, Any], refused: RemoteValidation) -> Result:
+    """A create refused while carrying a transition is tried once without it: the workflow may
+    have changed since it was learned (or remembered from an earlier run). If that one goes
+    through, the start step is learned again; if not, the first refusal stands."""
+    try:
+        ref = conn.post_create({k: v for k, v in body.items() if k != "transition"}, key, None)
+    except RemoteValidation:
+        return refused
+    except ConnectorError as exc:
+        return exc
+    if conn.start_status:
+        conn.workflow.forget(conn.start_status)
+    conn.learn_start(ref)
+    return ref
 
 
 def _element_error(err: dict[str, Any]) -> RemoteValidation:

@@ -6,7 +6,7 @@ service fields (components, labels or a select custom field) become plain lists 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -48,6 +48,16 @@ def search_fields(settings: JiraSettings) -> list[str]:
         if extra not in fields:
             fields.append(extra)
     return fields
+
+
+def written_offset(value: str) -> timedelta | None:
+    """The UTC offset a Jira time was written with (`...+1100`): the user's zone at that moment."""
+    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
+        try:
+            return datetime.strptime(value, fmt).utcoffset()
+        except ValueError:
+            continue
+    return None
 
 
 def parse_time(value: str | None) -> datetime | None:

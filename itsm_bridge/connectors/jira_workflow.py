@@ -51,6 +51,16 @@ class Transition:
     def takes(self, field: str) -> bool:
         return self.fields is not None and field in self.fields
 
+    def to_data(self) -> dict[str, Any]:
+        fields = sorted(self.fields) if self.fields is not None else None
+        return {"id": self.id, "name": self.name, "to": self.to, "fields": fields, "required": sorted(self.required)}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Transition:
+        fields = data.get("fields")
+        return cls(str(data["id"]), str(data.get("name") or ""), str(data["to"]),
+                   frozenset(fields) if fields is not None else None, frozenset(data.get("required") or ()))  # fmt: skip
+
 
 class Workflow:
     """Transitions known per status (thread-safe), with path finding over them."""
@@ -75,6 +85,15 @@ class Workflow:
         """Drop a status's cached transitions (a cached one was refused: conditions changed)."""
         with self._lock:
             self._edges.pop(fold(status), None)
+
+    def to_data(self) -> dict[str, list[dict[str, Any]]]:
+        """The known graph, by status as Jira spells it (kept between runs)."""
+        with self._lock:
+            return {self._names.get(k, k): [t.to_data() for t in ts] for k, ts in sorted(self._edges.items())}
+
+    def load(self, data: dict[str, Any]) -> None:
+        for status, transitions in data.items():
+            self.learn(status, [Transition.from_data(t) for t in transitions])
 
     def transitions(self, status: str) -> tuple[Transition, ...]:
         with self._lock:

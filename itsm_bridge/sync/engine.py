@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,7 +24,7 @@ from itsm_bridge.connectors.base import Connector, RemoteRecord
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import RemoteRef
-from itsm_bridge.store.base import Shadow, StateStore
+from itsm_bridge.store.base import Cursor, Shadow, StateStore
 from itsm_bridge.store.serialized import Serialized
 from itsm_bridge.sync.apply import Applied, Applier, settle_open_intents
 from itsm_bridge.sync.cursor import Watermark
@@ -35,6 +36,7 @@ from itsm_bridge.sync.summary import RunSummary
 log = logging.getLogger("itsm_bridge.sync")
 BATCH = 200
 BACKGROUND = ("statuspage",)  # one-way targets with a tight budget: their writes never hold the others' workers
+FACTS = ".facts"  # suffix of the cursor rows that keep what a run learned of a platform
 MAX_WAITING = 1000  # keys waiting on a background write before the read pauses for them (bounds memory)
 
 
@@ -89,6 +91,7 @@ class Engine:
         summary = RunSummary(self.run_id, dry_run=dry_run)
         plan = Plan(self.run_id)
         started = self.now()
+        self._restore_facts()
         if not dry_run:
             summary.settled = settle_open_intents(self.store, self.connectors, self.run_id)
         reads = {p: _Read(Watermark.from_cursor(self.store.cursor(p))) for p in self._two_way()}
@@ -118,6 +121,7 @@ class Engine:
                 overlap = timedelta(seconds=getattr(self.config.settings, platform).overlap_s)
                 moved = read.watermark.advance(read.applied, read.unapplied, started, overlap)
                 self.store.put_cursor(moved.to_cursor(platform))
+            self._keep_facts()
         summary.read = {p: r.count for p, r in reads.items()}
         plan.read = dict(summary.read)
         summary.api_calls = {p: c.calls for p, c in self.connectors.items()}
@@ -296,6 +300,19 @@ class Engine:
             else:
                 still.append((w, result, future))
         self._waiting = still
+
+    def _restore_facts(self) -> None:
+        """What earlier runs learned of each platform (the Jira user's time zone, its workflow),
+        so a quiet cycle spends no call relearning it."""
+        for platform, connector in self.connectors.items():
+            saved = self.store.cursor(f"{platform}{FACTS}") if hasattr(connector, "restore") else None
+            if saved is not None and saved.value:
+                connector.restore(json.loads(saved.value))  # type: ignore[attr-defined]
+
+    def _keep_facts(self) -> None:
+        for platform, connector in self.connectors.items():
+            if hasattr(connector, "facts"):
+                self.store.put_cursor(Cursor(f"{platform}{FACTS}", json.dumps(connector.facts(), sort_keys=True)))
 
     def _drain(self, reads: dict[str, _Read], summary: RunSummary) -> None:
         self._collect(reads, summary, until=0)

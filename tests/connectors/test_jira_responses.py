@@ -215,8 +215,8 @@ def test_bulk_create_learns_the_start_step_then_sends_50_per_call_with_first_tra
     responses.get(f"{API}/issue/20000", json={"id": "20000", "fields": {"status": {"name": "Open"}}})
     responses.get(f"{API}/issue/20000/transitions", json=transitions(("11", "Start work", "Work in progress")))
     responses.post(f"{API}/issue/bulk", json={
-        "issues": [{"id": str(20000 + i), "key": f"OPS-{i}"} for i in range(1, 51) if i != 3],
-        "errors": [{"status": 400, "failedElementNumber": 2,
+        "issues": [{"id": str(20000 + i), "key": f"OPS-{i}"} for i in range(1, 51) if i != 4],
+        "errors": [{"status": 400, "failedElementNumber": 3,
                     "elementErrors": {"errorMessages": [], "errors": {"priority": "invalid priority"}}}],
     })  # fmt: skip
     responses.post(f"{API}/issue/bulk", json={"issues": [{"id": "20051", "key": "OPS-51"}], "errors": []})
@@ -226,10 +226,50 @@ def test_bulk_create_learns_the_start_step_then_sends_50_per_call_with_first_tra
     assert bulk[1][0]["fields"]["labels"] == ["itsm-bridge-K51"]
     assert bulk[0][0]["transition"] == {"id": "11"} and "transition" not in bulk[0][1]  # K1 moves on, K2 stays new
     assert bulk[0][6]["update"]["comment"][0]["add"]["properties"] == [{"key": "sd.public.comment", "value": {"internal": True}}]
-    assert isinstance(results[3], RemoteValidation) and results[3].fields == ["priority"]
-    assert [r.id for i, r in enumerate(results) if i != 3] == [str(20000 + i) for i in range(52) if i != 3]
+    assert isinstance(results[4], RemoteValidation) and results[4].fields == ["priority"]  # K4 carried no transition
+    assert [r.id for i, r in enumerate(results) if i != 4] == [str(20000 + i) for i in range(52) if i != 4]
     assert not any(c.request.url.endswith(("/search/jql", "/bulkfetch")) for c in responses.calls)  # nothing read back
     assert jira._status(RemoteRef("jira", "20001")) == "Work in progress"  # known from the create: no GET
+
+
+@responses.activate
+def test_a_bulk_item_refused_with_its_transition_is_created_once_without_it_and_the_start_step_relearned(jira):
+    add_createmeta()
+    jira.restore({"zone": "UTC", "start_status": "Open", "workflow": {"Open": [
+        {"id": "99", "name": "Start work", "to": "Work in progress", "fields": [], "required": []}]}})  # remembered, now stale
+    responses.post(f"{API}/issue/bulk", json={"issues": [], "errors": [{"status": 400, "failedElementNumber": 0,
+        "elementErrors": {"errorMessages": ["Transition id '99' is not valid for this issue."], "errors": {}}}]})  # fmt: skip
+    responses.post(f"{API}/issue", status=201, json={"id": "30000", "key": "OPS-1"})
+    responses.get(f"{API}/issue/30000", json={"id": "30000", "fields": {"status": {"name": "Open"}}})
+    responses.get(f"{API}/issue/30000/transitions", json=transitions(("11", "Start work", "Work in progress")))
+    (result,) = jira.create_many([NewIssue({"summary": "t"}, "K1", State.IN_PROGRESS)])
+    assert result == RemoteRef("jira", "30000", "OPS-1")
+    single = [body(c) for c in responses.calls if c.request.url == f"{API}/issue"]
+    assert len(single) == 1 and "transition" not in single[0]
+    assert [t.id for t in jira.workflow.transitions("Open")] == ["11"]  # learned again
+
+
+@responses.activate
+def test_a_remembered_time_zone_is_used_without_asking_and_rechecked_against_the_offsets_jira_writes(jira):
+    jira.restore({"zone": "Australia/Lord_Howe", "start_status": None, "workflow": {}})
+    mark = Watermark(datetime(2026, 11, 29, 0, 0, tzinfo=UTC))
+    at_howe = {**issue(1), "fields": {**issue(1)["fields"], "updated": "2026-11-29T11:30:00.000+1100"}}
+    responses.post(f"{API}/search/jql", json={"issues": [at_howe], "isLast": True})
+    assert [r.ref.id for r in jira.changed_since(mark)] == ["10001"]
+    assert not any(c.request.url.endswith("/myself") for c in responses.calls)  # the offset agrees: no call
+    assert '"2026/11/29 10:' in body(responses.calls[0])["jql"]  # 00:00 UTC less the overlap, in Lord Howe time
+
+
+@responses.activate
+def test_a_remembered_time_zone_that_jira_contradicts_is_read_again_and_the_read_restarted(jira):
+    jira.restore({"zone": "Australia/Lord_Howe", "start_status": None, "workflow": {}})
+    mark = Watermark(datetime(2026, 11, 29, 0, 0, tzinfo=UTC))
+    in_utc = {**issue(1), "fields": {**issue(1)["fields"], "updated": "2026-11-29T00:30:00.000+0000"}}
+    responses.post(f"{API}/search/jql", json={"issues": [in_utc], "isLast": True})
+    responses.get(f"{API}/myself", json={"accountId": "a", "timeZone": "UTC"})
+    assert [r.ref.id for r in jira.changed_since(mark)] == ["10001"]
+    searches = [body(c)["jql"] for c in responses.calls if c.request.url.endswith("/search/jql")]
+    assert len(searches) == 2 and '"2026/11/28 23:' in searches[1]  # read again, in the zone Jira now says
 
 
 def transitions(*pairs: tuple[str, str, str], resolution: bool = False) -> dict:

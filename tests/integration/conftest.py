@@ -66,5 +66,5 @@ class Bridge:
 
     def writes(self) -> list[Any]:
         """Every write request the sandbox received so far."""
-        reads = ("/rest/api/3/search/jql", "/rest/api/3/search/approximate-count")  # POSTs that only read
+        reads = ("/rest/api/3/search/jql", "/rest/api/3/search/approximate-count", "/rest/api/3/issue/bulkfetch")  # POSTs that only read
         return [c for c in self.sandbox.calls() if c.method in ("POST", "PUT", "PATCH", "DELETE") and c.path not in reads]

@@ -17,7 +17,7 @@ from itsm_bridge.sandbox.config_writer import write_config
 from itsm_bridge.sandbox.core import Request, Response
 
 ROOT = Path(__file__).resolve().parents[2]
-READ_POSTS = ("/rest/api/3/search/jql",)
+READ_POSTS = ("/rest/api/3/search/jql", "/rest/api/3/issue/bulkfetch")
 SERVICES = ["Email", "VPN", "Payments API", "Web Portal"]
 N = 20
 

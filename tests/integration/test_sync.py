@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
+from collections import Counter
 
 from itsm_bridge.correlation import label_for
 
@@ -67,6 +69,43 @@ def test_quiet_cycles_write_nothing(bridge):
         assert code == 0 and summary["failed"] == 0
         settle(bridge)
     assert bridge.writes()[before:] == []
+
+
+def test_a_quiet_cycle_costs_one_read_page_per_source_and_nothing_else(bridge):
+    for n in range(3):
+        add_incident(bridge.sandbox, short_description=f"incident {n}")
+    assert bridge.sync_json()[0] == 0
+    settle(bridge)
+    assert bridge.sync_json()[0] == 0  # reads back what the first one wrote
+    settle(bridge)
+    assert bridge.sync_json()[0] == 0  # the first from a Jira watermark: learns the user's time zone, once
+    bridge.sandbox.clear_calls()
+    code, summary = bridge.sync_json()
+    assert code == 0 and summary["api_calls"] == {"servicenow": 1, "jira": 1, "statuspage": 0}, [(c.method, c.path) for c in bridge.sandbox.calls()]
+    paths = sorted(f"{c.method} {c.path}" for c in bridge.sandbox.calls())
+    assert paths == ["GET /api/now/table/incident", "POST /rest/api/3/search/jql"]  # no myself, no journal, no page
+
+
+def test_an_initial_sync_writes_in_bulk_with_folded_transitions_and_reads_back_once(bridge):
+    for n in range(60):
+        add_incident(bridge.sandbox, short_description=f"incident {n}", impact="3")  # in progress
+    bridge.sandbox.clear_calls()
+    code, summary = bridge.sync_json()
+    assert code == 0 and summary["created"] == 60 and summary["transitioned"] == 60
+    shapes = Counter(re.sub(r"/\d+", "/N", f"{c.method} {c.path}") for c in bridge.sandbox.calls("jira"))
+    assert shapes == {
+        "GET /rest/api/N/issue/createmeta/OPS/issuetypes": 1,
+        "GET /rest/api/N/issue/createmeta/OPS/issuetypes/N": 1,
+        "POST /rest/api/N/search/jql": 1,  # Jira's own changes: one page
+        "POST /rest/api/N/issue": 1,  # the first issue alone teaches the start step:
+        "GET /rest/api/N/issue/N": 1,  # its status,
+        "GET /rest/api/N/issue/N/transitions": 1,  # the transitions from there,
+        "POST /rest/api/N/issue/N/transitions": 1,  # and its own move to Work in progress
+        "POST /rest/api/N/issue/bulk": 2,  # 59 more, 50 a call, each moved by its own create
+        "POST /rest/api/N/issue/bulkfetch": 1,  # what was written, read back once
+    }
+    moved = [i for i in bridge.sandbox.jira.issues() if i["fields"]["status"]["name"] == "Work in progress"]
+    assert len(moved) == 60
 
 
 def test_jira_resolve_comes_back_to_servicenow_and_the_page(bridge):

@@ -31,7 +31,7 @@ from tests.reliability import edits as edits_module
 
 ZONES = ("UTC", "America/Los_Angeles", "Australia/Lord_Howe")
 PLATFORMS = ("servicenow", "jira", "statuspage")
-READ_POSTS = ("/rest/api/3/search/jql", "/rest/api/3/search/approximate-count")
+READ_POSTS = ("/rest/api/3/search/jql", "/rest/api/3/search/approximate-count", "/rest/api/3/issue/bulkfetch")
 CANARY_DESCRIPTION = "CANARY-internal-description-7f3a"  # internal text: never on a public page
 
 
