@@ -322,11 +322,17 @@ class JiraConnector:
 
     def _first_step(self, state: State) -> Transition | None:
         assert self.start_status is not None
-        targets = {fold(v) for v in self.state_map.values.get(state, ())}
-        route = self.workflow.path(self.start_status, targets) if self.workflow.knows(self.start_status) else None
-        if not route:
+        if not self.workflow.knows(self.start_status):
             return None
-        step = route[0]
+        targets = {fold(v) for v in self.state_map.values.get(state, ())}
+        route = self.workflow.path(self.start_status, targets)
+        if route == []:
+            return None  # already there
+        # the first step of the known path, else the one `transition` would explore first
+        step = route[0] if route else self.workflow.explore_step(
+            self.start_status, state, {fold(self.start_status)}, self.state_map.from_vendor)
+        if step is None:
+            return None
         landing = self.state_map.from_vendor(step.to)
         if step.takes("resolution") or (step.fields is None and landing in (State.RESOLVED, State.CLOSED)):
             return None  # a resolution goes with it: made as its own transition

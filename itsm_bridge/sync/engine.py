@@ -34,7 +34,7 @@ from itsm_bridge.sync.reconcile import CARRIED, SIDES_KEY, Outcome, Side, carrie
 from itsm_bridge.sync.summary import RunSummary
 
 log = logging.getLogger("itsm_bridge.sync")
-BATCH = 200
+BATCH = 500
 BACKGROUND = ("statuspage",)  # one-way targets with a tight budget: their writes never hold the others' workers
 FACTS = ".facts"  # suffix of the cursor rows that keep what a run learned of a platform
 MAX_WAITING = 1000  # keys waiting on a background write before the read pauses for them (bounds memory)

@@ -233,6 +233,19 @@ def test_bulk_create_learns_the_start_step_then_sends_50_per_call_with_first_tra
 
 
 @responses.activate
+def test_a_bulk_create_moves_toward_a_status_beyond_the_known_workflow_by_its_first_step(jira):
+    add_createmeta()
+    jira.restore({"zone": "UTC", "start_status": "Open", "workflow": {"Open": [  # nothing known past Open yet
+        {"id": "11", "name": "Start work", "to": "Work in progress", "fields": [], "required": []},
+        {"id": "71", "name": "Cancel", "to": "Canceled", "fields": ["resolution"], "required": []}]}})  # fmt: skip
+    responses.post(f"{API}/issue/bulk", json={"issues": [{"id": "1", "key": "OPS-1"}, {"id": "2", "key": "OPS-2"}], "errors": []})
+    jira.create_many([NewIssue({"summary": "a"}, "K1", State.CLOSED), NewIssue({"summary": "b"}, "K2", State.CANCELED)])
+    sent = body(responses.calls[-1])["issueUpdates"]
+    assert sent[0]["transition"] == {"id": "11"}  # on its way to Closed, as `transition` would go first
+    assert "transition" not in sent[1]  # Cancel takes a resolution: made as its own transition
+
+
+@responses.activate
 def test_a_bulk_item_refused_with_its_transition_is_created_once_without_it_and_the_start_step_relearned(jira):
     add_createmeta()
     jira.restore({"zone": "UTC", "start_status": "Open", "workflow": {"Open": [
