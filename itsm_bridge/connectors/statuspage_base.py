@@ -57,6 +57,7 @@ class StatusPageConnector:
         self.http: HttpClient = self._client()
         self._component_cache: dict[str, tuple[str, str]] | None = None
         self._held: dict[str, dict[str, str]] = {}  # page incident id -> holds this process set
+        self._looked_for: set[str] = set()  # component names missing from the page, already read afresh for
         self._open_now: dict[str, PageIncident] | None = None  # unresolved incidents, kept up to date by our sends
 
     # --- provider primitives
@@ -276,7 +277,8 @@ class StatusPageConnector:
         if not name:
             return {}
         components = self._components()
-        if name not in components:
+        if name not in components and name not in self._looked_for:
+            self._looked_for.add(name)  # read the list afresh once per missing name, not per publish
             components = self._components(fresh=True)
         if name not in components:
             raise RemoteValidation(f"component {name!r} is not on the page", platform=self.name, fields=["component"])

@@ -19,6 +19,7 @@ from itsm_bridge.connectors.statuspage_common import (
     should_publish,
     status_page_connector,
 )
+from itsm_bridge.errors import RemoteValidation
 from itsm_bridge.mapping.statuspage import StatuspageMapper
 from itsm_bridge.model import Comment, Incident, Priority, RemoteRef, State
 
@@ -462,3 +463,14 @@ def test_a_broken_template_blocks_with_a_finding():
     cfg = page_config(extra='[publish]\nname_template = "{{ assignee }}"')
     fields, findings = StatuspageMapper(cfg).to_fields(incident())
     assert "name" not in fields and findings[0].rule_id == "publish.template" and findings[0].blocking
+
+
+@responses.activate
+def test_a_component_missing_from_the_page_is_looked_for_afresh_once_per_run_not_per_publish(sp):
+    responses.get(f"{PAGE}/components", json=[c for c in COMPONENTS if c["id"] != "c-email"])
+    responses.get(f"{PAGE}/incidents/unresolved", json=[])
+    fields, _ = sp.mapper.to_fields(incident())
+    for key in ("INC0001", "INC0002"):
+        with pytest.raises(RemoteValidation, match="not on the page"):
+            sp.create(fields, key)
+    assert len([c for c in responses.calls if "/components" in c.request.url]) == 2  # first read, one fresh look
