@@ -112,7 +112,7 @@ def check_invariants(sb: Sandbox, ids: list[str]) -> None:
 def test_kill_9_after_every_write_then_rerun_leaves_no_duplicate_and_loses_nothing(tmp_path):
     (tmp_path / "clean").mkdir()
     total = writes_of_a_clean_run(tmp_path / "clean")
-    assert total >= N  # at least one create per incident
+    assert total >= 3  # the lone first create, a bulk create of the rest, then transitions and publishes
     for k in range(1, total + 1):
         work = tmp_path / f"k{k}"
         work.mkdir()
