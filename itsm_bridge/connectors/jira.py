@@ -55,7 +55,7 @@ log = logging.getLogger("itsm_bridge.connectors.jira")
 
 API = "/rest/api/3"
 MAX_HOPS = 10  # transitions tried to reach one status
-STATUSES_KEPT = 4096  # issue statuses remembered (read or written) so a transition need not GET first
+STATUSES_KEPT = 4096  # issues whose status (read or written) and creation this run remembers
 FETCH_SIZE = 100  # Jira's limit per issue/bulkfetch call
 
 
@@ -106,7 +106,7 @@ class JiraConnector:
         self._meta: CreateMeta | None = None
         self._zone: tzinfo | None = None
         self._zone_confirmed = False
-        self._created: dict[str, list[str]] = {}  # correlation key -> issue ids we created
+        self._created: OrderedDict[str, list[str]] = OrderedDict()  # correlation key -> issue ids we created
         self._status_of: OrderedDict[str, str] = OrderedDict()  # issue id -> status last read or written
         self.start_status: str | None = None  # where new issues land: learned from the first we create
 
@@ -389,8 +389,12 @@ class JiraConnector:
         return create_many(self, items)
 
     def remember(self, correlation_key: str, issue_id: str) -> None:
-        """Note an issue we created, so `find` reads it back consistently (reconcileIssues)."""
+        """Note an issue we created, so `find` reads it back consistently (reconcileIssues);
+        the latest few thousand only (a lookup follows its create closely)."""
         self._created.setdefault(correlation_key, []).append(issue_id)
+        self._created.move_to_end(correlation_key)
+        while len(self._created) > STATUSES_KEPT:
+            self._created.popitem(last=False)
 
     def update(self, ref: RemoteRef, fields: dict[str, Any]) -> RemoteRef:
         """Edit only `fields` (status and resolution go through `transition`)."""

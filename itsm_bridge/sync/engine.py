@@ -37,7 +37,8 @@ log = logging.getLogger("itsm_bridge.sync")
 BATCH = 500
 BACKGROUND = ("statuspage",)  # one-way targets with a tight budget: their writes never hold the others' workers
 FACTS = ".facts"  # suffix of the cursor rows that keep what a run learned of a platform
-MAX_WAITING = 1000  # keys waiting on a background write before the read pauses for them (bounds memory)
+MAX_WAITING = 1000
+PRUNE_EVERY = 5000  # applied records between two prunings of a read's list  # keys waiting on a background write before the read pauses for them (bounds memory)
 
 
 @dataclass
@@ -55,9 +56,29 @@ class _Read:
     """Per platform: what was read, and which records may move its cursor."""
 
     watermark: Watermark
+    started: datetime | None = None  # the run's start: the cursor never moves past it
+    overlap: timedelta = timedelta(0)
     applied: list[tuple[str, str, datetime]] = field(default_factory=list)
     unapplied: list[datetime] = field(default_factory=list)
     count: int = 0
+    _unpruned: int = 0
+
+    def took(self, record_id: str, version: str, updated: datetime) -> None:
+        self.applied.append((record_id, version, updated))
+        self._unpruned += 1
+        if self._unpruned >= PRUNE_EVERY:
+            self._prune()
+
+    def _prune(self) -> None:
+        """Forget applied records older than the overlap window before the newest one the
+        cursor may already move to: records arrive oldest first, so the watermark can only land
+        there or later and they would never be in its seen-set (memory stays flat)."""
+        self._unpruned = 0
+        ceiling = min([self.started, *self.unapplied]) if self.started else None
+        candidates = [u for _, _, u in self.applied if ceiling is None or u <= ceiling]
+        if candidates:
+            keep_from = max(candidates) - self.overlap
+            self.applied = [a for a in self.applied if a[2] >= keep_from]
 
 
 class Engine:
@@ -94,7 +115,7 @@ class Engine:
         self._restore_facts()
         if not dry_run:
             summary.settled = settle_open_intents(self.store, self.connectors, self.run_id)
-        reads = {p: _Read(Watermark.from_cursor(self.store.cursor(p))) for p in self._two_way()}
+        reads = {p: _Read(Watermark.from_cursor(self.store.cursor(p)), started, self._overlap(p)) for p in self._two_way()}
         pending = self._read_targets(reads, summary, only)
         processed = 0
         for batch in _batches(self._read_source(reads, summary, only), BATCH):
@@ -118,8 +139,7 @@ class Engine:
         self._drain(reads, summary)
         if not dry_run:
             for platform, read in reads.items():
-                overlap = timedelta(seconds=getattr(self.config.settings, platform).overlap_s)
-                moved = read.watermark.advance(read.applied, read.unapplied, started, overlap)
+                moved = read.watermark.advance(read.applied, read.unapplied, started, self._overlap(platform))
                 self.store.put_cursor(moved.to_cursor(platform))
             self._keep_facts()
         summary.read = {p: r.count for p, r in reads.items()}
@@ -208,7 +228,7 @@ class Engine:
             if only and incident.key != only:
                 continue
             if not self._matches_filter(record):
-                read.applied.append((record.ref.id, record.version, record.updated))
+                read.took(record.ref.id, record.version, record.updated)
                 summary.filtered += 1
                 continue
             yield incident.key, record, Side(self.source, incident, record.version, _ref(record), record.updated), findings
@@ -223,7 +243,7 @@ class Engine:
                 read.count += 1
                 key = self.store.key_for(platform, record.ref.id) or record.correlation_key
                 if key is None or (only and key != only):
-                    read.applied.append((record.ref.id, record.version, record.updated))  # not ours
+                    read.took(record.ref.id, record.version, record.updated)  # not ours
                     continue
                 incident, _ = self.mappers[platform].to_canonical(record)
                 pending.setdefault(key, {})[platform] = Side(platform, incident.replace(key=key), record.version, _ref(record), record.updated)
@@ -246,7 +266,6 @@ class Engine:
         shadow = self.store.shadow(key)
         linked = {r.platform: {"platform": r.platform, "id": r.id, "display": r.display} for r in self.store.links(key)}
         blocking = [f.for_key(key) for f in findings if f.blocking]
-        plan.warnings += [f.for_key(key).to_dict() for f in findings if not f.blocking]
         outcome = Outcome(key)
         if not blocking:
             outcome = reconcile(
@@ -258,16 +277,19 @@ class Engine:
                 plan_publish(outcome, shadow.fields if shadow else None, linked.get("statuspage"), self.config)
         else:
             outcome.blocked[self.source] = blocking
-        plan.warnings += [f.for_key(key).to_dict() for f in outcome.warnings]
         for conflict in outcome.conflicts:
             entry = {"key": key, "field": conflict.field, "values": conflict.values, "winner": conflict.winner, "rule": conflict.rule}
-            plan.conflicts.append(entry)
             summary.conflicts += 1
-            if not dry_run:
+            if dry_run:
+                plan.conflicts.append(entry)
+            else:
                 self.store.append(self.run_id, "conflict", entry, key=key, platform=conflict.winner)
-        for platform, platform_findings in outcome.blocked.items():
-            plan.block(key, platform, platform_findings)
-        plan.actions += outcome.actions
+        if dry_run:  # the plan is what a dry run shows; a real run journals instead (memory stays flat)
+            plan.warnings += [f.for_key(key).to_dict() for f in findings if not f.blocking]
+            plan.warnings += [f.for_key(key).to_dict() for f in outcome.warnings]
+            for platform, platform_findings in outcome.blocked.items():
+                plan.block(key, platform, platform_findings)
+            plan.actions += outcome.actions
         return _Work(key, outcome, sides, shadow.versions if shadow else {})
 
     def _apply_batch(self, work: list[_Work], reads: dict[str, _Read], summary: RunSummary, dry_run: bool) -> None:
@@ -351,6 +373,9 @@ class Engine:
             self.store.quarantine(platform, [f.to_dict() for f in findings], record, key=w.key, ref=ref)
             summary.quarantined += 1
 
+    def _overlap(self, platform: str) -> timedelta:
+        return timedelta(seconds=getattr(self.config.settings, platform).overlap_s)
+
     def _workers(self) -> int:
         sections = (getattr(self.config.settings, p, None) for p in self.connectors)
         return max([s.workers for s in sections if s is not None and hasattr(s, "workers")] or [1])
@@ -373,7 +398,7 @@ class Engine:
                 continue
             updated = _updated(side)
             if ok:
-                reads[platform].applied.append((side.ref["id"], side.version, updated))
+                reads[platform].took(side.ref["id"], side.version, updated)
             else:
                 reads[platform].unapplied.append(updated)
 
