@@ -245,6 +245,10 @@ class Engine:
                 if key is None or (only and key != only):
                     read.took(record.ref.id, record.version, record.updated)  # not ours
                     continue
+                shadow = self.store.shadow(key)
+                if shadow is not None and shadow.versions.get(platform) == record.version:
+                    read.took(record.ref.id, record.version, record.updated)  # as we left it: nothing to keep
+                    continue
                 incident, _ = self.mappers[platform].to_canonical(record)
                 pending.setdefault(key, {})[platform] = Side(platform, incident.replace(key=key), record.version, _ref(record), record.updated)
         return pending
