@@ -7,6 +7,7 @@ in `statuspage_common.py`.
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterator
@@ -57,6 +58,7 @@ class StatusPageConnector:
         self.http: HttpClient = self._client()
         self._component_cache: dict[str, tuple[str, str]] | None = None
         self._held: dict[str, dict[str, str]] = {}  # page incident id -> holds this process set
+        self._loading = threading.RLock()  # lazy reads (components, open incidents) made once, not per worker
         self._looked_for: set[str] = set()  # component names missing from the page, already read afresh for
         self._open_now: dict[str, PageIncident] | None = None  # unresolved incidents, kept up to date by our sends
 
@@ -99,9 +101,10 @@ class StatusPageConnector:
     def _open_snapshot(self) -> dict[str, PageIncident]:
         """The unresolved page incidents: read once per run, then kept up to date by what we
         send (the page's budget is a request a second; a read per publish would halve it)."""
-        if self._open_now is None:
-            self._open_now = {inc.id: inc for inc in self._open()}
-        return self._open_now
+        with self._loading:
+            if self._open_now is None:
+                self._open_now = {inc.id: inc for inc in self._open()}
+            return self._open_now
 
     def _sent(self, inc: PageIncident) -> PageIncident:
         if self._open_now is not None:
@@ -118,9 +121,10 @@ class StatusPageConnector:
     def _components(self, fresh: bool = False) -> dict[str, tuple[str, str]]:
         """Page components by name; ids rarely change, so the list is read once and again only
         when asked for a fresh one (a request saved is a second of rate budget saved)."""
-        if fresh or self._component_cache is None:
-            self._component_cache = self._fetch_components()
-        return self._component_cache
+        with self._loading:  # workers share one read
+            if fresh or self._component_cache is None:
+                self._component_cache = self._fetch_components()
+            return self._component_cache
 
     # --- Connector protocol
     @property

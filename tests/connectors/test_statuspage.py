@@ -190,3 +190,14 @@ def test_a_420_from_an_older_page_is_waited_out_like_a_429(platform):
     assert conn.publish(canary_incident()).action == "created"
     statuses = [c.status for c in platform.call_log.calls()]
     assert 420 in statuses and statuses[-1] == 201 and len(platform.incidents()) == 1
+
+
+def test_workers_publishing_at_once_read_components_and_open_incidents_once(platform):
+    from concurrent.futures import ThreadPoolExecutor
+
+    conn = connector(platform, rps=200.0)
+    with ThreadPoolExecutor(4) as pool:
+        done = list(pool.map(lambda n: conn.publish(canary_incident(key=f"INC000{n}")), range(1, 5)))
+    assert [r.action for r in done] == ["created"] * 4
+    reads = [c.path for c in platform.call_log.calls() if c.method == "GET"]
+    assert sorted(reads) == sorted([f"/v1/pages/{platform.page_id}/components", f"/v1/pages/{platform.page_id}/incidents/unresolved"])
