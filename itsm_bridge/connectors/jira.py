@@ -19,6 +19,7 @@ with backoff until `search_lag_s` has passed, and only then created again.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import OrderedDict
 from datetime import timedelta, tzinfo
@@ -106,6 +107,7 @@ class JiraConnector:
         self._meta: CreateMeta | None = None
         self._zone: tzinfo | None = None
         self._zone_confirmed = False
+        self._learning = threading.RLock()  # lazy reads (workflow, createmeta) made once, not per worker
         self._created: OrderedDict[str, list[str]] = OrderedDict()  # correlation key -> issue ids we created
         self._status_of: OrderedDict[str, str] = OrderedDict()  # issue id -> status last read or written
         self.start_status: str | None = None  # where new issues land: learned from the first we create
@@ -179,9 +181,10 @@ class JiraConnector:
         return moment.astimezone(self.zone()).utcoffset() != moment.astimezone(before).utcoffset()
 
     def createmeta(self) -> CreateMeta:
-        if self._meta is None:
-            self._meta = load_createmeta(self.http, self.settings.project, self.settings.issue_type)
-        return self._meta
+        with self._learning:
+            if self._meta is None:
+                self._meta = load_createmeta(self.http, self.settings.project, self.settings.issue_type)
+            return self._meta
 
     # --- reading
     def changed_jql(self, since: Any) -> str:
@@ -442,7 +445,9 @@ class JiraConnector:
             if fold(status) in targets:
                 return ref
             if not self.workflow.knows(status):
-                self.workflow.learn(status, self.transitions_of(ref))
+                with self._learning:  # workers moving issues of one status share one read
+                    if not self.workflow.knows(status):
+                        self.workflow.learn(status, self.transitions_of(ref))
             route = self.workflow.path(status, targets)
             step = route[0] if route else self.workflow.explore_step(status, state, visited, self.state_map.from_vendor)
             if step is None:
