@@ -126,3 +126,15 @@ def test_a_429_without_retry_after_is_retried_with_backoff(platform):
     waits = [s for s in fake.sleeps if s >= 1.0]
     assert len(waits) in (2, 3) and 1.4 <= waits[0] <= 2.6 and 2.8 <= waits[-1] <= 5.2
     assert [c.status for c in platform.call_log.calls() if c.path.endswith("/search/jql")] == [429, 429, 200]
+
+
+def test_workers_moving_issues_of_one_status_read_its_transitions_once(platform):
+    from concurrent.futures import ThreadPoolExecutor
+
+    jira = connector(platform)
+    refs = [issue_ref(platform, platform.create_issue({"summary": f"parallel {n}"})) for n in range(8)]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda ref: jira.transition(ref, State.IN_PROGRESS), refs))
+    learned = [c for c in platform.call_log.calls() if c.method == "GET" and c.path.endswith("/transitions")]
+    assert len(learned) == 1
+    assert all(platform.issue(r.display)["fields"]["status"]["name"] == "Work in progress" for r in refs)
