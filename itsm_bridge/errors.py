@@ -37,10 +37,17 @@ Disposition = Literal["retry", "skip", "abort"]
 
 
 class BridgeError(Exception):
-    """Root of every itsm-bridge error."""
+    """Root of every itsm-bridge error. Its text is redacted when made: a vendor's error page
+    may echo the credentials it was sent, and the text goes on to the journal, the run summary
+    and `status`, not only to the (redacted) logs."""
 
     disposition: ClassVar[Disposition] = "skip"
     exit_code: ClassVar[int] = 1
+
+    def __init__(self, *args: object) -> None:
+        from itsm_bridge.log import redact  # the registry of secrets read so far
+
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import base64
 import pytest
 import requests
 import responses
@@ -135,3 +136,15 @@ def test_a_pause_holds_back_a_request_already_waiting_for_its_slot():
     budget.acquire()  # the first slot, at once
     budget.acquire()  # its slot was 1 s away; the pause came meanwhile: it waits the pause out
     assert t[0] >= 100.0 + 5.0 and slept[0] == 1.0
+
+
+def test_an_error_text_echoing_a_secret_is_redacted_when_made():
+    from itsm_bridge.errors import ConnectorError
+    from itsm_bridge.log import register_secret
+
+    register_secret("s3cr3t-token-value", user="bridge@example.com")
+    basic = base64.b64encode(b"bridge@example.com:s3cr3t-token-value").decode()
+    exc = ConnectorError(f"Bad request to https://bridge:s3cr3t-token-value@host/x (sent with Authorization: Basic {basic})",
+                         platform="jira", status=400)  # fmt: skip
+    assert "s3cr3t-token-value" not in str(exc) and basic not in str(exc) and basic not in repr(exc)
+    assert "***" in str(exc) and exc.status == 400
