@@ -1,9 +1,9 @@
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-import base64
 import pytest
 import requests
 import responses
