@@ -9,7 +9,9 @@ Cachet differs from Atlassian Statuspage in ways the contract has to absorb:
 - No impact and no metadata: an incident carries no field that could hold the canonical key
   without putting it in public text (the swagger's `vars` only feed Cachet's own templates and
   are not stored). So `find()` returns None and the engine's links table is the only
-  correlation; a create whose answer was lost cannot be recognised on the page.
+  correlation. A create whose answer was lost is recognised at once by content: the one open
+  incident with the name we sent that was not on the page before. A run killed between the
+  create and its journal outcome cannot be recognised by the next run (left for a person).
 - What an incident holds on its component is not stored on the page either: holds this process
   set are remembered, and any other open incident on a component is taken to hold it at least
   degraded (DEFAULT_COMPONENT_STATUS).
@@ -22,14 +24,17 @@ Cachet differs from Atlassian Statuspage in ways the contract has to absorb:
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any, Iterator
 
 from itsm_bridge.connectors.base import CheckResult, RemoteRecord
 from itsm_bridge.connectors.statuspage_base import StatusPageConnector
 from itsm_bridge.connectors.statuspage_common import PageIncident, parse_page_time, shared_budget
-from itsm_bridge.errors import AuthError, ConnectorError, Forbidden
+from itsm_bridge.errors import AuthError, ConnectorError, Forbidden, Transient
 from itsm_bridge.http import HttpClient, make_session
+
+log = logging.getLogger("itsm_bridge.connectors.cachet")
 
 API = "/api/v1"
 PAGE_SIZE = 100
@@ -146,7 +151,15 @@ class CachetConnector(StatusPageConnector):
     def _send(self, incident_id: str | None, fields: dict[str, Any], components: dict[str, str],
               key: str | None) -> PageIncident:  # fmt: skip
         if incident_id is None:
-            resp = self.http.request("POST", f"{API}/incidents", json=incident_body(fields, components, True), ref=key)
+            known = set(self._open_snapshot())
+            try:
+                resp = self.http.request("POST", f"{API}/incidents", json=incident_body(fields, components, True), ref=key)
+            except Transient:
+                found = self._recognise(fields, known)
+                if found is None:
+                    raise
+                log.warning("cachet: create of %s got no answer but made incident %s; taking it", key, found.id)
+                return found
             return page_incident(resp.json()["data"])
         path = f"{API}/incidents/{incident_id}"
         rest = dict(fields)
@@ -159,6 +172,12 @@ class CachetConnector(StatusPageConnector):
         if any(rest.get(k) is not None for k in ("name", "status", "body")) or components:
             self.http.request("PUT", path, json=incident_body(rest, components, False), ref=incident_id)
         return self._read(incident_id)
+
+    def _recognise(self, fields: dict[str, Any], known: set[str]) -> PageIncident | None:
+        """After a lost create answer: the open incident that was not on the page before, with
+        the name we sent (Cachet keeps no key, so content is all there is to go by)."""
+        fresh = [i for i in self._open() if i.id not in known and i.name == fields.get("name")]
+        return fresh[0] if len(fresh) == 1 else None
 
     def _read(self, incident_id: str) -> PageIncident:
         data = self.http.request("GET", f"{API}/incidents/{incident_id}", ref=incident_id).json()["data"]

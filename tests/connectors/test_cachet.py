@@ -134,3 +134,13 @@ def test_thirty_status_changes_in_a_burst_keep_to_the_rate_with_no_errors(platfo
     times = arrival_times(platform)
     assert min((b - a).total_seconds() for a, b in zip(times, times[1:])) >= 0.045
     assert most_in_any_window(times, 1.0) <= 20
+
+
+def test_a_create_whose_answer_is_lost_is_recognised_on_the_page_not_made_twice(platform):
+    platform.faults.inject("drop_after_commit", count=1, method="POST", path=r"/api/v1/incidents$")
+    conn = connector(platform)
+    result = conn.publish(canary_incident())
+    assert result.action == "created" and len(platform.incidents()) == 1
+    assert result.ref is not None and result.ref.id == str(platform.incidents()[0]["id"])
+    again = conn.publish(canary_incident(), result.ref)  # linked now: kept up to date, never re-created
+    assert again.action == "unchanged" and len(platform.incidents()) == 1
