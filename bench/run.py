@@ -410,6 +410,10 @@ def markdown(results: list[dict[str, Any]]) -> str:
             notes.append(f"N = {r['n']:,}: no baseline ({r['baseline_missing']}); its ratios are n/a.")
         elif r["baseline_scaled"]:
             notes.append(f"N = {r['n']:,}: the baseline ran on {r['baseline_sample']:,} incidents, scaled per incident to N.")
+    if len(results) > 1:
+        low, high = min(results, key=lambda r: r["n"]), max(results, key=lambda r: r["n"])
+        notes.append(f"Peak RSS of a sync grows by {high['peak_rss_mb'] - low['peak_rss_mb']:+.1f} MB from N = {low['n']:,} "
+                     f"to N = {high['n']:,} (target: < 50 MB from 10,000 to 100,000).")  # fmt: skip
     shapes = []
     for r in results:
         top = list(r["cycles"]["initial"]["by_shape"].items())[:8]

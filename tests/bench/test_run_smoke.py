@@ -59,3 +59,15 @@ def test_without_a_baseline_the_ratios_are_null_with_a_reason() -> None:
     assert result["baseline_call_ratio"] is None and result["baseline_time_ratio"] is None
     assert result["baseline_missing"] == "--no-baseline"
     assert result["noop_floor"] == 2
+
+
+def test_the_markdown_table_shows_each_cycle_and_the_scaled_baseline(with_fake_baseline: dict[str, Any]) -> None:
+    sys.path.insert(0, str(ROOT))
+    from bench.run import markdown
+
+    table = markdown([with_fake_baseline, {**with_fake_baseline, "n": 60, "peak_rss_mb": with_fake_baseline["peak_rss_mb"] + 1}])
+    assert table.startswith("| | N = 30 | N = 60 |")
+    for label in ("initial: amplification", "noop: calls", "incremental: floor C_min", "baseline / ours: calls"):
+        assert f"| {label}" in table
+    assert "the baseline ran on 10 incidents, scaled per incident to N" in table
+    assert "grows by +1.0 MB from N = 30 to N = 60" in table
