@@ -19,10 +19,7 @@ and its calls and time are scaled per incident to N. Not part of pytest (tests/b
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import math
-import multiprocessing as mp
 import os
 import re
 import subprocess
@@ -31,17 +28,14 @@ import tempfile
 import time
 from collections import Counter
 from datetime import datetime
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import dataset  # noqa: E402
-from bench.floor import (  # noqa: E402
-    PLATFORMS, Floor, JiraIssue, PageIncident, SnowIncident, Snapshot, amplification, cycle_floor, sandbox_workflow,
-)  # fmt: skip
+from bench.dataset import CallRow, SandboxChild  # noqa: E402
+from bench.floor import PLATFORMS, amplification, cycle_floor, sandbox_workflow  # noqa: E402
 
 # (requests, window seconds) the sandbox enforces, and the rate the bridge is configured with.
 # ServiceNow limits are hourly rules an admin sets: 180,000 an hour is 50 a second. Jira Cloud
@@ -61,103 +55,7 @@ def log(message: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# The sandbox child
-
-
-def _serve(n: int, seed: int, latency_ms: float, conn: Connection) -> None:
-    from itsm_bridge.sandbox.app import Sandbox
-    from itsm_bridge.sandbox.core import FaultProfile
-
-    sb = Sandbox(seed=seed)
-    started = time.perf_counter()
-    sys_ids = dataset.build(sb, n, seed=seed)
-    seeded_s = time.perf_counter() - started
-    sb.jira.search_lag_s = SEARCH_LAG_S
-    sb.servicenow.rate_limit = VENDOR_LIMITS["servicenow"]
-    sb.jira.rate_limit = VENDOR_LIMITS["jira"]
-    sb.statuspage.rate_limit = VENDOR_LIMITS["statuspage"]
-    sb.start()
-    for platform in (sb.servicenow, sb.jira, sb.statuspage):
-        platform.faults.set_profile(FaultProfile(latency_ms=latency_ms))  # after start(): it sets "none"
-    conn.send({"info": sb.info(), "seeded_s": seeded_s, "rss_mb": _rss_mb()})
-    try:
-        while True:
-            command, arg = conn.recv()
-            if command == "stop":
-                break
-            if command == "snapshot":
-                conn.send(_snapshot(sb))
-            elif command == "calls":
-                conn.send([(c.platform, c.method, _shape(c), c.status, c.at) for c in sb.calls()])
-                sb.clear_calls()
-            elif command == "change":
-                conn.send(len(dataset.change_some(sb, sys_ids, share=arg, seed=seed)))
-            elif command == "rss":
-                conn.send(_rss_mb())
-    finally:
-        sb.stop()
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as status:
-        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
-
-
-def _snapshot(sb: Any) -> Snapshot:
-    with sb.servicenow.lock:
-        table = sb.servicenow.store.tables["incident"]
-        snow = {sys_id: SnowIncident(int(table.value(row, "sys_mod_count") or 0), table.value(row, "sys_updated_by"),
-                                     table.value(row, "sys_updated_on")) for sys_id, row in table.rows.items()}  # fmt: skip
-    skip = ("status", "resolution", "resolutiondate", "updated", "created", "properties")
-    with sb.jira.lock:
-        jira = {}
-        for issue in sb.jira.store:
-            kept = sorted(((k, v) for k, v in issue.fields.items() if k not in skip), key=lambda kv: kv[0])
-            digest = hashlib.md5(repr(kept).encode()).hexdigest()
-            jira[issue.key] = JiraIssue(issue.fields["status"], digest, len(issue.comments), str(issue.fields["updated"]))
-    page = {i["id"]: PageIncident(i["status"], len(i["incident_updates"]), i["updated_at"]) for i in sb.statuspage.incidents()}
-    return Snapshot(snow, jira, page)
-
-
-_ID = re.compile(r"^(\d+|[0-9a-f]{32}|[A-Z][A-Z0-9_]*-\d+)$")
-
-
-def _shape(call: Any) -> str:
-    """The call's method and path with ids replaced, plus what a Jira search was for."""
-    parts = call.path.split("/")
-    for i, part in enumerate(parts):
-        if i and parts[i - 1] == "api":
-            continue  # the API version
-        if _ID.match(part) or (i and parts[i - 1] in ("pages", "incidents", "components") and part != "unresolved"):
-            parts[i] = "{id}"
-    shape = f"{call.method} {'/'.join(parts)}"
-    if call.path.endswith("/search/jql") and call.body:
-        body = json.loads(call.body)
-        shape += " (reconcile)" if body.get("reconcileIssues") else " (by label)" if "labels =" in body.get("jql", "") else " (changed)"
-    return shape
-
-
-# --------------------------------------------------------------------------------------------
 # Running the bridge
-
-
-class SandboxChild:
-    """A forked sandbox process with the dataset, driven over a Pipe."""
-
-    def __init__(self, n: int, seed: int, latency_ms: float) -> None:
-        self.conn, child = mp.Pipe()
-        self.proc = mp.get_context("fork").Process(target=_serve, args=(n, seed, latency_ms, child), daemon=True)
-        self.proc.start()
-        self.hello: dict[str, Any] = self.conn.recv()
-        self.info: dict[str, Any] = self.hello["info"]
-
-    def ask(self, command: str, arg: Any = None) -> Any:
-        self.conn.send((command, arg))
-        return self.conn.recv()
-
-    def close(self) -> None:
-        self.conn.send(("stop", None))
-        self.proc.join(timeout=10)
 
 
 def write_bench_config(info: dict[str, Any], path: Path) -> Path:
@@ -206,7 +104,7 @@ def _rate_limit_failures(cycle: dict[str, Any]) -> int:
                if re.search(r"RateLimited|429|rate limit", f"{e.get('error')} {e.get('message')}", re.I))  # fmt: skip
 
 
-def call_figures(calls: list[tuple[str, str, str, int, str]]) -> dict[str, Any]:
+def call_figures(calls: list[CallRow]) -> dict[str, Any]:
     per_platform = Counter(c[0] for c in calls)
     shapes = Counter(f"{c[0]} {c[2]}" for c in calls)
     writes = [c for c in calls if c[1] in WRITE_METHODS and c[2].split(" ")[1] not in READ_POSTS]
@@ -219,7 +117,7 @@ def call_figures(calls: list[tuple[str, str, str, int, str]]) -> dict[str, Any]:
     }
 
 
-def jira_write_rate(calls: list[tuple[str, str, str, int, str]]) -> float | None:
+def jira_write_rate(calls: list[CallRow]) -> float | None:
     """Jira writes per second between the first and the last Jira write."""
     times = sorted(datetime.fromisoformat(c[4]).timestamp() for c in calls
                    if c[0] == "jira" and c[1] in WRITE_METHODS and c[2].split(" ")[1] not in READ_POSTS)  # fmt: skip
@@ -231,7 +129,7 @@ def jira_write_rate(calls: list[tuple[str, str, str, int, str]]) -> float | None
 def measure_bridge(n: int, seed: int, latency_ms: float, workdir: Path) -> dict[str, Any]:
     """The three cycles against one sandbox; figures per cycle."""
     log(f"N={n}: seeding the sandbox")
-    sb = SandboxChild(n, seed, latency_ms)
+    sb = SandboxChild(n, seed, latency_ms, VENDOR_LIMITS, SEARCH_LAG_S)
     log(f"N={n}: seeded in {sb.hello['seeded_s']:.1f}s (sandbox RSS {sb.hello['rss_mb']:.0f} MB)")
     try:
         config = write_bench_config(sb.info, workdir / f"bench-{n}.toml")
@@ -296,7 +194,7 @@ def measure_baseline(command: list[str], n: int, sample: int, seed: int, latency
     scaled per incident to n when it ran on a sample."""
     limit = min(n, sample)
     log(f"N={n}: baseline over {limit} incident(s)" + (" (a sample)" if limit < n else ""))
-    sb = SandboxChild(n, seed, latency_ms)
+    sb = SandboxChild(n, seed, latency_ms, VENDOR_LIMITS, SEARCH_LAG_S)
     try:
         info = sb.info
         creds = info["credentials"]
