@@ -317,13 +317,13 @@ class JiraConnector:
         if item.comments:
             body["update"] = {"comment": [{"add": self.comment_json(c)} for c in item.comments]}
         landing = self.start_status
-        step = self._first_step(item.state) if item.state is not None and landing else None
+        step = self._first_step(item.state, item.fields.get("resolution")) if item.state is not None and landing else None
         if step is not None:
             body["transition"] = {"id": step.id}
             landing = step.to
         return body, landing
 
-    def _first_step(self, state: State) -> Transition | None:
+    def _first_step(self, state: State, resolution: Any = None) -> Transition | None:
         assert self.start_status is not None
         if not self.workflow.knows(self.start_status):
             return None
@@ -337,8 +337,8 @@ class JiraConnector:
         if step is None:
             return None
         landing = self.state_map.from_vendor(step.to)
-        if step.takes("resolution") or (step.fields is None and landing in (State.RESOLVED, State.CLOSED)):
-            return None  # a resolution goes with it: made as its own transition
+        if step.required or (step.takes("resolution") and resolution) or (step.fields is None and landing in (State.RESOLVED, State.CLOSED)):
+            return None  # its screen wants a value (a resolution to carry): made as its own transition
         return step
 
     def post_create(self, body: dict[str, Any], correlation_key: str, landing: str | None) -> RemoteRef:

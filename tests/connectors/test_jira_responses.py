@@ -239,10 +239,13 @@ def test_a_bulk_create_moves_toward_a_status_beyond_the_known_workflow_by_its_fi
         {"id": "11", "name": "Start work", "to": "Work in progress", "fields": [], "required": []},
         {"id": "71", "name": "Cancel", "to": "Canceled", "fields": ["resolution"], "required": []}]}})  # fmt: skip
     responses.post(f"{API}/issue/bulk", json={"issues": [{"id": "1", "key": "OPS-1"}, {"id": "2", "key": "OPS-2"}], "errors": []})
+    responses.post(f"{API}/issue/bulk", json={"issues": [{"id": "3", "key": "OPS-3"}], "errors": []})
     jira.create_many([NewIssue({"summary": "a"}, "K1", State.CLOSED), NewIssue({"summary": "b"}, "K2", State.CANCELED)])
     sent = body(responses.calls[-1])["issueUpdates"]
     assert sent[0]["transition"] == {"id": "11"}  # on its way to Closed, as `transition` would go first
-    assert "transition" not in sent[1]  # Cancel takes a resolution: made as its own transition
+    assert sent[1]["transition"] == {"id": "71"}  # Cancel's screen takes a resolution, but none is required or carried
+    jira.create_many([NewIssue({"summary": "c", "resolution": {"name": "Duplicate"}}, "K3", State.CANCELED)])
+    assert "transition" not in body(responses.calls[-1])["issueUpdates"][0]  # its resolution goes with its own transition
 
 
 @responses.activate
