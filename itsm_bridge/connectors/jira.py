@@ -32,10 +32,11 @@ from itsm_bridge import correlation
 from itsm_bridge.config import Config
 from itsm_bridge.connectors.adf import adf_to_text, text_to_adf
 from itsm_bridge.connectors.base import CheckResult, NewIssue, RemoteRecord
-from itsm_bridge.connectors.jira_meta import CreateMeta, create_body, edit_body, load_createmeta
+from itsm_bridge.connectors.jira_meta import CreateMeta, edit_body, load_createmeta
 from itsm_bridge.connectors.jira_records import (
     INTERNAL_PROPERTY,
     PLATFORM,
+    checked_key,
     jql_time,
     jql_value,
     parse_time,
@@ -45,9 +46,8 @@ from itsm_bridge.connectors.jira_records import (
     written_offset,
 )
 from itsm_bridge.connectors.jira_transport import BearerAuth, IssueWriteLimiter, RoutedSession, classify_jira
-from itsm_bridge.connectors.jira_workflow import Transition, Workflow, fold
-from itsm_bridge.errors import ConfigError, ConfigProblem, ConnectorError, NotFound, RemoteValidation, Transient
-from itsm_bridge.errors import TransitionNotAllowed
+from itsm_bridge.connectors.jira_workflow import Transition, Workflow
+from itsm_bridge.errors import ConfigError, ConfigProblem, ConnectorError, NotFound
 from itsm_bridge.http import Backoff, HttpClient, RateBudget, make_session
 from itsm_bridge.model import Comment, RemoteRef, State, Visibility
 from itsm_bridge.sync.cursor import Watermark
@@ -55,7 +55,6 @@ from itsm_bridge.sync.cursor import Watermark
 log = logging.getLogger("itsm_bridge.connectors.jira")
 
 API = "/rest/api/3"
-MAX_HOPS = 10  # transitions tried to reach one status
 STATUSES_KEPT = 4096  # issues whose status (read or written) and creation this run remembers
 FETCH_SIZE = 100  # Jira's limit per issue/bulkfetch call
 
@@ -107,7 +106,7 @@ class JiraConnector:
         self._meta: CreateMeta | None = None
         self._zone: tzinfo | None = None
         self._zone_confirmed = False
-        self._learning = threading.RLock()  # lazy reads (workflow, createmeta) made once, not per worker
+        self.learning = threading.RLock()  # lazy reads (workflow, createmeta) made once, not per worker
         self._created: OrderedDict[str, list[str]] = OrderedDict()  # correlation key -> issue ids we created
         self._status_of: OrderedDict[str, str] = OrderedDict()  # issue id -> status last read or written
         self.start_status: str | None = None  # where new issues land: learned from the first we create
@@ -181,7 +180,7 @@ class JiraConnector:
         return moment.astimezone(self.zone()).utcoffset() != moment.astimezone(before).utcoffset()
 
     def createmeta(self) -> CreateMeta:
-        with self._learning:
+        with self.learning:
             if self._meta is None:
                 self._meta = load_createmeta(self.http, self.settings.project, self.settings.issue_type)
             return self._meta
@@ -283,7 +282,7 @@ class JiraConnector:
     def find(self, correlation_key: str) -> RemoteRecord | None:
         """The issue labelled with `correlation_key` (oldest first if several), read-after-write
         consistent for issues this connector created."""
-        label = correlation.label_for(_checked(correlation_key))
+        label = correlation.label_for(checked_key(correlation_key))
         jql = f"project = {jql_value(self.settings.project)} AND labels = {jql_value(label)} ORDER BY key ASC"
         known = self._created.get(correlation_key, [])
         found = list(self.search(jql, reconcile=known, page_size=10))
@@ -306,71 +305,9 @@ class JiraConnector:
     def create_one(self, item: NewIssue) -> RemoteRef:
         """Create one issue, its first transition and notes riding along; after a lost answer,
         look it up until the search lag has passed before creating again, so exactly one exists."""
-        body, landing = self.create_payload(item)
-        return self.post_create(body, item.key, landing)
+        from itsm_bridge.connectors.jira_create import create_one
 
-    def create_payload(self, item: NewIssue) -> tuple[dict[str, Any], str | None]:
-        """The `POST issue` body and the status the issue lands in (None: the start step, not yet
-        known). The first step toward `item.state` is applied by the create where it needs no
-        screen field, so most new issues cost one write."""
-        body = create_body(self.createmeta(), self.settings, item.fields, _checked(item.key))
-        if item.comments:
-            body["update"] = {"comment": [{"add": self.comment_json(c)} for c in item.comments]}
-        landing = self.start_status
-        step = self._first_step(item.state, item.fields.get("resolution")) if item.state is not None and landing else None
-        if step is not None:
-            body["transition"] = {"id": step.id}
-            landing = step.to
-        return body, landing
-
-    def _first_step(self, state: State, resolution: Any = None) -> Transition | None:
-        assert self.start_status is not None
-        if not self.workflow.knows(self.start_status):
-            return None
-        targets = {fold(v) for v in self.state_map.values.get(state, ())}
-        route = self.workflow.path(self.start_status, targets)
-        if route == []:
-            return None  # already there
-        # the first step of the known path, else the one `transition` would explore first
-        step = route[0] if route else self.workflow.explore_step(
-            self.start_status, state, {fold(self.start_status)}, self.state_map.from_vendor)
-        if step is None:
-            return None
-        landing = self.state_map.from_vendor(step.to)
-        if step.required or (step.takes("resolution") and resolution) or (step.fields is None and landing in (State.RESOLVED, State.CLOSED)):
-            return None  # its screen wants a value (a resolution to carry): made as its own transition
-        return step
-
-    def post_create(self, body: dict[str, Any], correlation_key: str, landing: str | None) -> RemoteRef:
-        error: Transient | None = None
-        for _ in range(self.settings.max_retries + 1):
-            try:
-                created = self.http.request("POST", f"{API}/issue", json=body, idempotent=False).json()
-            except Transient as exc:
-                log.warning("jira: create of %s got no answer (%s); looking it up before any retry", correlation_key, exc)
-                error = exc
-                found = self.await_committed(correlation_key)
-                if found is not None:
-                    return found.ref
-                continue
-            return self.created(correlation_key, created, landing)
-        assert error is not None
-        raise error
-
-    def created(self, correlation_key: str, answer: dict[str, Any], landing: str | None) -> RemoteRef:
-        """Note an issue a create answered for (and the status it landed in, when known)."""
-        ref = RemoteRef(PLATFORM, str(answer["id"]), str(answer.get("key") or ""))
-        self.remember(correlation_key, ref.id)
-        if landing is not None:
-            self.know_status(ref.id, landing)
-        return ref
-
-    def learn_start(self, ref: RemoteRef) -> None:
-        """Learn the start step (status and its transitions) from an issue just created, so the
-        creates after it can carry their first transition."""
-        self.start_status = self._status(ref, fresh=True)
-        if not self.workflow.knows(self.start_status):
-            self.workflow.learn(self.start_status, self.transitions_of(ref))
+        return create_one(self, item)
 
     def await_committed(self, correlation_key: str) -> RemoteRecord | None:
         """Poll `find` with backoff until found or `search_lag_s` has passed (one last look then)."""
@@ -387,7 +324,7 @@ class JiraConnector:
     def create_many(self, items: list[NewIssue]) -> list[RemoteRef | ConnectorError]:
         """Create issues 50 per `issue/bulk` call; one result per item, in order: its ref, or
         the error that item met (a refused item does not stop the others)."""
-        from itsm_bridge.connectors.jira_bulk import create_many
+        from itsm_bridge.connectors.jira_create import create_many
 
         return create_many(self, items)
 
@@ -435,37 +372,11 @@ class JiraConnector:
     def transition(self, ref: RemoteRef, state: State, fields: dict[str, Any] | None = None) -> RemoteRef:
         """Move the issue to the status mapped to `state`: directly, or along a path through the
         workflow; the resolution is filled when a transition's screen asks for it."""
-        target = self.state_map.to_vendor(state)
-        if target is None:
-            raise TransitionNotAllowed(f"no Jira status mapped for state {state.value}", platform=PLATFORM, ref=str(ref))
-        targets = {fold(v) for v in self.state_map.values.get(state, ())}
-        status = self._status(ref)
-        visited = {fold(status)}
-        for _ in range(MAX_HOPS):
-            if fold(status) in targets:
-                return ref
-            if not self.workflow.knows(status):
-                with self._learning:  # workers moving issues of one status share one read
-                    if not self.workflow.knows(status):
-                        self.workflow.learn(status, self.transitions_of(ref))
-            route = self.workflow.path(status, targets)
-            step = route[0] if route else self.workflow.explore_step(status, state, visited, self.state_map.from_vendor)
-            if step is None:
-                raise TransitionNotAllowed(
-                    f"no path from status {status!r} to {target!r} in the workflow (known transitions: "
-                    f"{', '.join(f'{t.name} -> {t.to}' for t in self.workflow.transitions(status)) or 'none'})",
-                    platform=PLATFORM, ref=str(ref))  # fmt: skip
-            try:
-                self._move(ref, step, state, fields or {})
-                status = step.to
-            except (RemoteValidation, Transient) as exc:
-                log.info("jira: transition %s from %r failed (%s); reading the issue again", step.id, status, exc)
-                self.workflow.forget(status)
-                status = self._status(ref, fresh=True)
-            visited.add(fold(status))
-        raise TransitionNotAllowed(f"{target!r} not reached within {MAX_HOPS} transitions", platform=PLATFORM, ref=str(ref))
+        from itsm_bridge.connectors.jira_transitions import transition
 
-    def _status(self, ref: RemoteRef, fresh: bool = False) -> str:
+        return transition(self, ref, state, fields or {})
+
+    def status_of(self, ref: RemoteRef, fresh: bool = False) -> str:
         """The issue's status: as last read or written in this run, else read (a stale one is
         caught by the transition it fails, which reads afresh)."""
         if not fresh and ref.id in self._status_of:
@@ -481,18 +392,6 @@ class JiraConnector:
         answer = self.http.request("GET", f"{API}/issue/{ref.id}/transitions", params=params, ref=str(ref)).json()
         return [Transition.from_json(t) for t in answer.get("transitions") or []]
 
-    def _move(self, ref: RemoteRef, step: Transition, state: State, fields: dict[str, Any]) -> None:
-        body: dict[str, Any] = {"transition": {"id": step.id}}
-        landing = self.state_map.from_vendor(step.to)
-        wants_resolution = step.takes("resolution") or (
-            step.fields is None and landing in (State.RESOLVED, State.CLOSED)
-        )
-        if wants_resolution:
-            body["fields"] = {"resolution": fields.get("resolution") or {"name": self.default_resolution()}}
-        self.writes.acquire(ref.id)
-        self.http.request("POST", f"{API}/issue/{ref.id}/transitions", json=body, ref=str(ref), idempotent=False)
-        self.know_status(ref.id, step.to)
-
     def default_resolution(self) -> str:
         values = list(self.resolutions.values())
         return "Done" if "Done" in values or not values else values[0]
@@ -502,10 +401,3 @@ class JiraConnector:
         from itsm_bridge.connectors.jira_check import run_checks
 
         return run_checks(self)
-
-
-def _checked(key: str) -> str:
-    if not correlation.valid_key(key):
-        raise RemoteValidation(f"correlation key {key!r} is not usable in a label", platform=PLATFORM)
-    return key
-

@@ -14,6 +14,7 @@ from itsm_bridge import correlation
 from itsm_bridge.config_schema import JiraSettings
 from itsm_bridge.connectors.adf import adf_to_text
 from itsm_bridge.connectors.base import RemoteRecord
+from itsm_bridge.errors import RemoteValidation
 from itsm_bridge.model import Comment, RemoteRef, Visibility
 
 PLATFORM = "jira"
@@ -169,3 +170,10 @@ def comments_incomplete(issue: dict[str, Any]) -> bool:
     if not isinstance(page, dict):
         return False
     return int(page.get("total") or 0) > len(page.get("comments") or [])
+
+
+def checked_key(key: str) -> str:
+    """`key`, when it can go into a label and a JQL string; else RemoteValidation (nothing sent)."""
+    if not correlation.valid_key(key):
+        raise RemoteValidation(f"correlation key {key!r} is not usable in a label", platform=PLATFORM)
+    return key

@@ -19,6 +19,9 @@ from itsm_bridge.model import ensure_utc
 from itsm_bridge.store.base import Cursor
 
 
+PRUNE_EVERY = 5000  # applied records between two prunings of a read's list
+
+
 def seen_key(record_id: str, version: str) -> str:
     return f"{record_id}@{version}"
 
@@ -72,3 +75,33 @@ class Watermark:
             key, _, when = entry.rpartition("|")
             seen[key] = datetime.fromisoformat(when)
         return cls(datetime.fromisoformat(cursor.value), seen)
+
+
+@dataclass
+class ReadProgress:
+    """Per platform, during a run: what was read, and which records may move its cursor."""
+
+    watermark: Watermark
+    started: datetime | None = None  # the run's start: the cursor never moves past it
+    overlap: timedelta = timedelta(0)
+    applied: list[tuple[str, str, datetime]] = field(default_factory=list)
+    unapplied: list[datetime] = field(default_factory=list)
+    count: int = 0
+    _unpruned: int = 0
+
+    def took(self, record_id: str, version: str, updated: datetime) -> None:
+        self.applied.append((record_id, version, updated))
+        self._unpruned += 1
+        if self._unpruned >= PRUNE_EVERY:
+            self._prune()
+
+    def _prune(self) -> None:
+        """Forget applied records older than the overlap window before the newest one the
+        cursor may already move to: records arrive oldest first, so the watermark can only land
+        there or later and they would never be in its seen-set (memory stays flat)."""
+        self._unpruned = 0
+        ceiling = min([self.started, *self.unapplied]) if self.started else None
+        candidates = [u for _, _, u in self.applied if ceiling is None or u <= ceiling]
+        if candidates:
+            keep_from = max(candidates) - self.overlap
+            self.applied = [a for a in self.applied if a[2] >= keep_from]

@@ -15,7 +15,7 @@ import json
 import logging
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Iterator
 
@@ -27,7 +27,7 @@ from itsm_bridge.model import RemoteRef
 from itsm_bridge.store.base import Cursor, Shadow, StateStore
 from itsm_bridge.store.serialized import Serialized
 from itsm_bridge.sync.apply import Applied, Applier, settle_open_intents
-from itsm_bridge.sync.cursor import Watermark
+from itsm_bridge.sync.cursor import ReadProgress, Watermark
 from itsm_bridge.sync.plan import Action, Plan
 from itsm_bridge.sync.publish import plan_publish
 from itsm_bridge.sync.reconcile import CARRIED, SIDES_KEY, Outcome, Side, carried, reconcile
@@ -49,36 +49,6 @@ class _Work:
     outcome: Outcome
     sides: dict[str, Side]
     versions: dict[str, str]
-
-
-@dataclass
-class _Read:
-    """Per platform: what was read, and which records may move its cursor."""
-
-    watermark: Watermark
-    started: datetime | None = None  # the run's start: the cursor never moves past it
-    overlap: timedelta = timedelta(0)
-    applied: list[tuple[str, str, datetime]] = field(default_factory=list)
-    unapplied: list[datetime] = field(default_factory=list)
-    count: int = 0
-    _unpruned: int = 0
-
-    def took(self, record_id: str, version: str, updated: datetime) -> None:
-        self.applied.append((record_id, version, updated))
-        self._unpruned += 1
-        if self._unpruned >= PRUNE_EVERY:
-            self._prune()
-
-    def _prune(self) -> None:
-        """Forget applied records older than the overlap window before the newest one the
-        cursor may already move to: records arrive oldest first, so the watermark can only land
-        there or later and they would never be in its seen-set (memory stays flat)."""
-        self._unpruned = 0
-        ceiling = min([self.started, *self.unapplied]) if self.started else None
-        candidates = [u for _, _, u in self.applied if ceiling is None or u <= ceiling]
-        if candidates:
-            keep_from = max(candidates) - self.overlap
-            self.applied = [a for a in self.applied if a[2] >= keep_from]
 
 
 class Engine:
@@ -115,7 +85,7 @@ class Engine:
         self._restore_facts()
         if not dry_run:
             summary.settled = settle_open_intents(self.store, self.connectors, self.run_id)
-        reads = {p: _Read(Watermark.from_cursor(self.store.cursor(p)), started, self._overlap(p)) for p in self._two_way()}
+        reads = {p: ReadProgress(Watermark.from_cursor(self.store.cursor(p)), started, self._overlap(p)) for p in self._two_way()}
         pending = self._read_targets(reads, summary, only)
         processed = 0
         for batch in _batches(self._read_source(reads, summary, only), BATCH):
@@ -188,7 +158,7 @@ class Engine:
                 keys.setdefault(entry.key, entry.ref if entry.platform == self.source else None)
         for key in self._failed_last_run():
             keys.setdefault(key, None)
-        reads = {p: _Read(Watermark()) for p in self._two_way()}
+        reads = {p: ReadProgress(Watermark()) for p in self._two_way()}
         source = self.connectors[self.source]
         for key, ref in keys.items():
             record = source.get(RemoteRef(self.source, ref)) if ref else source.find(key)
@@ -220,7 +190,7 @@ class Engine:
     def _two_way(self) -> list[str]:
         return [p for p in (self.source, *self.targets) if p in CARRIED and p in self.connectors]
 
-    def _read_source(self, reads: dict[str, _Read], summary: RunSummary, only: str | None) -> Iterator[tuple[str, RemoteRecord, Side, list[Finding]]]:
+    def _read_source(self, reads: dict[str, ReadProgress], summary: RunSummary, only: str | None) -> Iterator[tuple[str, RemoteRecord, Side, list[Finding]]]:
         read = reads[self.source]
         for record in self.connectors[self.source].changed_since(read.watermark):
             read.count += 1
@@ -233,7 +203,7 @@ class Engine:
                 continue
             yield incident.key, record, Side(self.source, incident, record.version, _ref(record), record.updated), findings
 
-    def _read_targets(self, reads: dict[str, _Read], summary: RunSummary, only: str | None) -> dict[str, dict[str, Side]]:
+    def _read_targets(self, reads: dict[str, ReadProgress], summary: RunSummary, only: str | None) -> dict[str, dict[str, Side]]:
         pending: dict[str, dict[str, Side]] = {}
         for platform in self._two_way():
             if platform == self.source:
@@ -296,7 +266,7 @@ class Engine:
             plan.actions += outcome.actions
         return _Work(key, outcome, sides, shadow.versions if shadow else {})
 
-    def _apply_batch(self, work: list[_Work], reads: dict[str, _Read], summary: RunSummary, dry_run: bool) -> None:
+    def _apply_batch(self, work: list[_Work], reads: dict[str, ReadProgress], summary: RunSummary, dry_run: bool) -> None:
         if dry_run or not work:
             for w in work:
                 self._account(w.sides, reads, True)
@@ -315,7 +285,7 @@ class Engine:
                 self._finish(w, results[w.key], reads, summary)
         self._collect(reads, summary, until=MAX_WAITING)
 
-    def _collect(self, reads: dict[str, _Read], summary: RunSummary, until: int) -> None:
+    def _collect(self, reads: dict[str, ReadProgress], summary: RunSummary, until: int) -> None:
         """Finish keys whose background writes are done; wait for the oldest while more than
         `until` keys are waiting."""
         still: list[tuple[_Work, Applied, Future[Applied]]] = []
@@ -340,13 +310,13 @@ class Engine:
             if hasattr(connector, "facts"):
                 self.store.put_cursor(Cursor(f"{platform}{FACTS}", json.dumps(connector.facts(), sort_keys=True)))
 
-    def _drain(self, reads: dict[str, _Read], summary: RunSummary) -> None:
+    def _drain(self, reads: dict[str, ReadProgress], summary: RunSummary) -> None:
         self._collect(reads, summary, until=0)
         for executor in self._background.values():
             executor.shutdown()
         self._background.clear()
 
-    def _finish(self, w: _Work, result: Applied, reads: dict[str, _Read], summary: RunSummary) -> None:
+    def _finish(self, w: _Work, result: Applied, reads: dict[str, ReadProgress], summary: RunSummary) -> None:
         """Count what a key's writes did, record its shadow when all succeeded, and let its
         records move the cursors (or hold them back)."""
         summary.count(result)
@@ -396,7 +366,7 @@ class Engine:
                 out[platform] = carried(platform, sides[platform].incident)
         return out
 
-    def _account(self, sides: dict[str, Side], reads: dict[str, _Read], ok: bool) -> None:
+    def _account(self, sides: dict[str, Side], reads: dict[str, ReadProgress], ok: bool) -> None:
         for platform, side in sides.items():
             if platform not in reads:
                 continue

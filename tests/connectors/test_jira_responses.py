@@ -229,7 +229,7 @@ def test_bulk_create_learns_the_start_step_then_sends_50_per_call_with_first_tra
     assert isinstance(results[4], RemoteValidation) and results[4].fields == ["priority"]  # K4 carried no transition
     assert [r.id for i, r in enumerate(results) if i != 4] == [str(20000 + i) for i in range(52) if i != 4]
     assert not any(c.request.url.endswith(("/search/jql", "/bulkfetch")) for c in responses.calls)  # nothing read back
-    assert jira._status(RemoteRef("jira", "20001")) == "Work in progress"  # known from the create: no GET
+    assert jira.status_of(RemoteRef("jira", "20001")) == "Work in progress"  # known from the create: no GET
 
 
 @responses.activate

@@ -6,8 +6,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from itsm_bridge.sync.cursor import Watermark
-from itsm_bridge.sync.engine import PRUNE_EVERY, _Read
+from itsm_bridge.sync.cursor import PRUNE_EVERY, ReadProgress, Watermark
 
 
 def test_pruning_keeps_the_list_short_and_the_next_cursor_the_same():
@@ -15,7 +14,7 @@ def test_pruning_keeps_the_list_short_and_the_next_cursor_the_same():
     start = datetime(2026, 1, 1, tzinfo=UTC)
     started = start + timedelta(hours=10)
     overlap = timedelta(seconds=60)
-    pruned = _Read(Watermark(), started, overlap)
+    pruned = ReadProgress(Watermark(), started, overlap)
     everything: list[tuple[str, str, datetime]] = []
     unapplied: list[datetime] = []
     at = start

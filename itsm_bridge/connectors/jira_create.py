@@ -1,0 +1,181 @@
+"""Creating Jira issues: alone (`POST issue`) or 50 per `POST issue/bulk` call.
+
+Each issue's first transition and starting notes ride its create (`create_payload`); nothing is
+read back here: the engine fetches what it wrote in bulk. The start step's transitions are learned
+from the first issue, created alone when they are not known yet. A bulk answer lists the created
+issues in request order and the refused ones by element number. A bulk call whose answer is lost
+may have created any of its issues, so each item is then looked up by its correlation key (until
+the search lag has passed) before it is created on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from itsm_bridge.connectors.jira_meta import create_body
+from itsm_bridge.connectors.jira_records import PLATFORM, checked_key
+from itsm_bridge.connectors.jira_workflow import Transition, fold
+from itsm_bridge.errors import ConnectorError, RemoteValidation, Transient
+from itsm_bridge.model import RemoteRef, State
+
+if TYPE_CHECKING:
+    from itsm_bridge.connectors.base import NewIssue
+    from itsm_bridge.connectors.jira import JiraConnector
+
+log = logging.getLogger("itsm_bridge.connectors.jira")
+
+API = "/rest/api/3"
+BULK_SIZE = 50  # Jira's limit per issue/bulk call
+Result = RemoteRef | ConnectorError
+
+
+def create_one(conn: JiraConnector, item: NewIssue) -> RemoteRef:
+    body, landing = create_payload(conn, item)
+    return post_create(conn, body, item.key, landing)
+
+
+def create_many(conn: JiraConnector, items: list[NewIssue]) -> list[Result]:
+    results: list[Result | None] = [None] * len(items)
+    order = list(range(len(items)))
+    while order and conn.start_status is None:  # learn the start step from one issue made alone
+        first = order.pop(0)
+        try:
+            results[first] = ref = create_one(conn, items[first])
+            learn_start(conn, ref)
+        except ConnectorError as exc:
+            results[first] = exc
+    for start in range(0, len(order), BULK_SIZE):
+        _create_chunk(conn, items, order[start : start + BULK_SIZE], results)
+    return [r if r is not None else ConnectorError("no result", platform=PLATFORM) for r in results]
+
+
+def _create_chunk(conn: JiraConnector, items: list[NewIssue], chunk: list[int], results: list[Result | None]) -> None:
+    sendable: list[int] = []
+    bodies: list[dict[str, Any]] = []
+    landings: list[str | None] = []
+    for i in chunk:
+        try:
+            body, landing = create_payload(conn, items[i])
+        except RemoteValidation as exc:  # required fields empty: a Finding, nothing sent
+            results[i] = exc
+            continue
+        bodies.append(body)
+        landings.append(landing)
+        sendable.append(i)
+    if not bodies:
+        return
+    try:
+        answer = conn.http.request("POST", "/rest/api/3/issue/bulk", json={"issueUpdates": bodies}, idempotent=False).json()
+    except Transient:
+        for n, i in enumerate(sendable):
+            try:
+                found = conn.await_committed(items[i].key)
+                results[i] = found.ref if found else post_create(conn, bodies[n], items[i].key, landings[n])
+            except ConnectorError as exc:
+                results[i] = exc
+        return
+    failed = {int(err["failedElementNumber"]): _element_error(err) for err in answer.get("errors") or []}
+    answers = iter(answer.get("issues") or [])
+    for n, i in enumerate(sendable):
+        if n not in failed:
+            results[i] = created(conn, items[i].key, next(answers), landings[n])
+        elif "transition" in bodies[n]:
+            results[i] = _without_transition(conn, items[i].key, bodies[n], failed[n])
+        else:
+            results[i] = failed[n]
+
+
+def _without_transition(conn: JiraConnector, key: str, body: dict[str, Any], refused: RemoteValidation) -> Result:
+    """A create refused while carrying a transition is tried once without it: the workflow may
+    have changed since it was learned (or remembered from an earlier run). If that one goes
+    through, the start step is learned again; if not, the first refusal stands."""
+    try:
+        ref = post_create(conn, {k: v for k, v in body.items() if k != "transition"}, key, None)
+    except RemoteValidation:
+        return refused
+    except ConnectorError as exc:
+        return exc
+    if conn.start_status:
+        conn.workflow.forget(conn.start_status)
+    learn_start(conn, ref)
+    return ref
+
+
+def _element_error(err: dict[str, Any]) -> RemoteValidation:
+    element = err.get("elementErrors") or {}
+    errors = element.get("errors") or {}
+    parts = list(element.get("errorMessages") or []) + [f"{k}: {v}" for k, v in errors.items()]
+    return RemoteValidation("; ".join(parts) or "refused", fields=sorted(errors), platform=PLATFORM, status=err.get("status"))
+
+
+def create_payload(conn: JiraConnector, item: NewIssue) -> tuple[dict[str, Any], str | None]:
+    """The `POST issue` body and the status the issue lands in (None: the start step, not yet
+    known). The first step toward `item.state` is applied by the create where it needs no
+    screen field, so most new issues cost one write."""
+    body = create_body(conn.createmeta(), conn.settings, item.fields, checked_key(item.key))
+    if item.comments:
+        body["update"] = {"comment": [{"add": conn.comment_json(c)} for c in item.comments]}
+    landing = conn.start_status
+    step = first_step(conn, item.state, item.fields.get("resolution")) if item.state is not None and landing else None
+    if step is not None:
+        body["transition"] = {"id": step.id}
+        landing = step.to
+    return body, landing
+
+
+def first_step(conn: JiraConnector, state: State, resolution: Any = None) -> Transition | None:
+    """The step a create can apply on the way to `state`, or None."""
+    assert conn.start_status is not None
+    if not conn.workflow.knows(conn.start_status):
+        return None
+    targets = {fold(v) for v in conn.state_map.values.get(state, ())}
+    route = conn.workflow.path(conn.start_status, targets)
+    if route == []:
+        return None  # already there
+    # the first step of the known path, else the one `transition` would explore first
+    step = route[0] if route else conn.workflow.explore_step(
+        conn.start_status, state, {fold(conn.start_status)}, conn.state_map.from_vendor)
+    if step is None:
+        return None
+    landing = conn.state_map.from_vendor(step.to)
+    if step.required or (step.takes("resolution") and resolution) or (step.fields is None and landing in (State.RESOLVED, State.CLOSED)):
+        return None  # its screen wants a value (a resolution to carry): made as its own transition
+    return step
+
+
+def post_create(conn: JiraConnector, body: dict[str, Any], correlation_key: str, landing: str | None) -> RemoteRef:
+    """Send one create; after a lost answer, look the issue up until the search lag has passed
+    before sending it again, so exactly one exists."""
+    error: Transient | None = None
+    for _ in range(conn.settings.max_retries + 1):
+        try:
+            answer = conn.http.request("POST", f"{API}/issue", json=body, idempotent=False).json()
+        except Transient as exc:
+            log.warning("jira: create of %s got no answer (%s); looking it up before any retry", correlation_key, exc)
+            error = exc
+            found = conn.await_committed(correlation_key)
+            if found is not None:
+                return found.ref
+            continue
+        return created(conn, correlation_key, answer, landing)
+    assert error is not None
+    raise error
+
+
+def created(conn: JiraConnector, correlation_key: str, answer: dict[str, Any], landing: str | None) -> RemoteRef:
+    """Note an issue a create answered for (and the status it landed in, when known)."""
+    ref = RemoteRef(PLATFORM, str(answer["id"]), str(answer.get("key") or ""))
+    conn.remember(correlation_key, ref.id)
+    if landing is not None:
+        conn.know_status(ref.id, landing)
+    return ref
+
+
+def learn_start(conn: JiraConnector, ref: RemoteRef) -> None:
+    """Learn the start step (status and its transitions) from an issue just created, so the
+    creates after it can carry their first transition."""
+    conn.start_status = conn.status_of(ref, fresh=True)
+    if not conn.workflow.knows(conn.start_status):
+        conn.workflow.learn(conn.start_status, conn.transitions_of(ref))
+
