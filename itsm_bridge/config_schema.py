@@ -79,6 +79,13 @@ class JiraSettings(HttpSettings):
     overlap_s: int = Field(120, ge=0)
 
     @model_validator(mode="after")
+    def _overlap_covers_lag(self) -> JiraSettings:
+        if self.overlap_s < self.search_lag_s:
+            raise ValueError(f"overlap_s ({self.overlap_s}) must be at least search_lag_s ({self.search_lag_s:g}): "
+                             "a change the search index had not shown yet would be read past")  # fmt: skip
+        return self
+
+    @model_validator(mode="after")
     def _one_auth(self) -> JiraSettings:
         if self.token_env and not self.email:
             raise ValueError("token_env (Cloud API token) needs email")

@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from datetime import timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Any, Callable, Iterator
 
@@ -42,6 +42,7 @@ from itsm_bridge.connectors.jira_records import (
     parse_time,
     search_fields,
     to_record,
+    server_time,
     user_zone,
     written_offset,
 )
@@ -107,6 +108,7 @@ class JiraConnector:
         self._zone: tzinfo | None = None
         self._zone_confirmed = False
         self.learning = threading.RLock()  # lazy reads (workflow, createmeta) made once, not per worker
+        self.complete_to: datetime | None = None  # the last full read of changes saw everything updated before this
         self._created: OrderedDict[str, list[str]] = OrderedDict()  # correlation key -> issue ids we created
         self._status_of: OrderedDict[str, str] = OrderedDict()  # issue id -> status last read or written
         self.start_status: str | None = None  # where new issues land: learned from the first we create
@@ -198,8 +200,10 @@ class JiraConnector:
         page; versions already applied, and repeats within this pass, are skipped."""
         watermark = cursor or Watermark()
         since = watermark.read_from(timedelta(seconds=self.settings.overlap_s))
+        self.complete_to = None
         seen: set[tuple[str, str]] = set()
-        for issue in self.search(self.changed_jql(since)):
+        began: list[datetime | None] = []
+        for issue in self.search(self.changed_jql(since), began=began):
             if not seen and since is not None and self._zone_moved(issue):
                 log.warning("jira: the API user's time zone changed; reading again from the watermark")
                 yield from self.changed_since(cursor)
@@ -209,11 +213,17 @@ class JiraConnector:
                 continue
             seen.add((str(issue["id"]), version))
             yield self.record(issue)
+        if began and began[0] is not None:
+            # Everything updated before the search began, less the index lag, was visible to it
+            # and has been read: the cursor may move that far, past our own writes, once applied.
+            self.complete_to = began[0] - timedelta(seconds=self.settings.search_lag_s + 1)
 
     def search(
-        self, jql: str, *, reconcile: list[str] | None = None, page_size: int | None = None
+        self, jql: str, *, reconcile: list[str] | None = None, page_size: int | None = None,
+        began: list[datetime | None] | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Raw issues matching `jql`, page after page (`POST search/jql`, `nextPageToken`)."""
+        """Raw issues matching `jql`, page after page (`POST search/jql`, `nextPageToken`); `began`
+        gets Jira's clock when the first page was answered (its `Date` header)."""
         body: dict[str, Any] = {
             "jql": jql,
             "maxResults": page_size or self.settings.page_size,
@@ -222,7 +232,10 @@ class JiraConnector:
         if reconcile:
             body["reconcileIssues"] = [int(i) for i in reconcile[:50]]
         while True:
-            page = self.http.request("POST", f"{API}/search/jql", json=body, idempotent=True).json()
+            resp = self.http.request("POST", f"{API}/search/jql", json=body, idempotent=True)
+            if began is not None and not began:
+                began.append(server_time(resp.headers.get("Date")))
+            page = resp.json()
             yield from page.get("issues") or []
             token = page.get("nextPageToken")
             if page.get("isLast", token is None) or not token:

@@ -7,6 +7,7 @@ service fields (components, labels or a select custom field) become plain lists 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, tzinfo
+from email.utils import parsedate_to_datetime
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -49,6 +50,16 @@ def search_fields(settings: JiraSettings) -> list[str]:
         if extra not in fields:
             fields.append(extra)
     return fields
+
+
+def server_time(value: str | None) -> datetime | None:
+    """An HTTP `Date` header (Jira's clock, to the second) as an aware UTC datetime."""
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
 
 
 def written_offset(value: str) -> timedelta | None:

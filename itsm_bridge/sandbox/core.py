@@ -17,6 +17,7 @@ import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs, urlsplit
@@ -358,6 +359,10 @@ def _make_handler(platform: Platform) -> type[BaseHTTPRequestHandler]:
     class _Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as clients expect from vendors
         disable_nagle_algorithm = True  # else each answer waits ~40 ms for the client's delayed ACK
+
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            """The `Date` header by the platform's clock (skewed or frozen as a test set it)."""
+            return format_datetime(platform.clock.now().astimezone(UTC), usegmt=True)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
             pass  # the call log is the record; stderr stays quiet

@@ -44,12 +44,18 @@ class Watermark:
         unapplied: Iterable[datetime],
         run_started: datetime,
         overlap: timedelta,
+        complete_to: datetime | None = None,
     ) -> Watermark:
         """The next watermark, from (id, version, updated) of records applied this run and the
-        `updated` of records read but not applied (failed, quarantined, skipped by --limit)."""
+        `updated` of records read but not applied (failed, quarantined, skipped by --limit);
+        `complete_to`, when the read says it saw every change before that moment, lets the
+        watermark move there (never past a record not applied) though no record is that new."""
         applied = [(i, v, ensure_utc(u)) for i, v, u in applied]
-        ceiling = min([ensure_utc(run_started), *(ensure_utc(u) for u in unapplied)])
+        unapplied = [ensure_utc(u) for u in unapplied]
+        ceiling = min([ensure_utc(run_started), *unapplied])
         candidates = [u for _, _, u in applied if u <= ceiling]
+        if complete_to is not None:  # the read saw everything before this (the platform's clock)
+            candidates.append(min([ensure_utc(complete_to), *unapplied]))
         value = self.value
         if candidates:
             newest = max(candidates)
@@ -87,6 +93,7 @@ class ReadProgress:
     applied: list[tuple[str, str, datetime]] = field(default_factory=list)
     unapplied: list[datetime] = field(default_factory=list)
     count: int = 0
+    complete_to: datetime | None = None  # the platform's read saw every change before this
     _unpruned: int = 0
 
     def took(self, record_id: str, version: str, updated: datetime) -> None:

@@ -102,6 +102,9 @@ class Engine:
             self.progress(processed)
         rest = list(pending.items())  # target-only changes: the source did not move
         if limit is not None:
+            for _, sides in rest[max(0, limit - processed) :]:  # left for the next run: hold the cursors back
+                self._account(sides, reads, False)
+                summary.skipped += 1
             rest = rest[: max(0, limit - processed)]
         for start in range(0, len(rest), BATCH):
             work = [self._plan_key(key, sides, [], plan, summary, dry_run) for key, sides in rest[start : start + BATCH]]
@@ -109,7 +112,7 @@ class Engine:
         self._drain(reads, summary)
         if not dry_run:
             for platform, read in reads.items():
-                moved = read.watermark.advance(read.applied, read.unapplied, started, self._overlap(platform))
+                moved = read.watermark.advance(read.applied, read.unapplied, started, self._overlap(platform), read.complete_to)
                 self.store.put_cursor(moved.to_cursor(platform))
             self._keep_facts()
         summary.read = {p: r.count for p, r in reads.items()}
@@ -212,8 +215,11 @@ class Engine:
             for record in self.connectors[platform].changed_since(read.watermark):
                 read.count += 1
                 key = self.store.key_for(platform, record.ref.id) or record.correlation_key
-                if key is None or (only and key != only):
+                if key is None:
                     read.took(record.ref.id, record.version, record.updated)  # not ours
+                    continue
+                if only and key != only:
+                    read.unapplied.append(record.updated)  # another incident's change: for a full run
                     continue
                 shadow = self.store.shadow(key)
                 if shadow is not None and shadow.versions.get(platform) == record.version:
@@ -221,6 +227,8 @@ class Engine:
                     continue
                 incident, _ = self.mappers[platform].to_canonical(record)
                 pending.setdefault(key, {})[platform] = Side(platform, incident.replace(key=key), record.version, _ref(record), record.updated)
+            if only is None:
+                read.complete_to = getattr(self.connectors[platform], "complete_to", None)
         return pending
 
     def _matches_filter(self, record: RemoteRecord) -> bool:

@@ -7,6 +7,7 @@ import re
 import sqlite3
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 from itsm_bridge.correlation import label_for
 
@@ -84,6 +85,23 @@ def test_a_quiet_cycle_costs_one_read_page_per_source_and_nothing_else(bridge):
     assert code == 0 and summary["api_calls"] == {"servicenow": 1, "jira": 1, "statuspage": 0}, [(c.method, c.path) for c in bridge.sandbox.calls()]
     paths = sorted(f"{c.method} {c.path}" for c in bridge.sandbox.calls())
     assert paths == ["GET /api/now/table/incident", "POST /rest/api/3/search/jql"]  # no myself, no journal, no page
+
+
+def test_once_jira_is_read_past_our_own_writes_quiet_cycles_stop_paging_through_them(bridge):
+    for n in range(150):
+        add_incident(bridge.sandbox, short_description=f"incident {n}", impact="3")
+    assert bridge.sync_json()[0] == 0  # writes 150 issues
+    settle(bridge)
+    code, back = bridge.sync_json()  # reads them back: two pages of 100
+    assert code == 0 and back["read"]["jira"] == 150
+    # Minutes pass (Jira's clock, which its Date header and JQL go by): the read-back's cursor
+    # overlap no longer reaches our writes once a read has seen Jira's clock past them.
+    bridge.sandbox.jira.clock.freeze(datetime.now(UTC) + timedelta(minutes=5))
+    assert bridge.sync_json()[0] == 0
+    bridge.sandbox.clear_calls()
+    code, quiet = bridge.sync_json()
+    assert code == 0 and quiet["read"]["jira"] == 0
+    assert quiet["api_calls"] == {"servicenow": 1, "jira": 1, "statuspage": 0}
 
 
 def test_an_initial_sync_writes_in_bulk_with_folded_transitions_and_reads_back_once(bridge):

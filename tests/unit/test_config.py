@@ -112,3 +112,9 @@ def test_relative_sqlite_path_is_taken_from_the_config_folder(tmp_path):
     f.parent.mkdir()
     f.write_text(MINIMAL)
     assert config.load(f).state_url == f"sqlite:///{tmp_path / 'sub' / 'itsm-bridge.sqlite'}"
+
+
+def test_a_jira_overlap_shorter_than_its_search_lag_is_refused(tmp_path):
+    text = MINIMAL.replace("[jira]\n", "[jira]\nsearch_lag_s = 30\noverlap_s = 10\n", 1)
+    found = {p.key_path: p for p in problems(text, tmp_path)}
+    assert "overlap_s (10) must be at least search_lag_s (30)" in found["jira"].message

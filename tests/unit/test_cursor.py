@@ -41,3 +41,15 @@ def test_round_trips_through_the_store_cursor():
     w = Watermark().advance([("a", "1", T0), ("b", "2", T0)], [], T0 + timedelta(hours=1), OVERLAP)
     assert Watermark.from_cursor(w.to_cursor("servicenow")) == w
     assert Watermark.from_cursor(None) == Watermark()
+
+
+def test_a_read_that_saw_everything_before_a_moment_moves_the_watermark_there_but_never_past_a_failure():
+    t = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    applied = [("1", "v1", t), ("2", "v1", t + timedelta(seconds=5))]
+    started = t + timedelta(hours=1)
+    quiet = Watermark().advance(applied, [], started, timedelta(seconds=2), complete_to=t + timedelta(minutes=3))
+    assert quiet.value == t + timedelta(minutes=3)  # past our own writes: the next read starts there
+    held = Watermark().advance(applied, [t + timedelta(minutes=1)], started, timedelta(seconds=2),
+                               complete_to=t + timedelta(minutes=3))  # fmt: skip
+    assert held.value == t + timedelta(minutes=1)  # a record not applied is read again
+    assert Watermark().advance(applied, [], started, timedelta(seconds=2)).value == t + timedelta(seconds=5)
