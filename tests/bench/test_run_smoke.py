@@ -24,7 +24,7 @@ def bench(*args: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def with_fake_baseline() -> dict[str, Any]:
-    return bench("--n", "30", "--baseline-python", sys.executable,
+    return bench("--n", "30", "--quiet-s", "0", "--baseline-python", sys.executable,
                  "--baseline-script", str(Path(__file__).with_name("fake_admin_sync.py")), "--baseline-sample", "10")  # fmt: skip
 
 
@@ -55,7 +55,7 @@ def test_a_sampled_baseline_is_scaled_per_incident_to_n(with_fake_baseline: dict
 
 
 def test_without_a_baseline_the_ratios_are_null_with_a_reason() -> None:
-    result = bench("--n", "10", "--no-baseline")
+    result = bench("--n", "10", "--quiet-s", "0", "--no-baseline")
     assert result["baseline_call_ratio"] is None and result["baseline_time_ratio"] is None
     assert result["baseline_missing"] == "--no-baseline"
     assert result["noop_floor"] == 2
