@@ -3,12 +3,13 @@
 How requests are sent. python-jira (REST v3) is kept inside this package and constructed with
 `max_retries=0` and a timeout, but its own session is replaced by `RoutedSession`
 (jira_transport.py) before its first request, so everything it sends (the server-info call that
-tells it it is on Cloud, `myself`, `project`, `priority`, comments) goes through our `HttpClient`:
-one rate budget, one classifier, one retry policy, one call count (`calls`), and a POST is never
-re-sent except after a 429, which means it was not processed. The hot paths (enhanced search with
-`nextPageToken`, create, bulk create, edit, transitions) call the REST endpoints through the same
-`HttpClient` directly, so their exact requests are ours to pin in tests. Writes to one issue pass
-a per-issue limiter (20 per 2 s).
+tells it it is on Cloud, and the doctor's `myself`, `project`, `priority`) goes through our
+`HttpClient`: one rate budget, one classifier, one retry policy, one call count (`calls`), and a
+POST is never re-sent except after a 429, which means it was not processed. The hot paths
+(enhanced search with `nextPageToken`, creates, edits, transitions, comments, bulkfetch) call the
+REST endpoints through the same `HttpClient` directly, so their exact requests are ours to pin in
+tests. No write is read back on its own (the engine fetches a batch's writes in bulk). Writes to
+one issue pass a per-issue limiter (20 per 2 s).
 
 Duplicates. Jira search is eventually consistent, so "search, then create" alone duplicates. The
 engine journals the intent first; here, a create whose answer is lost (Transient) is followed by
@@ -30,15 +31,16 @@ from jira import JIRA
 
 from itsm_bridge import correlation
 from itsm_bridge.config import Config
-from itsm_bridge.connectors.adf import adf_to_text, text_to_adf
+from itsm_bridge.connectors.adf import adf_to_text
 from itsm_bridge.connectors.base import CheckResult, NewIssue, RemoteRecord
 from itsm_bridge.connectors.jira_meta import CreateMeta, edit_body, load_createmeta
 from itsm_bridge.connectors.jira_records import (
-    INTERNAL_PROPERTY,
     PLATFORM,
     checked_key,
+    comment_json,
     jql_time,
     jql_value,
+    note_body,
     parse_time,
     search_fields,
     to_record,
@@ -50,7 +52,7 @@ from itsm_bridge.connectors.jira_transport import BearerAuth, IssueWriteLimiter,
 from itsm_bridge.connectors.jira_workflow import Transition, Workflow
 from itsm_bridge.errors import ConfigError, ConfigProblem, ConnectorError, NotFound
 from itsm_bridge.http import Backoff, HttpClient, RateBudget, make_session
-from itsm_bridge.model import Comment, RemoteRef, State, Visibility
+from itsm_bridge.model import Comment, RemoteRef, State
 from itsm_bridge.sync.cursor import Watermark
 
 log = logging.getLogger("itsm_bridge.connectors.jira")
@@ -262,6 +264,13 @@ class JiraConnector:
         while len(self._status_of) > STATUSES_KEPT:
             self._status_of.popitem(last=False)
 
+    def assume_state(self, issue_id: str, state: State) -> None:
+        """Unless its status is known this run, take the issue to show the status `state` maps to
+        (as it did when last synced)."""
+        status = self.state_map.to_vendor(state)
+        if status and issue_id not in self._status_of:
+            self.know_status(issue_id, status)
+
     def fetch_many(self, refs: list[RemoteRef]) -> list[RemoteRecord]:
         """Issues by id, 100 per `issue/bulkfetch` call: read from Jira's store, not its search
         index, so our own writes show at once. Missing ones are left out."""
@@ -361,25 +370,14 @@ class JiraConnector:
     def add_comment(self, ref: RemoteRef, comment: Comment) -> None:
         """An ADF comment, marked as ours; internal ones carry `sd.public.comment` internal=true."""
         self.writes.acquire(ref.id)
-        self.http.request("POST", f"{API}/issue/{ref.id}/comment", json=self.comment_json(comment), ref=str(ref),
+        self.http.request("POST", f"{API}/issue/{ref.id}/comment", json=comment_json(comment), ref=str(ref),
                           idempotent=False)  # fmt: skip
-
-    def comment_json(self, comment: Comment) -> dict[str, Any]:
-        """A Comment as Jira takes it, alone or riding a create's `update`."""
-        out: dict[str, Any] = {"body": text_to_adf(self._note_body(comment))}
-        if Visibility(comment.visibility) is Visibility.INTERNAL:
-            out["properties"] = [{"key": INTERNAL_PROPERTY, "value": {"internal": True}}]
-        return out
 
     def has_note(self, ref: RemoteRef, comment: Comment) -> bool:
         """Whether the comment itsm-bridge writes for `comment` is already on the issue (a copy
         whose answer was lost must not be sent twice)."""
-        wanted = " ".join(self._note_body(comment).split())
+        wanted = " ".join(note_body(comment).split())
         return any(" ".join(adf_to_text(c.get("body")).split()) == wanted for c in self.comments(ref.id))
-
-    @staticmethod
-    def _note_body(comment: Comment) -> str:
-        return comment.body if correlation.is_ours(comment.body) else correlation.mark(comment.body, comment.origin or "itsm-bridge")
 
     # --- workflow
     def transition(self, ref: RemoteRef, state: State, fields: dict[str, Any] | None = None) -> RemoteRef:

@@ -14,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from itsm_bridge.connectors.jira_meta import create_body
-from itsm_bridge.connectors.jira_records import PLATFORM, checked_key
+from itsm_bridge.connectors.jira_records import PLATFORM, checked_key, comment_json
 from itsm_bridge.connectors.jira_workflow import Transition, fold
 from itsm_bridge.errors import ConnectorError, RemoteValidation, Transient
 from itsm_bridge.model import RemoteRef, State
@@ -115,7 +115,7 @@ def create_payload(conn: JiraConnector, item: NewIssue) -> tuple[dict[str, Any],
     screen field, so most new issues cost one write."""
     body = create_body(conn.createmeta(), conn.settings, item.fields, checked_key(item.key))
     if item.comments:
-        body["update"] = {"comment": [{"add": conn.comment_json(c)} for c in item.comments]}
+        body["update"] = {"comment": [{"add": comment_json(c)} for c in item.comments]}
     landing = conn.start_status
     step = first_step(conn, item.state, item.fields.get("resolution")) if item.state is not None and landing else None
     if step is not None:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from itsm_bridge import correlation
 from itsm_bridge.config_schema import JiraSettings
-from itsm_bridge.connectors.adf import adf_to_text
+from itsm_bridge.connectors.adf import adf_to_text, text_to_adf
 from itsm_bridge.connectors.base import RemoteRecord
 from itsm_bridge.errors import RemoteValidation
 from itsm_bridge.model import Comment, RemoteRef, Visibility
@@ -188,3 +188,17 @@ def checked_key(key: str) -> str:
     if not correlation.valid_key(key):
         raise RemoteValidation(f"correlation key {key!r} is not usable in a label", platform=PLATFORM)
     return key
+
+
+def note_body(comment: Comment) -> str:
+    """The text itsm-bridge writes for a note: marked as ours (never imported back)."""
+    return comment.body if correlation.is_ours(comment.body) else correlation.mark(comment.body, comment.origin or "itsm-bridge")
+
+
+def comment_json(comment: Comment) -> dict[str, Any]:
+    """A Comment as Jira takes it, alone or riding a create's `update`; internal ones carry
+    `sd.public.comment` internal=true."""
+    out: dict[str, Any] = {"body": text_to_adf(note_body(comment))}
+    if Visibility(comment.visibility) is Visibility.INTERNAL:
+        out["properties"] = [{"key": INTERNAL_PROPERTY, "value": {"internal": True}}]
+    return out

@@ -11,11 +11,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Iterator
 
@@ -24,10 +23,11 @@ from itsm_bridge.connectors.base import Connector, RemoteRecord
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import RemoteRef
-from itsm_bridge.store.base import Cursor, Shadow, StateStore
+from itsm_bridge.store.base import Shadow, StateStore
 from itsm_bridge.store.serialized import Serialized
 from itsm_bridge.sync.apply import Applied, Applier, settle_open_intents
 from itsm_bridge.sync.cursor import ReadProgress, Watermark
+from itsm_bridge.sync.hints import hint_states, keep_facts, restore_facts
 from itsm_bridge.sync.plan import Action, Plan
 from itsm_bridge.sync.publish import plan_publish
 from itsm_bridge.sync.reconcile import CARRIED, SIDES_KEY, Outcome, Side, carried, reconcile
@@ -36,7 +36,6 @@ from itsm_bridge.sync.summary import RunSummary
 log = logging.getLogger("itsm_bridge.sync")
 BATCH = 500
 BACKGROUND = ("statuspage",)  # one-way targets with a tight budget: their writes never hold the others' workers
-FACTS = ".facts"  # suffix of the cursor rows that keep what a run learned of a platform
 MAX_WAITING = 1000
 PRUNE_EVERY = 5000  # applied records between two prunings of a read's list  # keys waiting on a background write before the read pauses for them (bounds memory)
 
@@ -49,6 +48,7 @@ class _Work:
     outcome: Outcome
     sides: dict[str, Side]
     versions: dict[str, str]
+    shown: dict[str, dict[str, Any]] = field(default_factory=dict)  # each platform as last synced
 
 
 class Engine:
@@ -82,7 +82,7 @@ class Engine:
         summary = RunSummary(self.run_id, dry_run=dry_run)
         plan = Plan(self.run_id)
         started = self.now()
-        self._restore_facts()
+        restore_facts(self.store, self.connectors)
         if not dry_run:
             summary.settled = settle_open_intents(self.store, self.connectors, self.run_id)
         reads = {p: ReadProgress(Watermark.from_cursor(self.store.cursor(p)), started, self._overlap(p)) for p in self._two_way()}
@@ -114,7 +114,7 @@ class Engine:
             for platform, read in reads.items():
                 moved = read.watermark.advance(read.applied, read.unapplied, started, self._overlap(platform), read.complete_to)
                 self.store.put_cursor(moved.to_cursor(platform))
-            self._keep_facts()
+            keep_facts(self.store, self.connectors)
         summary.read = {p: r.count for p, r in reads.items()}
         plan.read = dict(summary.read)
         summary.api_calls = {p: c.calls for p, c in self.connectors.items()}
@@ -272,7 +272,7 @@ class Engine:
             for platform, platform_findings in outcome.blocked.items():
                 plan.block(key, platform, platform_findings)
             plan.actions += outcome.actions
-        return _Work(key, outcome, sides, shadow.versions if shadow else {})
+        return _Work(key, outcome, sides, shadow.versions if shadow else {}, shadow.fields.get(SIDES_KEY, {}) if shadow else {})
 
     def _apply_batch(self, work: list[_Work], reads: dict[str, ReadProgress], summary: RunSummary, dry_run: bool) -> None:
         if dry_run or not work:
@@ -281,6 +281,7 @@ class Engine:
             return
         for w in work:
             self._link_and_hold(w, summary)
+            hint_states(self.store, self.connectors, w.key, w.shown, w.sides)
         applier = Applier(self.store, self.connectors, self.mappers, self.run_id, workers=self._workers())
         results, futures = applier.apply_batch(
             [(w.key, [a for a in w.outcome.actions if a.platform not in w.outcome.blocked]) for w in work],
@@ -304,19 +305,6 @@ class Engine:
             else:
                 still.append((w, result, future))
         self._waiting = still
-
-    def _restore_facts(self) -> None:
-        """What earlier runs learned of each platform (the Jira user's time zone, its workflow),
-        so a quiet cycle spends no call relearning it."""
-        for platform, connector in self.connectors.items():
-            saved = self.store.cursor(f"{platform}{FACTS}") if hasattr(connector, "restore") else None
-            if saved is not None and saved.value:
-                connector.restore(json.loads(saved.value))  # type: ignore[attr-defined]
-
-    def _keep_facts(self) -> None:
-        for platform, connector in self.connectors.items():
-            if hasattr(connector, "facts"):
-                self.store.put_cursor(Cursor(f"{platform}{FACTS}", json.dumps(connector.facts(), sort_keys=True)))
 
     def _drain(self, reads: dict[str, ReadProgress], summary: RunSummary) -> None:
         self._collect(reads, summary, until=0)

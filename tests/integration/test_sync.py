@@ -104,6 +104,22 @@ def test_once_jira_is_read_past_our_own_writes_quiet_cycles_stop_paging_through_
     assert quiet["api_calls"] == {"servicenow": 1, "jira": 1, "statuspage": 0}
 
 
+def test_a_state_change_moves_the_jira_issue_from_the_status_last_synced_without_reading_it_first(bridge):
+    record = add_incident(bridge.sandbox)  # in progress
+    assert bridge.sync_json()[0] == 0
+    settle(bridge)
+    assert bridge.sync_json()[0] == 0
+    bridge.sandbox.servicenow.update_incident(record["sys_id"], {"state": "3", "hold_reason": "1"})
+    bridge.sandbox.clear_calls()
+    code, summary = bridge.sync_json()
+    assert code == 0 and summary["transitioned"] == 1
+    shapes = Counter(re.sub(r"/\d+", "/N", f"{c.method} {c.path}") for c in bridge.sandbox.calls("jira"))
+    assert shapes == {"POST /rest/api/N/search/jql": 1, "POST /rest/api/N/issue/N/transitions": 1,
+                      "POST /rest/api/N/issue/bulkfetch": 1,
+                      "GET /rest/api/N/issue/N/transitions": 1}  # the first move from this status: learned once, kept  # fmt: skip
+    assert jira_issue_for(bridge.sandbox, record["number"])["fields"]["status"]["name"] == "Pending"
+
+
 def test_an_initial_sync_writes_in_bulk_with_folded_transitions_and_reads_back_once(bridge):
     for n in range(60):
         add_incident(bridge.sandbox, short_description=f"incident {n}", impact="3")  # in progress

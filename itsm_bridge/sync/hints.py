@@ -1,0 +1,42 @@
+"""What the state store tells connectors before a cycle, so they spend no call finding it out.
+
+- Facts: what earlier runs learned of a platform (the Jira user's time zone, its workflow),
+  kept in the store between runs; a quiet cycle then costs one read page per source.
+- States: a record not read this cycle is taken to be in the state it showed when last synced,
+  so a transition need not read it first (a wrong guess is refused and read afresh).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+from itsm_bridge.connectors.base import Connector
+from itsm_bridge.model import State
+from itsm_bridge.store.base import Cursor, StateStore
+
+FACTS = ".facts"  # suffix of the cursor rows that keep what a run learned of a platform
+
+
+def restore_facts(store: StateStore, connectors: Mapping[str, Connector]) -> None:
+    for platform, connector in connectors.items():
+        saved = store.cursor(f"{platform}{FACTS}") if hasattr(connector, "restore") else None
+        if saved is not None and saved.value:
+            connector.restore(json.loads(saved.value))  # type: ignore[attr-defined]
+
+
+def keep_facts(store: StateStore, connectors: Mapping[str, Connector]) -> None:
+    for platform, connector in connectors.items():
+        if hasattr(connector, "facts"):
+            store.put_cursor(Cursor(f"{platform}{FACTS}", json.dumps(connector.facts(), sort_keys=True)))
+
+
+def hint_states(store: StateStore, connectors: Mapping[str, Connector], key: str,
+                shown: Mapping[str, Mapping[str, Any]], read: Mapping[str, Any]) -> None:  # fmt: skip
+    """`shown`: each platform's side of the shadow; `read`: the platforms read this cycle."""
+    links = {r.platform: r for r in store.links(key)} if shown else {}
+    for platform, ref in links.items():
+        state = shown.get(platform, {}).get("state")
+        connector = connectors.get(platform)
+        if state and platform not in read and hasattr(connector, "assume_state"):
+            connector.assume_state(ref.id, State(state))  # type: ignore[union-attr]
