@@ -13,25 +13,13 @@ from pathlib import Path
 import pytest
 
 from tests.reliability import edits
-from tests.reliability.invariants import duplicates, leaks, problems, public_texts
+from tests.reliability.invariants import duplicates, problems, public_texts
 from tests.reliability.schedule import Result, Schedule, World, compressed_backoff, environment, run_schedule, sync_until_clean
 
-PROVIDERS = ["statuspage", "cachet"]
 CACHET_LOST_CREATE = (
     "Cachet: a page incident whose create answer is lost is created again next cycle (CachetConnector.find "
     "always returns None and nothing looks for the first one), leaving an orphan open on the public page"
 )
-
-
-@pytest.mark.parametrize("provider", PROVIDERS)
-def test_internal_text_and_live_markup_never_reach_either_page_under_faults(provider: str, tmp_path: Path) -> None:
-    # Seed 3: 5xx, resets and lost answers on every platform, the page's included; P1 incidents.
-    world, result = run_schedule(Schedule.from_seed(3), tmp_path, provider)
-    try:
-        assert len(public_texts(world)) >= 2, "nothing was published: the canaries proved nothing"
-        assert leaks(world, result) == []
-    finally:
-        world.close()
 
 
 @pytest.mark.parametrize(
@@ -57,14 +45,36 @@ def test_a_page_incident_whose_create_answer_is_lost_is_published_once(provider:
         world.close()
 
 
-CACHET_SEEDS = [1, 3, 5, pytest.param(11, marks=pytest.mark.xfail(strict=True, reason=CACHET_LOST_CREATE))]
+SCHEDULES = [
+    ("statuspage", 3), ("cachet", 3), ("cachet", 1),
+    pytest.param("cachet", 11, marks=pytest.mark.xfail(strict=True, reason=CACHET_LOST_CREATE)),
+]  # fmt: skip
+SLOW_SCHEDULES = [
+    ("cachet", 5), ("cachet", 9), ("cachet", 13), ("cachet", 15), ("cachet", 19),
+    pytest.param("cachet", 17, marks=pytest.mark.xfail(strict=True, reason=CACHET_LOST_CREATE)),
+]  # fmt: skip
 
 
-@pytest.mark.parametrize("seed", CACHET_SEEDS)
-def test_a_fault_schedule_publishing_to_cachet_keeps_every_invariant(seed: int, tmp_path: Path) -> None:
-    world, result = run_schedule(Schedule.from_seed(seed), tmp_path, "cachet")
+def assert_schedule_holds(provider: str, seed: int, workdir: Path, published_at_least: int = 0) -> None:
+    world, result = run_schedule(Schedule.from_seed(seed), workdir, provider)
     try:
+        published = public_texts(world)
         found = problems(world, result)
     finally:
         world.close()
-    assert not any(found.values()), f"seed {seed} on Cachet: { {k: v for k, v in found.items() if v} }"
+    assert len(published) >= published_at_least, "too little was published for the public-leak canaries to prove much"
+    assert not any(found.values()), f"seed {seed} on {provider}: { {k: v for k, v in found.items() if v} }"
+
+
+@pytest.mark.parametrize(("provider", "seed"), SCHEDULES)
+def test_a_fault_schedule_on_either_page_provider_leaks_nothing_public_and_keeps_every_invariant(
+    provider: str, seed: int, tmp_path: Path
+) -> None:
+    # Seed 3: 5xx, resets and lost answers on every platform, the page's included.
+    assert_schedule_holds(provider, seed, tmp_path, published_at_least=2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("provider", "seed"), SLOW_SCHEDULES)
+def test_more_fault_schedules_on_cachet_keep_every_invariant(provider: str, seed: int, tmp_path: Path) -> None:
+    assert_schedule_holds(provider, seed, tmp_path)
