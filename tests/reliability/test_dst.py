@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from itsm_bridge import runner
+from itsm_bridge.connectors.snow_query import parse_snow_time
+from itsm_bridge.store import open_from_config
 from itsm_bridge.sync.engine import Engine
 from tests.reliability import edits
 from tests.reliability.invariants import divergence, duplicates, lost_updates
@@ -99,10 +101,24 @@ def play_across(at: datetime, zone: str, workdir: Path, monkeypatch: pytest.Monk
                 "divergence": divergence(world),
                 "lost_updates": lost_updates(world, result),
                 "echo_writes": [f"{world.writes() - before} write(s) in a quiet cycle"] if world.writes() != before else [],
+                "cursor": cursor_behind_newest(world),
             }
             return final_state(world), found
     finally:
         world.close()
+
+
+def cursor_behind_newest(world: World) -> list[str]:
+    """Once quiet, the ServiceNow cursor is the newest change's `sys_updated_on`, read as UTC: in
+    any process zone, on either side of the transition (not hours off, not stuck before it)."""
+    newest = max(parse_snow_time(i["sys_updated_on"]) for i in world.sandbox.servicenow.incidents())
+    store = open_from_config(world.config)
+    try:
+        cursor = store.cursor("servicenow")
+    finally:
+        store.close()
+    value = datetime.fromisoformat(cursor.value) if cursor and cursor.value else None
+    return [] if value == newest else [f"ServiceNow cursor {value}, newest change {newest}"]
 
 
 def assert_same_outcome_as_utc(zone: str, kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
