@@ -26,6 +26,7 @@ from tests.reliability.invariants import problems  # noqa: E402
 from tests.reliability.schedule import Schedule, run_schedule  # noqa: E402
 
 COLUMNS = ("duplicates", "lost_updates", "echo_writes", "leaks", "convergence")
+LABELS = {"lost_updates": "lost updates", "echo_writes": "echo writes", "convergence": "unconverged"}
 
 
 def provider_of(seed: int, provider: str) -> str:
@@ -77,11 +78,12 @@ def main() -> int:
             if items:
                 failing.setdefault(seed, []).extend(f"{name}: {i}" for i in items)
     wall = time.monotonic() - started
-    print(f"schedules            {args.schedules}  (seeds {seeds.start}..{seeds.stop - 1}; "
-          + ", ".join(f"{p} {n}" for p, n in sorted(providers.items())) + f"; {args.jobs} job(s), {wall:.0f} s)")
+    print(f"schedules            {args.schedules}  (seeds {seeds.start}..{seeds.stop - 1}; page provider "
+          + ", ".join(f"{p} {n}" for p, n in sorted(providers.items())) + ")")
     print("faults injected      " + ", ".join(f"{k} {v}" for k, v in sorted(faults.items())) + f"  (total {sum(faults.values())})")
     for name in COLUMNS:
-        print(f"{name:<20} {counts[name]}")
+        print(f"{LABELS.get(name, name):<20} {counts[name]}")
+    print(f"wall time            {wall:.0f} s  ({args.jobs} job(s))")
     for seed, items in sorted(failing.items()):
         print(f"  seed {seed}: " + "; ".join(items)[:400])
     return 1 if any(counts[c] for c in COLUMNS) else 0

@@ -124,6 +124,8 @@ class World:
         path.write_text(text)
         self.config_path = path
         self.incidents: list[str] = []  # ServiceNow sys_ids
+        self.delayed = 0  # calls answered with the schedule's latency added
+        self._calls_at: dict[str, int] = {}
 
     @property
     def config(self) -> config_module.Config:
@@ -146,8 +148,12 @@ class World:
     def faults_on(self, on: bool) -> None:
         for offset, name in enumerate(PLATFORMS):
             platform = self.platform(name)
+            slow = platform.faults.profile.latency_ms > 0  # latency delays every call: count them
+            if slow and name in self._calls_at:
+                self.delayed += len(platform.call_log.calls()) - self._calls_at.pop(name)
             if on and self.schedule.faulty:
                 platform.faults.set_profile(self.schedule.profiles[name], seed=self.schedule.seed * 7 + offset)
+                self._calls_at[name] = len(platform.call_log.calls())
             else:
                 platform.faults.set_profile(FaultProfile())
 
@@ -156,6 +162,7 @@ class World:
         for p in self.sandbox.platforms.values():
             for kind, n in p.faults.injected.items():
                 total[kind] += n
+        total["latency"] += self.delayed  # the sandbox applies latency without counting it
         return total
 
     def writes(self) -> int:
