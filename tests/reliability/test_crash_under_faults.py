@@ -140,6 +140,7 @@ def new_incidents(world: World, n: int) -> list[str]:
 def crash_and_recover(tmp_path: Path, k: int, seed: int = SEED) -> dict[str, Any]:
     """Play the kill at write k; return what the checks found (empty lists when all hold)."""
     schedule = Schedule.from_seed(seed)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     world = World(tmp_path, schedule)
     result = Result(schedule)
     rng = random.Random(seed)
