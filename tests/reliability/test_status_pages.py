@@ -45,14 +45,12 @@ def test_a_page_incident_whose_create_answer_is_lost_is_published_once(provider:
         world.close()
 
 
-SCHEDULES = [
-    ("statuspage", 3), ("cachet", 3), ("cachet", 1),
-    pytest.param("cachet", 11, marks=pytest.mark.xfail(strict=True, reason=CACHET_LOST_CREATE)),
-]  # fmt: skip
-SLOW_SCHEDULES = [
-    ("cachet", 5), ("cachet", 9), ("cachet", 13), ("cachet", 15), ("cachet", 19),
-    pytest.param("cachet", 17, marks=pytest.mark.xfail(strict=True, reason=CACHET_LOST_CREATE)),
-]  # fmt: skip
+# Cachet schedules whose page never loses a create's answer: that known bug (above) is pinned by
+# its own strict xfail, and with workers in flight which request meets which fault varies from run
+# to run. bench/reliability.py --provider both plays every seed and reports the ones it hits.
+CACHET_SEEDS = [s for s in range(80) if Schedule.from_seed(s).profiles["statuspage"].drop_after_commit == 0]
+SCHEDULES = [("statuspage", 3), ("cachet", CACHET_SEEDS[1]), ("cachet", CACHET_SEEDS[3])]
+SLOW_SCHEDULES = [("cachet", seed) for seed in CACHET_SEEDS[4:14]]
 
 
 def assert_schedule_holds(provider: str, seed: int, workdir: Path, published_at_least: int = 0) -> None:
@@ -70,7 +68,7 @@ def assert_schedule_holds(provider: str, seed: int, workdir: Path, published_at_
 def test_a_fault_schedule_on_either_page_provider_leaks_nothing_public_and_keeps_every_invariant(
     provider: str, seed: int, tmp_path: Path
 ) -> None:
-    # Seed 3: 5xx, resets and lost answers on every platform, the page's included.
+    # Seed 3: 5xx, resets and lost answers on every platform, Statuspage's included.
     assert_schedule_holds(provider, seed, tmp_path, published_at_least=2)
 
 
