@@ -1,9 +1,10 @@
 """Invariant 8: a failing item does not stop the others, and nothing that succeeded is created again.
 
 - Poison records through the CLI: one incident that always fails validation (an unmapped category:
-  quarantined before any write) and one whose Jira create Jira always refuses (400 with `errors`,
-  also as a failed element if it comes in an `issue/bulk`). Every other incident is created once;
-  the run exits 1; reruns create nothing again, and other records' later edits still flow.
+  quarantined before any write), one whose Jira create Jira always refuses (400 with `errors`,
+  also as a failed element if it comes in an `issue/bulk`), and later one whose edit Jira refuses.
+  Every other incident is created once; the run exits 1; reruns create nothing again, and other
+  records' later edits still flow.
 - Jira bulk create over the sandbox: a refused element is reported at its index while the rest are
   created, and a bulk answer that is lost is looked up item by item, not sent again.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -35,15 +37,18 @@ from tests.reliability.schedule import Schedule, World, environment
 ROOT = Path(__file__).resolve().parents[2]
 POISON = "POISON"
 REFUSAL = {"customfield_10050": "Option value 'Poisoned' is not valid"}
+EDIT = re.compile(r"/rest/api/3/issue/[^/]+$")
 
 
 def refuse_poison(world: World) -> None:
-    """Jira refuses, every time, any issue whose fields mention POISON: alone or inside a bulk."""
+    """Jira refuses, every time, to create or edit an issue whose fields mention POISON: alone or
+    inside a bulk."""
     platform = world.sandbox.jira
     dispatch = platform.dispatch
 
     def hooked(req: Request) -> Response:
-        if req.method == "POST" and req.path.endswith("/issue") and POISON in req.body.decode():
+        single = (req.method == "POST" and req.path.endswith("/issue")) or (req.method == "PUT" and EDIT.search(req.path))
+        if single and POISON in req.body.decode():
             return Response(400, {"errorMessages": [], "errors": REFUSAL})
         if req.method == "POST" and req.path.endswith("/issue/bulk") and POISON in req.body.decode():
             return _bulk_without_poison(dispatch, req)
@@ -107,6 +112,7 @@ def test_poison_records_do_not_stop_the_others_and_reruns_create_nothing_twice(p
         assert jira_key(sb, numbers[sys_id]) is not None, f"{numbers[sys_id]} was held up by a poison record"
     assert jira_key(sb, numbers[poison["validation"]]) is None and jira_key(sb, numbers[poison["write"]]) is None
     world.wait_search_lag()
+    sb.servicenow.update_incident(healthy[0], {"short_description": f"{POISON}: an edit Jira refuses"})
     sb.servicenow.update_incident(healthy[-1], {"short_description": "Edited after the poison"})
     for _ in range(2):
         calls = len(sb.calls("jira"))
@@ -121,6 +127,7 @@ def test_poison_records_do_not_stop_the_others_and_reruns_create_nothing_twice(p
         assert len(mine) == 1, f"{numbers[sys_id]}: {len(mine)} Jira issues"
     assert len(issues) == len(healthy)
     assert sb.jira.issue(jira_key(sb, numbers[healthy[-1]]) or "")["fields"]["summary"] == "Edited after the poison"
+    assert any(c.method == "PUT" and c.status == 400 for c in sb.calls("jira")), "the poisoned edit was never tried"
 
 
 # --- Jira bulk create, at the connector
