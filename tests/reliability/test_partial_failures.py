@@ -118,6 +118,8 @@ def test_poison_records_do_not_stop_the_others_and_reruns_create_nothing_twice(p
         calls = len(sb.calls("jira"))
         code, summary = cli_sync(world)
         assert code == 1, summary
+        failing = sorted(e["key"] for e in summary.get("errors", []))  # a whole run's summary, not an abort
+        assert failing == sorted([numbers[poison["write"]], numbers[healthy[0]]]), summary
         again = creates(world, calls)
         assert again and all(POISON in body for body in again), "a record that succeeded was created again"
         world.wait_search_lag()
