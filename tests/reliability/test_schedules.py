@@ -11,8 +11,8 @@ import pytest
 from tests.reliability.invariants import problems
 from tests.reliability.schedule import ZONES, Schedule, final_state, run_schedule
 
-# Seeds whose schedule finds a known product bug, kept as strict expected failures until fixed:
-# a note copy (ServiceNow PATCH or Jira POST) whose answer is lost is sent again next cycle.
+# Known product bugs are strict xfails of their own tests (test_status_pages.py, test_secrets.py);
+# every seed here passes (the lost note copy these comments once named was fixed).
 FAST = range(20)
 SLOW = range(20, 60)
 
