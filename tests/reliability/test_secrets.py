@@ -123,7 +123,7 @@ def echoed_outputs(platform: str, tmp_path: Path) -> tuple[dict[str, str], list[
             time.sleep(sb.jira.search_lag_s + 0.1)
         echo_credentials(sb, platform)
         outputs = all_outputs(cfg, env, tmp_path)
-        assert "Bad request" in outputs["journal show: stdout"] + outputs["sync -vv: logs"], "the echoing error never happened"
+        assert "Bad request" in outputs["sync -vv: stdout"] + outputs["sync -vv: logs"], "the echoing error never happened"
         return outputs, canaries(sb)
 
 
