@@ -110,11 +110,19 @@ def snow_note_texts(sb: Sandbox, sys_id: str) -> list[str]:
     return [j.get("value", "") for j in sb.servicenow.journal(sys_id)]
 
 
-def page_incidents(sb: Sandbox, number: str) -> list[dict[str, Any]]:
-    return [i for i in sb.statuspage.incidents() if (i.get("metadata") or {}).get("itsm_bridge", {}).get("key") == number]
+CACHET_STATUS = {1: "investigating", 2: "identified", 3: "monitoring", 4: "resolved"}
 
 
-def normalized(sb: Sandbox, ids: list[str]) -> dict[str, Any]:
+def page_incidents(sb: Sandbox, number: str, cachet_links: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The page incidents of `number`: Statuspage's by their metadata; with `cachet_links` (the
+    store's links, as Cachet keeps no metadata), Cachet's, its status as a word."""
+    if cachet_links is None:
+        return [i for i in sb.statuspage.incidents() if (i.get("metadata") or {}).get("itsm_bridge", {}).get("key") == number]
+    return [{**i, "status": CACHET_STATUS.get(i["status"], str(i["status"]))} for i in sb.cachet.incidents()
+            if str(i["id"]) == cachet_links.get(number)]  # fmt: skip
+
+
+def normalized(sb: Sandbox, ids: list[str], cachet_links: dict[str, str] | None = None) -> dict[str, Any]:
     """Every side's values per incident, without ids or times (see schedule.final_state)."""
     out: dict[str, Any] = {}
     for sys_id in ids:
@@ -131,7 +139,7 @@ def normalized(sb: Sandbox, ids: list[str]) -> dict[str, Any]:
                 "resolution": (jira.get("resolution") or {}).get("name") if isinstance(jira.get("resolution"), dict) else jira.get("resolution"),
             },
             "notes": sorted(_human_notes(snow_note_texts(sb, sys_id)) + _human_notes(jira_comment_texts(sb, key) if key else [])),
-            "page": sorted((p["name"], p["status"]) for p in page_incidents(sb, number)),
+            "page": sorted((p["name"], p["status"]) for p in page_incidents(sb, number, cachet_links)),
         }
     return out
 

@@ -22,16 +22,21 @@ def duplicates(world: World) -> list[str]:
     problems = []
     issues = sb.jira.issues()
     numbers = [sb.servicenow.incident(i)["number"] for i in world.incidents]
+    links = world.page_links()
     for number in numbers:
         mine = [i for i in issues if label_for(number) in i["fields"].get("labels", [])]
         if len(mine) != 1:
             problems.append(f"{number}: {len(mine)} Jira issues")
-        pages = e.page_incidents(sb, number)
+        pages = e.page_incidents(sb, number, links)
         if len(pages) > 1:
             problems.append(f"{number}: {len(pages)} page incidents")
     if len(issues) != len(numbers):
         problems.append(f"{len(issues)} Jira issues for {len(numbers)} incidents")
-    for number, state in e.normalized(sb, world.incidents).items():
+    if links is not None:  # a Cachet incident linked to no key is a second copy of one
+        stray = [i["id"] for i in sb.cachet.incidents() if str(i["id"]) not in set(links.values())]
+        if stray:
+            problems.append(f"Cachet incidents {stray} belong to no incident (duplicates)")
+    for number, state in e.normalized(sb, world.incidents, links).items():
         for note, count in Counter(state["notes"]).items():
             if count > 2:  # the original and one copy
                 problems.append(f"{number}: note {note!r} shows {count} times")
@@ -41,7 +46,7 @@ def duplicates(world: World) -> list[str]:
 def divergence(world: World) -> list[str]:
     """Invariant 2 (the sides agree): title, state, priority, notes, and the page where published."""
     problems = []
-    for number, s in e.normalized(world.sandbox, world.incidents).items():
+    for number, s in e.normalized(world.sandbox, world.incidents, world.page_links()).items():
         snow, jira = s["servicenow"], s["jira"]
         if snow["short_description"] != jira["summary"]:
             problems.append(f"{number}: title {snow['short_description']!r} vs {jira['summary']!r}")
@@ -62,7 +67,7 @@ def divergence(world: World) -> list[str]:
 def lost_updates(world: World, result: Result) -> list[str]:
     """Invariant 2 (to what): each field ends as its last human edit, or as the journaled outcome
     of a conflict when both sides edited it in the same round."""
-    final = e.normalized(world.sandbox, world.incidents)
+    final = e.normalized(world.sandbox, world.incidents, world.page_links())
     conflicts = _conflicts(world)
     problems = []
     last: dict[tuple[str, str], list[e.Edit]] = {}

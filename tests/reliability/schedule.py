@@ -26,7 +26,8 @@ from itsm_bridge import runner
 from itsm_bridge.errors import BridgeError
 from itsm_bridge.sandbox.app import Sandbox
 from itsm_bridge.sandbox.config_writer import write_config
-from itsm_bridge.sandbox.core import FAULT_KINDS, FaultProfile
+from itsm_bridge.sandbox.core import FAULT_KINDS, FaultProfile, Platform
+from itsm_bridge.store import open_from_config
 from tests.reliability import edits as edits_module
 
 ZONES = ("UTC", "America/Los_Angeles", "Australia/Lord_Howe")
@@ -104,6 +105,7 @@ class World:
 
     def __init__(self, workdir: Path, schedule: Schedule, provider: str = "statuspage") -> None:
         self.schedule = schedule
+        self.provider = provider
         self.sandbox = Sandbox(seed=schedule.seed % 1000)
         self.sandbox.jira.search_lag_s = schedule.search_lag_s
         self.sandbox.statuspage.rate_limit = (60000, 60.0)
@@ -111,7 +113,7 @@ class World:
             self.sandbox.statuspage.throttle_status = 420
         self.sandbox.start()
         for name, skew in schedule.skew.items():
-            self.sandbox.platforms[name].clock.skew = skew
+            self.platform(name).clock.skew = skew
         info = self.sandbox.info()
         self.env = dict(info["env"])
         path = write_config(info, workdir / "bridge.toml", provider)
@@ -122,16 +124,36 @@ class World:
         path.write_text(text)
         self.config_path = path
         self.incidents: list[str] = []  # ServiceNow sys_ids
+        self.delayed = 0  # calls answered with the schedule's latency added
+        self._calls_at: dict[str, int] = {}
 
     @property
     def config(self) -> config_module.Config:
         return config_module.load(self.config_path)
 
+    def platform(self, name: str) -> Platform:
+        """The sandbox platform playing `name` of the schedule ("statuspage" is the page provider)."""
+        return self.sandbox.platforms[self.provider if name == "statuspage" else name]
+
+    def page_links(self) -> dict[str, str] | None:
+        """Cachet keeps no metadata: which page incident is whose is known only to the store."""
+        if self.provider != "cachet":
+            return None
+        store = open_from_config(self.config)
+        try:
+            return {key: ref.id for key, ref in store.all_links() if ref.platform == "statuspage"}
+        finally:
+            store.close()
+
     def faults_on(self, on: bool) -> None:
         for offset, name in enumerate(PLATFORMS):
-            platform = self.sandbox.platforms[name]
+            platform = self.platform(name)
+            slow = platform.faults.profile.latency_ms > 0  # latency delays every call: count them
+            if slow and name in self._calls_at:
+                self.delayed += len(platform.call_log.calls()) - self._calls_at.pop(name)
             if on and self.schedule.faulty:
                 platform.faults.set_profile(self.schedule.profiles[name], seed=self.schedule.seed * 7 + offset)
+                self._calls_at[name] = len(platform.call_log.calls())
             else:
                 platform.faults.set_profile(FaultProfile())
 
@@ -140,6 +162,7 @@ class World:
         for p in self.sandbox.platforms.values():
             for kind, n in p.faults.injected.items():
                 total[kind] += n
+        total["latency"] += self.delayed  # the sandbox applies latency without counting it
         return total
 
     def writes(self) -> int:
@@ -300,4 +323,4 @@ def _quiet_until_converged(world: World, result: Result) -> int:
 
 def final_state(world: World) -> dict[str, Any]:
     """Every side's final values per incident, without ids or times: runs of one seed compare equal."""
-    return edits_module.normalized(world.sandbox, world.incidents)
+    return edits_module.normalized(world.sandbox, world.incidents, world.page_links())
