@@ -410,10 +410,12 @@ def _make_handler(platform: Platform) -> type[BaseHTTPRequestHandler]:
 
             try:
                 if fault == "reset":
+                    log_call()  # before the client can see the reset
                     self._drop()
                     return
                 if fault == "timeout":
                     time.sleep(profile.timeout_s)
+                    log_call()
                     self._drop()
                     return
                 if fault == "error_5xx":
@@ -432,6 +434,7 @@ def _make_handler(platform: Platform) -> type[BaseHTTPRequestHandler]:
                             resp = platform.error(400, f"Bad request: {exc}")
                     if fault == "drop_after_commit":
                         status = resp.status
+                        log_call()
                         self._drop()
                         return
                 status = resp.status
