@@ -51,7 +51,7 @@ from itsm_bridge.connectors.jira_records import (
 from itsm_bridge.connectors.jira_transport import BearerAuth, IssueWriteLimiter, RoutedSession, classify_jira
 from itsm_bridge.connectors.jira_workflow import Transition, Workflow
 from itsm_bridge.errors import ConfigError, ConfigProblem, ConnectorError, NotFound
-from itsm_bridge.http import Backoff, HttpClient, RateBudget, make_session
+from itsm_bridge.http import Backoff, HttpClient, RateBudget, make_session, side_by_side
 from itsm_bridge.model import Comment, RemoteRef, State
 from itsm_bridge.sync.cursor import Watermark
 
@@ -109,6 +109,7 @@ class JiraConnector:
         self._meta: CreateMeta | None = None
         self._zone: tzinfo | None = None
         self._zone_confirmed = False
+        self._kept = threading.Lock()  # the remembered statuses and creates, shared by workers
         self.learning = threading.RLock()  # lazy reads (workflow, createmeta) made once, not per worker
         self.complete_to: datetime | None = None  # the last full read of changes saw everything updated before this
         self._created: OrderedDict[str, list[str]] = OrderedDict()  # correlation key -> issue ids we created
@@ -259,10 +260,11 @@ class JiraConnector:
         return record
 
     def know_status(self, issue_id: str, status: str) -> None:
-        self._status_of[issue_id] = status
-        self._status_of.move_to_end(issue_id)
-        while len(self._status_of) > STATUSES_KEPT:
-            self._status_of.popitem(last=False)
+        with self._kept:
+            self._status_of[issue_id] = status
+            self._status_of.move_to_end(issue_id)
+            while len(self._status_of) > STATUSES_KEPT:
+                self._status_of.popitem(last=False)
 
     def assume_state(self, issue_id: str, state: State) -> None:
         """Unless its status is known this run, take the issue to show the status `state` maps to
@@ -275,13 +277,14 @@ class JiraConnector:
         """Issues by id, 100 per `issue/bulkfetch` call: read from Jira's store, not its search
         index, so our own writes show at once. Missing ones are left out."""
         ids = list(dict.fromkeys(r.id for r in refs))
-        out: list[RemoteRecord] = []
-        for start in range(0, len(ids), FETCH_SIZE):
-            body = {"issueIdsOrKeys": ids[start : start + FETCH_SIZE], "fields": search_fields(self.settings),
-                    "properties": [correlation.PROPERTY_KEY]}  # fmt: skip
+
+        def fetch(chunk: list[str]) -> list[RemoteRecord]:
+            body = {"issueIdsOrKeys": chunk, "fields": search_fields(self.settings), "properties": [correlation.PROPERTY_KEY]}
             answer = self.http.request("POST", f"{API}/issue/bulkfetch", json=body, idempotent=True).json()
-            out += [self.record(issue) for issue in answer.get("issues") or []]
-        return out
+            return [self.record(issue) for issue in answer.get("issues") or []]
+
+        chunks = [ids[start : start + FETCH_SIZE] for start in range(0, len(ids), FETCH_SIZE)]
+        return [r for records in side_by_side(fetch, chunks, self.settings.workers) for r in records]
 
     def comments(self, issue_id: str) -> list[dict[str, Any]]:
         """Every comment of an issue, with properties (the internal flag)."""
@@ -353,10 +356,11 @@ class JiraConnector:
     def remember(self, correlation_key: str, issue_id: str) -> None:
         """Note an issue we created, so `find` reads it back consistently (reconcileIssues);
         the latest few thousand only (a lookup follows its create closely)."""
-        self._created.setdefault(correlation_key, []).append(issue_id)
-        self._created.move_to_end(correlation_key)
-        while len(self._created) > STATUSES_KEPT:
-            self._created.popitem(last=False)
+        with self._kept:
+            self._created.setdefault(correlation_key, []).append(issue_id)
+            self._created.move_to_end(correlation_key)
+            while len(self._created) > STATUSES_KEPT:
+                self._created.popitem(last=False)
 
     def update(self, ref: RemoteRef, fields: dict[str, Any]) -> RemoteRef:
         """Edit only `fields` (status and resolution go through `transition`)."""

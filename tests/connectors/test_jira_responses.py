@@ -62,7 +62,7 @@ def fake() -> FakeTime:
 @pytest.fixture
 def jira(monkeypatch, fake) -> JiraConnector:
     monkeypatch.setenv("ITSM_SANDBOX_JIRA_TOKEN", TOKEN)
-    return JiraConnector(jira_config(BASE, search_lag_s=30.0), sleep=fake.sleep, clock=fake.clock)
+    return JiraConnector(jira_config(BASE, search_lag_s=30.0, workers=1), sleep=fake.sleep, clock=fake.clock)  # requests in order
 
 
 def issue(n: int, updated: str = "2024-05-01T10:16:00.000+0000", status: str = "Open", **fields: object) -> dict:
