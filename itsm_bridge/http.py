@@ -298,14 +298,3 @@ class HttpClient:
                 log.info("%s rate limited: %s", self.platform, resp.headers["RateLimit-Reason"])
             self.budget.pause(error.retry_after if error.retry_after is not None else self.backoff.delay(1))
         raise error
-
-
-def side_by_side(call: Callable[[Any], Any], items: list[Any], workers: int) -> list[Any]:
-    """`call` on each item, at most `workers` at once (the platform's budget still paces them);
-    results in the items' order. Independent calls of one step (bulk chunks) overlap their waits."""
-    if workers <= 1 or len(items) <= 1:
-        return [call(item) for item in items]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
-        return list(pool.map(call, items))

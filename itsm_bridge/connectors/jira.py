@@ -51,7 +51,7 @@ from itsm_bridge.connectors.jira_records import (
 from itsm_bridge.connectors.jira_transport import BearerAuth, IssueWriteLimiter, RoutedSession, classify_jira
 from itsm_bridge.connectors.jira_workflow import Transition, Workflow
 from itsm_bridge.errors import ConfigError, ConfigProblem, ConnectorError, NotFound
-from itsm_bridge.http import Backoff, HttpClient, RateBudget, make_session, side_by_side
+from itsm_bridge.http import Backoff, HttpClient, RateBudget, make_session
 from itsm_bridge.model import Comment, RemoteRef, State
 from itsm_bridge.sync.cursor import Watermark
 
@@ -277,14 +277,13 @@ class JiraConnector:
         """Issues by id, 100 per `issue/bulkfetch` call: read from Jira's store, not its search
         index, so our own writes show at once. Missing ones are left out."""
         ids = list(dict.fromkeys(r.id for r in refs))
-
-        def fetch(chunk: list[str]) -> list[RemoteRecord]:
-            body = {"issueIdsOrKeys": chunk, "fields": search_fields(self.settings), "properties": [correlation.PROPERTY_KEY]}
+        out: list[RemoteRecord] = []
+        for start in range(0, len(ids), FETCH_SIZE):
+            body = {"issueIdsOrKeys": ids[start : start + FETCH_SIZE], "fields": search_fields(self.settings),
+                    "properties": [correlation.PROPERTY_KEY]}  # fmt: skip
             answer = self.http.request("POST", f"{API}/issue/bulkfetch", json=body, idempotent=True).json()
-            return [self.record(issue) for issue in answer.get("issues") or []]
-
-        chunks = [ids[start : start + FETCH_SIZE] for start in range(0, len(ids), FETCH_SIZE)]
-        return [r for records in side_by_side(fetch, chunks, self.settings.workers) for r in records]
+            out += [self.record(issue) for issue in answer.get("issues") or []]
+        return out
 
     def comments(self, issue_id: str) -> list[dict[str, Any]]:
         """Every comment of an issue, with properties (the internal flag)."""

@@ -17,7 +17,6 @@ from itsm_bridge.connectors.jira_meta import create_body
 from itsm_bridge.connectors.jira_records import PLATFORM, checked_key, comment_json
 from itsm_bridge.connectors.jira_workflow import Transition, fold
 from itsm_bridge.errors import ConnectorError, RemoteValidation, Transient
-from itsm_bridge.http import side_by_side
 from itsm_bridge.model import RemoteRef, State
 
 if TYPE_CHECKING:
@@ -46,8 +45,8 @@ def create_many(conn: JiraConnector, items: list[NewIssue]) -> list[Result]:
             learn_start(conn, ref)
         except ConnectorError as exc:
             results[first] = exc
-    chunks = [order[start : start + BULK_SIZE] for start in range(0, len(order), BULK_SIZE)]
-    side_by_side(lambda chunk: _create_chunk(conn, items, chunk, results), chunks, conn.settings.workers)
+    for start in range(0, len(order), BULK_SIZE):
+        _create_chunk(conn, items, order[start : start + BULK_SIZE], results)
     return [r if r is not None else ConnectorError("no result", platform=PLATFORM) for r in results]
 
 

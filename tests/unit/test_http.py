@@ -148,24 +148,3 @@ def test_an_error_text_echoing_a_secret_is_redacted_when_made():
                          platform="jira", status=400)  # fmt: skip
     assert "s3cr3t-token-value" not in str(exc) and basic not in str(exc) and basic not in repr(exc)
     assert "***" in str(exc) and exc.status == 400
-
-
-def test_side_by_side_keeps_the_order_and_at_most_workers_at_once():
-    import threading
-    import time as _time
-
-    from itsm_bridge.http import side_by_side
-
-    lock, now, most = threading.Lock(), [0], [0]
-
-    def call(n: int) -> int:
-        with lock:
-            now[0] += 1
-            most[0] = max(most[0], now[0])
-        _time.sleep(0.02)
-        with lock:
-            now[0] -= 1
-        return n * n
-
-    assert side_by_side(call, list(range(10)), 3) == [n * n for n in range(10)]
-    assert most[0] == 3
