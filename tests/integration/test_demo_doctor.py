@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,12 +53,19 @@ def test_doctor_exits_2_when_a_secret_is_missing(bridge):
 
 
 def test_two_syncs_started_together_one_exits_3(bridge):
-    bridge.sandbox.servicenow.faults.set_profile(type(bridge.sandbox.servicenow.faults.profile)(latency_ms=300))
+    bridge.sandbox.servicenow.faults.set_profile(type(bridge.sandbox.servicenow.faults.profile)(latency_ms=2000))
     for i in range(3):
         bridge.sandbox.servicenow.insert_incident({"short_description": f"slow {i}", "category": "software"})
-    procs = [subprocess.Popen([sys.executable, "-m", "itsm_bridge.cli", "--config", str(bridge.config_path), "sync"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=bridge.env)
-             for _ in range(2)]  # fmt: skip
+
+    def start() -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-m", "itsm_bridge.cli", "--config", str(bridge.config_path), "sync"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=bridge.env)  # fmt: skip
+
+    first = start()
+    deadline = time.monotonic() + 60
+    while not bridge.sandbox.calls("servicenow") and time.monotonic() < deadline:
+        time.sleep(0.05)  # the first run holds the lock once it reads: its reads take seconds
+    procs = [first, start()]
     codes = []
     for p in procs:
         p.communicate(timeout=120)
