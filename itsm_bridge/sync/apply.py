@@ -135,9 +135,8 @@ class Applier:
             if isinstance(answer, BridgeError):
                 if answer.disposition == "abort":
                     raise answer
-                failure = {"result": "failed", "error": type(answer).__name__, "message": str(answer)}
                 for action, intent in zip(group, intents):
-                    self._outcome(intent, action, None, failure)
+                    self._outcome(intent, action, None, _failed(answer))
                 out.failed.append((group[0], answer))
                 remaining[key] = []  # the key's later actions depend on its create
                 continue
@@ -191,7 +190,7 @@ class Applier:
         try:
             record = self._call(connector, action, ref)
         except BridgeError as exc:
-            self._outcome(intent, action, ref, {"result": "failed", "error": type(exc).__name__, "message": str(exc)})
+            self._outcome(intent, action, ref, _failed(exc))
             raise
         written = record.ref if isinstance(record, RemoteRecord) else record
         if isinstance(record, RemoteRecord):
@@ -237,7 +236,7 @@ class Applier:
         try:
             result = connector.publish(action.canonical(), ref)
         except BridgeError as exc:
-            self._outcome(intent, action, ref, {"result": "failed", "error": type(exc).__name__, "message": str(exc)})
+            self._outcome(intent, action, ref, _failed(exc))
             raise
         payload: dict[str, Any] = {"result": result.action, "detail": result.detail}
         if result.action == "blocked":
@@ -282,6 +281,11 @@ class Applier:
     def _outcome(self, intent: JournalEntry, action: Action, ref: RemoteRef | None, payload: dict[str, Any]) -> None:
         self.store.append(self.run_id, "outcome", payload, key=action.key, platform=action.platform,
                           ref=str(ref) if ref else None, action=action.kind, intent_seq=intent.seq)  # fmt: skip
+
+
+def _failed(exc: BridgeError) -> dict[str, Any]:
+    """The outcome journaled for a write that failed."""
+    return {"result": "failed", "error": type(exc).__name__, "message": str(exc)}
 
 
 def settle_open_intents(
