@@ -15,6 +15,7 @@ from typing import Any, Callable, NoReturn
 import click
 
 from itsm_bridge import __version__
+from itsm_bridge.cli_global import BridgeGroup
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
 
@@ -69,7 +70,7 @@ def fail(ctx: Context, exc: Exception) -> NoReturn:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=BridgeGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="itsm-bridge")
 @click.option(
     "--config",
