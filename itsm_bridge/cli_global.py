@@ -10,6 +10,7 @@ context object the group made and sets the logging up again when it changed.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -69,3 +70,44 @@ class BridgeGroup(click.Group):
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         super().add_command(with_global_params(cmd), name)
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:  # a bad global option or command name
+            if parent is not None:
+                raise
+            _usage_line(exc)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; an ordinary failure (disk full, a path or port unusable, a broken
+        state store) is reported as one `error:` line with its exit code, never a traceback."""
+        from itsm_bridge.cli_errors import ordinary
+
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            if ctx.parent is not None:
+                raise
+            _usage_line(exc)
+        except KeyboardInterrupt:  # Ctrl-C outside a run (a run handles its own signals)
+            if ctx.parent is not None:
+                raise
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001  (only what `ordinary` recognises is handled)
+            error = ordinary(exc)
+            if error is None or ctx.parent is not None:
+                raise
+            report = sys.modules[self.callback.__module__].fail  # type: ignore[union-attr]  # cli.fail
+            report(ctx.obj, error)
+
+
+def _usage_line(exc: click.UsageError) -> None:
+    """A usage mistake as one line, naming where help is, with click's exit code (2)."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):  # a bare group name: its help, as click shows it
+        exc.show()
+        sys.exit(exc.exit_code)
+    where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+    click.echo(f"error: {exc.format_message()}{where}", err=True)
+    sys.exit(exc.exit_code)
