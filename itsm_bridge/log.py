@@ -1,13 +1,15 @@
 """Logging to stderr, as text or one JSON object per line, with secrets redacted.
 
-Every secret itsm-bridge reads from the environment is registered here, and the filter replaces
-it (and its base64 `user:secret` form) in every record before any handler sees it.
+Every secret itsm-bridge reads from the environment or obtains at run time (an OAuth token) is
+registered here, and the filter replaces it in every record before any handler sees it: raw,
+URL-encoded (as a form body or query string carries it), base64, and base64 `user:secret`.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from urllib.parse import quote, quote_plus
 import logging
 import sys
 import threading
@@ -18,13 +20,24 @@ _lock = threading.Lock()
 MASK = "***"
 
 
+def secret_forms(value: str, user: str | None = None) -> set[str]:
+    """The ways `value` can appear in text: raw, URL-encoded, base64 (standard and URL-safe,
+    with and without padding); with `user`, the Basic-auth base64 of `user:value`."""
+    raw = value.encode()
+    encoded = [base64.b64encode(raw), base64.urlsafe_b64encode(raw)]
+    if user:
+        encoded.append(base64.b64encode(f"{user}:{value}".encode()))
+    forms = {value, quote(value, safe=""), quote_plus(value, safe=""), quote(value)}
+    for e in encoded:
+        forms |= {e.decode(), e.decode().rstrip("=")}
+    return {f for f in forms if len(f) >= 4}
+
+
 def register_secret(value: str, user: str | None = None) -> None:
-    """Redact `value` from logs from now on; with `user`, also the Basic-auth base64 form."""
+    """Redact `value` (in every form of `secret_forms`) from logs, errors and reports from now on."""
     if not value or len(value) < 4:
         return
-    forms = {value}
-    if user:
-        forms.add(base64.b64encode(f"{user}:{value}".encode()).decode())
+    forms = secret_forms(value, user)
     with _lock:
         _secrets.update(forms)
 
