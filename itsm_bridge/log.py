@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import json
 from urllib.parse import quote, quote_plus
+
+from itsm_bridge.output import printable
 import logging
 import sys
 import threading
@@ -53,7 +55,7 @@ def redact(text: str) -> str:
 
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
+        record.msg = printable(redact(record.getMessage()))  # vendor text must not drive a terminal
         record.args = None
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
