@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
+from itsm_bridge import stopping
 from itsm_bridge.config import Config
 from itsm_bridge.connectors import build_all
 from itsm_bridge.connectors.base import CheckResult
@@ -43,20 +44,33 @@ def sync(
             summary, plan = engine.sync(dry_run=True, only=only, limit=limit)
             summary.held = len(store.quarantined())
             return summary, plan
-        with store.lock("sync"):
+        with store.lock("sync"), stopping.handling():
             connectors = build_all(config)
             if only is not None:
                 _require_known(store, connectors, config.settings.sync.source, only)
             engine = Engine(config, store, connectors, progress=progress)
             log.info("sync %s started", engine.run_id, extra={"fields": {"run_id": engine.run_id, "store": store.url}})
             summary, plan = engine.sync(only=only, limit=limit)
-            summary.held = len(store.quarantined())
-            store.append(engine.run_id, "run", summary.to_dict())
+            _record(store, engine.run_id, summary)
             log.info("sync %s finished: %d write(s), %d failed, %d quarantined", engine.run_id, summary.writes,
                      summary.failed, summary.quarantined, extra={"fields": summary.to_dict()})  # fmt: skip
             return summary, plan
     finally:
         store.close()
+
+
+def _record(store: StateStore, run_id: str, summary: RunSummary, **extra: Any) -> None:
+    """Journal the run with its counts (every worker has stopped by now); an interrupted run
+    says so, with what it did, in the entry's result."""
+    summary.held = len(store.quarantined())
+    payload = {**summary.to_dict(), **extra}
+    if summary.interrupted:
+        d = summary.to_dict()
+        counts = ", ".join(f"{k} {d[k]}" for k in ("created", "updated", "transitioned", "commented", "published",
+                                                     "failed", "unfinished") if d[k])  # fmt: skip
+        payload["result"] = f"interrupted by {summary.interrupted}" + (f": {counts}" if counts else "")
+        log.warning("run %s %s; the next run finishes it", run_id, payload["result"])
+    store.append(run_id, "run", payload)
 
 
 class UnknownKey(BridgeError):
@@ -82,11 +96,10 @@ def _require_known(store: StateStore, connectors: dict[str, Any], source: str, k
 def apply(config: Config, plan: Plan) -> RunSummary:
     store = open_from_config(config)
     try:
-        with store.lock("apply"):
+        with store.lock("apply"), stopping.handling():
             engine = Engine(config, store, build_all(config))
             summary = engine.apply_plan(plan)
-            summary.held = len(store.quarantined())
-            store.append(engine.run_id, "run", {**summary.to_dict(), "plan": plan.run_id})
+            _record(store, engine.run_id, summary, plan=plan.run_id)
             return summary
     finally:
         store.close()
@@ -96,11 +109,10 @@ def retry(config: Config) -> RunSummary:
     """Re-evaluate quarantined records (after a mapping fix) and re-run failed ones."""
     store = open_from_config(config)
     try:
-        with store.lock("retry"):
+        with store.lock("retry"), stopping.handling():
             engine = Engine(config, store, build_all(config))
             summary = engine.retry()
-            summary.held = len(store.quarantined())
-            store.append(engine.run_id, "run", {**summary.to_dict(), "retry": True})
+            _record(store, engine.run_id, summary, retry=True)
             return summary
     finally:
         store.close()

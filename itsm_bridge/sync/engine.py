@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Iterator
 
+from itsm_bridge import stopping
 from itsm_bridge.config import Config
 from itsm_bridge.connectors.base import Connector, RemoteRecord
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import RemoteRef
 from itsm_bridge.store.base import Shadow, StateStore
+from itsm_bridge.stopping import Interrupted
 from itsm_bridge.store.serialized import Serialized
 from itsm_bridge.sync.apply import Applied, Applier, settle_open_intents
 from itsm_bridge.sync.cursor import ReadProgress, Watermark
@@ -79,7 +81,24 @@ class Engine:
 
     # --- public entry points
     def sync(self, *, dry_run: bool = False, only: str | None = None, limit: int | None = None) -> tuple[RunSummary, Plan]:
-        """Plan and (unless dry_run) apply one cycle. Call under the store lock."""
+        """Plan and (unless dry_run) apply one cycle. Call under the store lock.
+
+        On a stop (stopping.requested) no new record is taken, the writes in flight finish, and
+        the cursors stay where they were: the next run reads again what this one did not finish.
+        Every worker thread has stopped when this returns, or raises."""
+        try:
+            return self._sync(dry_run, only, limit)
+        finally:
+            self._stop_background()
+
+    def _stop_background(self) -> None:
+        """Wait for the background workers (an error path included): none may write once the
+        caller releases the lock; writes not begun are cancelled."""
+        for executor in self._background.values():
+            executor.shutdown(wait=True, cancel_futures=True)
+        self._background.clear()
+
+    def _sync(self, dry_run: bool, only: str | None, limit: int | None) -> tuple[RunSummary, Plan]:
         summary = RunSummary(self.run_id, dry_run=dry_run)
         plan = Plan(self.run_id)
         started = self.now()
@@ -92,6 +111,8 @@ class Engine:
         for batch in _batches(self._read_source(reads, summary, only), BATCH):
             work: list[_Work] = []
             for key, record, side, findings in batch:
+                if stopping.requested():
+                    break
                 if limit is not None and processed >= limit:
                     reads[self.source].unapplied.append(record.updated)
                     summary.skipped += 1
@@ -108,10 +129,13 @@ class Engine:
                 summary.skipped += 1
             rest = rest[: max(0, limit - processed)]
         for start in range(0, len(rest), BATCH):
+            if stopping.requested():
+                break
             work = [self._plan_key(key, sides, [], plan, summary, dry_run) for key, sides in rest[start : start + BATCH]]
             self._apply_batch(work, reads, summary, dry_run)
         self._drain(reads, summary)
-        if not dry_run:
+        summary.interrupted = stopping.reason()
+        if not dry_run and not summary.interrupted:
             for platform, read in reads.items():
                 moved = read.watermark.advance(read.applied, read.unapplied, started, self._overlap(platform), read.complete_to)
                 self.store.put_cursor(moved.to_cursor(platform))
@@ -129,11 +153,14 @@ class Engine:
         for action in plan.actions:
             by_key.setdefault(action.key, []).append(action)
         for key, actions in by_key.items():
+            if stopping.requested():
+                break
             result = applier.apply_key(actions)
             applier.fetch_written([result])
             summary.count(result)
             if result.complete:
                 self._record_applied_plan(key, actions[-1], result)
+        summary.interrupted = stopping.reason()
         summary.api_calls = {p: c.calls for p, c in self.connectors.items()}
         return summary
 
@@ -153,19 +180,34 @@ class Engine:
     def retry(self) -> RunSummary:
         """Re-evaluate every quarantined record (the mapping may have been fixed since) and every
         key whose write failed in the last run, reading each afresh from the source."""
+        try:
+            return self._retry()
+        finally:
+            self._stop_background()
+
+    def _retry(self) -> RunSummary:
         summary = RunSummary(self.run_id)
         plan = Plan(self.run_id)
         keys: dict[str, str | None] = {}
+        held: dict[str, list[int]] = {}
         for entry in self.store.quarantined():
-            self.store.release(entry.id)  # re-quarantined below if it still fails
-            if entry.key:
-                keys.setdefault(entry.key, entry.ref if entry.platform == self.source else None)
+            if not entry.key:
+                self.store.release(entry.id)
+                continue
+            held.setdefault(entry.key, []).append(entry.id)
+            keys.setdefault(entry.key, entry.ref if entry.platform == self.source else None)
         for key in self._failed_last_run():
             keys.setdefault(key, None)
         reads = {p: ReadProgress(Watermark()) for p in self._two_way()}
         source = self.connectors[self.source]
         for key, ref in keys.items():
-            record = source.get(RemoteRef(self.source, ref)) if ref else source.find(key)
+            try:
+                stopping.check(f"retrying {key}")  # the keys not reached stay as they were
+                record = source.get(RemoteRef(self.source, ref)) if ref else source.find(key)
+            except Interrupted:
+                break
+            for entry_id in held.pop(key, []):
+                self.store.release(entry_id)  # quarantined again below if it still fails
             if record is None:
                 summary.errors.append({"key": key, "platform": self.source, "action": "retry",
                                        "error": "NotFound", "message": f"{key} is no longer on {self.source}"})  # fmt: skip
@@ -176,6 +218,7 @@ class Engine:
             work = self._plan_key(incident.key, {self.source: side}, findings, plan, summary, dry_run=False)
             self._apply_batch([work], reads, summary, dry_run=False)
         self._drain(reads, summary)
+        summary.interrupted = stopping.reason()
         summary.read = {self.source: len(keys)}
         summary.api_calls = {p: c.calls for p, c in self.connectors.items()}
         return summary
@@ -196,7 +239,15 @@ class Engine:
 
     def _read_source(self, reads: dict[str, ReadProgress], summary: RunSummary, only: str | None) -> Iterator[tuple[str, RemoteRecord, Side, list[Finding]]]:
         read = reads[self.source]
+        try:
+            yield from self._source_records(read, summary, only)
+        except Interrupted:
+            return  # a page not fetched: the run stops taking records
+
+    def _source_records(self, read: ReadProgress, summary: RunSummary, only: str | None) -> Iterator[tuple[str, RemoteRecord, Side, list[Finding]]]:
         for record in self.connectors[self.source].changed_since(read.watermark):
+            if stopping.requested():
+                return
             read.count += 1
             incident, findings = self.mappers[self.source].to_canonical(record)
             if only and incident.key != only:
@@ -213,24 +264,32 @@ class Engine:
             if platform == self.source:
                 continue
             read = reads[platform]
-            for record in self.connectors[platform].changed_since(read.watermark):
-                read.count += 1
-                key = self.store.key_for(platform, record.ref.id) or record.correlation_key
-                if key is None:
-                    read.took(record.ref.id, record.version, record.updated)  # not ours
-                    continue
-                if only and key != only:
-                    read.unapplied.append(record.updated)  # another incident's change: for a full run
-                    continue
-                shadow = self.store.shadow(key)
-                if shadow is not None and shadow.versions.get(platform) == record.version:
-                    read.took(record.ref.id, record.version, record.updated)  # as we left it: nothing to keep
-                    continue
-                incident, _ = self.mappers[platform].to_canonical(record)
-                pending.setdefault(key, {})[platform] = Side(platform, incident.replace(key=key), record.version, _ref(record), record.updated)
-            if only is None:
-                read.complete_to = getattr(self.connectors[platform], "complete_to", None)
+            try:
+                self._read_target(platform, read, pending, only)
+            except Interrupted:
+                return pending  # the cursors stay: these changes are read again next run
         return pending
+
+    def _read_target(self, platform: str, read: ReadProgress, pending: dict[str, dict[str, Side]], only: str | None) -> None:
+        for record in self.connectors[platform].changed_since(read.watermark):
+            if stopping.requested():
+                return
+            read.count += 1
+            key = self.store.key_for(platform, record.ref.id) or record.correlation_key
+            if key is None:
+                read.took(record.ref.id, record.version, record.updated)  # not ours
+                continue
+            if only and key != only:
+                read.unapplied.append(record.updated)  # another incident's change: for a full run
+                continue
+            shadow = self.store.shadow(key)
+            if shadow is not None and shadow.versions.get(platform) == record.version:
+                read.took(record.ref.id, record.version, record.updated)  # as we left it: nothing to keep
+                continue
+            incident, _ = self.mappers[platform].to_canonical(record)
+            pending.setdefault(key, {})[platform] = Side(platform, incident.replace(key=key), record.version, _ref(record), record.updated)
+        if only is None:
+            read.complete_to = getattr(self.connectors[platform], "complete_to", None)
 
     def _matches_filter(self, record: RemoteRecord) -> bool:
         wanted = self.sync_settings.filters.get(self.source, {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,8 @@ class RunSummary:
     api_calls: dict[str, int] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)
     settled: list[dict[str, Any]] = field(default_factory=list)
+    interrupted: str | None = None  # SIGINT or SIGTERM when the run was stopped by one
+    unfinished: int = 0  # keys whose actions a stop cut short (the next run finishes them)
     held: int = 0  # records in quarantine after the run (this run's and earlier ones'): exit 1 while any
 
     def count(self, applied: Applied) -> None:
@@ -37,6 +40,7 @@ class RunSummary:
             name = COUNTED[action.kind]
             setattr(self, name, getattr(self, name) + 1)
         self.deferred += applied.deferred
+        self.unfinished += applied.interrupted
         self.quarantined += applied.blocked
         for action, exc in applied.failed:
             self.failed += 1
@@ -48,6 +52,8 @@ class RunSummary:
         return self.created + self.updated + self.transitioned + self.commented + self.published
 
     def exit_code(self) -> int:
+        if self.interrupted:
+            return 128 + (signal.Signals[self.interrupted].value if self.interrupted.startswith("SIG") else signal.SIGINT)
         return 1 if self.failed or self.quarantined or self.held else 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -70,4 +76,6 @@ class RunSummary:
             "errors": self.errors,
             "settled": self.settled,
             "held_in_quarantine": self.held,
+            "interrupted": self.interrupted,
+            "unfinished": self.unfinished,
         }
