@@ -37,6 +37,7 @@ class HttpSettings(Section):
     requests_per_second: float = Field(10.0, gt=0, description="Request budget for this platform.")
     max_retries: int = Field(4, ge=0, le=10)
     workers: int = Field(4, ge=1, le=32, description="Requests in flight at once; the rate budget still bounds them.")
+    max_wait_s: float = Field(60.0, ge=0, description="Longest rate-limit wait sat out; past it, the platform's work stops for this run.")
     ca_bundle: str | None = Field(None, description="PEM file of a private CA; verification stays on.")
 
     @field_validator("url")
@@ -108,6 +109,18 @@ class StatuspageSettings(HttpSettings):
     token_env: str | None = Field(None, pattern=ENV_NAME)
     requests_per_second: float = Field(1.0, gt=0)
     min_update_interval_s: float = Field(300.0, ge=0, description="Least time between two updates.")
+    timezone: str = Field("UTC", description="Cachet: the instance's app_timezone, the zone of the naive times it answers.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Europe/Berlin") from None
+        return v
 
     @model_validator(mode="after")
     def _provider_keys(self) -> StatuspageSettings:

@@ -83,6 +83,8 @@ class Engine:
         plan = Plan(self.run_id)
         started = self.now()
         restore_facts(self.store, self.connectors)
+        for connector in self.connectors.values():  # what a connector must know before any write (a vendor's release)
+            getattr(connector, "preflight", lambda: None)()
         if not dry_run:
             summary.settled = settle_open_intents(self.store, self.connectors, self.run_id)
         reads = {p: ReadProgress(Watermark.from_cursor(self.store.cursor(p)), started, self._overlap(p)) for p in self._two_way()}
