@@ -187,6 +187,8 @@ def _summary_text(summary: Any) -> str:
     calls = ", ".join(f"{p} {n}" for p, n in d["api_calls"].items())
     lines = [f"run {d['run_id']}: read {d['read']}; " + (", ".join(parts) or "nothing to write") + f"; API calls: {calls}"]
     lines += [f"  failed {e['action']} {e['platform']} [{e['key']}]: {e['message']}" for e in d["errors"]]
+    lines += [f"  {p}: rate limit reached; its work waits for the next run (the limit resets at {at})"
+              for p, at in d.get("paused", {}).items()]  # fmt: skip
     return "\n".join(lines)
 
 

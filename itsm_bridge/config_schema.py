@@ -37,7 +37,6 @@ class HttpSettings(Section):
     requests_per_second: float = Field(10.0, gt=0, description="Request budget for this platform.")
     max_retries: int = Field(4, ge=0, le=10)
     workers: int = Field(4, ge=1, le=32, description="Requests in flight at once; the rate budget still bounds them.")
-    max_wait_s: float = Field(60.0, ge=0, description="Longest rate-limit wait sat out; past it, the platform's work stops for this run.")
     ca_bundle: str | None = Field(None, description="PEM file of a private CA; verification stays on.")
 
     @field_validator("url")
@@ -54,6 +53,7 @@ class ServiceNowSettings(HttpSettings):
     client_secret_env: str | None = Field(None, pattern=ENV_NAME)
     page_size: int = Field(1000, ge=1, le=10000)
     overlap_s: int = Field(60, ge=0, description="Cursor overlap window, seconds.")
+    max_wait_s: float = Field(60.0, ge=0, description="Longest rate-limit wait sat out; past it, the platform's work stops for this run.")
 
     @model_validator(mode="after")
     def _one_auth(self) -> ServiceNowSettings:
@@ -109,6 +109,7 @@ class StatuspageSettings(HttpSettings):
     token_env: str | None = Field(None, pattern=ENV_NAME)
     requests_per_second: float = Field(1.0, gt=0)
     min_update_interval_s: float = Field(300.0, ge=0, description="Least time between two updates.")
+    max_wait_s: float = Field(60.0, ge=0, description="Longest rate-limit wait sat out; past it, the platform's work stops for this run.")
     timezone: str = Field("UTC", description="Cachet: the instance's app_timezone, the zone of the naive times it answers.")
 
     @field_validator("timezone")

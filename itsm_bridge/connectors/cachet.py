@@ -176,6 +176,7 @@ class CachetConnector(StatusPageConnector):
             workers=self.settings.workers,
             max_retries=self.settings.max_retries,
             sleep=self.sleep,
+            max_wait_s=self.settings.max_wait_s,
         )
 
     def _paged(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from itsm_bridge.errors import Paused
+
 if TYPE_CHECKING:
     from itsm_bridge.sync.apply import Applied
 
@@ -30,6 +32,12 @@ class RunSummary:
     api_calls: dict[str, int] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)
     settled: list[dict[str, Any]] = field(default_factory=list)
+    paused: dict[str, str] = field(default_factory=dict)  # platform -> when its rate limit resets (ISO UTC)
+
+    def pause(self, exc: Paused) -> None:
+        """A platform's work stopped for this run at a rate limit; note when it resets."""
+        until = exc.until.isoformat(timespec="seconds")
+        self.paused[exc.platform] = max(self.paused.get(exc.platform, until), until)
 
     def count(self, applied: Applied) -> None:
         for action in applied.done:
@@ -38,6 +46,10 @@ class RunSummary:
         self.deferred += applied.deferred
         self.quarantined += applied.blocked
         for action, exc in applied.failed:
+            if isinstance(exc, Paused):  # not the record's fault: it goes in the next run
+                self.deferred += 1
+                self.pause(exc)
+                continue
             self.failed += 1
             self.errors.append({"key": action.key, "platform": action.platform, "action": action.kind,
                                 "error": type(exc).__name__, "message": str(exc)})  # fmt: skip
@@ -47,7 +59,7 @@ class RunSummary:
         return self.created + self.updated + self.transitioned + self.commented + self.published
 
     def exit_code(self) -> int:
-        return 1 if self.failed or self.quarantined else 0
+        return 1 if self.failed or self.quarantined or self.paused else 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,4 +80,5 @@ class RunSummary:
             "api_calls": self.api_calls,
             "errors": self.errors,
             "settled": self.settled,
+            "paused": self.paused,
         }
