@@ -317,7 +317,7 @@ class Engine:
         records move the cursors (or hold them back)."""
         summary.count(result)
         ok = result.complete
-        if ok and w.outcome.merged is not None and not w.outcome.blocked:
+        if ok and w.outcome.merged is not None and not w.outcome.blocked and not result.held:
             seen = {p: s.version for p, s in w.sides.items()}
             fields = {**w.outcome.shadow_fields, SIDES_KEY: self._side_shadows(w.outcome, w.sides, result)}
             self.store.put_shadow(Shadow(w.key, fields, {**w.versions, **seen, **result.versions}))
