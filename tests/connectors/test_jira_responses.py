@@ -84,6 +84,7 @@ def add_createmeta(required: tuple[str, ...] = ("project", "issuetype", "summary
                         "total": 2, "startAt": 0, "maxResults": 50})  # fmt: skip
     fields = [{"fieldId": f, "name": f.title(), "required": f in required, "hasDefaultValue": False}
               for f in ("project", "issuetype", "summary", "description", "priority", "components", "customfield_10077")]  # fmt: skip
+    fields[4]["allowedValues"] = [{"id": str(i), "name": n} for i, n in enumerate(("Highest", "High", "Medium", "Low"), 1)]
     responses.get(f"{API}/issue/createmeta/OPS/issuetypes/10001", json={"fields": fields, "total": len(fields), "startAt": 0})
 
 
@@ -447,8 +448,8 @@ def test_check_covers_project_issue_type_required_fields_statuses_and_priorities
         {"name": n} for n in ("Open", "Work in progress", "Pending", "Resolved", "Closed")]}])  # fmt: skip
     responses.post(f"{API}/search/jql", json={"issues": [issue(1)], "isLast": True})
     responses.get(f"{API}/issue/10001/transitions", json=transitions(("11", "Start work", "Work in progress")))
-    responses.get(f"{API}/priority", json=[{"name": n} for n in ("Highest", "High", "Medium", "Low")])
     results = {r.check: r for r in jira.check()}
+    assert not any(c.request.url.startswith(f"{API}/priority") for c in responses.calls)  # deprecated: not called
     assert [k for k, r in results.items() if r.ok] == ["credentials", "project", "issue type"]
     assert "Customfield_10077 (customfield_10077)" in results["required fields"].detail
     assert results["statuses"].detail == "not in the workflow: Canceled"
