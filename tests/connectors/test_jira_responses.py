@@ -454,3 +454,20 @@ def test_check_covers_project_issue_type_required_fields_statuses_and_priorities
     assert "Customfield_10077 (customfield_10077)" in results["required fields"].detail
     assert results["statuses"].detail == "not in the workflow: Canceled"
     assert results["priorities"].detail == "no such priority: P5=Lowest"
+
+
+@responses.activate
+def test_a_description_or_note_over_jiras_limit_is_sent_cut_with_a_visible_note(jira):
+    from itsm_bridge.connectors.adf import TEXT_LIMIT, adf_size, adf_to_text
+
+    add_createmeta()
+    long = "é" * 40000  # escaped in JSON: six characters each as measured
+    responses.post(f"{API}/issue", status=201, json={"id": "1", "key": "OPS-1"})
+    responses.post(f"{API}/issue/1/comment", status=201, json={"id": "9"})
+    ref = jira.create({"summary": "long", "description": long}, "K1")
+    jira.add_comment(ref, Comment("ana", long, datetime(2026, 1, 1, tzinfo=UTC), Visibility.PUBLIC))
+    description = body(responses.calls[-2])["fields"]["description"]
+    note = body(responses.calls[-1])["body"]
+    for doc in (description, note):
+        assert TEXT_LIMIT - 200 < adf_size(doc) <= TEXT_LIMIT
+        assert adf_to_text(doc).endswith("more characters are in the source record; Jira keeps at most 32,767]")
