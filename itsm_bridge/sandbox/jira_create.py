@@ -1,6 +1,6 @@
 """Creates, bulk reads and create metadata of the Jira sandbox (a mixin of `JiraPlatform`).
 
-What it keeps faithful (sources in ../shared/specs/jira-platform-v3.openapi.json unless named):
+What it keeps faithful (sources in tests/specs/jira-platform-v3.openapi.json unless named):
 - a create sets only what the create screen holds (createmeta lists it), per field, in `fields`
   and `update` alike; `comment` is never on it: `{"errors": {"comment": "Field 'comment' cannot be
   set. It is not on the appropriate screen, or unknown."}}` (POST issue, POST issue/bulk);

@@ -63,7 +63,7 @@ FIELDS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
 }
 # The create screen never holds `comment` (a create refuses it, in `fields` or `update`); the edit
 # screen does (`update.comment[].add` on PUT issue). Source: the POST issue and POST issue/bulk
-# descriptions in ../shared/specs/jira-platform-v3.openapi.json ("the fields that can be set ... are
+# descriptions in tests/specs/jira-platform-v3.openapi.json ("the fields that can be set ... are
 # the same fields that appear on the issue's create screen") and GET issue/{key}/editmeta.
 CREATE_SCREEN = ("summary", "issuetype", "project", "description", "priority", "labels", "components",
                  CATEGORY_FIELD, SERVICE_FIELD, "reporter", "assignee")  # fmt: skip
