@@ -32,6 +32,7 @@ class RunSummary:
     api_calls: dict[str, int] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)
     settled: list[dict[str, Any]] = field(default_factory=list)
+    held: int = 0  # records in quarantine after the run (this run's and earlier ones'): exit 1 while any
     paused: dict[str, str] = field(default_factory=dict)  # platform -> when its rate limit resets (ISO UTC)
 
     def pause(self, exc: Paused) -> None:
@@ -59,7 +60,7 @@ class RunSummary:
         return self.created + self.updated + self.transitioned + self.commented + self.published
 
     def exit_code(self) -> int:
-        return 1 if self.failed or self.quarantined or self.paused else 0
+        return 1 if self.failed or self.quarantined or self.held or self.paused else 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,4 +82,5 @@ class RunSummary:
             "errors": self.errors,
             "settled": self.settled,
             "paused": self.paused,
+            "held_in_quarantine": self.held,
         }
