@@ -113,6 +113,9 @@ class StatuspageSettings(HttpSettings):
 class StateSettings(Section):
     url: str = Field("sqlite:///itsm-bridge.sqlite", description="sqlite:///PATH or postgresql+psycopg://...")
     password_env: str | None = Field(None, pattern=ENV_NAME)
+    journal_key_env: str | None = Field(None, pattern=ENV_NAME,
+                                        description="Variable holding the key that HMAC-chains the journal.")  # fmt: skip
+    journal_head_file: str | None = Field(None, description="Each run appends the journal's head to this file.")
 
     @field_validator("url")
     @classmethod

@@ -30,6 +30,7 @@ class RunSummary:
     api_calls: dict[str, int] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)
     settled: list[dict[str, Any]] = field(default_factory=list)
+    journal_head: dict[str, Any] | None = None  # the journal's head after the run: {entries, hash, head}
 
     def count(self, applied: Applied) -> None:
         for action in applied.done:
@@ -68,4 +69,5 @@ class RunSummary:
             "api_calls": self.api_calls,
             "errors": self.errors,
             "settled": self.settled,
+            "journal_head": self.journal_head,
         }
