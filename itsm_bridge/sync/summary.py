@@ -31,6 +31,7 @@ class RunSummary:
     errors: list[dict[str, str]] = field(default_factory=list)
     settled: list[dict[str, Any]] = field(default_factory=list)
     journal_head: dict[str, Any] | None = None  # the journal's head after the run: {entries, hash, head}
+    held: int = 0  # records in quarantine after the run (this run's and earlier ones'): exit 1 while any
 
     def count(self, applied: Applied) -> None:
         for action in applied.done:
@@ -48,7 +49,7 @@ class RunSummary:
         return self.created + self.updated + self.transitioned + self.commented + self.published
 
     def exit_code(self) -> int:
-        return 1 if self.failed or self.quarantined else 0
+        return 1 if self.failed or self.quarantined or self.held else 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,4 +71,5 @@ class RunSummary:
             "errors": self.errors,
             "settled": self.settled,
             "journal_head": self.journal_head,
+            "held_in_quarantine": self.held,
         }
