@@ -129,6 +129,16 @@ def settle_gone(store: StateStore, run_id: str, policy: str, key: str, applied: 
     return handled
 
 
+def gone_holds(store: StateStore) -> dict[str, dict[str, Finding]]:
+    """Key -> platform -> the `link.gone` finding that holds it there (until relink or retry)."""
+    out: dict[str, dict[str, Finding]] = {}
+    for q in store.quarantined():
+        for f in q.findings:
+            if q.key and f.get("rule_id") == GONE_RULE:
+                out.setdefault(q.key, {})[q.platform] = Finding(**f)
+    return out
+
+
 def gone(store: StateStore, connectors: Mapping[str, Connector]) -> list[dict[str, str]]:
     """Links whose records the platforms no longer have (a read per link, or per 100 links where
     the connector reads in bulk)."""

@@ -384,7 +384,7 @@ class SqlStore:
                 conn.execute(
                     update(quarantine)
                     .where(quarantine.c.id == row.id)
-                    .values(findings=_dumps(findings), record=_dumps(record), last_seen=now, attempts=attempts, ref=ref)
+                    .values(findings=_dumps(findings), record=_dumps(record), last_seen=now, attempts=attempts, ref=ref or row.ref)
                 )
         return QuarantineEntry(new_id, key, platform, ref, findings, record, first, now, attempts)
 

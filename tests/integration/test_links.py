@@ -55,8 +55,12 @@ def test_a_deleted_jira_issue_is_quarantined_with_the_repair_named_and_unlink_re
     held = json.loads(bridge.run("--json", "quarantine", "list").stdout)
     assert [q["platform"] for q in held] == ["jira"]
     assert f"itsm-bridge links unlink {key} jira" in held[0]["findings"][0]
-    code, again = bridge.sync_json()  # nothing new: no call on the gone record, no failure
-    assert again["failed"] == 0, again
+    bridge.sandbox.servicenow.update_incident(record["sys_id"], {"short_description": "Mail still delayed"})
+    before = len(bridge.writes())
+    code, again = bridge.sync_json()  # held: no call to the gone record, the page still follows
+    assert again["failed"] == 0 and again["quarantined"] == 1 and again["published"] == 1, again
+    assert [c.path for c in bridge.writes()[before:] if "/rest/api/3/issue" in c.path] == []
+    assert page_incidents_for(bridge.sandbox, key)[0]["name"] == "Mail still delayed"
 
     r = bridge.run("--json", "doctor")
     assert r.returncode == 1, r.stdout + r.stderr
@@ -69,7 +73,7 @@ def test_a_deleted_jira_issue_is_quarantined_with_the_repair_named_and_unlink_re
     assert r.returncode == 0, r.stdout + r.stderr
     time.sleep(bridge.sandbox.jira.search_lag_s + 0.1)
     fresh = jira_issue_for(bridge.sandbox, key)
-    assert fresh["key"] != issue["key"] and fresh["fields"]["summary"] == "Mail delayed everywhere"
+    assert fresh["key"] != issue["key"] and fresh["fields"]["summary"] == "Mail still delayed"
     assert bridge.run("doctor").returncode == 0
     assert bridge.run("journal", "verify").returncode == 0
 
