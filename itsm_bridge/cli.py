@@ -15,6 +15,7 @@ from typing import Any, Callable, NoReturn
 import click
 
 from itsm_bridge import __version__
+from itsm_bridge.cli_global import BridgeGroup
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
 
@@ -69,7 +70,7 @@ def fail(ctx: Context, exc: Exception) -> NoReturn:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=BridgeGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="itsm-bridge")
 @click.option(
     "--config",
@@ -220,7 +221,13 @@ def plan_command(ctx: Context, out: str | None, only: str | None, limit: int | N
     """Read only, and print every create, update, transition, comment and publish a sync would
     make, with old -> new values and the rule that decided it."""
     from itsm_bridge import runner
+    from itsm_bridge.cli_errors import UnusablePath, check_writable
 
+    try:
+        if out:
+            check_writable(out, "--out")
+    except UnusablePath as exc:
+        fail(ctx, exc)
     summary, plan = _run(ctx, lambda cfg: runner.sync(cfg, dry_run=True, only=only, limit=limit))
     if out:
         plan.save(out)
@@ -238,8 +245,8 @@ def apply_command(ctx: Context, plan_file: str) -> None:
 
     try:
         plan = Plan.load(plan_file)
-    except (ValueError, KeyError) as exc:
-        raise click.BadParameter(str(exc), param_hint="PLAN") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # not JSON, or not a plan's shape
+        raise click.BadParameter(f"{plan_file}: not an itsm-bridge plan ({exc})", param_hint="PLAN") from None
     summary = _run(ctx, lambda cfg: runner.apply(cfg, plan))
     _finish(ctx, summary, _summary_text(summary))
 
@@ -298,9 +305,21 @@ def journal_verify(ctx: Context) -> None:
     from itsm_bridge.store import open_from_config
 
     def verify(cfg: Any) -> Any:
-        store = open_from_config(cfg)
+        from itsm_bridge.cli_errors import ordinary
+        from itsm_bridge.errors import StoreError
+        from itsm_bridge.store.base import VerifyResult
+
+        try:  # a store that cannot even be read is a broken journal too
+            store = open_from_config(cfg)
+        except StoreError as exc:
+            return VerifyResult(False, 0, [str(exc)])
         try:
             return store.verify_journal()
+        except Exception as exc:  # noqa: BLE001  (a database error is the verdict; anything else propagates)
+            error = ordinary(exc)
+            if not isinstance(error, StoreError):
+                raise
+            return VerifyResult(False, 0, [str(error)])
         finally:
             store.close()
 
@@ -399,8 +418,14 @@ def audit_command(ctx: Context, fmt: str, out: str | None, since: str | None, fa
     from pathlib import Path
 
     from itsm_bridge import runner
+    from itsm_bridge.cli_errors import UnusablePath, check_writable
     from itsm_bridge.reports.render import render
 
+    try:
+        if out:
+            check_writable(out, "--out")  # before the whole platform read, not after it
+    except UnusablePath as exc:
+        fail(ctx, exc)
     when = None
     if since:
         try:
@@ -446,12 +471,26 @@ def sandbox_command(
     With --json, prints one line of JSON when ready: each platform's URL, the Statuspage page id,
     the credentials, and "env" (the environment variables holding them).
     """
+    import errno
+
+    from itsm_bridge.cli_errors import UnusablePath, check_writable
     from itsm_bridge.sandbox.run import serve_until_stopped
 
-    serve_until_stopped(
-        port=port, incidents=incidents, faults=faults, state=state, random_seed=random_seed,
-        write_config=write_config, provider=provider, as_json=ctx.json, echo=click.echo,
-    )  # fmt: skip
+    try:
+        for path, option in ((write_config, "--write-config"), (state, "--state")):
+            if path:
+                check_writable(path, option)
+        serve_until_stopped(
+            port=port, incidents=incidents, faults=faults, state=state, random_seed=random_seed,
+            write_config=write_config, provider=provider, as_json=ctx.json, echo=click.echo,
+        )  # fmt: skip
+    except UnusablePath as exc:
+        fail(ctx, exc)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        fail(ctx, UnusablePath(f"--port {port}: a port the sandbox needs ({port} to {port + 3}) is in use; "
+                               "pick another or --port 0 for free ones"))  # fmt: skip
 
 
 def _register() -> None:
