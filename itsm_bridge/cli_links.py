@@ -23,7 +23,6 @@ def emit(ctx: Context, data: Any, text: str | Callable[[], str]) -> None:
 
     cli_emit(ctx, data, text)
 
-PLATFORMS = click.Choice(["servicenow", "jira", "statuspage"])
 
 
 @click.group("links")
@@ -84,7 +83,7 @@ def _render_show(data: dict[str, Any]) -> str:
 
 @links_group.command("unlink")
 @click.argument("key")
-@click.argument("platform", type=PLATFORMS)
+@click.argument("platform", metavar="PLATFORM")
 @pass_ctx
 def links_unlink(ctx: Context, key: str, platform: str) -> None:
     """Forget KEY's record on PLATFORM (journaled); `itsm-bridge retry` then creates it again,
@@ -99,7 +98,7 @@ def links_unlink(ctx: Context, key: str, platform: str) -> None:
 
 @links_group.command("relink")
 @click.argument("key")
-@click.argument("platform", type=PLATFORMS)
+@click.argument("platform", metavar="PLATFORM")
 @click.argument("ref", metavar="REF")
 @pass_ctx
 def links_relink(ctx: Context, key: str, platform: str, ref: str) -> None:
@@ -107,11 +106,12 @@ def links_relink(ctx: Context, key: str, platform: str, ref: str) -> None:
     to exist and to be linked to no other key (journaled); `itsm-bridge retry` then aligns it.
     Exit 2 when REF is not there or belongs to another key, 4 when the platform is unreachable."""
     from itsm_bridge.connectors import build
-    from itsm_bridge.links import relink
+    from itsm_bridge.links import check_platform, relink
 
     run_id = uuid.uuid4().hex[:12]
 
     def work(cfg: Any, store: Any) -> Any:
+        check_platform(platform)
         return relink(store, build(platform, cfg), run_id, key, platform, ref)
 
     new = _with_store(ctx, work, lock="links")

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from itsm_bridge.sync.apply import Applied
 
 GONE_RULE = "link.gone"
+PLATFORMS = ("servicenow", "jira", "statuspage")
 CHECK_BATCH = 100  # links checked per bulk read where the connector offers one
 
 
@@ -65,6 +66,7 @@ def show(store: StateStore, key: str, last: int = 20) -> dict[str, Any]:
 
 def unlink(store: StateStore, run_id: str, key: str, platform: str, reason: str) -> RemoteRef:
     """Drop a link (journaled); the key's next evaluation creates or finds the record afresh."""
+    check_platform(platform)
     was = store.unlink(key, platform)
     if was is None:
         raise LinkError(f"{key} is linked to nothing on {platform}")
@@ -77,6 +79,7 @@ def unlink(store: StateStore, run_id: str, key: str, platform: str, reason: str)
 def relink(store: StateStore, connector: Connector, run_id: str, key: str, platform: str, ref: str) -> RemoteRef:
     """Point `key`'s link on `platform` at the record `ref` (id or display key), checked to exist
     there and to be linked to no other key (journaled)."""
+    check_platform(platform)
     try:
         record = connector.get(RemoteRef(platform, ref, ref))
     except NotFound:
@@ -176,3 +179,8 @@ def _forget_version(store: StateStore, key: str, platform: str) -> None:
         versions = {p: v for p, v in shadow.versions.items() if p != platform}
         store.put_shadow(type(shadow)(shadow.key, shadow.fields, versions))
 
+
+
+def check_platform(platform: str) -> None:
+    if platform not in PLATFORMS:
+        raise LinkError(f"PLATFORM {platform!r} is not one of {', '.join(PLATFORMS)}")

@@ -136,3 +136,9 @@ def test_demo_runs_twice_in_one_workdir(tmp_path):
     result = json.loads(second.stdout)
     assert result["ok"] and result["steps"][0]["created"] > 0 and result["steps"][0]["failed"] == 0
     assert result["previous_state"] and (tmp_path / "itsm-bridge.sqlite.previous").exists()
+
+
+def test_links_refuse_an_unknown_platform_in_one_line(bridge):
+    for args in (("unlink", "INC1", "jirra"), ("relink", "INC1", "jirra", "X-1")):
+        r = bridge.run("links", *args)
+        assert r.returncode == 2 and r.stderr.strip() == "error: PLATFORM 'jirra' is not one of servicenow, jira, statuspage", r.stderr
