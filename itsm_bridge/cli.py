@@ -34,11 +34,13 @@ class Context:
 
 
 def emit(ctx: Context, data: Any, text: str | Callable[[], str]) -> None:
-    """Print `data` as JSON under --json, else the human text."""
+    """Print `data` as JSON under --json, else the human text (control characters escaped)."""
+    from itsm_bridge.output import printable
+
     if ctx.json:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
     else:
-        click.echo(text() if callable(text) else text)
+        click.echo(printable(text() if callable(text) else text))
 
 
 def fail(ctx: Context, exc: Exception) -> NoReturn:
@@ -59,9 +61,10 @@ def fail(ctx: Context, exc: Exception) -> NoReturn:
         lines = [str(exc)]
         payload = {"ok": False, "error": type(exc).__name__, "message": str(exc)}
     from itsm_bridge.log import redact
+    from itsm_bridge.output import printable
 
     for line in lines:
-        click.echo(redact(f"error: {line}"), err=True)
+        click.echo(printable(redact(f"error: {line}")), err=True)
     if ctx.json:
         click.echo(redact(json.dumps(payload, indent=2, ensure_ascii=False)))
     sys.exit(code)
