@@ -191,6 +191,9 @@ def _summary_text(summary: Any) -> str:
     calls = ", ".join(f"{p} {n}" for p, n in d["api_calls"].items())
     lines = [f"run {d['run_id']}: read {d['read']}; " + (", ".join(parts) or "nothing to write") + f"; API calls: {calls}"]
     lines += [f"  failed {e['action']} {e['platform']} [{e['key']}]: {e['message']}" for e in d["errors"]]
+    if d.get("held_in_quarantine"):
+        lines.append(f"{d['held_in_quarantine']} record(s) held in quarantine (exit 1 until released): "
+                     "`itsm-bridge quarantine list`; fix the cause and `retry`, or `quarantine ack`")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -202,8 +205,10 @@ def _summary_text(summary: Any) -> str:
 def sync_command(ctx: Context, dry_run: bool, only: str | None, limit: int | None) -> None:
     """Plan and apply one cycle: read changes, merge, write to every target, record state.
 
-    Exit 0 when everything was applied, 1 when a record failed or was quarantined, 3 when another
-    run holds the lock, 4 when a platform is unreachable or refuses the credentials.
+    Exit 0 when everything was applied, 1 when a record failed or any record is held in
+    quarantine (this run's or an earlier one's), 2 on a usage or config error (an --only KEY that
+    exists nowhere included), 3 when another run holds the lock, 4 when a platform is unreachable
+    or refuses the credentials.
     """
     from itsm_bridge import runner
 
@@ -222,7 +227,12 @@ def sync_command(ctx: Context, dry_run: bool, only: str | None, limit: int | Non
 @pass_ctx
 def plan_command(ctx: Context, out: str | None, only: str | None, limit: int | None) -> None:
     """Read only, and print every create, update, transition, comment and publish a sync would
-    make, with old -> new values and the rule that decided it."""
+    make, with old -> new values and the rule that decided it.
+
+    Exit 0 when nothing would be held back, 1 when a record would be quarantined (blocked),
+    2 on a usage or config error (an --only KEY that exists nowhere included), 4 when a platform
+    is unreachable or refuses the credentials. It takes no lock and writes nothing.
+    """
     from itsm_bridge import runner
     from itsm_bridge.cli_errors import UnusablePath, check_writable
 
@@ -294,6 +304,19 @@ def quarantine_list(ctx: Context) -> None:
     st = _run(ctx, runner.status)
     rows = [[q["id"], q["key"], q["platform"], q["attempts"], "; ".join(q["findings"])] for q in st.quarantined]
     emit(ctx, st.quarantined, table(["id", "key", "platform", "attempts", "findings"], rows) if rows else "Nothing quarantined.")
+
+
+@quarantine_group.command("ack")
+@click.argument("ids", metavar="ID...", nargs=-1, required=True, type=int)
+@click.option("--reason", required=True, help="Why the record may stay unsynced (journaled).")
+@pass_ctx
+def quarantine_ack(ctx: Context, ids: tuple[int, ...], reason: str) -> None:
+    """Acknowledge quarantined records: release them without syncing, journaling who and why,
+    so runs stop exiting 1 for them. A later change to the record is synced (or held) again."""
+    from itsm_bridge import runner
+
+    acked = _run(ctx, lambda cfg: runner.acknowledge(cfg, list(ids), reason))
+    emit(ctx, {"acknowledged": acked}, "\n".join(f"acknowledged {q['id']} {q['key']} ({q['platform']})" for q in acked))
 
 
 @main.group("journal")

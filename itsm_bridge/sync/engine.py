@@ -80,6 +80,7 @@ class Engine:
         self._background: dict[str, ThreadPoolExecutor] = {}
         self._waiting: list[tuple[_Work, Applied, Future[Applied]]] = []
         self._recreate: list[tuple[_Work, Applied, list[str]]] = []  # keys whose gone records are created again
+        self._held: dict[str, list[int]] | None = None  # open quarantine entries by key, read once
 
     # --- public entry points
     def sync(self, *, dry_run: bool = False, only: str | None = None, limit: int | None = None) -> tuple[RunSummary, Plan]:
@@ -345,6 +346,8 @@ class Engine:
             seen = {p: s.version for p, s in w.sides.items()}
             fields = {**w.outcome.shadow_fields, SIDES_KEY: self._side_shadows(w.outcome, w.sides, result)}
             self.store.put_shadow(Shadow(w.key, fields, {**w.versions, **seen, **result.versions}))
+            if not result.blocked:
+                self._release_held(w.key)
         self._account(w.sides, reads, ok)
 
     def _create_gone_again(self, reads: dict[str, ReadProgress], summary: RunSummary) -> None:
@@ -363,6 +366,17 @@ class Engine:
                 work.append(again)
             self._apply_batch(work, reads, summary, dry_run=False)
             self._collect(reads, summary, until=0)
+
+    def _release_held(self, key: str) -> None:
+        """A key fully synced is no longer held: its quarantine entries (from an earlier run)
+        are released, so runs stop exiting 1 for it once the cause is fixed."""
+        if self._held is None:
+            self._held = {}
+            for entry in self.store.quarantined():
+                if entry.key:
+                    self._held.setdefault(entry.key, []).append(entry.id)
+        for entry_id in self._held.pop(key, []):
+            self.store.release(entry_id)
 
     def _executors(self) -> dict[str, ThreadPoolExecutor]:
         for platform in BACKGROUND:

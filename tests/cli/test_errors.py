@@ -38,10 +38,17 @@ def commands(group: click.Group = main, prefix: tuple[str, ...] = ()) -> Iterato
 
 
 def required_args(cmd: click.Command, tmp_path: Path) -> list[str]:
-    """A value for each required argument (a file that is there but holds no plan, for PATHs)."""
+    """A value for each required argument and option: a number where it takes one, else a file
+    that is there but holds no plan."""
     filler = tmp_path / "arg.json"
     filler.write_text("{}")
-    return [str(filler) for p in cmd.params if isinstance(p, click.Argument) and p.required]
+    args: list[str] = []
+    for p in cmd.params:
+        if not p.required:
+            continue
+        value = "1" if isinstance(p.type, (click.types.IntParamType, click.types.FloatParamType)) else str(filler)
+        args += [value] if isinstance(p, click.Argument) else [p.opts[0], value]
+    return args
 
 
 def assert_one_error_line(result: Result | subprocess.CompletedProcess[str], code: int | set[int] = TABLE) -> str:
