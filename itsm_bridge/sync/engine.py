@@ -342,7 +342,7 @@ class Engine:
             self._recreate.append((w, result, again))
             return
         ok = result.complete
-        if ok and w.outcome.merged is not None and not w.outcome.blocked and not gone:
+        if ok and w.outcome.merged is not None and not w.outcome.blocked and not gone and not result.held:
             seen = {p: s.version for p, s in w.sides.items()}
             fields = {**w.outcome.shadow_fields, SIDES_KEY: self._side_shadows(w.outcome, w.sides, result)}
             self.store.put_shadow(Shadow(w.key, fields, {**w.versions, **seen, **result.versions}))
