@@ -196,6 +196,8 @@ def _summary_text(summary: Any) -> str:
     if d.get("held_in_quarantine"):
         lines.append(f"{d['held_in_quarantine']} record(s) held in quarantine (exit 1 until released): "
                      "`itsm-bridge quarantine list`; fix the cause and `retry`, or `quarantine ack`")  # fmt: skip
+    if d.get("journal_head"):
+        lines.append(f"journal head {d['journal_head']['head']} (keep it outside the database: journal verify --head)")
     return "\n".join(lines)
 
 
@@ -327,10 +329,20 @@ def journal_group() -> None:
 
 
 @journal_group.command("verify")
+@click.option("--head", "head_value", metavar="HEAD",
+              help="A head kept outside the database (ENTRIES:HASH from a run summary, or a head file): "
+                   "also detects removed last entries and rewriting up to it.")  # fmt: skip
 @pass_ctx
-def journal_verify(ctx: Context) -> None:
-    """Check the hash chain: exit 1 if any entry was edited, removed or reordered."""
+def journal_verify(ctx: Context, head_value: str | None) -> None:
+    """Check the hash chain (HMACs with state.journal_key_env): exit 1 if any entry was edited,
+    removed or reordered, or the journal does not match --head."""
     from itsm_bridge.store import open_from_config
+    from itsm_bridge.store.chain import Head
+
+    try:
+        head = Head.parse(head_value) if head_value else None
+    except (ValueError, OSError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--head") from None
 
     def verify(cfg: Any) -> Any:
         from itsm_bridge.cli_errors import ordinary
@@ -342,7 +354,7 @@ def journal_verify(ctx: Context) -> None:
         except StoreError as exc:
             return VerifyResult(False, 0, [str(exc)])
         try:
-            return store.verify_journal()
+            return store.verify_journal(head)
         except Exception as exc:  # noqa: BLE001  (a database error is the verdict; anything else propagates)
             error = ordinary(exc)
             if not isinstance(error, StoreError):
@@ -352,8 +364,12 @@ def journal_verify(ctx: Context) -> None:
             store.close()
 
     result = _run(ctx, verify)
-    text = f"OK: {result.entries} entries, chain intact" if result.ok else "\n".join(["BROKEN:", *result.problems])
-    emit(ctx, {"ok": result.ok, "entries": result.entries, "problems": result.problems}, text)
+    found = result.head.to_dict() if result.head else None
+    status = f"OK: {result.entries} entries, chain intact" if result.ok else "\n".join(["BROKEN:", *result.problems])
+    text = "\n".join([status, f"head {found['head'] if found else '-'} ({result.keyed} keyed, {result.plain} plain)",
+                      *[f"note: {n}" for n in result.notes]])  # fmt: skip
+    emit(ctx, {"ok": result.ok, "entries": result.entries, "problems": result.problems, "notes": result.notes,
+               "head": found, "keyed": result.keyed, "plain": result.plain}, text)  # fmt: skip
     sys.exit(0 if result.ok else 1)
 
 
@@ -388,7 +404,7 @@ def doctor_command(ctx: Context) -> None:
     """Check every platform (reachable, credentials, permissions, mapped values) and the mapping.
 
     Exit 0 when all is fine, 4 when a platform check fails, 2 when only the config or the
-    environment (a secret's variable not set) is at fault.
+    environment (a secret's variable not set) is at fault, 1 when only linked records are gone.
     """
     from itsm_bridge import runner
     from itsm_bridge.output import table
@@ -400,6 +416,8 @@ def doctor_command(ctx: Context) -> None:
     if ok:
         sys.exit(EXIT_OK)
     failed = {r.check for r in results if not r.ok}
+    if failed == {"links"}:  # the platforms answer; some linked records are gone
+        sys.exit(EXIT_FAILED)
     sys.exit(EXIT_USAGE if failed == {"config"} else EXIT_UNREACHABLE)
 
 
@@ -518,6 +536,14 @@ def sandbox_command(
         fail(ctx, UnusablePath(f"--port {port}: a port the sandbox needs ({port} to {port + 3}) is in use; "
                                "pick another or --port 0 for free ones"))  # fmt: skip
 
+
+def _register() -> None:
+    from itsm_bridge.cli_links import links_group
+
+    main.add_command(links_group)
+
+
+_register()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

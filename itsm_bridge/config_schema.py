@@ -127,6 +127,9 @@ class StatuspageSettings(HttpSettings):
 class StateSettings(Section):
     url: str = Field("sqlite:///itsm-bridge.sqlite", description="sqlite:///PATH or postgresql+psycopg://...")
     password_env: str | None = Field(None, pattern=ENV_NAME)
+    journal_key_env: str | None = Field(None, pattern=ENV_NAME,
+                                        description="Variable holding the key that HMAC-chains the journal.")  # fmt: skip
+    journal_head_file: str | None = Field(None, description="Each run appends the journal's head to this file.")
 
     @field_validator("url")
     @classmethod
@@ -268,6 +271,9 @@ class SyncSettings(Section):
         "assignment_group": "servicenow",
         "state": "jira",
     }
+    gone_links: Literal["quarantine", "recreate"] = Field(
+        "quarantine", description="A linked record that is gone (404): hold the key on that platform, or create it again."
+    )
 
     @field_validator("owners")
     @classmethod

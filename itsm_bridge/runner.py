@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Callable
 
 from itsm_bridge.config import Config
 from itsm_bridge.connectors import build_all
 from itsm_bridge.connectors.base import CheckResult
-from itsm_bridge.errors import BridgeError
+from itsm_bridge.errors import BridgeError, StoreError
 from itsm_bridge.store import open_from_config
 from itsm_bridge.store.base import StateStore
 from itsm_bridge.sync.engine import Engine
@@ -42,6 +42,7 @@ def sync(
             engine = Engine(config, store, connectors, progress=progress)
             summary, plan = engine.sync(dry_run=True, only=only, limit=limit)
             summary.held = len(store.quarantined())
+            summary.journal_head = store.head().to_dict()
             return summary, plan
         with store.lock("sync"):
             connectors = build_all(config)
@@ -51,7 +52,7 @@ def sync(
             log.info("sync %s started", engine.run_id, extra={"fields": {"run_id": engine.run_id, "store": store.url}})
             summary, plan = engine.sync(only=only, limit=limit)
             summary.held = len(store.quarantined())
-            store.append(engine.run_id, "run", summary.to_dict())
+            record_run(config, store, summary)
             log.info("sync %s finished: %d write(s), %d failed, %d quarantined", engine.run_id, summary.writes,
                      summary.failed, summary.quarantined, extra={"fields": summary.to_dict()})  # fmt: skip
             return summary, plan
@@ -86,7 +87,7 @@ def apply(config: Config, plan: Plan) -> RunSummary:
             engine = Engine(config, store, build_all(config))
             summary = engine.apply_plan(plan)
             summary.held = len(store.quarantined())
-            store.append(engine.run_id, "run", {**summary.to_dict(), "plan": plan.run_id})
+            record_run(config, store, summary, plan=plan.run_id)
             return summary
     finally:
         store.close()
@@ -100,10 +101,29 @@ def retry(config: Config) -> RunSummary:
             engine = Engine(config, store, build_all(config))
             summary = engine.retry()
             summary.held = len(store.quarantined())
-            store.append(engine.run_id, "run", {**summary.to_dict(), "retry": True})
+            record_run(config, store, summary, retry=True)
             return summary
     finally:
         store.close()
+
+
+def record_run(config: Config, store: StateStore, summary: RunSummary, **extra: Any) -> None:
+    """Journal the run, then put the journal's head (which now covers it) in the summary, the
+    log and, when configured, the head file: copies outside the database to verify against."""
+    payload = {k: v for k, v in summary.to_dict().items() if k != "journal_head"}
+    store.append(summary.run_id, "run", {**payload, **extra})
+    head = store.head()
+    summary.journal_head = head.to_dict()
+    log.info("journal head %s", head, extra={"fields": {"run_id": summary.run_id, "journal_head": str(head)}})
+    path = config.settings.state.journal_head_file
+    if path:
+        target = config.base_dir / path
+        line = f"{datetime.now(UTC).isoformat(timespec='seconds')} {summary.run_id} {head}\n"
+        try:
+            with target.open("a", encoding="utf-8") as out:
+                out.write(line)
+        except OSError as exc:
+            raise StoreError(f"cannot append the journal head to {target}: {exc.strerror}") from None
 
 
 def acknowledge(config: Config, ids: list[int], reason: str) -> list[dict[str, Any]]:
@@ -140,10 +160,12 @@ def doctor(config: Config) -> list[CheckResult]:
     from itsm_bridge.mapping.check import mapping_report
 
     results: list[CheckResult] = []
+    built = {}
     sync_settings = config.settings.sync
     for platform in dict.fromkeys([sync_settings.source, *sync_settings.targets]):
         try:
-            results += build(platform, config).check()
+            built[platform] = connector = build(platform, config)
+            results += connector.check()
         except BridgeError as exc:
             check = "config" if exc.exit_code == 2 else "connect"
             results.append(CheckResult(platform, check, False, str(exc), _fix_for(exc)))
@@ -152,7 +174,24 @@ def doctor(config: Config) -> list[CheckResult]:
     results.append(CheckResult("mapping", "taxonomy", not gaps,
                                f"{len(gaps)} gap(s)" if gaps else "every term mapped",
                                "run `itsm-bridge mapping check` and set the keys it names" if gaps else ""))  # fmt: skip
+    if all(r.ok for r in results):  # links are read only from platforms that answer
+        results.append(_links_check(config, built))
     return results
+
+
+def _links_check(config: Config, connectors: dict[str, Any]) -> CheckResult:
+    """Links whose records the platforms no longer have."""
+    from itsm_bridge.links import gone
+
+    store = open_from_config(config)
+    try:
+        missing = gone(store, connectors)
+    finally:
+        store.close()
+    detail = "; ".join(f"{m['key']} -> {m['platform']} {m['display'] or m['id']} (id {m['id']}) is gone" for m in missing[:10])
+    more = f" (and {len(missing) - 10} more)" if len(missing) > 10 else ""
+    fix = f"see `itsm-bridge links show KEY`; {missing[0]['fix']}" if missing else ""
+    return CheckResult("store", "links", not missing, (detail + more) if missing else "every linked record is there", fix)
 
 
 def _fix_for(exc: BridgeError) -> str:

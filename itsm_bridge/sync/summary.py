@@ -32,6 +32,7 @@ class RunSummary:
     api_calls: dict[str, int] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)
     settled: list[dict[str, Any]] = field(default_factory=list)
+    journal_head: dict[str, Any] | None = None  # the journal's head after the run: {entries, hash, head}
     held: int = 0  # records in quarantine after the run (this run's and earlier ones'): exit 1 while any
     paused: dict[str, str] = field(default_factory=dict)  # platform -> when its rate limit resets (ISO UTC)
 
@@ -82,5 +83,6 @@ class RunSummary:
             "errors": self.errors,
             "settled": self.settled,
             "paused": self.paused,
+            "journal_head": self.journal_head,
             "held_in_quarantine": self.held,
         }
