@@ -353,6 +353,8 @@ def doctor_command(ctx: Context) -> None:
     if ok:
         sys.exit(EXIT_OK)
     failed = {r.check for r in results if not r.ok}
+    if failed == {"key_conflict"}:
+        sys.exit(EXIT_FAILED)  # the platforms are fine; records are held back (quarantined)
     sys.exit(EXIT_USAGE if failed == {"config"} else EXIT_UNREACHABLE)
 
 

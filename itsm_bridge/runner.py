@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -15,6 +16,7 @@ from itsm_bridge.errors import BridgeError
 from itsm_bridge.store import open_from_config
 from itsm_bridge.store.base import StateStore
 from itsm_bridge.sync.engine import Engine
+from itsm_bridge.sync.identity import KEY_CONFLICT, is_conflict
 from itsm_bridge.sync.plan import Plan
 from itsm_bridge.sync.summary import RunSummary
 
@@ -89,12 +91,39 @@ def doctor(config: Config) -> list[CheckResult]:
         except BridgeError as exc:
             check = "config" if exc.exit_code == 2 else "connect"
             results.append(CheckResult(platform, check, False, str(exc), _fix_for(exc)))
+    results += _identity_checks(config)
     report = mapping_report(config)
     gaps = report["gaps"]
     results.append(CheckResult("mapping", "taxonomy", not gaps,
                                f"{len(gaps)} gap(s)" if gaps else "every term mapped",
                                "run `itsm-bridge mapping check` and set the keys it names" if gaps else ""))  # fmt: skip
     return results
+
+
+def _identity_checks(config: Config) -> list[CheckResult]:
+    """One failed line per record refused for carrying a key another record holds (none when the
+    store does not exist yet: doctor never creates it)."""
+    if config.state_url.startswith("sqlite:///") and not Path(config.state_url[len("sqlite:///") :]).exists():
+        return []
+    store = open_from_config(config)
+    try:
+        conflicts = key_conflicts(store)
+    finally:
+        store.close()
+    return [CheckResult(c["platform"], "key_conflict", False, c["message"],
+                        "remove the copied key from that record, then run `itsm-bridge retry`") for c in conflicts]  # fmt: skip
+
+
+def key_conflicts(store: StateStore) -> list[dict[str, Any]]:
+    """Quarantined records that carry a key another record holds, both records named."""
+    out = []
+    for q in store.quarantined():
+        if is_conflict(q.findings):
+            record, holder = q.record.get("record") or {}, q.record.get("holder") or {}
+            out.append({"key": q.key, "platform": q.platform, "record": record.get("display") or record.get("id") or q.ref,
+                        "holder": holder.get("display") or holder.get("id"), "since": q.first_seen,
+                        "message": next(str(f.get("message")) for f in q.findings if f.get("rule_id") == KEY_CONFLICT)})  # fmt: skip
+    return out
 
 
 def _fix_for(exc: BridgeError) -> str:
@@ -113,6 +142,7 @@ class Status:
     cursors: dict[str, str]
     links: int
     open_intents: int
+    key_conflicts: list[dict[str, Any]]
 
     def to_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -145,7 +175,8 @@ def _status(store: StateStore, config: Config, conflicts_shown: int) -> Status:
         for q in store.quarantined()
     ]  # fmt: skip
     links = len({k for k, _ in store.all_links()})
-    return Status(last_run, quarantined, conflicts[-conflicts_shown:], cursors, links, len(store.open_intents()))
+    return Status(last_run, quarantined, conflicts[-conflicts_shown:], cursors, links, len(store.open_intents()),
+                  key_conflicts(store))  # fmt: skip
 
 
 def audit(config: Config, since: datetime | None = None) -> Report:

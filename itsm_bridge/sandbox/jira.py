@@ -19,7 +19,7 @@ from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Any
 
-from itsm_bridge.sandbox import jira_servicedesk
+from itsm_bridge.sandbox import jira_properties, jira_servicedesk
 from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, RollingWindow, basic_auth
 from itsm_bridge.sandbox.jira_schema import (
     API_EMAIL, CREATE_SCREEN, EDIT_SCREEN, FIELDS, ISSUE_TYPES, RESOLUTIONS, JiraConfig, Renderer, Workflow,
@@ -52,6 +52,7 @@ class JiraPlatform(SearchRoutes, Platform):
         self._searches = 0
         self._routes_api()
         jira_servicedesk.add_routes(self)
+        jira_properties.add_routes(self)
 
     # --- configuration, as attributes tests set
     @property
@@ -135,6 +136,10 @@ class JiraPlatform(SearchRoutes, Platform):
     def properties(self, key: str) -> dict[str, Any]:
         with self.lock:
             return dict(self._issue(key).fields["properties"])
+
+    def clone_issue(self, key: str) -> str:
+        """What a person's Clone does (see jira_properties.clone); returns the new issue's key."""
+        return jira_properties.clone(self, key)
 
     def reindex(self) -> None:
         """Make every write visible to search now, whatever the lag."""
@@ -231,10 +236,6 @@ class JiraPlatform(SearchRoutes, Platform):
         r("POST", f"{API}/issue/{{key}}/transitions", self._transition)
         r("GET", f"{API}/issue/{{key}}/comment", self._comments)
         r("POST", f"{API}/issue/{{key}}/comment", self._add_comment)
-        r("GET", f"{API}/issue/{{key}}/properties", self._property_keys)
-        r("GET", f"{API}/issue/{{key}}/properties/{{prop}}", self._get_property)
-        r("PUT", f"{API}/issue/{{key}}/properties/{{prop}}", self._put_property)
-        r("DELETE", f"{API}/issue/{{key}}/properties/{{prop}}", self._delete_property)
         r("GET", f"{API}/search/jql", self._search)
         r("POST", f"{API}/search/jql", self._search)
         r("POST", f"{API}/search/approximate-count", self._count)
@@ -278,11 +279,11 @@ class JiraPlatform(SearchRoutes, Platform):
         values = self.store.validate_create(data.get("fields", {}))
         changes, comments = self.store.apply_update(values, data.get("update") or {}, CREATE_SCREEN)
         step = self._create_transition(data.get("transition"))
+        properties = jira_properties.from_create(data.get("properties"))
         issue = self.store.create({**values, **changes})
         for body, props in comments:
             self.store.add_comment(issue, body, props, self.config.api_account)
-        for prop in data.get("properties") or []:
-            issue.fields["properties"][prop["key"]] = prop.get("value")
+        issue.fields["properties"].update(properties)
         if step is not None:  # applied to move the new issue off the start step
             self.store.set_status(issue, step.to, "Won't Do" if step.to == "Canceled" else None)
         return issue
@@ -332,6 +333,10 @@ class JiraPlatform(SearchRoutes, Platform):
         if len(wanted) > 100:
             return self._refused(FieldErrors(messages=["You can request up to 100 issues."]))
         fields = body.get("fields") or ["*navigable"]
+        try:
+            props = jira_properties.requested(body.get("properties"))
+        except FieldErrors as err:
+            return self._refused(err)
         found, errors = [], []
         for ident in wanted:
             issue = self.store.get(str(ident))
@@ -340,7 +345,7 @@ class JiraPlatform(SearchRoutes, Platform):
             else:
                 found.append(issue)
         found.sort(key=lambda i: int(i.id))
-        views = [self.views.issue(i, i.fields, [str(f) for f in fields], None, [str(p) for p in body.get("properties") or []]) for i in found]
+        views = [self.views.issue(i, i.fields, [str(f) for f in fields], None, props) for i in found]
         return Response(200, {"expand": "", "issues": views, "issueErrors": errors})
 
     def _get_issue(self, req: Request) -> Response:
@@ -421,29 +426,3 @@ class JiraPlatform(SearchRoutes, Platform):
         except FieldErrors as err:
             return self._refused(err)
         return Response(201, self.views.comment(comment, "properties" in (req.arg("expand") or "")))
-
-    def _property_keys(self, req: Request) -> Response:
-        issue = self._issue(req.params["key"])
-        base = f"{self.base_url}{API}/issue/{issue.id}/properties/"
-        return Response(200, {"keys": [{"self": base + k, "key": k} for k in issue.fields["properties"]]})
-
-    def _get_property(self, req: Request) -> Response:
-        props = self._issue(req.params["key"]).fields["properties"]
-        if req.params["prop"] not in props:
-            return self.error(404, "The property with key '{}' does not exist.".format(req.params["prop"]))
-        return Response(200, {"key": req.params["prop"], "value": props[req.params["prop"]]})
-
-    def _put_property(self, req: Request) -> Response:
-        props = self._issue(req.params["key"]).fields["properties"]
-        value = self._body(req)
-        if len(req.body) > 32768:
-            return self.error(400, "The property value is too large: the limit is 32768 bytes.")
-        existed = req.params["prop"] in props
-        props[req.params["prop"]] = value
-        return Response(200 if existed else 201)
-
-    def _delete_property(self, req: Request) -> Response:
-        props = self._issue(req.params["key"]).fields["properties"]
-        if props.pop(req.params["prop"], None) is None:
-            return self.error(404, "The property with key '{}' does not exist.".format(req.params["prop"]))
-        return Response(204)
