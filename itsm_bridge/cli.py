@@ -15,6 +15,7 @@ from typing import Any, Callable, NoReturn
 import click
 
 from itsm_bridge import __version__
+from itsm_bridge.cli_global import BridgeGroup
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
 
@@ -33,11 +34,13 @@ class Context:
 
 
 def emit(ctx: Context, data: Any, text: str | Callable[[], str]) -> None:
-    """Print `data` as JSON under --json, else the human text."""
+    """Print `data` as JSON under --json, else the human text (control characters escaped)."""
+    from itsm_bridge.output import printable
+
     if ctx.json:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
     else:
-        click.echo(text() if callable(text) else text)
+        click.echo(printable(text() if callable(text) else text))
 
 
 def fail(ctx: Context, exc: Exception) -> NoReturn:
@@ -58,9 +61,10 @@ def fail(ctx: Context, exc: Exception) -> NoReturn:
         lines = [str(exc)]
         payload = {"ok": False, "error": type(exc).__name__, "message": str(exc)}
     from itsm_bridge.log import redact
+    from itsm_bridge.output import printable
 
     for line in lines:
-        click.echo(redact(f"error: {line}"), err=True)
+        click.echo(printable(redact(f"error: {line}")), err=True)
     if ctx.json:
         click.echo(redact(json.dumps(payload, indent=2, ensure_ascii=False)))
     sys.exit(code)
@@ -69,7 +73,7 @@ def fail(ctx: Context, exc: Exception) -> NoReturn:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=BridgeGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="itsm-bridge")
 @click.option(
     "--config",
@@ -187,6 +191,9 @@ def _summary_text(summary: Any) -> str:
     calls = ", ".join(f"{p} {n}" for p, n in d["api_calls"].items())
     lines = [f"run {d['run_id']}: read {d['read']}; " + (", ".join(parts) or "nothing to write") + f"; API calls: {calls}"]
     lines += [f"  failed {e['action']} {e['platform']} [{e['key']}]: {e['message']}" for e in d["errors"]]
+    if d.get("held_in_quarantine"):
+        lines.append(f"{d['held_in_quarantine']} record(s) held in quarantine (exit 1 until released): "
+                     "`itsm-bridge quarantine list`; fix the cause and `retry`, or `quarantine ack`")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -198,8 +205,10 @@ def _summary_text(summary: Any) -> str:
 def sync_command(ctx: Context, dry_run: bool, only: str | None, limit: int | None) -> None:
     """Plan and apply one cycle: read changes, merge, write to every target, record state.
 
-    Exit 0 when everything was applied, 1 when a record failed or was quarantined, 3 when another
-    run holds the lock, 4 when a platform is unreachable or refuses the credentials.
+    Exit 0 when everything was applied, 1 when a record failed or any record is held in
+    quarantine (this run's or an earlier one's), 2 on a usage or config error (an --only KEY that
+    exists nowhere included), 3 when another run holds the lock, 4 when a platform is unreachable
+    or refuses the credentials.
     """
     from itsm_bridge import runner
 
@@ -218,9 +227,20 @@ def sync_command(ctx: Context, dry_run: bool, only: str | None, limit: int | Non
 @pass_ctx
 def plan_command(ctx: Context, out: str | None, only: str | None, limit: int | None) -> None:
     """Read only, and print every create, update, transition, comment and publish a sync would
-    make, with old -> new values and the rule that decided it."""
-    from itsm_bridge import runner
+    make, with old -> new values and the rule that decided it.
 
+    Exit 0 when nothing would be held back, 1 when a record would be quarantined (blocked),
+    2 on a usage or config error (an --only KEY that exists nowhere included), 4 when a platform
+    is unreachable or refuses the credentials. It takes no lock and writes nothing.
+    """
+    from itsm_bridge import runner
+    from itsm_bridge.cli_errors import UnusablePath, check_writable
+
+    try:
+        if out:
+            check_writable(out, "--out")
+    except UnusablePath as exc:
+        fail(ctx, exc)
     summary, plan = _run(ctx, lambda cfg: runner.sync(cfg, dry_run=True, only=only, limit=limit))
     if out:
         plan.save(out)
@@ -238,8 +258,8 @@ def apply_command(ctx: Context, plan_file: str) -> None:
 
     try:
         plan = Plan.load(plan_file)
-    except (ValueError, KeyError) as exc:
-        raise click.BadParameter(str(exc), param_hint="PLAN") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # not JSON, or not a plan's shape
+        raise click.BadParameter(f"{plan_file}: not an itsm-bridge plan ({exc})", param_hint="PLAN") from None
     summary = _run(ctx, lambda cfg: runner.apply(cfg, plan))
     _finish(ctx, summary, _summary_text(summary))
 
@@ -286,6 +306,19 @@ def quarantine_list(ctx: Context) -> None:
     emit(ctx, st.quarantined, table(["id", "key", "platform", "attempts", "findings"], rows) if rows else "Nothing quarantined.")
 
 
+@quarantine_group.command("ack")
+@click.argument("ids", metavar="ID...", nargs=-1, required=True, type=int)
+@click.option("--reason", required=True, help="Why the record may stay unsynced (journaled).")
+@pass_ctx
+def quarantine_ack(ctx: Context, ids: tuple[int, ...], reason: str) -> None:
+    """Acknowledge quarantined records: release them without syncing, journaling who and why,
+    so runs stop exiting 1 for them. A later change to the record is synced (or held) again."""
+    from itsm_bridge import runner
+
+    acked = _run(ctx, lambda cfg: runner.acknowledge(cfg, list(ids), reason))
+    emit(ctx, {"acknowledged": acked}, "\n".join(f"acknowledged {q['id']} {q['key']} ({q['platform']})" for q in acked))
+
+
 @main.group("journal")
 def journal_group() -> None:
     """The hash-chained record of every write."""
@@ -298,9 +331,21 @@ def journal_verify(ctx: Context) -> None:
     from itsm_bridge.store import open_from_config
 
     def verify(cfg: Any) -> Any:
-        store = open_from_config(cfg)
+        from itsm_bridge.cli_errors import ordinary
+        from itsm_bridge.errors import StoreError
+        from itsm_bridge.store.base import VerifyResult
+
+        try:  # a store that cannot even be read is a broken journal too
+            store = open_from_config(cfg)
+        except StoreError as exc:
+            return VerifyResult(False, 0, [str(exc)])
         try:
             return store.verify_journal()
+        except Exception as exc:  # noqa: BLE001  (a database error is the verdict; anything else propagates)
+            error = ordinary(exc)
+            if not isinstance(error, StoreError):
+                raise
+            return VerifyResult(False, 0, [str(error)])
         finally:
             store.close()
 
@@ -399,8 +444,14 @@ def audit_command(ctx: Context, fmt: str, out: str | None, since: str | None, fa
     from pathlib import Path
 
     from itsm_bridge import runner
+    from itsm_bridge.cli_errors import UnusablePath, check_writable
     from itsm_bridge.reports.render import render
 
+    try:
+        if out:
+            check_writable(out, "--out")  # before the whole platform read, not after it
+    except UnusablePath as exc:
+        fail(ctx, exc)
     when = None
     if since:
         try:
@@ -446,12 +497,26 @@ def sandbox_command(
     With --json, prints one line of JSON when ready: each platform's URL, the Statuspage page id,
     the credentials, and "env" (the environment variables holding them).
     """
+    import errno
+
+    from itsm_bridge.cli_errors import UnusablePath, check_writable
     from itsm_bridge.sandbox.run import serve_until_stopped
 
-    serve_until_stopped(
-        port=port, incidents=incidents, faults=faults, state=state, random_seed=random_seed,
-        write_config=write_config, provider=provider, as_json=ctx.json, echo=click.echo,
-    )  # fmt: skip
+    try:
+        for path, option in ((write_config, "--write-config"), (state, "--state")):
+            if path:
+                check_writable(path, option)
+        serve_until_stopped(
+            port=port, incidents=incidents, faults=faults, state=state, random_seed=random_seed,
+            write_config=write_config, provider=provider, as_json=ctx.json, echo=click.echo,
+        )  # fmt: skip
+    except UnusablePath as exc:
+        fail(ctx, exc)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        fail(ctx, UnusablePath(f"--port {port}: a port the sandbox needs ({port} to {port + 3}) is in use; "
+                               "pick another or --port 0 for free ones"))  # fmt: skip
 
 
 if __name__ == "__main__":  # pragma: no cover

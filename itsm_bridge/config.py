@@ -131,16 +131,36 @@ def load(path: str | os.PathLike[str] | None = None) -> Config:
     """Read and validate a config file; raise ConfigError listing every problem."""
     file = Path(path) if path else default_path()
     try:
-        text = file.read_text(encoding="utf-8")
+        data = file.read_bytes()
     except FileNotFoundError:
         raise ConfigError([ConfigProblem("", f"config file not found (looked for {file})", str(file))]) from None
     except OSError as exc:
         raise ConfigError([ConfigProblem("", f"cannot read config file: {exc.strerror}", str(file))]) from None
-    return parse(text, file)
+    return parse(_decode(data, file), file)
+
+
+def _decode(data: bytes, file: Path) -> str:
+    """The file's text: TOML is UTF-8, so a binary or Latin-1 file is refused, with the line."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        if b"\0" in data:
+            message = "is a binary file, not a TOML config"
+        else:
+            message = f"is not UTF-8 (TOML files are UTF-8; byte 0x{data[exc.start]:02x}); save it as UTF-8"
+        raise ConfigError([ConfigProblem("", message, str(file), line)]) from None
 
 
 def parse(text: str, file: Path | None = None) -> Config:
     name = str(file) if file else "<config>"
+    try:
+        return _parse(text, file, name)
+    except RecursionError:  # tomllib and the validators recurse once per level of nesting
+        raise ConfigError([ConfigProblem("", "nested too deeply to be a config", name)]) from None
+
+
+def _parse(text: str, file: Path | None, name: str) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -158,9 +178,44 @@ def parse(text: str, file: Path | None = None) -> Config:
         for cell, message in matrix_problems({k: str(v) for k, v in matrix.items()}):
             path = f"priority.matrix.{cell}"
             problems.append(ConfigProblem(path, message, name, lines.get(path) or lines.get("priority.matrix")))
+    if settings is not None:
+        problems += setting_problems(settings, name, lines)
     if problems or settings is None:
         raise ConfigError(_dedupe(problems))
     return Config(settings, file)
+
+
+def setting_problems(settings: Settings, file: str, lines: dict[str, int]) -> list[ConfigProblem]:
+    """Values the schema accepts but a run could not use: a regular expression or a template
+    that does not compile, a CA bundle that is not there, PostgreSQL without its driver."""
+    import re
+
+    from itsm_bridge.mapping.templates import template_problems
+
+    problems: list[ConfigProblem] = []
+
+    def add(path: str, message: str) -> None:
+        line = lines.get(path) or lines.get(re.sub(r"\[\d+\]$", "", path)) or lines.get(path.rsplit(".", 1)[0])
+        problems.append(ConfigProblem(path, message, file, line))
+
+    for i, pattern in enumerate(settings.publish.internal_host_patterns):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            add(f"publish.internal_host_patterns[{i}]", f"not a valid regular expression: {exc}")
+    for key in ("name_template", "body_template"):
+        for message in template_problems(getattr(settings.publish, key)):
+            add(f"publish.{key}", message)
+    for section in ("servicenow", "jira", "statuspage"):
+        bundle = getattr(getattr(settings, section), "ca_bundle", None)
+        if bundle and not Path(bundle).is_file():
+            add(f"{section}.ca_bundle", f"no such file: {bundle} (a relative path is taken from the working directory)")
+    if settings.state.url.startswith("postgresql"):
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            add("state.url", "PostgreSQL needs the psycopg driver: pip install 'itsm-bridge[postgres]'")
+    return problems
 
 
 def _refuse_literal_secrets(data: dict[str, Any], prefix: tuple[str, ...], file: str, lines: dict[str, int]) -> list[ConfigProblem]:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from itsm_bridge.mapping.fields import DEFAULT_PUBLIC_STATUS, DEFAULT_STATES
 from itsm_bridge.mapping.priority import DEFAULT_CELLS
 from itsm_bridge.model import SYNC_FIELDS, PublicStatus, State
+from itsm_bridge.urls import platform_url, store_url
 
 PLATFORMS = ("servicenow", "jira", "statuspage")
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -20,15 +21,6 @@ ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _https_or_loopback(url: str) -> str:
-    """TLS stays on: plain http is accepted only for the loopback sandbox."""
-    if url.startswith("https://"):
-        return url.rstrip("/")
-    if url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]")):
-        return url.rstrip("/")
-    raise ValueError("must start with https:// (plain http is allowed only for 127.0.0.1/localhost)")
 
 
 class HttpSettings(Section):
@@ -42,7 +34,7 @@ class HttpSettings(Section):
     @field_validator("url")
     @classmethod
     def _url(cls, v: str) -> str:
-        return _https_or_loopback(v)
+        return platform_url(v)
 
 
 class ServiceNowSettings(HttpSettings):
@@ -125,12 +117,7 @@ class StateSettings(Section):
     @field_validator("url")
     @classmethod
     def _no_password_in_url(cls, v: str) -> str:
-        if not v.startswith(("sqlite:///", "postgresql")):
-            raise ValueError("must be sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
-        netloc = v.split("://", 1)[1].split("/", 1)[0]
-        if ":" in netloc.split("@")[0] and "@" in netloc:
-            raise ValueError("holds a password; put it in an environment variable named by password_env")
-        return v
+        return store_url(v)
 
 
 class TermSettings(Section):

@@ -1,13 +1,17 @@
 """Logging to stderr, as text or one JSON object per line, with secrets redacted.
 
-Every secret itsm-bridge reads from the environment is registered here, and the filter replaces
-it (and its base64 `user:secret` form) in every record before any handler sees it.
+Every secret itsm-bridge reads from the environment or obtains at run time (an OAuth token) is
+registered here, and the filter replaces it in every record before any handler sees it: raw,
+URL-encoded (as a form body or query string carries it), base64, and base64 `user:secret`.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from urllib.parse import quote, quote_plus
+
+from itsm_bridge.output import printable
 import logging
 import sys
 import threading
@@ -18,13 +22,24 @@ _lock = threading.Lock()
 MASK = "***"
 
 
+def secret_forms(value: str, user: str | None = None) -> set[str]:
+    """The ways `value` can appear in text: raw, URL-encoded, base64 (standard and URL-safe,
+    with and without padding); with `user`, the Basic-auth base64 of `user:value`."""
+    raw = value.encode()
+    encoded = [base64.b64encode(raw), base64.urlsafe_b64encode(raw)]
+    if user:
+        encoded.append(base64.b64encode(f"{user}:{value}".encode()))
+    forms = {value, quote(value, safe=""), quote_plus(value, safe=""), quote(value)}
+    for e in encoded:
+        forms |= {e.decode(), e.decode().rstrip("=")}
+    return {f for f in forms if len(f) >= 4}
+
+
 def register_secret(value: str, user: str | None = None) -> None:
-    """Redact `value` from logs from now on; with `user`, also the Basic-auth base64 form."""
+    """Redact `value` (in every form of `secret_forms`) from logs, errors and reports from now on."""
     if not value or len(value) < 4:
         return
-    forms = {value}
-    if user:
-        forms.add(base64.b64encode(f"{user}:{value}".encode()).decode())
+    forms = secret_forms(value, user)
     with _lock:
         _secrets.update(forms)
 
@@ -40,7 +55,7 @@ def redact(text: str) -> str:
 
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
+        record.msg = printable(redact(record.getMessage()))  # vendor text must not drive a terminal
         record.args = None
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))

@@ -1,13 +1,36 @@
-"""Plain-text rendering for people: tables and the mapping report."""
+"""Plain-text rendering for people: tables and the mapping report.
+
+Text from vendors reaches a terminal only through `printable`: an ESC or OSC sequence in an
+incident title could otherwise clear the screen, retitle the window or plant a hyperlink.
+"""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, Sequence
+
+# Bidirectional overrides, embeddings, isolates and marks: they reorder what a reader sees.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, keep: str = "\n\t") -> str:
+    """`text` with control characters (C0, DEL, C1) and bidi controls shown as `\\xNN` /
+    `\\uNNNN` escapes, so vendor data cannot drive the terminal; characters in `keep` stay."""
+    return "".join(
+        _escape(ch) if ch not in keep and (unicodedata.category(ch) == "Cc" or ch in BIDI_CONTROLS) else ch
+        for ch in text
+    )
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A fixed-width table; cells are str()-ed, columns sized to their widest cell."""
-    cells = [[str(c) for c in headers], *[[("" if c is None else str(c)) for c in r] for r in rows]]
+    """A fixed-width table; cells are str()-ed (control characters escaped, so a cell stays on
+    its line), columns sized to their widest cell."""
+    cells = [[str(c) for c in headers], *[[("" if c is None else printable(str(c), keep="")) for c in r] for r in rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     out = ["  ".join(c.ljust(w) for c, w in zip(cells[0], widths)).rstrip()]
     out.append("  ".join("-" * w for w in widths))

@@ -38,12 +38,21 @@ def sync(
     store = open_from_config(config)
     try:
         if dry_run:
-            engine = Engine(config, store, build_all(config), progress=progress)
-            return engine.sync(dry_run=True, only=only, limit=limit)
+            connectors = build_all(config)
+            if only is not None:
+                _require_known(store, connectors, config.settings.sync.source, only)
+            engine = Engine(config, store, connectors, progress=progress)
+            summary, plan = engine.sync(dry_run=True, only=only, limit=limit)
+            summary.held = len(store.quarantined())
+            return summary, plan
         with store.lock("sync"):
-            engine = Engine(config, store, build_all(config), progress=progress)
+            connectors = build_all(config)
+            if only is not None:
+                _require_known(store, connectors, config.settings.sync.source, only)
+            engine = Engine(config, store, connectors, progress=progress)
             log.info("sync %s started", engine.run_id, extra={"fields": {"run_id": engine.run_id, "store": store.url}})
             summary, plan = engine.sync(only=only, limit=limit)
+            summary.held = len(store.quarantined())
             store.append(engine.run_id, "run", summary.to_dict())
             log.info("sync %s finished: %d write(s), %d failed, %d quarantined", engine.run_id, summary.writes,
                      summary.failed, summary.quarantined, extra={"fields": summary.to_dict()})  # fmt: skip
@@ -52,12 +61,33 @@ def sync(
         store.close()
 
 
+class UnknownKey(BridgeError):
+    """`--only KEY` names an incident that exists nowhere: a usage error, not an empty run."""
+
+    exit_code = 2
+
+
+def _require_known(store: StateStore, connectors: dict[str, Any], source: str, key: str) -> None:
+    """Refuse a key neither the store nor the system of record knows (one lookup on the source)."""
+    if store.links(key) or store.shadow(key) is not None:
+        return
+    try:
+        found = connectors[source].find(key)
+    except BridgeError as exc:
+        if exc.disposition == "abort":
+            raise
+        found = None  # a key the source cannot even be asked about is not one of its incidents
+    if found is None:
+        raise UnknownKey(f"--only {key}: no incident {key} on {source} nor in the state store")
+
+
 def apply(config: Config, plan: Plan) -> RunSummary:
     store = open_from_config(config)
     try:
         with store.lock("apply"):
             engine = Engine(config, store, build_all(config))
             summary = engine.apply_plan(plan)
+            summary.held = len(store.quarantined())
             store.append(engine.run_id, "run", {**summary.to_dict(), "plan": plan.run_id})
             return summary
     finally:
@@ -71,8 +101,36 @@ def retry(config: Config) -> RunSummary:
         with store.lock("retry"):
             engine = Engine(config, store, build_all(config))
             summary = engine.retry()
+            summary.held = len(store.quarantined())
             store.append(engine.run_id, "run", {**summary.to_dict(), "retry": True})
             return summary
+    finally:
+        store.close()
+
+
+def acknowledge(config: Config, ids: list[int], reason: str) -> list[dict[str, Any]]:
+    """Release quarantine entries by id under the lock, each with an `ack` journal entry naming
+    the reason and the user; an id that is not held is a usage error, and nothing is released."""
+    import getpass
+    import uuid
+
+    store = open_from_config(config)
+    try:
+        with store.lock("quarantine ack"):
+            held = {q.id: q for q in store.quarantined()}
+            unknown = [str(i) for i in ids if i not in held]
+            if unknown:
+                raise UnknownKey(f"not in quarantine: {', '.join(unknown)} (see `itsm-bridge quarantine list`)")
+            run_id = uuid.uuid4().hex[:12]
+            out = []
+            for entry_id in dict.fromkeys(ids):
+                q = held[entry_id]
+                store.append(run_id, "ack", {"quarantine_id": q.id, "reason": reason, "by": getpass.getuser(),
+                                             "findings": [f.get("message") for f in q.findings]},
+                             key=q.key, platform=q.platform, ref=q.ref)  # fmt: skip
+                store.release(q.id)
+                out.append({"id": q.id, "key": q.key, "platform": q.platform, "reason": reason})
+            return out
     finally:
         store.close()
 

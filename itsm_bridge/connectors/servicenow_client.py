@@ -21,6 +21,7 @@ from itsm_bridge.connectors.base import CheckResult
 from itsm_bridge.connectors.snow_query import Query
 from itsm_bridge.errors import AuthError, ConnectorError, Forbidden, NotFound, RemoteValidation, Unreachable
 from itsm_bridge.http import HttpClient, classify_response, error_message
+from itsm_bridge.log import register_secret
 
 log = logging.getLogger("itsm_bridge.servicenow")
 
@@ -159,6 +160,9 @@ class TableClient:
             idempotent=True,  # asking for a token twice is harmless
         )
         body = resp.json()
+        for issued in ("access_token", "refresh_token"):  # credentials too: never in any output
+            if body.get(issued):
+                register_secret(str(body[issued]))
         self.auth.token = str(body["access_token"])
         self.auth.expires_at = self._clock() + max(0.0, float(body.get("expires_in", 1800)) - 30.0)
 

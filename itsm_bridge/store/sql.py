@@ -32,7 +32,7 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError
 
 from itsm_bridge.errors import StoreError
 from itsm_bridge.model import RemoteRef
@@ -147,7 +147,7 @@ class SqlStore:
         try:
             self.engine = self._engine(url, password)
             self._migrate()
-        except OperationalError as exc:
+        except DatabaseError as exc:  # OperationalError, or a file that is not a database
             raise StoreError(f"cannot open the state store {self._safe_url()}: {exc.orig}") from None
 
     def _safe_url(self) -> str:

@@ -78,6 +78,7 @@ class Engine:
         self._waiting: list[tuple[_Work, Applied, Future[Applied]]] = []
         self.identity = Identity(self.store, self.run_id)
         self._plan: Plan | None = None  # the cycle's plan, while a dry run collects refusals in it
+        self._held: dict[str, list[int]] | None = None  # open quarantine entries by key, read once
 
     # --- public entry points
     def sync(self, *, dry_run: bool = False, only: str | None = None, limit: int | None = None) -> tuple[RunSummary, Plan]:
@@ -368,7 +369,20 @@ class Engine:
             seen = {p: s.version for p, s in w.sides.items()}
             fields = {**w.outcome.shadow_fields, SIDES_KEY: self._side_shadows(w.outcome, w.sides, result)}
             self.store.put_shadow(Shadow(w.key, fields, {**w.versions, **seen, **result.versions}))
+            if not result.blocked:
+                self._release_held(w.key)
         self._account(w.sides, reads, ok)
+
+    def _release_held(self, key: str) -> None:
+        """A key fully synced is no longer held: its quarantine entries (from an earlier run)
+        are released, so runs stop exiting 1 for it once the cause is fixed."""
+        if self._held is None:
+            self._held = {}
+            for entry in self.store.quarantined():
+                if entry.key and not is_conflict(entry.findings):  # a conflict is another record's
+                    self._held.setdefault(entry.key, []).append(entry.id)
+        for entry_id in self._held.pop(key, []):
+            self.store.release(entry_id)
 
     def _executors(self) -> dict[str, ThreadPoolExecutor]:
         for platform in BACKGROUND:

@@ -30,6 +30,7 @@ class RunSummary:
     api_calls: dict[str, int] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)
     settled: list[dict[str, Any]] = field(default_factory=list)
+    held: int = 0  # records in quarantine after the run (this run's and earlier ones'): exit 1 while any
 
     def count(self, applied: Applied) -> None:
         for action in applied.done:
@@ -47,7 +48,7 @@ class RunSummary:
         return self.created + self.updated + self.transitioned + self.commented + self.published
 
     def exit_code(self) -> int:
-        return 1 if self.failed or self.quarantined else 0
+        return 1 if self.failed or self.quarantined or self.held else 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,4 +69,5 @@ class RunSummary:
             "api_calls": self.api_calls,
             "errors": self.errors,
             "settled": self.settled,
+            "held_in_quarantine": self.held,
         }

@@ -1,7 +1,8 @@
 """Vendor OpenAPI descriptions for contract tests, and one check of a request/response pair against them.
 
-The specs live in `shared/specs` beside the repository (see its README: load with spec validation
-off, the Atlassian files fail strict validation on small defects). Each is parsed once per session.
+The specs are found by `tests.specs.spec_path` (in the repository where their licence allows, else
+outside it, skipping when absent). Load with spec validation off: the Atlassian files fail strict
+validation on small defects. Each is parsed once per session.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import functools
 import json
 import re
 import warnings
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -20,7 +20,8 @@ from openapi_core.validation.response.exceptions import MissingData
 from rfc3339_validator import validate_rfc3339
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
-SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "specs"
+from tests.specs import spec_path
+
 KNOWN = ("jira-platform-v3.openapi.json", "jira-servicedesk.openapi.json", "statuspage-v1.openapi.json")
 # Jira writes timestamps as `2024-01-01T12:34:56.789+0000` (no colon in the offset), which RFC 3339
 # does not allow, while its spec declares `format: date-time`; the real service is the reference.
@@ -33,10 +34,10 @@ def _jira_date_time(value: object) -> bool:
 
 @functools.cache
 def load_spec(name: str) -> OpenAPI:
-    """The OpenAPI object for one file of `shared/specs` (cached: the Jira file is 2.4 MB)."""
+    """The OpenAPI object for one spec file (cached: the Jira file is 2.4 MB); skips when it is absent."""
     if name not in KNOWN:
         raise ValueError(f"unknown spec {name!r}; one of {', '.join(KNOWN)}")
-    data = json.loads((SPECS / name).read_text("utf-8"))
+    data = json.loads(spec_path(name).read_text("utf-8"))
     formats = {"date-time": _jira_date_time} if name.startswith("jira") else None
     return OpenAPI.from_dict(data, config=Config(spec_validator_cls=None, extra_format_validators=formats))
 

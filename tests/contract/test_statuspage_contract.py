@@ -24,7 +24,8 @@ from openapi_core.contrib.requests import RequestsOpenAPIResponse
 
 from itsm_bridge.sandbox.core import serve, stop
 from itsm_bridge.sandbox.statuspage import StatuspagePlatform
-from tests.contract.conftest import SPECS, as_vendor_request, request_is_valid, validate_exchange
+from tests.contract.conftest import as_vendor_request, request_is_valid, validate_exchange
+from tests.specs import spec_path
 
 PREFIX = "/v1"  # the spec's server URL already ends in /v1
 NULLABLE = {
@@ -38,7 +39,7 @@ NULLABLE = {
 
 @functools.cache
 def spec() -> OpenAPI:
-    data = json.loads((SPECS / "statuspage-v1.openapi.json").read_text("utf-8"))
+    data = json.loads(spec_path("statuspage-v1.openapi.json").read_text("utf-8"))
     schemas = copy.deepcopy(data["components"]["schemas"])
     schemas["Incident"]["properties"]["metadata"]["type"] = "object"
     for name, fields in NULLABLE.items():

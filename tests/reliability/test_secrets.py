@@ -129,3 +129,164 @@ def leaked(outputs: dict[str, str], secrets: list[str]) -> dict[str, list[str]]:
 def test_a_vendor_error_echoing_the_credentials_shows_them_nowhere(platform: str, tmp_path: Path) -> None:
     outputs, secrets = echoed_outputs(platform, tmp_path)
     assert leaked(outputs, secrets) == {}
+
+
+# --- hostile input: credentials in URLs, plain HTTP to another host, OAuth tokens obtained at run time
+
+EXAMPLE = ROOT / "config.example.toml"
+
+
+def config_with(tmp: Path, old: str, new: str) -> Path:
+    text = EXAMPLE.read_text()
+    assert old in text
+    cfg = tmp / "hostile.toml"
+    cfg.write_text(text.replace(old, new, 1))
+    return cfg
+
+
+SNOW_URL = 'url = "http://127.0.0.1:8800"'
+
+
+@pytest.mark.parametrize("url", ["https://itsm.bridge:url-canary-71@acme.service-now.com",
+                                 "https://url-canary-71@acme.service-now.com"])  # fmt: skip
+def test_a_platform_url_carrying_credentials_is_refused_and_never_printed(url: str, tmp_path: Path) -> None:
+    cfg = config_with(tmp_path, SNOW_URL, f'url = "{url}"')
+    for args in (("config", "validate", str(cfg)), ("--json", "config", "show"), ("doctor",)):
+        r = cli(cfg, dict(os.environ), *args)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert "servicenow.url" in r.stderr and "credentials" in r.stderr
+        assert "url-canary-71" not in r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg://bridge@db.example/itsm?password=db-canary-72",
+                                 "postgresql+psycopg://bridge@db.example/itsm?sslmode=require&PASSWORD=db-canary-72",
+                                 "postgresql+psycopg://bridge:db-canary-72@db.example/itsm"])  # fmt: skip
+def test_a_store_url_carrying_a_password_anywhere_is_refused(url: str, tmp_path: Path) -> None:
+    cfg = config_with(tmp_path, 'url = "sqlite:///itsm-bridge.sqlite"', f'url = "{url}"')
+    r = cli(cfg, dict(os.environ), "config", "validate", str(cfg))
+    assert r.returncode == 2, r.stdout
+    assert "state.url" in r.stderr and "password_env" in r.stderr
+    assert "db-canary-72" not in r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1@192.0.2.10", "http://127.0.0.1.attacker.example",
+                                 "http://localhost.attacker.example:8800", "http://127.0.0.1:80@192.0.2.10/",
+                                 "http://[::ffff:192.0.2.10]:8800", "http://192.0.2.10"])  # fmt: skip
+def test_plain_http_to_anything_but_loopback_is_refused(url: str, tmp_path: Path) -> None:
+    cfg = config_with(tmp_path, SNOW_URL, f'url = "{url}"')
+    r = cli(cfg, dict(os.environ), "config", "validate", str(cfg))
+    assert r.returncode == 2, (url, r.stdout)
+    assert "servicenow.url" in r.stderr
+
+
+@pytest.mark.parametrize("url", ["http://localhost:8800", "http://127.0.0.1:8800", "http://127.8.9.10:8800",
+                                 "http://[::1]:8800", "https://acme.service-now.com"])  # fmt: skip
+def test_plain_http_to_loopback_and_https_anywhere_are_accepted(url: str, tmp_path: Path) -> None:
+    cfg = config_with(tmp_path, SNOW_URL, f'url = "{url}"')
+    r = cli(cfg, dict(os.environ), "config", "validate", str(cfg))
+    assert r.returncode == 0, (url, r.stderr)
+
+
+ODD_SECRET = "client s3cret/+=&canary"  # changes under URL encoding
+
+
+def oauth_world(tmp: Path, sb) -> tuple[Path, dict[str, str]]:
+    """The sandbox's ServiceNow behind OAuth client credentials, with a client secret and tokens
+    whose URL-encoded and base64 forms differ from their raw form."""
+    cfg, env = start(tmp, sb)
+    text = cfg.read_text().replace('user = "itsm.bridge"\npassword_env = "ITSM_SANDBOX_SNOW_PASSWORD"\n',
+                                   'client_id_env = "ITSM_SANDBOX_SNOW_CLIENT_ID"\n'
+                                   'client_secret_env = "ITSM_SANDBOX_SNOW_CLIENT_SECRET"\n')  # fmt: skip
+    assert "client_id_env" in text
+    cfg.write_text(text)
+    snow = sb.servicenow
+    creds = {**snow.credentials(), "client_secret": ODD_SECRET}
+    snow.credentials = lambda: creds  # type: ignore[method-assign]
+    return cfg, {**env, "ITSM_SANDBOX_SNOW_CLIENT_SECRET": ODD_SECRET}
+
+
+def issue_odd_tokens(sb, issued: list[str]) -> None:
+    """The token endpoint hands out tokens (and a refresh token) with characters URL encoding changes."""
+    from itsm_bridge.sandbox.core import Response
+
+    snow = sb.servicenow
+    dispatch = snow.dispatch
+
+    def dispatching(req):
+        resp = dispatch(req)
+        if req.path == "/oauth_token.do" and resp.status == 200:
+            n = len(issued) // 2
+            access, refresh = f"acc+ess/tok=en&{n}-canary", f"ref+resh/tok=en&{n}-canary"
+            snow._oauth_tokens[access] = snow._oauth_tokens.pop(resp.body["access_token"])
+            issued.extend([access, refresh])
+            return Response(200, {**resp.body, "access_token": access, "refresh_token": refresh})
+        return resp
+
+    snow.dispatch = dispatching
+
+
+def all_forms(secret: str) -> list[str]:
+    from urllib.parse import quote, quote_plus
+
+    raw = secret.encode()
+    return [secret, quote(secret, safe=""), quote_plus(secret), base64.b64encode(raw).decode(),
+            base64.urlsafe_b64encode(raw).decode()]  # fmt: skip
+
+
+def test_an_oauth_client_secret_echoed_url_encoded_by_the_token_endpoint_is_redacted(tmp_path: Path) -> None:
+    from itsm_bridge.sandbox.core import Response
+
+    with new_sandbox() as sb:
+        seed(sb)
+        cfg, env = oauth_world(tmp_path, sb)
+        snow, dispatch = sb.servicenow, sb.servicenow.dispatch
+
+        def refuse_echoing(req):  # an error page repeating the form it was sent
+            if req.path != "/oauth_token.do":
+                return dispatch(req)
+            return Response(401, {"error": {"message": "invalid client", "detail": f"request was {req.body.decode()}"},
+                                  "status": "failure"})  # fmt: skip
+
+        snow.dispatch = refuse_echoing
+        outputs = {name: cli(cfg, env, "-vv", *args) for name, args in
+                   {"sync": ("sync",), "doctor": ("doctor",), "audit": ("--json", "audit")}.items()}  # fmt: skip
+        assert outputs["sync"].returncode == 4, outputs["sync"].stderr
+        assert "invalid client" in outputs["sync"].stderr
+        text = "".join(r.stdout + r.stderr for r in outputs.values())
+        assert [f for f in all_forms(ODD_SECRET) if f in text] == []
+
+
+def test_oauth_tokens_obtained_at_run_time_are_redacted_in_every_form(tmp_path: Path) -> None:
+    with new_sandbox() as sb:
+        seed(sb)
+        cfg, env = oauth_world(tmp_path, sb)
+        issued: list[str] = []
+        issue_odd_tokens(sb, issued)
+        first = cli(cfg, env, "sync")
+        assert first.returncode == 0, first.stderr
+        sb.jira.edit_issue(sb.jira.issues()[0]["key"], {"summary": "Changed in Jira"})
+        time.sleep(sb.jira.search_lag_s + 0.1)
+        snow, dispatch = sb.servicenow, sb.servicenow.dispatch
+        echo_reads = []
+
+        def echoing(req):  # an error page (or a proxy) repeating the request in every encoding
+            auth = req.headers.get("authorization", "")
+            token = auth[7:] if auth[:7].lower() == "bearer " else ""
+            writes = req.method in ("POST", "PUT", "PATCH") and req.path != "/oauth_token.do"
+            if token and (writes or echo_reads):
+                forms = " ".join(all_forms(token))
+                return snow.error(400, f"Bad request (Authorization: {auth})", f"token forms seen: {forms}")
+            return dispatch(req)
+
+        snow.dispatch = echoing
+        runs = {"sync": cli(cfg, env, "-vv", "sync"), "sync --json": cli(cfg, env, "--json", "sync"),
+                "journal show": cli(cfg, env, "journal", "show", "--last", "500")}  # fmt: skip
+        echo_reads.append(True)  # now every read is refused too: doctor and audit meet the echo
+        runs |= {"doctor": cli(cfg, env, "-vv", "doctor"), "audit": cli(cfg, env, "-vv", "--json", "audit")}
+        assert "Bad request" in runs["sync"].stdout + runs["sync"].stderr, runs["sync"].stderr
+        assert "Bad request" in runs["doctor"].stdout + runs["doctor"].stderr
+        outputs = {name: r.stdout + r.stderr for name, r in runs.items()}
+        outputs["state file"] = Path(str(cfg).replace(".toml", ".sqlite")).read_bytes().decode("utf-8", "replace")
+        assert issued, "no token was issued"
+        secrets = [f for t in issued for f in all_forms(t)]
+        assert leaked(outputs, secrets) == {}

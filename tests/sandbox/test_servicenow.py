@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -13,8 +12,9 @@ import requests
 
 from itsm_bridge.sandbox.core import HTTPFailure, serve, stop
 from itsm_bridge.sandbox.servicenow import ServiceNowPlatform
+from tests.specs import spec_path
 
-EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "specs" / "servicenow-examples"
+EXAMPLES = spec_path("servicenow-examples")
 INCIDENT = "/api/now/table/incident"
 TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
 T0 = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)
