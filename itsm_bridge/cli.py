@@ -386,7 +386,7 @@ def doctor_command(ctx: Context) -> None:
     """Check every platform (reachable, credentials, permissions, mapped values) and the mapping.
 
     Exit 0 when all is fine, 4 when a platform check fails, 2 when only the config or the
-    environment (a secret's variable not set) is at fault.
+    environment (a secret's variable not set) is at fault, 1 when only linked records are gone.
     """
     from itsm_bridge import runner
     from itsm_bridge.output import table
@@ -398,8 +398,8 @@ def doctor_command(ctx: Context) -> None:
     if ok:
         sys.exit(EXIT_OK)
     failed = {r.check for r in results if not r.ok}
-    if failed == {"key_conflict"}:
-        sys.exit(EXIT_FAILED)  # the platforms are fine; records are held back (quarantined)
+    if failed <= {"links", "key_conflict"}:  # the platforms answer; linked records gone, or records refused for their key
+        sys.exit(EXIT_FAILED)
     sys.exit(EXIT_USAGE if failed == {"config"} else EXIT_UNREACHABLE)
 
 
@@ -518,6 +518,14 @@ def sandbox_command(
         fail(ctx, UnusablePath(f"--port {port}: a port the sandbox needs ({port} to {port + 3}) is in use; "
                                "pick another or --port 0 for free ones"))  # fmt: skip
 
+
+def _register() -> None:
+    from itsm_bridge.cli_links import links_group
+
+    main.add_command(links_group)
+
+
+_register()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -254,6 +254,9 @@ class SyncSettings(Section):
         "assignment_group": "servicenow",
         "state": "jira",
     }
+    gone_links: Literal["quarantine", "recreate"] = Field(
+        "quarantine", description="A linked record that is gone (404): hold the key on that platform, or create it again."
+    )
 
     @field_validator("owners")
     @classmethod

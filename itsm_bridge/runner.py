@@ -142,20 +142,23 @@ def doctor(config: Config) -> list[CheckResult]:
     from itsm_bridge.mapping.check import mapping_report
 
     results: list[CheckResult] = []
+    built = {}
     sync_settings = config.settings.sync
     for platform in dict.fromkeys([sync_settings.source, *sync_settings.targets]):
         try:
-            results += build(platform, config).check()
+            built[platform] = connector = build(platform, config)
+            results += connector.check()
         except BridgeError as exc:
             check = "config" if exc.exit_code == 2 else "connect"
             results.append(CheckResult(platform, check, False, str(exc), _fix_for(exc)))
-    results += _identity_checks(config)
     report = mapping_report(config)
     gaps = report["gaps"]
     results.append(CheckResult("mapping", "taxonomy", not gaps,
                                f"{len(gaps)} gap(s)" if gaps else "every term mapped",
                                "run `itsm-bridge mapping check` and set the keys it names" if gaps else ""))  # fmt: skip
-    return results
+    if all(r.ok for r in results):  # links are read only from platforms that answer
+        results.append(_links_check(config, built))
+    return results + _identity_checks(config)
 
 
 def _identity_checks(config: Config) -> list[CheckResult]:
@@ -182,6 +185,21 @@ def key_conflicts(store: StateStore) -> list[dict[str, Any]]:
                         "holder": holder.get("display") or holder.get("id"), "since": q.first_seen,
                         "message": next(str(f.get("message")) for f in q.findings if f.get("rule_id") == KEY_CONFLICT)})  # fmt: skip
     return out
+
+
+def _links_check(config: Config, connectors: dict[str, Any]) -> CheckResult:
+    """Links whose records the platforms no longer have."""
+    from itsm_bridge.links import gone
+
+    store = open_from_config(config)
+    try:
+        missing = gone(store, connectors)
+    finally:
+        store.close()
+    detail = "; ".join(f"{m['key']} -> {m['platform']} {m['display'] or m['id']} (id {m['id']}) is gone" for m in missing[:10])
+    more = f" (and {len(missing) - 10} more)" if len(missing) > 10 else ""
+    fix = f"see `itsm-bridge links show KEY`; {missing[0]['fix']}" if missing else ""
+    return CheckResult("store", "links", not missing, (detail + more) if missing else "every linked record is there", fix)
 
 
 def _fix_for(exc: BridgeError) -> str:

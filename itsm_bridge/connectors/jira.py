@@ -41,7 +41,6 @@ from itsm_bridge.connectors.jira_records import (
     comment_json,
     jql_time,
     jql_value,
-    note_body,
     parse_time,
     search_fields,
     to_record,
@@ -383,7 +382,7 @@ class JiraConnector:
     def has_note(self, ref: RemoteRef, comment: Comment) -> bool:
         """Whether the comment itsm-bridge writes for `comment` is already on the issue (a copy
         whose answer was lost must not be sent twice)."""
-        wanted = " ".join(note_body(comment).split())
+        wanted = " ".join(adf_to_text(comment_json(comment)["body"]).split())  # as sent: a long one is cut
         return any(" ".join(adf_to_text(c.get("body")).split()) == wanted for c in self.comments(ref.id))
 
     # --- workflow

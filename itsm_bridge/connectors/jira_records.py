@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from itsm_bridge import correlation
 from itsm_bridge.config_schema import JiraSettings
-from itsm_bridge.connectors.adf import adf_to_text, text_to_adf
+from itsm_bridge.connectors.adf import adf_to_text, text_to_adf_within
 from itsm_bridge.connectors.base import RemoteRecord
 from itsm_bridge.connectors.jira_identity import carried_key
 from itsm_bridge.errors import RemoteValidation
@@ -193,7 +193,7 @@ def note_body(comment: Comment) -> str:
 def comment_json(comment: Comment) -> dict[str, Any]:
     """A Comment as Jira takes it, alone or riding a create's `update`; internal ones carry
     `sd.public.comment` internal=true."""
-    out: dict[str, Any] = {"body": text_to_adf(note_body(comment))}
+    out: dict[str, Any] = {"body": text_to_adf_within(note_body(comment))}  # a long note is cut, with a note saying so
     if Visibility(comment.visibility) is Visibility.INTERNAL:
         out["properties"] = [{"key": INTERNAL_PROPERTY, "value": {"internal": True}}]
     return out

@@ -229,6 +229,15 @@ class SqlStore:
             elif existing.remote_id != ref.id:
                 raise StoreError(f"{key} is already linked to {ref.platform}:{existing.remote_id}, not {ref.id}")
 
+    def unlink(self, key: str, platform: str) -> RemoteRef | None:
+        """Drop `key`'s link on `platform`; return what it linked (None: nothing was linked)."""
+        where = (links.c.key == key, links.c.platform == platform)
+        with self._write() as conn:
+            row = conn.execute(select(links).where(*where)).first()
+            if row is not None:
+                conn.execute(links.delete().where(*where))
+        return None if row is None else RemoteRef(row.platform, row.remote_id, row.display)
+
     def links(self, key: str) -> list[RemoteRef]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(links).where(links.c.key == key).order_by(links.c.platform))
@@ -379,7 +388,7 @@ class SqlStore:
                 conn.execute(
                     update(quarantine)
                     .where(quarantine.c.id == row.id)
-                    .values(findings=_dumps(findings), record=_dumps(record), last_seen=now, attempts=attempts, ref=ref)
+                    .values(findings=_dumps(findings), record=_dumps(record), last_seen=now, attempts=attempts, ref=ref or row.ref)
                 )
         return QuarantineEntry(new_id, key, platform, ref, findings, record, first, now, attempts)
 

@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Iterator
 
 from itsm_bridge.config import Config
+from itsm_bridge.errors import NotFound
+from itsm_bridge.links import gone_finding, gone_holds, repaired_since_last_run, settle_gone
 from itsm_bridge.connectors.base import Connector, RemoteRecord
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
@@ -50,6 +52,8 @@ class _Work:
     sides: dict[str, Side]
     versions: dict[str, str]
     shown: dict[str, dict[str, Any]] = field(default_factory=dict)  # each platform as last synced
+    earlier: Applied | None = None  # a recreate's later pass: what the earlier passes wrote
+    recreated: tuple[str, ...] = ()  # platforms whose gone records this key created again
 
 
 class Engine:
@@ -78,6 +82,7 @@ class Engine:
         self._waiting: list[tuple[_Work, Applied, Future[Applied]]] = []
         self.identity = Identity(self.store, self.run_id)
         self._plan: Plan | None = None  # the cycle's plan, while a dry run collects refusals in it
+        self._recreate: list[tuple[_Work, Applied, list[str]]] = []  # keys whose gone records are created again
         self._held: dict[str, list[int]] | None = None  # open quarantine entries by key, read once
 
     # --- public entry points
@@ -174,12 +179,17 @@ class Engine:
                 self._refuse(verdict.conflict, summary)
             elif verdict.key is not None and platform == self.source:
                 keys.setdefault(verdict.key, ref)
-        for key in self._failed_last_run():
+        for key in [*self._failed_last_run(), *repaired_since_last_run(self.store)]:
             keys.setdefault(key, None)
         reads = {p: ReadProgress(Watermark()) for p in self._two_way()}
         source = self.connectors[self.source]
         for key, ref in keys.items():
-            record = source.get(RemoteRef(self.source, ref)) if ref else source.find(key)
+            try:
+                record = source.get(RemoteRef(self.source, ref)) if ref else source.find(key)
+            except NotFound:  # the source record is gone: held, with the repair named
+                self.store.quarantine(self.source, [gone_finding(key, RemoteRef(self.source, ref or ""))], {}, key=key, ref=ref)
+                summary.quarantined += 1
+                continue
             if record is None:
                 summary.errors.append({"key": key, "platform": self.source, "action": "retry",
                                        "error": "NotFound", "message": f"{key} is no longer on {self.source}"})  # fmt: skip
@@ -327,7 +337,10 @@ class Engine:
             for w in work:
                 self._account(w.sides, reads, True)
             return
+        held = gone_holds(self.store)
         for w in work:
+            for platform in {a.platform for a in w.outcome.actions} & held.get(w.key, {}).keys():
+                w.outcome.blocked.setdefault(platform, [held[w.key][platform]])  # no call to a gone record
             self._link_and_hold(w, summary)
             hint_states(self.store, self.connectors, w.key, w.shown, w.sides)
         applier = Applier(self.store, self.connectors, self.mappers, self.run_id, workers=self._workers())
@@ -356,6 +369,7 @@ class Engine:
 
     def _drain(self, reads: dict[str, ReadProgress], summary: RunSummary) -> None:
         self._collect(reads, summary, until=0)
+        self._create_gone_again(reads, summary)
         for executor in self._background.values():
             executor.shutdown()
         self._background.clear()
@@ -363,15 +377,42 @@ class Engine:
     def _finish(self, w: _Work, result: Applied, reads: dict[str, ReadProgress], summary: RunSummary) -> None:
         """Count what a key's writes did, record its shadow when all succeeded, and let its
         records move the cursors (or hold them back)."""
+        record = w.outcome.merged.to_dict() if w.outcome.merged else {}
+        gone = settle_gone(self.store, self.run_id, self.sync_settings.gone_links, w.key, result, record)
         summary.count(result)
+        if w.earlier is not None:  # a recreate's later pass: what the earlier wrote counts too
+            result.records = {**w.earlier.records, **result.records}
+            result.versions = {**w.earlier.versions, **result.versions}
+            result.done = [*w.earlier.done, *result.done]
+        again = [p for p, how in gone.items() if how == "unlinked"]
+        if again and len(w.recreated) < len(self.targets):  # created again once the batch is done, then accounted
+            self._recreate.append((w, result, again))
+            return
         ok = result.complete
-        if ok and w.outcome.merged is not None and not w.outcome.blocked:
+        if ok and w.outcome.merged is not None and not w.outcome.blocked and not gone and not result.held:
             seen = {p: s.version for p, s in w.sides.items()}
             fields = {**w.outcome.shadow_fields, SIDES_KEY: self._side_shadows(w.outcome, w.sides, result)}
             self.store.put_shadow(Shadow(w.key, fields, {**w.versions, **seen, **result.versions}))
             if not result.blocked:
                 self._release_held(w.key)
         self._account(w.sides, reads, ok)
+
+    def _create_gone_again(self, reads: dict[str, ReadProgress], summary: RunSummary) -> None:
+        """Plan again the keys whose gone records were unlinked (`gone_links = "recreate"`) and
+        apply the writes the earlier pass did not make (the creates among them); what that pass wrote
+        still counts for the shadow."""
+        while self._recreate:
+            todo, self._recreate = self._recreate, []
+            work = []
+            for w, earlier, platforms in todo:
+                done = {a.platform for a in earlier.done} - set(platforms)
+                sides = {p: s for p, s in w.sides.items() if p not in platforms}
+                again = self._plan_key(w.key, sides, [], Plan(self.run_id), summary, dry_run=False)
+                again.outcome.actions = [a for a in again.outcome.actions if a.platform not in done]
+                again.earlier, again.recreated = earlier, (*w.recreated, *platforms)
+                work.append(again)
+            self._apply_batch(work, reads, summary, dry_run=False)
+            self._collect(reads, summary, until=0)
 
     def _release_held(self, key: str) -> None:
         """A key fully synced is no longer held: its quarantine entries (from an earlier run)
