@@ -8,10 +8,12 @@ benchmark before and after the cycle), independently of the bridge's own plan:
   on that platform since the previous cycle ended, by anyone but that cycle (a first cycle: all);
 - Jira: `ceil(new issues / 50)` (one `issue/bulk` call takes 50), plus per issue the length of the
   shortest workflow path from its old status (a new issue: the workflow's initial status) to its
-  new one, less one for a new issue whose path is not empty (a create applies the first
-  transition, `transition` in the body of `/issue` and `/issue/bulk`), plus one call per comment
-  added to an issue that existed before (comments of a new issue ride its create in
-  `update.comment`), plus one edit per existing issue whose fields changed (status aside);
+  new one, less one for a new issue whose path can start with a transition that has no screen (a
+  create applies it, `transition` in the body of `/issue` and `/issue/bulk`; a create cannot fill
+  a transition screen, so a step that sets the resolution costs its own call), plus one call per
+  comment added to any issue (no create screen takes `comment`, so a new issue's notes cost one
+  call each, as an existing issue's do), plus one edit per existing issue whose fields changed
+  (status aside);
 - status page: one call per page incident created, one per page incident updated (a new incident
   update or a status change);
 - ServiceNow: one call per incident the bridge changed (a field or a note: one PATCH carries both).
@@ -24,7 +26,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Collection, Iterable, Mapping
 
 BULK_CREATE = 50  # issues per Jira `POST /rest/api/3/issue/bulk`
 PLATFORMS = ("servicenow", "jira", "statuspage")
@@ -108,6 +110,15 @@ def sandbox_workflow() -> tuple[dict[str, set[str]], str]:
     return workflow_graph([(t.sources, t.to) for t in wf.transitions], [s.name for s in wf.statuses]), wf.initial
 
 
+def sandbox_rideable() -> frozenset[str]:
+    """Statuses a create can move a new issue to in the sandbox's workflow: targets of the
+    initial status's transitions that have no screen."""
+    from itsm_bridge.sandbox.jira_schema import itsm_workflow
+
+    wf = itsm_workflow()
+    return frozenset(t.to for t in wf.available(wf.initial) if not t.screen)
+
+
 def path_length(graph: Mapping[str, set[str]], start: str, goal: str) -> int | None:
     """Transitions on the shortest path from `start` to `goal` (0 when equal; None: unreachable)."""
     if start == goal:
@@ -140,9 +151,10 @@ def changed_records(before: Mapping[str, object], after: Mapping[str, object]) -
 # --- writes
 
 
-def jira_writes(before: Mapping[str, JiraIssue], after: Mapping[str, JiraIssue],
-                graph: Mapping[str, set[str]], initial: str) -> dict[str, int]:  # fmt: skip
-    """Required Jira calls: bulk creates, transitions, comments on existing issues, edits."""
+def jira_writes(before: Mapping[str, JiraIssue], after: Mapping[str, JiraIssue], graph: Mapping[str, set[str]],
+                initial: str, rideable: Collection[str] | None = None) -> dict[str, int]:  # fmt: skip
+    """Required Jira calls: bulk creates, transitions, comments, edits. `rideable`: the statuses
+    a create can move a new issue to (None: any first step)."""
     out = {"jira_creates": 0, "jira_transitions": 0, "jira_comments": 0, "jira_edits": 0, "jira_unreachable": 0}
     new = 0
     for key, now in after.items():
@@ -151,15 +163,24 @@ def jira_writes(before: Mapping[str, JiraIssue], after: Mapping[str, JiraIssue],
         if steps is None:
             out["jira_unreachable"] += 1  # the bridge cannot have done it by transitions either
             steps = 0
+        out["jira_comments"] += max(0, now.comments - (old.comments if old else 0))
         if old is None:
             new += 1
-            out["jira_transitions"] += max(0, steps - 1)  # the create applies the first one
+            out["jira_transitions"] += steps - int(_rides(graph, initial, now.status, steps, rideable))
             continue
         out["jira_transitions"] += steps
-        out["jira_comments"] += max(0, now.comments - old.comments)
         out["jira_edits"] += int(now.fields != old.fields)
     out["jira_creates"] = math.ceil(new / BULK_CREATE)
     return out
+
+
+def _rides(graph: Mapping[str, set[str]], initial: str, goal: str, steps: int, rideable: Collection[str] | None) -> bool:
+    """Whether a shortest path from `initial` to `goal` can start with a step a create applies."""
+    if steps == 0:
+        return False
+    if rideable is None:
+        return True
+    return any(path_length(graph, first, goal) == steps - 1 for first in rideable)
 
 
 def page_writes(before: Mapping[str, PageIncident], after: Mapping[str, PageIncident]) -> dict[str, int]:
@@ -182,7 +203,8 @@ def snow_writes(before: Mapping[str, SnowIncident], after: Mapping[str, SnowInci
 
 
 def cycle_floor(previous_end: Snapshot | None, start: Snapshot, end: Snapshot, page_sizes: Mapping[str, int],
-                bridge_user: str, graph: Mapping[str, set[str]], initial: str) -> Floor:  # fmt: skip
+                bridge_user: str, graph: Mapping[str, set[str]], initial: str,
+                rideable: Collection[str] | None = None) -> Floor:  # fmt: skip
     """The floor of the cycle that took the platforms from `start` to `end`; `previous_end` is how
     the cycle before left them (None for a first cycle: every record is new to the bridge);
     `page_sizes` names the sources read and their page sizes."""
@@ -192,7 +214,7 @@ def cycle_floor(previous_end: Snapshot | None, start: Snapshot, end: Snapshot, p
         changed = changed_records(getattr(before, source), getattr(start, source))
         floor.reads[source] = read_pages(changed, size)
         floor.detail[f"{source}_changed"] = changed
-    jira = jira_writes(start.jira, end.jira, graph, initial)
+    jira = jira_writes(start.jira, end.jira, graph, initial, rideable)
     page = page_writes(start.statuspage, end.statuspage)
     snow = snow_writes(start.servicenow, end.servicenow, bridge_user)
     floor.writes = {

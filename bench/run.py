@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.dataset import CallRow, SandboxChild  # noqa: E402
-from bench.floor import PLATFORMS, amplification, cycle_floor, sandbox_workflow  # noqa: E402
+from bench.floor import PLATFORMS, amplification, cycle_floor, sandbox_rideable, sandbox_workflow  # noqa: E402
 
 # (requests, window seconds) the sandbox enforces, and the rate the bridge is configured with.
 # ServiceNow limits are hourly rules an admin sets: 180,000 an hour is 50 a second. Jira Cloud
@@ -160,7 +160,7 @@ def measure_bridge(n: int, seed: int, latency_ms: float, workdir: Path, quiet_s:
             cycle = run_cycle(config, env)
             calls = sb.ask("calls")
             end = sb.ask("snapshot")
-            floor = cycle_floor(previous, start, end, PAGE_SIZES, bridge_user, graph, initial)
+            floor = cycle_floor(previous, start, end, PAGE_SIZES, bridge_user, graph, initial, sandbox_rideable())
             figures = call_figures(calls)
             cycle.update(figures, floor=floor.to_dict(), amplification=amplification(figures["total"], floor.total),
                          amplification_per_platform={p: amplification(figures["calls"][p], floor.of(p)) for p in PLATFORMS},

@@ -11,10 +11,17 @@ contribute their visible text. `adf_to_text(text_to_adf(t)) == t` for any text w
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 ADF = dict[str, Any]
+
+# Jira refuses a description or comment over 32,767 characters ("The entered text is too long. It
+# exceeds the allowed limit of 32,767 characters."): https://jira.atlassian.com/browse/JRACLOUD-59124.
+# What Jira counts is its stored form, not the plain text, so a document is measured here as its
+# JSON with every non-ASCII character escaped: never shorter than what Jira counts.
+TEXT_LIMIT = 32767
 
 # A URL runs to the next whitespace or bracket; trailing sentence punctuation is not part of it.
 _URL = re.compile(r"(?:https?://|mailto:)[^\s<>\"'\[\]{}|\\^`]+", re.IGNORECASE)
@@ -112,3 +119,29 @@ def _inline_text(node: ADF) -> str:
     if children:
         return _block_text(node)
     return ""
+
+
+def adf_size(doc: ADF) -> int:
+    """The length a document is measured by against TEXT_LIMIT."""
+    return len(json.dumps(doc, separators=(",", ":")))
+
+
+def text_to_adf_within(text: str | None, limit: int = TEXT_LIMIT) -> ADF:
+    """`text_to_adf(text)`, cut where it would pass `limit`, ending with a visible note of how
+    much was left out (a long description or note is shortened, never refused)."""
+    doc = text_to_adf(text)
+    if not text or adf_size(doc) <= limit:
+        return doc
+    body = text.replace("\r\n", "\n").replace("\r", "\n")
+    low, high = 0, len(body)
+    while low < high:  # the longest prefix that fits with its note
+        mid = (low + high + 1) // 2
+        if adf_size(text_to_adf(_cut(body, mid))) <= limit:
+            low = mid
+        else:
+            high = mid - 1
+    return text_to_adf(_cut(body, low))
+
+
+def _cut(text: str, keep: int) -> str:
+    return f"{text[:keep].rstrip()}\n\n[cut by itsm-bridge: {len(text) - keep:,} more characters are in the source record; Jira keeps at most {TEXT_LIMIT:,}]"

@@ -1,10 +1,14 @@
-"""`doctor` checks for Jira: credentials, project, issue type, required fields, statuses, priorities."""
+"""`doctor` checks for Jira: credentials, project, issue type, required fields, statuses, priorities.
+
+Statuses come from `GET project/{key}/statuses` (the workflow of each issue type), priorities from
+the create screen's allowed values (createmeta, read for the issue type anyway)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from itsm_bridge.connectors.base import CheckResult
+from itsm_bridge.connectors.jira_meta import CreateMeta
 from itsm_bridge.connectors.jira_records import jql_value
 from itsm_bridge.errors import ConnectorError, NotFound
 from itsm_bridge.model import RemoteRef
@@ -51,15 +55,22 @@ def run_checks(conn: JiraConnector) -> list[CheckResult]:
                        "every required create field is mapped" if not unmapped else f"required but not mapped: {', '.join(unmapped)}",
                        "give these fields a default in Jira, or map them (jira.category_field / service_field)"))  # fmt: skip
     out.append(_statuses(conn))
-    try:
-        known = {str(p.name).casefold() for p in conn.client.priorities()}
-        missing = [f"{k}={v}" for k, v in sorted(conn.priorities.items()) if v.casefold() not in known]
-        out.append(_result("priorities", not missing,
-                           "every mapped priority exists" if not missing else f"no such priority: {', '.join(missing)}",
-                           "fix [mapping.jira.priorities] to the site's priority names"))  # fmt: skip
-    except ConnectorError as exc:
-        out.append(_result("priorities", False, str(exc), "the user needs to read priorities"))
+    out.append(_priorities(conn, meta))
     return out
+
+
+def _priorities(conn: JiraConnector, meta: CreateMeta) -> CheckResult:
+    """Mapped priorities against those the create screen allows (from createmeta, already read:
+    `GET /rest/api/3/priority` is deprecated, and the screen's list is what a create may set)."""
+    field = meta.fields.get("priority")
+    if field is None:
+        return _result("priorities", False, "the priority field is not on the create screen",
+                       "add Priority to the project's create screen, or map no priorities")  # fmt: skip
+    known = {name.casefold() for name in field.allowed}
+    missing = [f"{k}={v}" for k, v in sorted(conn.priorities.items()) if v.casefold() not in known]
+    return _result("priorities", not missing,
+                   "every mapped priority exists" if not missing else f"no such priority: {', '.join(missing)}",
+                   "fix [mapping.jira.priorities] to the site's priority names")  # fmt: skip
 
 
 def _statuses(conn: JiraConnector) -> CheckResult:

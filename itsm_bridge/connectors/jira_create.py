@@ -1,11 +1,17 @@
 """Creating Jira issues: alone (`POST issue`) or 50 per `POST issue/bulk` call.
 
-Each issue's first transition and starting notes ride its create (`create_payload`); nothing is
-read back here: the engine fetches what it wrote in bulk. The start step's transitions are learned
-from the first issue, created alone when they are not known yet. A bulk answer lists the created
-issues in request order and the refused ones by element number. A bulk call whose answer is lost
-may have created any of its issues, so each item is then looked up by its correlation key (until
-the search lag has passed) before it is created on its own.
+Each issue's first transition rides its create where its screen wants nothing (`create_payload`);
+starting notes never do (`comment` is on no create screen: the engine adds them by their own
+calls). Nothing is read back here: the engine fetches what it wrote in bulk. The start step's
+transitions are learned from the first issue, created alone when they are not known yet.
+
+A bulk answer lists the created issues in request order and the refused ones by element number;
+when every element is refused Jira answers 400 with the same shape, and each item gets its own
+error (never the whole batch's). A transition refused while riding a create leaves the issue in
+the start step (the 201's `transition.status` says so): the issue is recorded there, and the
+engine's transition moves it on by its own call. A bulk call whose answer is lost may have
+created any of its issues, so each item is then looked up by its correlation key (until the
+search lag has passed) before it is created on its own.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from itsm_bridge import stopping
 from itsm_bridge.connectors.jira_meta import create_body
-from itsm_bridge.connectors.jira_records import PLATFORM, checked_key, comment_json
+from itsm_bridge.connectors.jira_records import PLATFORM, checked_key
 from itsm_bridge.connectors.jira_workflow import Transition, fold
 from itsm_bridge.errors import ConnectorError, RemoteValidation, Transient
 from itsm_bridge.model import RemoteRef, State
@@ -78,6 +84,12 @@ def _create_chunk(conn: JiraConnector, items: list[NewIssue], chunk: list[int], 
         return
     try:
         answer = conn.http.request("POST", "/rest/api/3/issue/bulk", json={"issueUpdates": bodies}, idempotent=False).json()
+    except RemoteValidation as exc:  # every element refused (or the call itself): each item's own error
+        answer = getattr(exc, "answer", None) or {}
+        if not answer.get("errors"):
+            for i in sendable:
+                results[i] = exc
+            return
     except Transient:
         for n, i in enumerate(sendable):
             try:
@@ -89,28 +101,7 @@ def _create_chunk(conn: JiraConnector, items: list[NewIssue], chunk: list[int], 
     failed = {int(err["failedElementNumber"]): _element_error(err) for err in answer.get("errors") or []}
     answers = iter(answer.get("issues") or [])
     for n, i in enumerate(sendable):
-        if n not in failed:
-            results[i] = created(conn, items[i].key, next(answers), landings[n])
-        elif "transition" in bodies[n]:
-            results[i] = _without_transition(conn, items[i].key, bodies[n], failed[n])
-        else:
-            results[i] = failed[n]
-
-
-def _without_transition(conn: JiraConnector, key: str, body: dict[str, Any], refused: RemoteValidation) -> Result:
-    """A create refused while carrying a transition is tried once without it: the workflow may
-    have changed since it was learned (or remembered from an earlier run). If that one goes
-    through, the start step is learned again; if not, the first refusal stands."""
-    try:
-        ref = post_create(conn, {k: v for k, v in body.items() if k != "transition"}, key, None)
-    except RemoteValidation:
-        return refused
-    except ConnectorError as exc:
-        return exc
-    if conn.start_status:
-        conn.workflow.forget(conn.start_status)
-    learn_start(conn, ref)
-    return ref
+        results[i] = failed[n] if n in failed else created(conn, items[i].key, next(answers), landings[n])
 
 
 def _element_error(err: dict[str, Any]) -> RemoteValidation:
@@ -125,8 +116,6 @@ def create_payload(conn: JiraConnector, item: NewIssue) -> tuple[dict[str, Any],
     known). The first step toward `item.state` is applied by the create where it needs no
     screen field, so most new issues cost one write."""
     body = create_body(conn.createmeta(), conn.settings, item.fields, checked_key(item.key))
-    if item.comments:
-        body["update"] = {"comment": [{"add": comment_json(c)} for c in item.comments]}
     landing = conn.start_status
     step = first_step(conn, item.state, item.fields.get("resolution")) if item.state is not None and landing else None
     if step is not None:
@@ -149,10 +138,18 @@ def first_step(conn: JiraConnector, state: State, resolution: Any = None) -> Tra
         conn.start_status, state, {fold(conn.start_status)}, conn.state_map.from_vendor)
     if step is None:
         return None
-    landing = conn.state_map.from_vendor(step.to)
-    if step.required or (step.takes("resolution") and resolution) or (step.fields is None and landing in (State.RESOLVED, State.CLOSED)):
-        return None  # its screen wants a value (a resolution to carry): made as its own transition
+    if step.required or wants_resolution(conn, step):
+        return None  # its screen takes a value a create cannot give (the resolution): its own transition
     return step
+
+
+def wants_resolution(conn: JiraConnector, step: Transition) -> bool:
+    """Whether a step should carry a resolution: its screen takes one, or (screen unknown) it
+    enters a finished state. Real Jira sets a resolution only through a transition screen or a
+    post-function, so a finished issue moved without one stays Unresolved."""
+    if step.fields is not None:
+        return step.takes("resolution")
+    return conn.state_map.from_vendor(step.to) in (State.RESOLVED, State.CLOSED, State.CANCELED)
 
 
 def post_create(conn: JiraConnector, body: dict[str, Any], correlation_key: str, landing: str | None) -> RemoteRef:
@@ -175,9 +172,17 @@ def post_create(conn: JiraConnector, body: dict[str, Any], correlation_key: str,
 
 
 def created(conn: JiraConnector, correlation_key: str, answer: dict[str, Any], landing: str | None) -> RemoteRef:
-    """Note an issue a create answered for (and the status it landed in, when known)."""
+    """Note an issue a create answered for, and the status it landed in: where its transition
+    took it, or the start step when the transition riding the create was refused (then what was
+    known of the start step's transitions is read again by the engine's own transition)."""
     ref = RemoteRef(PLATFORM, str(answer["id"]), str(answer.get("key") or ""))
     conn.remember(correlation_key, ref.id)
+    ride = answer.get("transition")
+    if isinstance(ride, dict) and ride.get("status") not in (None, 200, 204) and conn.start_status:
+        log.info("jira: %s created, but its first transition was refused (%s); it stays in %r",
+                 ref.display or ref.id, ride.get("errorCollection"), conn.start_status)  # fmt: skip
+        conn.workflow.forget(conn.start_status)
+        landing = conn.start_status
     if landing is not None:
         conn.know_status(ref.id, landing)
     return ref

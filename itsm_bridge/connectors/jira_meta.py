@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 from itsm_bridge import correlation
 from itsm_bridge.config_schema import JiraSettings
-from itsm_bridge.connectors.adf import text_to_adf
+from itsm_bridge.connectors.adf import text_to_adf_within
 from itsm_bridge.errors import NotFound, RemoteValidation
 from itsm_bridge.http import HttpClient
 from itsm_bridge.mapping.findings import Finding
@@ -95,7 +95,7 @@ def _convert(meta: CreateMeta | None, name: str, value: Any) -> Any:
     if name == "summary":
         return cut_summary(value or "")
     if name == "description":
-        return text_to_adf(value) if isinstance(value, str) or value is None else value
+        return text_to_adf_within(value) if isinstance(value, str) or value is None else value
     if isinstance(value, dict) and "child" in value:
         field_meta = meta.fields.get(name) if meta else None
         if field_meta is None or not field_meta.cascading:  # a plain select takes no child option

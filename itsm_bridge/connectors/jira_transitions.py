@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from itsm_bridge.connectors.jira_records import PLATFORM
+from itsm_bridge.connectors.jira_create import wants_resolution
 from itsm_bridge.connectors.jira_workflow import Transition, fold
 from itsm_bridge.errors import RemoteValidation, Transient, TransitionNotAllowed
 from itsm_bridge.model import RemoteRef, State
@@ -60,11 +61,7 @@ def transition(conn: JiraConnector, ref: RemoteRef, state: State, fields: dict[s
 def move(conn: JiraConnector, ref: RemoteRef, step: Transition, fields: dict[str, Any]) -> None:
     """One transition, with the resolution when its screen takes one."""
     body: dict[str, Any] = {"transition": {"id": step.id}}
-    landing = conn.state_map.from_vendor(step.to)
-    wants_resolution = step.takes("resolution") or (
-        step.fields is None and landing in (State.RESOLVED, State.CLOSED)
-    )
-    if wants_resolution:
+    if wants_resolution(conn, step):
         body["fields"] = {"resolution": fields.get("resolution") or {"name": conn.default_resolution()}}
     conn.writes.acquire(ref.id)
     conn.http.request("POST", f"{API}/issue/{ref.id}/transitions", json=body, ref=str(ref), idempotent=False)

@@ -43,6 +43,8 @@ def classify_jira(platform: str, resp: requests.Response, ref: str | None = None
             body = None
         if isinstance(body, dict) and isinstance(body.get("errors"), dict):
             error.fields = sorted(body["errors"])
+        if isinstance(body, dict):
+            error.answer = body  # type: ignore[attr-defined]  # a refused bulk create lists each element's error
     return error
 
 

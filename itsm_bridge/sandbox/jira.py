@@ -19,11 +19,12 @@ from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Any
 
-from itsm_bridge.sandbox import jira_servicedesk
+from itsm_bridge.sandbox import jira_properties, jira_servicedesk
 from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, RollingWindow, basic_auth
 from itsm_bridge.sandbox.jira_schema import (
-    API_EMAIL, CREATE_SCREEN, EDIT_SCREEN, FIELDS, ISSUE_TYPES, RESOLUTIONS, JiraConfig, Renderer, Workflow,
+    API_EMAIL, FIELDS, ISSUE_TYPES, RESOLUTIONS, JiraConfig, Renderer, Workflow,
 )  # fmt: skip
+from itsm_bridge.sandbox.jira_create import CreateRoutes
 from itsm_bridge.sandbox.jira_search import SearchRoutes
 from itsm_bridge.sandbox.jira_store import FieldErrors, Issue, JiraStore, Record
 from itsm_bridge.sandbox.jira_views import IssueViews, field_list
@@ -35,7 +36,7 @@ REMOVED_SEARCH = (
 )
 
 
-class JiraPlatform(SearchRoutes, Platform):
+class JiraPlatform(CreateRoutes, SearchRoutes, Platform):
     """One Jira Cloud site with a Jira Service Management project (`OPS` by default)."""
 
     name = "jira"
@@ -52,6 +53,7 @@ class JiraPlatform(SearchRoutes, Platform):
         self._searches = 0
         self._routes_api()
         jira_servicedesk.add_routes(self)
+        jira_properties.add_routes(self)
 
     # --- configuration, as attributes tests set
     @property
@@ -103,15 +105,21 @@ class JiraPlatform(SearchRoutes, Platform):
     def edit_issue(self, key: str, fields: dict[str, Any], *, updated: datetime | None = None) -> None:
         """Set REST-shaped `fields` (resolution too, unlike the REST edit screen)."""
         with self.lock:
-            values, errors = self.store.check_fields(fields, EDIT_SCREEN + ("resolution",))
+            values, errors = self.store.check_fields(fields, self.config.edit_screen + ("resolution",))
             if errors:
                 raise FieldErrors(errors)
             self.store.write(self._issue(key), values, updated=updated)
 
     def transition_to(self, key: str, status_name: str, resolution: str | None = None) -> None:
-        """Put the issue in `status_name` directly, ignoring the workflow graph."""
+        """Put the issue in `status_name` directly, ignoring the workflow graph, as a person
+        would: into a done status with `resolution`, else the one it has, else Done (the person
+        picks one on the transition screen). Only this Python API picks; REST never invents one."""
         with self.lock:
-            self.store.set_status(self._issue(key), status_name, resolution)
+            issue = self._issue(key)
+            status = self.workflow.status(status_name)
+            if status is not None and status.category == "done":
+                resolution = resolution or issue.fields.get("resolution") or "Done"
+            self.store.set_status(issue, status_name, resolution)
 
     def issue(self, key: str) -> dict[str, Any]:
         with self.lock:
@@ -135,6 +143,10 @@ class JiraPlatform(SearchRoutes, Platform):
     def properties(self, key: str) -> dict[str, Any]:
         with self.lock:
             return dict(self._issue(key).fields["properties"])
+
+    def clone_issue(self, key: str) -> str:
+        """What a person's Clone does (see jira_properties.clone); returns the new issue's key."""
+        return jira_properties.clone(self, key)
 
     def reindex(self) -> None:
         """Make every write visible to search now, whatever the lag."""
@@ -220,21 +232,14 @@ class JiraPlatform(SearchRoutes, Platform):
         r("GET", f"{API}/status", lambda req: Response(200, [self.views.renderer.status(s.name) for s in self.workflow.statuses]))
         r("GET", f"{API}/project/{{project}}", self._project)
         r("GET", f"{API}/project/{{project}}/components", lambda req: Response(200, self._project(req).body["components"]))
-        r("GET", f"{API}/issue/createmeta/{{project}}/issuetypes", self._createmeta_types)
-        r("GET", f"{API}/issue/createmeta/{{project}}/issuetypes/{{type_id}}", self._createmeta_fields)
-        r("POST", f"{API}/issue/bulk", self._create_bulk)
-        r("POST", f"{API}/issue/bulkfetch", self._bulk_fetch)
-        r("POST", f"{API}/issue", self._create)
+        self.add_create_routes(r)
         r("GET", f"{API}/issue/{{key}}", self._get_issue)
         r("PUT", f"{API}/issue/{{key}}", self._edit)
+        r("GET", f"{API}/issue/{{key}}/editmeta", self._editmeta)
         r("GET", f"{API}/issue/{{key}}/transitions", self._transitions)
         r("POST", f"{API}/issue/{{key}}/transitions", self._transition)
         r("GET", f"{API}/issue/{{key}}/comment", self._comments)
         r("POST", f"{API}/issue/{{key}}/comment", self._add_comment)
-        r("GET", f"{API}/issue/{{key}}/properties", self._property_keys)
-        r("GET", f"{API}/issue/{{key}}/properties/{{prop}}", self._get_property)
-        r("PUT", f"{API}/issue/{{key}}/properties/{{prop}}", self._put_property)
-        r("DELETE", f"{API}/issue/{{key}}/properties/{{prop}}", self._delete_property)
         r("GET", f"{API}/search/jql", self._search)
         r("POST", f"{API}/search/jql", self._search)
         r("POST", f"{API}/search/approximate-count", self._count)
@@ -255,94 +260,6 @@ class JiraPlatform(SearchRoutes, Platform):
             return self.error(404, "No project could be found with key '{}'.".format(req.params["project"]))
         return Response(200, self.views.renderer.project_full())
 
-    def _createmeta_types(self, req: Request) -> Response:
-        project = self._project(req)
-        if project.status != 200:
-            return project
-        types = [self.views.renderer.issuetype(n) for _, n in ISSUE_TYPES]
-        return Response(200, {"issueTypes": types, "maxResults": 50, "startAt": 0, "total": len(types)})
-
-    def _createmeta_fields(self, req: Request) -> Response:
-        project = self._project(req)
-        if project.status != 200:
-            return project
-        if req.params["type_id"] not in [i for i, _ in ISSUE_TYPES]:
-            return self.error(404, "Issue type with id '{}' does not exist.".format(req.params["type_id"]))
-        required = self.config.createmeta_required
-        fields = [self.views.renderer.field_meta(f, f in required) for f in CREATE_SCREEN]
-        return Response(200, {"fields": fields, "maxResults": 50, "startAt": 0, "total": len(fields)})
-
-    def _create_one(self, data: Any) -> Issue:
-        if not isinstance(data, dict):
-            raise FieldErrors(messages=["Issue data must be an object."])
-        values = self.store.validate_create(data.get("fields", {}))
-        changes, comments = self.store.apply_update(values, data.get("update") or {}, CREATE_SCREEN)
-        step = self._create_transition(data.get("transition"))
-        issue = self.store.create({**values, **changes})
-        for body, props in comments:
-            self.store.add_comment(issue, body, props, self.config.api_account)
-        for prop in data.get("properties") or []:
-            issue.fields["properties"][prop["key"]] = prop.get("value")
-        if step is not None:  # applied to move the new issue off the start step
-            self.store.set_status(issue, step.to, "Won't Do" if step.to == "Canceled" else None)
-        return issue
-
-    def _create_transition(self, wanted: Any) -> Any:
-        """The transition a create may apply: one the start step offers, needing no screen field."""
-        if wanted is None:
-            return None
-        ident = str(wanted.get("id", "")) if isinstance(wanted, dict) else ""
-        step = next((t for t in self.workflow.available(self.workflow.initial) if t.id == ident), None)
-        if step is None:
-            raise FieldErrors(messages=[f"Transition id '{ident}' is not valid for this issue."])
-        if step.required:
-            raise FieldErrors({f: f"{FIELDS[f][0]} is required." for f in step.required})
-        return step
-
-    def _create(self, req: Request) -> Response:
-        try:
-            issue = self._create_one(self._body(req))
-        except FieldErrors as err:
-            return self._refused(err)
-        return Response(201, self.views.created(issue))
-
-    def _create_bulk(self, req: Request) -> Response:
-        body = self._body(req)
-        updates = body.get("issueUpdates") if isinstance(body, dict) else None
-        if not isinstance(updates, list):
-            return self._refused(FieldErrors(messages=["Field 'issueUpdates' must be a list."]))
-        if len(updates) > 50:
-            return self._refused(FieldErrors(messages=["The number of issues to be created exceeds the maximum of 50."]))
-        created, errors = [], []
-        for number, data in enumerate(updates):
-            try:
-                created.append(self.views.created(self._create_one(data)))
-            except FieldErrors as err:
-                element = {"errorMessages": err.messages, "errors": err.errors, "status": 400}
-                errors.append({"status": 400, "elementErrors": element, "failedElementNumber": number})
-        return Response(201 if created else 400, {"issues": created, "errors": errors})
-
-    def _bulk_fetch(self, req: Request) -> Response:
-        """Up to 100 issues by id or key, read from the store (never from the lagging index),
-        in ascending id order; unknown ones listed in `issueErrors`."""
-        body = self._body(req)
-        wanted = body.get("issueIdsOrKeys") if isinstance(body, dict) else None
-        if not isinstance(wanted, list) or not wanted:
-            return self._refused(FieldErrors(messages=["issueIdsOrKeys must be a non-empty list."]))
-        if len(wanted) > 100:
-            return self._refused(FieldErrors(messages=["You can request up to 100 issues."]))
-        fields = body.get("fields") or ["*navigable"]
-        found, errors = [], []
-        for ident in wanted:
-            issue = self.store.get(str(ident))
-            if issue is None:
-                errors.append({"issueIdsOrKeys": [str(ident)], "errorMessages": ["Issue does not exist or you do not have permission to see it."]})
-            else:
-                found.append(issue)
-        found.sort(key=lambda i: int(i.id))
-        views = [self.views.issue(i, i.fields, [str(f) for f in fields], None, [str(p) for p in body.get("properties") or []]) for i in found]
-        return Response(200, {"expand": "", "issues": views, "issueErrors": errors})
-
     def _get_issue(self, req: Request) -> Response:
         issue = self._issue(req.params["key"])
         wanted = field_list(req.query.get("fields"), ["*all"])
@@ -351,16 +268,25 @@ class JiraPlatform(SearchRoutes, Platform):
             view["transitions"] = [self.views.transition(t, False) for t in self.workflow.available(issue.fields["status"])]
         return Response(200, view)
 
+    def _editmeta(self, req: Request) -> Response:
+        """The edit screen's fields: what `PUT issue/{key}` may set (IssueUpdateMetadata)."""
+        self._issue(req.params["key"])
+        meta = {f: self.views.renderer.field_meta(f, False, with_id=False) for f in self.config.edit_screen}
+        if "comment" in meta:
+            meta["comment"]["operations"] = ["add", "edit", "remove"]
+        return Response(200, {"fields": meta})
+
     def _edit(self, req: Request) -> Response:
         issue = self._issue(req.params["key"])
         body = self._body(req)
         if not isinstance(body, dict):
             return self._refused(FieldErrors(messages=["Issue data must be an object."]))
         try:
-            values, errors = self.store.check_fields(body.get("fields", {}), EDIT_SCREEN)
+            screen = self.config.edit_screen  # what editmeta lists: checked per field
+            values, errors = self.store.check_fields(body.get("fields", {}), screen)
             if errors:
                 raise FieldErrors(errors)
-            changes, comments = self.store.apply_update(issue.fields, body.get("update") or {}, EDIT_SCREEN)
+            changes, comments = self.store.apply_update(issue.fields, body.get("update") or {}, screen)
             for body_doc, props in comments:
                 self.store.add_comment(issue, body_doc, props, self.config.api_account)
         except FieldErrors as err:
@@ -393,13 +319,12 @@ class JiraPlatform(SearchRoutes, Platform):
                     errors[fid] = f"{FIELDS[fid][0]} is required."
             if errors:
                 raise FieldErrors(errors)
-            _, comments = self.store.apply_update(issue.fields, body.get("update") or {}, ())
+            _, comments = self.store.apply_update(issue.fields, body.get("update") or {}, ("comment",))
             for body_doc, props in comments:
                 self.store.add_comment(issue, body_doc, props, self.config.api_account)
         except FieldErrors as err:
             return self._refused(err)
-        resolution = values.get("resolution") or ("Won't Do" if step.to == "Canceled" else None)
-        self.store.set_status(issue, step.to, resolution)
+        self.store.set_status(issue, step.to, values.get("resolution"))  # only what the screen set
         return Response(204)
 
     def _comments(self, req: Request) -> Response:
@@ -421,29 +346,3 @@ class JiraPlatform(SearchRoutes, Platform):
         except FieldErrors as err:
             return self._refused(err)
         return Response(201, self.views.comment(comment, "properties" in (req.arg("expand") or "")))
-
-    def _property_keys(self, req: Request) -> Response:
-        issue = self._issue(req.params["key"])
-        base = f"{self.base_url}{API}/issue/{issue.id}/properties/"
-        return Response(200, {"keys": [{"self": base + k, "key": k} for k in issue.fields["properties"]]})
-
-    def _get_property(self, req: Request) -> Response:
-        props = self._issue(req.params["key"]).fields["properties"]
-        if req.params["prop"] not in props:
-            return self.error(404, "The property with key '{}' does not exist.".format(req.params["prop"]))
-        return Response(200, {"key": req.params["prop"], "value": props[req.params["prop"]]})
-
-    def _put_property(self, req: Request) -> Response:
-        props = self._issue(req.params["key"]).fields["properties"]
-        value = self._body(req)
-        if len(req.body) > 32768:
-            return self.error(400, "The property value is too large: the limit is 32768 bytes.")
-        existed = req.params["prop"] in props
-        props[req.params["prop"]] = value
-        return Response(200 if existed else 201)
-
-    def _delete_property(self, req: Request) -> Response:
-        props = self._issue(req.params["key"]).fields["properties"]
-        if props.pop(req.params["prop"], None) is None:
-            return self.error(404, "The property with key '{}' does not exist.".format(req.params["prop"]))
-        return Response(204)

@@ -61,10 +61,20 @@ FIELDS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
         ["cf[10051]", "Affected service"],
     ),
 }
+# The create screen never holds `comment` (a create refuses it, in `fields` or `update`); the edit
+# screen does (`update.comment[].add` on PUT issue). Source: the POST issue and POST issue/bulk
+# descriptions in tests/specs/jira-platform-v3.openapi.json ("the fields that can be set ... are
+# the same fields that appear on the issue's create screen") and GET issue/{key}/editmeta.
 CREATE_SCREEN = ("summary", "issuetype", "project", "description", "priority", "labels", "components",
                  CATEGORY_FIELD, SERVICE_FIELD, "reporter", "assignee")  # fmt: skip
 EDIT_SCREEN = ("summary", "description", "priority", "labels", "components", CATEGORY_FIELD, SERVICE_FIELD,
-               "reporter", "assignee", "issuetype")  # fmt: skip
+               "reporter", "assignee", "issuetype", "comment")  # fmt: skip
+# Jira refuses a description or comment longer than this (measured here on the ADF document as
+# sent, the strictest reading): "The entered text is too long. It exceeds the allowed limit of
+# 32,767 characters." Sources: https://jira.atlassian.com/browse/JRACLOUD-59124,
+# https://github.com/mozilla/jira-bugzilla-integration/issues/180 (the answer, keyed by field).
+TEXT_LIMIT = 32767
+TEXT_TOO_LONG = "The entered text is too long. It exceeds the allowed limit of 32,767 characters."
 READ_ONLY = ("status", "resolution", "resolutiondate", "created", "updated", "comment")
 
 
@@ -141,6 +151,8 @@ class JiraConfig:
     project_name: str = "IT Operations"
     workflow: Workflow = field(default_factory=itsm_workflow)
     createmeta_required: set[str] = field(default_factory=lambda: {"summary", "issuetype", "project"})
+    create_screen: tuple[str, ...] = CREATE_SCREEN  # what createmeta lists and a create may set
+    edit_screen: tuple[str, ...] = EDIT_SCREEN  # what editmeta lists and PUT issue may set
     options: dict[str, list[str]] = field(
         default_factory=lambda: {
             CATEGORY_FIELD: [jira for _, jira, _ in CATEGORIES.values()] + ["Facilities"],

@@ -10,6 +10,7 @@ real clock, independent of the platform's skewable `Clock` (skew changes timesta
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime
 from typing import Any, Iterator
@@ -17,7 +18,7 @@ from typing import Any, Iterator
 from itsm_bridge.sandbox import jql
 from itsm_bridge.sandbox.core import Clock
 from itsm_bridge.sandbox.jira_schema import (
-    COMPONENTS, CREATE_SCREEN, FIELDS, ISSUE_TYPES, PRIORITIES, RESOLUTIONS, JiraConfig,
+    COMPONENTS, FIELDS, ISSUE_TYPES, PRIORITIES, RESOLUTIONS, TEXT_LIMIT, TEXT_TOO_LONG, JiraConfig,
     jira_time, parse_jira_time,
 )  # fmt: skip
 
@@ -28,6 +29,16 @@ REQUIRED_MESSAGES = {
     "project": "Specify a valid project ID or key",
     "issuetype": "Specify an issue type",
 }
+
+
+def not_on_screen(fid: str) -> str:
+    """Jira's answer for a field the screen of the operation does not hold."""
+    return f"Field '{fid}' cannot be set. It is not on the appropriate screen, or unknown."
+
+
+def too_long(doc: Any) -> bool:
+    """Whether a description or comment document is over Jira's 32,767-character limit."""
+    return len(json.dumps(doc, separators=(",", ":"), ensure_ascii=False)) > TEXT_LIMIT
 
 
 class FieldErrors(Exception):
@@ -132,6 +143,8 @@ class JiraStore:
             problem = adf_problem(value)
             if problem:
                 raise ValueError(problem)
+            if too_long(value):
+                raise ValueError(TEXT_TOO_LONG)
             return value
         if fid == "project":
             ref = value.get("key") or value.get("id") if isinstance(value, dict) else value
@@ -154,7 +167,7 @@ class JiraStore:
             return self._option(fid, value)
         if fid in ("reporter", "assignee"):
             return self._user(fid, value)
-        raise ValueError(f"Field '{fid}' cannot be set. It is not on the appropriate screen, or unknown.")
+        raise ValueError(not_on_screen(fid))
 
     def _labels(self, value: Any) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -197,7 +210,7 @@ class JiraStore:
         errors: dict[str, str] = {}
         for fid, raw in fields.items():
             if fid not in screen:
-                errors[fid] = f"Field '{fid}' cannot be set. It is not on the appropriate screen, or unknown."
+                errors[fid] = not_on_screen(fid)
                 continue
             try:
                 values[fid] = self.normalize(fid, raw)
@@ -206,7 +219,7 @@ class JiraStore:
         return values, errors
 
     def validate_create(self, fields: Any) -> Record:
-        values, errors = self.check_fields(fields, CREATE_SCREEN)
+        values, errors = self.check_fields(fields, self.config.create_screen)
         for fid in sorted(self.config.createmeta_required):
             if fid not in errors and values.get(fid) in (None, (), ""):
                 errors[fid] = REQUIRED_MESSAGES.get(fid, f"{FIELDS.get(fid, (fid,))[0]} is required.")
@@ -250,11 +263,11 @@ class JiraStore:
         comments: list[Any] = []
         errors: dict[str, str] = {}
         for fid, operations in update.items():
+            if fid not in screen:  # `comment` too: never on a create screen
+                errors[fid] = not_on_screen(fid)
+                continue
             if fid == "comment":  # a Comment: its body and, optionally, its properties
                 comments += [_comment_add(op.get("add") or {}) for op in operations if isinstance(op, dict)]
-                continue
-            if fid not in screen:
-                errors[fid] = f"Field '{fid}' cannot be set. It is not on the appropriate screen, or unknown."
                 continue
             try:
                 changes[fid] = self._operate(fid, current.get(fid), operations)
@@ -280,14 +293,18 @@ class JiraStore:
         return current
 
     def set_status(self, issue: Issue, status: str, resolution: str | None = None) -> None:
-        """Move to `status`; done statuses carry a resolution (kept, given, or Done), others none."""
+        """Move to `status`. A done status keeps the resolution given (by the transition screen)
+        or the one the issue had, and never invents one: real Jira sets `resolution` only through
+        a transition screen or a post-function, so a done issue may be Unresolved. Leaving the done
+        category clears it (the workflow's "clear resolution" post-function on reopen). Source:
+        https://confluence.atlassian.com/cloudkb/best-practices-on-using-the-resolution-field-968660796.html ."""
         target = self.config.workflow.status(status)
         if target is None:
             raise ValueError(f"unknown status {status!r}")
         changes: Record = {"status": target.name}
         if target.category == "done":
-            changes["resolution"] = resolution or issue.fields.get("resolution") or "Done"
-            if issue.fields.get("resolutiondate") is None:
+            changes["resolution"] = resolution or issue.fields.get("resolution")
+            if issue.fields.get("resolutiondate") is None and changes["resolution"]:
                 changes["resolutiondate"] = self.clock.now()
         else:
             changes["resolution"] = None
@@ -298,6 +315,8 @@ class JiraStore:
         problem = adf_problem(body)
         if problem:
             raise FieldErrors({"comment": problem})
+        if too_long(body):
+            raise FieldErrors({"comment": TEXT_TOO_LONG})
         if not adf_text(body).strip() and not body.get("content"):
             raise FieldErrors({"comment": "Comment body can not be empty!"})
         now = self.clock.now()

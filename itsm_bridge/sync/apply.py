@@ -4,7 +4,10 @@ A crash between intent and outcome leaves an open intent; the next run settles i
 record up by correlation key (see `settle_open_intents`) before anything is created again.
 
 A batch of keys is applied in steps: first the creates of every key, in bulk where the connector
-offers `create_many` (each new record's first transition and starting notes riding its create);
+offers `create_many` (each new record's first transition riding its create where the vendor
+allows; starting notes follow by their own calls, as no create screen takes a comment); a create
+the vendor refuses is that record's outcome: quarantined with the vendor's reason when it refused
+the content, failed (and tried again next run) otherwise, never the run's;
 then each key's remaining actions, in order, keys side by side on a bounded pool of workers (each
 platform's rate budget and in-flight limit still hold). Actions for a platform given its own
 executor (the status page: one request a second) are handed to it last, so a slow page never
@@ -22,7 +25,8 @@ from typing import Any, Callable
 
 from itsm_bridge import stopping
 from itsm_bridge.connectors.base import Connector, NewIssue, RemoteRecord, Written
-from itsm_bridge.errors import BridgeError, NotFound, Stale
+from itsm_bridge.errors import BridgeError, NotFound, RemoteValidation, Stale
+from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper
 from itsm_bridge.model import RemoteRef, State
 from itsm_bridge.store.base import JournalEntry, StateStore
@@ -43,7 +47,8 @@ class Applied:
     done: list[Action] = field(default_factory=list)
     failed: list[tuple[Action, BridgeError]] = field(default_factory=list)
     deferred: int = 0  # publishes held back by the page's update cadence: applied next cycle
-    blocked: int = 0  # publishes stopped by the leak guard: quarantined
+    blocked: int = 0  # publishes stopped by the leak guard, creates the vendor refused: quarantined
+    held: bool = False  # a create was quarantined: nothing of this key is synced yet (no shadow)
     interrupted: bool = False  # the run was stopped before all of the key's actions were made
 
     @property
@@ -123,8 +128,8 @@ class Applier:
 
     def _create_in_bulk(self, platform: str, connector: Any, remaining: dict[str, list[Action]],
                         results: dict[str, Applied]) -> None:  # fmt: skip
-        """Every key's create on `platform` in bulk calls, with the first transition and the
-        starting notes folded in; each folded action is journaled (intent, outcome) as its own."""
+        """Every key's create on `platform` in bulk calls, each told the state its first
+        transition heads for (the connector lets it ride where the vendor allows)."""
         folded: list[tuple[str, list[Action], list[JournalEntry]]] = []
         items: list[NewIssue] = []
         if stopping.requested():
@@ -133,13 +138,10 @@ class Applier:
             create = next((a for a in actions if a.kind == "create" and a.platform == platform), None)
             if create is None:
                 continue
-            notes = [a for a in actions if a.kind == "comment" and a.platform == platform]
             move = next((a for a in actions if a.kind == "transition" and a.platform == platform), None)
             fields, _ = self.mappers[platform].to_fields(create.canonical())
-            state = State(move.changes["state"][1]) if move else None
-            comments = tuple(c for c in (a.comment_obj() for a in notes) if c is not None)
-            items.append(NewIssue(fields, key, state, comments))
-            group = [create, *notes]
+            items.append(NewIssue(fields, key, State(move.changes["state"][1]) if move else None))
+            group = [create]
             folded.append((key, group, [self._intent(a, None) for a in group]))
         if not items:
             return
@@ -162,7 +164,10 @@ class Applier:
                     raise answer
                 for action, intent in zip(group, intents):
                     self._outcome(intent, action, None, _failed(answer))
-                out.failed.append((group[0], answer))
+                if isinstance(answer, RemoteValidation):  # the vendor refused the record as mapped
+                    self._hold(platform, group[0], answer, out)
+                else:
+                    out.failed.append((group[0], answer))
                 remaining[key] = []  # the key's later actions depend on its create
                 continue
             self.store.link(key, answer)
@@ -171,6 +176,17 @@ class Applier:
                 self._outcome(intent, action, answer, {"result": "ok", "version": None})
             out.done += group
             remaining[key] = [a for a in remaining[key] if all(a is not g for g in group)]
+
+    def _hold(self, platform: str, create: Action, refused: RemoteValidation, out: Applied) -> None:
+        """Quarantine a record whose create the vendor refused, with its reason (`retry` tries
+        it again once the mapping is fixed)."""
+        findings = list(getattr(refused, "findings", [])) or [
+            Finding(f"refused.create.{platform}", platform, ",".join(refused.fields), "block", str(refused))
+        ]
+        self.store.quarantine(platform, [f.for_key(create.key).to_dict() for f in findings], create.incident,
+                              key=create.key, ref=None)  # fmt: skip
+        out.blocked += 1
+        out.held = True
 
     def apply_key(self, actions: list[Action], out: Applied | None = None) -> Applied:
         """Apply one key's actions in order; stop at the first failure (later ones depend on it)."""

@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.floor import (  # noqa: E402
     JiraIssue, PageIncident, SnowIncident, Snapshot, amplification, cycle_floor, jira_writes, page_writes,
-    path_length, read_pages, sandbox_workflow, snow_writes, workflow_graph,
+    path_length, read_pages, sandbox_rideable, sandbox_workflow, snow_writes, workflow_graph,
 )  # fmt: skip
 
 GRAPH, INITIAL = sandbox_workflow()
@@ -62,8 +62,15 @@ def test_new_issues_cost_one_bulk_call_per_fifty_and_their_first_transition_ride
     out = jira_writes({}, after, GRAPH, INITIAL)
     assert out["jira_creates"] == 3  # 101 issues: 50 + 50 + 1
     assert out["jira_transitions"] == 31 * 2
-    assert out["jira_comments"] == 0  # comments of a new issue ride its create
+    assert out["jira_comments"] == 31 * 2  # no create screen takes a comment: one call each
     assert out["jira_edits"] == 0
+
+
+def test_a_new_issues_first_step_rides_its_create_only_where_that_transition_has_no_screen() -> None:
+    after = {"OPS-1": issue("Work in progress"), "OPS-2": issue("Canceled"), "OPS-3": issue("Closed")}
+    out = jira_writes({}, after, GRAPH, INITIAL, sandbox_rideable())
+    assert sandbox_rideable() == {"Work in progress"}  # Cancel's screen takes the resolution
+    assert out["jira_transitions"] == 0 + 1 + 2  # Canceled: its own call; Closed: Start work rides, then two
 
 
 def test_existing_issues_cost_each_transition_comment_and_one_edit() -> None:

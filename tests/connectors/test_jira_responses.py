@@ -84,6 +84,7 @@ def add_createmeta(required: tuple[str, ...] = ("project", "issuetype", "summary
                         "total": 2, "startAt": 0, "maxResults": 50})  # fmt: skip
     fields = [{"fieldId": f, "name": f.title(), "required": f in required, "hasDefaultValue": False}
               for f in ("project", "issuetype", "summary", "description", "priority", "components", "customfield_10077")]  # fmt: skip
+    fields[4]["allowedValues"] = [{"id": str(i), "name": n} for i, n in enumerate(("Highest", "High", "Medium", "Low"), 1)]
     responses.get(f"{API}/issue/createmeta/OPS/issuetypes/10001", json={"fields": fields, "total": len(fields), "startAt": 0})
 
 
@@ -95,7 +96,7 @@ def body(call: responses.Call) -> dict:
 def test_changed_since_pins_jql_in_the_user_zone_fields_and_follows_next_page_token(jira):
     add_server("Europe/Berlin")
     jql = 'project = "OPS" AND updated >= "2024/05/01 12:15" ORDER BY updated ASC, key ASC'
-    first = {"jql": jql, "maxResults": 100, "fields": FIELDS}
+    first = {"jql": jql, "maxResults": 100, "fields": FIELDS, "properties": ["itsm-bridge"]}
     responses.post(f"{API}/search/jql", match=[matchers.json_params_matcher(first)],
                    json={"issues": [issue(1), issue(2)], "nextPageToken": "tok-2", "isLast": False})  # fmt: skip
     responses.post(f"{API}/search/jql", match=[matchers.json_params_matcher({**first, "nextPageToken": "tok-2"})],
@@ -206,11 +207,9 @@ def test_a_lost_create_not_found_once_the_search_lag_has_passed_is_created_again
 
 
 @responses.activate
-def test_bulk_create_learns_the_start_step_then_sends_50_per_call_with_first_transition_and_notes(jira):
+def test_bulk_create_learns_the_start_step_then_sends_50_per_call_with_first_transition_and_no_comment(jira):
     add_createmeta()
-    items = [NewIssue({"summary": f"t{i}"}, f"K{i}", State.IN_PROGRESS if i % 2 else State.NEW,
-                      (Comment("ana", "seen by the team", datetime(2026, 1, 1, tzinfo=UTC), Visibility.INTERNAL),) if i == 7 else ())
-             for i in range(52)]  # fmt: skip
+    items = [NewIssue({"summary": f"t{i}"}, f"K{i}", State.IN_PROGRESS if i % 2 else State.NEW) for i in range(52)]
     responses.post(f"{API}/issue", status=201, json={"id": "20000", "key": "OPS-0"})  # the first, alone
     responses.get(f"{API}/issue/20000", json={"id": "20000", "fields": {"status": {"name": "Open"}}})
     responses.get(f"{API}/issue/20000/transitions", json=transitions(("11", "Start work", "Work in progress")))
@@ -225,7 +224,7 @@ def test_bulk_create_learns_the_start_step_then_sends_50_per_call_with_first_tra
     assert [len(b) for b in bulk] == [50, 1]
     assert bulk[1][0]["fields"]["labels"] == ["itsm-bridge-K51"]
     assert bulk[0][0]["transition"] == {"id": "11"} and "transition" not in bulk[0][1]  # K1 moves on, K2 stays new
-    assert bulk[0][6]["update"]["comment"][0]["add"]["properties"] == [{"key": "sd.public.comment", "value": {"internal": True}}]
+    assert not any("update" in item for chunk in bulk for item in chunk)  # `comment` is on no create screen
     assert isinstance(results[4], RemoteValidation) and results[4].fields == ["priority"]  # K4 carried no transition
     assert [r.id for i, r in enumerate(results) if i != 4] == [str(20000 + i) for i in range(52) if i != 4]
     assert not any(c.request.url.endswith(("/search/jql", "/bulkfetch")) for c in responses.calls)  # nothing read back
@@ -243,26 +242,43 @@ def test_a_bulk_create_moves_toward_a_status_beyond_the_known_workflow_by_its_fi
     jira.create_many([NewIssue({"summary": "a"}, "K1", State.CLOSED), NewIssue({"summary": "b"}, "K2", State.CANCELED)])
     sent = body(responses.calls[-1])["issueUpdates"]
     assert sent[0]["transition"] == {"id": "11"}  # on its way to Closed, as `transition` would go first
-    assert sent[1]["transition"] == {"id": "71"}  # Cancel's screen takes a resolution, but none is required or carried
-    jira.create_many([NewIssue({"summary": "c", "resolution": {"name": "Duplicate"}}, "K3", State.CANCELED)])
-    assert "transition" not in body(responses.calls[-1])["issueUpdates"][0]  # its resolution goes with its own transition
+    # Cancel's screen takes a resolution, which a create cannot give (it would land Unresolved):
+    # it goes by its own transition, resolution and all.
+    assert "transition" not in sent[1]
 
 
 @responses.activate
-def test_a_bulk_item_refused_with_its_transition_is_created_once_without_it_and_the_start_step_relearned(jira):
+def test_a_bulk_create_refused_as_a_whole_gives_each_item_its_own_error_and_raises_nothing(jira):
+    add_createmeta()
+    jira.restore({"zone": "UTC", "start_status": "Open", "workflow": {}})
+    element = {"errorMessages": [], "errors": {"priority": "The priority selected is invalid."}, "status": 400}
+    responses.post(f"{API}/issue/bulk", status=400, json={"issues": [], "errors": [  # Jira's answer when every element is invalid
+        {"status": 400, "elementErrors": element, "failedElementNumber": 0},
+        {"status": 400, "elementErrors": {**element, "errors": {"summary": "You must specify a summary of the issue."}},
+         "failedElementNumber": 1}]})  # fmt: skip
+    results = jira.create_many([NewIssue({"summary": "a"}, "K1"), NewIssue({"summary": "b"}, "K2")])
+    assert [type(r) for r in results] == [RemoteValidation, RemoteValidation]
+    assert [r.fields for r in results] == [["priority"], ["summary"]]
+    assert "The priority selected is invalid." in str(results[0])
+    assert len([c for c in responses.calls if c.request.url.endswith("/issue/bulk")]) == 1  # not sent again
+
+
+@responses.activate
+def test_a_transition_refused_while_riding_a_create_leaves_the_issue_in_the_start_step_and_is_relearned(jira):
     add_createmeta()
     jira.restore({"zone": "UTC", "start_status": "Open", "workflow": {"Open": [
         {"id": "99", "name": "Start work", "to": "Work in progress", "fields": [], "required": []}]}})  # remembered, now stale
-    responses.post(f"{API}/issue/bulk", json={"issues": [], "errors": [{"status": 400, "failedElementNumber": 0,
-        "elementErrors": {"errorMessages": ["Transition id '99' is not valid for this issue."], "errors": {}}}]})  # fmt: skip
-    responses.post(f"{API}/issue", status=201, json={"id": "30000", "key": "OPS-1"})
-    responses.get(f"{API}/issue/30000", json={"id": "30000", "fields": {"status": {"name": "Open"}}})
+    ride = {"status": 400, "errorCollection": {"errorMessages": ["Transition id '99' is not valid for this issue."], "errors": {}}}
+    responses.post(f"{API}/issue/bulk", status=201, json={"issues": [{"id": "30000", "key": "OPS-1", "transition": ride}], "errors": []})
     responses.get(f"{API}/issue/30000/transitions", json=transitions(("11", "Start work", "Work in progress")))
+    responses.post(f"{API}/issue/30000/transitions", status=204)
     (result,) = jira.create_many([NewIssue({"summary": "t"}, "K1", State.IN_PROGRESS)])
     assert result == RemoteRef("jira", "30000", "OPS-1")
-    single = [body(c) for c in responses.calls if c.request.url == f"{API}/issue"]
-    assert len(single) == 1 and "transition" not in single[0]
-    assert [t.id for t in jira.workflow.transitions("Open")] == ["11"]  # learned again
+    assert jira.status_of(result) == "Open"  # where it really is: no GET
+    assert not jira.workflow.knows("Open")  # the refused ride's step is forgotten
+    jira.transition(result, State.IN_PROGRESS)  # the engine's own transition, learned afresh
+    assert body(responses.calls[-1]) == {"transition": {"id": "11"}}
+    assert len([c for c in responses.calls if c.request.url.endswith("/issue/bulk")]) == 1  # created once
 
 
 @responses.activate
@@ -432,9 +448,26 @@ def test_check_covers_project_issue_type_required_fields_statuses_and_priorities
         {"name": n} for n in ("Open", "Work in progress", "Pending", "Resolved", "Closed")]}])  # fmt: skip
     responses.post(f"{API}/search/jql", json={"issues": [issue(1)], "isLast": True})
     responses.get(f"{API}/issue/10001/transitions", json=transitions(("11", "Start work", "Work in progress")))
-    responses.get(f"{API}/priority", json=[{"name": n} for n in ("Highest", "High", "Medium", "Low")])
     results = {r.check: r for r in jira.check()}
+    assert not any(c.request.url.startswith(f"{API}/priority") for c in responses.calls)  # deprecated: not called
     assert [k for k, r in results.items() if r.ok] == ["credentials", "project", "issue type"]
     assert "Customfield_10077 (customfield_10077)" in results["required fields"].detail
     assert results["statuses"].detail == "not in the workflow: Canceled"
     assert results["priorities"].detail == "no such priority: P5=Lowest"
+
+
+@responses.activate
+def test_a_description_or_note_over_jiras_limit_is_sent_cut_with_a_visible_note(jira):
+    from itsm_bridge.connectors.adf import TEXT_LIMIT, adf_size, adf_to_text
+
+    add_createmeta()
+    long = "é" * 40000  # escaped in JSON: six characters each as measured
+    responses.post(f"{API}/issue", status=201, json={"id": "1", "key": "OPS-1"})
+    responses.post(f"{API}/issue/1/comment", status=201, json={"id": "9"})
+    ref = jira.create({"summary": "long", "description": long}, "K1")
+    jira.add_comment(ref, Comment("ana", long, datetime(2026, 1, 1, tzinfo=UTC), Visibility.PUBLIC))
+    description = body(responses.calls[-2])["fields"]["description"]
+    note = body(responses.calls[-1])["body"]
+    for doc in (description, note):
+        assert TEXT_LIMIT - 200 < adf_size(doc) <= TEXT_LIMIT
+        assert adf_to_text(doc).endswith("more characters are in the source record; Jira keeps at most 32,767]")

@@ -4,7 +4,10 @@ and what the spec refuses the sandbox refuses too."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Any, Iterator
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -105,6 +108,24 @@ def test_metadata_endpoints_match_the_spec(platform: JiraPlatform, http: request
     checked(http.get(platform.base_url + API + "/issue/createmeta/OPS/issuetypes/10001"), 200)
     checked(http.get(platform.base_url + API + "/field"), 200)
     checked(http.get(platform.base_url + API + "/priority"), 200)
+    checked(http.get(platform.base_url + API + "/project/OPS/statuses"), 200)
+    checked(http.get(platform.base_url + API + "/project/NOPE/statuses"), 404)
+
+
+def test_edit_metadata_bulkfetch_and_an_all_refused_bulk_match_the_spec(platform: JiraPlatform, http: requests.Session, key: str) -> None:
+    checked(http.get(f"{platform.base_url}{API}/issue/{key}/editmeta"), 200)
+    fetch = {"issueIdsOrKeys": [key, "OPS-99999"], "fields": ["summary"], "properties": ["itsm-bridge"]}
+    assert len(checked(http.post(platform.base_url + API + "/issue/bulkfetch", json=fetch), 200).json()["issues"]) == 1
+    six = {**fetch, "properties": [f"p{i}" for i in range(6)]}
+    checked(http.post(platform.base_url + API + "/issue/bulkfetch", json=six), 400)
+    refused = [{"fields": INCIDENT}, {"fields": {**INCIDENT, "summary": "s"}, "update": {"comment": [{"add": {"body": DOC}}]}}]
+    answer = checked(http.post(platform.base_url + API + "/issue/bulk", json={"issueUpdates": refused}), 400).json()
+    assert answer["issues"] == [] and [e["failedElementNumber"] for e in answer["errors"]] == [0, 1]
+    ride = {"fields": {**INCIDENT, "summary": "ride"}, "transition": {"id": "41"}}  # refused: the issue is still made
+    assert checked(http.post(platform.base_url + API + "/issue", json=ride), 201).json()["transition"]["status"] == 400
+    long = {"fields": {**INCIDENT, "summary": "long", "description": {**DOC, "content": [{"type": "paragraph",
+            "content": [{"type": "text", "text": "x" * 33000}]}]}}}  # fmt: skip
+    checked(http.post(platform.base_url + API + "/issue", json=long), 400)
 
 
 def test_service_desk_request_comments_match_the_spec(platform: JiraPlatform, http: requests.Session, key: str) -> None:
@@ -134,3 +155,69 @@ def test_what_the_spec_rejects_the_sandbox_rejects(
     assert not request_is_valid(spec, "", prepared)
     answer = http.send(prepared)
     assert answer.status_code == 400, answer.text
+
+
+# --- every answer the connector gets, against the spec
+
+# Operations of the platform spec the Jira connector calls (doctor, read, write, read back).
+CONNECTOR_OPERATIONS = {
+    ("GET", "/rest/api/3/serverInfo"), ("GET", "/rest/api/3/myself"), ("GET", "/rest/api/3/project/{projectIdOrKey}"),
+    ("GET", "/rest/api/3/project/{projectIdOrKey}/statuses"),
+    ("GET", "/rest/api/3/issue/createmeta/{projectIdOrKey}/issuetypes"),
+    ("GET", "/rest/api/3/issue/createmeta/{projectIdOrKey}/issuetypes/{issueTypeId}"),
+    ("POST", "/rest/api/3/search/jql"), ("POST", "/rest/api/3/issue"), ("POST", "/rest/api/3/issue/bulk"),
+    ("POST", "/rest/api/3/issue/bulkfetch"), ("GET", "/rest/api/3/issue/{issueIdOrKey}"),
+    ("PUT", "/rest/api/3/issue/{issueIdOrKey}"), ("GET", "/rest/api/3/issue/{issueIdOrKey}/transitions"),
+    ("POST", "/rest/api/3/issue/{issueIdOrKey}/transitions"), ("GET", "/rest/api/3/issue/{issueIdOrKey}/comment"),
+    ("POST", "/rest/api/3/issue/{issueIdOrKey}/comment"),
+}  # fmt: skip
+
+
+def operation(spec_paths: dict[str, Any], method: str, path: str) -> tuple[str, str] | None:
+    """The spec's (method, path template) a concrete request path matches, literal paths first."""
+    for template in sorted(spec_paths, key=lambda t: (t.count("{"), -len(t))):
+        pattern = "^" + "[^/]+".join(re.escape(part) for part in re.split(r"\{[^/]+?\}", template)) + "$"
+        if re.match(pattern, path) and method.lower() in spec_paths[template]:
+            return method, template
+    return None
+
+
+def test_every_answer_the_connector_gets_matches_the_spec(monkeypatch: pytest.MonkeyPatch) -> None:
+    from itsm_bridge.connectors.base import NewIssue
+    from itsm_bridge.model import Comment, State, Visibility
+    from itsm_bridge.sync.cursor import Watermark
+    from tests.connectors.test_jira import connector
+
+    jira = JiraPlatform(seed=2)
+    jira.search_lag_s = 0.0
+    served = serve(jira)
+    monkeypatch.setenv("ITSM_SANDBOX_JIRA_TOKEN", jira.credentials()["token"])
+    answers: list[requests.Response] = []
+    try:
+        conn = connector(jira)
+        conn.http.session.hooks["response"].append(lambda resp, *a, **kw: answers.append(resp))
+        assert [c.check for c in conn.check() if not c.ok] == []
+        made = conn.create_many([NewIssue({"summary": f"contract {n}"}, f"INC{n:07d}", State.IN_PROGRESS) for n in range(3)])
+        refused = conn.create_many([NewIssue({"summary": "x", "priority": {"name": "Urgent"}}, "INC0009999")])  # a 400 bulk
+        assert all(not isinstance(r, Exception) for r in made) and isinstance(refused[0], Exception)
+        ref = made[1]
+        conn.update(ref, {"summary": "contract, edited", "description": "more"})  # type: ignore[arg-type]
+        conn.add_comment(ref, Comment("ana", "a note", datetime.now(UTC), Visibility.INTERNAL))  # type: ignore[arg-type]
+        conn.transition(ref, State.RESOLVED, {"resolution": {"name": "Done"}})  # type: ignore[arg-type]
+        conn.fetch_many([*made, ref])  # type: ignore[list-item]
+        assert conn.get(ref).fields["status"] == "Resolved"  # type: ignore[arg-type]
+        assert len(list(conn.changed_since(Watermark()))) == 3 and conn.find("INC0000002") is not None
+        assert conn.has_note(ref, Comment("ana", "a note", datetime.now(UTC), Visibility.INTERNAL))  # type: ignore[arg-type]
+    finally:
+        stop([served])
+    spec = load_spec("jira-platform-v3.openapi.json")
+    with spec.spec.open() as raw:
+        paths = dict(raw["paths"])
+    seen = set()
+    for resp in answers:
+        path = urlsplit(resp.request.url or "").path
+        op = operation(paths, resp.request.method or "", path)
+        assert op is not None, f"{resp.request.method} {path} is not in the spec"
+        seen.add(op)
+        validate_exchange(spec, "", resp)
+    assert seen >= CONNECTOR_OPERATIONS, sorted(CONNECTOR_OPERATIONS - seen)

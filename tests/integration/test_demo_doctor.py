@@ -35,6 +35,11 @@ def test_doctor_reports_every_check_ok_against_the_sandbox(bridge):
     failing = [c for c in data["checks"] if not c["ok"]]
     assert r.returncode == 0 and not failing, failing
     assert {c["platform"] for c in data["checks"]} >= {"servicenow", "jira", "statuspage", "mapping"}
+    paths = {c.path for c in bridge.sandbox.calls("jira")}
+    assert "/rest/api/3/project/OPS/statuses" in paths  # the main path: the project's workflow statuses
+    assert "/rest/api/3/priority" not in paths and "/rest/api/3/status" not in paths  # deprecated, and the fallback
+    statuses = next(c for c in data["checks"] if c["platform"] == "jira" and c["check"] == "statuses")
+    assert statuses["detail"] == "every mapped status is in the workflow"
 
 
 def test_doctor_exits_4_when_credentials_are_refused(bridge):
