@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DatabaseError
 
-from itsm_bridge.errors import StoreError
+from itsm_bridge.errors import LinkConflict, StoreError
 from itsm_bridge.model import RemoteRef
 from itsm_bridge.store.base import Cursor, JournalEntry, QuarantineEntry, Shadow, VerifyResult
 from itsm_bridge.store.locks import advisory_lock, file_lock
@@ -216,7 +216,7 @@ class SqlStore:
     def link(self, key: str, ref: RemoteRef) -> None:
         with self._write() as conn:
             existing = conn.execute(
-                select(links.c.remote_id).where(links.c.key == key, links.c.platform == ref.platform)
+                select(links.c.remote_id, links.c.display).where(links.c.key == key, links.c.platform == ref.platform)
             ).first()
             if existing is None:
                 conn.execute(
@@ -225,7 +225,7 @@ class SqlStore:
                     )
                 )
             elif existing.remote_id != ref.id:
-                raise StoreError(f"{key} is already linked to {ref.platform}:{existing.remote_id}, not {ref.id}")
+                raise LinkConflict(key, RemoteRef(ref.platform, existing.remote_id, existing.display), ref)
 
     def unlink(self, key: str, platform: str) -> RemoteRef | None:
         """Drop `key`'s link on `platform`; return what it linked (None: nothing was linked)."""
