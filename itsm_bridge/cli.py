@@ -191,9 +191,13 @@ def _summary_text(summary: Any) -> str:
     calls = ", ".join(f"{p} {n}" for p, n in d["api_calls"].items())
     lines = [f"run {d['run_id']}: read {d['read']}; " + (", ".join(parts) or "nothing to write") + f"; API calls: {calls}"]
     lines += [f"  failed {e['action']} {e['platform']} [{e['key']}]: {e['message']}" for e in d["errors"]]
+    lines += [f"  {p}: rate limit reached; its work waits for the next run (the limit resets at {at})"
+              for p, at in d.get("paused", {}).items()]  # fmt: skip
     if d.get("held_in_quarantine"):
         lines.append(f"{d['held_in_quarantine']} record(s) held in quarantine (exit 1 until released): "
                      "`itsm-bridge quarantine list`; fix the cause and `retry`, or `quarantine ack`")  # fmt: skip
+    if d.get("journal_head"):
+        lines.append(f"journal head {d['journal_head']['head']} (keep it outside the database: journal verify --head)")
     return "\n".join(lines)
 
 
@@ -325,10 +329,20 @@ def journal_group() -> None:
 
 
 @journal_group.command("verify")
+@click.option("--head", "head_value", metavar="HEAD",
+              help="A head kept outside the database (ENTRIES:HASH from a run summary, or a head file): "
+                   "also detects removed last entries and rewriting up to it.")  # fmt: skip
 @pass_ctx
-def journal_verify(ctx: Context) -> None:
-    """Check the hash chain: exit 1 if any entry was edited, removed or reordered."""
+def journal_verify(ctx: Context, head_value: str | None) -> None:
+    """Check the hash chain (HMACs with state.journal_key_env): exit 1 if any entry was edited,
+    removed or reordered, or the journal does not match --head."""
     from itsm_bridge.store import open_from_config
+    from itsm_bridge.store.chain import Head
+
+    try:
+        head = Head.parse(head_value) if head_value else None
+    except (ValueError, OSError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--head") from None
 
     def verify(cfg: Any) -> Any:
         from itsm_bridge.cli_errors import ordinary
@@ -340,7 +354,7 @@ def journal_verify(ctx: Context) -> None:
         except StoreError as exc:
             return VerifyResult(False, 0, [str(exc)])
         try:
-            return store.verify_journal()
+            return store.verify_journal(head)
         except Exception as exc:  # noqa: BLE001  (a database error is the verdict; anything else propagates)
             error = ordinary(exc)
             if not isinstance(error, StoreError):
@@ -350,8 +364,12 @@ def journal_verify(ctx: Context) -> None:
             store.close()
 
     result = _run(ctx, verify)
-    text = f"OK: {result.entries} entries, chain intact" if result.ok else "\n".join(["BROKEN:", *result.problems])
-    emit(ctx, {"ok": result.ok, "entries": result.entries, "problems": result.problems}, text)
+    found = result.head.to_dict() if result.head else None
+    status = f"OK: {result.entries} entries, chain intact" if result.ok else "\n".join(["BROKEN:", *result.problems])
+    text = "\n".join([status, f"head {found['head'] if found else '-'} ({result.keyed} keyed, {result.plain} plain)",
+                      *[f"note: {n}" for n in result.notes]])  # fmt: skip
+    emit(ctx, {"ok": result.ok, "entries": result.entries, "problems": result.problems, "notes": result.notes,
+               "head": found, "keyed": result.keyed, "plain": result.plain}, text)  # fmt: skip
     sys.exit(0 if result.ok else 1)
 
 

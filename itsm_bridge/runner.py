@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Callable
 
 from itsm_bridge.config import Config
 from itsm_bridge.connectors import build_all
 from itsm_bridge.connectors.base import CheckResult
-from itsm_bridge.errors import BridgeError
+from itsm_bridge.errors import BridgeError, StoreError
 from itsm_bridge.run_log import errors_since_last_run, recorded
 from itsm_bridge.store import open_from_config
 from itsm_bridge.store.base import StateStore
@@ -43,6 +43,7 @@ def sync(
             engine = Engine(config, store, connectors, progress=progress)
             summary, plan = engine.sync(dry_run=True, only=only, limit=limit)
             summary.held = len(store.quarantined())
+            summary.journal_head = store.head().to_dict()
             return summary, plan
         with store.lock("sync"), recorded(store, "sync"):
             connectors = build_all(config)
@@ -52,7 +53,7 @@ def sync(
             log.info("sync %s started", engine.run_id, extra={"fields": {"run_id": engine.run_id, "store": store.url}})
             summary, plan = engine.sync(only=only, limit=limit)
             summary.held = len(store.quarantined())
-            store.append(engine.run_id, "run", summary.to_dict())
+            record_run(config, store, summary)
             log.info("sync %s finished: %d write(s), %d failed, %d quarantined", engine.run_id, summary.writes,
                      summary.failed, summary.quarantined, extra={"fields": summary.to_dict()})  # fmt: skip
             return summary, plan
@@ -87,7 +88,7 @@ def apply(config: Config, plan: Plan) -> RunSummary:
             engine = Engine(config, store, build_all(config))
             summary = engine.apply_plan(plan)
             summary.held = len(store.quarantined())
-            store.append(engine.run_id, "run", {**summary.to_dict(), "plan": plan.run_id})
+            record_run(config, store, summary, plan=plan.run_id)
             return summary
     finally:
         store.close()
@@ -101,10 +102,29 @@ def retry(config: Config) -> RunSummary:
             engine = Engine(config, store, build_all(config))
             summary = engine.retry()
             summary.held = len(store.quarantined())
-            store.append(engine.run_id, "run", {**summary.to_dict(), "retry": True})
+            record_run(config, store, summary, retry=True)
             return summary
     finally:
         store.close()
+
+
+def record_run(config: Config, store: StateStore, summary: RunSummary, **extra: Any) -> None:
+    """Journal the run, then put the journal's head (which now covers it) in the summary, the
+    log and, when configured, the head file: copies outside the database to verify against."""
+    payload = {k: v for k, v in summary.to_dict().items() if k != "journal_head"}
+    store.append(summary.run_id, "run", {**payload, **extra})
+    head = store.head()
+    summary.journal_head = head.to_dict()
+    log.info("journal head %s", head, extra={"fields": {"run_id": summary.run_id, "journal_head": str(head)}})
+    path = config.settings.state.journal_head_file
+    if path:
+        target = config.base_dir / path
+        line = f"{datetime.now(UTC).isoformat(timespec='seconds')} {summary.run_id} {head}\n"
+        try:
+            with target.open("a", encoding="utf-8") as out:
+                out.write(line)
+        except OSError as exc:
+            raise StoreError(f"cannot append the journal head to {target}: {exc.strerror}") from None
 
 
 def acknowledge(config: Config, ids: list[int], reason: str) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from itsm_bridge.config import Config
 from itsm_bridge.errors import NotFound
 from itsm_bridge.links import gone_finding, holds, key_findings, repaired_since_last_run, settle_gone
 from itsm_bridge.connectors.base import Connector, RemoteRecord
+from itsm_bridge.errors import Paused
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import RemoteRef
@@ -89,6 +90,8 @@ class Engine:
         plan = Plan(self.run_id)
         started = self.now()
         restore_facts(self.store, self.connectors)
+        for connector in self.connectors.values():  # what a connector must know before any write (a vendor's release)
+            getattr(connector, "preflight", lambda: None)()
         if not dry_run:
             summary.settled = settle_open_intents(self.store, self.connectors, self.run_id)
         reads = {p: ReadProgress(Watermark.from_cursor(self.store.cursor(p)), started, self._overlap(p)) for p in self._two_way()}
@@ -206,7 +209,14 @@ class Engine:
 
     def _read_source(self, reads: dict[str, ReadProgress], summary: RunSummary, only: str | None) -> Iterator[tuple[str, RemoteRecord, Side, list[Finding]]]:
         read = reads[self.source]
+        try:
+            yield from self._source_records(read, summary, only)
+        except Paused as exc:
+            _stop_read(read, exc, summary)
+
+    def _source_records(self, read: ReadProgress, summary: RunSummary, only: str | None) -> Iterator[tuple[str, RemoteRecord, Side, list[Finding]]]:
         for record in self.connectors[self.source].changed_since(read.watermark):
+            read.last = record.updated or read.last
             read.count += 1
             incident, findings = self.mappers[self.source].to_canonical(record)
             findings += key_findings(incident.key, self.source)
@@ -224,24 +234,32 @@ class Engine:
             if platform == self.source:
                 continue
             read = reads[platform]
-            for record in self.connectors[platform].changed_since(read.watermark):
-                read.count += 1
-                key = self.store.key_for(platform, record.ref.id) or record.correlation_key
-                if key is None:
-                    read.took(record.ref.id, record.version, record.updated)  # not ours
-                    continue
-                if only and key != only:
-                    read.unapplied.append(record.updated)  # another incident's change: for a full run
-                    continue
-                shadow = self.store.shadow(key)
-                if shadow is not None and shadow.versions.get(platform) == record.version:
-                    read.took(record.ref.id, record.version, record.updated)  # as we left it: nothing to keep
-                    continue
-                incident, _ = self.mappers[platform].to_canonical(record)
-                pending.setdefault(key, {})[platform] = Side(platform, incident.replace(key=key), record.version, _ref(record), record.updated)
+            try:
+                self._target_records(platform, read, pending, only)
+            except Paused as exc:
+                _stop_read(read, exc, summary)
+                continue
             if only is None:
                 read.complete_to = getattr(self.connectors[platform], "complete_to", None)
         return pending
+
+    def _target_records(self, platform: str, read: ReadProgress, pending: dict[str, dict[str, Side]], only: str | None) -> None:
+        for record in self.connectors[platform].changed_since(read.watermark):
+            read.last = record.updated or read.last
+            read.count += 1
+            key = self.store.key_for(platform, record.ref.id) or record.correlation_key
+            if key is None:
+                read.took(record.ref.id, record.version, record.updated)  # not ours
+                continue
+            if only and key != only:
+                read.unapplied.append(record.updated)  # another incident's change: for a full run
+                continue
+            shadow = self.store.shadow(key)
+            if shadow is not None and shadow.versions.get(platform) == record.version:
+                read.took(record.ref.id, record.version, record.updated)  # as we left it: nothing to keep
+                continue
+            incident, _ = self.mappers[platform].to_canonical(record)
+            pending.setdefault(key, {})[platform] = Side(platform, incident.replace(key=key), record.version, _ref(record), record.updated)
 
     def _matches_filter(self, record: RemoteRecord) -> bool:
         wanted = self.sync_settings.filters.get(self.source, {})
@@ -427,6 +445,15 @@ class Engine:
                 reads[platform].took(side.ref["id"], side.version, updated)
             else:
                 reads[platform].unapplied.append(updated)
+
+
+def _stop_read(read: ReadProgress, exc: Paused, summary: RunSummary) -> None:
+    """A read cut short by a long rate-limit wait: what it yielded is applied, and the cursor
+    stays at or before the last record read (the rest come, in order, after it)."""
+    summary.pause(exc)
+    log.warning("%s: reading stopped for this run: %s", exc.platform, exc)
+    if read.last is not None:
+        read.unapplied.append(read.last)
 
 
 def _ref(record: RemoteRecord) -> dict[str, str]:
