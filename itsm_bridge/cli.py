@@ -416,7 +416,7 @@ def doctor_command(ctx: Context) -> None:
     if ok:
         sys.exit(EXIT_OK)
     failed = {r.check for r in results if not r.ok}
-    if failed == {"links"}:  # the platforms answer; some linked records are gone
+    if failed <= {"links", "key_conflict"}:  # the platforms answer; linked records gone, or records refused for their key
         sys.exit(EXIT_FAILED)
     sys.exit(EXIT_USAGE if failed == {"config"} else EXIT_UNREACHABLE)
 
