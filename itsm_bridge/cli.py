@@ -191,6 +191,8 @@ def _summary_text(summary: Any) -> str:
     calls = ", ".join(f"{p} {n}" for p, n in d["api_calls"].items())
     lines = [f"run {d['run_id']}: read {d['read']}; " + (", ".join(parts) or "nothing to write") + f"; API calls: {calls}"]
     lines += [f"  failed {e['action']} {e['platform']} [{e['key']}]: {e['message']}" for e in d["errors"]]
+    lines += [f"  {p}: rate limit reached; its work waits for the next run (the limit resets at {at})"
+              for p, at in d.get("paused", {}).items()]  # fmt: skip
     if d.get("held_in_quarantine"):
         lines.append(f"{d['held_in_quarantine']} record(s) held in quarantine (exit 1 until released): "
                      "`itsm-bridge quarantine list`; fix the cause and `retry`, or `quarantine ack`")  # fmt: skip
@@ -414,7 +416,7 @@ def doctor_command(ctx: Context) -> None:
     if ok:
         sys.exit(EXIT_OK)
     failed = {r.check for r in results if not r.ok}
-    if failed == {"links"}:  # the platforms answer; some linked records are gone
+    if failed <= {"links", "key_conflict"}:  # the platforms answer; linked records gone, or records refused for their key
         sys.exit(EXIT_FAILED)
     sys.exit(EXIT_USAGE if failed == {"config"} else EXIT_UNREACHABLE)
 

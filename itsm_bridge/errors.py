@@ -15,6 +15,7 @@ The tree::
         RemoteValidation             skip          1   the vendor refused the record (400, data policy)
         TransitionNotAllowed         skip          1
         RateLimited                  retry         1   carries retry_after (seconds)
+          Paused                     skip          1   a wait past max_wait_s: the platform's work stops for the run
         Transient                    retry         1   5xx, reset, timeout
       UnsafeQueryValue               skip          1   a data value that would change a vendor query's meaning
       SyncError                      skip          1
@@ -31,6 +32,7 @@ Messages never carry secrets: connectors name the instance and user, never a pas
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import ClassVar, Literal
 
 Disposition = Literal["retry", "skip", "abort"]
@@ -147,6 +149,18 @@ class RateLimited(ConnectorError):
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
         self.retry_after = retry_after
         super().__init__(message, **kw)  # type: ignore[arg-type]
+
+
+class Paused(RateLimited):
+    """A rate limit asks for a longer wait than the platform's `max_wait_s` (an hourly rule can
+    mean an hour): this platform's work stops for the run, its records wait for the next one.
+    `until` is the reset time the vendor gave (aware UTC)."""
+
+    disposition = "skip"
+
+    def __init__(self, message: str, *, until: datetime, **kw: object) -> None:
+        self.until = until
+        super().__init__(message, retry_after=max(0.0, (until - datetime.now(UTC)).total_seconds()), **kw)  # type: ignore[arg-type]
 
 
 class Transient(ConnectorError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from itsm_bridge.config import Config
@@ -15,6 +16,7 @@ from itsm_bridge.errors import BridgeError, StoreError
 from itsm_bridge.store import open_from_config
 from itsm_bridge.store.base import StateStore
 from itsm_bridge.sync.engine import Engine
+from itsm_bridge.sync.identity import KEY_CONFLICT, is_conflict
 from itsm_bridge.sync.plan import Plan
 from itsm_bridge.sync.summary import RunSummary
 
@@ -176,7 +178,33 @@ def doctor(config: Config) -> list[CheckResult]:
                                "run `itsm-bridge mapping check` and set the keys it names" if gaps else ""))  # fmt: skip
     if all(r.ok for r in results):  # links are read only from platforms that answer
         results.append(_links_check(config, built))
-    return results
+    return results + _identity_checks(config)
+
+
+def _identity_checks(config: Config) -> list[CheckResult]:
+    """One failed line per record refused for carrying a key another record holds (none when the
+    store does not exist yet: doctor never creates it)."""
+    if config.state_url.startswith("sqlite:///") and not Path(config.state_url[len("sqlite:///") :]).exists():
+        return []
+    store = open_from_config(config)
+    try:
+        conflicts = key_conflicts(store)
+    finally:
+        store.close()
+    return [CheckResult(c["platform"], "key_conflict", False, c["message"],
+                        "remove the copied key from that record, then run `itsm-bridge retry`") for c in conflicts]  # fmt: skip
+
+
+def key_conflicts(store: StateStore) -> list[dict[str, Any]]:
+    """Quarantined records that carry a key another record holds, both records named."""
+    out = []
+    for q in store.quarantined():
+        if is_conflict(q.findings):
+            record, holder = q.record.get("record") or {}, q.record.get("holder") or {}
+            out.append({"key": q.key, "platform": q.platform, "record": record.get("display") or record.get("id") or q.ref,
+                        "holder": holder.get("display") or holder.get("id"), "since": q.first_seen,
+                        "message": next(str(f.get("message")) for f in q.findings if f.get("rule_id") == KEY_CONFLICT)})  # fmt: skip
+    return out
 
 
 def _links_check(config: Config, connectors: dict[str, Any]) -> CheckResult:
@@ -210,6 +238,7 @@ class Status:
     cursors: dict[str, str]
     links: int
     open_intents: int
+    key_conflicts: list[dict[str, Any]]
 
     def to_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -242,7 +271,8 @@ def _status(store: StateStore, config: Config, conflicts_shown: int) -> Status:
         for q in store.quarantined()
     ]  # fmt: skip
     links = len({k for k, _ in store.all_links()})
-    return Status(last_run, quarantined, conflicts[-conflicts_shown:], cursors, links, len(store.open_intents()))
+    return Status(last_run, quarantined, conflicts[-conflicts_shown:], cursors, links, len(store.open_intents()),
+                  key_conflicts(store))  # fmt: skip
 
 
 def audit(config: Config, since: datetime | None = None) -> Report:

@@ -27,8 +27,10 @@ from sqlalchemy import (
     event,
     insert,
     inspect,
+    or_,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.exc import DatabaseError
@@ -380,6 +382,8 @@ class SqlStore:
                 quarantine.c.platform == platform,
                 quarantine.c.released_at.is_(None),
                 (quarantine.c.key == key) if key is not None else (quarantine.c.ref == ref),
+                # two records of one platform carrying one key (a key conflict) are two entries
+                or_(quarantine.c.ref == ref, quarantine.c.ref.is_(None)) if key is not None and ref is not None else true(),
             )
             row = conn.execute(select(quarantine).where(*match)).first()
             if row is None:

@@ -22,6 +22,7 @@ from itsm_bridge.config import Config
 from itsm_bridge.errors import NotFound
 from itsm_bridge.links import gone_finding, gone_holds, repaired_since_last_run, settle_gone
 from itsm_bridge.connectors.base import Connector, RemoteRecord
+from itsm_bridge.errors import Paused
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import RemoteRef
@@ -30,6 +31,7 @@ from itsm_bridge.store.serialized import Serialized
 from itsm_bridge.sync.apply import Applied, Applier, settle_open_intents
 from itsm_bridge.sync.cursor import ReadProgress, Watermark
 from itsm_bridge.sync.hints import hint_states, keep_facts, restore_facts
+from itsm_bridge.sync.identity import Conflict, Identity, is_conflict
 from itsm_bridge.sync.plan import Action, Plan
 from itsm_bridge.sync.publish import plan_publish
 from itsm_bridge.sync.reconcile import CARRIED, SIDES_KEY, Outcome, Side, carried, reconcile
@@ -79,6 +81,8 @@ class Engine:
         self.progress = progress or (lambda n: None)
         self._background: dict[str, ThreadPoolExecutor] = {}
         self._waiting: list[tuple[_Work, Applied, Future[Applied]]] = []
+        self.identity = Identity(self.store, self.run_id)
+        self._plan: Plan | None = None  # the cycle's plan, while a dry run collects refusals in it
         self._recreate: list[tuple[_Work, Applied, list[str]]] = []  # keys whose gone records are created again
         self._held: dict[str, list[int]] | None = None  # open quarantine entries by key, read once
 
@@ -88,7 +92,11 @@ class Engine:
         summary = RunSummary(self.run_id, dry_run=dry_run)
         plan = Plan(self.run_id)
         started = self.now()
+        self.identity.journal = not dry_run
+        self._plan = plan if dry_run else None
         restore_facts(self.store, self.connectors)
+        for connector in self.connectors.values():  # what a connector must know before any write (a vendor's release)
+            getattr(connector, "preflight", lambda: None)()
         if not dry_run:
             summary.settled = settle_open_intents(self.store, self.connectors, self.run_id)
         reads = {p: ReadProgress(Watermark.from_cursor(self.store.cursor(p)), started, self._overlap(p)) for p in self._two_way()}
@@ -161,10 +169,19 @@ class Engine:
         summary = RunSummary(self.run_id)
         plan = Plan(self.run_id)
         keys: dict[str, str | None] = {}
+        conflicts: list[tuple[str, str]] = []
         for entry in self.store.quarantined():
             self.store.release(entry.id)  # re-quarantined below if it still fails
-            if entry.key:
+            if is_conflict(entry.findings) and entry.ref:
+                conflicts.append((entry.platform, entry.ref))
+            elif entry.key:
                 keys.setdefault(entry.key, entry.ref if entry.platform == self.source else None)
+        for platform, ref in conflicts:  # read afresh: still refused, or now free to sync
+            verdict = self.identity.reread(self.connectors.get(platform), platform, ref, self.mappers.get(self.source) if platform == self.source else None)
+            if verdict.conflict is not None:
+                self._refuse(verdict.conflict, summary)
+            elif verdict.key is not None and platform == self.source:
+                keys.setdefault(verdict.key, ref)
         for key in [*self._failed_last_run(), *repaired_since_last_run(self.store)]:
             keys.setdefault(key, None)
         reads = {p: ReadProgress(Watermark()) for p in self._two_way()}
@@ -181,7 +198,9 @@ class Engine:
                                        "error": "NotFound", "message": f"{key} is no longer on {self.source}"})  # fmt: skip
                 summary.failed += 1
                 continue
-            incident, findings = self.mappers[self.source].to_canonical(record)
+            incident, findings = self._identified(record, summary)
+            if incident is None:
+                continue
             side = Side(self.source, incident, record.version, _ref(record), record.updated)
             work = self._plan_key(incident.key, {self.source: side}, findings, plan, summary, dry_run=False)
             self._apply_batch([work], reads, summary, dry_run=False)
@@ -206,16 +225,46 @@ class Engine:
 
     def _read_source(self, reads: dict[str, ReadProgress], summary: RunSummary, only: str | None) -> Iterator[tuple[str, RemoteRecord, Side, list[Finding]]]:
         read = reads[self.source]
+        try:
+            yield from self._source_records(read, summary, only)
+        except Paused as exc:
+            _stop_read(read, exc, summary)
+
+    def _source_records(self, read: ReadProgress, summary: RunSummary, only: str | None) -> Iterator[tuple[str, RemoteRecord, Side, list[Finding]]]:
         for record in self.connectors[self.source].changed_since(read.watermark):
+            read.last = record.updated or read.last
             read.count += 1
-            incident, findings = self.mappers[self.source].to_canonical(record)
-            if only and incident.key != only:
-                continue
             if not self._matches_filter(record):
                 read.took(record.ref.id, record.version, record.updated)
                 summary.filtered += 1
                 continue
+            incident, findings = self._identified(record, summary, only)
+            if incident is None:
+                if only is None:
+                    read.took(record.ref.id, record.version, record.updated)  # refused: held in quarantine
+                continue
+            if only and incident.key != only:
+                continue
             yield incident.key, record, Side(self.source, incident, record.version, _ref(record), record.updated), findings
+
+    def _identified(self, record: RemoteRecord, summary: RunSummary, only: str | None = None) -> tuple[Any, list[Finding]]:
+        """A source record as an incident under the key it belongs to (its link, else the key it
+        carries); (None, []) when another record holds that key (refused and quarantined)."""
+        incident, findings = self.mappers[self.source].to_canonical(record)
+        verdict = self.identity.resolve(self.source, record, incident.key)
+        if verdict.conflict is not None:
+            if only is None or verdict.conflict.key == only:
+                self._refuse(verdict.conflict, summary)
+            return None, []
+        key = verdict.key or incident.key
+        if key != incident.key:
+            incident, findings = incident.replace(key=key), [f.for_key(key) for f in findings]
+        return incident, findings
+
+    def _refuse(self, conflict: Conflict, summary: RunSummary) -> None:
+        """A record carrying a key another record holds: quarantined (a dry run shows it blocked)."""
+        self.identity.refuse(conflict, self._plan)
+        summary.quarantined += 1
 
     def _read_targets(self, reads: dict[str, ReadProgress], summary: RunSummary, only: str | None) -> dict[str, dict[str, Side]]:
         pending: dict[str, dict[str, Side]] = {}
@@ -223,24 +272,41 @@ class Engine:
             if platform == self.source:
                 continue
             read = reads[platform]
-            for record in self.connectors[platform].changed_since(read.watermark):
-                read.count += 1
-                key = self.store.key_for(platform, record.ref.id) or record.correlation_key
-                if key is None:
-                    read.took(record.ref.id, record.version, record.updated)  # not ours
-                    continue
-                if only and key != only:
-                    read.unapplied.append(record.updated)  # another incident's change: for a full run
-                    continue
-                shadow = self.store.shadow(key)
-                if shadow is not None and shadow.versions.get(platform) == record.version:
-                    read.took(record.ref.id, record.version, record.updated)  # as we left it: nothing to keep
-                    continue
-                incident, _ = self.mappers[platform].to_canonical(record)
-                pending.setdefault(key, {})[platform] = Side(platform, incident.replace(key=key), record.version, _ref(record), record.updated)
+            try:
+                self._target_records(platform, read, pending, only, summary)
+            except Paused as exc:
+                _stop_read(read, exc, summary)
+                continue
             if only is None:
                 read.complete_to = getattr(self.connectors[platform], "complete_to", None)
         return pending
+
+    def _target_records(self, platform: str, read: ReadProgress, pending: dict[str, dict[str, Side]], only: str | None,
+                        summary: RunSummary) -> None:  # fmt: skip
+        for record in self.connectors[platform].changed_since(read.watermark):
+            read.last = record.updated or read.last
+            read.count += 1
+            verdict = self.identity.resolve(platform, record, record.correlation_key)
+            refused = verdict.conflict or verdict.displaced
+            if refused is not None and (only is None or refused.key == only):
+                self._refuse(refused, summary)
+            if verdict.displaced is not None:  # an earlier record of this run, less well proven
+                earlier = pending.get(verdict.displaced.key, {}).pop(platform, None)
+                if earlier is not None:
+                    read.took(earlier.ref["id"], earlier.version, _updated(earlier))
+            key = verdict.key
+            if key is None:
+                read.took(record.ref.id, record.version, record.updated)  # not ours, or refused
+                continue
+            if only and key != only:
+                read.unapplied.append(record.updated)  # another incident's change: for a full run
+                continue
+            shadow = self.store.shadow(key)
+            if shadow is not None and shadow.versions.get(platform) == record.version:
+                read.took(record.ref.id, record.version, record.updated)  # as we left it: nothing to keep
+                continue
+            incident, _ = self.mappers[platform].to_canonical(record)
+            pending.setdefault(key, {})[platform] = Side(platform, incident.replace(key=key), record.version, _ref(record), record.updated)
 
     def _matches_filter(self, record: RemoteRecord) -> bool:
         wanted = self.sync_settings.filters.get(self.source, {})
@@ -373,7 +439,7 @@ class Engine:
         if self._held is None:
             self._held = {}
             for entry in self.store.quarantined():
-                if entry.key:
+                if entry.key and not is_conflict(entry.findings):  # a conflict is another record's
                     self._held.setdefault(entry.key, []).append(entry.id)
         for entry_id in self._held.pop(key, []):
             self.store.release(entry_id)
@@ -426,6 +492,15 @@ class Engine:
                 reads[platform].took(side.ref["id"], side.version, updated)
             else:
                 reads[platform].unapplied.append(updated)
+
+
+def _stop_read(read: ReadProgress, exc: Paused, summary: RunSummary) -> None:
+    """A read cut short by a long rate-limit wait: what it yielded is applied, and the cursor
+    stays at or before the last record read (the rest come, in order, after it)."""
+    summary.pause(exc)
+    log.warning("%s: reading stopped for this run: %s", exc.platform, exc)
+    if read.last is not None:
+        read.unapplied.append(read.last)
 
 
 def _ref(record: RemoteRecord) -> dict[str, str]:

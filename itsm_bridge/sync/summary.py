@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from itsm_bridge.errors import Paused
+
 if TYPE_CHECKING:
     from itsm_bridge.sync.apply import Applied
 
@@ -32,6 +34,12 @@ class RunSummary:
     settled: list[dict[str, Any]] = field(default_factory=list)
     journal_head: dict[str, Any] | None = None  # the journal's head after the run: {entries, hash, head}
     held: int = 0  # records in quarantine after the run (this run's and earlier ones'): exit 1 while any
+    paused: dict[str, str] = field(default_factory=dict)  # platform -> when its rate limit resets (ISO UTC)
+
+    def pause(self, exc: Paused) -> None:
+        """A platform's work stopped for this run at a rate limit; note when it resets."""
+        until = exc.until.isoformat(timespec="seconds")
+        self.paused[exc.platform] = max(self.paused.get(exc.platform, until), until)
 
     def count(self, applied: Applied) -> None:
         for action in applied.done:
@@ -40,6 +48,10 @@ class RunSummary:
         self.deferred += applied.deferred
         self.quarantined += applied.blocked
         for action, exc in applied.failed:
+            if isinstance(exc, Paused):  # not the record's fault: it goes in the next run
+                self.deferred += 1
+                self.pause(exc)
+                continue
             self.failed += 1
             self.errors.append({"key": action.key, "platform": action.platform, "action": action.kind,
                                 "error": type(exc).__name__, "message": str(exc)})  # fmt: skip
@@ -49,7 +61,7 @@ class RunSummary:
         return self.created + self.updated + self.transitioned + self.commented + self.published
 
     def exit_code(self) -> int:
-        return 1 if self.failed or self.quarantined or self.held else 0
+        return 1 if self.failed or self.quarantined or self.held or self.paused else 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +82,7 @@ class RunSummary:
             "api_calls": self.api_calls,
             "errors": self.errors,
             "settled": self.settled,
+            "paused": self.paused,
             "journal_head": self.journal_head,
             "held_in_quarantine": self.held,
         }
