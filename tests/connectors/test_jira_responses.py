@@ -363,20 +363,29 @@ def test_internal_comments_carry_the_sd_public_comment_property_and_the_marker(j
 
 @responses.activate
 def test_comments_read_back_with_visibility_and_ours_are_not_imported(jira):
+    add_server()  # `myself`: the API user, accountId a1
+    bridge = {"accountId": "a1", "displayName": "Bridge"}
     comment_page = {"comments": [
         {"id": "1", "body": text_to_adf("from a person"), "created": "2024-05-01T10:00:00.000+0000",
-         "author": {"displayName": "Ana"}, "jsdPublic": False},
+         "author": {"displayName": "Ana", "accountId": "b2"}, "jsdPublic": False},
         {"id": "2", "body": text_to_adf("[itsm-bridge] (servicenow) echo"), "created": "2024-05-01T10:01:00.000+0000",
-         "jsdPublic": True},
+         "author": bridge, "jsdPublic": True},
         {"id": "3", "body": text_to_adf("to the customer"), "created": "2024-05-01T10:02:00.000+0000",
          "properties": [{"key": "sd.public.comment", "value": {"internal": False}}]},
-    ], "total": 3}  # fmt: skip
+        {"id": "4", "body": text_to_adf("[itsm-bridge] (servicenow:9f0c) Ana: copied"), "created": "2024-05-01T10:03:00.000+0000",
+         "author": bridge, "jsdPublic": False},
+        {"id": "5", "body": text_to_adf("[itsm-bridge] (servicenow:9f0c) pasted by a person"), "created": "2024-05-01T10:04:00.000+0000",
+         "author": {"displayName": "Ana", "accountId": "b2"}, "jsdPublic": False},
+    ], "total": 5}  # fmt: skip
     responses.get(f"{API}/issue/10001", json=issue(1, comment=comment_page))
     rec = jira.get(RemoteRef("jira", "10001"))
-    assert [(c.body, c.visibility, c.author) for c in rec.comments] == [
-        ("from a person", Visibility.INTERNAL, "Ana"), ("to the customer", Visibility.PUBLIC, ""),
+    assert [(c.id, c.body, c.visibility, c.author) for c in rec.comments] == [
+        ("1", "from a person", Visibility.INTERNAL, "Ana"), ("3", "to the customer", Visibility.PUBLIC, ""),
+        ("5", "[itsm-bridge] (servicenow:9f0c) pasted by a person", Visibility.INTERNAL, "Ana"),
     ]  # fmt: skip
-    assert len(responses.calls) == 1  # the embedded page was complete and said each comment's visibility
+    assert rec.copied == ("9f0c",)  # the note our copy names: a fresh store does not copy it again
+    # the embedded page was complete and said each comment's visibility; `myself` is read once
+    assert [c.request.url.split("?")[0].rsplit("/", 1)[-1] for c in responses.calls] == ["10001", "myself"]
 
 
 @responses.activate
