@@ -505,10 +505,13 @@ def audit_command(ctx: Context, fmt: str, out: str | None, since: str | None, fa
 @click.option("--write-config", type=click.Path(dir_okay=False), help="Write an itsm-bridge config for this sandbox.")
 @click.option("--provider", type=click.Choice(["statuspage", "cachet"]), default="statuspage", show_default=True,
               help="Status page the written config targets.")
+@click.option("--vendor", "vendor", multiple=True, metavar="NAME=VALUE",
+              help="A vendor behaviour, e.g. servicenow.hourly_rule=1000, servicenow.user_timezone=Europe/Berlin, "
+                   "servicenow.journal_access=hidden, cachet.version=2.3.18, cachet.app_timezone=Australia/Sydney.")
 @pass_ctx
 def sandbox_command(
     ctx: Context, port: int, incidents: int, faults: str, state: str | None, random_seed: int,
-    write_config: str | None, provider: str,
+    write_config: str | None, provider: str, vendor: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Serve local ServiceNow, Jira, Statuspage and Cachet imitations until SIGINT or SIGTERM.
 
@@ -518,6 +521,7 @@ def sandbox_command(
     import errno
 
     from itsm_bridge.cli_errors import UnusablePath, check_writable
+    from itsm_bridge.sandbox.app import VendorOptionError
     from itsm_bridge.sandbox.run import serve_until_stopped
 
     try:
@@ -526,10 +530,12 @@ def sandbox_command(
                 check_writable(path, option)
         serve_until_stopped(
             port=port, incidents=incidents, faults=faults, state=state, random_seed=random_seed,
-            write_config=write_config, provider=provider, as_json=ctx.json, echo=click.echo,
+            write_config=write_config, provider=provider, as_json=ctx.json, echo=click.echo, vendor=vendor,
         )  # fmt: skip
     except UnusablePath as exc:
         fail(ctx, exc)
+    except VendorOptionError as exc:
+        raise click.BadParameter(str(exc), param_hint="--vendor") from None
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise

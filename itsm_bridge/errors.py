@@ -24,6 +24,7 @@ The tree::
         Aborted                      abort         1   resumable: the next run continues
       StoreError                     abort         1
         Locked                       abort         3   another run holds the lock
+        LinkConflict                 skip          1   a key already linked to another record there
 
 The engine branches on `disposition` (retry | skip | abort), never on HTTP status codes.
 Messages never carry secrets: connectors name the instance and user, never a password or token.
@@ -33,7 +34,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+if TYPE_CHECKING:
+    from itsm_bridge.model import RemoteRef
 
 Disposition = Literal["retry", "skip", "abort"]
 
@@ -199,3 +203,14 @@ class StoreError(BridgeError):
 
 class Locked(StoreError):
     exit_code = 3
+
+
+class LinkConflict(StoreError):
+    """A key already linked to another record on that platform: the linked one stays, the
+    other is reported (two runs that overlapped each made one). Scoped to its record."""
+
+    disposition = "skip"
+
+    def __init__(self, key: str, existing: RemoteRef, offered: RemoteRef) -> None:
+        self.key, self.existing, self.offered = key, existing, offered
+        super().__init__(f"{key} is already linked to {existing.platform}:{existing.id}, not {offered.id}")

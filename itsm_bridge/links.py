@@ -11,9 +11,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from itsm_bridge.errors import BridgeError, NotFound
+from itsm_bridge import correlation
+from itsm_bridge.errors import BridgeError, LinkConflict, NotFound
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.model import RemoteRef
 from itsm_bridge.store.base import StateStore
@@ -22,7 +24,11 @@ if TYPE_CHECKING:
     from itsm_bridge.connectors.base import Connector
     from itsm_bridge.sync.apply import Applied
 
+log = logging.getLogger("itsm_bridge.sync")
+
 GONE_RULE = "link.gone"
+UNSETTLED_RULE = "intent.unsettled"
+HOLDING = (GONE_RULE, UNSETTLED_RULE)  # findings that stop every write of the key on that platform
 PLATFORMS = ("servicenow", "jira", "statuspage")
 CHECK_BATCH = 100  # links checked per bulk read where the connector offers one
 
@@ -132,14 +138,46 @@ def settle_gone(store: StateStore, run_id: str, policy: str, key: str, applied: 
     return handled
 
 
-def gone_holds(store: StateStore) -> dict[str, dict[str, Finding]]:
-    """Key -> platform -> the `link.gone` finding that holds it there (until relink or retry)."""
+def holds(store: StateStore) -> dict[str, dict[str, Finding]]:
+    """Key -> platform -> the finding that stops its writes there until a repair or `retry`
+    (a gone record; an open intent that could not be settled)."""
     out: dict[str, dict[str, Finding]] = {}
     for q in store.quarantined():
         for f in q.findings:
-            if q.key and f.get("rule_id") == GONE_RULE:
+            if q.key and f.get("rule_id") in HOLDING:
                 out.setdefault(q.key, {})[q.platform] = Finding(**f)
     return out
+
+
+def unsettled_finding(key: str, platform: str, action: str, exc: BridgeError) -> dict[str, Any]:
+    message = (f"a {action} of {key} on {platform} was open when a run stopped and cannot be looked up ({exc}); "
+               f"if it landed, `itsm-bridge links relink {key} {platform} REF`, else `itsm-bridge retry`")  # fmt: skip
+    return Finding(UNSETTLED_RULE, platform, "key", "block", message, key, key).to_dict()
+
+
+def key_findings(key: str, platform: str) -> list[Finding]:
+    """A key that cannot link records (it goes into labels, queries and URLs) holds its record."""
+    if correlation.valid_key(key):
+        return []
+    return [Finding("key.unusable", platform, "key", "block",
+                    f"key {key!r} cannot link records (1-100 letters, digits and . _ : -); fix it on {platform}", key, key)]  # fmt: skip
+
+
+def link_or_report(store: StateStore, run_id: str, key: str, ref: RemoteRef) -> RemoteRef:
+    """Link `ref`, or where the key is already linked to another record there (two runs that
+    overlapped each made one), keep the linked one and report `ref` (journaled, logged)."""
+    try:
+        store.link(key, ref)
+        return ref
+    except LinkConflict as exc:
+        kept = exc.existing
+    message = (f"{key} is linked to {kept.platform} {kept.display or kept.id}; {ref.display or ref.id} was also made "
+               f"for it and is left alone (remove it on {ref.platform} by hand)")  # fmt: skip
+    log.warning("%s", message)
+    store.append(run_id, "finding", {"result": "duplicate", "kept": str(kept), "duplicate": str(ref),
+                                     "duplicate_id": ref.id, "message": message},
+                 key=key, platform=ref.platform, ref=str(ref))  # fmt: skip
+    return kept
 
 
 def gone(store: StateStore, connectors: Mapping[str, Connector]) -> list[dict[str, str]]:

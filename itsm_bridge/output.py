@@ -70,6 +70,9 @@ def render_status(st: dict[str, Any]) -> str:
                      f"quarantined {last.get('quarantined', 0)}")  # fmt: skip
     else:
         lines.append("No run yet.")
+    if st.get("run_errors"):
+        lines.append(f"{st['run_errors_total']} run(s) ended in error{' since then' if last else ''} (latest last):")
+        lines += [f"  {e['at'][:19]} {e['command']}: {e['error']}: {e['message']}" for e in st["run_errors"]]
     lines.append(f"Linked incidents: {st['links']}; open intents: {st['open_intents']}")
     lines += [f"Cursor {p}: {v}" for p, v in st["cursors"].items()]
     if st["quarantined"]:

@@ -13,6 +13,7 @@ from itsm_bridge.config import Config
 from itsm_bridge.connectors import build_all
 from itsm_bridge.connectors.base import CheckResult
 from itsm_bridge.errors import BridgeError, StoreError
+from itsm_bridge.run_log import errors_since_last_run, recorded
 from itsm_bridge.store import open_from_config
 from itsm_bridge.store.base import StateStore
 from itsm_bridge.sync.engine import Engine
@@ -46,7 +47,7 @@ def sync(
             summary.held = len(store.quarantined())
             summary.journal_head = store.head().to_dict()
             return summary, plan
-        with store.lock("sync"):
+        with store.lock("sync"), recorded(store, "sync"):
             connectors = build_all(config)
             if only is not None:
                 _require_known(store, connectors, config.settings.sync.source, only)
@@ -85,7 +86,7 @@ def _require_known(store: StateStore, connectors: dict[str, Any], source: str, k
 def apply(config: Config, plan: Plan) -> RunSummary:
     store = open_from_config(config)
     try:
-        with store.lock("apply"):
+        with store.lock("apply"), recorded(store, "apply"):
             engine = Engine(config, store, build_all(config))
             summary = engine.apply_plan(plan)
             summary.held = len(store.quarantined())
@@ -99,7 +100,7 @@ def retry(config: Config) -> RunSummary:
     """Re-evaluate quarantined records (after a mapping fix) and re-run failed ones."""
     store = open_from_config(config)
     try:
-        with store.lock("retry"):
+        with store.lock("retry"), recorded(store, "retry"):
             engine = Engine(config, store, build_all(config))
             summary = engine.retry()
             summary.held = len(store.quarantined())
@@ -239,6 +240,8 @@ class Status:
     links: int
     open_intents: int
     key_conflicts: list[dict[str, Any]]
+    run_errors: list[dict[str, Any]]  # runs that ended in error since the last that finished (latest 5)
+    run_errors_total: int
 
     def to_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -271,8 +274,9 @@ def _status(store: StateStore, config: Config, conflicts_shown: int) -> Status:
         for q in store.quarantined()
     ]  # fmt: skip
     links = len({k for k, _ in store.all_links()})
+    errors = errors_since_last_run(store)
     return Status(last_run, quarantined, conflicts[-conflicts_shown:], cursors, links, len(store.open_intents()),
-                  key_conflicts(store))  # fmt: skip
+                  key_conflicts(store), errors[-5:], len(errors))  # fmt: skip
 
 
 def audit(config: Config, since: datetime | None = None) -> Report:

@@ -292,6 +292,6 @@ class StatusPageConnector:
         return {components[name][0]: fields.get("component_status") or DEFAULT_COMPONENT_STATUS}
 
     def _guard(self, fields: dict[str, Any], key: str | None) -> None:
-        findings = [f for k in TEXT_FIELDS if fields.get(k) for f in self.mapper.guard.check(k, str(fields[k]), key)]
+        findings = [f for k in TEXT_FIELDS if fields.get(k) for f in self.mapper.check_text(k, str(fields[k]), key)]
         if findings:
             raise PublishBlocked(findings)

@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DatabaseError
 
-from itsm_bridge.errors import ConfigError, ConfigProblem, StoreError
+from itsm_bridge.errors import ConfigError, ConfigProblem, LinkConflict, StoreError
 from itsm_bridge.model import RemoteRef
 from itsm_bridge.store.base import Cursor, JournalEntry, QuarantineEntry, Shadow, VerifyResult
 from itsm_bridge.store.chain import GENESIS, KEYED, PLAIN, Head, dumps, link_hash, verify
@@ -221,7 +221,7 @@ class SqlStore:
     def link(self, key: str, ref: RemoteRef) -> None:
         with self._write() as conn:
             existing = conn.execute(
-                select(links.c.remote_id).where(links.c.key == key, links.c.platform == ref.platform)
+                select(links.c.remote_id, links.c.display).where(links.c.key == key, links.c.platform == ref.platform)
             ).first()
             if existing is None:
                 conn.execute(
@@ -230,7 +230,7 @@ class SqlStore:
                     )
                 )
             elif existing.remote_id != ref.id:
-                raise StoreError(f"{key} is already linked to {ref.platform}:{existing.remote_id}, not {ref.id}")
+                raise LinkConflict(key, RemoteRef(ref.platform, existing.remote_id, existing.display), ref)
 
     def unlink(self, key: str, platform: str) -> RemoteRef | None:
         """Drop `key`'s link on `platform`; return what it linked (None: nothing was linked)."""

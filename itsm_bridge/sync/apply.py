@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 from itsm_bridge.connectors.base import Connector, NewIssue, RemoteRecord, Written
 from itsm_bridge.errors import BridgeError, NotFound, RemoteValidation, Stale
+from itsm_bridge.links import link_or_report, unsettled_finding
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper
 from itsm_bridge.model import RemoteRef, State
@@ -145,8 +146,7 @@ class Applier:
                     out.failed.append((group[0], answer))
                 remaining[key] = []  # the key's later actions depend on its create
                 continue
-            self.store.link(key, answer)
-            out.refs[platform] = answer
+            out.refs[platform] = link_or_report(self.store, self.run_id, key, answer)
             for action, intent in zip(group, intents):
                 self._outcome(intent, action, answer, {"result": "ok", "version": None})
             out.done += group
@@ -215,9 +215,11 @@ class Applier:
         elif written is not None:
             out.records.pop(action.platform, None)  # an earlier answer no longer shows it
         if written is not None:
-            out.refs[action.platform] = written
-            if action.kind == "create":
-                self.store.link(action.key, written)
+            kept = link_or_report(self.store, self.run_id, action.key, written) if action.kind == "create" else written
+            out.refs[action.platform] = kept
+            if kept != written:  # the linked one stays: what this answer showed is another record's
+                out.records.pop(action.platform, None)
+                out.versions.pop(action.platform, None)
         version = record.version if isinstance(record, RemoteRecord) else None
         self._outcome(intent, action, written or ref, {"result": "ok", "version": version})
         out.done.append(action)
@@ -263,9 +265,7 @@ class Applier:
         elif result.action == "deferred":
             out.deferred += 1
         elif result.ref is not None:
-            if ref is None:
-                self.store.link(action.key, result.ref)
-            out.refs[action.platform] = result.ref
+            out.refs[action.platform] = link_or_report(self.store, self.run_id, action.key, result.ref) if ref is None else result.ref
         self._outcome(intent, action, result.ref or ref, payload)
         if result.action in ("created", "updated", "resolved"):
             out.done.append(action)
@@ -319,16 +319,33 @@ def settle_open_intents(
         result: dict[str, Any] = {"result": "settled", "open_since": intent.at}
         connector = connectors.get(intent.platform or "")
         if intent.action in ("create", "publish") and connector is not None and intent.key:
-            found = _find_after_lag(connector, intent, sleep)
-            if found is not None:
-                store.link(intent.key, found.ref)
-                result.update(found=str(found.ref), version=found.version)
-            else:
-                result.update(found=None)
+            try:
+                result.update(_settle_create(store, connector, intent, run_id, sleep))
+            except BridgeError as exc:  # scoped to the record: held with the reason, never raised again
+                if exc.disposition == "abort":
+                    raise
+                finding = unsettled_finding(intent.key, connector.name, intent.action or "create", exc)
+                store.quarantine(connector.name, [finding], {}, key=intent.key, ref=intent.ref)
+                result.update(result="quarantined", error=type(exc).__name__, message=str(exc))
         store.append(run_id, "outcome", result, key=intent.key, platform=intent.platform, ref=intent.ref,
                      action=intent.action, intent_seq=intent.seq)  # fmt: skip
         settled.append({"key": intent.key, "platform": intent.platform, "action": intent.action, **result})
     return settled
+
+
+def _settle_create(store: StateStore, connector: Connector, intent: JournalEntry, run_id: str,
+                   sleep: Callable[[float], None]) -> dict[str, Any]:  # fmt: skip
+    """Link the record an open create made, if it landed; where the key is linked to another
+    record meanwhile (a run that overlapped), the linked one stays and this one is reported."""
+    assert intent.key is not None
+    found = _find_after_lag(connector, intent, sleep)
+    if found is None:
+        return {"found": None}
+    kept = link_or_report(store, run_id, intent.key, found.ref)
+    out: dict[str, Any] = {"found": str(found.ref), "version": found.version}
+    if kept != found.ref:
+        out.update(kept=str(kept), duplicate=str(found.ref))
+    return out
 
 
 def _find_after_lag(connector: Connector, intent: JournalEntry, sleep: Callable[[float], None]) -> RemoteRecord | None:

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator
 
 from itsm_bridge.config import Config
 from itsm_bridge.errors import NotFound
-from itsm_bridge.links import gone_finding, gone_holds, repaired_since_last_run, settle_gone
+from itsm_bridge.links import gone_finding, holds, key_findings, repaired_since_last_run, settle_gone
 from itsm_bridge.connectors.base import Connector, RemoteRecord
 from itsm_bridge.errors import Paused
 from itsm_bridge.mapping.findings import Finding
@@ -243,6 +243,7 @@ class Engine:
                 if only is None:
                     read.took(record.ref.id, record.version, record.updated)  # refused: held in quarantine
                 continue
+            findings += key_findings(incident.key, self.source)
             if only and incident.key != only:
                 continue
             yield incident.key, record, _side(self.source, incident, record), findings
@@ -356,10 +357,10 @@ class Engine:
             for w in work:
                 self._account(w.sides, reads, True)
             return
-        held = gone_holds(self.store)
+        held = holds(self.store)
         for w in work:
             for platform in {a.platform for a in w.outcome.actions} & held.get(w.key, {}).keys():
-                w.outcome.blocked.setdefault(platform, [held[w.key][platform]])  # no call to a gone record
+                w.outcome.blocked.setdefault(platform, [held[w.key][platform]])  # e.g. no call to a gone record
             self._link_and_hold(w, summary)
             hint_states(self.store, self.connectors, w.key, w.shown, w.sides)
         applier = Applier(self.store, self.connectors, self.mappers, self.run_id, workers=self._workers())

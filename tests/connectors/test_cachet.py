@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -11,6 +12,7 @@ from itsm_bridge.connectors.statuspage_common import status_page_connector
 from itsm_bridge.model import Priority, State
 from itsm_bridge.sandbox.cachet import CachetPlatform
 from itsm_bridge.sandbox.core import serve, stop
+from itsm_bridge.sandbox.rendering import cachet_view
 from tests.connectors.test_statuspage import CANARIES, canary_incident
 from tests.connectors.test_statuspage_responses import page_config
 
@@ -55,11 +57,15 @@ def test_no_canary_reaches_cachet_through_create_update_and_resolve(platform):
     assert not [c for c in CANARIES if any(c in b for b in bodies)]
 
 
-def test_script_and_javascript_urls_never_reach_cachet(platform):
+def test_script_and_javascript_urls_never_reach_cachet_as_markup(platform):
     conn = connector(platform)
     conn.publish(canary_incident(title="<script>x</script>", public_message="[a](JavaScript:alert(1))"))
     (post,) = writes(platform)
-    assert "<script" not in post.body.lower() and "javascript:" not in post.body.lower()
+    sent = json.loads(post.body)
+    assert sent["name"] == "<script>x</script>"  # Cachet prints the name escaped: a reader sees this text
+    assert "<script" not in sent["message"].lower() and "javascript:" not in sent["message"].lower()
+    (stored,) = platform.incidents()
+    assert cachet_view(stored)["bodies"] == ["[a](JavaScript:alert(1))"]  # read as written, no link
 
 
 def test_a_blocked_publish_writes_nothing_to_cachet(platform):

@@ -501,10 +501,11 @@ def test_a_service_without_a_component_is_a_warning_and_carries_no_component():
     assert not findings[0].blocking
 
 
-def test_a_broken_template_blocks_with_a_finding():
-    cfg = page_config(extra='[publish]\nname_template = "{{ assignee }}"')
-    fields, findings = StatuspageMapper(cfg).to_fields(incident())
-    assert "name" not in fields and findings[0].rule_id == "publish.template" and findings[0].blocking
+def test_a_template_naming_a_field_off_the_allow_list_is_refused_when_the_config_loads():
+    from itsm_bridge.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"publish\.name_template: .*'assignee' is undefined"):
+        page_config(extra='[publish]\nname_template = "{{ assignee }}"')
 
 
 @responses.activate
