@@ -125,3 +125,14 @@ def test_an_issue_done_in_jira_without_a_resolution_syncs_back_without_inventing
     incident = bridge.sandbox.servicenow.incident(record["sys_id"])
     assert incident["state"] == "8"  # canceled on ServiceNow too
     assert bridge.sandbox.jira.issue(key)["fields"]["resolution"] is None  # nothing written back to Jira
+
+
+def test_a_work_note_and_a_comment_of_one_text_are_both_copied_without_a_lookup(bridge):
+    record = add_incident(bridge.sandbox, short_description="flapping", work_notes="restarted the relay",
+                          comments="restarted the relay")  # fmt: skip
+    code, summary = bridge.sync_json()
+    assert code == 0, summary
+    key = jira_issue_for(bridge.sandbox, record["number"])["key"]
+    comments = bridge.sandbox.jira.comments(key)
+    assert sorted(c["jsdPublic"] for c in comments) == [False, True]  # internal and public: two notes
+    assert not any(c.method == "GET" and c.path.endswith("/comment") for c in bridge.sandbox.calls("jira"))
