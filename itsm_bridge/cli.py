@@ -191,9 +191,16 @@ def _summary_text(summary: Any) -> str:
     calls = ", ".join(f"{p} {n}" for p, n in d["api_calls"].items())
     lines = [f"run {d['run_id']}: read {d['read']}; " + (", ".join(parts) or "nothing to write") + f"; API calls: {calls}"]
     lines += [f"  failed {e['action']} {e['platform']} [{e['key']}]: {e['message']}" for e in d["errors"]]
+    lines += [f"  {p}: rate limit reached; its work waits for the next run (the limit resets at {at})"
+              for p, at in d.get("paused", {}).items()]  # fmt: skip
+    if d.get("interrupted"):
+        lines.insert(0, f"INTERRUPTED by {d['interrupted']}: the writes in flight finished and are journaled; "
+                        f"{d.get('unfinished', 0)} incident(s) unfinished; the next run carries on")  # fmt: skip
     if d.get("held_in_quarantine"):
         lines.append(f"{d['held_in_quarantine']} record(s) held in quarantine (exit 1 until released): "
                      "`itsm-bridge quarantine list`; fix the cause and `retry`, or `quarantine ack`")  # fmt: skip
+    if d.get("journal_head"):
+        lines.append(f"journal head {d['journal_head']['head']} (keep it outside the database: journal verify --head)")
     return "\n".join(lines)
 
 
@@ -325,10 +332,20 @@ def journal_group() -> None:
 
 
 @journal_group.command("verify")
+@click.option("--head", "head_value", metavar="HEAD",
+              help="A head kept outside the database (ENTRIES:HASH from a run summary, or a head file): "
+                   "also detects removed last entries and rewriting up to it.")  # fmt: skip
 @pass_ctx
-def journal_verify(ctx: Context) -> None:
-    """Check the hash chain: exit 1 if any entry was edited, removed or reordered."""
+def journal_verify(ctx: Context, head_value: str | None) -> None:
+    """Check the hash chain (HMACs with state.journal_key_env): exit 1 if any entry was edited,
+    removed or reordered, or the journal does not match --head."""
     from itsm_bridge.store import open_from_config
+    from itsm_bridge.store.chain import Head
+
+    try:
+        head = Head.parse(head_value) if head_value else None
+    except (ValueError, OSError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--head") from None
 
     def verify(cfg: Any) -> Any:
         from itsm_bridge.cli_errors import ordinary
@@ -340,7 +357,7 @@ def journal_verify(ctx: Context) -> None:
         except StoreError as exc:
             return VerifyResult(False, 0, [str(exc)])
         try:
-            return store.verify_journal()
+            return store.verify_journal(head)
         except Exception as exc:  # noqa: BLE001  (a database error is the verdict; anything else propagates)
             error = ordinary(exc)
             if not isinstance(error, StoreError):
@@ -350,8 +367,12 @@ def journal_verify(ctx: Context) -> None:
             store.close()
 
     result = _run(ctx, verify)
-    text = f"OK: {result.entries} entries, chain intact" if result.ok else "\n".join(["BROKEN:", *result.problems])
-    emit(ctx, {"ok": result.ok, "entries": result.entries, "problems": result.problems}, text)
+    found = result.head.to_dict() if result.head else None
+    status = f"OK: {result.entries} entries, chain intact" if result.ok else "\n".join(["BROKEN:", *result.problems])
+    text = "\n".join([status, f"head {found['head'] if found else '-'} ({result.keyed} keyed, {result.plain} plain)",
+                      *[f"note: {n}" for n in result.notes]])  # fmt: skip
+    emit(ctx, {"ok": result.ok, "entries": result.entries, "problems": result.problems, "notes": result.notes,
+               "head": found, "keyed": result.keyed, "plain": result.plain}, text)  # fmt: skip
     sys.exit(0 if result.ok else 1)
 
 
@@ -376,7 +397,7 @@ def journal_show(ctx: Context, key: str | None, last: int) -> None:
     entries = _run(ctx, read)
     data = [e.__dict__ for e in entries]
     rows = [[e.seq, e.at[:19], e.kind, e.action or "", e.platform or "", e.key or "", e.ref or "",
-             e.payload.get("result") or e.payload.get("rule") or ""] for e in entries]  # fmt: skip
+             e.payload.get("result") or e.payload.get("rule") or e.payload.get("reason") or ""] for e in entries]  # fmt: skip
     emit(ctx, data, table(["seq", "at", "kind", "action", "platform", "key", "ref", "result"], rows))
 
 
@@ -386,7 +407,7 @@ def doctor_command(ctx: Context) -> None:
     """Check every platform (reachable, credentials, permissions, mapped values) and the mapping.
 
     Exit 0 when all is fine, 4 when a platform check fails, 2 when only the config or the
-    environment (a secret's variable not set) is at fault.
+    environment (a secret's variable not set) is at fault, 1 when only linked records are gone.
     """
     from itsm_bridge import runner
     from itsm_bridge.output import table
@@ -398,6 +419,8 @@ def doctor_command(ctx: Context) -> None:
     if ok:
         sys.exit(EXIT_OK)
     failed = {r.check for r in results if not r.ok}
+    if failed <= {"links", "key_conflict"}:  # the platforms answer; linked records gone, or records refused for their key
+        sys.exit(EXIT_FAILED)
     sys.exit(EXIT_USAGE if failed == {"config"} else EXIT_UNREACHABLE)
 
 
@@ -408,11 +431,13 @@ def doctor_command(ctx: Context) -> None:
 def demo_command(ctx: Context, incidents: int, workdir: str | None) -> None:
     """Run the whole product on the bundled sandbox: sync ServiceNow -> Jira and the status page,
     sync again (writes nothing), resolve an issue in Jira and sync it back. No account needed."""
+    from itsm_bridge import stopping
     from itsm_bridge.demo import run_demo
     from itsm_bridge.errors import BridgeError
 
     try:
-        result = run_demo(incidents, workdir, echo=(lambda line: None) if ctx.json else click.echo)
+        with stopping.handling():  # a signal ends the demo after the writes in flight (exit 130/143)
+            result = run_demo(incidents, workdir, echo=(lambda line: None) if ctx.json else click.echo)
     except BridgeError as exc:
         fail(ctx, exc)
     text = [f"\nState:   {result.state_path}", f"Config:  {result.config_path}",
@@ -485,10 +510,13 @@ def audit_command(ctx: Context, fmt: str, out: str | None, since: str | None, fa
 @click.option("--write-config", type=click.Path(dir_okay=False), help="Write an itsm-bridge config for this sandbox.")
 @click.option("--provider", type=click.Choice(["statuspage", "cachet"]), default="statuspage", show_default=True,
               help="Status page the written config targets.")
+@click.option("--vendor", "vendor", multiple=True, metavar="NAME=VALUE",
+              help="A vendor behaviour, e.g. servicenow.hourly_rule=1000, servicenow.user_timezone=Europe/Berlin, "
+                   "servicenow.journal_access=hidden, cachet.version=2.3.18, cachet.app_timezone=Australia/Sydney.")
 @pass_ctx
 def sandbox_command(
     ctx: Context, port: int, incidents: int, faults: str, state: str | None, random_seed: int,
-    write_config: str | None, provider: str,
+    write_config: str | None, provider: str, vendor: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Serve local ServiceNow, Jira, Statuspage and Cachet imitations until SIGINT or SIGTERM.
 
@@ -498,6 +526,7 @@ def sandbox_command(
     import errno
 
     from itsm_bridge.cli_errors import UnusablePath, check_writable
+    from itsm_bridge.sandbox.app import VendorOptionError
     from itsm_bridge.sandbox.run import serve_until_stopped
 
     try:
@@ -506,16 +535,26 @@ def sandbox_command(
                 check_writable(path, option)
         serve_until_stopped(
             port=port, incidents=incidents, faults=faults, state=state, random_seed=random_seed,
-            write_config=write_config, provider=provider, as_json=ctx.json, echo=click.echo,
+            write_config=write_config, provider=provider, as_json=ctx.json, echo=click.echo, vendor=vendor,
         )  # fmt: skip
     except UnusablePath as exc:
         fail(ctx, exc)
+    except VendorOptionError as exc:
+        raise click.BadParameter(str(exc), param_hint="--vendor") from None
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise
         fail(ctx, UnusablePath(f"--port {port}: a port the sandbox needs ({port} to {port + 3}) is in use; "
                                "pick another or --port 0 for free ones"))  # fmt: skip
 
+
+def _register() -> None:
+    from itsm_bridge.cli_links import links_group
+
+    main.add_command(links_group)
+
+
+_register()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -45,6 +45,7 @@ class ServiceNowSettings(HttpSettings):
     client_secret_env: str | None = Field(None, pattern=ENV_NAME)
     page_size: int = Field(1000, ge=1, le=10000)
     overlap_s: int = Field(60, ge=0, description="Cursor overlap window, seconds.")
+    max_wait_s: float = Field(60.0, ge=0, description="Longest rate-limit wait sat out; past it, the platform's work stops for this run.")
 
     @model_validator(mode="after")
     def _one_auth(self) -> ServiceNowSettings:
@@ -100,6 +101,19 @@ class StatuspageSettings(HttpSettings):
     token_env: str | None = Field(None, pattern=ENV_NAME)
     requests_per_second: float = Field(1.0, gt=0)
     min_update_interval_s: float = Field(300.0, ge=0, description="Least time between two updates.")
+    max_wait_s: float = Field(60.0, ge=0, description="Longest rate-limit wait sat out; past it, the platform's work stops for this run.")
+    timezone: str = Field("UTC", description="Cachet: the instance's app_timezone, the zone of the naive times it answers.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Europe/Berlin") from None
+        return v
 
     @model_validator(mode="after")
     def _provider_keys(self) -> StatuspageSettings:
@@ -113,6 +127,9 @@ class StatuspageSettings(HttpSettings):
 class StateSettings(Section):
     url: str = Field("sqlite:///itsm-bridge.sqlite", description="sqlite:///PATH or postgresql+psycopg://...")
     password_env: str | None = Field(None, pattern=ENV_NAME)
+    journal_key_env: str | None = Field(None, pattern=ENV_NAME,
+                                        description="Variable holding the key that HMAC-chains the journal.")  # fmt: skip
+    journal_head_file: str | None = Field(None, description="Each run appends the journal's head to this file.")
 
     @field_validator("url")
     @classmethod
@@ -254,6 +271,9 @@ class SyncSettings(Section):
         "assignment_group": "servicenow",
         "state": "jira",
     }
+    gone_links: Literal["quarantine", "recreate"] = Field(
+        "quarantine", description="A linked record that is gone (404): hold the key on that platform, or create it again."
+    )
 
     @field_validator("owners")
     @classmethod

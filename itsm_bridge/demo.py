@@ -21,6 +21,7 @@ from itsm_bridge import config as config_module
 from itsm_bridge import runner
 from itsm_bridge.sandbox.app import Sandbox
 from itsm_bridge.sandbox.config_writer import write_config
+from itsm_bridge.stopping import Interrupted
 from itsm_bridge.sync.summary import RunSummary
 
 
@@ -35,6 +36,7 @@ class DemoResult:
     problems: list[str] = field(default_factory=list)
     report_path: Path | None = None
     audit: dict[str, Any] = field(default_factory=dict)
+    previous_state: Path | None = None  # an earlier demo's state, set aside
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +49,7 @@ class DemoResult:
             "problems": self.problems,
             "report": str(self.report_path) if self.report_path else None,
             "audit": self.audit,
+            "previous_state": str(self.previous_state) if self.previous_state else None,
         }
 
 
@@ -65,6 +68,9 @@ def run_demo(incidents: int = 20, workdir: str | None = None, echo: Callable[[st
         config_path.write_text(text.replace("search_lag_s = 10.0", "search_lag_s = 1.0"), encoding="utf-8")
         cfg = config_module.load(config_path)
         result = DemoResult(root, config_path, Path(cfg.state_url[len("sqlite:///") :]))
+        result.previous_state = _set_aside(result.state_path)
+        if result.previous_state:
+            echo(f"An earlier demo's state (its sandbox is gone) was moved to {result.previous_state}")
 
         first = _step(result, "initial sync: ServiceNow -> Jira and the status page", runner.sync(cfg)[0], echo)
         if first.created == 0:
@@ -89,6 +95,21 @@ def run_demo(incidents: int = 20, workdir: str | None = None, echo: Callable[[st
     return result
 
 
+def _set_aside(state: Path) -> Path | None:
+    """Move an earlier demo's state out of the way: it links records of a sandbox that lived only
+    in that run's memory, so every one of them would be gone. Kept (not deleted) for a look."""
+    if not state.exists():
+        return None
+    aside = state.with_name(state.name + ".previous")
+    for suffix in ("", "-wal", "-shm"):
+        old = Path(f"{state}{suffix}")
+        if old.exists():
+            old.replace(Path(f"{aside}{suffix}"))
+        else:
+            Path(f"{aside}{suffix}").unlink(missing_ok=True)  # no stale WAL beside the moved file
+    return aside
+
+
 def _step(result: DemoResult, title: str, summary: RunSummary, echo: Callable[[str], None]) -> RunSummary:
     data = summary.to_dict()
     result.steps.append({"step": title, **data})
@@ -97,6 +118,8 @@ def _step(result: DemoResult, title: str, summary: RunSummary, echo: Callable[[s
          f"commented {data['commented']}, published {data['published']}, quarantined {data['quarantined']}, "
          f"conflicts {data['conflicts']}, failed {data['failed']}")  # fmt: skip
     echo(f"  API calls: {', '.join(f'{p} {n}' for p, n in data['api_calls'].items())}")
+    if summary.interrupted:  # the run stopped on a signal: so does the demo
+        raise Interrupted(f"demo interrupted by {summary.interrupted} during: {title}")
     return summary
 
 

@@ -15,6 +15,7 @@ The tree::
         RemoteValidation             skip          1   the vendor refused the record (400, data policy)
         TransitionNotAllowed         skip          1
         RateLimited                  retry         1   carries retry_after (seconds)
+          Paused                     skip          1   a wait past max_wait_s: the platform's work stops for the run
         Transient                    retry         1   5xx, reset, timeout
       UnsafeQueryValue               skip          1   a data value that would change a vendor query's meaning
       SyncError                      skip          1
@@ -23,6 +24,7 @@ The tree::
         Aborted                      abort         1   resumable: the next run continues
       StoreError                     abort         1
         Locked                       abort         3   another run holds the lock
+        LinkConflict                 skip          1   a key already linked to another record there
 
 The engine branches on `disposition` (retry | skip | abort), never on HTTP status codes.
 Messages never carry secrets: connectors name the instance and user, never a password or token.
@@ -31,7 +33,11 @@ Messages never carry secrets: connectors name the instance and user, never a pas
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+if TYPE_CHECKING:
+    from itsm_bridge.model import RemoteRef
 
 Disposition = Literal["retry", "skip", "abort"]
 
@@ -149,6 +155,18 @@ class RateLimited(ConnectorError):
         super().__init__(message, **kw)  # type: ignore[arg-type]
 
 
+class Paused(RateLimited):
+    """A rate limit asks for a longer wait than the platform's `max_wait_s` (an hourly rule can
+    mean an hour): this platform's work stops for the run, its records wait for the next one.
+    `until` is the reset time the vendor gave (aware UTC)."""
+
+    disposition = "skip"
+
+    def __init__(self, message: str, *, until: datetime, **kw: object) -> None:
+        self.until = until
+        super().__init__(message, retry_after=max(0.0, (until - datetime.now(UTC)).total_seconds()), **kw)  # type: ignore[arg-type]
+
+
 class Transient(ConnectorError):
     disposition = "retry"
 
@@ -185,3 +203,14 @@ class StoreError(BridgeError):
 
 class Locked(StoreError):
     exit_code = 3
+
+
+class LinkConflict(StoreError):
+    """A key already linked to another record on that platform: the linked one stays, the
+    other is reported (two runs that overlapped each made one). Scoped to its record."""
+
+    disposition = "skip"
+
+    def __init__(self, key: str, existing: RemoteRef, offered: RemoteRef) -> None:
+        self.key, self.existing, self.offered = key, existing, offered
+        super().__init__(f"{key} is already linked to {existing.platform}:{existing.id}, not {offered.id}")

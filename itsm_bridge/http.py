@@ -10,6 +10,9 @@
   timed out is never re-sent here: the connector looks it up by correlation key first.
 - `Retry-After` (seconds or HTTP date) is a minimum; without it, `X-RateLimit-Reset` (UNIX
   seconds or ISO 8601), else exponential backoff with jitter.
+- A wait longer than `max_wait_s` is not sat out (ServiceNow's rules are hourly: a 429 can mean
+  an hour while the run holds its lock): the client raises `Paused` with the reset time, and
+  every later request of this client raises it too, without a call, until that time.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Mapping
 
@@ -27,12 +30,14 @@ import requests
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from itsm_bridge import stopping
 from itsm_bridge.errors import (
     AuthError,
     BridgeError,
     ConnectorError,
     Forbidden,
     NotFound,
+    Paused,
     RateLimited,
     RemoteValidation,
     Transient,
@@ -52,7 +57,7 @@ class RateBudget:
     def __init__(self, requests_per_second: float, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
         self.interval = 1.0 / requests_per_second
-        self._clock, self._sleep = clock, sleep
+        self._clock, self._sleep = clock, stopping.interruptible(sleep)
         self._next = 0.0
         self._hold_until = 0.0
         self._lock = threading.Lock()
@@ -65,6 +70,8 @@ class RateBudget:
                 self._next = slot + self.interval
             if slot > now:
                 self._sleep(slot - now)
+            if stopping.requested():
+                return  # the caller sends nothing now (HttpClient._send checks)
             with self._lock:
                 if self._clock() >= self._hold_until:
                     return  # else a pause came while this one waited: take a slot after it
@@ -105,6 +112,14 @@ def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -
         except ValueError:
             pass
     return None
+
+
+def _unix_time(value: str | None) -> datetime | None:
+    """`X-RateLimit-Reset` as ServiceNow sends it (UNIX seconds), else None."""
+    try:
+        return datetime.fromtimestamp(int(str(value).strip()), UTC) if value else None
+    except ValueError:
+        return None
 
 
 def error_message(resp: requests.Response) -> str:
@@ -199,8 +214,12 @@ class HttpClient:
         classify: Classifier = classify_response,
         sleep: Callable[[float], None] = time.sleep,
         workers: int = 4,
+        max_wait_s: float | None = None,
     ) -> None:
         self.platform = platform
+        self.max_wait_s = max_wait_s  # longest rate-limit wait sat out; None: any
+        self.paused_until: datetime | None = None  # set by a wait past max_wait_s
+        self._reset_at: datetime | None = None  # the vendor's reset time (X-RateLimit-Reset), for messages
         self._slots = threading.BoundedSemaphore(workers)  # requests in flight at once
         self.base_url = base_url.rstrip("/")
         self.session = session
@@ -209,7 +228,7 @@ class HttpClient:
         self.max_retries = max_retries
         self.backoff = backoff or Backoff()
         self.classify = classify
-        self.sleep = sleep
+        self.sleep = stopping.interruptible(sleep)  # a retry's wait ends when the run is stopped
         self.calls = 0  # every request sent, retries included: each one costs rate limit
         self._calls_lock = threading.Lock()
 
@@ -261,7 +280,11 @@ class HttpClient:
         self, method: str, path: str, params: Any, body: Any, headers: Any, ref: str | None, data: Any = None
     ) -> requests.Response:
         url = path if path.startswith("http") else f"{self.base_url}{path}"
+        if self.paused_until is not None and datetime.now(UTC) < self.paused_until:
+            raise self._paused(ref)
         self.budget.acquire()
+        stopping.check(f"{self.platform} {method} {path}")  # a stopped run sends no new request
+        stopping.note_sent(method)
         with self._calls_lock:
             self.calls += 1
         started = time.perf_counter()
@@ -296,5 +319,18 @@ class HttpClient:
         if isinstance(error, RateLimited):
             if resp.headers.get("RateLimit-Reason"):
                 log.info("%s rate limited: %s", self.platform, resp.headers["RateLimit-Reason"])
-            self.budget.pause(error.retry_after if error.retry_after is not None else self.backoff.delay(1))
+            wait = error.retry_after
+            if wait is not None and self.max_wait_s is not None and wait > self.max_wait_s:
+                self.paused_until = datetime.now(UTC) + timedelta(seconds=wait)  # by our clock: skew-proof
+                self._reset_at = _unix_time(resp.headers.get("X-RateLimit-Reset")) or self.paused_until
+                log.warning("%s: rate limit resets in %.0f s (max_wait_s %g): no more requests this run",
+                            self.platform, wait, self.max_wait_s)  # fmt: skip
+                raise self._paused(ref) from None
+            self.budget.pause(wait if wait is not None else self.backoff.delay(1))
         raise error
+
+    def _paused(self, ref: str | None) -> Paused:
+        until = self._reset_at or self.paused_until or datetime.now(UTC)  # as the vendor states it
+        return Paused(f"rate limit reached; it resets at {until.isoformat(timespec='seconds')}, later than max_wait_s "
+                      f"({self.max_wait_s:g} s) allows: no more requests this run", until=until,
+                      platform=self.platform, ref=ref)  # fmt: skip

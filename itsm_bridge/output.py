@@ -65,11 +65,17 @@ def render_status(st: dict[str, Any]) -> str:
     last = st["last_run"]
     lines = []
     if last:
+        if last.get("interrupted"):  # its counts follow: what it did before it stopped
+            lines.append(f"Last run INTERRUPTED by {last['interrupted']} ({last.get('unfinished', 0)} incident(s) "
+                         f"unfinished, {st['open_intents']} open intent(s)): the next sync carries on")  # fmt: skip
         lines.append(f"Last run {last['run_id']} at {last['at'][:19]}: created {last.get('created', 0)}, "
                      f"updated {last.get('updated', 0)}, failed {last.get('failed', 0)}, "
                      f"quarantined {last.get('quarantined', 0)}")  # fmt: skip
     else:
         lines.append("No run yet.")
+    if st.get("run_errors"):
+        lines.append(f"{st['run_errors_total']} run(s) ended in error{' since then' if last else ''} (latest last):")
+        lines += [f"  {e['at'][:19]} {e['command']}: {e['error']}: {e['message']}" for e in st["run_errors"]]
     lines.append(f"Linked incidents: {st['links']}; open intents: {st['open_intents']}")
     lines += [f"Cursor {p}: {v}" for p, v in st["cursors"].items()]
     if st["quarantined"]:

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from itsm_bridge import stopping
 from itsm_bridge.config import Config
 from itsm_bridge.connectors import build_all
 from itsm_bridge.connectors.base import CheckResult
-from itsm_bridge.errors import BridgeError
+from itsm_bridge.errors import BridgeError, StoreError
+from itsm_bridge.run_log import errors_since_last_run, recorded
 from itsm_bridge.store import open_from_config
 from itsm_bridge.store.base import StateStore
 from itsm_bridge.sync.engine import Engine
+from itsm_bridge.sync.identity import KEY_CONFLICT, is_conflict
 from itsm_bridge.sync.plan import Plan
 from itsm_bridge.sync.summary import RunSummary
 
@@ -42,21 +46,34 @@ def sync(
             engine = Engine(config, store, connectors, progress=progress)
             summary, plan = engine.sync(dry_run=True, only=only, limit=limit)
             summary.held = len(store.quarantined())
+            summary.journal_head = store.head().to_dict()
             return summary, plan
-        with store.lock("sync"):
+        with store.lock("sync"), recorded(store, "sync"), stopping.handling():
             connectors = build_all(config)
             if only is not None:
                 _require_known(store, connectors, config.settings.sync.source, only)
             engine = Engine(config, store, connectors, progress=progress)
             log.info("sync %s started", engine.run_id, extra={"fields": {"run_id": engine.run_id, "store": store.url}})
             summary, plan = engine.sync(only=only, limit=limit)
-            summary.held = len(store.quarantined())
-            store.append(engine.run_id, "run", summary.to_dict())
+            _record(config, store, summary)
             log.info("sync %s finished: %d write(s), %d failed, %d quarantined", engine.run_id, summary.writes,
                      summary.failed, summary.quarantined, extra={"fields": summary.to_dict()})  # fmt: skip
             return summary, plan
     finally:
         store.close()
+
+
+def _record(config: Config, store: StateStore, summary: RunSummary, **extra: Any) -> None:
+    """Journal the run with its counts (every worker has stopped by now); an interrupted run
+    says so, with what it did, in the entry's result."""
+    summary.held = len(store.quarantined())
+    if summary.interrupted:
+        d = summary.to_dict()
+        counts = ", ".join(f"{k} {d[k]}" for k in ("created", "updated", "transitioned", "commented", "published",
+                                                     "failed", "unfinished") if d[k])  # fmt: skip
+        extra["result"] = f"interrupted by {summary.interrupted}" + (f": {counts}" if counts else "")
+        log.warning("run %s %s; the next run finishes it", summary.run_id, extra["result"])
+    record_run(config, store, summary, **extra)
 
 
 class UnknownKey(BridgeError):
@@ -82,11 +99,10 @@ def _require_known(store: StateStore, connectors: dict[str, Any], source: str, k
 def apply(config: Config, plan: Plan) -> RunSummary:
     store = open_from_config(config)
     try:
-        with store.lock("apply"):
+        with store.lock("apply"), recorded(store, "apply"), stopping.handling():
             engine = Engine(config, store, build_all(config))
             summary = engine.apply_plan(plan)
-            summary.held = len(store.quarantined())
-            store.append(engine.run_id, "run", {**summary.to_dict(), "plan": plan.run_id})
+            _record(config, store, summary, plan=plan.run_id)
             return summary
     finally:
         store.close()
@@ -96,14 +112,32 @@ def retry(config: Config) -> RunSummary:
     """Re-evaluate quarantined records (after a mapping fix) and re-run failed ones."""
     store = open_from_config(config)
     try:
-        with store.lock("retry"):
+        with store.lock("retry"), recorded(store, "retry"), stopping.handling():
             engine = Engine(config, store, build_all(config))
             summary = engine.retry()
-            summary.held = len(store.quarantined())
-            store.append(engine.run_id, "run", {**summary.to_dict(), "retry": True})
+            _record(config, store, summary, retry=True)
             return summary
     finally:
         store.close()
+
+
+def record_run(config: Config, store: StateStore, summary: RunSummary, **extra: Any) -> None:
+    """Journal the run, then put the journal's head (which now covers it) in the summary, the
+    log and, when configured, the head file: copies outside the database to verify against."""
+    payload = {k: v for k, v in summary.to_dict().items() if k != "journal_head"}
+    store.append(summary.run_id, "run", {**payload, **extra})
+    head = store.head()
+    summary.journal_head = head.to_dict()
+    log.info("journal head %s", head, extra={"fields": {"run_id": summary.run_id, "journal_head": str(head)}})
+    path = config.settings.state.journal_head_file
+    if path:
+        target = config.base_dir / path
+        line = f"{datetime.now(UTC).isoformat(timespec='seconds')} {summary.run_id} {head}\n"
+        try:
+            with target.open("a", encoding="utf-8") as out:
+                out.write(line)
+        except OSError as exc:
+            raise StoreError(f"cannot append the journal head to {target}: {exc.strerror}") from None
 
 
 def acknowledge(config: Config, ids: list[int], reason: str) -> list[dict[str, Any]]:
@@ -140,10 +174,12 @@ def doctor(config: Config) -> list[CheckResult]:
     from itsm_bridge.mapping.check import mapping_report
 
     results: list[CheckResult] = []
+    built = {}
     sync_settings = config.settings.sync
     for platform in dict.fromkeys([sync_settings.source, *sync_settings.targets]):
         try:
-            results += build(platform, config).check()
+            built[platform] = connector = build(platform, config)
+            results += connector.check()
         except BridgeError as exc:
             check = "config" if exc.exit_code == 2 else "connect"
             results.append(CheckResult(platform, check, False, str(exc), _fix_for(exc)))
@@ -152,7 +188,50 @@ def doctor(config: Config) -> list[CheckResult]:
     results.append(CheckResult("mapping", "taxonomy", not gaps,
                                f"{len(gaps)} gap(s)" if gaps else "every term mapped",
                                "run `itsm-bridge mapping check` and set the keys it names" if gaps else ""))  # fmt: skip
-    return results
+    if all(r.ok for r in results):  # links are read only from platforms that answer
+        results.append(_links_check(config, built))
+    return results + _identity_checks(config)
+
+
+def _identity_checks(config: Config) -> list[CheckResult]:
+    """One failed line per record refused for carrying a key another record holds (none when the
+    store does not exist yet: doctor never creates it)."""
+    if config.state_url.startswith("sqlite:///") and not Path(config.state_url[len("sqlite:///") :]).exists():
+        return []
+    store = open_from_config(config)
+    try:
+        conflicts = key_conflicts(store)
+    finally:
+        store.close()
+    return [CheckResult(c["platform"], "key_conflict", False, c["message"],
+                        "remove the copied key from that record, then run `itsm-bridge retry`") for c in conflicts]  # fmt: skip
+
+
+def key_conflicts(store: StateStore) -> list[dict[str, Any]]:
+    """Quarantined records that carry a key another record holds, both records named."""
+    out = []
+    for q in store.quarantined():
+        if is_conflict(q.findings):
+            record, holder = q.record.get("record") or {}, q.record.get("holder") or {}
+            out.append({"key": q.key, "platform": q.platform, "record": record.get("display") or record.get("id") or q.ref,
+                        "holder": holder.get("display") or holder.get("id"), "since": q.first_seen,
+                        "message": next(str(f.get("message")) for f in q.findings if f.get("rule_id") == KEY_CONFLICT)})  # fmt: skip
+    return out
+
+
+def _links_check(config: Config, connectors: dict[str, Any]) -> CheckResult:
+    """Links whose records the platforms no longer have."""
+    from itsm_bridge.links import gone
+
+    store = open_from_config(config)
+    try:
+        missing = gone(store, connectors)
+    finally:
+        store.close()
+    detail = "; ".join(f"{m['key']} -> {m['platform']} {m['display'] or m['id']} (id {m['id']}) is gone" for m in missing[:10])
+    more = f" (and {len(missing) - 10} more)" if len(missing) > 10 else ""
+    fix = f"see `itsm-bridge links show KEY`; {missing[0]['fix']}" if missing else ""
+    return CheckResult("store", "links", not missing, (detail + more) if missing else "every linked record is there", fix)
 
 
 def _fix_for(exc: BridgeError) -> str:
@@ -171,6 +250,9 @@ class Status:
     cursors: dict[str, str]
     links: int
     open_intents: int
+    key_conflicts: list[dict[str, Any]]
+    run_errors: list[dict[str, Any]]  # runs that ended in error since the last that finished (latest 5)
+    run_errors_total: int
 
     def to_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -203,7 +285,9 @@ def _status(store: StateStore, config: Config, conflicts_shown: int) -> Status:
         for q in store.quarantined()
     ]  # fmt: skip
     links = len({k for k, _ in store.all_links()})
-    return Status(last_run, quarantined, conflicts[-conflicts_shown:], cursors, links, len(store.open_intents()))
+    errors = errors_since_last_run(store)
+    return Status(last_run, quarantined, conflicts[-conflicts_shown:], cursors, links, len(store.open_intents()),
+                  key_conflicts(store), errors[-5:], len(errors))  # fmt: skip
 
 
 def audit(config: Config, since: datetime | None = None) -> Report:

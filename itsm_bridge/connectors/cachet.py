@@ -6,18 +6,26 @@ Cachet differs from Atlassian Statuspage in ways the contract has to absorb:
   4 major outage (3.x adds 5 unknown, 6 maintenance); incident status 1 investigating,
   2 identified, 3 watching, 4 fixed (0 is a scheduled incident, which we never touch).
 - One component per incident (`component_id`, `component_status` on the incident call itself).
-- No impact and no metadata: an incident carries no field that could hold the canonical key
-  without putting it in public text (the swagger's `vars` only feed Cachet's own templates and
-  are not stored). So `find()` returns None and the engine's links table is the only
-  correlation. A create whose answer was lost is recognised at once by content: the one open
-  incident with the name we sent that was not on the page before. A run killed between the
-  create and its journal outcome cannot be recognised by the next run (left for a person).
+- No impact. Cachet 2.4 keeps an incident's `meta` (key -> value, given on create, shown on
+  every read: IncidentController@store, IncidentPresenter::meta), so the canonical key rides
+  there (`meta.itsm_bridge_key`) and `find()` and a lost create answer go by it. Cachet 2.3 keeps
+  no meta: there the links table is the only correlation, and a create whose answer was lost is
+  recognised by content (the one open incident with the name we sent that was not on the page
+  before); a run killed between that create and its journal outcome is left for a person.
+- Times come as naive `Y-m-d H:i:s` in the instance's `app_timezone`, not UTC
+  (TimestampsTrait + DateFactory::make): `statuspage.timezone` names that zone, and every time
+  is turned into UTC as it is read.
+- The release is read once (`GET /api/v1/version`) before the first write and by `check`:
+  2.4 and 2.3 are supported (SUPPORTED), anything else is refused with the version named.
 - What an incident holds on its component is not stored on the page either: holds this process
   set are remembered, and any other open incident on a component is taken to hold it at least
   degraded (DEFAULT_COMPONENT_STATUS).
 - A public status change is an incident update (`POST /incidents/{id}/updates`, Cachet 2.4),
   which keeps the timeline; other changes (name) are a PUT of the incident. The swagger lists
-  the updates endpoint for reading only; Cachet 2.4 accepts the POST.
+  the updates endpoint for reading only; Cachet 2.4 accepts the POST. Cachet 2.3 has no updates
+  endpoint (its ApiRoutes at v2.3.18): there the incident itself is PUT with status and message.
+- Lists sort only by the model's `$sortable` columns (SortableTrait; `updated_at` is not one):
+  incidents are read newest id first and every one is looked at, not cut off by update time.
 - Reads are public (a wrong token reads as a guest), so `check` proves the token with a
   component PUT carrying an empty body: authenticated, and changing nothing people see.
 """
@@ -25,8 +33,10 @@ Cachet differs from Atlassian Statuspage in ways the contract has to absorb:
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Iterator
+from zoneinfo import ZoneInfo
 
 from itsm_bridge.connectors.base import CheckResult, RemoteRecord
 from itsm_bridge.connectors.statuspage_base import StatusPageConnector
@@ -58,24 +68,44 @@ COMPONENT_STATUS_NAME: dict[int, str] = {
 INCIDENT_STATUS: dict[str, int] = {"investigating": 1, "identified": 2, "monitoring": 3, "resolved": 4}
 INCIDENT_STATUS_NAME: dict[int, str] = {v: k for k, v in INCIDENT_STATUS.items()}
 OPEN_STATUSES = (1, 2, 3)
+META_KEY = "itsm_bridge_key"  # the incident meta entry carrying the canonical key (Cachet 2.4)
+SUPPORTED = ((2, 3), (2, 4))  # (major, minor) releases of Cachet this connector speaks to
 
 
+class UnsupportedVersion(ConnectorError):
+    """The Cachet release is not one this connector supports (see SUPPORTED)."""
 
-def page_incident(data: dict[str, Any]) -> PageIncident:
-    """A Cachet incident object as the neutral PageIncident."""
+    disposition = "abort"
+    exit_code = 4
+
+
+def release(version: str) -> tuple[int, int]:
+    """(major, minor) of a version string as `GET /api/v1/version` gives it ("2.4.1", "v2.3.18")."""
+    m = re.match(r"^v?(\d+)\.(\d+)", version.strip())
+    if not m:
+        raise UnsupportedVersion(f"Cachet answered version {version!r}, which is not a version number", platform="statuspage")
+    return int(m.group(1)), int(m.group(2))
+
+
+def page_incident(data: dict[str, Any], zone: tzinfo = UTC) -> PageIncident:
+    """A Cachet incident object as the neutral PageIncident; its naive times are in `zone`."""
     status = INCIDENT_STATUS_NAME.get(int(data.get("status") or 0), "investigating")
     component = data.get("component_id")
     holds: dict[str, str | None] = {str(component): None} if component else {}
-    updated = parse_page_time(data.get("updated_at")) or parse_page_time(data.get("created_at")) or datetime.now(UTC)
+    created = parse_page_time(data.get("created_at"), zone)
+    updated = parse_page_time(data.get("updated_at"), zone) or created or datetime.now(UTC)
+    meta = data.get("meta")
+    key = meta.get(META_KEY) if isinstance(meta, dict) else None
     return PageIncident(
         id=str(data["id"]),
         name=str(data.get("name") or ""),
         status=status,
         holds=holds,
         updated=updated,
-        created=parse_page_time(data.get("created_at")),
+        created=created,
         resolved=updated if status == "resolved" else None,
         body=str(data.get("message") or ""),
+        key=str(key) if key else None,
     )
 
 
@@ -102,6 +132,34 @@ class CachetConnector(StatusPageConnector):
 
     provider = "cachet"
     carries_impact = False
+    newest_first = False  # `updated_at` is not sortable on Cachet: newest id first, all read
+    _version: tuple[int, int] | None = None
+
+    @property
+    def zone(self) -> tzinfo:
+        return ZoneInfo(self.settings.timezone)
+
+    def version(self) -> tuple[int, int]:
+        """The release (major, minor), read once; UnsupportedVersion for one not in SUPPORTED."""
+        with self._loading:
+            if self._version is None:
+                text = str(self.http.request("GET", f"{API}/version").json().get("data") or "")
+                found = release(text)
+                if found not in SUPPORTED:
+                    names = " and ".join(f"{a}.{b}" for a, b in SUPPORTED)
+                    raise UnsupportedVersion(f"Cachet {text} at {self.settings.url} is not supported (supported: {names})",
+                                             platform=self.name)  # fmt: skip
+                self._version = found
+            return self._version
+
+    def preflight(self) -> None:
+        """At the start of a run: refuse an unsupported release before anything is written."""
+        self.version()
+
+    @property
+    def keeps_meta(self) -> bool:
+        """Cachet 2.4 keeps incident meta and has incident updates; 2.3 has neither."""
+        return self.version() >= (2, 4)
 
     def _client(self) -> HttpClient:
         token = self.config.secret("statuspage", "token_env")
@@ -118,6 +176,7 @@ class CachetConnector(StatusPageConnector):
             workers=self.settings.workers,
             max_retries=self.settings.max_retries,
             sleep=self.sleep,
+            max_wait_s=self.settings.max_wait_s,
         )
 
     def _paged(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
@@ -139,31 +198,37 @@ class CachetConnector(StatusPageConnector):
         }
 
     def _open(self) -> list[PageIncident]:
-        return [page_incident(d) for status in OPEN_STATUSES for d in self._paged("/incidents", {"status": status})]
+        zone = self.zone
+        return [page_incident(d, zone) for status in OPEN_STATUSES for d in self._paged("/incidents", {"status": status})]
 
     def _all(self) -> Iterator[PageIncident]:
-        return (page_incident(d) for d in self._paged("/incidents", {"sort": "updated_at", "order": "desc"}))
+        zone = self.zone
+        return (page_incident(d, zone) for d in self._paged("/incidents", {"sort": "id", "order": "desc"}))
 
     def find(self, correlation_key: str) -> RemoteRecord | None:
-        """Always None: Cachet 2.x stores no metadata, so the links table is the correlation."""
-        return None
+        """The incident whose meta carries the key (Cachet 2.4); None on 2.3, which keeps no
+        meta (the links table is the only correlation there)."""
+        return super().find(correlation_key) if self.keeps_meta else None
 
     def _send(self, incident_id: str | None, fields: dict[str, Any], components: dict[str, str],
               key: str | None) -> PageIncident:  # fmt: skip
         if incident_id is None:
             known = set(self._open_snapshot())
+            body = incident_body(fields, components, True)
+            if key and self.keeps_meta:
+                body["meta"] = {META_KEY: key}
             try:
-                resp = self.http.request("POST", f"{API}/incidents", json=incident_body(fields, components, True), ref=key)
+                resp = self.http.request("POST", f"{API}/incidents", json=body, ref=key)
             except Transient:
-                found = self._recognise(fields, known)
+                found = self._recognise(fields, known, key)
                 if found is None:
                     raise
                 log.warning("cachet: create of %s got no answer but made incident %s; taking it", key, found.id)
                 return found
-            return page_incident(resp.json()["data"])
+            return page_incident(resp.json()["data"], self.zone)
         path = f"{API}/incidents/{incident_id}"
         rest = dict(fields)
-        if fields.get("status") and fields.get("body"):
+        if fields.get("status") and fields.get("body") and self.keeps_meta:
             # A public status change is an incident update (Cachet 2.4): it keeps the timeline, moves
             # the incident's status and carries the component change in the same call.
             update = incident_body({"status": rest.pop("status"), "body": rest.pop("body")}, components, False)
@@ -173,9 +238,12 @@ class CachetConnector(StatusPageConnector):
             self.http.request("PUT", path, json=incident_body(rest, components, False), ref=incident_id)
         return self._read(incident_id)
 
-    def _recognise(self, fields: dict[str, Any], known: set[str]) -> PageIncident | None:
-        """After a lost create answer: the open incident that was not on the page before, with
-        the name we sent (Cachet keeps no key, so content is all there is to go by)."""
+    def _recognise(self, fields: dict[str, Any], known: set[str], key: str | None) -> PageIncident | None:
+        """After a lost create answer: the open incident carrying the key in its meta (2.4), else
+        (2.3 keeps no meta) the one that was not on the page before, with the name we sent."""
+        if key and self.keeps_meta:
+            keyed = [i for i in self._open() if i.key == key]
+            return keyed[0] if len(keyed) == 1 else None
         fresh = [i for i in self._open() if i.id not in known and i.name == fields.get("name")]
         return fresh[0] if len(fresh) == 1 else None
 
@@ -185,7 +253,7 @@ class CachetConnector(StatusPageConnector):
         if latest:  # the public message now is the latest update's, not the incident's first one
             update = self.http.request("GET", f"{API}/incidents/{incident_id}/updates/{latest}", ref=incident_id)
             data = {**data, "message": update.json()["data"].get("message") or data.get("message")}
-        return page_incident(data)
+        return page_incident(data, self.zone)
 
     def _check_page(self) -> list[CheckResult]:
         try:
@@ -194,6 +262,12 @@ class CachetConnector(StatusPageConnector):
         except ConnectorError as exc:
             return [CheckResult(self.name, "reachable", False, str(exc), f"check statuspage.url ({self.settings.url})")]
         results = [CheckResult(self.name, "page", True, f"Cachet answers ({len(components)} components)")]
+        try:
+            major, minor = self.version()
+        except UnsupportedVersion as exc:
+            return [*results, CheckResult(self.name, "version", False, str(exc), "upgrade Cachet to 2.4 (2.3 works, without meta)")]
+        how = "incident meta and updates" if (major, minor) >= (2, 4) else "no meta: status changes PUT the incident"
+        results.append(CheckResult(self.name, "version", True, f"Cachet {major}.{minor} ({how})"))
         if not components:
             return [*results, CheckResult(self.name, "credentials", False, "no component to check the token on",
                                           "add a component to the page")]  # fmt: skip

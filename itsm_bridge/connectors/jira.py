@@ -32,6 +32,7 @@ from jira import JIRA
 from itsm_bridge import correlation
 from itsm_bridge.config import Config
 from itsm_bridge.connectors.adf import adf_to_text
+from itsm_bridge.connectors import jira_identity
 from itsm_bridge.connectors.base import CheckResult, NewIssue, RemoteRecord
 from itsm_bridge.connectors.jira_meta import CreateMeta, edit_body, load_createmeta
 from itsm_bridge.connectors.jira_records import (
@@ -230,6 +231,7 @@ class JiraConnector:
             "jql": jql,
             "maxResults": page_size or self.settings.page_size,
             "fields": search_fields(self.settings),
+            "properties": jira_identity.PROPERTIES,
         }
         if reconcile:
             body["reconcileIssues"] = [int(i) for i in reconcile[:50]]
@@ -279,7 +281,7 @@ class JiraConnector:
         out: list[RemoteRecord] = []
         for start in range(0, len(ids), FETCH_SIZE):
             body = {"issueIdsOrKeys": ids[start : start + FETCH_SIZE], "fields": search_fields(self.settings),
-                    "properties": [correlation.PROPERTY_KEY]}  # fmt: skip
+                    "properties": jira_identity.PROPERTIES}  # fmt: skip
             answer = self.http.request("POST", f"{API}/issue/bulkfetch", json=body, idempotent=True).json()
             out += [self.record(issue) for issue in answer.get("issues") or []]
         return out
@@ -298,12 +300,13 @@ class JiraConnector:
                 return out
 
     def get(self, ref: RemoteRef) -> RemoteRecord:
-        params = {"fields": ",".join(search_fields(self.settings))}
+        params = {"fields": ",".join(search_fields(self.settings)), "properties": ",".join(jira_identity.PROPERTIES)}
         issue = self.http.request("GET", f"{API}/issue/{ref.id}", params=params, ref=str(ref)).json()
         return self.record(issue)
 
     def find(self, correlation_key: str) -> RemoteRecord | None:
-        """The issue labelled with `correlation_key` (oldest first if several), read-after-write
+        """The issue labelled with `correlation_key` whose entity property names it (else one with
+        no property; never a clone, which carries the label without the property), read-after-write
         consistent for issues this connector created."""
         label = correlation.label_for(checked_key(correlation_key))
         jql = f"project = {jql_value(self.settings.project)} AND labels = {jql_value(label)} ORDER BY key ASC"
@@ -311,8 +314,9 @@ class JiraConnector:
         found = list(self.search(jql, reconcile=known, page_size=10))
         if len(found) > 1:
             log.warning("jira: %d issues carry %s: %s", len(found), label, ", ".join(str(i.get("key")) for i in found))
-        if found:
-            return self.record(found[0])
+        best = jira_identity.best_for(found, correlation_key)
+        if best is not None:
+            return self.record(best)
         for issue_id in known:  # search may lag even so; a read by id never does
             try:
                 return self.get(RemoteRef(PLATFORM, issue_id))

@@ -15,6 +15,7 @@ from itsm_bridge import correlation
 from itsm_bridge.config_schema import JiraSettings
 from itsm_bridge.connectors.adf import adf_to_text, text_to_adf_within
 from itsm_bridge.connectors.base import RemoteRecord
+from itsm_bridge.connectors.jira_identity import carried_key
 from itsm_bridge.errors import RemoteValidation
 from itsm_bridge.model import Comment, RemoteRef, Visibility
 
@@ -128,14 +129,7 @@ def comments(raw: Iterable[dict[str, Any]]) -> tuple[Comment, ...]:
 
 def correlation_key(issue: dict[str, Any]) -> str | None:
     """The canonical key from the entity property when the answer carries it, else the label."""
-    prop = (issue.get("properties") or {}).get(correlation.PROPERTY_KEY)
-    if isinstance(prop, dict) and prop.get("key"):
-        return str(prop["key"])
-    for label in (issue.get("fields") or {}).get("labels") or []:
-        key = correlation.key_from_label(label)
-        if key:
-            return key
-    return None
+    return carried_key(issue)[0]
 
 
 def to_record(issue: dict[str, Any], settings: JiraSettings, all_comments: list[dict[str, Any]] | None = None) -> RemoteRecord:
@@ -170,6 +164,7 @@ def to_record(issue: dict[str, Any], settings: JiraSettings, all_comments: list[
         version=updated_raw,
         updated=updated,
         correlation_key=correlation_key(issue),
+        proven_key=carried_key(issue)[1],
         display=display,
         comments=comments(raw_comments),
     )

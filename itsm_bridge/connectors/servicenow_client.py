@@ -184,12 +184,16 @@ class TableClient:
         total = resp.headers.get("X-Total-Count", "").strip()
         return Page(resp.json().get("result") or [], int(total) if total.isdigit() else None)
 
-    def pages(self, table: str, params: Mapping[str, Any]) -> Iterator[list[dict[str, Any]]]:
-        """Every page of a list, following `Link: <...>; rel="next"` until there is none."""
+    def pages(self, table: str, params: Mapping[str, Any], counted: list[int] | None = None) -> Iterator[list[dict[str, Any]]]:
+        """Every page of a list, following `Link: <...>; rel="next"` until there is none; the first
+        answer's `X-Total-Count` goes into `counted` when given."""
         url: str | None = f"{TABLE}/{table}"
         query: Mapping[str, Any] | None = params
         while url:
             resp = self.request("GET", url, params=query)
+            total = resp.headers.get("X-Total-Count", "").strip()
+            if counted is not None and query is not None and total.isdigit():
+                counted.append(int(total))
             rows = resp.json().get("result") or []
             if not rows:
                 return
@@ -254,8 +258,29 @@ def check_instance(client: TableClient, instance: str, expected: Mapping[str, se
         return [line("reachable", False, str(exc), "retry later; the instance answered with an error")]
     out = [line("reachable", True, instance), line("credentials", True, auth.who), line("read incident", True)]
     out.append(_write_check(client, line))
+    out.append(_journal_check(client, line))
     out += _choice_checks(client, expected, line)
     return out
+
+
+def _journal_check(client: TableClient, line: Callable[..., CheckResult]) -> CheckResult:
+    """Notes come from sys_journal_field, which a read ACL may deny (403) or hide row by row (200
+    with the rows left out: the limit and `X-Total-Count` apply before ACL evaluation, c_TableAPI.md
+    sysparm_limit). Either way notes would silently never sync."""
+    query = Query().where("name", "=", "incident").where("element", "IN", sorted(JOURNAL_FIELDS))
+    params = {"sysparm_query": query.encode(), "sysparm_fields": "sys_id", "sysparm_limit": "20"}
+    fix = f"grant {client.auth.who} read on sys_journal_field (an ACL, or the itil role)"
+    try:
+        page = client.page("sys_journal_field", params)
+    except (NotFound, Forbidden) as exc:
+        return line("read notes", False, f"cannot read sys_journal_field: {exc}; work notes and comments would never sync", fix)
+    if page.total is None or page.total == 0:
+        return line("read notes", True, "sys_journal_field readable (no incident notes yet to check the ACLs against)")
+    wanted = min(page.total, 20)
+    if len(page.rows) < wanted:
+        return line("read notes", False, f"sys_journal_field holds {page.total} incident note(s) but showed {client.auth.who} "
+                    f"{len(page.rows)} of the first {wanted}: a read ACL hides them, so notes would silently never sync", fix)  # fmt: skip
+    return line("read notes", True, f"sys_journal_field readable ({page.total} incident notes)")
 
 
 def _write_check(client: TableClient, line: Callable[..., CheckResult]) -> CheckResult:

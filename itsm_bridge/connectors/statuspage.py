@@ -95,6 +95,7 @@ class StatuspageConnector(StatusPageConnector):
             workers=self.settings.workers,
             max_retries=self.settings.max_retries,
             sleep=self.sleep,
+            max_wait_s=self.settings.max_wait_s,
         )
 
     def _paged(self, path: str, size_param: str) -> Iterator[dict[str, Any]]:

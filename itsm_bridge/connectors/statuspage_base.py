@@ -43,6 +43,7 @@ class StatusPageConnector:
     name = "statuspage"
     provider = ""
     carries_impact = True  # whether the provider stores an incident impact to compare against
+    newest_first = True  # whether `_all` comes newest update first (else every incident is read)
 
     def __init__(self, config: Config, *, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], datetime] = utcnow) -> None:  # fmt: skip
@@ -154,7 +155,9 @@ class StatusPageConnector:
         found: list[PageIncident] = []
         for inc in self._all():
             if since is not None and inc.updated < since:
-                break
+                if self.newest_first:
+                    break
+                continue
             if cursor is None or not cursor.already_applied(inc.id, inc.updated.isoformat()):
                 found.append(inc)
         for inc in sorted(found, key=lambda i: i.updated):
@@ -289,6 +292,6 @@ class StatusPageConnector:
         return {components[name][0]: fields.get("component_status") or DEFAULT_COMPONENT_STATUS}
 
     def _guard(self, fields: dict[str, Any], key: str | None) -> None:
-        findings = [f for k in TEXT_FIELDS if fields.get(k) for f in self.mapper.guard.check(k, str(fields[k]), key)]
+        findings = [f for k in TEXT_FIELDS if fields.get(k) for f in self.mapper.check_text(k, str(fields[k]), key)]
         if findings:
             raise PublishBlocked(findings)

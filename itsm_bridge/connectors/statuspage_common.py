@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal
 
 from itsm_bridge.errors import BridgeError, MappingError
@@ -181,13 +181,13 @@ class Cadence:
         return max(0.0, self.min_interval_s - elapsed)
 
 
-def parse_page_time(value: Any) -> datetime | None:
+def parse_page_time(value: Any, zone: tzinfo = UTC) -> datetime | None:
     """A page timestamp as aware UTC: ISO 8601 with `Z` or an offset (Statuspage), or a naive
-    `YYYY-MM-DD HH:MM:SS` in the app's zone, taken as UTC (Cachet)."""
+    `YYYY-MM-DD HH:MM:SS` in `zone`, the instance's app time zone (Cachet)."""
     if not value:
         return None
     when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+    return (when if when.tzinfo else when.replace(tzinfo=zone)).astimezone(UTC)
 
 
 def utcnow() -> datetime:

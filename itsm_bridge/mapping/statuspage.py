@@ -3,8 +3,11 @@
 Outward (`to_fields`), the neutral fields a status-page connector sends:
 
 - ``name``, ``body``: rendered from `publish.name_template` / `publish.body_template`
-  (allow-listed, escaped; see `mapping.templates`) and checked by the leak guard. A text the
-  guard blocks is left out of the fields and a blocking Finding says why.
+  (allow-listed; see `mapping.templates`) in the vendor's own rendering: the name as plain text
+  (Statuspage and Cachet both show it as text), the body escaped as Markdown (Cachet renders it
+  as Markdown), without control or bidi characters, and checked by the leak guard whole, before
+  the name is cut to its limit. A text the guard blocks is left out of the fields and a blocking
+  Finding says why.
 - ``status``: the public status. The state map `mapping.statuspage.public_status` decides; an
   open incident's own `public_status` (set by whoever speaks to customers) wins over it, but
   never says "resolved" while the incident is open.
@@ -22,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from itsm_bridge.connectors.statuspage_common import component_status_for, page_component
 from itsm_bridge.mapping.findings import Finding
-from itsm_bridge.mapping.guard import Guard
+from itsm_bridge.mapping.guard import Guard, public_text
 from itsm_bridge.mapping.templates import TemplateProblem, render_public
 from itsm_bridge.model import Incident, Priority, PublicStatus, State
 
@@ -32,6 +35,13 @@ if TYPE_CHECKING:
 
 PLATFORM = "statuspage"
 NAME_LIMIT = 255  # Statuspage's limit on an incident name
+# Which texts the page renders as markup (escaped for it) and which as plain text (sent as is).
+# Cachet: the name is printed escaped ({{ $incident->name }}) and the message is Markdown turned
+# into HTML (IncidentPresenter::formattedMessage, printed with {!! !!}): cachethq/cachet,
+# resources/views/partials/incident.blade.php and app/Presenters/IncidentPresenter.php.
+# Statuspage: the name is plain text; no vendor page says how a body renders, so it is treated
+# as Markdown too, the stricter reading.
+MARKUP = {"name": False, "body": True}
 
 # Which outgoing field each canonical field feeds, so `changed` sends only what moved.
 _FEEDS: dict[str, tuple[str, ...]] = {
@@ -68,21 +78,25 @@ class StatuspageMapper:
         own = incident.public_status
         return own if own is not None and own is not PublicStatus.RESOLVED else mapped
 
+    def check_text(self, field: str, text: str, key: str | None) -> list[Finding]:
+        """The leak guard's findings for `field` as the page renders it (markup or plain text)."""
+        return self.guard.check(field, text, key, MARKUP.get(field, True))
+
     def render(self, incident: Incident) -> tuple[dict[str, str], list[Finding]]:
         """Name and body for `incident`, each rendered and guarded; a blocked text is left out."""
         texts: dict[str, str] = {}
         findings: list[Finding] = []
         for field, template in (("name", self.name_template), ("body", self.body_template)):
             try:
-                text = render_public(template, incident)
+                text = public_text(render_public(template, incident, markup=MARKUP[field]), keep="\n" if field == "body" else "")
             except TemplateProblem as exc:
                 findings.append(
                     Finding("publish.template", PLATFORM, field, "block", f"{exc}; fix publish.{field}_template", incident.key)
                 )
                 continue
+            blocked = self.check_text(field, text, incident.key)  # the whole text: nothing hides past the cut
             if field == "name":
                 text = text[:NAME_LIMIT]
-            blocked = self.guard.check(field, text, incident.key)
             if not text:
                 blocked.append(
                     Finding("publish.empty", PLATFORM, field, "block", f"the public {field} renders empty", incident.key)

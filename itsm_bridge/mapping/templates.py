@@ -5,12 +5,15 @@ rendered in jinja2's `SandboxedEnvironment` with a context built from ALLOWED_FI
 description, comments, work notes, assignee, reporter and group are not in the context, so no
 template (however written) can reach them.
 
-Every value is escaped twice over before it reaches the page:
+Each text is written in its vendor's own rendering, so a customer reads what the incident says:
 
-- markdown: characters that start emphasis, links, images, code, tables or headings are
-  backslash-escaped (CommonMark lets any ASCII punctuation be escaped), and the colon of a
-  script-capable URL scheme (`javascript:`, `vbscript:`, `data:`) is escaped so no link forms;
-- HTML: autoescape turns `<`, `>`, `&`, quotes into entities, so `<script>` never reaches a page.
+- a **plain-text** field (incident names on Statuspage and on Cachet: the page HTML-escapes them
+  itself) gets the values as they are: escaping there would show `can&#39;t` and `\\{\\{` to readers;
+- a **markup** field (the body: Cachet renders it as Markdown to HTML) gets every value escaped twice
+  over: markdown (characters that start emphasis, links, images, code, tables or headings are
+  backslash-escaped, as CommonMark allows for any ASCII punctuation, and the colon of a
+  script-capable URL scheme is escaped so no link forms), then HTML (autoescape turns `<`, `>`,
+  `&` and quotes into entities, which Markdown shows as the characters).
 
 The rendered text then goes through `mapping.guard` before anything is sent.
 """
@@ -35,7 +38,10 @@ TIME_FORMAT = "%Y-%m-%d %H:%M UTC"
 # `<`, `>` and `&` are left to HTML autoescape: a backslash before an entity would show it raw.
 _MD_INLINE = re.compile(r"([\\`*_\[\]{}|~])")
 # Block markdown that only matters at the start of a line: lists, quotes, headings, rules.
-_MD_LINE_START = re.compile(r"^(\s*)([-+=#>]|\d+[.)])", re.MULTILINE)
+# (`>` is left to HTML autoescape: `&gt;` never opens a quote, and `\&gt;` would show the entity.)
+_MD_LINE_START = re.compile(r"^(\s*)([-+=#])", re.MULTILINE)
+# An ordered-list marker: its `.` or `)` is escaped (a backslash before a digit is no escape).
+_MD_ORDERED = re.compile(r"^(\s*\d+)([.)])", re.MULTILINE)
 _SCRIPT_SCHEME = re.compile(r"\b(javascript|vbscript|livescript|data(?=\s*:\s*\w+/))(\s*):", re.IGNORECASE)
 
 
@@ -47,6 +53,7 @@ def escape_markdown(text: str) -> str:
     """`text` with markdown syntax neutralised; it still reads the same once rendered."""
     text = _MD_INLINE.sub(r"\\\1", text)
     text = _MD_LINE_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}", text)
+    text = _MD_ORDERED.sub(lambda m: f"{m.group(1)}\\{m.group(2)}", text)
     return _SCRIPT_SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}\\:", text)
 
 
@@ -58,8 +65,17 @@ def _public_value(value: Any) -> str | None:
     return escape_markdown(str(getattr(value, "value", value)))
 
 
-def public_context(incident: Incident) -> dict[str, str | None]:
-    """The template context: the allow-listed fields of `incident`, markdown-escaped.
+def _plain_value(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.strftime(TIME_FORMAT)
+    return str(getattr(value, "value", value))
+
+
+def public_context(incident: Incident, markup: bool = True) -> dict[str, str | None]:
+    """The template context: the allow-listed fields of `incident`, markdown-escaped for a markup
+    field (`markup`), as they are for a plain-text one.
 
     Built field by field from ALLOWED_FIELDS; nothing else of the incident is looked at.
     """
@@ -71,28 +87,31 @@ def public_context(incident: Incident) -> dict[str, str | None]:
         "started": incident.opened,
         "resolved": incident.resolved,
     }
-    return {name: _public_value(raw[name]) for name in ALLOWED_FIELDS}
+    convert = _public_value if markup else _plain_value
+    return {name: convert(raw[name]) for name in ALLOWED_FIELDS}
 
 
-def _environment() -> SandboxedEnvironment:
-    # autoescape=True: every substituted value is HTML-escaped; StrictUndefined: a template that
-    # names a field outside the allow-list fails loudly instead of rendering an empty string.
-    env = SandboxedEnvironment(autoescape=True, undefined=StrictUndefined, keep_trailing_newline=False)
+def _environment(markup: bool) -> SandboxedEnvironment:
+    # autoescape (markup): every substituted value is HTML-escaped; StrictUndefined: a template
+    # that names a field outside the allow-list fails loudly instead of rendering an empty string.
+    # Values are data, never template source: a title holding `{{ config }}` is only text.
+    env = SandboxedEnvironment(autoescape=markup, undefined=StrictUndefined, keep_trailing_newline=False)
     env.globals.clear()  # no range(), dict(), lipsum(), cycler(): templates get data, not tools
     return env
 
 
-_ENV = _environment()
+_ENVS = {True: _environment(True), False: _environment(False)}
 
 
-def render_public(template: str, incident: Incident) -> str:
-    """Render `template` for `incident` with the allow-listed, escaped context.
+def render_public(template: str, incident: Incident, markup: bool = True) -> str:
+    """Render `template` for `incident` with the allow-listed context, escaped for a markup field
+    (`markup`), plain for a plain-text one.
 
     Raises TemplateProblem for a template that does not parse or uses an unknown name.
     """
     try:
-        compiled = _ENV.from_string(template)
-        return compiled.render(**public_context(incident)).strip()
+        compiled = _ENVS[markup].from_string(template)
+        return compiled.render(**public_context(incident, markup)).strip()
     except TemplateError as exc:
         raise TemplateProblem(f"publish template cannot be rendered: {exc}") from None
 

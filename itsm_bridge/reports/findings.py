@@ -20,6 +20,7 @@ KINDS: dict[str, str] = {
     "page_stale": "the status page still shows the incident open N minutes after it was resolved",
     "required_missing": "a field a lifecycle step requires on a platform is empty there",
     "duplicate": "two records on one platform carry one correlation key",
+    "key_conflict": "the sync refused a record carrying a key another record of its platform holds (linked first)",
     "unlinked": "a record a flow should have linked (the sync has read past it) is not linked",
     "link_broken": "the store links a record the platform no longer has",
     "quarantined": "the store holds the record back because of blocking findings",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from itsm_bridge.connectors.statuspage_common import should_publish
 from itsm_bridge.reports.collect import Copy, Snapshot, View
 from itsm_bridge.reports.findings import AuditFinding
+from itsm_bridge.sync.identity import is_conflict
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
@@ -85,6 +86,8 @@ def _due(target: str, src: Copy | None, config: Config) -> bool:
 def quarantine(snap: Snapshot) -> list[AuditFinding]:
     out = []
     for q in snap.quarantined:
+        if is_conflict(q.findings):
+            continue  # reported as key_conflict, both records named
         reasons = "; ".join(str(f.get("message") or f.get("rule_id")) for f in q.findings)
         out.append(AuditFinding("quarantined", "block", q.key or "", q.platform, "", "", "", q.ref or "",
                                 f"held back since {q.first_seen[:19]} ({q.attempts} attempt(s)): {reasons}"))  # fmt: skip

@@ -105,7 +105,7 @@ def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None
             if copy is not None and platform in distribution:
                 name = "(unmapped)" if platform in unmapped else copy.incident.category or "(none)"
                 distribution[platform][name] += 1
-    findings += links.quarantine(snap)
+    findings += links.quarantine(snap) + checks.key_conflicts(snap)
     audit = config.settings.audit
     incidents = [i for v in snap.views.values() if (i := v.canonical(snap.source)) is not None]
     metrics = compute(incidents, audit.sla.minutes(), audit.recurrence_days, now)

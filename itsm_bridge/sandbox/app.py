@@ -12,9 +12,47 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from itsm_bridge.sandbox.core import PROFILES, Call, Platform, Served, serve, stop
+
+
+def _zone(value: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    ZoneInfo(value)  # ValueError / ZoneInfoNotFoundError (a KeyError) for an unknown zone
+    return value
+
+
+def _one_of(*allowed: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f"one of {', '.join(allowed)}")
+        return value
+
+    return check
+
+
+def _flag(value: str) -> bool:
+    if value.lower() not in ("true", "false"):
+        raise ValueError("true or false")
+    return value.lower() == "true"
+
+
+class VendorOptionError(ValueError):
+    """A `--vendor` setting that names no option or gives a value the option does not take."""
+
+
+# Vendor behaviours a running sandbox can be set to (`itsm-bridge sandbox --vendor NAME=VALUE`);
+# each platform module documents the behaviour and its source.
+VENDOR_OPTIONS: dict[str, Callable[[str], Any]] = {
+    "servicenow.hourly_rule": int,  # requests per clock hour per user (a rate limit rule)
+    "servicenow.user_timezone": _zone,  # the integration user's time zone (display values)
+    "servicenow.journal_access": _one_of("read", "hidden", "denied"),  # ACLs on sys_journal_field
+    "servicenow.data_policy": _flag,  # resolve/close need close code and notes
+    "cachet.version": str,  # what GET /api/v1/version says: 2.4.x or 2.3.x
+    "cachet.app_timezone": _zone,  # the zone of the times Cachet answers
+}
 
 
 class Sandbox:
@@ -56,6 +94,19 @@ class Sandbox:
             "statuspage": self.statuspage,
             "cachet": self.cachet,
         }
+
+    def set_vendor(self, setting: str) -> None:
+        """Apply one `platform.option=value` of VENDOR_OPTIONS; VendorOptionError naming what is wrong."""
+        name, sep, raw = setting.partition("=")
+        name = name.strip()
+        if not sep or name not in VENDOR_OPTIONS:
+            raise VendorOptionError(f"{setting!r}: expected NAME=VALUE with NAME one of {', '.join(VENDOR_OPTIONS)}")
+        try:
+            value = VENDOR_OPTIONS[name](raw.strip())
+        except (ValueError, KeyError) as exc:
+            raise VendorOptionError(f"{name}: {raw.strip()!r} is not valid ({exc})") from None
+        platform, option = name.split(".", 1)
+        setattr(self.platforms[platform], option, value)
 
     # --- lifecycle
     def start(self) -> Sandbox:

@@ -14,7 +14,17 @@ What it keeps faithful, because the connector must cope with it:
 - lists page with `per_page` (default 20) and `page` under `meta.pagination`, sort with `sort`
   and `order`; refusals are `{"errors": [{"id", "status", "title", "detail"}]}`, 400 for
   validation with each field's message in `detail` and `meta.details`;
-- no rate limit unless `rate_limit` is set (requests, window seconds): 429 with `Retry-After`.
+- no rate limit unless `rate_limit` is set (requests, window seconds): 429 with `Retry-After`;
+- times in answers are naive `Y-m-d H:i:s` in the instance's `app_timezone` (`app_timezone`,
+  default UTC), not UTC (see `cachet_fields.in_zone`);
+- `sort` takes only the model's `$sortable` columns; any other is ignored, with `order`, and the
+  list comes in id order (app/Models/Traits/SortableTrait.php; Incident: id, user_id, name,
+  status, visible, stickied, message, occurred_at; Component: id, name, status, order, group_id,
+  enabled; IncidentUpdate: id, status, user_id);
+- `version` (`GET /api/v1/version`, default 2.4.1) picks the release: 2.4 keeps an incident's
+  `meta` (a key -> value object given on create, shown on every read: IncidentController@store
+  and IncidentPresenter::meta) and serves `/incidents/{id}/updates`; 2.3 has neither (its
+  app/Http/Routes/ApiRoutes.php at v2.3.18 routes no updates: 404).
 """
 
 from __future__ import annotations
@@ -23,7 +33,8 @@ import math
 from typing import Any, Callable
 
 from itsm_bridge.sandbox.cachet_fields import (
-    body_of, cachet_error, filtered, find, flag, integer, invalid, not_found, query_int, sorted_rows, text, timestamp,
+    body_of, cachet_error, filtered, find, flag, in_zone, integer, invalid, not_found, query_int, sorted_rows, text,
+    timestamp,
 )  # fmt: skip
 from itsm_bridge.sandbox.core import Platform, Request, Response, RollingWindow
 from itsm_bridge.sandbox.vocabulary import SERVICES
@@ -32,8 +43,9 @@ API = "/api/v1"
 DEFAULT_COMPONENTS = (*dict.fromkeys(SERVICES.values()), "Database")  # the Statuspage sandbox's page too
 COMPONENT_STATUS = {0: "Unknown", 1: "Operational", 2: "Performance Issues", 3: "Partial Outage", 4: "Major Outage"}
 INCIDENT_STATUS = {0: "Scheduled", 1: "Investigating", 2: "Identified", 3: "Watching", 4: "Fixed"}
-INCIDENT_SORTS = ("id", "name", "status", "visible", "component_id", "occurred_at", "created_at", "updated_at")
-COMPONENT_SORTS = ("id", "name", "status", "order", "group_id", "created_at", "updated_at")
+INCIDENT_SORTS = ("id", "user_id", "name", "status", "visible", "stickied", "message", "occurred_at")
+COMPONENT_SORTS = ("id", "name", "status", "order", "group_id", "enabled")
+UPDATE_SORTS = ("id", "status", "user_id")
 DEFAULT_PER_PAGE = 20
 
 
@@ -47,6 +59,8 @@ class CachetPlatform(Platform):
         self.seed = seed
         self.token = f"cachet-sandbox-{seed}"
         self.public_reads = True
+        self.app_timezone = "UTC"  # the instance's `app_timezone` setting: times in answers are in it
+        self.version = "2.4.1"  # what GET /api/v1/version says; "2.3.x" has no incident updates or meta
         self.rate_limit: tuple[int, float] | None = None  # (requests, window seconds) per token
         self._window: RollingWindow | None = None
         self._components: dict[int, dict[str, Any]] = {}
@@ -57,7 +71,7 @@ class CachetPlatform(Platform):
             self.add_component(name)
         for method, path, handler in (
             ("GET", "/ping", lambda req: Response(200, {"data": "Pong!"})),
-            ("GET", "/version", lambda req: Response(200, {"meta": {"on_latest": True}, "data": "2.4.1"})),
+            ("GET", "/version", lambda req: Response(200, {"meta": {"on_latest": True}, "data": self.version})),
             ("GET", "/components", self._list_components),
             ("GET", "/components/{component}", self._get_component),
             ("PUT", "/components/{component}", self._put_component),
@@ -183,20 +197,27 @@ class CachetPlatform(Platform):
     def _component_view(self, comp: dict[str, Any]) -> dict[str, Any]:
         view = {k: v for k, v in comp.items() if k != "initial_status"}
         view.update(status_name=COMPONENT_STATUS[comp["status"]], tags={})
-        return view
+        return in_zone(view, self.app_timezone)
 
     def _incident_view(self, inc: dict[str, Any]) -> dict[str, Any]:
         latest = [u for u in self._updates.values() if u["incident_id"] == inc["id"]][-1:]
-        return {
-            **inc,
-            "human_status": INCIDENT_STATUS[inc["status"]],
-            "latest_update_id": latest[0]["id"] if latest else None,
-            "permalink": f"{self.base_url}/incidents/{inc['id']}",
-        }
+        view = {k: v for k, v in inc.items() if k != "meta"}
+        view.update(human_status=INCIDENT_STATUS[inc["status"]], permalink=f"{self.base_url}/incidents/{inc['id']}")
+        if self._release_24():
+            view.update(latest_update_id=latest[0]["id"] if latest else None, meta=dict(inc.get("meta") or {}))
+        return in_zone(view, self.app_timezone)
 
     def _update_view(self, update: dict[str, Any]) -> dict[str, Any]:
         permalink = f"{self.base_url}/incidents/{update['incident_id']}#update-{update['id']}"
-        return {**update, "human_status": INCIDENT_STATUS[update["status"]], "permalink": permalink}
+        return in_zone({**update, "human_status": INCIDENT_STATUS[update["status"]], "permalink": permalink}, self.app_timezone)
+
+    def _release_24(self) -> bool:
+        """Whether this is Cachet 2.4 (incident updates, meta) rather than 2.3."""
+        return not self.version.startswith("2.3")
+
+    def _updates_routed(self) -> None:
+        if not self._release_24():
+            raise not_found()  # Cachet 2.3 routes no /incidents/{id}/updates at all
 
     # --- handlers: components
     def _list_components(self, req: Request) -> Response:
@@ -277,6 +298,9 @@ class CachetPlatform(Platform):
         message = text(body.get("message", ""), "message")
         visible = int(flag(body.get("visible", True), "visible"))
         notify = flag(body.get("notify", True), "notify")
+        meta = body.get("meta")
+        if meta is not None and not isinstance(meta, dict):
+            meta = None  # StoresMeta::storeMeta ignores anything but an array
         component = self._component_change(body)
         self._counters["incident"] += 1
         iid = self._counters["incident"]
@@ -286,6 +310,8 @@ class CachetPlatform(Platform):
             "visible": visible, "stickied": False, "notifications": notify, "message": message,
             "occurred_at": now, "created_at": now, "updated_at": now, "deleted_at": None,
         }  # fmt: skip
+        if meta and self._release_24():  # empty values are not stored (StoresMeta::removeEmptyValues)
+            self._incidents[iid]["meta"] = {str(k): v for k, v in meta.items() if v not in (None, "", [], {})}
         return self._incidents[iid]
 
     def _component_change(self, body: dict[str, Any]) -> tuple[int, int] | None:
@@ -307,11 +333,13 @@ class CachetPlatform(Platform):
 
     # --- handlers: incident updates
     def _list_updates(self, req: Request) -> Response:
+        self._updates_routed()
         inc = self._visible(req, req.params["incident"])
         rows = [u for u in self._updates.values() if u["incident_id"] == inc["id"]]
-        return self._paged(req, sorted_rows(rows, req, ("id", "status", "created_at", "updated_at")), self._update_view)
+        return self._paged(req, sorted_rows(rows, req, UPDATE_SORTS), self._update_view)
 
     def _get_update(self, req: Request) -> Response:
+        self._updates_routed()
         inc = self._visible(req, req.params["incident"])
         update = find(self._updates, req.params["update"])
         if update["incident_id"] != inc["id"]:
@@ -319,6 +347,7 @@ class CachetPlatform(Platform):
         return Response(200, {"data": self._update_view(update)})
 
     def _post_update(self, req: Request) -> Response:
+        self._updates_routed()
         inc = find(self._incidents, req.params["incident"])
         body = body_of(req)
         missing = [f"The {key} field is required." for key in ("status", "message") if body.get(key) in (None, "")]

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from itsm_bridge.sandbox.core import HTTPFailure, Request, Response
 
@@ -19,9 +20,31 @@ TITLES = {
 }  # fmt: skip
 
 
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+TIME_COLUMNS = ("occurred_at", "created_at", "updated_at", "deleted_at")
+
+
 def timestamp(when: datetime) -> str:
-    """Cachet's rendering: `YYYY-MM-DD HH:MM:SS` in the app's zone (UTC here)."""
-    return when.strftime("%Y-%m-%d %H:%M:%S")
+    """How a time is stored: `YYYY-MM-DD HH:MM:SS` in UTC (Cachet's `cachet.timezone` default,
+    config/cachet.php); answers show it in the app's zone (`in_zone`)."""
+    return when.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def in_zone(row: dict[str, Any], zone: str) -> dict[str, Any]:
+    """`row` with its times as Cachet 2.x answers them: naive `Y-m-d H:i:s` in the instance's
+    `app_timezone` setting, not UTC. Source: CachetHQ/Cachet 2.4
+    app/Presenters/Traits/TimestampsTrait.php (`DateFactory::make($t)->toDateTimeString()`),
+    app/Services/Dates/DateFactory.php (`setTimezone($this->cachetTimezone)`) and
+    app/Providers/ConfigServiceProvider.php (`setting.app_timezone` -> `cachet.timezone`)."""
+    if zone == "UTC":
+        return row
+    tz = ZoneInfo(zone)
+    out = dict(row)
+    for column in TIME_COLUMNS:
+        if out.get(column):
+            stored = datetime.strptime(out[column], TIME_FORMAT).replace(tzinfo=UTC)
+            out[column] = stored.astimezone(tz).strftime(TIME_FORMAT)
+    return out
 
 
 def cachet_error(status: int, detail: str | None = None, details: list[str] | None = None) -> Response:
@@ -113,9 +136,12 @@ def filtered(rows: list[dict[str, Any]], req: Request, ints: tuple[str, ...], fl
 
 
 def sorted_rows(rows: list[dict[str, Any]], req: Request, allowed: tuple[str, ...]) -> list[dict[str, Any]]:
-    """`sort` (an allowed column, else id) and `order` (asc | desc), id breaking ties."""
-    key = req.arg("sort") if req.arg("sort") in allowed else "id"
+    """`sort` and `order` (asc | desc), id breaking ties. A column not in the model's `$sortable`
+    list is ignored, `order` with it: the rows come in id order (SortableTrait::scopeSort)."""
     order = req.arg("order", "asc")
     if order not in ("asc", "desc"):
         raise invalid("The selected order is invalid.")
+    if req.arg("sort") not in allowed:
+        return sorted(rows, key=lambda r: r["id"])
+    key = str(req.arg("sort"))
     return sorted(rows, key=lambda r: (r[key], r["id"]), reverse=order == "desc")

@@ -19,7 +19,7 @@ from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Any
 
-from itsm_bridge.sandbox import jira_servicedesk
+from itsm_bridge.sandbox import jira_properties, jira_servicedesk
 from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, RollingWindow, basic_auth
 from itsm_bridge.sandbox.jira_schema import (
     API_EMAIL, FIELDS, ISSUE_TYPES, RESOLUTIONS, JiraConfig, Renderer, Workflow,
@@ -53,6 +53,7 @@ class JiraPlatform(CreateRoutes, SearchRoutes, Platform):
         self._searches = 0
         self._routes_api()
         jira_servicedesk.add_routes(self)
+        jira_properties.add_routes(self)
 
     # --- configuration, as attributes tests set
     @property
@@ -142,6 +143,10 @@ class JiraPlatform(CreateRoutes, SearchRoutes, Platform):
     def properties(self, key: str) -> dict[str, Any]:
         with self.lock:
             return dict(self._issue(key).fields["properties"])
+
+    def clone_issue(self, key: str) -> str:
+        """What a person's Clone does (see jira_properties.clone); returns the new issue's key."""
+        return jira_properties.clone(self, key)
 
     def reindex(self) -> None:
         """Make every write visible to search now, whatever the lag."""
@@ -235,10 +240,6 @@ class JiraPlatform(CreateRoutes, SearchRoutes, Platform):
         r("POST", f"{API}/issue/{{key}}/transitions", self._transition)
         r("GET", f"{API}/issue/{{key}}/comment", self._comments)
         r("POST", f"{API}/issue/{{key}}/comment", self._add_comment)
-        r("GET", f"{API}/issue/{{key}}/properties", self._property_keys)
-        r("GET", f"{API}/issue/{{key}}/properties/{{prop}}", self._get_property)
-        r("PUT", f"{API}/issue/{{key}}/properties/{{prop}}", self._put_property)
-        r("DELETE", f"{API}/issue/{{key}}/properties/{{prop}}", self._delete_property)
         r("GET", f"{API}/search/jql", self._search)
         r("POST", f"{API}/search/jql", self._search)
         r("POST", f"{API}/search/approximate-count", self._count)
@@ -345,29 +346,3 @@ class JiraPlatform(CreateRoutes, SearchRoutes, Platform):
         except FieldErrors as err:
             return self._refused(err)
         return Response(201, self.views.comment(comment, "properties" in (req.arg("expand") or "")))
-
-    def _property_keys(self, req: Request) -> Response:
-        issue = self._issue(req.params["key"])
-        base = f"{self.base_url}{API}/issue/{issue.id}/properties/"
-        return Response(200, {"keys": [{"self": base + k, "key": k} for k in issue.fields["properties"]]})
-
-    def _get_property(self, req: Request) -> Response:
-        props = self._issue(req.params["key"]).fields["properties"]
-        if req.params["prop"] not in props:
-            return self.error(404, "The property with key '{}' does not exist.".format(req.params["prop"]))
-        return Response(200, {"key": req.params["prop"], "value": props[req.params["prop"]]})
-
-    def _put_property(self, req: Request) -> Response:
-        props = self._issue(req.params["key"]).fields["properties"]
-        value = self._body(req)
-        if len(req.body) > 32768:
-            return self.error(400, "The property value is too large: the limit is 32768 bytes.")
-        existed = req.params["prop"] in props
-        props[req.params["prop"]] = value
-        return Response(200 if existed else 201)
-
-    def _delete_property(self, req: Request) -> Response:
-        props = self._issue(req.params["key"]).fields["properties"]
-        if props.pop(req.params["prop"], None) is None:
-            return self.error(404, "The property with key '{}' does not exist.".format(req.params["prop"]))
-        return Response(204)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from itsm_bridge.sandbox import jira_properties
 from itsm_bridge.sandbox.core import Request, Response
 from itsm_bridge.sandbox.jira_schema import FIELDS, ISSUE_TYPES
 from itsm_bridge.sandbox.jira_store import FieldErrors, Issue
@@ -105,11 +106,11 @@ class CreateRoutes:
             raise FieldErrors(messages=["Issue data must be an object."])
         values = self.store.validate_create(data.get("fields", {}))
         changes, comments = self.store.apply_update(values, data.get("update") or {}, self.config.create_screen)
+        properties = jira_properties.from_create(data.get("properties"))  # not a field: no screen governs it
         issue = self.store.create({**values, **changes})
         for body, props in comments:  # none on the default screens: `comment` is never on a create screen
             self.store.add_comment(issue, body, props, self.config.api_account)
-        for prop in data.get("properties") or []:
-            issue.fields["properties"][prop["key"]] = prop.get("value")
+        issue.fields["properties"].update(properties)
         return issue, (None if data.get("transition") is None else self._ride(issue, data["transition"]))
 
     def _ride(self, issue: Issue, wanted: Any) -> dict[str, Any]:

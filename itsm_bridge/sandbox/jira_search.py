@@ -12,9 +12,9 @@ import json
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from itsm_bridge.sandbox import jql
+from itsm_bridge.sandbox import jira_properties, jql
 from itsm_bridge.sandbox.core import HTTPFailure, Request, Response
-from itsm_bridge.sandbox.jira_store import Record
+from itsm_bridge.sandbox.jira_store import FieldErrors, Record
 from itsm_bridge.sandbox.jira_views import field_list
 
 if TYPE_CHECKING:
@@ -87,7 +87,10 @@ class SearchRoutes:
         limit = min(cap, max(1, int(params.get("maxResults") or 50)))
         records, offset = self._page_source(params, {int(i) for i in reconcile})
         page = records[offset : offset + limit]
-        props = field_list(params.get("properties"), [])
+        try:
+            props = jira_properties.requested(field_list(params.get("properties"), []))
+        except FieldErrors as err:
+            return self.error(400, "; ".join(err.messages))
         issues = [self.views.issue(self.store.by_id[r["id"]], r, wanted, params.get("expand"), props) for r in page]
         answer: dict[str, Any] = {"issues": issues, "isLast": offset + limit >= len(records)}
         if not answer["isLast"]:

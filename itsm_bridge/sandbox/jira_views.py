@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from itsm_bridge.sandbox import jira_properties
 from itsm_bridge.sandbox.jira_schema import FIELDS, JiraConfig, Renderer, Transition, jira_time
 from itsm_bridge.sandbox.jira_store import Issue, Record
 
@@ -52,9 +53,7 @@ class IssueViews:
         if "names" in (expand or ""):
             view["names"] = {fid: FIELDS[fid][0] for fid in view["fields"]}
         if properties:
-            props = record["properties"]
-            keys = list(props) if "*all" in properties else [p for p in properties if p in props]
-            view["properties"] = {k: props[k] for k in keys}
+            view["properties"] = jira_properties.select(record["properties"], properties)
         return view
 
     def field(self, fid: str, record: Record, issue: Issue) -> Any:

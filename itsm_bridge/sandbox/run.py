@@ -23,10 +23,13 @@ def serve_until_stopped(
     provider: str,
     as_json: bool,
     echo: Callable[[str], None],
+    vendor: tuple[str, ...] = (),
 ) -> None:
     """Start, seed (unless resuming a state file), print the description, wait for SIGINT/SIGTERM."""
     resuming = bool(state and Path(state).exists())
     sandbox = Sandbox(seed=random_seed, faults=faults, state_file=state, port=port)
+    for setting in vendor:  # ValueError naming the setting, before anything is served
+        sandbox.set_vendor(setting)
     stopped = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -10,7 +10,11 @@ What it keeps faithful, because the connector must cope with it:
 - the incident rules of `servicenow_store` (computed priority, write-only journal fields,
   `sys_mod_count`, a data policy answering 403 on resolve without resolution code and notes);
 - hourly-style rate limit rules per user (`rate_limit`), answered 429 with `Retry-After` and the
-  `X-RateLimit-*` headers.
+  `X-RateLimit-*` headers; `hourly_rule` (requests per clock hour) is a rate limit rule as an
+  instance has them: its headers on every Table API answer, a 429 until the top of the hour;
+- the integration user's time zone (`user_timezone`) in display values of date-times, and what
+  its ACLs let it read of sys_journal_field (`journal_access`: read, hidden rows, or denied 403),
+  as `servicenow_user` describes with sources.
 
 Tables served: incident, sys_journal_field, sys_choice, and the reference tables sys_user,
 sys_user_group, cmdb_ci, sys_user_role, sys_user_has_role. Another name answers 400 Invalid table.
@@ -27,7 +31,9 @@ from urllib.parse import parse_qs, urlencode
 
 from itsm_bridge.sandbox import snow_query
 from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, RollingWindow, basic_auth
+from itsm_bridge.sandbox.servicenow_schema import TIME_COLUMNS
 from itsm_bridge.sandbox.servicenow_store import SnowStore, Table
+from itsm_bridge.sandbox.servicenow_user import HourlyRule, JournalAccess, display_time, journal_read
 from itsm_bridge.sandbox.snow_query import Row
 
 USER = "itsm.bridge"
@@ -68,6 +74,10 @@ class ServiceNowPlatform(Platform):
         self.rate_limit: tuple[int, float] | None = None  # (requests, window seconds) per user
         self.rate_limit_rule = hashlib.md5(f"rate-rule-{seed}".encode()).hexdigest()  # a sys_rate_limit_rules sys_id
         self.oauth_ttl_s = 1800
+        self.hourly_rule: int | None = None  # requests per clock hour per user (a sys_rate_limit_rules rule)
+        self.user_timezone = "UTC"  # the integration user's time zone: display values of date-times are in it
+        self.journal_access: JournalAccess = "read"  # what the user's ACLs let it read of sys_journal_field
+        self._hourly: HourlyRule | None = None
         self._window: RollingWindow | None = None
         self._oauth_tokens: dict[str, datetime] = {}
         self._selections: OrderedDict[tuple[str, str], tuple[int, list[Row]]] = OrderedDict()
@@ -122,7 +132,33 @@ class ServiceNowPlatform(Platform):
     def error(self, status: int, message: str, detail: str = "") -> Response:
         return Response(status, {"error": {"message": message, "detail": detail}, "status": "failure"})
 
+    def _rule(self, req: Request) -> HourlyRule | None:
+        """The hourly rule this request matches (Table API requests, when one is set)."""
+        if self.hourly_rule is None or not req.path.startswith(TABLE_PATHS):
+            return None
+        if self._hourly is None or self._hourly.limit != self.hourly_rule:
+            self._hourly = HourlyRule(self.hourly_rule, self.rate_limit_rule)
+        return self._hourly
+
+    def dispatch(self, req: Request) -> Response:
+        """Every answer matching the hourly rule carries its headers, refusals included."""
+        rule = self._rule(req)
+        try:
+            resp = super().dispatch(req)
+        except HTTPFailure as failure:
+            if rule is not None:
+                failure.response.headers.update(rule.headers(self.clock.now()))
+            raise
+        if rule is not None:
+            resp.headers.update(rule.headers(self.clock.now()))
+        return resp
+
     def rate_limited(self, req: Request, retry_after: str | None) -> Response | None:
+        rule = self._rule(req)
+        if rule is not None:
+            wait = rule.admit(self.user_of(req) or "guest", self.clock.now())
+            if wait is not None:
+                return self.throttled_response(retry_after or wait)
         if not self.rate_limit:
             return None
         if self._window is None or (self._window.limit, self._window.window_s) != self.rate_limit:
@@ -131,7 +167,7 @@ class ServiceNowPlatform(Platform):
         return None if wait is None else self.throttled_response(retry_after or str(max(1, math.ceil(wait))))
 
     def throttled_response(self, retry_after: str) -> Response:
-        limit, window = self.rate_limit or (NOMINAL_HOURLY_LIMIT, 3600.0)
+        limit, window = (self.hourly_rule, 3600.0) if self.hourly_rule else self.rate_limit or (NOMINAL_HOURLY_LIMIT, 3600.0)
         per = "hour" if window == 3600 else f"{window:g} seconds"
         reset = int(self.clock.now().timestamp() + float(retry_after))
         headers = {"Retry-After": retry_after, "X-RateLimit-Limit": str(limit), "X-RateLimit-Reset": str(reset),
@@ -165,8 +201,12 @@ class ServiceNowPlatform(Platform):
         table = self._table(req)
         limit = _int(req, "sysparm_limit", DEFAULT_LIMIT, 1)
         offset = _int(req, "sysparm_offset", 0, 0)
+        if table.defn.name == "sys_journal_field":
+            journal_read(self.journal_access)
         rows = self.select(table, self._query_text(req))
         page = rows[offset : offset + limit]
+        if table.defn.name == "sys_journal_field" and self.journal_access == "hidden":
+            page = []  # a row-level read ACL: the limit applied first, the count still counts them
         headers: dict[str, str] = {}
         no_count = _flag(req, "sysparm_no_count")
         if not no_count:
@@ -234,6 +274,8 @@ class ServiceNowPlatform(Platform):
                 return {"link": f"{self._base(req)}/api/now/table/{target}/{value}", "value": value}
             return value
         shown = self.store.display(table, row, column)
+        if column in TIME_COLUMNS:
+            shown = display_time(shown, self.user_timezone)
         if display == "true":
             if target and links and value:
                 return {"display_value": shown, "link": f"{self._base(req)}/api/now/table/{target}/{value}"}
@@ -245,6 +287,10 @@ class ServiceNowPlatform(Platform):
 
     def _get(self, req: Request) -> Response:
         table = self._table(req)
+        if table.defn.name == "sys_journal_field":
+            journal_read(self.journal_access)
+            if self.journal_access == "hidden":
+                raise HTTPFailure(Response(404, NO_RECORD))
         return Response(200, {"result": self._render(req, table, self._row(table, req.params["sys_id"]))})
 
     def _create(self, req: Request) -> Response:
@@ -332,6 +378,7 @@ class ServiceNowPlatform(Platform):
         self.store.reset()
         self._selections.clear()
         self._oauth_tokens.clear()
+        self._hourly = None
         if self._window is not None:
             self._window.reset()
 

@@ -3,7 +3,8 @@
 - links: canonical key <-> one remote record per platform;
 - shadows: per linked incident, the canonical fields as last synced and each side's version;
 - cursors: per source, the watermark and the seen-set at its boundary;
-- journal: append-only, hash-chained record of every intent and outcome;
+- journal: append-only, hash-chained (HMAC-keyed with a key) record of every intent and outcome,
+  with a head (entry count, last hash) to keep outside the database (see `store.chain`);
 - quarantine: records held back by blocking Findings, until `retry` clears them;
 - a lock so that one sync runs at a time per store.
 """
@@ -13,9 +14,13 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Iterator, Protocol
 
 from itsm_bridge.model import RemoteRef
+
+if TYPE_CHECKING:
+    from itsm_bridge.errors import ConfigProblem
+    from itsm_bridge.store.chain import Head
 
 
 @dataclass(frozen=True)
@@ -67,15 +72,21 @@ class VerifyResult:
     ok: bool
     entries: int
     problems: list[str]
+    notes: list[str] = field(default_factory=list)  # what the verification could and could not prove
+    head: Head | None = None  # the journal's head as found
+    keyed: int = 0  # entries with an HMAC link
+    plain: int = 0  # entries with a plain SHA-256 link
 
 
 class StateStore(Protocol):
     url: str
+    journal_key_problem: ConfigProblem | None  # a journal key configured but unusable: writing refused
 
     def close(self) -> None: ...
 
     # links
     def link(self, key: str, ref: RemoteRef) -> None: ...
+    def unlink(self, key: str, platform: str) -> RemoteRef | None: ...
     def links(self, key: str) -> list[RemoteRef]: ...
     def key_for(self, platform: str, remote_id: str) -> str | None: ...
     def all_links(self) -> Iterator[tuple[str, RemoteRef]]: ...
@@ -104,7 +115,8 @@ class StateStore(Protocol):
     ) -> JournalEntry: ...
     def open_intents(self) -> list[JournalEntry]: ...
     def journal(self, key: str | None = None) -> Iterator[JournalEntry]: ...
-    def verify_journal(self) -> VerifyResult: ...
+    def verify_journal(self, head: Head | None = None) -> VerifyResult: ...
+    def head(self) -> Head: ...
 
     # quarantine
     def quarantine(

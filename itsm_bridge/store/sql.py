@@ -7,7 +7,6 @@ numbered migrations recorded in `schema_version`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
@@ -24,17 +23,22 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     create_engine,
+    func,
     event,
     insert,
+    inspect,
+    or_,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.exc import DatabaseError
 
-from itsm_bridge.errors import StoreError
+from itsm_bridge.errors import ConfigError, ConfigProblem, LinkConflict, StoreError
 from itsm_bridge.model import RemoteRef
 from itsm_bridge.store.base import Cursor, JournalEntry, QuarantineEntry, Shadow, VerifyResult
+from itsm_bridge.store.chain import GENESIS, KEYED, PLAIN, Head, dumps, link_hash, verify
 from itsm_bridge.store.locks import advisory_lock, file_lock
 
 metadata = MetaData()
@@ -87,6 +91,7 @@ journal = Table(
     Column("payload", Text, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("chain", String(16)),  # how `hash` was made: sha256 (also when NULL) or hmac-sha256
 )
 quarantine = Table(
     "quarantine",
@@ -103,15 +108,19 @@ quarantine = Table(
     Column("released_at", String(40)),
 )
 
-GENESIS = "0" * 64
-
-
 def _initial(conn: Any) -> None:
     metadata.create_all(conn, tables=[links, shadows, cursors, journal, quarantine])
 
 
+def _journal_chain(conn: Any) -> None:
+    # Entries written before this keep a NULL chain: they stay verified as plain SHA-256.
+    if "chain" not in {c["name"] for c in inspect(conn).get_columns("journal")}:
+        conn.execute(text("ALTER TABLE journal ADD COLUMN chain VARCHAR(16)"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Any], None]]] = [
     (1, "initial: links, shadows, cursors, journal, quarantine", _initial),
+    (2, "journal.chain: entries HMAC-keyed from the environment", _journal_chain),
 ]
 
 
@@ -119,14 +128,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
-    """Each journal entry's hash covers its content and the previous hash, so an edited, removed
-    or reordered entry breaks the chain."""
-    return hashlib.sha256((prev_hash + _dumps(fields)).encode("utf-8")).hexdigest()
+_dumps = dumps
 
 
 def _entry(r: Any) -> JournalEntry:
@@ -139,8 +141,10 @@ def _entry(r: Any) -> JournalEntry:
 class SqlStore:
     """StateStore over SQLAlchemy Core."""
 
-    def __init__(self, url: str, password: str | None = None) -> None:
+    def __init__(self, url: str, password: str | None = None, journal_key: bytes | None = None) -> None:
         self.url = url
+        self.journal_key = journal_key
+        self.journal_key_problem: ConfigProblem | None = None  # a key configured but unusable
         self.is_sqlite = url.startswith("sqlite")
         try:
             self.engine = self._engine(url, password)
@@ -207,6 +211,7 @@ class SqlStore:
 
     # --- lock
     def lock(self, owner: str) -> AbstractContextManager[None]:
+        self._refuse_unkeyed_writer()
         if self.is_sqlite:
             path = self.url[len("sqlite:///") :]
             return file_lock(Path(path + ".lock"), owner)
@@ -216,7 +221,7 @@ class SqlStore:
     def link(self, key: str, ref: RemoteRef) -> None:
         with self._write() as conn:
             existing = conn.execute(
-                select(links.c.remote_id).where(links.c.key == key, links.c.platform == ref.platform)
+                select(links.c.remote_id, links.c.display).where(links.c.key == key, links.c.platform == ref.platform)
             ).first()
             if existing is None:
                 conn.execute(
@@ -225,7 +230,16 @@ class SqlStore:
                     )
                 )
             elif existing.remote_id != ref.id:
-                raise StoreError(f"{key} is already linked to {ref.platform}:{existing.remote_id}, not {ref.id}")
+                raise LinkConflict(key, RemoteRef(ref.platform, existing.remote_id, existing.display), ref)
+
+    def unlink(self, key: str, platform: str) -> RemoteRef | None:
+        """Drop `key`'s link on `platform`; return what it linked (None: nothing was linked)."""
+        where = (links.c.key == key, links.c.platform == platform)
+        with self._write() as conn:
+            row = conn.execute(select(links).where(*where)).first()
+            if row is not None:
+                conn.execute(links.delete().where(*where))
+        return None if row is None else RemoteRef(row.platform, row.remote_id, row.display)
 
     def links(self, key: str) -> list[RemoteRef]:
         with self.engine.connect() as conn:
@@ -295,6 +309,7 @@ class SqlStore:
                 conn.execute(text("LOCK TABLE journal IN EXCLUSIVE MODE"))
             last = conn.execute(select(journal.c.seq, journal.c.hash).order_by(journal.c.seq.desc()).limit(1)).first()
             prev = last.hash if last else GENESIS
+            chain = KEYED if self.journal_key is not None else PLAIN
             seq = (last.seq if last else 0) + 1
             fields = {
                 "seq": seq,
@@ -308,8 +323,9 @@ class SqlStore:
                 "intent_seq": intent_seq,
                 "payload": payload,
             }
-            digest = entry_hash(prev, fields)
-            conn.execute(insert(journal).values(**{**fields, "payload": _dumps(payload)}, prev_hash=prev, hash=digest))
+            digest = link_hash(prev, fields, self.journal_key)
+            conn.execute(insert(journal).values(**{**fields, "payload": _dumps(payload)}, prev_hash=prev, hash=digest,
+                                                chain=chain))  # fmt: skip
         return JournalEntry(**fields, prev_hash=prev, hash=digest)
 
     def journal(self, key: str | None = None) -> Iterator[JournalEntry]:
@@ -320,27 +336,33 @@ class SqlStore:
             for r in conn.execute(query):
                 yield _entry(r)
 
-    def verify_journal(self) -> VerifyResult:
-        problems: list[str] = []
-        prev = GENESIS
-        expected_seq = 1
-        count = 0
-        for e in self.journal():
-            count += 1
-            if e.seq != expected_seq:
-                problems.append(f"entry {expected_seq} is missing (next is {e.seq})")
-            if e.prev_hash != prev:
-                problems.append(f"entry {e.seq} does not follow the entry before it (removed or reordered)")
-            fields = {
-                "seq": e.seq, "run_id": e.run_id, "at": e.at, "kind": e.kind, "key": e.key,
-                "platform": e.platform, "ref": e.ref, "action": e.action, "intent_seq": e.intent_seq,
-                "payload": e.payload,
-            }  # fmt: skip
-            if entry_hash(e.prev_hash, fields) != e.hash:
-                problems.append(f"entry {e.seq} was changed after it was written")
-            prev = e.hash
-            expected_seq = e.seq + 1
-        return VerifyResult(not problems, count, problems)
+    def verify_journal(self, head: Head | None = None) -> VerifyResult:
+        """Check the chain (HMACs too, with the key); against `head`, truncation and rewriting."""
+        query = select(journal).order_by(journal.c.seq)
+        with self.engine.connect() as conn:
+            found = verify(((_entry(r), r.chain) for r in conn.execute(query)), self.journal_key, head)
+        return VerifyResult(not found.problems, found.entries, found.problems, found.notes, found.head,
+                            found.keyed, found.plain)  # fmt: skip
+
+    def head(self) -> Head:
+        """The journal's entry count and last hash, to keep outside the database."""
+        with self.engine.connect() as conn:
+            last = conn.execute(select(journal.c.seq, journal.c.hash).order_by(journal.c.seq.desc()).limit(1)).first()
+            count = conn.execute(select(func.count()).select_from(journal)).scalar() or 0
+        return Head(count, last.hash if last else GENESIS)
+
+    def _refuse_unkeyed_writer(self) -> None:
+        """A journal that is HMAC-keyed takes no plain entry: dropping the key is not a way round it;
+        nor does a store whose configured key is missing."""
+        if self.journal_key is not None:
+            return
+        if self.journal_key_problem is not None:
+            raise ConfigError([self.journal_key_problem])
+        with self.engine.connect() as conn:
+            last = conn.execute(select(journal.c.chain).order_by(journal.c.seq.desc()).limit(1)).first()
+        if last is not None and last.chain == KEYED:
+            raise ConfigError([ConfigProblem("state.journal_key_env", "the journal is HMAC-keyed; set journal_key_env "
+                                             "and its environment variable to write to it")])  # fmt: skip
 
     def open_intents(self) -> list[JournalEntry]:
         """Intents with no outcome: writes a run started and may or may not have finished."""
@@ -360,6 +382,8 @@ class SqlStore:
                 quarantine.c.platform == platform,
                 quarantine.c.released_at.is_(None),
                 (quarantine.c.key == key) if key is not None else (quarantine.c.ref == ref),
+                # two records of one platform carrying one key (a key conflict) are two entries
+                or_(quarantine.c.ref == ref, quarantine.c.ref.is_(None)) if key is not None and ref is not None else true(),
             )
             row = conn.execute(select(quarantine).where(*match)).first()
             if row is None:
@@ -375,7 +399,7 @@ class SqlStore:
                 conn.execute(
                     update(quarantine)
                     .where(quarantine.c.id == row.id)
-                    .values(findings=_dumps(findings), record=_dumps(record), last_seen=now, attempts=attempts, ref=ref)
+                    .values(findings=_dumps(findings), record=_dumps(record), last_seen=now, attempts=attempts, ref=ref or row.ref)
                 )
         return QuarantineEntry(new_id, key, platform, ref, findings, record, first, now, attempts)
 

@@ -94,6 +94,7 @@ class ReadProgress:
     unapplied: list[datetime] = field(default_factory=list)
     count: int = 0
     complete_to: datetime | None = None  # the platform's read saw every change before this
+    last: datetime | None = None  # `updated` of the last record read (where a read cut short stopped)
     _unpruned: int = 0
 
     def took(self, record_id: str, version: str, updated: datetime) -> None:

@@ -18,16 +18,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Iterator
 
+from itsm_bridge import stopping
 from itsm_bridge.config import Config
+from itsm_bridge.errors import NotFound
+from itsm_bridge.links import gone_finding, holds, key_findings, repaired_since_last_run, settle_gone
 from itsm_bridge.connectors.base import Connector, RemoteRecord
+from itsm_bridge.errors import Paused
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import RemoteRef
 from itsm_bridge.store.base import Shadow, StateStore
+from itsm_bridge.stopping import Interrupted
 from itsm_bridge.store.serialized import Serialized
 from itsm_bridge.sync.apply import Applied, Applier, settle_open_intents
 from itsm_bridge.sync.cursor import ReadProgress, Watermark
 from itsm_bridge.sync.hints import hint_states, keep_facts, restore_facts
+from itsm_bridge.sync.identity import Conflict, Identity, is_conflict
 from itsm_bridge.sync.plan import Action, Plan
 from itsm_bridge.sync.publish import plan_publish
 from itsm_bridge.sync.reconcile import CARRIED, SIDES_KEY, Outcome, Side, carried, reconcile
@@ -49,6 +55,8 @@ class _Work:
     sides: dict[str, Side]
     versions: dict[str, str]
     shown: dict[str, dict[str, Any]] = field(default_factory=dict)  # each platform as last synced
+    earlier: Applied | None = None  # a recreate's later pass: what the earlier passes wrote
+    recreated: tuple[str, ...] = ()  # platforms whose gone records this key created again
 
 
 class Engine:
@@ -75,15 +83,39 @@ class Engine:
         self.progress = progress or (lambda n: None)
         self._background: dict[str, ThreadPoolExecutor] = {}
         self._waiting: list[tuple[_Work, Applied, Future[Applied]]] = []
+        self.identity = Identity(self.store, self.run_id)
+        self._plan: Plan | None = None  # the cycle's plan, while a dry run collects refusals in it
+        self._recreate: list[tuple[_Work, Applied, list[str]]] = []  # keys whose gone records are created again
         self._held: dict[str, list[int]] | None = None  # open quarantine entries by key, read once
 
     # --- public entry points
     def sync(self, *, dry_run: bool = False, only: str | None = None, limit: int | None = None) -> tuple[RunSummary, Plan]:
-        """Plan and (unless dry_run) apply one cycle. Call under the store lock."""
+        """Plan and (unless dry_run) apply one cycle. Call under the store lock.
+
+        On a stop (stopping.requested) no new record is taken, the writes in flight finish, and
+        the cursors stay where they were: the next run reads again what this one did not finish.
+        Every worker thread has stopped when this returns, or raises."""
+        try:
+            return self._sync(dry_run, only, limit)
+        finally:
+            self._stop_background()
+
+    def _stop_background(self) -> None:
+        """Wait for the background workers (an error path included): none may write once the
+        caller releases the lock; writes not begun are cancelled."""
+        for executor in self._background.values():
+            executor.shutdown(wait=True, cancel_futures=True)
+        self._background.clear()
+
+    def _sync(self, dry_run: bool, only: str | None, limit: int | None) -> tuple[RunSummary, Plan]:
         summary = RunSummary(self.run_id, dry_run=dry_run)
         plan = Plan(self.run_id)
         started = self.now()
+        self.identity.journal = not dry_run
+        self._plan = plan if dry_run else None
         restore_facts(self.store, self.connectors)
+        for connector in self.connectors.values():  # what a connector must know before any write (a vendor's release)
+            getattr(connector, "preflight", lambda: None)()
         if not dry_run:
             summary.settled = settle_open_intents(self.store, self.connectors, self.run_id)
         reads = {p: ReadProgress(Watermark.from_cursor(self.store.cursor(p)), started, self._overlap(p)) for p in self._two_way()}
@@ -92,6 +124,8 @@ class Engine:
         for batch in _batches(self._read_source(reads, summary, only), BATCH):
             work: list[_Work] = []
             for key, record, side, findings in batch:
+                if stopping.requested():
+                    break
                 if limit is not None and processed >= limit:
                     reads[self.source].unapplied.append(record.updated)
                     summary.skipped += 1
@@ -108,10 +142,13 @@ class Engine:
                 summary.skipped += 1
             rest = rest[: max(0, limit - processed)]
         for start in range(0, len(rest), BATCH):
+            if stopping.requested():
+                break
             work = [self._plan_key(key, sides, [], plan, summary, dry_run) for key, sides in rest[start : start + BATCH]]
             self._apply_batch(work, reads, summary, dry_run)
         self._drain(reads, summary)
-        if not dry_run:
+        summary.interrupted = stopping.reason()
+        if not dry_run and not summary.interrupted:
             for platform, read in reads.items():
                 moved = read.watermark.advance(read.applied, read.unapplied, started, self._overlap(platform), read.complete_to)
                 self.store.put_cursor(moved.to_cursor(platform))
@@ -129,11 +166,14 @@ class Engine:
         for action in plan.actions:
             by_key.setdefault(action.key, []).append(action)
         for key, actions in by_key.items():
+            if stopping.requested():
+                break
             result = applier.apply_key(actions)
             applier.fetch_written([result])
             summary.count(result)
             if result.complete:
                 self._record_applied_plan(key, actions[-1], result)
+        summary.interrupted = stopping.reason()
         summary.api_calls = {p: c.calls for p, c in self.connectors.items()}
         return summary
 
@@ -153,29 +193,63 @@ class Engine:
     def retry(self) -> RunSummary:
         """Re-evaluate every quarantined record (the mapping may have been fixed since) and every
         key whose write failed in the last run, reading each afresh from the source."""
+        try:
+            return self._retry()
+        finally:
+            self._stop_background()
+
+    def _retry(self) -> RunSummary:
         summary = RunSummary(self.run_id)
         plan = Plan(self.run_id)
         keys: dict[str, str | None] = {}
+        conflicts: list[tuple[str, str]] = []
+        held: dict[str, list[int]] = {}  # released when its key is reached: a stop leaves the rest held
         for entry in self.store.quarantined():
-            self.store.release(entry.id)  # re-quarantined below if it still fails
-            if entry.key:
+            if is_conflict(entry.findings) and entry.ref:
+                self.store.release(entry.id)  # re-quarantined below if it still fails
+                conflicts.append((entry.platform, entry.ref))
+            elif entry.key:
+                held.setdefault(entry.key, []).append(entry.id)
                 keys.setdefault(entry.key, entry.ref if entry.platform == self.source else None)
-        for key in self._failed_last_run():
+            else:
+                self.store.release(entry.id)
+        for platform, ref in conflicts:  # read afresh: still refused, or now free to sync
+            verdict = self.identity.reread(self.connectors.get(platform), platform, ref, self.mappers.get(self.source) if platform == self.source else None)
+            if verdict.conflict is not None:
+                self._refuse(verdict.conflict, summary)
+            elif verdict.key is not None and platform == self.source:
+                keys.setdefault(verdict.key, ref)
+        for key in [*self._failed_last_run(), *repaired_since_last_run(self.store)]:
             keys.setdefault(key, None)
         reads = {p: ReadProgress(Watermark()) for p in self._two_way()}
         source = self.connectors[self.source]
         for key, ref in keys.items():
-            record = source.get(RemoteRef(self.source, ref)) if ref else source.find(key)
+            try:
+                stopping.check(f"retrying {key}")  # the keys not reached stay as they were
+                record = source.get(RemoteRef(self.source, ref)) if ref else source.find(key)
+            except Interrupted:
+                break
+            except NotFound:  # the source record is gone: held, with the repair named
+                self.store.quarantine(self.source, [gone_finding(key, RemoteRef(self.source, ref or ""))], {}, key=key, ref=ref)
+                summary.quarantined += 1
+                continue
+            finally:
+                if not stopping.requested():
+                    for entry_id in held.pop(key, []):
+                        self.store.release(entry_id)  # quarantined again below if it still fails
             if record is None:
                 summary.errors.append({"key": key, "platform": self.source, "action": "retry",
                                        "error": "NotFound", "message": f"{key} is no longer on {self.source}"})  # fmt: skip
                 summary.failed += 1
                 continue
-            incident, findings = self.mappers[self.source].to_canonical(record)
+            incident, findings = self._identified(record, summary)
+            if incident is None:
+                continue
             side = Side(self.source, incident, record.version, _ref(record), record.updated)
             work = self._plan_key(incident.key, {self.source: side}, findings, plan, summary, dry_run=False)
             self._apply_batch([work], reads, summary, dry_run=False)
         self._drain(reads, summary)
+        summary.interrupted = stopping.reason()
         summary.read = {self.source: len(keys)}
         summary.api_calls = {p: c.calls for p, c in self.connectors.items()}
         return summary
@@ -196,16 +270,51 @@ class Engine:
 
     def _read_source(self, reads: dict[str, ReadProgress], summary: RunSummary, only: str | None) -> Iterator[tuple[str, RemoteRecord, Side, list[Finding]]]:
         read = reads[self.source]
+        try:
+            yield from self._source_records(read, summary, only)
+        except Paused as exc:
+            _stop_read(read, exc, summary)
+        except Interrupted:
+            return  # a page not fetched: the run takes no more records
+
+    def _source_records(self, read: ReadProgress, summary: RunSummary, only: str | None) -> Iterator[tuple[str, RemoteRecord, Side, list[Finding]]]:
         for record in self.connectors[self.source].changed_since(read.watermark):
+            if stopping.requested():
+                return
+            read.last = record.updated or read.last
             read.count += 1
-            incident, findings = self.mappers[self.source].to_canonical(record)
-            if only and incident.key != only:
-                continue
             if not self._matches_filter(record):
                 read.took(record.ref.id, record.version, record.updated)
                 summary.filtered += 1
                 continue
+            incident, findings = self._identified(record, summary, only)
+            if incident is None:
+                if only is None:
+                    read.took(record.ref.id, record.version, record.updated)  # refused: held in quarantine
+                continue
+            findings += key_findings(incident.key, self.source)
+            if only and incident.key != only:
+                continue
             yield incident.key, record, Side(self.source, incident, record.version, _ref(record), record.updated), findings
+
+    def _identified(self, record: RemoteRecord, summary: RunSummary, only: str | None = None) -> tuple[Any, list[Finding]]:
+        """A source record as an incident under the key it belongs to (its link, else the key it
+        carries); (None, []) when another record holds that key (refused and quarantined)."""
+        incident, findings = self.mappers[self.source].to_canonical(record)
+        verdict = self.identity.resolve(self.source, record, incident.key)
+        if verdict.conflict is not None:
+            if only is None or verdict.conflict.key == only:
+                self._refuse(verdict.conflict, summary)
+            return None, []
+        key = verdict.key or incident.key
+        if key != incident.key:
+            incident, findings = incident.replace(key=key), [f.for_key(key) for f in findings]
+        return incident, findings
+
+    def _refuse(self, conflict: Conflict, summary: RunSummary) -> None:
+        """A record carrying a key another record holds: quarantined (a dry run shows it blocked)."""
+        self.identity.refuse(conflict, self._plan)
+        summary.quarantined += 1
 
     def _read_targets(self, reads: dict[str, ReadProgress], summary: RunSummary, only: str | None) -> dict[str, dict[str, Side]]:
         pending: dict[str, dict[str, Side]] = {}
@@ -213,24 +322,45 @@ class Engine:
             if platform == self.source:
                 continue
             read = reads[platform]
-            for record in self.connectors[platform].changed_since(read.watermark):
-                read.count += 1
-                key = self.store.key_for(platform, record.ref.id) or record.correlation_key
-                if key is None:
-                    read.took(record.ref.id, record.version, record.updated)  # not ours
-                    continue
-                if only and key != only:
-                    read.unapplied.append(record.updated)  # another incident's change: for a full run
-                    continue
-                shadow = self.store.shadow(key)
-                if shadow is not None and shadow.versions.get(platform) == record.version:
-                    read.took(record.ref.id, record.version, record.updated)  # as we left it: nothing to keep
-                    continue
-                incident, _ = self.mappers[platform].to_canonical(record)
-                pending.setdefault(key, {})[platform] = Side(platform, incident.replace(key=key), record.version, _ref(record), record.updated)
+            try:
+                self._target_records(platform, read, pending, only, summary)
+            except Paused as exc:
+                _stop_read(read, exc, summary)
+                continue
+            except Interrupted:
+                return pending  # the cursors stay: these changes are read again next run
             if only is None:
                 read.complete_to = getattr(self.connectors[platform], "complete_to", None)
         return pending
+
+    def _target_records(self, platform: str, read: ReadProgress, pending: dict[str, dict[str, Side]], only: str | None,
+                        summary: RunSummary) -> None:  # fmt: skip
+        for record in self.connectors[platform].changed_since(read.watermark):
+            if stopping.requested():
+                return
+            read.last = record.updated or read.last
+            read.count += 1
+            verdict = self.identity.resolve(platform, record, record.correlation_key)
+            refused = verdict.conflict or verdict.displaced
+            if refused is not None and (only is None or refused.key == only):
+                self._refuse(refused, summary)
+            if verdict.displaced is not None:  # an earlier record of this run, less well proven
+                earlier = pending.get(verdict.displaced.key, {}).pop(platform, None)
+                if earlier is not None:
+                    read.took(earlier.ref["id"], earlier.version, _updated(earlier))
+            key = verdict.key
+            if key is None:
+                read.took(record.ref.id, record.version, record.updated)  # not ours, or refused
+                continue
+            if only and key != only:
+                read.unapplied.append(record.updated)  # another incident's change: for a full run
+                continue
+            shadow = self.store.shadow(key)
+            if shadow is not None and shadow.versions.get(platform) == record.version:
+                read.took(record.ref.id, record.version, record.updated)  # as we left it: nothing to keep
+                continue
+            incident, _ = self.mappers[platform].to_canonical(record)
+            pending.setdefault(key, {})[platform] = Side(platform, incident.replace(key=key), record.version, _ref(record), record.updated)
 
     def _matches_filter(self, record: RemoteRecord) -> bool:
         wanted = self.sync_settings.filters.get(self.source, {})
@@ -280,7 +410,10 @@ class Engine:
             for w in work:
                 self._account(w.sides, reads, True)
             return
+        held = holds(self.store)
         for w in work:
+            for platform in {a.platform for a in w.outcome.actions} & held.get(w.key, {}).keys():
+                w.outcome.blocked.setdefault(platform, [held[w.key][platform]])  # e.g. no call to a gone record
             self._link_and_hold(w, summary)
             hint_states(self.store, self.connectors, w.key, w.shown, w.sides)
         applier = Applier(self.store, self.connectors, self.mappers, self.run_id, workers=self._workers())
@@ -309,6 +442,7 @@ class Engine:
 
     def _drain(self, reads: dict[str, ReadProgress], summary: RunSummary) -> None:
         self._collect(reads, summary, until=0)
+        self._create_gone_again(reads, summary)
         for executor in self._background.values():
             executor.shutdown()
         self._background.clear()
@@ -316,9 +450,19 @@ class Engine:
     def _finish(self, w: _Work, result: Applied, reads: dict[str, ReadProgress], summary: RunSummary) -> None:
         """Count what a key's writes did, record its shadow when all succeeded, and let its
         records move the cursors (or hold them back)."""
+        record = w.outcome.merged.to_dict() if w.outcome.merged else {}
+        gone = settle_gone(self.store, self.run_id, self.sync_settings.gone_links, w.key, result, record)
         summary.count(result)
+        if w.earlier is not None:  # a recreate's later pass: what the earlier wrote counts too
+            result.records = {**w.earlier.records, **result.records}
+            result.versions = {**w.earlier.versions, **result.versions}
+            result.done = [*w.earlier.done, *result.done]
+        again = [p for p, how in gone.items() if how == "unlinked"]
+        if again and len(w.recreated) < len(self.targets):  # created again once the batch is done, then accounted
+            self._recreate.append((w, result, again))
+            return
         ok = result.complete
-        if ok and w.outcome.merged is not None and not w.outcome.blocked and not result.held:
+        if ok and w.outcome.merged is not None and not w.outcome.blocked and not gone and not result.held:
             seen = {p: s.version for p, s in w.sides.items()}
             fields = {**w.outcome.shadow_fields, SIDES_KEY: self._side_shadows(w.outcome, w.sides, result)}
             self.store.put_shadow(Shadow(w.key, fields, {**w.versions, **seen, **result.versions}))
@@ -326,13 +470,30 @@ class Engine:
                 self._release_held(w.key)
         self._account(w.sides, reads, ok)
 
+    def _create_gone_again(self, reads: dict[str, ReadProgress], summary: RunSummary) -> None:
+        """Plan again the keys whose gone records were unlinked (`gone_links = "recreate"`) and
+        apply the writes the earlier pass did not make (the creates among them); what that pass wrote
+        still counts for the shadow."""
+        while self._recreate:
+            todo, self._recreate = self._recreate, []
+            work = []
+            for w, earlier, platforms in todo:
+                done = {a.platform for a in earlier.done} - set(platforms)
+                sides = {p: s for p, s in w.sides.items() if p not in platforms}
+                again = self._plan_key(w.key, sides, [], Plan(self.run_id), summary, dry_run=False)
+                again.outcome.actions = [a for a in again.outcome.actions if a.platform not in done]
+                again.earlier, again.recreated = earlier, (*w.recreated, *platforms)
+                work.append(again)
+            self._apply_batch(work, reads, summary, dry_run=False)
+            self._collect(reads, summary, until=0)
+
     def _release_held(self, key: str) -> None:
         """A key fully synced is no longer held: its quarantine entries (from an earlier run)
         are released, so runs stop exiting 1 for it once the cause is fixed."""
         if self._held is None:
             self._held = {}
             for entry in self.store.quarantined():
-                if entry.key:
+                if entry.key and not is_conflict(entry.findings):  # a conflict is another record's
                     self._held.setdefault(entry.key, []).append(entry.id)
         for entry_id in self._held.pop(key, []):
             self.store.release(entry_id)
@@ -385,6 +546,15 @@ class Engine:
                 reads[platform].took(side.ref["id"], side.version, updated)
             else:
                 reads[platform].unapplied.append(updated)
+
+
+def _stop_read(read: ReadProgress, exc: Paused, summary: RunSummary) -> None:
+    """A read cut short by a long rate-limit wait: what it yielded is applied, and the cursor
+    stays at or before the last record read (the rest come, in order, after it)."""
+    summary.pause(exc)
+    log.warning("%s: reading stopped for this run: %s", exc.platform, exc)
+    if read.last is not None:
+        read.unapplied.append(read.last)
 
 
 def _ref(record: RemoteRecord) -> dict[str, str]:

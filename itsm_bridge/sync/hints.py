@@ -9,20 +9,31 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Mapping
 
 from itsm_bridge.connectors.base import Connector
 from itsm_bridge.model import State
 from itsm_bridge.store.base import Cursor, StateStore
 
+log = logging.getLogger("itsm_bridge.sync")
 FACTS = ".facts"  # suffix of the cursor rows that keep what a run learned of a platform
 
 
 def restore_facts(store: StateStore, connectors: Mapping[str, Connector]) -> None:
+    """Start each connector from what earlier runs learned; facts that cannot be read back
+    (written by another version, or damaged) are dropped and learned again, never fatal."""
     for platform, connector in connectors.items():
         saved = store.cursor(f"{platform}{FACTS}") if hasattr(connector, "restore") else None
-        if saved is not None and saved.value:
+        if saved is None or not saved.value:
+            continue
+        try:
             connector.restore(json.loads(saved.value))  # type: ignore[attr-defined]
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("%s: the facts kept by an earlier run are unreadable (%s: %s); learning them again",
+                        platform, type(exc).__name__, exc)  # fmt: skip
+            connector.restore({})  # type: ignore[attr-defined]
+            store.put_cursor(Cursor(f"{platform}{FACTS}", ""))
 
 
 def keep_facts(store: StateStore, connectors: Mapping[str, Connector]) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 import pytest
 
 from itsm_bridge.connectors.cachet import CachetConnector
@@ -9,6 +12,7 @@ from itsm_bridge.connectors.statuspage_common import status_page_connector
 from itsm_bridge.model import Priority, State
 from itsm_bridge.sandbox.cachet import CachetPlatform
 from itsm_bridge.sandbox.core import serve, stop
+from itsm_bridge.sandbox.rendering import cachet_view
 from tests.connectors.test_statuspage import CANARIES, canary_incident
 from tests.connectors.test_statuspage_responses import page_config
 
@@ -25,8 +29,9 @@ def platform(monkeypatch):
     stop([served])
 
 
-def connector(platform, *, interval: float = 0.0, extra: str = "") -> CachetConnector:
-    cfg = page_config(platform.base_url, provider="cachet", rps=50.0, interval=interval, extra=extra)
+def connector(platform, *, interval: float = 0.0, extra: str = "", zone: str = "UTC") -> CachetConnector:
+    cfg = page_config(platform.base_url, provider="cachet", rps=50.0, interval=interval, extra=extra,
+                      page_extra=f'timezone = "{zone}"')  # fmt: skip
     conn = status_page_connector(cfg)
     assert isinstance(conn, CachetConnector)
     return conn
@@ -52,11 +57,15 @@ def test_no_canary_reaches_cachet_through_create_update_and_resolve(platform):
     assert not [c for c in CANARIES if any(c in b for b in bodies)]
 
 
-def test_script_and_javascript_urls_never_reach_cachet(platform):
+def test_script_and_javascript_urls_never_reach_cachet_as_markup(platform):
     conn = connector(platform)
     conn.publish(canary_incident(title="<script>x</script>", public_message="[a](JavaScript:alert(1))"))
     (post,) = writes(platform)
-    assert "<script" not in post.body.lower() and "javascript:" not in post.body.lower()
+    sent = json.loads(post.body)
+    assert sent["name"] == "<script>x</script>"  # Cachet prints the name escaped: a reader sees this text
+    assert "<script" not in sent["message"].lower() and "javascript:" not in sent["message"].lower()
+    (stored,) = platform.incidents()
+    assert cachet_view(stored)["bodies"] == ["[a](JavaScript:alert(1))"]  # read as written, no link
 
 
 def test_a_blocked_publish_writes_nothing_to_cachet(platform):
@@ -84,11 +93,42 @@ def test_a_fresh_process_still_keeps_a_component_another_incident_holds(platform
     assert component_status(platform, "Email") != 1  # held by INC0002, status not stored by Cachet: at least degraded
 
 
-def test_find_is_none_on_cachet_so_links_are_the_correlation(platform):
+def test_cachet_24_finds_an_incident_by_the_key_its_meta_carries(platform):
+    connector(platform).publish(canary_incident(key="INC0001"))
+    (made,) = platform.incidents()
+    assert made["meta"] == {"itsm_bridge_key": "INC0001"}
+    found = connector(platform).find("INC0001")  # a fresh process: nothing remembered
+    assert found is not None and found.ref.id == str(made["id"]) and connector(platform).find("INC0009") is None
+
+
+def test_cachet_23_keeps_no_meta_so_find_is_none_and_links_are_the_correlation(platform):
+    platform.version = "2.3.18"
+    connector(platform).publish(canary_incident(key="INC0001"))
+    assert "meta" not in platform.incidents()[0]
+    assert connector(platform).find("INC0001") is None
+
+
+def test_cachet_23_status_changes_put_the_incident_and_send_no_update(platform):
+    platform.version = "2.3.18"
     conn = connector(platform)
-    conn.publish(canary_incident())
-    before = len(platform.call_log.calls())
-    assert conn.find("INC0001") is None and len(platform.call_log.calls()) == before
+    ref = conn.publish(canary_incident(public_message="Mail is delayed.")).ref
+    conn.publish(canary_incident(state=State.IN_PROGRESS, public_message="Cause found."), ref)
+    inc = platform.incident(ref.id)
+    assert (inc["status"], inc["message"]) == (2, "Cause found.")
+    assert not [c for c in platform.call_log.calls() if "/updates" in c.path]
+    conn.publish(canary_incident(state=State.RESOLVED), ref)
+    assert platform.incident(ref.id)["status"] == 4 and component_status(platform, "Email") == 1
+
+
+@pytest.mark.parametrize("zone", ["Australia/Lord_Howe", "America/Los_Angeles"])
+def test_cachet_times_in_the_app_zone_are_read_as_utc(platform, zone):
+    platform.app_timezone = zone
+    ref = connector(platform, zone=zone).publish(canary_incident()).ref
+    shown = platform.incident(ref.id)["updated_at"]  # naive, in the zone: hours off UTC
+    assert abs((datetime.fromisoformat(shown).replace(tzinfo=UTC) - datetime.now(UTC)).total_seconds()) > 3600
+    record = connector(platform, zone=zone).get(ref)
+    assert abs((record.updated - datetime.now(UTC)).total_seconds()) < 5, (shown, record.updated)
+    assert record.fields["created_at"] == record.updated
 
 
 def test_check_on_cachet(platform, monkeypatch):

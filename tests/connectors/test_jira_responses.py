@@ -96,7 +96,7 @@ def body(call: responses.Call) -> dict:
 def test_changed_since_pins_jql_in_the_user_zone_fields_and_follows_next_page_token(jira):
     add_server("Europe/Berlin")
     jql = 'project = "OPS" AND updated >= "2024/05/01 12:15" ORDER BY updated ASC, key ASC'
-    first = {"jql": jql, "maxResults": 100, "fields": FIELDS}
+    first = {"jql": jql, "maxResults": 100, "fields": FIELDS, "properties": ["itsm-bridge"]}
     responses.post(f"{API}/search/jql", match=[matchers.json_params_matcher(first)],
                    json={"issues": [issue(1), issue(2)], "nextPageToken": "tok-2", "isLast": False})  # fmt: skip
     responses.post(f"{API}/search/jql", match=[matchers.json_params_matcher({**first, "nextPageToken": "tok-2"})],

@@ -182,8 +182,37 @@ def test_check_looks_up_roles_and_choices_and_passes_on_a_seeded_instance(platfo
     assert [name for name, r in results.items() if not r.ok] == []
     assert "itsm.bridge holds one of the roles" in results["write incident"].detail
     paths = [c.path for c in platform.call_log.calls()]
-    assert paths == [f"{TABLE}/incident", f"{TABLE}/sys_user_has_role", f"{TABLE}/sys_choice"]
+    assert paths == [f"{TABLE}/incident", f"{TABLE}/sys_user_has_role", f"{TABLE}/sys_journal_field", f"{TABLE}/sys_choice"]
     assert all(c.method == "GET" for c in platform.call_log.calls())  # no write made to prove write access
+
+
+def test_a_sync_read_whose_notes_an_acl_hides_says_so_in_the_log(platform, monkeypatch, caplog):
+    platform.insert_incident({"short_description": "x", "work_notes": "looking"})
+    platform.journal_access = "hidden"
+    with caplog.at_level("WARNING", logger="itsm_bridge.servicenow"):
+        (record,) = connect(platform, monkeypatch).changed_since(None)
+    assert record.comments == ()
+    assert "holds 1 note(s) of these incidents but showed user 'itsm.bridge' none" in caplog.text
+
+
+@pytest.mark.parametrize(("access", "says"), [("hidden", "a read ACL hides them"), ("denied", "HTTP 403")])
+def test_check_says_notes_would_never_sync_when_an_acl_hides_or_denies_them(platform, monkeypatch, access, says):
+    platform.insert_incident({"short_description": "x", "work_notes": "looking"})
+    assert next(r for r in connect(platform, monkeypatch).check() if r.check == "read notes").ok
+    platform.journal_access = access
+    notes = next(r for r in connect(platform, monkeypatch).check() if r.check == "read notes")
+    assert not notes.ok and says in notes.detail and "never sync" in notes.detail
+
+
+def test_display_values_in_the_users_time_zone_do_not_move_a_records_times(platform, monkeypatch):
+    platform.user_timezone = "Australia/Lord_Howe"
+    sys_id = platform.insert_incident({"short_description": "x"}, updated_on=SECOND)["sys_id"]
+    record = connect(platform, monkeypatch).get(RemoteRef("servicenow", sys_id))
+    assert record.updated == SECOND and record.display["sys_updated_on"] != record.fields["sys_updated_on"]
+    from itsm_bridge.mapping.servicenow import ServiceNowMapper
+
+    incident, _ = ServiceNowMapper(connect(platform, monkeypatch).config).to_canonical(record)
+    assert incident.opened == SECOND and incident.updated == SECOND
 
 
 def test_check_reports_a_user_without_an_incident_writing_role(platform, monkeypatch):

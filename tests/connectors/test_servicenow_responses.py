@@ -18,6 +18,7 @@ from itsm_bridge.errors import (
     AuthError,
     ConnectorError,
     Forbidden,
+    Paused,
     RemoteValidation,
     RequiredFieldMissing,
     UnsafeQueryValue,
@@ -314,6 +315,35 @@ def test_a_429_waits_at_least_retry_after_then_continues(snow):
 
 
 @responses.activate
+def test_a_429_asking_for_longer_than_max_wait_s_stops_the_platform_without_waiting(snow):
+    reset = int(datetime.now(UTC).timestamp()) + 3000
+    headers = {"Retry-After": "3000", "X-RateLimit-Limit": "100", "X-RateLimit-Reset": str(reset), "X-RateLimit-Rule": sid(9)}
+    responses.get(INCIDENT, status=429, headers=headers, json={"error": {"message": "Rate limit exceeded", "detail": ""}})
+    with pytest.raises(Paused) as caught:
+        snow.find("K-1")
+    assert snow.sleeps == [] and len(responses.calls) == 1  # not slept out, not retried
+    assert abs(caught.value.until.timestamp() - reset) < 5 and caught.value.platform == "servicenow"
+    with pytest.raises(Paused):  # every later request of the run stops at once, without a call
+        snow.get(RemoteRef("servicenow", sid(1)))
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+@pytest.mark.parametrize(("answer", "detail"), [
+    ({"status": 403, "json": {"error": {"message": "User Not Authorized", "detail": "Failed API level ACL Validation"}}},
+     "cannot read sys_journal_field"),
+    ({"json": {"result": []}, "headers": {"X-Total-Count": "7"}}, "holds 7 incident note(s) but showed"),
+])  # fmt: skip
+def test_check_says_when_an_acl_hides_or_denies_the_notes(snow, answer, detail):
+    responses.get(INCIDENT, json={"result": [{"sys_id": sid(1)}]})
+    responses.get(f"{BASE}/api/now/table/sys_user_has_role", json={"result": [{"sys_id": sid(2)}]})
+    responses.get(JOURNAL, **answer)
+    responses.get(f"{BASE}/api/now/table/sys_choice", json={"result": []})
+    notes = next(r for r in snow.check() if r.check == "read notes")
+    assert not notes.ok and detail in notes.detail and "sys_journal_field" in notes.fix
+
+
+@responses.activate
 def test_a_next_link_to_another_host_is_not_followed(snow):
     responses.get(INCIDENT, json={"result": [row(1)]})
     note = {"sys_id": "a", "element_id": sid(1), "element": "comments", "value": "hi", "sys_created_on": "2024-03-01 12:00:00"}
@@ -355,6 +385,7 @@ def test_oauth_client_credentials_token_is_cached_and_renewed_once_on_401(monkey
 def test_check_reports_each_missing_choice_value_by_name(snow):
     responses.get(INCIDENT, json={"result": [{"sys_id": sid(1)}]})
     responses.get(f"{BASE}/api/now/table/sys_user_has_role", json={"result": [{"sys_id": sid(2)}]})
+    responses.get(JOURNAL, json={"result": [{"sys_id": sid(3)}]}, headers={"X-Total-Count": "1"})
     choices = [{"element": "category", "value": v, "dependent_value": ""}
                for v in ("inquiry", "software", "hardware", "network")]  # "database" missing
     choices += [{"element": "subcategory", "value": v, "dependent_value": d} for v, d in
@@ -364,10 +395,11 @@ def test_check_reports_each_missing_choice_value_by_name(snow):
                 ("Solved (Permanently)", "Solved (Work Around)", "Not Solved (Not Reproducible)")]  # fmt: skip
     responses.get(f"{BASE}/api/now/table/sys_choice", json={"result": choices})
     results = {r.check: r for r in snow.check()}
-    assert all(results[c].ok for c in ("reachable", "credentials", "read incident", "write incident", "choices subcategory"))
+    assert all(results[c].ok for c in ("reachable", "credentials", "read incident", "write incident", "read notes",
+                                       "choices subcategory"))  # fmt: skip
     assert not results["choices category"].ok and results["choices category"].detail.endswith(": database")
     assert not results["choices close_code"].ok and "Closed/Resolved by Caller" in results["choices close_code"].detail
-    assert query_of(responses.calls[2])["sysparm_query"] == (
+    assert query_of(responses.calls[3])["sysparm_query"] == (
         "name=incident^elementINcategory,close_code,subcategory^inactive=false")
 
 

@@ -30,7 +30,7 @@ KEY = "sp-key-not-to-be-seen-7"
 
 
 def page_config(url: str = SP, *, provider: str = "statuspage", page_id: str = "pg1", rps: float = 1000.0,
-                interval: float = 300.0, extra: str = "") -> config_mod.Config:  # fmt: skip
+                interval: float = 300.0, extra: str = "", page_extra: str = "") -> config_mod.Config:  # fmt: skip
     """A config publishing P1-P2 and major incidents onto a page with Email, VPN and Payments API."""
     auth = f'page_id = "{page_id}"\napi_key_env = "SP_TEST_KEY"' if provider == "statuspage" else 'token_env = "SP_TEST_KEY"'
     return config_mod.parse(f"""
@@ -46,6 +46,7 @@ url = "{url}"
 requests_per_second = {rps}
 min_update_interval_s = {interval}
 max_retries = 3
+{page_extra}
 
 [sync]
 targets = ["statuspage"]
@@ -376,14 +377,19 @@ def cachet_list(rows: list[dict]) -> dict:
     return {"meta": {"pagination": {"total": len(rows), "total_pages": 1, "current_page": 1}}, "data": rows}
 
 
-def cachet_incident(iid: int = 7, status: int = 1, component: int = 2) -> dict:
+def cachet_incident(iid: int = 7, status: int = 1, component: int = 2, meta: dict | None = None) -> dict:
     return {"id": iid, "name": "n", "status": status, "message": "m", "component_id": component, "visible": 1,
-            "created_at": "2024-03-01 11:00:00", "updated_at": "2024-03-01 12:00:00"}  # fmt: skip
+            "created_at": "2024-03-01 11:00:00", "updated_at": "2024-03-01 12:00:00", "meta": meta or {}}  # fmt: skip
+
+
+def cachet_version(version: str = "2.4.1") -> None:
+    responses.get(f"{CACHET}/api/v1/version", json={"meta": {"on_latest": True}, "data": version})
 
 
 @responses.activate
 def test_cachet_create_uses_numbers_token_header_and_one_component(cachet):
     assert isinstance(cachet, CachetConnector)
+    cachet_version()
     responses.get(f"{CACHET}/api/v1/components", json=cachet_list([{"id": 1, "name": "VPN", "status": 1}, {"id": 2, "name": "Email", "status": 1}]))
     responses.get(f"{CACHET}/api/v1/incidents", json=cachet_list([]))
     responses.post(f"{CACHET}/api/v1/incidents", json={"data": cachet_incident()})
@@ -392,11 +398,13 @@ def test_cachet_create_uses_numbers_token_header_and_one_component(cachet):
     (post,) = writes()
     assert post.request.headers["X-Cachet-Token"] == KEY
     assert sent(post) == {"name": "Email delayed", "message": "Mail is slow.", "status": 1, "component_id": 2,
-                          "component_status": 3, "visible": 1, "notify": True}  # fmt: skip
+                          "component_status": 3, "visible": 1, "notify": True,
+                          "meta": {"itsm_bridge_key": "INC0001"}}  # fmt: skip
 
 
 @responses.activate
 def test_cachet_resolve_keeps_a_component_another_open_incident_holds(cachet):
+    cachet_version()
     responses.get(f"{CACHET}/api/v1/components", json=cachet_list([{"id": 2, "name": "Email", "status": 4}]))
     responses.get(f"{CACHET}/api/v1/incidents", json=cachet_list([cachet_incident(7), cachet_incident(8)]))
     responses.post(f"{CACHET}/api/v1/incidents/7/updates", json={"data": {"id": 1, "incident_id": 7, "status": 4}})
@@ -407,10 +415,44 @@ def test_cachet_resolve_keeps_a_component_another_open_incident_holds(cachet):
     assert sent(update) == {"message": "Fixed.", "status": 4, "component_id": 2, "component_status": 2}
 
 
-def test_cachet_find_is_none_without_a_request(cachet):
-    with responses.RequestsMock() as rsps:
-        assert cachet.find("INC0001") is None
-        assert len(rsps.calls) == 0
+@responses.activate
+def test_cachet_23_find_is_none_after_reading_only_the_version(cachet):
+    cachet_version("2.3.18")
+    assert cachet.find("INC0001") is None
+    assert [c.request.url for c in responses.calls] == [f"{CACHET}/api/v1/version"]
+
+
+@responses.activate
+def test_cachet_24_finds_an_incident_by_the_key_in_its_meta(cachet):
+    cachet_version()
+    rows = [cachet_incident(7, meta={"itsm_bridge_key": "INC0002"}), cachet_incident(8, meta={"itsm_bridge_key": "INC0001"})]
+    responses.get(f"{CACHET}/api/v1/incidents", json=cachet_list(rows))
+    responses.get(f"{CACHET}/api/v1/components", json=cachet_list([{"id": 2, "name": "Email", "status": 1}]))
+    found = cachet.find("INC0001")
+    assert found is not None and found.ref.id == "8" and found.correlation_key == "INC0001"
+
+
+@responses.activate
+def test_cachet_23_changes_status_by_putting_the_incident(cachet):
+    cachet_version("2.3.18")
+    responses.get(f"{CACHET}/api/v1/components", json=cachet_list([{"id": 2, "name": "Email", "status": 3}]))
+    responses.get(f"{CACHET}/api/v1/incidents", json=cachet_list([cachet_incident(7)]))
+    responses.put(f"{CACHET}/api/v1/incidents/7", json={"data": cachet_incident(7, status=4)})
+    responses.get(f"{CACHET}/api/v1/incidents/7", json={"data": cachet_incident(7, status=4)})
+    cachet.transition(RemoteRef("statuspage", "7"), State.RESOLVED, {"body": "Fixed."})
+    (put,) = writes()  # no /updates on 2.3: the incident itself carries status, message and component
+    assert put.request.method == "PUT" and put.request.url.endswith("/incidents/7")
+    assert sent(put) == {"message": "Fixed.", "status": 4, "component_id": 2, "component_status": 1}
+
+
+@responses.activate
+def test_cachet_of_an_unsupported_version_is_refused_naming_it(cachet):
+    from itsm_bridge.connectors.cachet import UnsupportedVersion
+
+    cachet_version("2.2.4")
+    with pytest.raises(UnsupportedVersion, match=r"Cachet 2\.2\.4 .* not supported \(supported: 2\.3 and 2\.4\)") as caught:
+        cachet.find("INC0001")
+    assert caught.value.exit_code == 4
 
 
 # --- the mapper
@@ -459,10 +501,11 @@ def test_a_service_without_a_component_is_a_warning_and_carries_no_component():
     assert not findings[0].blocking
 
 
-def test_a_broken_template_blocks_with_a_finding():
-    cfg = page_config(extra='[publish]\nname_template = "{{ assignee }}"')
-    fields, findings = StatuspageMapper(cfg).to_fields(incident())
-    assert "name" not in fields and findings[0].rule_id == "publish.template" and findings[0].blocking
+def test_a_template_naming_a_field_off_the_allow_list_is_refused_when_the_config_loads():
+    from itsm_bridge.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"publish\.name_template: .*'assignee' is undefined"):
+        page_config(extra='[publish]\nname_template = "{{ assignee }}"')
 
 
 @responses.activate

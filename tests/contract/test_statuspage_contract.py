@@ -25,6 +25,7 @@ from openapi_core.contrib.requests import RequestsOpenAPIResponse
 from itsm_bridge.sandbox.core import serve, stop
 from itsm_bridge.sandbox.statuspage import StatuspagePlatform
 from tests.contract.conftest import as_vendor_request, request_is_valid, validate_exchange
+from tests.contract.recording import recorded  # noqa: F401  (a fixture)
 from tests.specs import spec_path
 
 PREFIX = "/v1"  # the spec's server URL already ends in /v1
@@ -156,3 +157,29 @@ def test_a_patch_the_description_rejects_is_rejected(platform: StatuspagePlatfor
     assert platform.incident(inc["id"])["status"] == "investigating"
     bad_component = http.patch(url(platform, f"/components/{inc['components'][0]['id']}"), json={"component": {"status": "down"}})
     assert not request_is_valid(spec(), PREFIX, bad_component.request) and bad_component.status_code == 422
+
+
+def test_every_answer_the_connector_gets_matches_the_description(platform: StatuspagePlatform, recorded, monkeypatch) -> None:
+    """The connector's whole life of a page incident, each exchange validated as it made it."""
+    from itsm_bridge.connectors.statuspage import StatuspageConnector
+    from itsm_bridge.connectors.statuspage_common import status_page_connector
+    from itsm_bridge.model import Priority, State
+    from tests.connectors.test_statuspage import canary_incident
+    from tests.connectors.test_statuspage_responses import page_config
+
+    monkeypatch.setenv("SP_TEST_KEY", platform.credentials()["api_key"])
+    conn = status_page_connector(page_config(platform.base_url, page_id=platform.page_id, rps=50.0, interval=0.0))
+    assert isinstance(conn, StatuspageConnector) and all(r.ok for r in conn.check())
+    ref = conn.publish(canary_incident(priority=Priority.P1)).ref
+    conn.publish(canary_incident(priority=Priority.P2, state=State.IN_PROGRESS, public_message="Cause found."), ref)
+    conn.get(ref)
+    conn.find("INC0001")
+    list(conn.changed_since(None))
+    conn.publish(canary_incident(priority=Priority.P2, state=State.RESOLVED), ref)
+    shapes = {(a.request.method, a.request.path_url.split("?")[0].replace(platform.page_id, "{page}").replace(ref.id, "{id}"))
+              for a in recorded}  # fmt: skip
+    assert {("GET", "/v1/pages/{page}"), ("GET", "/v1/pages/{page}/components"), ("GET", "/v1/pages/{page}/incidents"),
+            ("GET", "/v1/pages/{page}/incidents/unresolved"), ("POST", "/v1/pages/{page}/incidents"),
+            ("PATCH", "/v1/pages/{page}/incidents/{id}"), ("GET", "/v1/pages/{page}/incidents/{id}")} <= shapes  # fmt: skip
+    for answer in recorded:
+        validate_exchange(spec(), PREFIX, answer)

@@ -29,6 +29,8 @@ def platform(served: CachetPlatform) -> CachetPlatform:
     served.reset()
     served.rate_limit = None
     served.public_reads = True
+    served.app_timezone = "UTC"
+    served.version = "2.4.1"
     served.clock.skew = timedelta(0)
     return served
 
@@ -208,3 +210,51 @@ def test_reset_and_state_round_trip(platform: CachetPlatform, http: requests.Ses
     platform.reset()
     assert platform.incidents() == [] and platform.component(email)["status"] == 1 and platform.call_log.calls() == []
     assert copy.add_component("Mobile App") == 8
+
+
+@pytest.mark.parametrize(("zone", "hours"), [("Australia/Lord_Howe", (10.5, 11)), ("America/Los_Angeles", (-8, -7))])
+def test_times_are_naive_and_in_the_app_timezone_not_utc(platform: CachetPlatform, http: requests.Session,
+                                                         zone: str, hours: tuple[float, float]) -> None:  # fmt: skip
+    """Cachet 2.4 renders created_at/updated_at with DateFactory::make (cachet.timezone = app_timezone)."""
+    from datetime import UTC, datetime
+
+    platform.app_timezone = zone
+    made = create(platform, http)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    for column in ("created_at", "updated_at", "occurred_at"):
+        shown = datetime.strptime(made[column], "%Y-%m-%d %H:%M:%S")  # naive: no offset, no Z
+        assert round((shown - now).total_seconds() / 1800) / 2 in hours, (column, made[column])
+    read = http.get(url(platform, f"/incidents/{made['id']}")).json()["data"]
+    assert read["updated_at"] == made["updated_at"]
+    comp = http.get(url(platform, "/components/1")).json()["data"]
+    assert round((datetime.strptime(comp["created_at"], "%Y-%m-%d %H:%M:%S") - now).total_seconds() / 1800) / 2 in hours
+
+
+def test_cachet_24_keeps_incident_meta_and_shows_it_on_every_read(platform: CachetPlatform, http: requests.Session) -> None:
+    made = create(platform, http, meta={"itsm_bridge_key": "INC0001", "empty": ""})
+    assert made["meta"] == {"itsm_bridge_key": "INC0001"}  # empty values are not stored
+    listed = http.get(url(platform, "/incidents")).json()["data"]
+    assert [i["meta"] for i in listed] == [{"itsm_bridge_key": "INC0001"}]
+    assert create(platform, http, meta="not an object")["meta"] == {}
+
+
+def test_cachet_23_has_no_incident_updates_and_keeps_no_meta(platform: CachetPlatform, http: requests.Session) -> None:
+    platform.version = "2.3.18"
+    assert http.get(url(platform, "/version")).json()["data"] == "2.3.18"
+    made = create(platform, http, meta={"itsm_bridge_key": "INC0001"})
+    assert "meta" not in made and "latest_update_id" not in made
+    answer = http.post(url(platform, f"/incidents/{made['id']}/updates"), json={"status": 2, "message": "Found."})
+    assert answer.status_code == 404 and details(answer)
+    assert http.get(url(platform, f"/incidents/{made['id']}/updates")).status_code == 404
+    put = http.put(url(platform, f"/incidents/{made['id']}"), json={"status": 2, "message": "Found."})
+    assert put.status_code == 200 and (put.json()["data"]["status"], put.json()["data"]["message"]) == (2, "Found.")
+
+
+def test_sort_by_a_column_not_sortable_is_ignored_with_its_order(platform: CachetPlatform, http: requests.Session) -> None:
+    """SortableTrait::scopeSort: updated_at is not in Incident::$sortable, so the list stays in id order."""
+    first, second = create(platform, http, name="A"), create(platform, http, name="B")
+    http.put(url(platform, f"/incidents/{first['id']}"), json={"name": "A2"})
+    ids = [i["id"] for i in http.get(url(platform, "/incidents"), params={"sort": "updated_at", "order": "desc"}).json()["data"]]
+    assert ids == [first["id"], second["id"]]
+    ids = [i["id"] for i in http.get(url(platform, "/incidents"), params={"sort": "id", "order": "desc"}).json()["data"]]
+    assert ids == [second["id"], first["id"]]

@@ -38,6 +38,9 @@ def snow(served: ServiceNowPlatform) -> ServiceNowPlatform:
     served.reset()
     served.data_policy = True
     served.rate_limit = None
+    served.hourly_rule = None
+    served.user_timezone = "UTC"
+    served.journal_access = "read"
     served.clock.freeze(None)
     return served
 
@@ -372,3 +375,50 @@ def test_reset_clears_incidents_but_keeps_the_default_choices_and_references(sno
     assert snow.incidents() == [] and snow.insert_incident({})["number"] == "INC0010001"
     assert snow.add_reference("group", "Service Desk") == group  # seeded, same sys_id
     assert snow.references[group] == "Service Desk"
+
+
+# --- what depends on the integration user (servicenow_user.py)
+def test_an_hourly_rule_puts_its_headers_on_every_answer_and_429s_until_the_top_of_the_hour(snow, http):
+    snow.clock.freeze(datetime(2024, 3, 1, 12, 10, 0, tzinfo=UTC))
+    snow.hourly_rule = 3
+    reset = str(int(datetime(2024, 3, 1, 13, 0, tzinfo=UTC).timestamp()))
+    answers = [get(snow, http), get(snow, http, INCIDENT + "/0123456789abcdef0123456789abcdef"),
+               http.post(snow.base_url + INCIDENT, json={"short_description": "x"})]
+    assert [a.status_code for a in answers] == [200, 404, 201]
+    for answer in answers:  # every answer matching the rule, refusals included
+        assert (answer.headers["X-RateLimit-Limit"], answer.headers["X-RateLimit-Reset"]) == ("3", reset)
+        assert answer.headers["X-RateLimit-Rule"] == snow.rate_limit_rule
+    throttled = get(snow, http)
+    assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "3000"  # 50 minutes
+    assert throttled.headers["X-RateLimit-Reset"] == reset
+    assert throttled.json()["error"]["detail"] == "Rate limit of 3 requests per hour for Table API exceeded"
+    snow.clock.freeze(datetime(2024, 3, 1, 13, 0, 1, tzinfo=UTC))  # a new hour: the count starts again
+    assert get(snow, http).status_code == 200
+
+
+@pytest.mark.parametrize(("zone", "shown"), [("Australia/Lord_Howe", "2024-03-01 23:00:00"),
+                                             ("America/Los_Angeles", "2024-03-01 04:00:00")])  # fmt: skip
+def test_display_values_of_date_times_are_in_the_users_time_zone_values_stay_utc(snow, http, zone, shown):
+    snow.user_timezone = zone
+    record = snow.insert_incident({"short_description": "x"}, updated_on=T0)
+    row = get(snow, http, INCIDENT + "/" + record["sys_id"], sysparm_display_value="all",
+              sysparm_fields="sys_updated_on,opened_at").json()["result"]  # fmt: skip
+    assert row["sys_updated_on"] == {"display_value": shown, "value": "2024-03-01 12:00:00"}
+    assert row["opened_at"]["display_value"] == shown
+    plain = get(snow, http, INCIDENT, sysparm_query="sys_updated_on>=2024-03-01 12:00:00", sysparm_fields="sys_updated_on")
+    assert plain.json()["result"] == [{"sys_updated_on": "2024-03-01 12:00:00"}]  # queries compare UTC values
+
+
+def test_a_user_without_read_on_sys_journal_field_gets_a_403_or_sees_no_rows(snow, http):
+    record = snow.insert_incident({"short_description": "x", "work_notes": "looking"})
+    journal = "/api/now/table/sys_journal_field"
+    assert len(get(snow, http, journal, sysparm_query=f"element_id={record['sys_id']}").json()["result"]) == 1
+    snow.journal_access = "hidden"
+    hidden = get(snow, http, journal, sysparm_query=f"element_id={record['sys_id']}")
+    assert hidden.status_code == 200 and hidden.json()["result"] == [] and hidden.headers["X-Total-Count"] == "1"
+    snow.journal_access = "denied"
+    denied = get(snow, http, journal)
+    assert denied.status_code == 403
+    assert denied.json() == {"error": {"message": "User Not Authorized", "detail": "Failed API level ACL Validation"},
+                             "status": "failure"}  # fmt: skip
+    assert get(snow, http).status_code == 200  # incident itself stays readable

@@ -70,7 +70,7 @@ def test_javascript_scheme_is_neutralised_whatever_the_case_or_spacing():
 
 
 def test_line_start_markdown_is_escaped():
-    assert escape_markdown("- a\n# b\n> c\n1. d") == "\\- a\n\\# b\n\\> c\n\\1. d"
+    assert escape_markdown("- a\n# b\n> c\n1. d") == "\\- a\n\\# b\n> c\n1\\. d"
 
 
 def test_plain_prose_is_left_readable():

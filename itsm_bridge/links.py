@@ -1,0 +1,224 @@
+"""Links: which remote record stands for each canonical key on each platform, and their repair.
+
+- `rows` and `show` tell what the store links (and what it holds back, and what was written);
+- `unlink` and `relink` change a link by hand, each journaled; `retry` then re-evaluates the key
+  (an unlinked target is created again, or found by its correlation key);
+- a linked record that is gone (404 on a write) follows `[sync] gone_links`: `quarantine` (the
+  default) holds the key on that platform with a finding naming the repair command; `recreate`
+  unlinks it, and the sync creates the record again in the same run;
+- `gone` lists links whose records are gone (for `doctor`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from itsm_bridge import correlation
+from itsm_bridge.errors import BridgeError, LinkConflict, NotFound
+from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.model import RemoteRef
+from itsm_bridge.store.base import StateStore
+
+if TYPE_CHECKING:
+    from itsm_bridge.connectors.base import Connector
+    from itsm_bridge.sync.apply import Applied
+
+log = logging.getLogger("itsm_bridge.sync")
+
+GONE_RULE = "link.gone"
+UNSETTLED_RULE = "intent.unsettled"
+HOLDING = (GONE_RULE, UNSETTLED_RULE)  # findings that stop every write of the key on that platform
+PLATFORMS = ("servicenow", "jira", "statuspage")
+CHECK_BATCH = 100  # links checked per bulk read where the connector offers one
+
+
+class LinkError(BridgeError):
+    """A link command that cannot be carried out as asked (nothing linked, no such record)."""
+
+    exit_code = 2
+
+
+def repair_hint(key: str, platform: str) -> str:
+    return (f"repair with `itsm-bridge links relink {key} {platform} REF` (the record that replaced it) or "
+            f"`itsm-bridge links unlink {key} {platform}` then `itsm-bridge retry` (created again)")  # fmt: skip
+
+
+def gone_finding(key: str, ref: RemoteRef, why: str = "404") -> dict[str, Any]:
+    message = f"{ref.platform} {ref.display or ref.id} linked to {key} is gone ({why}); {repair_hint(key, ref.platform)}"
+    return Finding(GONE_RULE, ref.platform, "link", "block", message, key, ref.id).to_dict()
+
+
+def rows(store: StateStore) -> list[dict[str, str]]:
+    """Every link, by key and platform."""
+    return [{"key": key, "platform": ref.platform, "id": ref.id, "display": ref.display} for key, ref in store.all_links()]
+
+
+def show(store: StateStore, key: str, last: int = 20) -> dict[str, Any]:
+    """One key's links, its shadow's headline, what holds it back and its latest journal entries."""
+    links = [{"platform": r.platform, "id": r.id, "display": r.display} for r in store.links(key)]
+    shadow = store.shadow(key)
+    held = [{"id": q.id, "platform": q.platform, "ref": q.ref, "since": q.first_seen,
+             "findings": [f.get("message") for f in q.findings]} for q in store.quarantined() if q.key == key]  # fmt: skip
+    if not links and shadow is None and not held:
+        raise LinkError(f"{key}: the store knows no such key (see `itsm-bridge links list`)")
+    entries = list(store.journal(key=key))[-last:]
+    journal = [{"seq": e.seq, "at": e.at, "kind": e.kind, "action": e.action, "platform": e.platform, "ref": e.ref,
+                "result": e.payload.get("result") or e.payload.get("reason") or e.payload.get("rule")} for e in entries]  # fmt: skip
+    fields = shadow.fields if shadow else {}
+    synced = {"title": fields.get("title"), "state": fields.get("state"), "versions": shadow.versions if shadow else {}}
+    return {"key": key, "links": links, "synced": synced, "quarantined": held, "journal": journal}
+
+
+def unlink(store: StateStore, run_id: str, key: str, platform: str, reason: str) -> RemoteRef:
+    """Drop a link (journaled); the key's next evaluation creates or finds the record afresh."""
+    check_platform(platform)
+    was = store.unlink(key, platform)
+    if was is None:
+        raise LinkError(f"{key} is linked to nothing on {platform}")
+    _forget_version(store, key, platform)
+    store.append(run_id, "link", {"result": "unlinked", "was": str(was), "was_id": was.id, "reason": reason},
+                 key=key, platform=platform, ref=str(was), action="unlink")  # fmt: skip
+    return was
+
+
+def relink(store: StateStore, connector: Connector, run_id: str, key: str, platform: str, ref: str) -> RemoteRef:
+    """Point `key`'s link on `platform` at the record `ref` (id or display key), checked to exist
+    there and to be linked to no other key (journaled)."""
+    check_platform(platform)
+    try:
+        record = connector.get(RemoteRef(platform, ref, ref))
+    except NotFound:
+        raise LinkError(f"{platform} has no record {ref!r}") from None
+    new = record.ref
+    owner = store.key_for(platform, new.id)
+    if owner is not None and owner != key:
+        raise LinkError(f"{platform} {new.display or new.id} is linked to {owner}; unlink it there first")
+    was = store.unlink(key, platform)
+    store.link(key, new)
+    _forget_version(store, key, platform)
+    store.append(run_id, "link", {"result": "relinked", "was": str(was) if was else None, "now": str(new), "now_id": new.id},
+                 key=key, platform=platform, ref=str(new), action="relink")  # fmt: skip
+    return new
+
+
+def repaired_since_last_run(store: StateStore) -> list[str]:
+    """Keys whose links were changed by hand since the last run: `retry` evaluates them."""
+    keys: dict[str, None] = {}
+    for entry in store.journal():
+        if entry.kind == "run":
+            keys.clear()
+        elif entry.kind == "link" and entry.action in ("unlink", "relink") and entry.key:
+            keys[entry.key] = None
+    return list(keys)
+
+
+def settle_gone(store: StateStore, run_id: str, policy: str, key: str, applied: Applied,
+                record: Mapping[str, Any]) -> dict[str, str]:  # fmt: skip
+    """Take the writes of `applied` that failed because a linked record is gone (404) out of its
+    failures: quarantined with a finding naming the repair (policy `quarantine`), or unlinked for
+    a fresh create (policy `recreate`). Returns platform -> "quarantined" | "unlinked"."""
+    linked = {r.platform: r for r in store.links(key)} if applied.failed else {}
+    handled: dict[str, str] = {}
+    for action, exc in list(applied.failed):
+        ref = linked.get(action.platform)
+        if not (isinstance(exc, NotFound) and exc.status == 404 and action.kind != "create" and ref is not None):
+            continue
+        applied.failed.remove((action, exc))
+        if policy == "recreate":
+            unlink(store, run_id, key, action.platform, reason=f"gone: {exc}")
+            handled[action.platform] = "unlinked"
+            continue
+        finding = gone_finding(key, ref)
+        store.quarantine(action.platform, [finding], dict(record), key=key, ref=ref.id)
+        store.append(run_id, "finding", {"result": "quarantined", "findings": [finding]}, key=key,
+                     platform=action.platform, ref=str(ref), action=action.kind)  # fmt: skip
+        applied.blocked += 1
+        handled[action.platform] = "quarantined"
+    return handled
+
+
+def holds(store: StateStore) -> dict[str, dict[str, Finding]]:
+    """Key -> platform -> the finding that stops its writes there until a repair or `retry`
+    (a gone record; an open intent that could not be settled)."""
+    out: dict[str, dict[str, Finding]] = {}
+    for q in store.quarantined():
+        for f in q.findings:
+            if q.key and f.get("rule_id") in HOLDING:
+                out.setdefault(q.key, {})[q.platform] = Finding(**f)
+    return out
+
+
+def unsettled_finding(key: str, platform: str, action: str, exc: BridgeError) -> dict[str, Any]:
+    message = (f"a {action} of {key} on {platform} was open when a run stopped and cannot be looked up ({exc}); "
+               f"if it landed, `itsm-bridge links relink {key} {platform} REF`, else `itsm-bridge retry`")  # fmt: skip
+    return Finding(UNSETTLED_RULE, platform, "key", "block", message, key, key).to_dict()
+
+
+def key_findings(key: str, platform: str) -> list[Finding]:
+    """A key that cannot link records (it goes into labels, queries and URLs) holds its record."""
+    if correlation.valid_key(key):
+        return []
+    return [Finding("key.unusable", platform, "key", "block",
+                    f"key {key!r} cannot link records (1-100 letters, digits and . _ : -); fix it on {platform}", key, key)]  # fmt: skip
+
+
+def link_or_report(store: StateStore, run_id: str, key: str, ref: RemoteRef) -> RemoteRef:
+    """Link `ref`, or where the key is already linked to another record there (two runs that
+    overlapped each made one), keep the linked one and report `ref` (journaled, logged)."""
+    try:
+        store.link(key, ref)
+        return ref
+    except LinkConflict as exc:
+        kept = exc.existing
+    message = (f"{key} is linked to {kept.platform} {kept.display or kept.id}; {ref.display or ref.id} was also made "
+               f"for it and is left alone (remove it on {ref.platform} by hand)")  # fmt: skip
+    log.warning("%s", message)
+    store.append(run_id, "finding", {"result": "duplicate", "kept": str(kept), "duplicate": str(ref),
+                                     "duplicate_id": ref.id, "message": message},
+                 key=key, platform=ref.platform, ref=str(ref))  # fmt: skip
+    return kept
+
+
+def gone(store: StateStore, connectors: Mapping[str, Connector]) -> list[dict[str, str]]:
+    """Links whose records the platforms no longer have (a read per link, or per 100 links where
+    the connector reads in bulk)."""
+    by_platform: dict[str, list[tuple[str, RemoteRef]]] = {}
+    for key, ref in store.all_links():
+        if ref.platform in connectors:
+            by_platform.setdefault(ref.platform, []).append((key, ref))
+    out: list[dict[str, str]] = []
+    for platform, pairs in by_platform.items():
+        missing = _missing(connectors[platform], pairs)
+        out += [{"key": key, "platform": platform, "id": ref.id, "display": ref.display,
+                 "fix": repair_hint(key, platform)} for key, ref in missing]  # fmt: skip
+    return out
+
+
+def _missing(connector: Connector, pairs: list[tuple[str, RemoteRef]]) -> Iterable[tuple[str, RemoteRef]]:
+    fetch_many = getattr(connector, "fetch_many", None)
+    if fetch_many is not None:
+        for start in range(0, len(pairs), CHECK_BATCH):
+            chunk = pairs[start : start + CHECK_BATCH]
+            found = {r.ref.id for r in fetch_many([ref for _, ref in chunk])}
+            yield from ((key, ref) for key, ref in chunk if ref.id not in found)
+        return
+    for key, ref in pairs:
+        try:
+            connector.get(ref)
+        except NotFound:
+            yield key, ref
+
+
+def _forget_version(store: StateStore, key: str, platform: str) -> None:
+    """The shadow's version of the old record means nothing for the new one."""
+    shadow = store.shadow(key)
+    if shadow is not None and platform in shadow.versions:
+        versions = {p: v for p, v in shadow.versions.items() if p != platform}
+        store.put_shadow(type(shadow)(shadow.key, shadow.fields, versions))
+
+
+
+def check_platform(platform: str) -> None:
+    if platform not in PLATFORMS:
+        raise LinkError(f"PLATFORM {platform!r} is not one of {', '.join(PLATFORMS)}")
