@@ -18,7 +18,7 @@ from itsm_bridge.connectors.base import NewIssue
 from itsm_bridge.connectors.jira import JiraConnector
 from itsm_bridge.connectors.jira_meta import MissingRequiredFields
 from itsm_bridge.connectors.jira_records import jql_value
-from itsm_bridge.errors import AuthError, RateLimited, RemoteValidation, TransitionNotAllowed
+from itsm_bridge.errors import AuthError, RateLimited, RemoteValidation, Transient, TransitionNotAllowed
 from itsm_bridge.model import Comment, RemoteRef, State, Visibility
 from itsm_bridge.sync.cursor import Watermark, seen_key
 
@@ -257,7 +257,7 @@ def test_a_bulk_create_refused_as_a_whole_gives_each_item_its_own_error_and_rais
         {"status": 400, "elementErrors": {**element, "errors": {"summary": "You must specify a summary of the issue."}},
          "failedElementNumber": 1}]})  # fmt: skip
     results = jira.create_many([NewIssue({"summary": "a"}, "K1"), NewIssue({"summary": "b"}, "K2")])
-    assert [type(r) for r in results] == [RemoteValidation, RemoteValidation]
+    assert [type(r) for r in results] == [RemoteValidation, RemoteValidation]  # quarantined by the engine
     assert [r.fields for r in results] == [["priority"], ["summary"]]
     assert "The priority selected is invalid." in str(results[0])
     assert len([c for c in responses.calls if c.request.url.endswith("/issue/bulk")]) == 1  # not sent again
@@ -480,3 +480,14 @@ def test_a_description_or_note_over_jiras_limit_is_sent_cut_with_a_visible_note(
     for doc in (description, note):
         assert TEXT_LIMIT - 200 < adf_size(doc) <= TEXT_LIMIT
         assert adf_to_text(doc).endswith("more characters are in the source record; Jira keeps at most 32,767]")
+
+
+@responses.activate
+def test_a_bulk_element_failing_with_a_server_error_is_transient_not_a_refusal(jira):
+    add_createmeta()
+    jira.restore({"zone": "UTC", "start_status": "Open", "workflow": {}})
+    responses.post(f"{API}/issue/bulk", status=201, json={"issues": [{"id": "1", "key": "OPS-1"}], "errors": [
+        {"status": 503, "elementErrors": {"errorMessages": ["Service unavailable"], "errors": {}}, "failedElementNumber": 1}]})  # fmt: skip
+    results = jira.create_many([NewIssue({"summary": "a"}, "K1"), NewIssue({"summary": "b"}, "K2")])
+    assert results[0] == RemoteRef("jira", "1", "OPS-1")
+    assert isinstance(results[1], Transient) and results[1].disposition == "retry"  # tried again next run
