@@ -19,10 +19,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Iterator
 
 from itsm_bridge.config import Config
-from itsm_bridge.errors import NotFound
-from itsm_bridge.links import gone_finding, holds, key_findings, repaired_since_last_run, settle_gone
+from itsm_bridge.errors import BridgeError, NotFound, Paused
+from itsm_bridge.links import gone_finding, holds, key_findings, repaired_since_last_run, settle_gone, unreadable_finding
 from itsm_bridge.connectors.base import Connector, RemoteRecord
-from itsm_bridge.errors import Paused
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import RemoteRef
@@ -193,6 +192,12 @@ class Engine:
                 self.store.quarantine(self.source, [gone_finding(key, RemoteRef(self.source, ref or ""))], {}, key=key, ref=ref)
                 summary.quarantined += 1
                 continue
+            except BridgeError as exc:  # a key the source cannot be asked about: held again, with why
+                if exc.disposition == "abort":
+                    raise
+                self.store.quarantine(self.source, [unreadable_finding(key, self.source, exc)], {}, key=key, ref=ref)
+                summary.quarantined += 1
+                continue
             if record is None:
                 summary.errors.append({"key": key, "platform": self.source, "action": "retry",
                                        "error": "NotFound", "message": f"{key} is no longer on {self.source}"})  # fmt: skip
@@ -201,6 +206,7 @@ class Engine:
             incident, findings = self._identified(record, summary)
             if incident is None:
                 continue
+            findings += key_findings(incident.key, self.source)
             side = Side(self.source, incident, record.version, _ref(record), record.updated)
             work = self._plan_key(incident.key, {self.source: side}, findings, plan, summary, dry_run=False)
             self._apply_batch([work], reads, summary, dry_run=False)
