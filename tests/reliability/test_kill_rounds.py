@@ -26,11 +26,8 @@ from itsm_bridge.errors import BridgeError
 from itsm_bridge.sandbox.core import Request, Response
 from itsm_bridge.store import open_from_config
 from tests.reliability import edits
-from tests.reliability.invariants import divergence, duplicates
-from tests.reliability.schedule import (
-    READ_POSTS, Result, Schedule, World, compressed_backoff, environment, process_zone, sync_until_clean,
-)  # fmt: skip
-from tests.reliability.test_crash_under_faults import cli, new_incidents
+from tests.reliability.schedule import READ_POSTS, Result, Schedule, World, compressed_backoff, environment, process_zone
+from tests.reliability.test_crash_under_faults import cli, converge_and_check, new_incidents
 
 SEED = 11
 
@@ -153,15 +150,7 @@ def play(tmp_path: Path, seed: int, rounds: int, faults: bool) -> dict[str, Any]
                 error = rerun(world)
                 if error is not None:
                     found["wedged"].append(f"round {round_no}: {error}")
-            world.faults_on(False)
-            for _ in range(2):  # quiet cycles: invariant 2 allows two to converge
-                world.wait_search_lag()
-                sync_until_clean(world, result)
-            verify = cli(world, "journal", "verify")
-            out, err = verify.communicate(timeout=60)
-            found["journal verify"] = (verify.returncode, out + err)
-            found["duplicates"] = duplicates(world)
-            found["divergence"] = divergence(world)
+            found.update(converge_and_check(world, result))
             found["unsynced"] = unsynced_without_reason(world, held)
     finally:
         world.close()
