@@ -36,7 +36,7 @@ def pg_url():
 
 def test_links_shadows_cursors_journal_and_quarantine(pg_url):
     s = open_store(pg_url)
-    assert s.schema_versions() == [1]
+    assert s.schema_versions() == [1, 2]
     s.link("K1", RemoteRef("jira", "10001", "OPS-1"))
     assert s.key_for("jira", "10001") == "K1"
     s.put_shadow(Shadow("K1", {"state": "new", "title": "Mail ✉"}, {"jira": "v1"}))
