@@ -193,6 +193,9 @@ def _summary_text(summary: Any) -> str:
     lines += [f"  failed {e['action']} {e['platform']} [{e['key']}]: {e['message']}" for e in d["errors"]]
     lines += [f"  {p}: rate limit reached; its work waits for the next run (the limit resets at {at})"
               for p, at in d.get("paused", {}).items()]  # fmt: skip
+    if d.get("interrupted"):
+        lines.insert(0, f"INTERRUPTED by {d['interrupted']}: the writes in flight finished and are journaled; "
+                        f"{d.get('unfinished', 0)} incident(s) unfinished; the next run carries on")  # fmt: skip
     if d.get("held_in_quarantine"):
         lines.append(f"{d['held_in_quarantine']} record(s) held in quarantine (exit 1 until released): "
                      "`itsm-bridge quarantine list`; fix the cause and `retry`, or `quarantine ack`")  # fmt: skip
@@ -394,7 +397,7 @@ def journal_show(ctx: Context, key: str | None, last: int) -> None:
     entries = _run(ctx, read)
     data = [e.__dict__ for e in entries]
     rows = [[e.seq, e.at[:19], e.kind, e.action or "", e.platform or "", e.key or "", e.ref or "",
-             e.payload.get("result") or e.payload.get("rule") or ""] for e in entries]  # fmt: skip
+             e.payload.get("result") or e.payload.get("rule") or e.payload.get("reason") or ""] for e in entries]  # fmt: skip
     emit(ctx, data, table(["seq", "at", "kind", "action", "platform", "key", "ref", "result"], rows))
 
 
@@ -428,11 +431,13 @@ def doctor_command(ctx: Context) -> None:
 def demo_command(ctx: Context, incidents: int, workdir: str | None) -> None:
     """Run the whole product on the bundled sandbox: sync ServiceNow -> Jira and the status page,
     sync again (writes nothing), resolve an issue in Jira and sync it back. No account needed."""
+    from itsm_bridge import stopping
     from itsm_bridge.demo import run_demo
     from itsm_bridge.errors import BridgeError
 
     try:
-        result = run_demo(incidents, workdir, echo=(lambda line: None) if ctx.json else click.echo)
+        with stopping.handling():  # a signal ends the demo after the writes in flight (exit 130/143)
+            result = run_demo(incidents, workdir, echo=(lambda line: None) if ctx.json else click.echo)
     except BridgeError as exc:
         fail(ctx, exc)
     text = [f"\nState:   {result.state_path}", f"Config:  {result.config_path}",

@@ -21,6 +21,7 @@ from itsm_bridge import config as config_module
 from itsm_bridge import runner
 from itsm_bridge.sandbox.app import Sandbox
 from itsm_bridge.sandbox.config_writer import write_config
+from itsm_bridge.stopping import Interrupted
 from itsm_bridge.sync.summary import RunSummary
 
 
@@ -117,6 +118,8 @@ def _step(result: DemoResult, title: str, summary: RunSummary, echo: Callable[[s
          f"commented {data['commented']}, published {data['published']}, quarantined {data['quarantined']}, "
          f"conflicts {data['conflicts']}, failed {data['failed']}")  # fmt: skip
     echo(f"  API calls: {', '.join(f'{p} {n}' for p, n in data['api_calls'].items())}")
+    if summary.interrupted:  # the run stopped on a signal: so does the demo
+        raise Interrupted(f"demo interrupted by {summary.interrupted} during: {title}")
     return summary
 
 

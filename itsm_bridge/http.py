@@ -30,6 +30,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from itsm_bridge import stopping
 from itsm_bridge.errors import (
     AuthError,
     BridgeError,
@@ -56,7 +57,7 @@ class RateBudget:
     def __init__(self, requests_per_second: float, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
         self.interval = 1.0 / requests_per_second
-        self._clock, self._sleep = clock, sleep
+        self._clock, self._sleep = clock, stopping.interruptible(sleep)
         self._next = 0.0
         self._hold_until = 0.0
         self._lock = threading.Lock()
@@ -69,6 +70,8 @@ class RateBudget:
                 self._next = slot + self.interval
             if slot > now:
                 self._sleep(slot - now)
+            if stopping.requested():
+                return  # the caller sends nothing now (HttpClient._send checks)
             with self._lock:
                 if self._clock() >= self._hold_until:
                     return  # else a pause came while this one waited: take a slot after it
@@ -225,7 +228,7 @@ class HttpClient:
         self.max_retries = max_retries
         self.backoff = backoff or Backoff()
         self.classify = classify
-        self.sleep = sleep
+        self.sleep = stopping.interruptible(sleep)  # a retry's wait ends when the run is stopped
         self.calls = 0  # every request sent, retries included: each one costs rate limit
         self._calls_lock = threading.Lock()
 
@@ -280,6 +283,8 @@ class HttpClient:
         if self.paused_until is not None and datetime.now(UTC) < self.paused_until:
             raise self._paused(ref)
         self.budget.acquire()
+        stopping.check(f"{self.platform} {method} {path}")  # a stopped run sends no new request
+        stopping.note_sent(method)
         with self._calls_lock:
             self.calls += 1
         started = time.perf_counter()

@@ -65,6 +65,9 @@ def render_status(st: dict[str, Any]) -> str:
     last = st["last_run"]
     lines = []
     if last:
+        if last.get("interrupted"):  # its counts follow: what it did before it stopped
+            lines.append(f"Last run INTERRUPTED by {last['interrupted']} ({last.get('unfinished', 0)} incident(s) "
+                         f"unfinished, {st['open_intents']} open intent(s)): the next sync carries on")  # fmt: skip
         lines.append(f"Last run {last['run_id']} at {last['at'][:19]}: created {last.get('created', 0)}, "
                      f"updated {last.get('updated', 0)}, failed {last.get('failed', 0)}, "
                      f"quarantined {last.get('quarantined', 0)}")  # fmt: skip

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from itsm_bridge import stopping
 from itsm_bridge.config import Config
 from itsm_bridge.connectors import build_all
 from itsm_bridge.connectors.base import CheckResult
@@ -47,20 +48,32 @@ def sync(
             summary.held = len(store.quarantined())
             summary.journal_head = store.head().to_dict()
             return summary, plan
-        with store.lock("sync"), recorded(store, "sync"):
+        with store.lock("sync"), recorded(store, "sync"), stopping.handling():
             connectors = build_all(config)
             if only is not None:
                 _require_known(store, connectors, config.settings.sync.source, only)
             engine = Engine(config, store, connectors, progress=progress)
             log.info("sync %s started", engine.run_id, extra={"fields": {"run_id": engine.run_id, "store": store.url}})
             summary, plan = engine.sync(only=only, limit=limit)
-            summary.held = len(store.quarantined())
-            record_run(config, store, summary)
+            _record(config, store, summary)
             log.info("sync %s finished: %d write(s), %d failed, %d quarantined", engine.run_id, summary.writes,
                      summary.failed, summary.quarantined, extra={"fields": summary.to_dict()})  # fmt: skip
             return summary, plan
     finally:
         store.close()
+
+
+def _record(config: Config, store: StateStore, summary: RunSummary, **extra: Any) -> None:
+    """Journal the run with its counts (every worker has stopped by now); an interrupted run
+    says so, with what it did, in the entry's result."""
+    summary.held = len(store.quarantined())
+    if summary.interrupted:
+        d = summary.to_dict()
+        counts = ", ".join(f"{k} {d[k]}" for k in ("created", "updated", "transitioned", "commented", "published",
+                                                     "failed", "unfinished") if d[k])  # fmt: skip
+        extra["result"] = f"interrupted by {summary.interrupted}" + (f": {counts}" if counts else "")
+        log.warning("run %s %s; the next run finishes it", summary.run_id, extra["result"])
+    record_run(config, store, summary, **extra)
 
 
 class UnknownKey(BridgeError):
@@ -86,11 +99,10 @@ def _require_known(store: StateStore, connectors: dict[str, Any], source: str, k
 def apply(config: Config, plan: Plan) -> RunSummary:
     store = open_from_config(config)
     try:
-        with store.lock("apply"), recorded(store, "apply"):
+        with store.lock("apply"), recorded(store, "apply"), stopping.handling():
             engine = Engine(config, store, build_all(config))
             summary = engine.apply_plan(plan)
-            summary.held = len(store.quarantined())
-            record_run(config, store, summary, plan=plan.run_id)
+            _record(config, store, summary, plan=plan.run_id)
             return summary
     finally:
         store.close()
@@ -100,11 +112,10 @@ def retry(config: Config) -> RunSummary:
     """Re-evaluate quarantined records (after a mapping fix) and re-run failed ones."""
     store = open_from_config(config)
     try:
-        with store.lock("retry"), recorded(store, "retry"):
+        with store.lock("retry"), recorded(store, "retry"), stopping.handling():
             engine = Engine(config, store, build_all(config))
             summary = engine.retry()
-            summary.held = len(store.quarantined())
-            record_run(config, store, summary, retry=True)
+            _record(config, store, summary, retry=True)
             return summary
     finally:
         store.close()

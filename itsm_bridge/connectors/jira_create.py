@@ -19,11 +19,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from itsm_bridge import stopping
 from itsm_bridge.connectors.jira_meta import create_body
 from itsm_bridge.connectors.jira_records import PLATFORM, checked_key
 from itsm_bridge.connectors.jira_workflow import Transition, fold
 from itsm_bridge.errors import ConnectorError, RemoteValidation, Transient
 from itsm_bridge.model import RemoteRef, State
+from itsm_bridge.stopping import Interrupted
 
 if TYPE_CHECKING:
     from itsm_bridge.connectors.base import NewIssue
@@ -52,7 +54,16 @@ def create_many(conn: JiraConnector, items: list[NewIssue]) -> list[Result]:
         except ConnectorError as exc:
             results[first] = exc
     for start in range(0, len(order), BULK_SIZE):
-        _create_chunk(conn, items, order[start : start + BULK_SIZE], results)
+        chunk = order[start : start + BULK_SIZE]
+        try:
+            stopping.begin_action()
+            stopping.check(f"creating {len(chunk)} Jira issue(s) in bulk")  # a stopped run begins no chunk
+            _create_chunk(conn, items, chunk, results)
+        except Interrupted as exc:  # what was created stays known; a chunk cut short may exist
+            for i in order[start:]:
+                if results[i] is None:
+                    results[i] = exc if i in chunk else Interrupted("not sent: the run was interrupted", unsent=True)  # type: ignore[assignment]
+            break
     return [r if r is not None else ConnectorError("no result", platform=PLATFORM) for r in results]
 
 

@@ -257,11 +257,16 @@ class ServiceNowConnector:
                  .order_by("sys_created_on").order_by("sys_id"))  # fmt: skip
         params = {"sysparm_query": query.encode(), "sysparm_fields": JOURNAL_FIELDS,
                   "sysparm_limit": str(self.settings.page_size), "sysparm_offset": "0"}  # fmt: skip
+        counted: list[int] = []
         try:
-            pages = list(self.client.pages("sys_journal_field", params))
+            pages = list(self.client.pages("sys_journal_field", params, counted))
         except Forbidden as exc:  # a read ACL on the table: say which, or it reads as a credentials problem
             raise Forbidden(f"cannot read sys_journal_field, where work notes and comments are ({exc}); "
                             "grant the user read on it (`itsm-bridge doctor` checks it)", platform=PLATFORM) from None  # fmt: skip
+        if counted and counted[0] and not pages:
+            # The count is taken before ACL evaluation (c_TableAPI.md): a read ACL hides the rows.
+            log.warning("servicenow: sys_journal_field holds %d note(s) of these incidents but showed %s none: "
+                        "a read ACL hides them and they do not sync (see `itsm-bridge doctor`)", counted[0], self.auth.who)
         for rows in pages:
             for row in rows:
                 values, _ = split_row(row)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Callable
 
+from itsm_bridge import stopping
 from itsm_bridge.connectors.base import Connector, NewIssue, RemoteRecord, Written
 from itsm_bridge.errors import BridgeError, NotFound, RemoteValidation, Stale
 from itsm_bridge.links import link_or_report, unsettled_finding
@@ -31,6 +32,7 @@ from itsm_bridge.mapping.translate import PlatformMapper
 from itsm_bridge.model import RemoteRef, State
 from itsm_bridge.store.base import JournalEntry, StateStore
 from itsm_bridge.store.serialized import Serialized
+from itsm_bridge.stopping import Interrupted
 from itsm_bridge.sync.plan import Action
 
 log = logging.getLogger("itsm_bridge.sync")
@@ -48,10 +50,11 @@ class Applied:
     deferred: int = 0  # publishes held back by the page's update cadence: applied next cycle
     blocked: int = 0  # publishes stopped by the leak guard, creates the vendor refused: quarantined
     held: bool = False  # a create was quarantined: nothing of this key is synced yet (no shadow)
+    interrupted: bool = False  # the run was stopped before all of the key's actions were made
 
     @property
     def complete(self) -> bool:
-        return not self.failed and not self.deferred
+        return not self.failed and not self.deferred and not self.interrupted
 
 
 class Applier:
@@ -94,6 +97,9 @@ class Applier:
                 for future in [pool.submit(self.apply_key, remaining[key], results[key]) for key in todo]:
                     future.result()  # an abort (bad credentials, ...) stops the run
         self.fetch_written(results.values())
+        for key, actions in later.items():
+            if actions and stopping.requested():
+                results[key].interrupted = True  # its page writes are not handed over
         futures = {key: background[actions[0].platform].submit(self.apply_key, actions, results[key])
                    for key, actions in later.items() if actions and results[key].complete}  # fmt: skip
         return results, futures
@@ -108,7 +114,13 @@ class Applier:
                       and any(a.platform == platform for a in out.done)]  # fmt: skip
             if not wanted:
                 continue
-            records = {r.ref.id: r for r in connector.fetch_many([out.refs[platform] for out in wanted])}
+            try:
+                stopping.check(f"reading back {len(wanted)} {platform} record(s)")
+                records = {r.ref.id: r for r in connector.fetch_many([out.refs[platform] for out in wanted])}
+            except Interrupted:  # no shadow without the read-back: the next run reads them afresh
+                for out in wanted:
+                    out.interrupted = True
+                continue
             for out in wanted:
                 record = records.get(out.refs[platform].id)
                 if record is not None:
@@ -121,6 +133,8 @@ class Applier:
         transition heads for (the connector lets it ride where the vendor allows)."""
         folded: list[tuple[str, list[Action], list[JournalEntry]]] = []
         items: list[NewIssue] = []
+        if stopping.requested():
+            return  # each key's create is then not started by apply_key either
         for key, actions in remaining.items():
             create = next((a for a in actions if a.kind == "create" and a.platform == platform), None)
             if create is None:
@@ -132,9 +146,20 @@ class Applier:
             folded.append((key, group, [self._intent(a, None) for a in group]))
         if not items:
             return
-        answers = connector.create_many(items)
+        try:
+            stopping.begin_action()
+            answers = connector.create_many(items)
+        except Interrupted as exc:  # some may have been created: their intents stay open for the next run
+            answers = [exc] * len(items)
         for (key, group, intents), answer in zip(folded, answers):
             out = results[key]
+            if isinstance(answer, Interrupted):
+                out.interrupted = True
+                remaining[key] = []
+                if answer.unsent:  # never sent: close its intents; else the next run looks it up by key
+                    for action, intent in zip(group, intents):
+                        self._outcome(intent, action, None, _failed(answer))
+                continue
             if isinstance(answer, BridgeError):
                 if answer.disposition == "abort":
                     raise answer
@@ -167,8 +192,14 @@ class Applier:
         """Apply one key's actions in order; stop at the first failure (later ones depend on it)."""
         out = out or Applied()
         for action in actions:
+            if stopping.requested():
+                out.interrupted = True
+                break
             try:
                 self._apply(action, out)
+            except Interrupted:
+                out.interrupted = True
+                break
             except BridgeError as exc:
                 if exc.disposition == "abort":
                     raise
@@ -187,6 +218,7 @@ class Applier:
         return ref
 
     def _apply(self, action: Action, out: Applied) -> None:
+        stopping.begin_action()
         connector = self.connectors[action.platform]
         ref = None if action.kind == "create" else self._ref(action, out, optional=action.kind == "publish")
         if self.check_stale and ref is not None and action.expected_version is not None:
@@ -206,7 +238,7 @@ class Applier:
         try:
             record = self._call(connector, action, ref)
         except BridgeError as exc:
-            self._outcome(intent, action, ref, _failed(exc))
+            self._failed_outcome(intent, action, ref, exc)
             raise
         written = record.ref if isinstance(record, RemoteRecord) else record
         if isinstance(record, RemoteRecord):
@@ -254,7 +286,7 @@ class Applier:
         try:
             result = connector.publish(action.canonical(), ref)
         except BridgeError as exc:
-            self._outcome(intent, action, ref, _failed(exc))
+            self._failed_outcome(intent, action, ref, exc)
             raise
         payload: dict[str, Any] = {"result": result.action, "detail": result.detail}
         if result.action == "blocked":
@@ -294,6 +326,14 @@ class Applier:
         fields, _ = self.mappers[platform].to_fields(incident, ["resolution_code"])
         return fields
 
+    def _failed_outcome(self, intent: JournalEntry, action: Action, ref: RemoteRef | None, exc: BridgeError) -> None:
+        """Journal a failed write, except a create or publish a stop cut short after one of its
+        writes was sent: that may have landed, so its intent stays open for the next run to settle
+        by lookup (as after a crash), never to be created twice."""
+        if isinstance(exc, Interrupted) and not exc.unsent and action.kind in ("create", "publish"):
+            return
+        self._outcome(intent, action, ref, _failed(exc))
+
     def _outcome(self, intent: JournalEntry, action: Action, ref: RemoteRef | None, payload: dict[str, Any]) -> None:
         self.store.append(self.run_id, "outcome", payload, key=action.key, platform=action.platform,
                           ref=str(ref) if ref else None, action=action.kind, intent_seq=intent.seq)  # fmt: skip
@@ -316,11 +356,15 @@ def settle_open_intents(
     so the next plan updates it instead of creating a duplicate."""
     settled: list[dict[str, Any]] = []
     for intent in store.open_intents():
+        if stopping.requested():
+            break  # the rest stay open for the next run
         result: dict[str, Any] = {"result": "settled", "open_since": intent.at}
         connector = connectors.get(intent.platform or "")
         if intent.action in ("create", "publish") and connector is not None and intent.key:
             try:
-                result.update(_settle_create(store, connector, intent, run_id, sleep))
+                result.update(_settle_create(store, connector, intent, run_id, stopping.interruptible(sleep)))
+            except Interrupted:
+                break  # the rest stay open for the next run
             except BridgeError as exc:  # scoped to the record: held with the reason, never raised again
                 if exc.disposition == "abort":
                     raise

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Iterator
 
+from itsm_bridge import stopping
 from itsm_bridge.config import Config
 from itsm_bridge.errors import BridgeError, NotFound, Paused
 from itsm_bridge.links import gone_finding, holds, key_findings, repaired_since_last_run, settle_gone, unreadable_finding
@@ -26,6 +27,7 @@ from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import RemoteRef
 from itsm_bridge.store.base import Shadow, StateStore
+from itsm_bridge.stopping import Interrupted
 from itsm_bridge.store.serialized import Serialized
 from itsm_bridge.sync.apply import Applied, Applier, settle_open_intents
 from itsm_bridge.sync.cursor import ReadProgress, Watermark
@@ -87,7 +89,24 @@ class Engine:
 
     # --- public entry points
     def sync(self, *, dry_run: bool = False, only: str | None = None, limit: int | None = None) -> tuple[RunSummary, Plan]:
-        """Plan and (unless dry_run) apply one cycle. Call under the store lock."""
+        """Plan and (unless dry_run) apply one cycle. Call under the store lock.
+
+        On a stop (stopping.requested) no new record is taken, the writes in flight finish, and
+        the cursors stay where they were: the next run reads again what this one did not finish.
+        Every worker thread has stopped when this returns, or raises."""
+        try:
+            return self._sync(dry_run, only, limit)
+        finally:
+            self._stop_background()
+
+    def _stop_background(self) -> None:
+        """Wait for the background workers (an error path included): none may write once the
+        caller releases the lock; writes not begun are cancelled."""
+        for executor in self._background.values():
+            executor.shutdown(wait=True, cancel_futures=True)
+        self._background.clear()
+
+    def _sync(self, dry_run: bool, only: str | None, limit: int | None) -> tuple[RunSummary, Plan]:
         summary = RunSummary(self.run_id, dry_run=dry_run)
         plan = Plan(self.run_id)
         started = self.now()
@@ -104,6 +123,8 @@ class Engine:
         for batch in _batches(self._read_source(reads, summary, only), BATCH):
             work: list[_Work] = []
             for key, record, side, findings in batch:
+                if stopping.requested():
+                    break
                 if limit is not None and processed >= limit:
                     reads[self.source].unapplied.append(record.updated)
                     summary.skipped += 1
@@ -120,10 +141,13 @@ class Engine:
                 summary.skipped += 1
             rest = rest[: max(0, limit - processed)]
         for start in range(0, len(rest), BATCH):
+            if stopping.requested():
+                break
             work = [self._plan_key(key, sides, [], plan, summary, dry_run) for key, sides in rest[start : start + BATCH]]
             self._apply_batch(work, reads, summary, dry_run)
         self._drain(reads, summary)
-        if not dry_run:
+        summary.interrupted = stopping.reason()
+        if not dry_run and not summary.interrupted:
             for platform, read in reads.items():
                 moved = read.watermark.advance(read.applied, read.unapplied, started, self._overlap(platform), read.complete_to)
                 self.store.put_cursor(moved.to_cursor(platform))
@@ -141,11 +165,14 @@ class Engine:
         for action in plan.actions:
             by_key.setdefault(action.key, []).append(action)
         for key, actions in by_key.items():
+            if stopping.requested():
+                break
             result = applier.apply_key(actions)
             applier.fetch_written([result])
             summary.count(result)
             if result.complete:
                 self._record_applied_plan(key, actions[-1], result)
+        summary.interrupted = stopping.reason()
         summary.api_calls = {p: c.calls for p, c in self.connectors.items()}
         return summary
 
@@ -165,16 +192,26 @@ class Engine:
     def retry(self) -> RunSummary:
         """Re-evaluate every quarantined record (the mapping may have been fixed since) and every
         key whose write failed in the last run, reading each afresh from the source."""
+        try:
+            return self._retry()
+        finally:
+            self._stop_background()
+
+    def _retry(self) -> RunSummary:
         summary = RunSummary(self.run_id)
         plan = Plan(self.run_id)
         keys: dict[str, str | None] = {}
         conflicts: list[tuple[str, str]] = []
+        held: dict[str, list[int]] = {}  # released when its key is reached: a stop leaves the rest held
         for entry in self.store.quarantined():
-            self.store.release(entry.id)  # re-quarantined below if it still fails
             if is_conflict(entry.findings) and entry.ref:
+                self.store.release(entry.id)  # re-quarantined below if it still fails
                 conflicts.append((entry.platform, entry.ref))
             elif entry.key:
+                held.setdefault(entry.key, []).append(entry.id)
                 keys.setdefault(entry.key, entry.ref if entry.platform == self.source else None)
+            else:
+                self.store.release(entry.id)
         for platform, ref in conflicts:  # read afresh: still refused, or now free to sync
             verdict = self.identity.reread(self.connectors.get(platform), platform, ref, self.mappers.get(self.source) if platform == self.source else None)
             if verdict.conflict is not None:
@@ -186,16 +223,24 @@ class Engine:
         reads = {p: ReadProgress(Watermark()) for p in self._two_way()}
         source = self.connectors[self.source]
         for key, ref in keys.items():
+            hold: dict[str, Any] | None = None
             try:
+                stopping.check(f"retrying {key}")  # the keys not reached stay as they were
                 record = source.get(RemoteRef(self.source, ref)) if ref else source.find(key)
+            except Interrupted:
+                break
             except NotFound:  # the source record is gone: held, with the repair named
-                self.store.quarantine(self.source, [gone_finding(key, RemoteRef(self.source, ref or ""))], {}, key=key, ref=ref)
-                summary.quarantined += 1
-                continue
+                hold = gone_finding(key, RemoteRef(self.source, ref or ""))
             except BridgeError as exc:  # a key the source cannot be asked about: held again, with why
                 if exc.disposition == "abort":
                     raise
-                self.store.quarantine(self.source, [unreadable_finding(key, self.source, exc)], {}, key=key, ref=ref)
+                hold = unreadable_finding(key, self.source, exc)
+            finally:
+                if not stopping.requested():
+                    for entry_id in held.pop(key, []):
+                        self.store.release(entry_id)  # quarantined again below if it still fails
+            if hold is not None:
+                self.store.quarantine(self.source, [hold], {}, key=key, ref=ref)
                 summary.quarantined += 1
                 continue
             if record is None:
@@ -211,6 +256,7 @@ class Engine:
             work = self._plan_key(incident.key, {self.source: side}, findings, plan, summary, dry_run=False)
             self._apply_batch([work], reads, summary, dry_run=False)
         self._drain(reads, summary)
+        summary.interrupted = stopping.reason()
         summary.read = {self.source: len(keys)}
         summary.api_calls = {p: c.calls for p, c in self.connectors.items()}
         return summary
@@ -235,9 +281,13 @@ class Engine:
             yield from self._source_records(read, summary, only)
         except Paused as exc:
             _stop_read(read, exc, summary)
+        except Interrupted:
+            return  # a page not fetched: the run takes no more records
 
     def _source_records(self, read: ReadProgress, summary: RunSummary, only: str | None) -> Iterator[tuple[str, RemoteRecord, Side, list[Finding]]]:
         for record in self.connectors[self.source].changed_since(read.watermark):
+            if stopping.requested():
+                return
             read.last = record.updated or read.last
             read.count += 1
             if not self._matches_filter(record):
@@ -284,6 +334,8 @@ class Engine:
             except Paused as exc:
                 _stop_read(read, exc, summary)
                 continue
+            except Interrupted:
+                return pending  # the cursors stay: these changes are read again next run
             if only is None:
                 read.complete_to = getattr(self.connectors[platform], "complete_to", None)
         return pending
@@ -291,6 +343,8 @@ class Engine:
     def _target_records(self, platform: str, read: ReadProgress, pending: dict[str, dict[str, Side]], only: str | None,
                         summary: RunSummary) -> None:  # fmt: skip
         for record in self.connectors[platform].changed_since(read.watermark):
+            if stopping.requested():
+                return
             read.last = record.updated or read.last
             read.count += 1
             verdict = self.identity.resolve(platform, record, record.correlation_key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,8 @@ class RunSummary:
     errors: list[dict[str, str]] = field(default_factory=list)
     settled: list[dict[str, Any]] = field(default_factory=list)
     journal_head: dict[str, Any] | None = None  # the journal's head after the run: {entries, hash, head}
+    interrupted: str | None = None  # SIGINT or SIGTERM when the run was stopped by one
+    unfinished: int = 0  # keys whose actions a stop cut short (the next run finishes them)
     held: int = 0  # records in quarantine after the run (this run's and earlier ones'): exit 1 while any
     paused: dict[str, str] = field(default_factory=dict)  # platform -> when its rate limit resets (ISO UTC)
 
@@ -46,6 +49,7 @@ class RunSummary:
             name = COUNTED[action.kind]
             setattr(self, name, getattr(self, name) + 1)
         self.deferred += applied.deferred
+        self.unfinished += applied.interrupted
         self.quarantined += applied.blocked
         for action, exc in applied.failed:
             if isinstance(exc, Paused):  # not the record's fault: it goes in the next run
@@ -61,6 +65,8 @@ class RunSummary:
         return self.created + self.updated + self.transitioned + self.commented + self.published
 
     def exit_code(self) -> int:
+        if self.interrupted:
+            return 128 + (signal.Signals[self.interrupted].value if self.interrupted.startswith("SIG") else signal.SIGINT)
         return 1 if self.failed or self.quarantined or self.held or self.paused else 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -85,4 +91,6 @@ class RunSummary:
             "paused": self.paused,
             "journal_head": self.journal_head,
             "held_in_quarantine": self.held,
+            "interrupted": self.interrupted,
+            "unfinished": self.unfinished,
         }

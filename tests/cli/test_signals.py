@@ -1,0 +1,182 @@
+"""SIGINT and SIGTERM during a run: no new record or request after the signal, the requests in
+flight finish and are journaled, the run is recorded as interrupted, the lock is released once
+every worker (the status page's too) has stopped, and the exit code is 130 or 143. A rerun
+converges with nothing doubled. Through the CLI, against the sandbox with latency."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from itsm_bridge.config_view import render_toml
+from itsm_bridge.correlation import label_for
+from itsm_bridge.sandbox.app import Sandbox
+from itsm_bridge.sandbox.config_writer import sandbox_config
+from itsm_bridge.sandbox.core import FaultProfile
+from tests.cli.conftest import ROOT, cli
+
+N = 24
+TIMEOUT_S = 3.0  # every request's timeout: the exit may wait for one in flight
+READ_POSTS = ("/rest/api/3/search/jql", "/rest/api/3/issue/bulkfetch")
+SLACK = timedelta(seconds=0.5)  # a request sent just before the signal may reach the sandbox just after
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[tuple[Sandbox, Path, dict[str, str]]]:
+    """A sandbox answering every request 40 ms late, N incidents that all go to the status page
+    (P1/P2), and a config whose page takes 5 requests a second: its workers have a queue."""
+    sb = Sandbox(seed=21)
+    sb.jira.search_lag_s = 0.2
+    with sb:
+        for platform in sb.platforms.values():
+            platform.faults.set_profile(FaultProfile(latency_ms=40))
+        ci = sb.servicenow.add_reference("cmdb_ci", "Email")
+        for i in range(N):
+            sb.servicenow.insert_incident({"short_description": f"Mail relay {i} down", "category": "software",
+                                           "cmdb_ci": ci, "impact": "1", "urgency": str(1 + i % 2), "state": "2"})  # fmt: skip
+        info = sb.info()
+        data = sandbox_config(info, tmp_path / "state.sqlite")
+        for section, rate in (("servicenow", 200.0), ("jira", 200.0), ("statuspage", 5.0)):
+            data[section].update(timeout_s=TIMEOUT_S, requests_per_second=rate)
+        data["jira"]["search_lag_s"] = 0.3
+        config = tmp_path / "bridge.toml"
+        config.write_text(render_toml(data), encoding="utf-8")
+        yield sb, config, {**os.environ, **info["env"]}
+
+
+def start(config: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "itsm_bridge.cli", "--config", str(config), *args],
+                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def writes(sb: Sandbox) -> list[Any]:
+    return [c for c in sb.calls() if c.method in ("POST", "PUT", "PATCH", "DELETE") and c.path not in READ_POSTS]
+
+
+def began(call: Any) -> datetime:
+    return datetime.fromisoformat(call.at) - timedelta(milliseconds=call.duration_ms)
+
+
+def signal_once_pages_are_being_written(proc: subprocess.Popen[str], sb: Sandbox, signum: int) -> datetime:
+    deadline = time.monotonic() + 60
+    while len([c for c in writes(sb) if c.platform == "statuspage"]) < 3:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the run never published"
+        time.sleep(0.02)
+    sent = datetime.now(UTC)
+    proc.send_signal(signum)
+    return sent
+
+
+def unhurried(config: Path) -> Path:
+    """The same config with the page's budget raised: the rerun need not take seconds to publish."""
+    faster = config.with_name("rerun.toml")
+    faster.write_text(config.read_text().replace("requests_per_second = 5.0", "requests_per_second = 200.0"))
+    return faster
+
+
+def assert_converged(sb: Sandbox) -> None:
+    """One Jira issue and one page incident per incident: nothing doubled, nothing lost."""
+    issues, pages = sb.jira.issues(), sb.statuspage.incidents()
+    for incident in sb.servicenow.incidents():
+        number = incident["number"]
+        assert len([i for i in issues if label_for(number) in i["fields"].get("labels", [])]) == 1, number
+        assert len([p for p in pages if (p.get("metadata") or {}).get("itsm_bridge", {}).get("key") == number]) == 1, number
+    assert len(issues) == len(pages) == N
+
+
+def test_sigterm_mid_sync_stops_cleanly_records_the_run_and_a_rerun_converges(world: tuple[Sandbox, Path, dict[str, str]]) -> None:
+    sb, config, env = world
+    proc = start(config, env, "sync")
+    sent = signal_once_pages_are_being_written(proc, sb, signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    took = (datetime.now(UTC) - sent).total_seconds()
+
+    assert proc.returncode == 143, err
+    assert took < 5 + TIMEOUT_S, took
+    late = [(c.method, c.path, began(c)) for c in writes(sb) if began(c) > sent + SLACK]
+    assert late == [], f"writes began after the signal at {sent}: {late}"
+    assert "INTERRUPTED by SIGTERM" in out and "Traceback" not in err
+    assert len(pages := sb.statuspage.incidents()) < N, "the run was not cut short: signal it earlier"
+
+    status = json.loads(cli("--json", "--config", str(config), "status", env=env).stdout)
+    last = status["last_run"]
+    assert last["interrupted"] == "SIGTERM" and last["published"] == len(pages) and last["created"] == N
+    assert last["unfinished"] > 0 and status["open_intents"] == 0  # every request in flight was journaled
+    shown = cli("--config", str(config), "status", env=env).stdout
+    assert "Last run INTERRUPTED by SIGTERM" in shown
+    journal = cli("--config", str(config), "journal", "show", "--last", "1", env=env).stdout
+    assert f"interrupted by SIGTERM: created {N}" in journal
+
+    rerun = start(config, env.copy(), "sync", "--config", str(unhurried(config)))
+    _, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, err  # the lock was released; nothing held
+    assert_converged(sb)
+
+
+def test_a_second_sigint_stops_at_once_and_the_rerun_settles_what_was_in_flight(world: tuple[Sandbox, Path, dict[str, str]]) -> None:
+    sb, config, env = world
+    proc = start(config, env, "sync")
+    deadline = time.monotonic() + 60
+    while not [c for c in writes(sb) if c.platform == "statuspage"]:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.02)
+    sb.statuspage.faults.set_profile(FaultProfile(latency_ms=2500))  # the next page write is slow
+    before = len(writes(sb))
+    time.sleep(0.5)  # one is in flight now (the page takes 5 a second)
+    proc.send_signal(signal.SIGINT)  # a graceful stop would wait for it, about 2 s more
+    time.sleep(0.2)
+    second = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert time.monotonic() - second < 1.5
+    assert "interrupted again" in err and "Traceback" not in err
+
+    while len(writes(sb)) == before:  # the write in flight lands at the sandbox after all
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    sb.statuspage.faults.set_profile(FaultProfile(latency_ms=40))
+    status = json.loads(cli("--json", "--config", str(config), "status", env=env).stdout)
+    assert status["open_intents"] >= 1  # the write cut off: the rerun looks it up before anything else
+    rerun = start(config, env.copy(), "sync", "--config", str(unhurried(config)))
+    _, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, err
+    assert_converged(sb)
+
+
+def test_sigint_mid_demo_exits_130_after_the_sync_in_flight(tmp_path: Path) -> None:
+    workdir = tmp_path / "demo"
+    proc = subprocess.Popen([sys.executable, "-m", "itsm_bridge.cli", "demo", "--incidents", "60", "--workdir", str(workdir)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not _journaled(workdir / "itsm-bridge.sqlite"):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.02)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    assert time.monotonic() - sent < 5 + 30  # the demo's requests keep the default 30 s timeout
+    assert "interrupted" in err and "Demo OK" not in out and "Traceback" not in err
+
+
+def _journaled(state: Path) -> bool:
+    """Whether the demo's first sync has begun writing (its journal has entries)."""
+    if not state.exists():
+        return False
+    try:
+        with sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=1) as db:
+            return bool(db.execute("SELECT count(*) FROM journal WHERE kind = 'intent'").fetchone()[0])
+    except sqlite3.Error:
+        return False
