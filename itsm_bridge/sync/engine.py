@@ -252,7 +252,7 @@ class Engine:
             if incident is None:
                 continue
             findings += key_findings(incident.key, self.source)
-            side = Side(self.source, incident, record.version, _ref(record), record.updated)
+            side = _side(self.source, incident, record)
             work = self._plan_key(incident.key, {self.source: side}, findings, plan, summary, dry_run=False)
             self._apply_batch([work], reads, summary, dry_run=False)
         self._drain(reads, summary)
@@ -302,7 +302,7 @@ class Engine:
             findings += key_findings(incident.key, self.source)
             if only and incident.key != only:
                 continue
-            yield incident.key, record, Side(self.source, incident, record.version, _ref(record), record.updated), findings
+            yield incident.key, record, _side(self.source, incident, record), findings
 
     def _identified(self, record: RemoteRecord, summary: RunSummary, only: str | None = None) -> tuple[Any, list[Finding]]:
         """A source record as an incident under the key it belongs to (its link, else the key it
@@ -367,7 +367,7 @@ class Engine:
                 read.took(record.ref.id, record.version, record.updated)  # as we left it: nothing to keep
                 continue
             incident, _ = self.mappers[platform].to_canonical(record)
-            pending.setdefault(key, {})[platform] = Side(platform, incident.replace(key=key), record.version, _ref(record), record.updated)
+            pending.setdefault(key, {})[platform] = _side(platform, incident.replace(key=key), record)
 
     def _matches_filter(self, record: RemoteRecord) -> bool:
         wanted = self.sync_settings.filters.get(self.source, {})
@@ -562,6 +562,10 @@ def _stop_read(read: ReadProgress, exc: Paused, summary: RunSummary) -> None:
     log.warning("%s: reading stopped for this run: %s", exc.platform, exc)
     if read.last is not None:
         read.unapplied.append(read.last)
+
+
+def _side(platform: str, incident: Any, record: RemoteRecord) -> Side:
+    return Side(platform, incident, record.version, _ref(record), record.updated, frozenset(record.copied))
 
 
 def _ref(record: RemoteRecord) -> dict[str, str]:
