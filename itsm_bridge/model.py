@@ -88,6 +88,7 @@ class Comment:
     created: datetime
     visibility: Visibility = Visibility.INTERNAL
     origin: str = ""  # platform the comment was first written on
+    id: str = ""  # its id there (a journal entry's sys_id, a Jira comment id): copies name it
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "created", ensure_utc(self.created, "comment.created"))

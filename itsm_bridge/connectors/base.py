@@ -24,6 +24,7 @@ class RemoteRecord:
     correlation_key: str | None = None  # the canonical key stored on the record, if any
     display: dict[str, str] = field(default_factory=dict)  # display values, for people only
     comments: tuple[Comment, ...] = ()  # notes not written by itsm-bridge itself
+    copied: tuple[str, ...] = ()  # ids of other platforms' notes itsm-bridge has copied onto this record
     proven_key: bool = False  # the key comes from a mark a copy cannot carry (a Jira entity property)
 
 

@@ -108,6 +108,7 @@ class JiraConnector:
         self._client: JIRA | None = None
         self._meta: CreateMeta | None = None
         self._zone: tzinfo | None = None
+        self._account: frozenset[str] | None = None
         self._zone_confirmed = False
         self._kept = threading.Lock()  # the remembered statuses and creates, shared by workers
         self.learning = threading.RLock()  # lazy reads (workflow, createmeta) made once, not per worker
@@ -146,14 +147,23 @@ class JiraConnector:
     def zone(self) -> tzinfo:
         """The searching user's time zone: JQL dates are read in it."""
         if self._zone is None:
-            self._zone = user_zone(self.http.request("GET", f"{API}/myself").json())
+            me = self.http.request("GET", f"{API}/myself").json()
+            self._zone, self._account = user_zone(me), jira_identity.author_ids(me)
             self._zone_confirmed = True
         return self._zone
+
+    def account(self) -> frozenset[str]:
+        """The API user's ids (`myself`, read once and kept with the facts): the author of the
+        bridge's own comments."""
+        if self._account is None:
+            self._account = jira_identity.author_ids(self.http.request("GET", f"{API}/myself").json())
+        return self._account
 
     # --- what one run learns and the next starts from (kept in the state store)
     def facts(self) -> dict[str, Any]:
         zone = getattr(self._zone, "key", None) or (str(self._zone) if self._zone is not None else None)
-        return {"zone": zone, "start_status": self.start_status, "workflow": self.workflow.to_data()}
+        return {"zone": zone, "start_status": self.start_status, "workflow": self.workflow.to_data(),
+                "account": sorted(self._account or ())}  # fmt: skip
 
     def restore(self, facts: dict[str, Any]) -> None:
         """Start from an earlier run's facts: the user's time zone (checked against the offsets
@@ -166,6 +176,7 @@ class JiraConnector:
             except (ZoneInfoNotFoundError, ValueError):
                 self._zone = None
         self.start_status = facts.get("start_status") or None
+        self._account = frozenset(facts["account"]) if facts.get("account") else None
         self.workflow.load(facts.get("workflow") or {})
 
     def _zone_moved(self, issue: dict[str, Any]) -> bool:
@@ -253,9 +264,9 @@ class JiraConnector:
         # Fetch the comment list when the page is cut short or a comment's visibility is unknown.
         unknown = any("jsdPublic" not in c and "properties" not in c for c in embedded)
         if fetch_comments or unknown or int(page.get("total") or 0) > len(embedded):
-            record = to_record(issue, self.settings, self.comments(str(issue["id"])))
+            record = to_record(issue, self.settings, self.comments(str(issue["id"])), self.account)
         else:
-            record = to_record(issue, self.settings)
+            record = to_record(issue, self.settings, account=self.account)
         if record.fields.get("status"):
             self.know_status(record.ref.id, str(record.fields["status"]))
         return record

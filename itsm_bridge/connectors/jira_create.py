@@ -104,11 +104,16 @@ def _create_chunk(conn: JiraConnector, items: list[NewIssue], chunk: list[int], 
         results[i] = failed[n] if n in failed else created(conn, items[i].key, next(answers), landings[n])
 
 
-def _element_error(err: dict[str, Any]) -> RemoteValidation:
+def _element_error(err: dict[str, Any]) -> ConnectorError:
+    """One refused element as its item's error: the record refused as sent (RemoteValidation),
+    or, for a status of 429 or 5xx, a passing fault (Transient: tried again next run)."""
     element = err.get("elementErrors") or {}
     errors = element.get("errors") or {}
     parts = list(element.get("errorMessages") or []) + [f"{k}: {v}" for k, v in errors.items()]
-    return RemoteValidation("; ".join(parts) or "refused", fields=sorted(errors), platform=PLATFORM, status=err.get("status"))
+    message, status = "; ".join(parts) or "refused", err.get("status")
+    if isinstance(status, int) and (status == 429 or status >= 500):
+        return Transient(message, platform=PLATFORM, status=status)
+    return RemoteValidation(message, fields=sorted(errors), platform=PLATFORM, status=status)
 
 
 def create_payload(conn: JiraConnector, item: NewIssue) -> tuple[dict[str, Any], str | None]:
@@ -117,14 +122,14 @@ def create_payload(conn: JiraConnector, item: NewIssue) -> tuple[dict[str, Any],
     screen field, so most new issues cost one write."""
     body = create_body(conn.createmeta(), conn.settings, item.fields, checked_key(item.key))
     landing = conn.start_status
-    step = first_step(conn, item.state, item.fields.get("resolution")) if item.state is not None and landing else None
+    step = first_step(conn, item.state) if item.state is not None and landing else None
     if step is not None:
         body["transition"] = {"id": step.id}
         landing = step.to
     return body, landing
 
 
-def first_step(conn: JiraConnector, state: State, resolution: Any = None) -> Transition | None:
+def first_step(conn: JiraConnector, state: State) -> Transition | None:
     """The step a create can apply on the way to `state`, or None."""
     assert conn.start_status is not None
     if not conn.workflow.knows(conn.start_status):

@@ -45,6 +45,12 @@ def carried_key(issue: dict[str, Any]) -> tuple[str | None, bool]:
     return (proven, True) if proven else (label_key(issue), False)
 
 
+def author_ids(user: dict[str, Any]) -> frozenset[str]:
+    """The names Jira gives a user (Cloud: accountId; Data Center: name and key), to compare a
+    comment's author with the API user (`GET myself`)."""
+    return frozenset(str(user[k]) for k in ("accountId", "name", "key") if user.get(k))
+
+
 def best_for(issues: list[dict[str, Any]], key: str) -> dict[str, Any] | None:
     """Of the issues a search by label found for `key`, the one that is its record: the oldest
     whose property names `key`; else the oldest with no property (made before properties were

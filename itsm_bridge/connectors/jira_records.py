@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from itsm_bridge import correlation
 from itsm_bridge.config_schema import JiraSettings
 from itsm_bridge.connectors.adf import adf_to_text, text_to_adf_within
 from itsm_bridge.connectors.base import RemoteRecord
-from itsm_bridge.connectors.jira_identity import carried_key
+from itsm_bridge.connectors.jira_identity import author_ids, carried_key
 from itsm_bridge.errors import RemoteValidation
 from itsm_bridge.model import Comment, RemoteRef, Visibility
 
@@ -113,18 +113,24 @@ def is_internal(comment: dict[str, Any]) -> bool:
     return comment.get("jsdPublic") is False
 
 
-def comments(raw: Iterable[dict[str, Any]]) -> tuple[Comment, ...]:
-    """Comments people wrote; those itsm-bridge wrote (NOTE_MARKER) are left out, never imported."""
-    out = []
+def comments(raw: Iterable[dict[str, Any]], account: Callable[[], frozenset[str]] | None = None) -> tuple[tuple[Comment, ...], tuple[str, ...]]:
+    """Comments people wrote, and the ids of the notes the bridge's own copies name. A comment is
+    the bridge's copy when it carries the marker and its author is the API user (`account`, asked
+    only when a comment carries the marker); a person's comment starting with the marker is a
+    person's comment."""
+    out, copied = [], []
     for c in raw:
         body = adf_to_text(c.get("body"))
-        if correlation.is_ours(body):
-            continue
+        if body.lstrip().startswith(correlation.NOTE_MARKER):
+            copy = correlation.bridge_copy(body, author_ids(c.get("author") or {}), account() if account else None)
+            if copy is not None:
+                copied += [copy.note_id] if copy.note_id else []
+                continue
         created = parse_time(c.get("created")) or datetime.now(UTC)
         author = (c.get("author") or {}).get("displayName") or (c.get("author") or {}).get("accountId") or ""
         visibility = Visibility.INTERNAL if is_internal(c) else Visibility.PUBLIC
-        out.append(Comment(author=author, body=body, created=created, visibility=visibility, origin=PLATFORM))
-    return tuple(out)
+        out.append(Comment(author=author, body=body, created=created, visibility=visibility, origin=PLATFORM, id=str(c.get("id") or "")))
+    return tuple(out), tuple(copied)
 
 
 def correlation_key(issue: dict[str, Any]) -> str | None:
@@ -132,7 +138,8 @@ def correlation_key(issue: dict[str, Any]) -> str | None:
     return carried_key(issue)[0]
 
 
-def to_record(issue: dict[str, Any], settings: JiraSettings, all_comments: list[dict[str, Any]] | None = None) -> RemoteRecord:
+def to_record(issue: dict[str, Any], settings: JiraSettings, all_comments: list[dict[str, Any]] | None = None,
+              account: Callable[[], frozenset[str]] | None = None) -> RemoteRecord:  # fmt: skip
     """A RemoteRecord from an issue as search or GET issue returns it."""
     f = issue.get("fields") or {}
     updated_raw = str(f.get("updated") or "")
@@ -158,6 +165,7 @@ def to_record(issue: dict[str, Any], settings: JiraSettings, all_comments: list[
     if fields["status"]:
         display["status"] = fields["status"]
     raw_comments = all_comments if all_comments is not None else (f.get("comment") or {}).get("comments") or []
+    people_notes, copied = comments(raw_comments, account)
     return RemoteRecord(
         ref=RemoteRef(PLATFORM, str(issue["id"]), str(issue.get("key") or "")),
         fields=fields,
@@ -166,7 +174,8 @@ def to_record(issue: dict[str, Any], settings: JiraSettings, all_comments: list[
         correlation_key=correlation_key(issue),
         proven_key=carried_key(issue)[1],
         display=display,
-        comments=comments(raw_comments),
+        comments=people_notes,
+        copied=copied,
     )
 
 
@@ -187,7 +196,7 @@ def checked_key(key: str) -> str:
 
 def note_body(comment: Comment) -> str:
     """The text itsm-bridge writes for a note: marked as ours (never imported back)."""
-    return comment.body if correlation.is_ours(comment.body) else correlation.mark(comment.body, comment.origin or "itsm-bridge")
+    return correlation.mark(comment.body, comment.origin or "itsm-bridge", comment.id)
 
 
 def comment_json(comment: Comment) -> dict[str, Any]:

@@ -184,12 +184,16 @@ class TableClient:
         total = resp.headers.get("X-Total-Count", "").strip()
         return Page(resp.json().get("result") or [], int(total) if total.isdigit() else None)
 
-    def pages(self, table: str, params: Mapping[str, Any]) -> Iterator[list[dict[str, Any]]]:
-        """Every page of a list, following `Link: <...>; rel="next"` until there is none."""
+    def pages(self, table: str, params: Mapping[str, Any], counted: list[int] | None = None) -> Iterator[list[dict[str, Any]]]:
+        """Every page of a list, following `Link: <...>; rel="next"` until there is none; the first
+        answer's `X-Total-Count` goes into `counted` when given."""
         url: str | None = f"{TABLE}/{table}"
         query: Mapping[str, Any] | None = params
         while url:
             resp = self.request("GET", url, params=query)
+            total = resp.headers.get("X-Total-Count", "").strip()
+            if counted is not None and query is not None and total.isdigit():
+                counted.append(int(total))
             rows = resp.json().get("result") or []
             if not rows:
                 return

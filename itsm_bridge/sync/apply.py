@@ -303,10 +303,11 @@ class Applier:
             out.done.append(action)
 
     def _already_copied(self, connector: Any, action: Action, ref: RemoteRef | None, intent: JournalEntry) -> bool:
-        """A note copy tried before (its answer lost, or a later write of the key failed) may have
-        landed: look before sending it again. Only then: a first attempt costs no extra call."""
+        """A note copy tried in an earlier run (its answer lost, or a later write of the key
+        failed) may have landed: look before sending it again. Only then: a first attempt costs
+        no extra call, and two notes of one text in one run are two notes."""
         tried = any(
-            e.seq != intent.seq and e.kind == "intent" and e.action == "comment" and e.platform == action.platform
+            e.run_id != self.run_id and e.kind == "intent" and e.action == "comment" and e.platform == action.platform
             and (e.payload.get("comment") or {}).get("body") == (action.comment or {}).get("body")
             for e in self.store.journal(key=action.key)
         )  # fmt: skip

@@ -66,6 +66,7 @@ class Side:
     version: str
     ref: dict[str, str]
     updated: datetime | None = None  # the record's own change time: what its cursor moves by
+    copied: frozenset[str] = frozenset()  # notes of other platforms already copied onto it (by note id)
 
 
 def reconcile(
@@ -134,8 +135,8 @@ def reconcile(
         # None: the record is created in this cycle; apply takes its ref from the new link.
         ref = linked.get(platform) or (sides[platform].ref if platform in sides else None)
         for comment, origin in new_comments:
-            if origin == platform:
-                continue
+            if origin == platform or (comment.id and platform in sides and comment.id in sides[platform].copied):
+                continue  # its own, or its copy is there already (written before the store was reset)
             out.actions.append(Action("comment", platform, key, merged.to_dict(), rule=f"new {comment.visibility.value} note on {origin}",
                                       ref=ref, comment=_comment_data(comment, origin)))  # fmt: skip
     if source in result.changes and source not in out.blocked:
@@ -244,6 +245,7 @@ def _comment_data(comment: Comment, origin: str) -> dict[str, Any]:
         "created": comment.created.isoformat(),
         "visibility": comment.visibility.value,
         "origin": comment.origin or origin,
+        "id": comment.id,
     }
 
 

@@ -18,7 +18,7 @@ from itsm_bridge.connectors.base import NewIssue
 from itsm_bridge.connectors.jira import JiraConnector
 from itsm_bridge.connectors.jira_meta import MissingRequiredFields
 from itsm_bridge.connectors.jira_records import jql_value
-from itsm_bridge.errors import AuthError, RateLimited, RemoteValidation, TransitionNotAllowed
+from itsm_bridge.errors import AuthError, RateLimited, RemoteValidation, Transient, TransitionNotAllowed
 from itsm_bridge.model import Comment, RemoteRef, State, Visibility
 from itsm_bridge.sync.cursor import Watermark, seen_key
 
@@ -257,7 +257,7 @@ def test_a_bulk_create_refused_as_a_whole_gives_each_item_its_own_error_and_rais
         {"status": 400, "elementErrors": {**element, "errors": {"summary": "You must specify a summary of the issue."}},
          "failedElementNumber": 1}]})  # fmt: skip
     results = jira.create_many([NewIssue({"summary": "a"}, "K1"), NewIssue({"summary": "b"}, "K2")])
-    assert [type(r) for r in results] == [RemoteValidation, RemoteValidation]
+    assert [type(r) for r in results] == [RemoteValidation, RemoteValidation]  # quarantined by the engine
     assert [r.fields for r in results] == [["priority"], ["summary"]]
     assert "The priority selected is invalid." in str(results[0])
     assert len([c for c in responses.calls if c.request.url.endswith("/issue/bulk")]) == 1  # not sent again
@@ -363,20 +363,29 @@ def test_internal_comments_carry_the_sd_public_comment_property_and_the_marker(j
 
 @responses.activate
 def test_comments_read_back_with_visibility_and_ours_are_not_imported(jira):
+    add_server()  # `myself`: the API user, accountId a1
+    bridge = {"accountId": "a1", "displayName": "Bridge"}
     comment_page = {"comments": [
         {"id": "1", "body": text_to_adf("from a person"), "created": "2024-05-01T10:00:00.000+0000",
-         "author": {"displayName": "Ana"}, "jsdPublic": False},
+         "author": {"displayName": "Ana", "accountId": "b2"}, "jsdPublic": False},
         {"id": "2", "body": text_to_adf("[itsm-bridge] (servicenow) echo"), "created": "2024-05-01T10:01:00.000+0000",
-         "jsdPublic": True},
+         "author": bridge, "jsdPublic": True},
         {"id": "3", "body": text_to_adf("to the customer"), "created": "2024-05-01T10:02:00.000+0000",
          "properties": [{"key": "sd.public.comment", "value": {"internal": False}}]},
-    ], "total": 3}  # fmt: skip
+        {"id": "4", "body": text_to_adf("[itsm-bridge] (servicenow:9f0c) Ana: copied"), "created": "2024-05-01T10:03:00.000+0000",
+         "author": bridge, "jsdPublic": False},
+        {"id": "5", "body": text_to_adf("[itsm-bridge] (servicenow:9f0c) pasted by a person"), "created": "2024-05-01T10:04:00.000+0000",
+         "author": {"displayName": "Ana", "accountId": "b2"}, "jsdPublic": False},
+    ], "total": 5}  # fmt: skip
     responses.get(f"{API}/issue/10001", json=issue(1, comment=comment_page))
     rec = jira.get(RemoteRef("jira", "10001"))
-    assert [(c.body, c.visibility, c.author) for c in rec.comments] == [
-        ("from a person", Visibility.INTERNAL, "Ana"), ("to the customer", Visibility.PUBLIC, ""),
+    assert [(c.id, c.body, c.visibility, c.author) for c in rec.comments] == [
+        ("1", "from a person", Visibility.INTERNAL, "Ana"), ("3", "to the customer", Visibility.PUBLIC, ""),
+        ("5", "[itsm-bridge] (servicenow:9f0c) pasted by a person", Visibility.INTERNAL, "Ana"),
     ]  # fmt: skip
-    assert len(responses.calls) == 1  # the embedded page was complete and said each comment's visibility
+    assert rec.copied == ("9f0c",)  # the note our copy names: a fresh store does not copy it again
+    # the embedded page was complete and said each comment's visibility; `myself` is read once
+    assert [c.request.url.split("?")[0].rsplit("/", 1)[-1] for c in responses.calls] == ["10001", "myself"]
 
 
 @responses.activate
@@ -471,3 +480,14 @@ def test_a_description_or_note_over_jiras_limit_is_sent_cut_with_a_visible_note(
     for doc in (description, note):
         assert TEXT_LIMIT - 200 < adf_size(doc) <= TEXT_LIMIT
         assert adf_to_text(doc).endswith("more characters are in the source record; Jira keeps at most 32,767]")
+
+
+@responses.activate
+def test_a_bulk_element_failing_with_a_server_error_is_transient_not_a_refusal(jira):
+    add_createmeta()
+    jira.restore({"zone": "UTC", "start_status": "Open", "workflow": {}})
+    responses.post(f"{API}/issue/bulk", status=201, json={"issues": [{"id": "1", "key": "OPS-1"}], "errors": [
+        {"status": 503, "elementErrors": {"errorMessages": ["Service unavailable"], "errors": {}}, "failedElementNumber": 1}]})  # fmt: skip
+    results = jira.create_many([NewIssue({"summary": "a"}, "K1"), NewIssue({"summary": "b"}, "K2")])
+    assert results[0] == RemoteRef("jira", "1", "OPS-1")
+    assert isinstance(results[1], Transient) and results[1].disposition == "retry"  # tried again next run

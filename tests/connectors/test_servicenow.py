@@ -186,6 +186,15 @@ def test_check_looks_up_roles_and_choices_and_passes_on_a_seeded_instance(platfo
     assert all(c.method == "GET" for c in platform.call_log.calls())  # no write made to prove write access
 
 
+def test_a_sync_read_whose_notes_an_acl_hides_says_so_in_the_log(platform, monkeypatch, caplog):
+    platform.insert_incident({"short_description": "x", "work_notes": "looking"})
+    platform.journal_access = "hidden"
+    with caplog.at_level("WARNING", logger="itsm_bridge.servicenow"):
+        (record,) = connect(platform, monkeypatch).changed_since(None)
+    assert record.comments == ()
+    assert "holds 1 note(s) of these incidents but showed user 'itsm.bridge' none" in caplog.text
+
+
 @pytest.mark.parametrize(("access", "says"), [("hidden", "a read ACL hides them"), ("denied", "HTTP 403")])
 def test_check_says_notes_would_never_sync_when_an_acl_hides_or_denies_them(platform, monkeypatch, access, says):
     platform.insert_incident({"short_description": "x", "work_notes": "looking"})

@@ -160,13 +160,19 @@ def test_notes_are_read_back_internal_and_public_apart_and_ours_are_left_out(sno
     responses.get(JOURNAL, json={"result": [
         {**note, "sys_id": "a", "element": "work_notes", "value": "checked the logs"},
         {**note, "sys_id": "b", "element": "comments", "value": "we are on it"},
-        {**note, "sys_id": "c", "element": "comments", "value": f"{NOTE_MARKER} (jira) copied over"},
+        {**note, "sys_id": "c", "element": "comments", "value": f"{NOTE_MARKER} (jira) copied over",
+         "sys_created_by": snow.settings.user},
+        {**note, "sys_id": "d", "element": "work_notes", "value": f"{NOTE_MARKER} (jira:10007) Ana: copied",
+         "sys_created_by": snow.settings.user},
+        {**note, "sys_id": "e", "element": "work_notes", "value": f"{NOTE_MARKER} pasted by a person"},
     ]})  # fmt: skip
     (record,) = snow.changed_since(None)
-    assert [(c.body, c.visibility) for c in record.comments] == [
-        ("checked the logs", Visibility.INTERNAL),
-        ("we are on it", Visibility.PUBLIC),
+    assert [(c.id, c.body, c.visibility) for c in record.comments] == [
+        ("a", "checked the logs", Visibility.INTERNAL),
+        ("b", "we are on it", Visibility.PUBLIC),
+        ("e", f"{NOTE_MARKER} pasted by a person", Visibility.INTERNAL),  # marker text, but a person's: it syncs
     ]
+    assert record.copied == ("10007",)  # the Jira comment our copy names
 
 
 @responses.activate

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import requests
+
 from itsm_bridge.connectors.adf import adf_to_text
 from itsm_bridge.sandbox.jira_schema import CATEGORY_FIELD, itsm_workflow
 from tests.integration.test_sync import add_incident, jira_issue_for, settle
@@ -107,3 +109,30 @@ def test_text_over_jiras_limit_is_cut_with_a_note_and_nothing_churns(bridge):
     assert bridge.sync_json()[0] == 0
     assert bridge.writes()[before:] == []
     assert bridge.sandbox.servicenow.incident(record["sys_id"])["description"] == long_text
+
+
+def test_an_issue_done_in_jira_without_a_resolution_syncs_back_without_inventing_one(bridge):
+    record = add_incident(bridge.sandbox, short_description="canceled by hand")
+    assert bridge.sync_json()[0] == 0
+    key = jira_issue_for(bridge.sandbox, record["number"])["key"]
+    creds = bridge.sandbox.jira.credentials()
+    moved = requests.post(f"{bridge.sandbox.jira.base_url}/rest/api/3/issue/{key}/transitions", json={"transition": {"id": "71"}},
+                          auth=(creds["email"], creds["token"]), timeout=10)  # Cancel, its screen left empty  # fmt: skip
+    assert moved.status_code == 204 and bridge.sandbox.jira.issue(key)["fields"]["resolution"] is None
+    settle(bridge)
+    code, summary = bridge.sync_json()
+    assert code == 0, summary
+    incident = bridge.sandbox.servicenow.incident(record["sys_id"])
+    assert incident["state"] == "8"  # canceled on ServiceNow too
+    assert bridge.sandbox.jira.issue(key)["fields"]["resolution"] is None  # nothing written back to Jira
+
+
+def test_a_work_note_and_a_comment_of_one_text_are_both_copied_without_a_lookup(bridge):
+    record = add_incident(bridge.sandbox, short_description="flapping", work_notes="restarted the relay",
+                          comments="restarted the relay")  # fmt: skip
+    code, summary = bridge.sync_json()
+    assert code == 0, summary
+    key = jira_issue_for(bridge.sandbox, record["number"])["key"]
+    comments = bridge.sandbox.jira.comments(key)
+    assert sorted(c["jsdPublic"] for c in comments) == [False, True]  # internal and public: two notes
+    assert not any(c.method == "GET" and c.path.endswith("/comment") for c in bridge.sandbox.calls("jira"))
