@@ -58,7 +58,7 @@ class RedactingFilter(logging.Filter):
         record.msg = printable(redact(record.getMessage()))  # vendor text must not drive a terminal
         record.args = None
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = printable(redact(logging.Formatter().formatException(record.exc_info)))
             record.exc_info = None
         return True
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from itsm_bridge.mapping.guard import Guard, entropy
+from itsm_bridge.mapping.guard import Guard, entropy, public_text
 
 HOSTS = [r"\b[a-z0-9-]+\.(?:corp|internal|local|lan)\b"]
 
@@ -73,3 +73,30 @@ def test_findings_block_and_never_carry_a_token(guard):
 def test_entropy_separates_words_from_random_runs():
     assert entropy("aaaaaaaa") == 0.0
     assert entropy("Internationalization") < 4.0 < entropy("aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5")
+
+
+@pytest.mark.parametrize("text", [
+    "Login fails: password=Hunter2Secret!", "jdbc:postgresql://db/app?user=app&password=pw123",
+    "Server=db;Database=x;Pwd=abc123;", "token: Xy9_kk2q", "psql postgresql://app:S3cret@db.example.com/prod",
+    "Authorization: Basic YWRtaW46c2VjcmV0", "sent with Basic YWRtaW46c2VjcmV0",
+    "-----BEGIN OPENSSH PRIVATE KEY-----", "pass\u200bword=abc123", "AKIA\u2060IOSFODNN7EXAMPLE",
+])  # fmt: skip
+def test_credential_shapes_are_caught_even_when_disguised(text):
+    assert [h.kind for h in Guard().hits(text) if h.kind.startswith("token.")], text
+
+
+@pytest.mark.parametrize("text", [
+    "Password reset emails delayed", "Password: reset mails delayed", "Token expiry logs users out",
+    "Basic troubleshooting done", "Authorization: pending approval", "API key rotation today",
+])  # fmt: skip
+def test_ordinary_titles_about_credentials_are_not_blocked(text):
+    assert Guard().hits(text) == []
+
+
+def test_look_alike_dots_and_full_width_forms_are_read_as_a_reader_reads_them():
+    hits = Guard([r"\b[a-z0-9-]+\.(?:corp|internal)\b"]).hits("db01\uff0ecorp and ops@example\u3002com")
+    assert {h.kind for h in hits} == {"host", "email"}
+
+
+def test_public_text_drops_control_and_bidi_characters_but_keeps_newlines_when_asked():
+    assert public_text("a\x00b\u202ec\x1b[2Jd\ne", keep="\n") == "abc[2Jd\ne"

@@ -3,6 +3,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from itsm_bridge.mapping.templates import ALLOWED_FIELDS, TemplateProblem, escape_markdown, public_context, render_public, template_problems
 from itsm_bridge.model import Comment, Incident, PublicStatus
@@ -90,3 +92,19 @@ def test_public_status_renders_as_its_word():
 def test_template_problems_names_the_fault():
     assert template_problems("{{ title }}") == []
     assert template_problems("{{ title ") and template_problems("{{ caller }}")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126) | st.just("\n"), max_size=60))
+def test_a_markup_value_reads_as_written_once_rendered_as_commonmark(text):
+    """What a reader of a Markdown page sees is the value itself (whitespace aside): no backslash,
+    no entity, no emphasis or link made of it."""
+    from itsm_bridge.sandbox.rendering import markdown_text
+
+    shown = markdown_text(render_public("{{ title }}", incident(title=text)))
+    assert " ".join(shown.split()) == " ".join(text.split())
+
+
+def test_a_plain_text_field_gets_the_value_as_it_is():
+    title = "can't pay & refunds {{ config }} *x* <b>"
+    assert render_public("{{ title }}", incident(title=title), markup=False) == title
