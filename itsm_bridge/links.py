@@ -155,6 +155,10 @@ def unsettled_finding(key: str, platform: str, action: str, exc: BridgeError) ->
     return Finding(UNSETTLED_RULE, platform, "key", "block", message, key, key).to_dict()
 
 
+def unreadable_finding(key: str, platform: str, exc: BridgeError) -> dict[str, Any]:
+    return Finding("key.unreadable", platform, "key", "block", f"{key} cannot be read from {platform}: {exc}", key, key).to_dict()
+
+
 def key_findings(key: str, platform: str) -> list[Finding]:
     """A key that cannot link records (it goes into labels, queries and URLs) holds its record."""
     if correlation.valid_key(key):

@@ -20,10 +20,9 @@ from typing import Any, Callable, Iterator
 
 from itsm_bridge import stopping
 from itsm_bridge.config import Config
-from itsm_bridge.errors import NotFound
-from itsm_bridge.links import gone_finding, holds, key_findings, repaired_since_last_run, settle_gone
+from itsm_bridge.errors import BridgeError, NotFound, Paused
+from itsm_bridge.links import gone_finding, holds, key_findings, repaired_since_last_run, settle_gone, unreadable_finding
 from itsm_bridge.connectors.base import Connector, RemoteRecord
-from itsm_bridge.errors import Paused
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import RemoteRef
@@ -224,19 +223,26 @@ class Engine:
         reads = {p: ReadProgress(Watermark()) for p in self._two_way()}
         source = self.connectors[self.source]
         for key, ref in keys.items():
+            hold: dict[str, Any] | None = None
             try:
                 stopping.check(f"retrying {key}")  # the keys not reached stay as they were
                 record = source.get(RemoteRef(self.source, ref)) if ref else source.find(key)
             except Interrupted:
                 break
             except NotFound:  # the source record is gone: held, with the repair named
-                self.store.quarantine(self.source, [gone_finding(key, RemoteRef(self.source, ref or ""))], {}, key=key, ref=ref)
-                summary.quarantined += 1
-                continue
+                hold = gone_finding(key, RemoteRef(self.source, ref or ""))
+            except BridgeError as exc:  # a key the source cannot be asked about: held again, with why
+                if exc.disposition == "abort":
+                    raise
+                hold = unreadable_finding(key, self.source, exc)
             finally:
                 if not stopping.requested():
                     for entry_id in held.pop(key, []):
                         self.store.release(entry_id)  # quarantined again below if it still fails
+            if hold is not None:
+                self.store.quarantine(self.source, [hold], {}, key=key, ref=ref)
+                summary.quarantined += 1
+                continue
             if record is None:
                 summary.errors.append({"key": key, "platform": self.source, "action": "retry",
                                        "error": "NotFound", "message": f"{key} is no longer on {self.source}"})  # fmt: skip
@@ -245,6 +251,7 @@ class Engine:
             incident, findings = self._identified(record, summary)
             if incident is None:
                 continue
+            findings += key_findings(incident.key, self.source)
             side = _side(self.source, incident, record)
             work = self._plan_key(incident.key, {self.source: side}, findings, plan, summary, dry_run=False)
             self._apply_batch([work], reads, summary, dry_run=False)

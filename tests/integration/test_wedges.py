@@ -77,6 +77,10 @@ def test_an_open_create_intent_for_a_refused_key_is_quarantined_not_raised_on_ev
     assert held and "links relink" in held[0]["findings"][0], status["quarantined"]
     code, again = bridge.sync_json()
     assert again["settled"] == [] and again["failed"] == 0, again
+    r = bridge.run("--json", "retry")  # the key cannot even be looked up on ServiceNow: held again, no abort
+    assert r.returncode == 1 and "error:" not in r.stderr, r.stdout + r.stderr
+    held = [q for q in json.loads(bridge.run("--json", "status").stdout)["quarantined"] if q["key"] == BAD_KEY]
+    assert held and "cannot be read from servicenow" in held[0]["findings"][0], held
 
 
 def test_a_record_with_an_unusable_key_is_quarantined_and_does_not_hold_the_cursor(bridge):

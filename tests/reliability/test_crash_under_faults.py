@@ -182,21 +182,25 @@ def crash_and_recover(tmp_path: Path, k: int, seed: int = SEED) -> dict[str, Any
                     break
                 assert rerun.returncode == 1, err  # 1: some records failed under faults, retried next
             found["rerun"] = rerun.returncode
-            world.faults_on(False)
-            for _ in range(2):  # quiet cycles: invariant 2 allows two to converge
-                world.wait_search_lag()
-                sync_until_clean(world, result)
-            verify = cli(world, "journal", "verify")
-            out, err = verify.communicate(timeout=60)
-            found["journal verify"] = (verify.returncode, out + err)
+            found.update(converge_and_check(world, result))
             found["integrity"] = integrity(world)
-            found["duplicates"] = duplicates(world)
-            found["divergence"] = divergence(world)
             found["lost"] = lost_updates(world, result)
             found["held"] = f"{stall.held.method} {stall.held.path}" if stall.held else None
     finally:
         world.close()
     return found
+
+
+def converge_and_check(world: World, result: Result) -> dict[str, Any]:
+    """Faults off, quiet cycles (invariant 2 allows two to converge), then `journal verify`,
+    duplicates and divergence."""
+    world.faults_on(False)
+    for _ in range(2):
+        world.wait_search_lag()
+        sync_until_clean(world, result)
+    verify = cli(world, "journal", "verify")
+    out, err = verify.communicate(timeout=60)
+    return {"journal verify": (verify.returncode, out + err), "duplicates": duplicates(world), "divergence": divergence(world)}
 
 
 def assert_recovered(found: dict[str, Any], k: int) -> None:
