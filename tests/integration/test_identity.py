@@ -63,6 +63,12 @@ def test_a_jira_clone_carrying_the_label_takes_nothing_over_and_is_a_key_conflic
     assert bridge.sandbox.servicenow.incident(record["sys_id"])["state"] == "6"
     assert bridge.run("--json", "retry").returncode == 1
     assert json.loads(bridge.run("--json", "status").stdout)["key_conflicts"][0]["record"] == clone
+    # the copied label removed from the clone: it is nobody's, and no longer held
+    bridge.sandbox.jira.edit_issue(clone, {"labels": []})
+    settle(bridge)
+    code, summary = bridge.sync_json()
+    assert code == 0, summary
+    assert json.loads(bridge.run("--json", "status").stdout)["key_conflicts"] == []
 
 
 def test_another_servicenow_record_naming_a_linked_key_overwrites_nothing(bridge):
@@ -73,6 +79,11 @@ def test_another_servicenow_record_naming_a_linked_key_overwrites_nothing(bridge
     intruder = add_incident(bridge.sandbox, short_description="Printer jam", state="6", close_code="Solved (Permanently)",
                             close_notes="fixed", correlation_id=key, correlation_display=CORRELATION_DISPLAY)  # fmt: skip
     before = len(bridge.writes())
+    planned = bridge.run("--json", "plan")
+    assert planned.returncode == 1
+    blocked = json.loads(planned.stdout)["blocked"]
+    assert [(b["key"], b["ref"], b["findings"][0]["rule_id"]) for b in blocked] == [(key, intruder["sys_id"], "identity.key_conflict")]
+    assert json.loads(planned.stdout)["actions"] == []
     code, summary = bridge.sync_json()
     assert code == 1 and summary["quarantined"] == 1, summary
     assert bridge.writes()[before:] == []
@@ -102,6 +113,19 @@ def test_a_linked_record_whose_correlation_id_changes_stays_with_its_link_and_th
     changed = [e for e in entries if e["kind"] == "finding" and e["payload"]["rule_id"] == "identity.key_changed"]
     assert [(e["platform"], e["payload"]["value"]) for e in changed] == [("servicenow", "ELSEWHERE-1")]  # once, not every run
     assert bridge.run("--json", "journal", "verify").returncode == 0
+
+
+def test_a_linked_jira_issue_whose_entity_property_names_another_key_stays_with_its_link(bridge):
+    record, issue = synced_incident(bridge)
+    bridge.sandbox.jira.set_property(issue["key"], PROPERTY_KEY, {"key": "ELSEWHERE-2"})
+    bridge.sandbox.jira.edit_issue(issue["key"], {"summary": "VPN slow for everyone"})
+    settle(bridge)
+    code, summary = bridge.sync_json()
+    assert code == 0, summary
+    assert bridge.sandbox.servicenow.incident(record["sys_id"])["short_description"] == "VPN slow for everyone"
+    entries = json.loads(bridge.run("--json", "journal", "show", "--key", record["number"], "--last", "500").stdout)
+    changed = [(e["platform"], e["payload"]["value"]) for e in entries if e["kind"] == "finding"]
+    assert changed == [("jira", "ELSEWHERE-2")]
 
 
 def test_after_a_state_reset_the_issue_with_the_property_is_relinked_and_its_clone_refused(bridge):
