@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import pytest
+
 from itsm_bridge.correlation import CORRELATION_DISPLAY, PROPERTY_KEY
 from tests.integration.test_sync import add_incident, jira_issue_for, page_incidents_for, settle
 
@@ -128,9 +130,12 @@ def test_a_linked_jira_issue_whose_entity_property_names_another_key_stays_with_
     assert changed == [("jira", "ELSEWHERE-2")]
 
 
-def test_after_a_state_reset_the_issue_with_the_property_is_relinked_and_its_clone_refused(bridge):
+@pytest.mark.parametrize("clone_read_first", [False, True])
+def test_after_a_state_reset_the_issue_with_the_property_is_relinked_and_its_clone_refused(bridge, clone_read_first):
     record, original = synced_incident(bridge)
     clone = bridge.sandbox.jira.clone_issue(original["key"])
+    if clone_read_first:  # changes are read oldest first: the clone is taken, then displaced by the proven issue
+        bridge.sandbox.jira.edit_issue(original["key"], {"labels": original["fields"]["labels"]})
     assert PROPERTY_KEY in bridge.sandbox.jira.properties(original["key"])
     assert bridge.sandbox.jira.properties(clone) == {}
     bridge.sandbox.jira.reindex()
