@@ -198,11 +198,14 @@ def _identity_checks(config: Config) -> list[CheckResult]:
     store does not exist yet: doctor never creates it)."""
     if config.state_url.startswith("sqlite:///") and not Path(config.state_url[len("sqlite:///") :]).exists():
         return []
-    store = open_from_config(config)
     try:
-        conflicts = key_conflicts(store)
-    finally:
-        store.close()
+        store = open_from_config(config)
+        try:
+            conflicts = key_conflicts(store)
+        finally:
+            store.close()
+    except StoreError as exc:
+        return [CheckResult("store", "state", False, str(exc), "check [state] url and the database it names")]
     return [CheckResult(c["platform"], "key_conflict", False, c["message"],
                         "remove the copied key from that record, then run `itsm-bridge retry`") for c in conflicts]  # fmt: skip
 

@@ -63,7 +63,8 @@ from itsm_bridge.sync.cursor import Watermark
 log = logging.getLogger("itsm_bridge.servicenow")
 
 TABLE = "incident"
-READ_FIELDS = ",".join(sorted(set(SERVICENOW_FIELDS.values()) | {"sys_id", "number", "sys_mod_count", "correlation_display"}))
+READ_FIELDS = ",".join(sorted(set(SERVICENOW_FIELDS.values()) | {"sys_id", "number", "sys_mod_count", "correlation_display",
+                                                                   "sys_updated_by"}))  # fmt: skip
 JOURNAL_FIELDS = "sys_id,element_id,element,value,sys_created_on,sys_created_by"
 JOURNAL_BATCH = 100  # incidents per sys_journal_field query: ~3.5 KB of sys_ids in the URL
 NOTE_COLUMN = {Visibility.INTERNAL: "work_notes", Visibility.PUBLIC: "comments"}
@@ -167,6 +168,7 @@ class ServiceNowConnector:
         self._sleep = sleep
         self._names: dict[tuple[str, str], str] = {}  # (table, name) -> sys_id
         self._unreadable: set[str] = set()  # lookup tables this user cannot read
+        self._user: str | None = settings.user  # who our writes are made as: the author of our notes
         self.stats = ReadStats()
 
     @property
@@ -289,9 +291,21 @@ class ServiceNowConnector:
                 )
 
     def _integration_user(self) -> set[str] | None:
-        """Who the bridge writes notes as (`sys_created_by`): the basic-auth user; unknown (None)
-        for a token, whose user the config does not name."""
-        return {self.settings.user} if self.settings.user else None
+        """Who the bridge writes notes as (`sys_created_by`): the basic-auth user; with a token,
+        the user the answers to our writes name (kept with the facts); None until one is seen."""
+        return {self._user} if self._user else None
+
+    def _wrote(self, values: Mapping[str, Any]) -> None:
+        """Learn, from the answer to a write, the user our writes are made as (`sys_updated_by`)."""
+        if self._user is None and values.get("sys_updated_by"):
+            self._user = str(values["sys_updated_by"])
+
+    # --- what one run learns and the next starts from (kept in the state store)
+    def facts(self) -> dict[str, Any]:
+        return {"user": self._user}
+
+    def restore(self, facts: dict[str, Any]) -> None:
+        self._user = self._user or facts.get("user") or None
 
     # --- write
     def create(self, fields: dict[str, Any], correlation_key: str) -> RemoteRecord:
@@ -328,13 +342,16 @@ class ServiceNowConnector:
         if not body:
             return self.get(ref)
         record = to_record(*split_row(self.client.patch(TABLE, ref.id, body, self._read_params())))
+        self._wrote(record.fields)
         for comment in later:
             self.add_comment(ref, comment)
         return record
 
     def add_comment(self, ref: RemoteRef, comment: Comment) -> None:
         """A work note (internal) or comment (public), marked so it is never read back as new."""
-        self.client.patch(TABLE, ref.id, {NOTE_COLUMN[comment.visibility]: _note_text(comment)}, {"sysparm_fields": "sys_id"})
+        row = self.client.patch(TABLE, ref.id, {NOTE_COLUMN[comment.visibility]: _note_text(comment)},
+                                {"sysparm_fields": "sys_id,sys_updated_by"})  # fmt: skip
+        self._wrote(split_row(row)[0])
 
     def transition(self, ref: RemoteRef, state: State, fields: Mapping[str, Any] | Incident | None = None) -> RemoteRecord:
         """One PATCH setting the mapped state, plus close_code/close_notes when resolving or closing.
@@ -358,7 +375,9 @@ class ServiceNowConnector:
             if blocking(findings):
                 raise UnmappedValue(PLATFORM, "resolution_code", str(code))
             body.update(extra)
-        return to_record(*split_row(self.client.patch(TABLE, ref.id, body, self._read_params())))
+        record = to_record(*split_row(self.client.patch(TABLE, ref.id, body, self._read_params())))
+        self._wrote(record.fields)
+        return record
 
     def _resolve_references(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Reference fields given as names -> sys_ids, by a cached lookup on their table."""

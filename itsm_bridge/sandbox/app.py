@@ -167,6 +167,7 @@ class Sandbox:
             "statuspage": self.statuspage.base_url,
             "statuspage_page_id": self.statuspage.page_id,
             "cachet": self.cachet.base_url,
+            "cachet_timezone": self.cachet.app_timezone,  # the zone of Cachet's times: a config's statuspage.timezone
             "credentials": credentials,
             "env": env,
         }

@@ -23,6 +23,8 @@ def sandbox_config(info: dict[str, Any], state_path: Path, provider: str = "stat
     creds = info["credentials"]
     if provider == "cachet":
         statuspage: dict[str, Any] = {"provider": "cachet", "url": info["cachet"], "token_env": "ITSM_SANDBOX_CACHET_TOKEN"}
+        if info.get("cachet_timezone", "UTC") != "UTC":
+            statuspage["timezone"] = info["cachet_timezone"]
     else:
         statuspage = {
             "provider": "statuspage",

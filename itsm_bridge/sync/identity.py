@@ -73,9 +73,21 @@ class Identity:
         self.run_id = run_id
         self.journal = journal  # a dry run reads only
         self._taken: dict[tuple[str, str], RemoteRecord] = {}  # (platform, key) -> unlinked record taken this run
+        self._refused: dict[tuple[str, str], int] | None = None  # (platform, ref) -> open key_conflict entry
 
     def resolve(self, platform: str, record: RemoteRecord, carried: str | None) -> Verdict:
-        """The verdict on `record`, read from `platform`, carrying the key `carried`."""
+        """The verdict on `record`, read from `platform`, carrying the key `carried`. A record
+        refused earlier that no longer conflicts (its copied key removed) is released."""
+        verdict = self._judge(platform, record, carried)
+        if verdict.conflict is None and self.journal:
+            if self._refused is None:
+                self._refused = {(q.platform, q.ref or ""): q.id for q in self.store.quarantined() if is_conflict(q.findings)}
+            entry = self._refused.pop((platform, record.ref.id), None)
+            if entry is not None:
+                self.store.release(entry)
+        return verdict
+
+    def _judge(self, platform: str, record: RemoteRecord, carried: str | None) -> Verdict:
         linked = self.store.key_for(platform, record.ref.id)
         if linked is not None:
             if carried is not None and carried != linked:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 
-from tests.cli.conftest import Bridge, cli
+from tests.cli.conftest import Bridge, cli, local
 from tests.integration.test_sync import CLEAN, add_incident, jira_issue_for
 
 
 def quarantined(bridge: Bridge) -> list[dict[str, object]]:
-    return json.loads(bridge.run("--json", "quarantine", "list").stdout)
+    return json.loads(local(bridge, "--json", "quarantine", "list").stdout)
 
 
 def test_every_run_exits_1_while_a_record_stays_quarantined_and_0_once_it_is_fixed(bridge: Bridge) -> None:
@@ -19,17 +19,13 @@ def test_every_run_exits_1_while_a_record_stays_quarantined_and_0_once_it_is_fix
     code, summary = bridge.sync_json()
     assert code == 1 and summary["quarantined"] == 1 and summary["held_in_quarantine"] == 1
 
-    code, summary = bridge.sync_json()  # nothing new is quarantined, the record is still held
-    assert code == 1 and summary["quarantined"] == 0 and summary["held_in_quarantine"] == 1
-    plain = bridge.run("sync")
+    plain = bridge.run("sync")  # nothing new is quarantined, the record is still held
     assert plain.returncode == 1 and "1 record(s) held in quarantine" in plain.stdout
-    assert bridge.run("sync", "--dry-run").returncode == 1
 
     bridge.sandbox.servicenow.update_incident(bad["sys_id"], {"category": CLEAN["category"], "subcategory": CLEAN["subcategory"]})
     code, summary = bridge.sync_json()  # the fixed record syncs, and is no longer held
     assert code == 0 and summary["held_in_quarantine"] == 0, summary
     assert quarantined(bridge) == [] and jira_issue_for(bridge.sandbox, bad["number"])
-    assert bridge.sync_json()[0] == 0
 
 
 def test_an_acknowledged_record_is_released_with_a_journaled_reason(bridge: Bridge) -> None:
@@ -37,14 +33,14 @@ def test_an_acknowledged_record_is_released_with_a_journaled_reason(bridge: Brid
     assert bridge.sync_json()[0] == 1
     [held] = quarantined(bridge)
 
-    assert bridge.run("quarantine", "ack", str(held["id"])).returncode == 2  # a reason is required
-    unknown = bridge.run("quarantine", "ack", "9999", "--reason", "x")
-    assert unknown.returncode == 2 and "9999" in unknown.stderr
+    assert local(bridge, "quarantine", "ack", str(held["id"])).exit_code == 2  # a reason is required
+    unknown = local(bridge, "quarantine", "ack", "9999", "--reason", "x")
+    assert unknown.exit_code == 2 and "9999" in unknown.stderr
     assert quarantined(bridge) == [held]  # nothing was released by the refused ones
 
-    acked = bridge.run("--json", "quarantine", "ack", str(held["id"]), "--reason", "facilities is not ours")
-    assert acked.returncode == 0, acked.stderr
-    entries = json.loads(bridge.run("--json", "journal", "show", "--key", bad["number"]).stdout)
+    acked = local(bridge, "--json", "quarantine", "ack", str(held["id"]), "--reason", "facilities is not ours")
+    assert acked.exit_code == 0, acked.stderr
+    entries = json.loads(local(bridge, "--json", "journal", "show", "--key", bad["number"]).stdout)
     [ack] = [e for e in entries if e["kind"] == "ack"]
     assert ack["payload"]["reason"] == "facilities is not ours" and ack["payload"]["quarantine_id"] == held["id"]
     assert ack["payload"]["by"]

@@ -23,7 +23,7 @@ from itsm_bridge.correlation import label_for
 from itsm_bridge.sandbox.app import Sandbox
 from itsm_bridge.sandbox.config_writer import sandbox_config
 from itsm_bridge.sandbox.core import FaultProfile
-from tests.cli.conftest import ROOT, cli
+from tests.cli.conftest import ROOT, in_process
 
 N = 24
 TIMEOUT_S = 3.0  # every request's timeout: the exit may wait for one in flight
@@ -109,13 +109,13 @@ def test_sigterm_mid_sync_stops_cleanly_records_the_run_and_a_rerun_converges(wo
     assert "INTERRUPTED by SIGTERM" in out and "Traceback" not in err
     assert len(pages := sb.statuspage.incidents()) < N, "the run was not cut short: signal it earlier"
 
-    status = json.loads(cli("--json", "--config", str(config), "status", env=env).stdout)
+    status = json.loads(in_process(config, env, "--json", "status").stdout)
     last = status["last_run"]
     assert last["interrupted"] == "SIGTERM" and last["published"] == len(pages) and last["created"] == N
     assert last["unfinished"] > 0 and status["open_intents"] == 0  # every request in flight was journaled
-    shown = cli("--config", str(config), "status", env=env).stdout
+    shown = in_process(config, env, "status").stdout
     assert "Last run INTERRUPTED by SIGTERM" in shown
-    journal = cli("--config", str(config), "journal", "show", "--last", "1", env=env).stdout
+    journal = in_process(config, env, "journal", "show", "--last", "1").stdout
     assert f"interrupted by SIGTERM: created {N}" in journal
 
     rerun = start(config, env.copy(), "sync", "--config", str(unhurried(config)))
@@ -147,7 +147,7 @@ def test_a_second_sigint_stops_at_once_and_the_rerun_settles_what_was_in_flight(
         assert time.monotonic() < deadline
         time.sleep(0.05)
     sb.statuspage.faults.set_profile(FaultProfile(latency_ms=40))
-    status = json.loads(cli("--json", "--config", str(config), "status", env=env).stdout)
+    status = json.loads(in_process(config, env, "--json", "status").stdout)
     assert status["open_intents"] >= 1  # the write cut off: the rerun looks it up before anything else
     rerun = start(config, env.copy(), "sync", "--config", str(unhurried(config)))
     _, err = rerun.communicate(timeout=120)

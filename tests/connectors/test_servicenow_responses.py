@@ -449,3 +449,24 @@ def test_2500_rows_in_one_second_with_an_insert_behind_the_read_are_each_yielded
     read = [r.ref.id for r in snow.changed_since(None, notes=False)]
     assert read == [sid(n) for n in range(1000, 3500)]  # sid(1) is for the next run, from overlap before the watermark
     assert snow.stats.pages == 3 and "sysparm_offset" not in responses.calls[1].request.url
+
+
+@responses.activate
+def test_with_a_token_the_author_of_our_notes_is_learned_from_our_writes_and_kept_with_the_facts(monkeypatch):
+    monkeypatch.setenv("SNOW_TEST_TOKEN", "tok-not-to-be-seen")
+    snow = ServiceNowConnector(snow_config(BASE, "token"))
+    note = {"element_id": sid(1), "sys_created_on": "2024-03-01 12:00:00", "element": "work_notes"}
+    copy = f"{NOTE_MARKER} (jira:10007) Ana: copied"
+    responses.get(INCIDENT, json={"result": [row(1)]})
+    responses.get(JOURNAL, json={"result": [{**note, "sys_id": "a", "value": copy, "sys_created_by": "svc.bridge"},
+                                            {**note, "sys_id": "b", "value": copy, "sys_created_by": "ana"}]})  # fmt: skip
+    (before,) = snow.changed_since(None)  # who the bridge is is not known yet: a marker naming a note is ours
+    assert before.comments == () and before.copied == ("10007", "10007")
+    responses.patch(f"{INCIDENT}/{sid(1)}", json={"result": {"sys_id": sid(1), "sys_updated_by": "svc.bridge"}})
+    snow.add_comment(RemoteRef("servicenow", sid(1)), Comment("Ana", "hi", datetime(2024, 3, 1, tzinfo=UTC), origin="jira", id="10008"))
+    assert query_of(responses.calls[-1])["sysparm_fields"] == "sys_id,sys_updated_by"
+    (after,) = snow.changed_since(None)  # now only the copy svc.bridge wrote is ours; ana's is hers
+    assert [(c.id, c.author) for c in after.comments] == [("b", "ana")] and after.copied == ("10007",)
+    fresh = ServiceNowConnector(snow_config(BASE, "token"))
+    fresh.restore(snow.facts())
+    assert fresh.facts() == {"user": "svc.bridge"}

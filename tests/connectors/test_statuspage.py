@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 
 from itsm_bridge.connectors.base import RemoteRecord
 from itsm_bridge.connectors.statuspage import StatuspageConnector
@@ -152,17 +154,34 @@ def test_check_reports_a_refused_key(platform, monkeypatch):
 
 
 def arrival_times(platform) -> list[datetime]:
-    return sorted(datetime.fromisoformat(c.at) for c in platform.call_log.calls())
+    """When each request reached the page: a call is logged once handled, `duration_ms` after it
+    arrived (handling times differ, and on a loaded machine they would blur the spacing)."""
+    return sorted(datetime.fromisoformat(c.at) - timedelta(milliseconds=c.duration_ms) for c in platform.call_log.calls())
+
+
+def send_times(monkeypatch) -> list[float]:
+    """When each request leaves this process (monotonic seconds): the spacing the rate budget
+    makes, which a loaded machine's scheduling does not blur as it blurs arrival times."""
+    times: list[float] = []
+    send = requests.Session.send
+
+    def timed(self, request, **kw):
+        times.append(time.monotonic())
+        return send(self, request, **kw)
+
+    monkeypatch.setattr(requests.Session, "send", timed)
+    return times
 
 
 def most_in_any_window(times: list[datetime], window_s: float) -> int:
     return max(sum(1 for t in times[i:] if (t - start).total_seconds() < window_s) for i, start in enumerate(times))
 
 
-def test_thirty_status_changes_in_a_burst_keep_to_the_rate_with_no_errors(platform):
+def test_thirty_status_changes_in_a_burst_keep_to_the_rate_with_no_errors(platform, monkeypatch):
     # The 1 request/s, 60-per-60 s limit scaled up tenfold (10/s, 10 per 1 s) to keep the test short.
     platform.rate_limit = (10, 1.0)
     conn = connector(platform, rps=10.0)
+    sent = send_times(monkeypatch)
     ref = conn.publish(canary_incident()).ref
     statuses = ["identified", "monitoring", "investigating"]
     for n in range(30):
@@ -170,10 +189,10 @@ def test_thirty_status_changes_in_a_burst_keep_to_the_rate_with_no_errors(platfo
     calls = platform.call_log.calls()
     assert len([c for c in calls if c.method == "PATCH"]) == 30
     assert [c for c in calls if c.status >= 400] == []
-    times = arrival_times(platform)
-    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
-    assert min(gaps) >= 0.09  # ~1/10 s apart, never bunched
-    assert most_in_any_window(times, 1.0) <= 10
+    # ~1/10 s apart, never bunched (half that at least: a loaded machine wakes a sleeper late, and
+    # the one after it then goes closer behind; the page's own window count is the vendor's rule)
+    assert min(b - a for a, b in zip(sent, sent[1:])) >= 0.05
+    assert most_in_any_window(arrival_times(platform), 1.0) <= 10
     assert len(platform.incident(ref.id)["incident_updates"]) == 31
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import pytest
+
 from itsm_bridge.correlation import CORRELATION_DISPLAY, PROPERTY_KEY
 from tests.integration.test_sync import add_incident, jira_issue_for, page_incidents_for, settle
 
@@ -63,6 +65,12 @@ def test_a_jira_clone_carrying_the_label_takes_nothing_over_and_is_a_key_conflic
     assert bridge.sandbox.servicenow.incident(record["sys_id"])["state"] == "6"
     assert bridge.run("--json", "retry").returncode == 1
     assert json.loads(bridge.run("--json", "status").stdout)["key_conflicts"][0]["record"] == clone
+    # the copied label removed from the clone: it is nobody's, and no longer held
+    bridge.sandbox.jira.edit_issue(clone, {"labels": []})
+    settle(bridge)
+    code, summary = bridge.sync_json()
+    assert code == 0, summary
+    assert json.loads(bridge.run("--json", "status").stdout)["key_conflicts"] == []
 
 
 def test_another_servicenow_record_naming_a_linked_key_overwrites_nothing(bridge):
@@ -73,6 +81,11 @@ def test_another_servicenow_record_naming_a_linked_key_overwrites_nothing(bridge
     intruder = add_incident(bridge.sandbox, short_description="Printer jam", state="6", close_code="Solved (Permanently)",
                             close_notes="fixed", correlation_id=key, correlation_display=CORRELATION_DISPLAY)  # fmt: skip
     before = len(bridge.writes())
+    planned = bridge.run("--json", "plan")
+    assert planned.returncode == 1
+    blocked = json.loads(planned.stdout)["blocked"]
+    assert [(b["key"], b["ref"], b["findings"][0]["rule_id"]) for b in blocked] == [(key, intruder["sys_id"], "identity.key_conflict")]
+    assert json.loads(planned.stdout)["actions"] == []
     code, summary = bridge.sync_json()
     assert code == 1 and summary["quarantined"] == 1, summary
     assert bridge.writes()[before:] == []
@@ -104,9 +117,25 @@ def test_a_linked_record_whose_correlation_id_changes_stays_with_its_link_and_th
     assert bridge.run("--json", "journal", "verify").returncode == 0
 
 
-def test_after_a_state_reset_the_issue_with_the_property_is_relinked_and_its_clone_refused(bridge):
+def test_a_linked_jira_issue_whose_entity_property_names_another_key_stays_with_its_link(bridge):
+    record, issue = synced_incident(bridge)
+    bridge.sandbox.jira.set_property(issue["key"], PROPERTY_KEY, {"key": "ELSEWHERE-2"})
+    bridge.sandbox.jira.edit_issue(issue["key"], {"summary": "VPN slow for everyone"})
+    settle(bridge)
+    code, summary = bridge.sync_json()
+    assert code == 0, summary
+    assert bridge.sandbox.servicenow.incident(record["sys_id"])["short_description"] == "VPN slow for everyone"
+    entries = json.loads(bridge.run("--json", "journal", "show", "--key", record["number"], "--last", "500").stdout)
+    changed = [(e["platform"], e["payload"]["value"]) for e in entries if e["kind"] == "finding"]
+    assert changed == [("jira", "ELSEWHERE-2")]
+
+
+@pytest.mark.parametrize("clone_read_first", [False, True])
+def test_after_a_state_reset_the_issue_with_the_property_is_relinked_and_its_clone_refused(bridge, clone_read_first):
     record, original = synced_incident(bridge)
     clone = bridge.sandbox.jira.clone_issue(original["key"])
+    if clone_read_first:  # changes are read oldest first: the clone is taken, then displaced by the proven issue
+        bridge.sandbox.jira.edit_issue(original["key"], {"labels": original["fields"]["labels"]})
     assert PROPERTY_KEY in bridge.sandbox.jira.properties(original["key"])
     assert bridge.sandbox.jira.properties(clone) == {}
     bridge.sandbox.jira.reindex()

@@ -28,3 +28,11 @@ def test_an_unknown_or_invalid_vendor_setting_is_a_usage_error_naming_it():
         result = subprocess.run([sys.executable, "-m", "itsm_bridge.cli", "sandbox", "--vendor", setting],
                                 capture_output=True, text=True, cwd=ROOT, timeout=60)  # fmt: skip
         assert result.returncode == 2 and said in result.stderr, result.stderr
+
+
+def test_a_config_written_for_a_cachet_in_another_zone_names_that_zone(tmp_path):
+    target = tmp_path / "sandbox.toml"
+    args = ("--vendor", "cachet.app_timezone=America/Los_Angeles", "--provider", "cachet", "--write-config", str(target))
+    with sandbox_process(*args) as (_, info, _):
+        assert info["cachet_timezone"] == "America/Los_Angeles"
+        assert 'timezone = "America/Los_Angeles"' in target.read_text()
