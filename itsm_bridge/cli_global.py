@@ -1,5 +1,6 @@
-"""Global options (`--config`, `--json`, `-v`, `-q`, `--log-format`) accepted after the
-subcommand too: `itsm-bridge status --json` and `itsm-bridge sync --config x.toml`, as users of
+"""The command group's behaviour shared by every command: usage mistakes and ordinary failures
+(`cli_errors.ordinary`) end in one `error:` line, never a traceback; and the global options
+(`--config`, `--json`, `-v`, `-q`, `--log-format`) are accepted after the subcommand too: `itsm-bridge status --json` and `itsm-bridge sync --config x.toml`, as users of
 `gh` or `sqlite-utils` expect. The form before the subcommand keeps working; given in both places,
 the one after the subcommand wins.
 

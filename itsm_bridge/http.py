@@ -73,7 +73,11 @@ class RateBudget:
             if stopping.requested():
                 return  # the caller sends nothing now (HttpClient._send checks)
             with self._lock:
-                if self._clock() >= self._hold_until:
+                woke = self._clock()
+                if woke >= self._hold_until:
+                    # Woken late (a loaded machine): the next slot is an interval after this send,
+                    # not after the slot planned, so two requests never leave bunched.
+                    self._next = max(self._next, woke + self.interval)
                     return  # else a pause came while this one waited: take a slot after it
 
     def pause(self, seconds: float) -> None:

@@ -121,6 +121,12 @@ class Applier:
                 for out in wanted:
                     out.interrupted = True
                 continue
+            except BridgeError as exc:  # scoped to these keys: no shadow, so the next run tries them again
+                if exc.disposition == "abort":
+                    raise
+                for out in wanted:
+                    out.failed.append((next(a for a in reversed(out.done) if a.platform == platform), exc))
+                continue
             for out in wanted:
                 record = records.get(out.refs[platform].id)
                 if record is not None:

@@ -155,6 +155,23 @@ def test_a_second_sigint_stops_at_once_and_the_rerun_settles_what_was_in_flight(
     assert_converged(sb)
 
 
+def test_sigterm_mid_apply_stops_after_the_writes_in_flight_and_records_the_run(world: tuple[Sandbox, Path, dict[str, str]],
+                                                                                  tmp_path: Path) -> None:  # fmt: skip
+    sb, config, env = world
+    plan = tmp_path / "plan.json"
+    planned = start(config, env, "plan", "--out", str(plan))
+    planned.communicate(timeout=60)
+    assert planned.returncode == 0
+    proc = start(config, env, "apply", str(plan))
+    sent = signal_once_pages_are_being_written(proc, sb, signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert (datetime.now(UTC) - sent).total_seconds() < 5 + TIMEOUT_S
+    assert [c.path for c in writes(sb) if began(c) > sent + SLACK] == []
+    last = json.loads(in_process(config, env, "--json", "status").stdout)["last_run"]
+    assert last["interrupted"] == "SIGTERM" and last["plan"] and 0 < last["published"] < N
+
+
 def test_sigint_mid_demo_exits_130_after_the_sync_in_flight(tmp_path: Path) -> None:
     workdir = tmp_path / "demo"
     proc = subprocess.Popen([sys.executable, "-m", "itsm_bridge.cli", "demo", "--incidents", "60", "--workdir", str(workdir)],

@@ -140,3 +140,20 @@ def test_status_shows_the_runs_that_ended_in_error_and_why(bridge):
     bridge.env.update(bridge.sandbox.info()["env"])
     assert bridge.run("sync").returncode == 0
     assert json.loads(bridge.run("--json", "status").stdout)["run_errors"] == []
+
+
+def test_a_read_back_that_keeps_failing_fails_its_keys_not_the_run(bridge):
+    text = bridge.config_path.read_text()
+    bridge.config_path.write_text(text.replace("[jira]\n", "[jira]\nmax_retries = 1\n", 1))  # backoff stays short
+    keys = [add_incident(bridge.sandbox, short_description=f"read back {i}")["number"] for i in range(2)]
+    retries = bridge.config.settings.jira.max_retries
+    bridge.sandbox.jira.faults.inject("error_5xx", count=retries + 1, method="POST", path=r"/issue/bulkfetch$")
+
+    code, summary = bridge.sync_json()
+    assert code == 1 and sorted(e["key"] for e in summary["errors"]) == sorted(keys), summary
+    assert {e["error"] for e in summary["errors"]} == {"Transient"}
+    settle(bridge)
+    code, again = bridge.sync_json()  # tried again, nothing created twice
+    assert code == 0 and again["created"] == 0, again
+    for key in keys:
+        jira_issue_for(bridge.sandbox, key)
