@@ -169,7 +169,12 @@ def key_findings(key: str, platform: str) -> list[Finding]:
 
 def link_or_report(store: StateStore, run_id: str, key: str, ref: RemoteRef) -> RemoteRef:
     """Link `ref`, or where the key is already linked to another record there (two runs that
-    overlapped each made one), keep the linked one and report `ref` (journaled, logged)."""
+    overlapped each made one), keep the linked one and report `ref` (journaled, logged). Where
+    `ref`'s id is linked to another key (a platform reset hands out its ids again), that link is
+    stale: it is dropped and its key held until `retry` creates its record again."""
+    owner = store.key_for(ref.platform, ref.id)
+    if owner is not None and owner != key:
+        _evict(store, run_id, owner, ref, key)
     try:
         store.link(key, ref)
         return ref
@@ -182,6 +187,16 @@ def link_or_report(store: StateStore, run_id: str, key: str, ref: RemoteRef) -> 
                                      "duplicate_id": ref.id, "message": message},
                  key=key, platform=ref.platform, ref=str(ref))  # fmt: skip
     return kept
+
+
+def _evict(store: StateStore, run_id: str, owner: str, ref: RemoteRef, key: str) -> None:
+    was = unlink(store, run_id, owner, ref.platform, reason=f"its id {ref.id} now names the record made for {key}")
+    message = (f"{ref.platform} {was.display or was.id} linked to {owner} is gone: its id now names the record made "
+               f"for {key} (the platform was reset); `itsm-bridge retry` creates it again, or "
+               f"`itsm-bridge links relink {owner} {ref.platform} REF`")  # fmt: skip
+    finding = Finding(GONE_RULE, ref.platform, "link", "block", message, owner, was.id).to_dict()
+    store.quarantine(ref.platform, [finding], {}, key=owner, ref=None)
+    log.warning("%s", message)
 
 
 def gone(store: StateStore, connectors: Mapping[str, Connector]) -> list[dict[str, str]]:

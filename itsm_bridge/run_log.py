@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Iterator
 
 from itsm_bridge.errors import StoreError
 from itsm_bridge.log import redact
@@ -32,13 +32,3 @@ def _record(store: StateStore, command: str, exc: Exception) -> None:
     except StoreError as failed:  # the store itself is what broke: the original error still propagates
         log.warning("could not journal the %s run's error: %s", command, failed)
 
-
-def errors_since_last_run(store: StateStore) -> list[dict[str, Any]]:
-    """The runs that ended in error after the last one that finished, oldest first."""
-    errors: list[dict[str, Any]] = []
-    for entry in store.journal():
-        if entry.kind == "run":
-            errors.clear()
-        elif entry.kind == "run_error":
-            errors.append({"at": entry.at, "run_id": entry.run_id, **entry.payload})
-    return errors

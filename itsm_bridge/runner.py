@@ -14,7 +14,7 @@ from itsm_bridge.config import Config
 from itsm_bridge.connectors import build_all
 from itsm_bridge.connectors.base import CheckResult
 from itsm_bridge.errors import BridgeError, StoreError
-from itsm_bridge.run_log import errors_since_last_run, recorded
+from itsm_bridge.run_log import recorded
 from itsm_bridge.store import open_from_config
 from itsm_bridge.store.base import StateStore
 from itsm_bridge.sync.engine import Engine
@@ -272,9 +272,13 @@ def status(config: Config, conflicts_shown: int = 20) -> Status:
 def _status(store: StateStore, config: Config, conflicts_shown: int) -> Status:
     last_run = None
     conflicts: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []  # runs that ended in error since the last that finished
     for entry in store.journal():
         if entry.kind == "run":
             last_run = {"run_id": entry.run_id, "at": entry.at, **entry.payload}
+            errors.clear()
+        elif entry.kind == "run_error":
+            errors.append({"at": entry.at, "run_id": entry.run_id, **entry.payload})
         elif entry.kind == "conflict":
             conflicts.append({"at": entry.at, "run_id": entry.run_id, **entry.payload})
     cursors = {}
@@ -288,7 +292,6 @@ def _status(store: StateStore, config: Config, conflicts_shown: int) -> Status:
         for q in store.quarantined()
     ]  # fmt: skip
     links = len({k for k, _ in store.all_links()})
-    errors = errors_since_last_run(store)
     return Status(last_run, quarantined, conflicts[-conflicts_shown:], cursors, links, len(store.open_intents()),
                   key_conflicts(store), errors[-5:], len(errors))  # fmt: skip
 

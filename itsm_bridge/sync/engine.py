@@ -35,6 +35,7 @@ from itsm_bridge.sync.hints import hint_states, keep_facts, restore_facts
 from itsm_bridge.sync.identity import Conflict, Identity, is_conflict
 from itsm_bridge.sync.plan import Action, Plan
 from itsm_bridge.sync.publish import plan_publish
+from itsm_bridge.sync.refused import hold_refused
 from itsm_bridge.sync.reconcile import CARRIED, SIDES_KEY, Outcome, Side, carried, reconcile
 from itsm_bridge.sync.summary import RunSummary
 
@@ -459,6 +460,7 @@ class Engine:
         records move the cursors (or hold them back)."""
         record = w.outcome.merged.to_dict() if w.outcome.merged else {}
         gone = settle_gone(self.store, self.run_id, self.sync_settings.gone_links, w.key, result, record)
+        hold_refused(self.store, w.key, result, record)
         summary.count(result)
         if w.earlier is not None:  # a recreate's later pass: what the earlier wrote counts too
             result.records = {**w.earlier.records, **result.records}

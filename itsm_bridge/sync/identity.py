@@ -3,7 +3,7 @@
 - A linked record is recognised by its remote id: the store's key for it, whatever key it
   carries. A carried key that differs from the link (a `correlation_id` edited, an entity
   property rewritten) is refused: the record stays with its link, and the change is journaled as
-  a `identity.key_changed` finding (once per new value).
+  an `identity.key_changed` finding (once per new value).
 - An unlinked record carrying a key (a label, a `correlation_id`, an entity property) is a search
   aid, not proof: it is taken as that key's record only while no other record on its platform
   holds the key, by a link or as taken earlier in this run. Otherwise it is a `key_conflict`:

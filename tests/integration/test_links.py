@@ -142,3 +142,26 @@ def test_links_refuse_an_unknown_platform_in_one_line(bridge):
     for args in (("unlink", "INC1", "jirra"), ("relink", "INC1", "jirra", "X-1")):
         r = bridge.run("links", *args)
         assert r.returncode == 2 and r.stderr.strip() == "error: PLATFORM 'jirra' is not one of servicenow, jira, statuspage", r.stderr
+
+
+def test_after_a_jira_reset_hands_out_ids_again_a_recreate_links_the_new_issue_and_holds_the_stale_link(bridge):
+    use_policy(bridge, "recreate")
+    a, _ = synced_pair(bridge)
+    b, _ = synced_pair(bridge)
+    bridge.sandbox.jira.reset()  # the sandbox restarted without its state: ids start again at 10000
+    bridge.sandbox.servicenow.update_incident(b["sys_id"], {"short_description": "B after the reset"})
+
+    code, summary = bridge.sync_json()  # b's new issue gets the id a is linked to
+    assert summary["created"] == 1 and summary["failed"] == 0, summary
+    links = {(r["key"], r["platform"]): r for r in json.loads(bridge.run("--json", "links", "list").stdout)}
+    assert (a["number"], "jira") not in links and links[(b["number"], "jira")]["id"] == "10000"
+    held = json.loads(bridge.run("--json", "quarantine", "list").stdout)
+    assert [(q["key"], q["platform"]) for q in held] == [(a["number"], "jira")] and "retry" in held[0]["findings"][0]
+    code, again = bridge.sync_json()
+    assert again["failed"] == 0, again  # no UNIQUE-constraint error on every run
+    r = bridge.run("--json", "retry")
+    assert r.returncode == 0, r.stdout + r.stderr
+    time.sleep(bridge.sandbox.jira.search_lag_s + 0.1)
+    assert jira_issue_for(bridge.sandbox, a["number"])["fields"]["summary"] == a["short_description"]
+    assert jira_issue_for(bridge.sandbox, b["number"])["fields"]["summary"] == "B after the reset"
+    assert bridge.run("doctor").returncode == 0

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from itsm_bridge.correlation import NOTE_MARKER
 from itsm_bridge.sandbox.jira_store import text_adf
 from tests.integration.test_sync import add_incident, jira_issue_for, settle
@@ -22,7 +24,8 @@ def containing(texts: list[str], text: str) -> int:
     return sum(text in t for t in texts)
 
 
-def test_four_lost_state_files_copy_no_note_twice(bridge):
+@pytest.mark.parametrize("resets", [2, pytest.param(4, marks=pytest.mark.slow)])
+def test_lost_state_files_copy_no_note_twice(bridge, resets):
     record = add_incident(bridge.sandbox)
     bridge.sandbox.servicenow.update_incident(record["sys_id"], {"work_notes": "rebooted mx2"}, user="ana")
     assert bridge.sync_json()[0] == 0
@@ -31,7 +34,7 @@ def test_four_lost_state_files_copy_no_note_twice(bridge):
     settle(bridge)
     assert bridge.sync_json()[0] == 0
     state = Path(bridge.config.state_url[len("sqlite:///") :])
-    for _ in range(4):
+    for _ in range(resets):
         for leftover in state.parent.glob(state.name + "*"):
             leftover.unlink()  # the state file lost (with its WAL and lock)
         code, summary = bridge.sync_json()

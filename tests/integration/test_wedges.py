@@ -157,3 +157,32 @@ def test_a_read_back_that_keeps_failing_fails_its_keys_not_the_run(bridge):
     assert code == 0 and again["created"] == 0, again
     for key in keys:
         jira_issue_for(bridge.sandbox, key)
+
+
+def test_an_edit_the_vendor_refuses_run_after_run_is_quarantined_after_five_runs_and_frees_the_cursor(bridge):
+    from itsm_bridge.sandbox.core import Response
+    from itsm_bridge.sync.refused import RUNS
+
+    jira = bridge.sandbox.jira
+    dispatch = jira.dispatch
+
+    def refuse_poison(req):  # Jira refuses every edit whose fields mention POISON (a field it will not take)
+        if req.method == "PUT" and "POISON" in req.body.decode():
+            return Response(400, {"errorMessages": [], "errors": {"summary": "POISON is not allowed"}})
+        return dispatch(req)
+
+    jira.dispatch = refuse_poison
+    poisoned, other = add_incident(bridge.sandbox), add_incident(bridge.sandbox, short_description="other")
+    assert bridge.sync_json()[0] == 0
+    bridge.sandbox.servicenow.update_incident(poisoned["sys_id"], {"short_description": "POISON title"})
+    for _ in range(RUNS - 1):
+        code, summary = bridge.sync_json()
+        assert code == 1 and summary["failed"] == 1 and summary["quarantined"] == 0, summary  # retried each run
+    code, summary = bridge.sync_json()
+    assert code == 1 and summary["failed"] == 0 and summary["quarantined"] == 1, summary
+    held = json.loads(bridge.run("--json", "quarantine", "list").stdout)
+    assert [q["key"] for q in held] == [poisoned["number"]] and "POISON is not allowed" in held[0]["findings"][0]
+    time.sleep(1.1)
+    bridge.sandbox.servicenow.update_incident(other["sys_id"], {"short_description": "other, edited"})
+    code, after = bridge.sync_json()
+    assert after["read"]["servicenow"] == 1 and after["updated"] >= 1 and after["failed"] == 0, after  # not pinned
