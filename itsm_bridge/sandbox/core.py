@@ -423,8 +423,10 @@ def _make_handler(platform: Platform) -> type[BaseHTTPRequestHandler]:
                 elif fault == "rate_429":
                     resp = platform.throttled_response(retry_after or _fmt(profile.retry_after_s))
                 else:
-                    resp = platform.authenticate(req) or platform.rate_limited(req, retry_after)
-                    if resp is None:
+                    refused = platform.authenticate(req) or platform.rate_limited(req, retry_after)
+                    if refused is not None:
+                        resp = refused
+                    else:
                         try:
                             with platform.lock:
                                 resp = platform.dispatch(req)

@@ -45,8 +45,11 @@ class CreateRoutes:
     store: JiraStore
     config: JiraConfig
     workflow: Workflow
-    views: IssueViews
     base_url: str
+
+    @property
+    def views(self) -> IssueViews:
+        raise NotImplementedError
 
     def error(self, status: int, message: str, detail: str = "") -> Response:
         raise NotImplementedError

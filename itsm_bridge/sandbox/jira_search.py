@@ -13,7 +13,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from itsm_bridge.sandbox import jira_properties, jql
-from itsm_bridge.sandbox.core import HTTPFailure, Request, Response
+from itsm_bridge.sandbox.core import Clock, HTTPFailure, Request, Response
 from itsm_bridge.sandbox.jira_store import FieldErrors, Record
 from itsm_bridge.sandbox.jira_views import field_list
 
@@ -31,10 +31,14 @@ class SearchRoutes:
 
     store: JiraStore
     config: JiraConfig
+    clock: Clock
     workflow: Workflow
-    views: IssueViews
     _pages: OrderedDict[str, list[Record]]
     _searches: int
+
+    @property
+    def views(self) -> IssueViews:
+        raise NotImplementedError
 
     def error(self, status: int, message: str, detail: str = "") -> Response:
         raise NotImplementedError

@@ -354,7 +354,7 @@ class JiraStore:
             record = issue.fields if issue.id in reconcile else self._mature(issue, now)
             if record is not None and query.matches(record):
                 found.append(record)
-        return jql.order_records(found, query.order, (("created", True), ("id", True)))  # type: ignore[arg-type]
+        return jql.order_records(found, query.order, (("created", True), ("id", True)))
 
     # --- persistence
     def to_state(self) -> dict[str, Any]:
@@ -370,7 +370,7 @@ class JiraStore:
     def load_state(self, state: dict[str, Any]) -> None:
         self.clear()
         for item in state.get("issues", []):
-            fields = {k: (parse_jira_time(v) if k in DATE_KEYS and v is not None else v) for k, v in item["fields"].items()}
+            fields: Record = {k: (parse_jira_time(v) if k in DATE_KEYS and v is not None else v) for k, v in item["fields"].items()}
             fields["labels"], fields["components"] = tuple(fields["labels"]), tuple(fields["components"])
             issue = Issue(fields["id"], fields["key"], fields)
             issue.comments = [

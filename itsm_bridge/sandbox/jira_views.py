@@ -58,7 +58,7 @@ class IssueViews:
 
     def field(self, fid: str, record: Record, issue: Issue) -> Any:
         r = self.renderer
-        value = record.get(fid)
+        value: Any = record.get(fid)  # each field has its own shape
         if fid in ("created", "updated", "resolutiondate"):
             return self.time(value)
         if fid == "issuetype":

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 Record = Mapping[str, Any]
 Predicate = Callable[[Record], bool]
@@ -264,7 +264,10 @@ class _Parser:
                 raise JQLError(f"The operator '{op}' is not supported by the '{name}' field.")
             return _ordered_test(lambda r: int(get(r)), op, int(value))
         want = value if name in CASE_SENSITIVE else value.casefold()
-        fold = (lambda v: str(v)) if name in CASE_SENSITIVE else (lambda v: str(v).casefold())
+        sensitive = name in CASE_SENSITIVE
+
+        def fold(v: object) -> str:
+            return str(v) if sensitive else str(v).casefold()
 
         def equal(record: Record) -> bool:
             actual = get(record)
@@ -357,7 +360,10 @@ def sort_key(name: str, value: Any) -> Any:
     return (0, value)
 
 
-def order_records(records: list[Record], order: tuple[tuple[str, bool], ...], default: tuple[tuple[str, bool], ...]) -> list[Record]:
+R = TypeVar("R", bound=Record)
+
+
+def order_records(records: list[R], order: tuple[tuple[str, bool], ...], default: tuple[tuple[str, bool], ...]) -> list[R]:
     """Sort by the ORDER BY terms (or `default`), ties broken by id ascending, so pages are stable."""
     ordered = sorted(records, key=lambda r: sort_key("id", r.get("id")))
     for name, desc in reversed(order or default):

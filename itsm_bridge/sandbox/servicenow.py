@@ -163,8 +163,8 @@ class ServiceNowPlatform(Platform):
             return None
         if self._window is None or (self._window.limit, self._window.window_s) != self.rate_limit:
             self._window = RollingWindow(*self.rate_limit)
-        wait = self._window.admit(self.user_of(req) or "guest")
-        return None if wait is None else self.throttled_response(retry_after or str(max(1, math.ceil(wait))))
+        window_wait = self._window.admit(self.user_of(req) or "guest")
+        return None if window_wait is None else self.throttled_response(retry_after or str(max(1, math.ceil(window_wait))))
 
     def throttled_response(self, retry_after: str) -> Response:
         limit, window = (self.hourly_rule, 3600.0) if self.hourly_rule else self.rate_limit or (NOMINAL_HOURLY_LIMIT, 3600.0)
