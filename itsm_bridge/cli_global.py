@@ -12,7 +12,7 @@ context object the group made and sets the logging up again when it changed.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -100,11 +100,11 @@ class BridgeGroup(click.Group):
             error = ordinary(exc)
             if error is None or ctx.parent is not None:
                 raise
-            report = sys.modules[self.callback.__module__].fail  # type: ignore[union-attr]  # cli.fail
+            report = sys.modules[self.callback.__module__].fail  # cli.fail
             report(ctx.obj, error)
 
 
-def _usage_line(exc: click.UsageError) -> None:
+def _usage_line(exc: click.UsageError) -> NoReturn:
     """A usage mistake as one line, naming where help is, with click's exit code (2)."""
     if isinstance(exc, click.exceptions.NoArgsIsHelpError):  # a bare group name: its help, as click shows it
         exc.show()

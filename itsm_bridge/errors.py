@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal, TypedDict, Unpack
 
 if TYPE_CHECKING:
     from itsm_bridge.model import RemoteRef
@@ -99,6 +99,14 @@ class RequiredFieldMissing(MappingError):
         super().__init__(f"{platform}: cannot {step}: missing required field(s) {', '.join(fields)}")
 
 
+class Where(TypedDict, total=False):
+    """The keyword arguments every `ConnectorError` takes: where the call failed."""
+
+    platform: str
+    ref: str | None
+    status: int | None
+
+
 class ConnectorError(BridgeError):
     """A platform refused or failed a call."""
 
@@ -138,9 +146,9 @@ class NotFound(ConnectorError):
 class RemoteValidation(ConnectorError):
     """The vendor refused the record's content; `fields` names what it objected to."""
 
-    def __init__(self, message: str, *, fields: list[str] | None = None, **kw: object) -> None:
+    def __init__(self, message: str, *, fields: list[str] | None = None, **kw: Unpack[Where]) -> None:
         self.fields = fields or []
-        super().__init__(message, **kw)  # type: ignore[arg-type]
+        super().__init__(message, **kw)
 
 
 class TransitionNotAllowed(ConnectorError):
@@ -148,11 +156,11 @@ class TransitionNotAllowed(ConnectorError):
 
 
 class RateLimited(ConnectorError):
-    disposition = "retry"
+    disposition: ClassVar[Disposition] = "retry"  # declared: Paused overrides it
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Unpack[Where]) -> None:
         self.retry_after = retry_after
-        super().__init__(message, **kw)  # type: ignore[arg-type]
+        super().__init__(message, **kw)
 
 
 class Paused(RateLimited):
@@ -162,9 +170,9 @@ class Paused(RateLimited):
 
     disposition = "skip"
 
-    def __init__(self, message: str, *, until: datetime, **kw: object) -> None:
+    def __init__(self, message: str, *, until: datetime, **kw: Unpack[Where]) -> None:
         self.until = until
-        super().__init__(message, retry_after=max(0.0, (until - datetime.now(UTC)).total_seconds()), **kw)  # type: ignore[arg-type]
+        super().__init__(message, retry_after=max(0.0, (until - datetime.now(UTC)).total_seconds()), **kw)
 
 
 class Transient(ConnectorError):
@@ -198,7 +206,7 @@ class Aborted(SyncError):
 
 
 class StoreError(BridgeError):
-    disposition = "abort"
+    disposition: ClassVar[Disposition] = "abort"  # declared: LinkConflict overrides it
 
 
 class Locked(StoreError):

@@ -66,7 +66,10 @@ def _stats(values: list[float]) -> dict[str, Any]:
 
 def durations(lines: list[Timeline], measure: str) -> dict[str, Any]:
     """Mean and median of `measure` (mtta | mttr) overall and by priority, category and service."""
-    pick = (lambda t: _minutes(t.opened, t.acknowledged)) if measure == "mtta" else (lambda t: _minutes(t.opened, t.finished))
+
+    def pick(t: Timeline) -> float | None:
+        return _minutes(t.opened, t.acknowledged if measure == "mtta" else t.finished)
+
     values = [(t, v) for t in lines if (v := pick(t)) is not None]
     out: dict[str, Any] = {"overall": _stats([v for _, v in values])}
     for dim in DIMENSIONS:
@@ -101,7 +104,7 @@ def recurrence(lines: list[Timeline], days: int) -> dict[str, Any]:
     for t in lines:
         if t.opened is not None and t.service != "(none)" and t.category != "(none)":
             groups[(t.service, t.category)].append(t)
-    found = []
+    found: list[dict[str, Any]] = []
     for (service, category), members in groups.items():
         members.sort(key=lambda t: (t.opened, t.key))
         repeats = [b.key for a, b in zip(members, members[1:]) if (b.opened - a.opened).days < days]  # type: ignore[operator]

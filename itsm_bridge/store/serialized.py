@@ -12,7 +12,7 @@ from typing import Any
 
 class Serialized:
     def __init__(self, store: Any) -> None:
-        self._store = store._store if isinstance(store, Serialized) else store
+        self._store: Any = store._store if isinstance(store, Serialized) else store
         self._lock: threading.RLock = store._lock if isinstance(store, Serialized) else threading.RLock()
 
     def __getattr__(self, name: str) -> Any:
