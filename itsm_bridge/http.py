@@ -186,7 +186,7 @@ class Backoff:
     rng: random.Random = field(default_factory=random.Random)
 
     def delay(self, attempt: int) -> float:
-        raw = min(self.cap_s, self.base_s * 2 ** (attempt - 1))
+        raw = min(self.cap_s, self.base_s * 2.0 ** (attempt - 1))
         return raw * (1 + self.jitter * (2 * self.rng.random() - 1))
 
 

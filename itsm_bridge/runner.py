@@ -7,12 +7,12 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from itsm_bridge import stopping
 from itsm_bridge.config import Config
 from itsm_bridge.connectors import build_all
-from itsm_bridge.connectors.base import CheckResult
+from itsm_bridge.connectors.base import CheckResult, Connector
 from itsm_bridge.errors import BridgeError, StoreError
 from itsm_bridge.run_log import recorded
 from itsm_bridge.store import open_from_config
@@ -174,7 +174,7 @@ def doctor(config: Config) -> list[CheckResult]:
     from itsm_bridge.mapping.check import mapping_report
 
     results: list[CheckResult] = []
-    built = {}
+    built: dict[str, Connector] = {}
     sync_settings = config.settings.sync
     for platform in dict.fromkeys([sync_settings.source, *sync_settings.targets]):
         try:
@@ -222,7 +222,7 @@ def key_conflicts(store: StateStore) -> list[dict[str, Any]]:
     return out
 
 
-def _links_check(config: Config, connectors: dict[str, Any]) -> CheckResult:
+def _links_check(config: Config, connectors: Mapping[str, Connector]) -> CheckResult:
     """Links whose records the platforms no longer have."""
     from itsm_bridge.links import gone
 

@@ -14,15 +14,15 @@ def build(platform: str, config: Config, **kw: Any) -> Connector:
     if platform == "servicenow":
         from itsm_bridge.connectors.servicenow import ServiceNowConnector
 
-        return ServiceNowConnector(config, **kw)  # type: ignore[return-value]
+        return ServiceNowConnector(config, **kw)
     if platform == "jira":
         from itsm_bridge.connectors.jira import JiraConnector
 
-        return JiraConnector(config, **kw)  # type: ignore[return-value]
+        return JiraConnector(config, **kw)
     if platform == "statuspage":
         from itsm_bridge.connectors.statuspage_common import status_page_connector
 
-        return status_page_connector(config, **kw)  # type: ignore[return-value]
+        return status_page_connector(config, **kw)
     raise ValueError(f"unknown platform {platform!r}")
 
 

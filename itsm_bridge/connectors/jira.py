@@ -25,7 +25,7 @@ import time
 from collections import OrderedDict
 from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from jira import JIRA
 
@@ -54,6 +54,9 @@ from itsm_bridge.errors import ConfigError, ConfigProblem, ConnectorError, NotFo
 from itsm_bridge.http import Backoff, HttpClient, RateBudget, make_session
 from itsm_bridge.model import Comment, RemoteRef, State
 from itsm_bridge.sync.cursor import Watermark
+
+if TYPE_CHECKING:
+    from itsm_bridge.connectors.jira_create import Result
 
 log = logging.getLogger("itsm_bridge.connectors.jira")
 
@@ -359,7 +362,7 @@ class JiraConnector:
             self._sleep(min(self.poll_backoff.delay(attempt), remaining))
             attempt += 1
 
-    def create_many(self, items: list[NewIssue]) -> list[RemoteRef | ConnectorError]:
+    def create_many(self, items: list[NewIssue]) -> list[Result]:
         """Create issues 50 per `issue/bulk` call; one result per item, in order: its ref, or
         the error that item met (a refused item does not stop the others)."""
         from itsm_bridge.connectors.jira_create import create_many

@@ -35,7 +35,7 @@ log = logging.getLogger("itsm_bridge.connectors.jira")
 
 API = "/rest/api/3"
 BULK_SIZE = 50  # Jira's limit per issue/bulk call
-Result = RemoteRef | ConnectorError
+Result = RemoteRef | ConnectorError | Interrupted  # Interrupted: the run stopped before or during its chunk
 
 
 def create_one(conn: JiraConnector, item: NewIssue) -> RemoteRef:
@@ -62,7 +62,7 @@ def create_many(conn: JiraConnector, items: list[NewIssue]) -> list[Result]:
         except Interrupted as exc:  # what was created stays known; a chunk cut short may exist
             for i in order[start:]:
                 if results[i] is None:
-                    results[i] = exc if i in chunk else Interrupted("not sent: the run was interrupted", unsent=True)  # type: ignore[assignment]
+                    results[i] = exc if i in chunk else Interrupted("not sent: the run was interrupted", unsent=True)
             break
     return [r if r is not None else ConnectorError("no result", platform=PLATFORM) for r in results]
 

@@ -153,7 +153,7 @@ class StatuspageMapper:
             if resolved.finding:
                 findings.append(resolved.finding.for_key(record.correlation_key or record.ref.id))
             break
-        by_impact = {impact: p for p, impact in sorted(self.impact.items(), reverse=True)}
+        by_impact: dict[str, str] = {impact: p for p, impact in sorted(self.impact.items(), reverse=True)}
         priority = by_impact.get(f.get("impact") or "")
         incident = Incident(
             key=record.correlation_key or f"{PLATFORM}:{record.ref.id}",

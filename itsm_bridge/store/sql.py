@@ -311,7 +311,7 @@ class SqlStore:
             prev = last.hash if last else GENESIS
             chain = KEYED if self.journal_key is not None else PLAIN
             seq = (last.seq if last else 0) + 1
-            fields = {
+            fields: dict[str, Any] = {
                 "seq": seq,
                 "run_id": run_id,
                 "at": _now(),

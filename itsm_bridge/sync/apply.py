@@ -21,7 +21,7 @@ import time
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from itsm_bridge import stopping
 from itsm_bridge.connectors.base import Connector, NewIssue, RemoteRecord, Written
@@ -76,7 +76,7 @@ class Applier:
         self.workers = workers
 
     def apply_batch(
-        self, work: list[tuple[str, list[Action]]], background: dict[str, Executor] | None = None
+        self, work: list[tuple[str, list[Action]]], background: Mapping[str, Executor] | None = None
     ) -> tuple[dict[str, Applied], dict[str, Future[Applied]]]:
         """Apply many keys' actions: creates in bulk first, then each key's rest on the pool;
         actions for `background` platforms go to their executor once the key's others succeeded

@@ -72,7 +72,7 @@ class Engine:
         progress: Callable[[int], None] | None = None,
     ) -> None:
         self.config = config
-        self.store: StateStore = Serialized(store)  # type: ignore[assignment]  # shared with the apply workers
+        self.store: StateStore = Serialized(store)  # shared with the apply workers
         self.connectors = connectors
         self.sync_settings = config.settings.sync
         self.source = self.sync_settings.source
@@ -213,12 +213,12 @@ class Engine:
                 keys.setdefault(entry.key, entry.ref if entry.platform == self.source else None)
             else:
                 self.store.release(entry.id)
-        for platform, ref in conflicts:  # read afresh: still refused, or now free to sync
-            verdict = self.identity.reread(self.connectors.get(platform), platform, ref, self.mappers.get(self.source) if platform == self.source else None)
+        for platform, refused in conflicts:  # read afresh: still refused, or now free to sync
+            verdict = self.identity.reread(self.connectors.get(platform), platform, refused, self.mappers.get(self.source) if platform == self.source else None)
             if verdict.conflict is not None:
                 self._refuse(verdict.conflict, summary)
             elif verdict.key is not None and platform == self.source:
-                keys.setdefault(verdict.key, ref)
+                keys.setdefault(verdict.key, refused)
         for key in [*self._failed_last_run(), *repaired_since_last_run(self.store)]:
             keys.setdefault(key, None)
         reads = {p: ReadProgress(Watermark()) for p in self._two_way()}
@@ -532,7 +532,8 @@ class Engine:
 
     def _workers(self) -> int:
         sections = (getattr(self.config.settings, p, None) for p in self.connectors)
-        return max([s.workers for s in sections if s is not None and hasattr(s, "workers")] or [1])
+        counts: list[int] = [s.workers for s in sections if s is not None and hasattr(s, "workers")]
+        return max(counts or [1])
 
     def _side_shadows(self, outcome: Outcome, sides: dict[str, Side], result: Applied) -> dict[str, dict[str, Any]]:
         """How each platform shows the incident now: from the record our last write returned,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.mapping.rules import RequiredRule, check_steps
@@ -76,7 +76,7 @@ def reconcile(
     linked: Mapping[str, dict[str, str]],
     *,
     source: str,
-    targets: list[str],
+    targets: Sequence[str],
     owners: Mapping[str, str],
     matrix: PriorityMatrix,
     rules: tuple[RequiredRule, ...],
