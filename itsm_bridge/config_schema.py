@@ -28,7 +28,7 @@ class HttpSettings(Section):
     timeout_s: float = Field(30.0, gt=0, description="Connect and read timeout of every request.")
     requests_per_second: float = Field(10.0, gt=0, description="Request budget for this platform.")
     max_retries: int = Field(4, ge=0, le=10)
-    workers: int = Field(4, ge=1, le=32, description="Requests in flight at once; the rate budget still bounds them.")
+    workers: int = Field(4, ge=1, le=32, description="Most requests in flight to this platform at once (and connections kept open to it); requests_per_second still bounds them.")
     ca_bundle: str | None = Field(None, description="PEM file of a private CA; verification stays on.")
 
     @field_validator("url")

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -43,6 +43,9 @@ from itsm_bridge.errors import (
     Transient,
     Unreachable,
 )
+
+if TYPE_CHECKING:
+    from itsm_bridge.config_schema import HttpSettings
 
 log = logging.getLogger("itsm_bridge.http")
 
@@ -190,13 +193,15 @@ class Backoff:
         return raw * (1 + self.jitter * (2 * self.rng.random() - 1))
 
 
-def make_session(ca_bundle: str | None = None, pool: int = 8) -> requests.Session:
-    """A session for one connector: TLS verified (optionally against a private CA), pooled."""
+def make_session(ca_bundle: str | None = None, pool: int = 4) -> requests.Session:
+    """A session for one connector: TLS verified (optionally against a private CA), keeping
+    `pool` connections a host: as many as the client has requests in flight, or urllib3 discards
+    (and later opens again) every connection past it."""
     session = requests.Session()
     session.verify = ca_bundle or True
     session.headers["User-Agent"] = USER_AGENT
     session.headers["Accept"] = "application/json"
-    adapter = HTTPAdapter(pool_connections=pool, pool_maxsize=pool, max_retries=0)
+    adapter = HTTPAdapter(pool_maxsize=pool, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
@@ -235,6 +240,41 @@ class HttpClient:
         self.sleep = stopping.interruptible(sleep)  # a retry's wait ends when the run is stopped
         self.calls = 0  # every request sent, retries included: each one costs rate limit
         self._calls_lock = threading.Lock()
+
+    @classmethod
+    def for_platform(
+        cls,
+        platform: str,
+        settings: HttpSettings,
+        *,
+        url: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: Any = None,
+        session: requests.Session | None = None,
+        budget: RateBudget | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        **options: Any,
+    ) -> HttpClient:
+        """The client of one platform, as its config table says: `timeout_s` on every request,
+        TLS verified (against `ca_bundle` when set), `workers` requests in flight and as many
+        pooled connections, `requests_per_second` (unless a shared `budget` is given) and
+        `max_retries`. `options` are the vendor's own: `classify`, `backoff`, `max_wait_s`."""
+        session = session or make_session(settings.ca_bundle, pool=settings.workers)
+        session.headers.update(headers or {})
+        if auth is not None:
+            session.auth = auth
+        return cls(
+            platform,
+            url or settings.url,
+            session,
+            timeout_s=settings.timeout_s,
+            budget=budget or RateBudget(settings.requests_per_second, clock=clock, sleep=sleep),
+            workers=settings.workers,
+            max_retries=settings.max_retries,
+            sleep=sleep,
+            **options,
+        )
 
     def request(
         self,

@@ -92,3 +92,8 @@ def setup(verbosity: int = 0, fmt: str = "text") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+    # urllib3 installs a NullHandler, so its warnings (a pool discarding connections, headers it
+    # could not parse) were dropped unseen; they reach stderr, its request-by-request debug does not.
+    transport = logging.getLogger("urllib3")
+    transport.handlers[:] = [handler]
+    transport.setLevel(max(level, logging.WARNING))

@@ -42,7 +42,7 @@ from itsm_bridge.connectors.base import CheckResult, RemoteRecord
 from itsm_bridge.connectors.statuspage_base import StatusPageConnector
 from itsm_bridge.connectors.statuspage_common import PageIncident, parse_page_time, shared_budget
 from itsm_bridge.errors import AuthError, ConnectorError, Forbidden, Transient
-from itsm_bridge.http import HttpClient, make_session
+from itsm_bridge.http import HttpClient
 
 log = logging.getLogger("itsm_bridge.connectors.cachet")
 
@@ -164,17 +164,12 @@ class CachetConnector(StatusPageConnector):
     def _client(self) -> HttpClient:
         token = self.config.secret("statuspage", "token_env")
         url = self.settings.url.removesuffix(API)
-        session = make_session(self.settings.ca_bundle)
-        session.headers["X-Cachet-Token"] = token
-        session.headers["Content-Type"] = "application/json"
-        return HttpClient(
+        return HttpClient.for_platform(
             self.name,
-            url,
-            session,
-            timeout_s=self.settings.timeout_s,
+            self.settings,
+            url=url,
+            headers={"X-Cachet-Token": token, "Content-Type": "application/json"},
             budget=shared_budget(url, token, self.settings.requests_per_second, self.sleep),
-            workers=self.settings.workers,
-            max_retries=self.settings.max_retries,
             sleep=self.sleep,
             max_wait_s=self.settings.max_wait_s,
         )

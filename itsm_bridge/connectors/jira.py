@@ -51,7 +51,7 @@ from itsm_bridge.connectors.jira_records import (
 from itsm_bridge.connectors.jira_transport import BearerAuth, IssueWriteLimiter, RoutedSession, classify_jira
 from itsm_bridge.connectors.jira_workflow import Transition, Workflow
 from itsm_bridge.errors import ConfigError, ConfigProblem, ConnectorError, NotFound
-from itsm_bridge.http import Backoff, HttpClient, RateBudget, make_session
+from itsm_bridge.http import Backoff, HttpClient
 from itsm_bridge.model import Comment, RemoteRef, State
 from itsm_bridge.sync.cursor import Watermark
 
@@ -85,25 +85,21 @@ class JiraConnector:
         self.priorities = dict(config.settings.mapping.jira.priorities)
         self.resolutions = config.taxonomy.resolution_codes.platform_values("jira")
         self._sleep, self._clock = sleep, clock
-        session = make_session(settings.ca_bundle)
         if settings.token_env:
             self._basic: tuple[str, str] | None = (settings.email or "", config.secret("jira", "token_env"))
             self._pat: str | None = None
-            session.auth = self._basic
+            auth: Any = self._basic
         else:
             self._basic, self._pat = None, config.secret("jira", "pat_env")
-            session.auth = BearerAuth(self._pat)
-        self.http = HttpClient(
+            auth = BearerAuth(self._pat)
+        self.http = HttpClient.for_platform(
             PLATFORM,
-            settings.url,
-            session,
-            timeout_s=settings.timeout_s,
-            budget=RateBudget(settings.requests_per_second, clock=clock, sleep=sleep),
-            workers=settings.workers,
-            max_retries=settings.max_retries,
+            settings,
+            auth=auth,
+            sleep=sleep,
+            clock=clock,
             backoff=Backoff(base_s=2.0, jitter=0.3),
             classify=classify_jira,
-            sleep=sleep,
         )
         self.writes = IssueWriteLimiter(20, 2.0, clock=clock, sleep=sleep)
         self.workflow = Workflow()

@@ -52,7 +52,7 @@ from itsm_bridge.errors import (
     Transient,
     UnmappedValue,
 )
-from itsm_bridge.http import HttpClient, RateBudget, make_session
+from itsm_bridge.http import HttpClient
 from itsm_bridge.mapping.fields import SERVICENOW_FIELDS
 from itsm_bridge.mapping.findings import blocking
 from itsm_bridge.mapping.rules import Step, check
@@ -152,16 +152,12 @@ class ServiceNowConnector:
         self.settings = settings
         self.mapper = ServiceNowMapper(config)
         self.auth = _auth(config)
-        http = HttpClient(
+        http = HttpClient.for_platform(
             PLATFORM,
-            settings.url,
-            session or make_session(settings.ca_bundle),
-            timeout_s=settings.timeout_s,
-            budget=RateBudget(settings.requests_per_second, sleep=sleep),
-            workers=settings.workers,
-            max_retries=settings.max_retries,
-            classify=make_classifier(settings.url, self.auth.who),
+            settings,
+            session=session,
             sleep=sleep,
+            classify=make_classifier(settings.url, self.auth.who),
             max_wait_s=settings.max_wait_s,
         )
         self.client = TableClient(http, self.auth)

@@ -22,7 +22,7 @@ from itsm_bridge.connectors.base import CheckResult
 from itsm_bridge.connectors.statuspage_base import StatusPageConnector
 from itsm_bridge.connectors.statuspage_common import IMPACT_COMPONENT_STATUS, PageIncident, parse_page_time, shared_budget
 from itsm_bridge.errors import AuthError, ConnectorError, Forbidden, NotFound
-from itsm_bridge.http import HttpClient, make_session
+from itsm_bridge.http import HttpClient
 
 PAGE_SIZE = 100  # the API's maximum `limit`
 META_KEY = "itsm_bridge"
@@ -82,18 +82,13 @@ class StatuspageConnector(StatusPageConnector):
     def _client(self) -> HttpClient:
         key = self.config.secret("statuspage", "api_key_env")
         url = self.settings.url.removesuffix("/v1")
-        session = make_session(self.settings.ca_bundle)
-        session.headers["Authorization"] = f"OAuth {key}"
-        session.headers["Content-Type"] = "application/json"
         self.page_path = f"/v1/pages/{self.settings.page_id}"
-        return HttpClient(
+        return HttpClient.for_platform(
             self.name,
-            url,
-            session,
-            timeout_s=self.settings.timeout_s,
+            self.settings,
+            url=url,
+            headers={"Authorization": f"OAuth {key}", "Content-Type": "application/json"},
             budget=shared_budget(url, key, self.settings.requests_per_second, self.sleep),
-            workers=self.settings.workers,
-            max_retries=self.settings.max_retries,
             sleep=self.sleep,
             max_wait_s=self.settings.max_wait_s,
         )

@@ -531,7 +531,9 @@ class Engine:
         return timedelta(seconds=getattr(self.config.settings, platform).overlap_s)
 
     def _workers(self) -> int:
-        sections = (getattr(self.config.settings, p, None) for p in self.connectors)
+        """Keys applied side by side: enough for the busiest platform to have its `workers`
+        requests in flight. A background platform's writes run on its own executor, not these."""
+        sections = (getattr(self.config.settings, p, None) for p in self.connectors if p not in BACKGROUND)
         counts: list[int] = [s.workers for s in sections if s is not None and hasattr(s, "workers")]
         return max(counts or [1])
 

@@ -13,6 +13,7 @@ from typing import Iterator
 
 import pytest
 
+from itsm_bridge.config_schema import HttpSettings
 from itsm_bridge.errors import Unreachable
 from itsm_bridge.http import HttpClient, make_session
 
@@ -81,6 +82,14 @@ def test_a_self_signed_server_is_accepted_with_its_ca_as_ca_bundle(https: str, c
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", ssl.get_default_verify_paths().openssl_cafile)
     client = HttpClient("servicenow", https, make_session(str(cert)), max_retries=0)
     assert client.request("GET", "/api/now/table/incident").json() == {}
+
+
+def test_a_platform_client_verifies_tls_and_trusts_only_its_configured_ca_bundle(https: str, cert: Path) -> None:
+    refused = HttpClient.for_platform("jira", HttpSettings(url=https, max_retries=0))
+    with pytest.raises(Unreachable, match="TLS verification failed"):
+        refused.request("GET", "/rest/api/3/myself")
+    trusted = HttpClient.for_platform("jira", HttpSettings(url=https, max_retries=0, ca_bundle=str(cert)))
+    assert trusted.request("GET", "/rest/api/3/myself").json() == {}
 
 
 def test_no_authorization_header_reaches_the_host_a_redirect_points_to() -> None:
