@@ -15,8 +15,14 @@ BASE = "https://acme.example"
 
 
 def client(sleeps: list[float], **kw) -> HttpClient:
-    # The budget's own pause is not what these tests measure: give it a sleep that returns at once.
-    budget = RateBudget(1000.0, sleep=lambda s: None)
+    # The budget's own pause is not what these tests measure: it runs on a clock its sleep moves
+    # on (a real clock with a sleep that returns at once would spin until a 429's pause is over).
+    now = [0.0]
+
+    def advance(seconds: float) -> None:
+        now[0] += seconds
+
+    budget = RateBudget(1000.0, clock=lambda: now[0], sleep=advance)
     return HttpClient("servicenow", BASE, make_session(), sleep=sleeps.append, backoff=Backoff(base_s=2.0), budget=budget, **kw)
 
 
