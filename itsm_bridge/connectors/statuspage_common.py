@@ -228,13 +228,13 @@ def shared_budget(url: str, key: str, requests_per_second: float, sleep: Callabl
         return budget
 
 
-def status_page_connector(config: Config, **kw: object) -> StatusPageConnector:  # noqa: F821
+def status_page_connector(config: Config, **kw: Any) -> StatusPageConnector:  # noqa: F821
     """The connector for the configured provider (`statuspage.provider`)."""
     settings = config.settings.statuspage
     if settings is not None and settings.provider == "cachet":
         from itsm_bridge.connectors.cachet import CachetConnector
 
-        return CachetConnector(config, **kw)  # type: ignore[arg-type]
+        return CachetConnector(config, **kw)
     from itsm_bridge.connectors.statuspage import StatuspageConnector
 
-    return StatuspageConnector(config, **kw)  # type: ignore[arg-type]
+    return StatuspageConnector(config, **kw)

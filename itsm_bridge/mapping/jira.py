@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable
 
-from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.mapping.findings import Finding, Severity
 from itsm_bridge.mapping.taxonomy import Resolved, Vocabulary
 from itsm_bridge.model import SYNC_FIELDS, Incident, Level, Priority, State
 
@@ -139,8 +139,8 @@ class JiraMapper:
                 return Level(i), Level(u)
         return Level.LOW, Level.LOW
 
-    def _finding(self, rule: str, field: str, value: Any, message: str, severity: str = "block") -> Finding:
-        return Finding(rule, PLATFORM, field, severity, f"jira: {message}",  # type: ignore[arg-type]
+    def _finding(self, rule: str, field: str, value: Any, message: str, severity: Severity = "block") -> Finding:
+        return Finding(rule, PLATFORM, field, severity, f"jira: {message}",
                        value=None if value is None else str(value))  # fmt: skip
 
     # --- write

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from itsm_bridge.connectors.snow_query import parse_snow_time, snow_time
 from itsm_bridge.mapping.fields import SERVICENOW_FIELDS
-from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.mapping.findings import Finding, Severity
 from itsm_bridge.mapping.taxonomy import Resolved
 from itsm_bridge.model import SYNC_FIELDS, Incident, Level, Priority, State
 
@@ -120,8 +120,8 @@ class ServiceNowMapper:
                                       f"priority {text!r} is not 1..5; ignored", "warn"))  # fmt: skip
         return None
 
-    def _finding(self, rule: str, field: str, value: Any, message: str, severity: str = "block") -> Finding:
-        return Finding(rule, PLATFORM, field, severity, f"servicenow: {message}",  # type: ignore[arg-type]
+    def _finding(self, rule: str, field: str, value: Any, message: str, severity: Severity = "block") -> Finding:
+        return Finding(rule, PLATFORM, field, severity, f"servicenow: {message}",
                        value=None if value is None else str(value))  # fmt: skip
 
     # --- write

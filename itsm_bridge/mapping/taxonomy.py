@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.mapping.findings import Finding, Severity
 
 UnmappedPolicy = Literal["block", "default", "pass"]
 CONFIG_TABLES = {
@@ -112,12 +112,12 @@ class Vocabulary:
         msg = f"{base}; add it (or an alias) to {table} in the config, or set a default"
         return Resolved(None, self._finding(platform, value, "block", msg))
 
-    def _finding(self, platform: str, value: str, severity: str, message: str) -> Finding:
+    def _finding(self, platform: str, value: str, severity: Severity, message: str) -> Finding:
         return Finding(
             rule_id=f"taxonomy.unmapped.{self.kind}",
             platform=platform,
             field=self.kind,
-            severity=severity,  # type: ignore[arg-type]
+            severity=severity,
             message=message,
             value=value,
         )

@@ -224,7 +224,7 @@ class Renderer:
                 "name": found[1], "id": found[0]}  # fmt: skip
 
     def priorities(self) -> list[dict[str, Any]]:
-        return [self.priority(n) | {"description": n, "statusColor": "#ffffff"} for _, n in PRIORITIES]  # type: ignore[operator]
+        return [p | {"description": n, "statusColor": "#ffffff"} for _, n in PRIORITIES if (p := self.priority(n)) is not None]
 
     def resolution(self, name: str | None) -> dict[str, Any] | None:
         found = next(((i, n) for i, n in RESOLUTIONS if n == name), None)

@@ -367,5 +367,5 @@ def order_records(records: list[R], order: tuple[tuple[str, bool], ...], default
     """Sort by the ORDER BY terms (or `default`), ties broken by id ascending, so pages are stable."""
     ordered = sorted(records, key=lambda r: sort_key("id", r.get("id")))
     for name, desc in reversed(order or default):
-        ordered.sort(key=lambda r, n=name: sort_key(n, r.get(n)), reverse=desc)  # type: ignore[misc]
+        ordered.sort(key=lambda r: sort_key(name, r.get(name)), reverse=desc)  # sorts now: no late binding
     return ordered

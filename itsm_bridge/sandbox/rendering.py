@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, Sequence
 
 from markdown_it import MarkdownIt
 
@@ -43,7 +43,7 @@ def statuspage_view(incident: dict[str, Any]) -> dict[str, Any]:
             "bodies": [markdown_text(u.get("body") or "") for u in incident.get("incident_updates") or []]}  # fmt: skip
 
 
-def cachet_view(incident: dict[str, Any], updates: list[dict[str, Any]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+def cachet_view(incident: dict[str, Any], updates: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """A Cachet incident (and its updates) as its page shows it: name, and messages newest first."""
     messages = [u.get("message") or "" for u in reversed(list(updates))] + [incident.get("message") or ""]
     return {"name": incident.get("name") or "", "bodies": [markdown_text(m) for m in messages]}

@@ -68,7 +68,7 @@ class Applier:
         check_stale: bool = False,
         workers: int = 1,
     ) -> None:
-        self.store: Any = Serialized(store)
+        self.store: StateStore = Serialized(store)  # shared with the apply workers
         self.connectors = connectors
         self.mappers = mappers
         self.run_id = run_id
@@ -263,7 +263,7 @@ class Applier:
         out.done.append(action)
 
     def _intent(self, action: Action, ref: RemoteRef | None) -> JournalEntry:
-        return self.store.append(  # type: ignore[no-any-return]
+        return self.store.append(
             self.run_id, "intent", {"changes": action.changes, "rule": action.rule, "comment": action.comment},
             key=action.key, platform=action.platform, ref=str(ref) if ref else None, action=action.kind,
         )  # fmt: skip
