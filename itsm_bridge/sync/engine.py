@@ -225,6 +225,7 @@ class Engine:
         source = self.connectors[self.source]
         for key, ref in keys.items():
             hold: dict[str, Any] | None = None
+            record: RemoteRecord | None = None
             try:
                 stopping.check(f"retrying {key}")  # the keys not reached stay as they were
                 record = source.get(RemoteRef(self.source, ref)) if ref else source.find(key)
