@@ -35,7 +35,7 @@ def classify_jira(platform: str, resp: requests.Response, ref: str | None = None
         if resp.headers.get("X-RateLimit-Reset"):
             log.info("%s: %s without Retry-After; rate limit resets at %s", platform, resp.status_code,
                      resp.headers["X-RateLimit-Reset"])  # fmt: skip
-        error.retry_after = None  # type: ignore[attr-defined]
+        error.retry_after = None  # type: ignore[attr-defined]  # a Transient (503) has none declared
     if isinstance(error, RemoteValidation):
         try:
             body = resp.json()
@@ -66,7 +66,7 @@ class RoutedSession(ResilientSession):
         super().__init__(timeout=http.timeout_s, max_retries=0)
         self.http = http
 
-    def request(  # type: ignore[override]
+    def request(  # type: ignore[override]  # as python-jira's own override of Session.request
         self, method: str, url: str | bytes, _prepare_retry_class: Any = None, **kwargs: Any
     ) -> requests.Response:
         if kwargs.get("files"):

@@ -362,7 +362,7 @@ class ServiceNowConnector:
         if state in (State.RESOLVED, State.CLOSED):
             given = fields if isinstance(fields, Incident) else _Given(ref.display or ref.id, dict(fields or {}))
             steps: list[Step] = ["resolve", "close"] if state is State.CLOSED else ["resolve"]
-            missing = [f for step in steps for f in blocking(check(given, step, PLATFORM, self.config.rules))]  # type: ignore[arg-type]
+            missing = [f for step in steps for f in blocking(check(given, step, PLATFORM, self.config.rules))]
             if missing:
                 names = list(dict.fromkeys(f"{f.field} ({SERVICENOW_FIELDS.get(f.field, f.field)})" for f in missing))
                 raise RequiredFieldMissing(steps[-1], PLATFORM, names)

@@ -81,7 +81,7 @@ def condition(field: str, op: str, value: Value | Sequence[Value] | None = None)
         return f"{field}{op}{','.join(items)}"
     if value is None or isinstance(value, (list, tuple, set)):
         raise ValueError(f"{op} takes one value")
-    return f"{field}{op}{check_value(field, value)}"  # type: ignore[arg-type]
+    return f"{field}{op}{check_value(field, value)}"  # type: ignore[arg-type]  # not a list, tuple or set: one value
 
 
 class Query:

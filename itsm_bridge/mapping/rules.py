@@ -8,13 +8,21 @@ step is reported at once, not only the first.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from itsm_bridge.mapping.fields import vendor_field
 from itsm_bridge.mapping.findings import Finding, Severity
 from itsm_bridge.model import Incident, State
 
 Step = Literal["create", "resolve", "close"]
+
+
+class Checked(Protocol):
+    """What the required-field check reads: a key, and each canonical field by attribute name
+    (an `Incident`, or canonical fields given as a dict and read that way)."""
+
+    @property
+    def key(self) -> str: ...
 STEPS: tuple[Step, ...] = ("create", "resolve", "close")
 
 
@@ -54,7 +62,7 @@ def _is_empty(value: object) -> bool:
 
 
 def check(
-    incident: Incident, step: Step, platform: str, rules: tuple[RequiredRule, ...] = VENDOR_RULES
+    incident: Checked, step: Step, platform: str, rules: tuple[RequiredRule, ...] = VENDOR_RULES
 ) -> list[Finding]:
     """Every required field of `step` on `platform` that `incident` leaves empty."""
     findings: list[Finding] = []

@@ -107,7 +107,7 @@ def recurrence(lines: list[Timeline], days: int) -> dict[str, Any]:
     found: list[dict[str, Any]] = []
     for (service, category), members in groups.items():
         members.sort(key=lambda t: (t.opened, t.key))
-        repeats = [b.key for a, b in zip(members, members[1:]) if (b.opened - a.opened).days < days]  # type: ignore[operator]
+        repeats = [b.key for a, b in zip(members, members[1:]) if (b.opened - a.opened).days < days]  # type: ignore[operator]  # grouped only when opened
         if repeats:
             found.append({"service": service, "category": category, "incidents": len(members),
                           "recurrences": len(repeats), "keys": repeats})  # fmt: skip
