@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from itsm_bridge import stopping
 from itsm_bridge.config import Config
@@ -16,7 +16,7 @@ from itsm_bridge.connectors.base import CheckResult, Connector
 from itsm_bridge.errors import BridgeError, StoreError
 from itsm_bridge.run_log import recorded
 from itsm_bridge.store import open_from_config
-from itsm_bridge.store.base import StateStore
+from itsm_bridge.store.base import QuarantineEntry, StateStore
 from itsm_bridge.sync.engine import Engine
 from itsm_bridge.sync.identity import KEY_CONFLICT, is_conflict
 from itsm_bridge.sync.plan import Plan
@@ -201,7 +201,7 @@ def _identity_checks(config: Config) -> list[CheckResult]:
     try:
         store = open_from_config(config)
         try:
-            conflicts = key_conflicts(store)
+            conflicts = key_conflicts(store.quarantined())
         finally:
             store.close()
     except StoreError as exc:
@@ -210,10 +210,10 @@ def _identity_checks(config: Config) -> list[CheckResult]:
                         "remove the copied key from that record, then run `itsm-bridge retry`") for c in conflicts]  # fmt: skip
 
 
-def key_conflicts(store: StateStore) -> list[dict[str, Any]]:
-    """Quarantined records that carry a key another record holds, both records named."""
+def key_conflicts(entries: Iterable[QuarantineEntry]) -> list[dict[str, Any]]:
+    """The quarantined records among `entries` that carry a key another record holds, both records named."""
     out = []
-    for q in store.quarantined():
+    for q in entries:
         if is_conflict(q.findings):
             record, holder = q.record.get("record") or {}, q.record.get("holder") or {}
             out.append({"key": q.key, "platform": q.platform, "record": record.get("display") or record.get("id") or q.ref,
@@ -286,14 +286,15 @@ def _status(store: StateStore, config: Config, conflicts_shown: int) -> Status:
         cursor = store.cursor(platform)
         if cursor is not None:
             cursors[platform] = cursor.value
+    held = store.quarantined()
     quarantined = [
         {"id": q.id, "key": q.key, "platform": q.platform, "ref": q.ref, "attempts": q.attempts,
          "first_seen": q.first_seen, "findings": [f.get("message") for f in q.findings]}
-        for q in store.quarantined()
+        for q in held
     ]  # fmt: skip
     links = len({k for k, _ in store.all_links()})
     return Status(last_run, quarantined, conflicts[-conflicts_shown:], cursors, links, len(store.open_intents()),
-                  key_conflicts(store), errors[-5:], len(errors))  # fmt: skip
+                  key_conflicts(held), errors[-5:], len(errors))  # fmt: skip
 
 
 def audit(config: Config, since: datetime | None = None) -> Report:
