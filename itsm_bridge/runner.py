@@ -7,18 +7,18 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from itsm_bridge import stopping
 from itsm_bridge.config import Config
 from itsm_bridge.connectors import build_all
 from itsm_bridge.connectors.base import CheckResult, Connector
 from itsm_bridge.errors import BridgeError, StoreError
+from itsm_bridge.links import key_conflicts
 from itsm_bridge.run_log import recorded
 from itsm_bridge.store import open_from_config
-from itsm_bridge.store.base import QuarantineEntry, StateStore
+from itsm_bridge.store.base import StateStore
 from itsm_bridge.sync.engine import Engine
-from itsm_bridge.sync.identity import KEY_CONFLICT, is_conflict
 from itsm_bridge.sync.plan import Plan
 from itsm_bridge.sync.summary import RunSummary
 
@@ -208,18 +208,6 @@ def _identity_checks(config: Config) -> list[CheckResult]:
         return [CheckResult("store", "state", False, str(exc), "check [state] url and the database it names")]
     return [CheckResult(c["platform"], "key_conflict", False, c["message"],
                         "remove the copied key from that record, then run `itsm-bridge retry`") for c in conflicts]  # fmt: skip
-
-
-def key_conflicts(entries: Iterable[QuarantineEntry]) -> list[dict[str, Any]]:
-    """The quarantined records among `entries` that carry a key another record holds, both records named."""
-    out = []
-    for q in entries:
-        if is_conflict(q.findings):
-            record, holder = q.record.get("record") or {}, q.record.get("holder") or {}
-            out.append({"key": q.key, "platform": q.platform, "record": record.get("display") or record.get("id") or q.ref,
-                        "holder": holder.get("display") or holder.get("id"), "since": q.first_seen,
-                        "message": next(str(f.get("message")) for f in q.findings if f.get("rule_id") == KEY_CONFLICT)})  # fmt: skip
-    return out
 
 
 def _links_check(config: Config, connectors: Mapping[str, Connector]) -> CheckResult:
