@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 API = "/rest/api/3"
 FETCH_MAX = 100
-FETCH_PROPERTIES_MAX = 5
 CREATEMETA_REMOVED = (
     "The requested API has been removed. Use GET /rest/api/3/issue/createmeta/{projectIdOrKey}/issuetypes and "
     "GET /rest/api/3/issue/createmeta/{projectIdOrKey}/issuetypes/{issueTypeId} instead: "
@@ -171,9 +170,10 @@ class CreateRoutes:
             return self._refused(FieldErrors(messages=["issueIdsOrKeys must be a non-empty list."]))
         if len(wanted) > FETCH_MAX:
             return self._refused(FieldErrors(messages=["You can request up to 100 issues."]))
-        properties = [str(p) for p in body.get("properties") or []]
-        if len(properties) > FETCH_PROPERTIES_MAX:
-            return self._refused(FieldErrors(messages=["A maximum of 5 issue property keys can be specified."]))
+        try:
+            properties = jira_properties.requested(body.get("properties"))
+        except FieldErrors as err:
+            return self._refused(err)
         fields = [str(f) for f in body.get("fields") or ["*navigable"]]
         found = {issue.id: issue for issue in (self.store.get(str(i)) for i in wanted) if issue is not None}
         views = [self.views.issue(i, i.fields, fields, None, properties) for _, i in sorted(found.items())]
