@@ -289,8 +289,8 @@ class ServiceNowPlatform(Platform):
         table = self._table(req)
         if table.defn.name == "sys_journal_field":
             journal_read(self.journal_access)
-            if self.journal_access == "hidden":
-                raise HTTPFailure(Response(404, NO_RECORD))
+            if self.journal_access == "hidden":  # a row read ACL: "...or ACL restricts the record retrieval"
+                raise HTTPFailure(Response(404, NO_RECORD))  # (../shared/specs/servicenow-examples/table-record-404.json)
         return Response(200, {"result": self._render(req, table, self._row(table, req.params["sys_id"]))})
 
     def _create(self, req: Request) -> Response:
