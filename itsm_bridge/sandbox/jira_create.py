@@ -17,17 +17,13 @@ What it keeps faithful (sources in tests/specs/jira-platform-v3.openapi.json unl
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from itsm_bridge.sandbox import jira_properties
 from itsm_bridge.sandbox.core import Request, Response
+from itsm_bridge.sandbox.jira_parts import JiraParts
 from itsm_bridge.sandbox.jira_schema import FIELDS, ISSUE_TYPES
 from itsm_bridge.sandbox.jira_store import FieldErrors, Issue
-
-if TYPE_CHECKING:
-    from itsm_bridge.sandbox.jira_schema import JiraConfig, Workflow
-    from itsm_bridge.sandbox.jira_store import JiraStore
-    from itsm_bridge.sandbox.jira_views import IssueViews
 
 API = "/rest/api/3"
 FETCH_MAX = 100
@@ -38,24 +34,10 @@ CREATEMETA_REMOVED = (
 )
 
 
-class CreateRoutes:
+class CreateRoutes(JiraParts):
     """Handlers for creates, bulkfetch and metadata; expects the attributes `JiraPlatform` has."""
 
-    store: JiraStore
-    config: JiraConfig
-    workflow: Workflow
     base_url: str
-
-    @property
-    def views(self) -> IssueViews:
-        raise NotImplementedError
-
-    def error(self, status: int, message: str, detail: str = "") -> Response:
-        raise NotImplementedError
-
-    @staticmethod
-    def _body(req: Request) -> Any:
-        raise NotImplementedError
 
     @staticmethod
     def _refused(err: FieldErrors) -> Response:
