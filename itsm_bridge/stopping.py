@@ -35,7 +35,7 @@ class Interrupted(BridgeError):
     def __init__(self, message: str, signum: int | None = None, *, unsent: bool = False) -> None:
         super().__init__(message)
         self.unsent = unsent  # True only when nothing of the action can have reached the platform
-        self.exit_code = 128 + (signum or (_received[0] if _received else signal.SIGINT))  # type: ignore[misc]  # per signal: over the class's default
+        self.exit_code = 128 + signum if signum else exit_code()  # type: ignore[misc]  # per signal: over the class's default
 
 
 def requested() -> bool:

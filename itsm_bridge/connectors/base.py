@@ -39,13 +39,12 @@ def ref_of(written: Written) -> RemoteRef:
 
 @dataclass(frozen=True)
 class NewIssue:
-    """One record to create in bulk: its fields, correlation key, the state it should end up in
-    (a first transition toward it may ride the create) and the notes it starts with."""
+    """One record to create in bulk: its fields, correlation key and the state it should end up in
+    (a first transition toward it may ride the create)."""
 
     fields: dict[str, Any]
     key: str
     state: State | None = None
-    comments: tuple[Comment, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from itsm_bridge.sandbox import local_time
 from itsm_bridge.sandbox.core import HTTPFailure, Request, Response
 
 TITLES = {
@@ -20,14 +20,13 @@ TITLES = {
 }  # fmt: skip
 
 
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 TIME_COLUMNS = ("occurred_at", "created_at", "updated_at", "deleted_at")
 
 
 def timestamp(when: datetime) -> str:
     """How a time is stored: `YYYY-MM-DD HH:MM:SS` in UTC (Cachet's `cachet.timezone` default,
     config/cachet.php); answers show it in the app's zone (`in_zone`)."""
-    return when.astimezone(UTC).strftime(TIME_FORMAT)
+    return when.astimezone(UTC).strftime(local_time.TIME_FORMAT)
 
 
 def in_zone(row: dict[str, Any], zone: str) -> dict[str, Any]:
@@ -38,13 +37,7 @@ def in_zone(row: dict[str, Any], zone: str) -> dict[str, Any]:
     app/Providers/ConfigServiceProvider.php (`setting.app_timezone` -> `cachet.timezone`)."""
     if zone == "UTC":
         return row
-    tz = ZoneInfo(zone)
-    out = dict(row)
-    for column in TIME_COLUMNS:
-        if out.get(column):
-            stored = datetime.strptime(out[column], TIME_FORMAT).replace(tzinfo=UTC)
-            out[column] = stored.astimezone(tz).strftime(TIME_FORMAT)
-    return out
+    return {**row, **{column: local_time.zoned(row[column], zone) for column in TIME_COLUMNS if row.get(column)}}
 
 
 def cachet_error(status: int, detail: str | None = None, details: list[str] | None = None) -> Response:

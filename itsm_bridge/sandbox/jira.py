@@ -272,6 +272,8 @@ class JiraPlatform(CreateRoutes, SearchRoutes, Platform):
         """The edit screen's fields: what `PUT issue/{key}` may set (IssueUpdateMetadata)."""
         self._issue(req.params["key"])
         meta = {f: self.views.renderer.field_meta(f, False, with_id=False) for f in self.config.edit_screen}
+        # `comment` takes verbs only, no `set` ("Some fields cannot be updated this way (for example,
+        # comments)": https://developer.atlassian.com/server/jira/platform/updating-an-issue-via-the-jira-rest-apis-6848604)
         if "comment" in meta:
             meta["comment"]["operations"] = ["add", "edit", "remove"]
         return Response(200, {"fields": meta})
@@ -319,6 +321,8 @@ class JiraPlatform(CreateRoutes, SearchRoutes, Platform):
                     errors[fid] = f"{FIELDS[fid][0]} is required."
             if errors:
                 raise FieldErrors(errors)
+            # `update.comment[].add` rides a transition whatever its screen: the request example of
+            # POST issue/{issueIdOrKey}/transitions in ../shared/specs/jira-platform-v3.openapi.json
             _, comments = self.store.apply_update(issue.fields, body.get("update") or {}, ("comment",))
             for body_doc, props in comments:
                 self.store.add_comment(issue, body_doc, props, self.config.api_account)

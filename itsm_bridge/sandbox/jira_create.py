@@ -17,21 +17,16 @@ What it keeps faithful (sources in tests/specs/jira-platform-v3.openapi.json unl
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from itsm_bridge.sandbox import jira_properties
 from itsm_bridge.sandbox.core import Request, Response
+from itsm_bridge.sandbox.jira_parts import JiraParts
 from itsm_bridge.sandbox.jira_schema import FIELDS, ISSUE_TYPES
 from itsm_bridge.sandbox.jira_store import FieldErrors, Issue
 
-if TYPE_CHECKING:
-    from itsm_bridge.sandbox.jira_schema import JiraConfig, Workflow
-    from itsm_bridge.sandbox.jira_store import JiraStore
-    from itsm_bridge.sandbox.jira_views import IssueViews
-
 API = "/rest/api/3"
 FETCH_MAX = 100
-FETCH_PROPERTIES_MAX = 5
 CREATEMETA_REMOVED = (
     "The requested API has been removed. Use GET /rest/api/3/issue/createmeta/{projectIdOrKey}/issuetypes and "
     "GET /rest/api/3/issue/createmeta/{projectIdOrKey}/issuetypes/{issueTypeId} instead: "
@@ -39,24 +34,10 @@ CREATEMETA_REMOVED = (
 )
 
 
-class CreateRoutes:
+class CreateRoutes(JiraParts):
     """Handlers for creates, bulkfetch and metadata; expects the attributes `JiraPlatform` has."""
 
-    store: JiraStore
-    config: JiraConfig
-    workflow: Workflow
     base_url: str
-
-    @property
-    def views(self) -> IssueViews:
-        raise NotImplementedError
-
-    def error(self, status: int, message: str, detail: str = "") -> Response:
-        raise NotImplementedError
-
-    @staticmethod
-    def _body(req: Request) -> Any:
-        raise NotImplementedError
 
     @staticmethod
     def _refused(err: FieldErrors) -> Response:
@@ -171,9 +152,10 @@ class CreateRoutes:
             return self._refused(FieldErrors(messages=["issueIdsOrKeys must be a non-empty list."]))
         if len(wanted) > FETCH_MAX:
             return self._refused(FieldErrors(messages=["You can request up to 100 issues."]))
-        properties = [str(p) for p in body.get("properties") or []]
-        if len(properties) > FETCH_PROPERTIES_MAX:
-            return self._refused(FieldErrors(messages=["A maximum of 5 issue property keys can be specified."]))
+        try:
+            properties = jira_properties.requested(body.get("properties"))
+        except FieldErrors as err:
+            return self._refused(err)
         fields = [str(f) for f in body.get("fields") or ["*navigable"]]
         found = {issue.id: issue for issue in (self.store.get(str(i)) for i in wanted) if issue is not None}
         views = [self.views.issue(i, i.fields, fields, None, properties) for _, i in sorted(found.items())]

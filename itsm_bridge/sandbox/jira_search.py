@@ -10,42 +10,24 @@ from __future__ import annotations
 import base64
 import json
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from itsm_bridge.sandbox import jira_properties, jql
 from itsm_bridge.sandbox.core import Clock, HTTPFailure, Request, Response
+from itsm_bridge.sandbox.jira_parts import JiraParts
 from itsm_bridge.sandbox.jira_store import FieldErrors, Record
 from itsm_bridge.sandbox.jira_views import field_list
-
-if TYPE_CHECKING:
-    from itsm_bridge.sandbox.jira_schema import JiraConfig, Workflow
-    from itsm_bridge.sandbox.jira_store import JiraStore
-    from itsm_bridge.sandbox.jira_views import IssueViews
 
 SEARCH_KEYS = {"jql", "nextPageToken", "maxResults", "fields", "expand", "properties", "fieldsByKeys", "reconcileIssues", "failFast"}
 KEPT_SEARCHES = 32
 
 
-class SearchRoutes:
+class SearchRoutes(JiraParts):
     """Handlers for the search endpoints; expects the attributes `JiraPlatform` has."""
 
-    store: JiraStore
-    config: JiraConfig
     clock: Clock
-    workflow: Workflow
     _pages: OrderedDict[str, list[Record]]
     _searches: int
-
-    @property
-    def views(self) -> IssueViews:
-        raise NotImplementedError
-
-    def error(self, status: int, message: str, detail: str = "") -> Response:
-        raise NotImplementedError
-
-    @staticmethod
-    def _body(req: Request) -> Any:
-        raise NotImplementedError
 
     def _search_params(self, req: Request) -> dict[str, Any]:
         if req.method == "GET":

@@ -31,9 +31,10 @@ from urllib.parse import parse_qs, urlencode
 
 from itsm_bridge.sandbox import snow_query
 from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, RollingWindow, basic_auth
+from itsm_bridge.sandbox.local_time import zoned
 from itsm_bridge.sandbox.servicenow_schema import TIME_COLUMNS
 from itsm_bridge.sandbox.servicenow_store import SnowStore, Table
-from itsm_bridge.sandbox.servicenow_user import HourlyRule, JournalAccess, display_time, journal_read
+from itsm_bridge.sandbox.servicenow_user import HourlyRule, JournalAccess, journal_read
 from itsm_bridge.sandbox.snow_query import Row
 
 USER = "itsm.bridge"
@@ -275,7 +276,7 @@ class ServiceNowPlatform(Platform):
             return value
         shown = self.store.display(table, row, column)
         if column in TIME_COLUMNS:
-            shown = display_time(shown, self.user_timezone)
+            shown = zoned(shown, self.user_timezone)  # the user's time zone (servicenow_user)
         if display == "true":
             if target and links and value:
                 return {"display_value": shown, "link": f"{self._base(req)}/api/now/table/{target}/{value}"}
@@ -289,8 +290,8 @@ class ServiceNowPlatform(Platform):
         table = self._table(req)
         if table.defn.name == "sys_journal_field":
             journal_read(self.journal_access)
-            if self.journal_access == "hidden":
-                raise HTTPFailure(Response(404, NO_RECORD))
+            if self.journal_access == "hidden":  # a row read ACL: "...or ACL restricts the record retrieval"
+                raise HTTPFailure(Response(404, NO_RECORD))  # (../shared/specs/servicenow-examples/table-record-404.json)
         return Response(200, {"result": self._render(req, table, self._row(table, req.params["sys_id"]))})
 
     def _create(self, req: Request) -> Response:

@@ -22,14 +22,12 @@ Sources (under ../shared/specs/servicenow-docs unless a URL):
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from itsm_bridge.sandbox.core import HTTPFailure, Response
 
 JournalAccess = Literal["read", "hidden", "denied"]
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 NOT_AUTHORIZED = {"error": {"message": "User Not Authorized", "detail": "Failed API level ACL Validation"},
                   "status": "failure"}  # fmt: skip
 
@@ -60,14 +58,6 @@ class HourlyRule:
         if count <= self.limit:
             return None
         return str(max(1, math.ceil(self.reset_at(now) - now.timestamp())))
-
-
-def display_time(value: str, zone: str) -> str:
-    """A stored UTC `YYYY-MM-DD HH:MM:SS` as the user sees it: in the user's time zone."""
-    if not value or zone == "UTC":
-        return value
-    stored = datetime.strptime(value, TIME_FORMAT).replace(tzinfo=UTC)
-    return stored.astimezone(ZoneInfo(zone)).strftime(TIME_FORMAT)
 
 
 def journal_read(access: JournalAccess) -> None:
