@@ -6,7 +6,9 @@
 - a linked record that is gone (404 on a write) follows `[sync] gone_links`: `quarantine` (the
   default) holds the key on that platform with a finding naming the repair command; `recreate`
   unlinks it, and the sync creates the record again in the same run;
-- `gone` lists links whose records are gone (for `doctor`).
+- `gone` lists links whose records are gone (for `doctor`);
+- `key_conflicts` names the records refused for a key another record holds (for `status`,
+  `doctor` and the audit).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from itsm_bridge import correlation
 from itsm_bridge.errors import BridgeError, LinkConflict, NotFound
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.model import RemoteRef
-from itsm_bridge.store.base import StateStore
+from itsm_bridge.store.base import QuarantineEntry, StateStore
+from itsm_bridge.sync.identity import KEY_CONFLICT, is_conflict
 
 if TYPE_CHECKING:
     from itsm_bridge.connectors.base import Connector
@@ -227,6 +230,18 @@ def _missing(connector: Connector, pairs: list[tuple[str, RemoteRef]]) -> Iterab
             connector.get(ref)
         except NotFound:
             yield key, ref
+
+
+def key_conflicts(entries: Iterable[QuarantineEntry]) -> list[dict[str, Any]]:
+    """The quarantined records among `entries` that carry a key another record holds, both records named."""
+    out = []
+    for q in entries:
+        if is_conflict(q.findings):
+            record, holder = q.record.get("record") or {}, q.record.get("holder") or {}
+            out.append({"key": q.key, "platform": q.platform, "record": record.get("display") or record.get("id") or q.ref,
+                        "holder": holder.get("display") or holder.get("id"), "since": q.first_seen,
+                        "message": next(str(f.get("message")) for f in q.findings if f.get("rule_id") == KEY_CONFLICT)})  # fmt: skip
+    return out
 
 
 def _forget_version(store: StateStore, key: str, platform: str) -> None:

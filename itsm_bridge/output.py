@@ -13,6 +13,11 @@ from typing import Any, Sequence
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
+def is_control(ch: str) -> bool:
+    """A C0, DEL or C1 control character, or a bidi control: never shown to a reader as is."""
+    return unicodedata.category(ch) == "Cc" or ch in BIDI_CONTROLS
+
+
 def _escape(ch: str) -> str:
     code = ord(ch)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
@@ -21,10 +26,7 @@ def _escape(ch: str) -> str:
 def printable(text: str, keep: str = "\n\t") -> str:
     """`text` with control characters (C0, DEL, C1) and bidi controls shown as `\\xNN` /
     `\\uNNNN` escapes, so vendor data cannot drive the terminal; characters in `keep` stay."""
-    return "".join(
-        _escape(ch) if ch not in keep and (unicodedata.category(ch) == "Cc" or ch in BIDI_CONTROLS) else ch
-        for ch in text
-    )
+    return "".join(_escape(ch) if ch not in keep and is_control(ch) else ch for ch in text)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -14,11 +14,11 @@ from itsm_bridge.config import Config
 from itsm_bridge.connectors import build_all
 from itsm_bridge.connectors.base import CheckResult, Connector
 from itsm_bridge.errors import BridgeError, StoreError
+from itsm_bridge.links import key_conflicts
 from itsm_bridge.run_log import recorded
 from itsm_bridge.store import open_from_config
 from itsm_bridge.store.base import StateStore
 from itsm_bridge.sync.engine import Engine
-from itsm_bridge.sync.identity import KEY_CONFLICT, is_conflict
 from itsm_bridge.sync.plan import Plan
 from itsm_bridge.sync.summary import RunSummary
 
@@ -201,25 +201,13 @@ def _identity_checks(config: Config) -> list[CheckResult]:
     try:
         store = open_from_config(config)
         try:
-            conflicts = key_conflicts(store)
+            conflicts = key_conflicts(store.quarantined())
         finally:
             store.close()
     except StoreError as exc:
         return [CheckResult("store", "state", False, str(exc), "check [state] url and the database it names")]
     return [CheckResult(c["platform"], "key_conflict", False, c["message"],
                         "remove the copied key from that record, then run `itsm-bridge retry`") for c in conflicts]  # fmt: skip
-
-
-def key_conflicts(store: StateStore) -> list[dict[str, Any]]:
-    """Quarantined records that carry a key another record holds, both records named."""
-    out = []
-    for q in store.quarantined():
-        if is_conflict(q.findings):
-            record, holder = q.record.get("record") or {}, q.record.get("holder") or {}
-            out.append({"key": q.key, "platform": q.platform, "record": record.get("display") or record.get("id") or q.ref,
-                        "holder": holder.get("display") or holder.get("id"), "since": q.first_seen,
-                        "message": next(str(f.get("message")) for f in q.findings if f.get("rule_id") == KEY_CONFLICT)})  # fmt: skip
-    return out
 
 
 def _links_check(config: Config, connectors: Mapping[str, Connector]) -> CheckResult:
@@ -286,14 +274,15 @@ def _status(store: StateStore, config: Config, conflicts_shown: int) -> Status:
         cursor = store.cursor(platform)
         if cursor is not None:
             cursors[platform] = cursor.value
+    held = store.quarantined()
     quarantined = [
         {"id": q.id, "key": q.key, "platform": q.platform, "ref": q.ref, "attempts": q.attempts,
          "first_seen": q.first_seen, "findings": [f.get("message") for f in q.findings]}
-        for q in store.quarantined()
+        for q in held
     ]  # fmt: skip
     links = len({k for k, _ in store.all_links()})
     return Status(last_run, quarantined, conflicts[-conflicts_shown:], cursors, links, len(store.open_intents()),
-                  key_conflicts(store), errors[-5:], len(errors))  # fmt: skip
+                  key_conflicts(held), errors[-5:], len(errors))  # fmt: skip
 
 
 def audit(config: Config, since: datetime | None = None) -> Report:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.output import is_control
 
 PLATFORM = "statuspage"
 
@@ -67,16 +68,13 @@ _MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 MIN_ENTROPY_BITS = 4.0  # per character; English words and slugs sit well below this
 
-BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # Dots NFKC leaves alone that a reader still reads as a dot in a host name or address.
 _DOTS = str.maketrans({c: "." for c in "\u3002\uff61\ufe12\u2024\u2027\u00b7\u0701\u0702\u2e31\u30fb"})
 
 
 def public_text(text: str, keep: str = "\n") -> str:
     """`text` without C0/C1 control characters (but those in `keep`) and bidi controls."""
-    return "".join(
-        c for c in text if c in keep or not (unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS)
-    )
+    return "".join(c for c in text if c in keep or not is_control(c))
 
 
 def reader_view(text: str) -> str:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from itsm_bridge import links
 from itsm_bridge.reports.collect import Copy, Snapshot, View
 from itsm_bridge.reports.findings import AuditFinding
-from itsm_bridge.sync.identity import KEY_CONFLICT, is_conflict
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
@@ -32,16 +32,9 @@ def _display(copy: Copy) -> str:
 def key_conflicts(snap: Snapshot) -> list[AuditFinding]:
     """Records the sync refused because another record of their platform holds their key: never
     merged or written, held in quarantine. `ref` names the refused record, `expected` the holder."""
-    out = []
-    for q in snap.quarantined:
-        if not is_conflict(q.findings):
-            continue
-        record, holder = q.record.get("record") or {}, q.record.get("holder") or {}
-        message = next(str(f.get("message")) for f in q.findings if f.get("rule_id") == KEY_CONFLICT)
-        out.append(AuditFinding("key_conflict", "block", q.key or "", q.platform, "key", q.key or "",
-                                str(holder.get("display") or holder.get("id") or ""),
-                                str(record.get("display") or record.get("id") or q.ref or ""), message))  # fmt: skip
-    return out
+    return [AuditFinding("key_conflict", "block", c["key"] or "", c["platform"], "key", c["key"] or "",
+                         str(c["holder"] or ""), str(c["record"] or ""), c["message"])
+            for c in links.key_conflicts(snap.quarantined)]  # fmt: skip
 
 
 def mapping_gaps(view: View) -> list[AuditFinding]:
