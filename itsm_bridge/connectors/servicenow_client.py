@@ -181,8 +181,7 @@ class TableClient:
     def page(self, table: str, params: Mapping[str, Any]) -> Page:
         """One GET of a list; no link is followed (the caller says where the next page starts)."""
         resp = self.request("GET", f"{TABLE}/{table}", params=params)
-        total = resp.headers.get("X-Total-Count", "").strip()
-        return Page(resp.json().get("result") or [], int(total) if total.isdigit() else None)
+        return Page(resp.json().get("result") or [], _total(resp))
 
     def pages(self, table: str, params: Mapping[str, Any], counted: list[int] | None = None) -> Iterator[list[dict[str, Any]]]:
         """Every page of a list, following `Link: <...>; rel="next"` until there is none; the first
@@ -191,9 +190,9 @@ class TableClient:
         query: Mapping[str, Any] | None = params
         while url:
             resp = self.request("GET", url, params=query)
-            total = resp.headers.get("X-Total-Count", "").strip()
-            if counted is not None and query is not None and total.isdigit():
-                counted.append(int(total))
+            total = _total(resp)
+            if counted is not None and query is not None and total is not None:
+                counted.append(total)
             rows = resp.json().get("result") or []
             if not rows:
                 return
@@ -230,6 +229,12 @@ class TableClient:
                             ref=sys_id, idempotent=idempotent)  # fmt: skip
         result: dict[str, Any] = resp.json()["result"]
         return result
+
+
+def _total(resp: requests.Response) -> int | None:
+    """The answer's `X-Total-Count` (what the query matched), when it carries one."""
+    total = resp.headers.get("X-Total-Count", "").strip()
+    return int(total) if total.isdigit() else None
 
 
 # --- doctor

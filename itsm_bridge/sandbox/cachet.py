@@ -200,10 +200,10 @@ class CachetPlatform(Platform):
         return in_zone(view, self.app_timezone)
 
     def _incident_view(self, inc: dict[str, Any]) -> dict[str, Any]:
-        latest = [u for u in self._updates.values() if u["incident_id"] == inc["id"]][-1:]
         view = {k: v for k, v in inc.items() if k != "meta"}
         view.update(human_status=INCIDENT_STATUS[inc["status"]], permalink=f"{self.base_url}/incidents/{inc['id']}")
         if self._release_24():
+            latest = [u for u in self._updates.values() if u["incident_id"] == inc["id"]][-1:]
             view.update(latest_update_id=latest[0]["id"] if latest else None, meta=dict(inc.get("meta") or {}))
         return in_zone(view, self.app_timezone)
 

@@ -34,7 +34,7 @@ from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, R
 from itsm_bridge.sandbox.local_time import zoned
 from itsm_bridge.sandbox.servicenow_schema import TIME_COLUMNS
 from itsm_bridge.sandbox.servicenow_store import SnowStore, Table
-from itsm_bridge.sandbox.servicenow_user import HourlyRule, JournalAccess, journal_read
+from itsm_bridge.sandbox.servicenow_user import HourlyRule, JournalAccess, journal_rows_shown
 from itsm_bridge.sandbox.snow_query import Row
 
 USER = "itsm.bridge"
@@ -202,12 +202,10 @@ class ServiceNowPlatform(Platform):
         table = self._table(req)
         limit = _int(req, "sysparm_limit", DEFAULT_LIMIT, 1)
         offset = _int(req, "sysparm_offset", 0, 0)
-        if table.defn.name == "sys_journal_field":
-            journal_read(self.journal_access)
+        shown = journal_rows_shown(table.defn.name, self.journal_access)
         rows = self.select(table, self._query_text(req))
-        page = rows[offset : offset + limit]
-        if table.defn.name == "sys_journal_field" and self.journal_access == "hidden":
-            page = []  # a row-level read ACL: the limit applied first, the count still counts them
+        # a row-level read ACL hides the page: the limit applied first, the count still counts them
+        page = rows[offset : offset + limit] if shown else []
         headers: dict[str, str] = {}
         no_count = _flag(req, "sysparm_no_count")
         if not no_count:
@@ -288,10 +286,8 @@ class ServiceNowPlatform(Platform):
 
     def _get(self, req: Request) -> Response:
         table = self._table(req)
-        if table.defn.name == "sys_journal_field":
-            journal_read(self.journal_access)
-            if self.journal_access == "hidden":  # a row read ACL: "...or ACL restricts the record retrieval"
-                raise HTTPFailure(Response(404, NO_RECORD))  # (../shared/specs/servicenow-examples/table-record-404.json)
+        if not journal_rows_shown(table.defn.name, self.journal_access):  # "...or ACL restricts the record retrieval"
+            raise HTTPFailure(Response(404, NO_RECORD))  # (../shared/specs/servicenow-examples/table-record-404.json)
         return Response(200, {"result": self._render(req, table, self._row(table, req.params["sys_id"]))})
 
     def _create(self, req: Request) -> Response:

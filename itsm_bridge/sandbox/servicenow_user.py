@@ -60,7 +60,11 @@ class HourlyRule:
         return str(max(1, math.ceil(self.reset_at(now) - now.timestamp())))
 
 
-def journal_read(access: JournalAccess) -> None:
-    """Refuse a read of sys_journal_field as a table-level read ACL does (403)."""
+def journal_rows_shown(table: str, access: JournalAccess) -> bool:
+    """Whether a read of `table` shows its rows: sys_journal_field's are refused as a table-level
+    read ACL does (403) when `denied`, and left out as a row-level one does when `hidden`."""
+    if table != "sys_journal_field":
+        return True
     if access == "denied":
         raise HTTPFailure(Response(403, NOT_AUTHORIZED))
+    return access != "hidden"
