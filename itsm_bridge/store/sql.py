@@ -128,9 +128,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-_dumps = dumps
-
-
 def _entry(r: Any) -> JournalEntry:
     return JournalEntry(
         r.seq, r.run_id, r.at, r.kind, r.key, r.platform, r.ref, r.action,
@@ -272,7 +269,7 @@ class SqlStore:
                 yield r.key, json.loads(r.fields)
 
     def put_shadow(self, shadow: Shadow) -> None:
-        values = {"fields": _dumps(shadow.fields), "versions": _dumps(shadow.versions), "updated_at": _now()}
+        values = {"fields": dumps(shadow.fields), "versions": dumps(shadow.versions), "updated_at": _now()}
         with self._write() as conn:
             done = conn.execute(update(shadows).where(shadows.c.key == shadow.key).values(**values)).rowcount
             if not done:
@@ -285,7 +282,7 @@ class SqlStore:
         return None if r is None else Cursor(r.name, r.value, tuple(json.loads(r.seen)))
 
     def put_cursor(self, cursor: Cursor) -> None:
-        values = {"value": cursor.value, "seen": _dumps(list(cursor.seen)), "updated_at": _now()}
+        values = {"value": cursor.value, "seen": dumps(list(cursor.seen)), "updated_at": _now()}
         with self._write() as conn:
             done = conn.execute(update(cursors).where(cursors.c.name == cursor.name).values(**values)).rowcount
             if not done:
@@ -324,7 +321,7 @@ class SqlStore:
                 "payload": payload,
             }
             digest = link_hash(prev, fields, self.journal_key)
-            conn.execute(insert(journal).values(**{**fields, "payload": _dumps(payload)}, prev_hash=prev, hash=digest,
+            conn.execute(insert(journal).values(**{**fields, "payload": dumps(payload)}, prev_hash=prev, hash=digest,
                                                 chain=chain))  # fmt: skip
         return JournalEntry(**fields, prev_hash=prev, hash=digest)
 
@@ -389,8 +386,8 @@ class SqlStore:
             if row is None:
                 new_id = conn.execute(
                     insert(quarantine).values(
-                        key=key, platform=platform, ref=ref, findings=_dumps(findings),
-                        record=_dumps(record), first_seen=now, last_seen=now, attempts=1,
+                        key=key, platform=platform, ref=ref, findings=dumps(findings),
+                        record=dumps(record), first_seen=now, last_seen=now, attempts=1,
                     )
                 ).inserted_primary_key[0]  # fmt: skip
                 first, attempts = now, 1
@@ -399,7 +396,7 @@ class SqlStore:
                 conn.execute(
                     update(quarantine)
                     .where(quarantine.c.id == row.id)
-                    .values(findings=_dumps(findings), record=_dumps(record), last_seen=now, attempts=attempts, ref=ref or row.ref)
+                    .values(findings=dumps(findings), record=dumps(record), last_seen=now, attempts=attempts, ref=ref or row.ref)
                 )
         return QuarantineEntry(new_id, key, platform, ref, findings, record, first, now, attempts)
 
