@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from itsm_bridge.config_schema import Settings
+from itsm_bridge.config_schema import PLATFORMS, Settings
 from itsm_bridge.errors import ConfigError, ConfigProblem
 from itsm_bridge.mapping.fields import StateMap, public_status_map
 from itsm_bridge.mapping.priority import PriorityMatrix, matrix_problems
@@ -206,7 +206,7 @@ def setting_problems(settings: Settings, file: str, lines: dict[str, int]) -> li
     for key in ("name_template", "body_template"):
         for message in template_problems(getattr(settings.publish, key)):
             add(f"publish.{key}", message)
-    for section in ("servicenow", "jira", "statuspage"):
+    for section in PLATFORMS:
         bundle = getattr(getattr(settings, section), "ca_bundle", None)
         if bundle and not Path(bundle).is_file():
             add(f"{section}.ca_bundle", f"no such file: {bundle} (a relative path is taken from the working directory)")

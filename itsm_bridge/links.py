@@ -17,6 +17,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from itsm_bridge import correlation
+from itsm_bridge.config_schema import PLATFORMS
 from itsm_bridge.errors import BridgeError, LinkConflict, NotFound
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.model import RemoteRef
@@ -32,7 +33,6 @@ log = logging.getLogger("itsm_bridge.sync")
 GONE_RULE = "link.gone"
 UNSETTLED_RULE = "intent.unsettled"
 HOLDING = (GONE_RULE, UNSETTLED_RULE)  # findings that stop every write of the key on that platform
-PLATFORMS = ("servicenow", "jira", "statuspage")
 CHECK_BATCH = 100  # links checked per bulk read where the connector offers one
 
 
