@@ -179,6 +179,18 @@ def _run(ctx: Context, work: Callable[[Any], Any]) -> Any:
         fail(ctx, exc)
 
 
+def _writable(ctx: Context, *outputs: tuple[str | None, str]) -> None:
+    """Fail (exit 2) before any work when an output file given, as (path, option), cannot be written."""
+    from itsm_bridge.cli_errors import UnusablePath, check_writable
+
+    try:
+        for path, option in outputs:
+            if path:
+                check_writable(path, option)
+    except UnusablePath as exc:
+        fail(ctx, exc)
+
+
 def _finish(ctx: Context, summary: Any, text: str) -> None:
     emit(ctx, summary.to_dict(), text)
     sys.exit(summary.exit_code())
@@ -241,13 +253,8 @@ def plan_command(ctx: Context, out: str | None, only: str | None, limit: int | N
     is unreachable or refuses the credentials. It takes no lock and writes nothing.
     """
     from itsm_bridge import runner
-    from itsm_bridge.cli_errors import UnusablePath, check_writable
 
-    try:
-        if out:
-            check_writable(out, "--out")
-    except UnusablePath as exc:
-        fail(ctx, exc)
+    _writable(ctx, (out, "--out"))
     summary, plan = _run(ctx, lambda cfg: runner.sync(cfg, dry_run=True, only=only, limit=limit))
     if out:
         plan.save(out)
@@ -467,14 +474,9 @@ def audit_command(ctx: Context, fmt: str, out: str | None, since: str | None, fa
     from pathlib import Path
 
     from itsm_bridge import runner
-    from itsm_bridge.cli_errors import UnusablePath, check_writable
     from itsm_bridge.reports.render import render
 
-    try:
-        if out:
-            check_writable(out, "--out")  # before the whole platform read, not after it
-    except UnusablePath as exc:
-        fail(ctx, exc)
+    _writable(ctx, (out, "--out"))  # before the whole platform read, not after it
     when = None
     if since:
         try:
@@ -525,20 +527,16 @@ def sandbox_command(
     """
     import errno
 
-    from itsm_bridge.cli_errors import UnusablePath, check_writable
+    from itsm_bridge.cli_errors import UnusablePath
     from itsm_bridge.sandbox.app import VendorOptionError
     from itsm_bridge.sandbox.run import serve_until_stopped
 
+    _writable(ctx, (write_config, "--write-config"), (state, "--state"))
     try:
-        for path, option in ((write_config, "--write-config"), (state, "--state")):
-            if path:
-                check_writable(path, option)
         serve_until_stopped(
             port=port, incidents=incidents, faults=faults, state=state, random_seed=random_seed,
             write_config=write_config, provider=provider, as_json=ctx.json, echo=click.echo, vendor=vendor,
         )  # fmt: skip
-    except UnusablePath as exc:
-        fail(ctx, exc)
     except VendorOptionError as exc:
         raise click.BadParameter(str(exc), param_hint="--vendor") from None
     except OSError as exc:

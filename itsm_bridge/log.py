@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 import json
-from urllib.parse import quote, quote_plus
-
-from itsm_bridge.output import printable
 import logging
 import sys
 import threading
 from datetime import UTC, datetime
+from urllib.parse import quote, quote_plus
+
+from itsm_bridge.output import printable
 
 _secrets: set[str] = set()
 _lock = threading.Lock()

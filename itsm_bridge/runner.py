@@ -40,19 +40,13 @@ def sync(
     store = open_from_config(config)
     try:
         if dry_run:
-            connectors = build_all(config)
-            if only is not None:
-                _require_known(store, connectors, config.settings.sync.source, only)
-            engine = Engine(config, store, connectors, progress=progress)
+            engine = _engine(config, store, only, progress)
             summary, plan = engine.sync(dry_run=True, only=only, limit=limit)
             summary.held = len(store.quarantined())
             summary.journal_head = store.head().to_dict()
             return summary, plan
         with store.lock("sync"), recorded(store, "sync"), stopping.handling():
-            connectors = build_all(config)
-            if only is not None:
-                _require_known(store, connectors, config.settings.sync.source, only)
-            engine = Engine(config, store, connectors, progress=progress)
+            engine = _engine(config, store, only, progress)
             log.info("sync %s started", engine.run_id, extra={"fields": {"run_id": engine.run_id, "store": store.url}})
             summary, plan = engine.sync(only=only, limit=limit)
             _record(config, store, summary)
@@ -74,6 +68,14 @@ def _record(config: Config, store: StateStore, summary: RunSummary, **extra: Any
         extra["result"] = f"interrupted by {summary.interrupted}" + (f": {counts}" if counts else "")
         log.warning("run %s %s; the next run finishes it", summary.run_id, extra["result"])
     record_run(config, store, summary, **extra)
+
+
+def _engine(config: Config, store: StateStore, only: str | None, progress: Callable[[int], None] | None) -> Engine:
+    """The sync's engine over every platform, once `--only KEY` (when given) is known to exist."""
+    connectors = build_all(config)
+    if only is not None:
+        _require_known(store, connectors, config.settings.sync.source, only)
+    return Engine(config, store, connectors, progress=progress)
 
 
 class UnknownKey(BridgeError):
