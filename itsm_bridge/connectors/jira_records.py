@@ -133,11 +133,6 @@ def comments(raw: Iterable[dict[str, Any]], account: Callable[[], frozenset[str]
     return tuple(out), tuple(copied)
 
 
-def correlation_key(issue: dict[str, Any]) -> str | None:
-    """The canonical key from the entity property when the answer carries it, else the label."""
-    return carried_key(issue)[0]
-
-
 def to_record(issue: dict[str, Any], settings: JiraSettings, all_comments: list[dict[str, Any]] | None = None,
               account: Callable[[], frozenset[str]] | None = None) -> RemoteRecord:  # fmt: skip
     """A RemoteRecord from an issue as search or GET issue returns it."""
@@ -166,13 +161,14 @@ def to_record(issue: dict[str, Any], settings: JiraSettings, all_comments: list[
         display["status"] = fields["status"]
     raw_comments = all_comments if all_comments is not None else (f.get("comment") or {}).get("comments") or []
     people_notes, copied = comments(raw_comments, account)
+    key, proven = carried_key(issue)  # the entity property's key when the answer carries one, else the label's
     return RemoteRecord(
         ref=RemoteRef(PLATFORM, str(issue["id"]), str(issue.get("key") or "")),
         fields=fields,
         version=updated_raw,
         updated=updated,
-        correlation_key=correlation_key(issue),
-        proven_key=carried_key(issue)[1],
+        correlation_key=key,
+        proven_key=proven,
         display=display,
         comments=people_notes,
         copied=copied,

@@ -256,8 +256,9 @@ class JiraPlatform(CreateRoutes, SearchRoutes, Platform):
         })  # fmt: skip
 
     def _project(self, req: Request) -> Response:
+        """The project `req` names; an unknown key or id is answered 404 (raised, as `_issue` does)."""
         if req.params["project"] not in (self.config.project_key, self.config.project_id):
-            return self.error(404, "No project could be found with key '{}'.".format(req.params["project"]))
+            raise HTTPFailure(self.error(404, "No project could be found with key '{}'.".format(req.params["project"])))
         return Response(200, self.views.renderer.project_full())
 
     def _get_issue(self, req: Request) -> Response:

@@ -57,16 +57,12 @@ class CreateRoutes(JiraParts):
 
     # --- metadata
     def _createmeta_types(self, req: Request) -> Response:
-        project = self._project(req)
-        if project.status != 200:
-            return project
+        self._project(req)  # 404 for an unknown project
         types = [self.views.renderer.issuetype(n) for _, n in ISSUE_TYPES]
         return Response(200, {"issueTypes": types, "maxResults": 50, "startAt": 0, "total": len(types)})
 
     def _createmeta_fields(self, req: Request) -> Response:
-        project = self._project(req)
-        if project.status != 200:
-            return project
+        self._project(req)  # 404 for an unknown project
         if req.params["type_id"] not in [i for i, _ in ISSUE_TYPES]:
             return self.error(404, "Issue type with id '{}' does not exist.".format(req.params["type_id"]))
         required = self.config.createmeta_required
@@ -75,9 +71,7 @@ class CreateRoutes(JiraParts):
 
     def _project_statuses(self, req: Request) -> Response:
         """Every issue type of the project with the statuses of its workflow (IssueTypeWithStatus)."""
-        project = self._project(req)
-        if project.status != 200:
-            return project
+        self._project(req)  # 404 for an unknown project
         r = self.views.renderer
         statuses = [r.status(s.name) for s in self.workflow.statuses]
         return Response(200, [{"id": i, "name": n, "self": f"{r.api}/issuetype/{i}", "subtask": False, "statuses": statuses}

@@ -316,3 +316,12 @@ def test_state_round_trips_and_reset_keeps_configuration(platform: JiraPlatform,
     assert platform.issue(key)["fields"]["resolution"]["name"] == "Won't Do"
     assert len(platform.comments(key)) == 1
     assert create(platform, http, "Next", priority={"id": "2"}) == "OPS-2"
+
+
+@pytest.mark.parametrize("path", ["/project/NOPE", "/project/NOPE/components", "/project/NOPE/statuses",
+                                  "/issue/createmeta/NOPE/issuetypes", "/issue/createmeta/NOPE/issuetypes/10001"])  # fmt: skip
+def test_an_unknown_project_is_answered_404_on_every_project_route(platform: JiraPlatform, http: requests.Session, path: str) -> None:
+    # jira-platform-v3.openapi.json: 404 "Returned if the project is not found" on each of them
+    answer = http.get(url(platform, path))
+    assert answer.status_code == 404
+    assert answer.json()["errorMessages"] == ["No project could be found with key 'NOPE'."]
