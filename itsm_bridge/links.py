@@ -105,17 +105,6 @@ def relink(store: StateStore, connector: Connector, run_id: str, key: str, platf
     return new
 
 
-def repaired_since_last_run(store: StateStore) -> list[str]:
-    """Keys whose links were changed by hand since the last run: `retry` evaluates them."""
-    keys: dict[str, None] = {}
-    for entry in store.journal():
-        if entry.kind == "run":
-            keys.clear()
-        elif entry.kind == "link" and entry.action in ("unlink", "relink") and entry.key:
-            keys[entry.key] = None
-    return list(keys)
-
-
 def settle_gone(store: StateStore, run_id: str, policy: str, key: str, applied: Applied,
                 record: Mapping[str, Any]) -> dict[str, str]:  # fmt: skip
     """Take the writes of `applied` that failed because a linked record is gone (404) out of its

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator
 from itsm_bridge import stopping
 from itsm_bridge.config import Config
 from itsm_bridge.errors import BridgeError, NotFound, Paused
-from itsm_bridge.links import gone_finding, holds, key_findings, repaired_since_last_run, settle_gone, unreadable_finding
+from itsm_bridge.links import gone_finding, holds, key_findings, settle_gone, unreadable_finding
 from itsm_bridge.connectors.base import Connector, RemoteRecord
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
@@ -219,7 +219,7 @@ class Engine:
                 self._refuse(verdict.conflict, summary)
             elif verdict.key is not None and platform == self.source:
                 keys.setdefault(verdict.key, refused)
-        for key in [*self._failed_last_run(), *repaired_since_last_run(self.store)]:
+        for key in self._keys_since_last_run():
             keys.setdefault(key, None)
         reads = {p: ReadProgress(Watermark()) for p in self._two_way()}
         source = self.connectors[self.source]
@@ -263,15 +263,21 @@ class Engine:
         summary.api_calls = {p: c.calls for p, c in self.connectors.items()}
         return summary
 
-    def _failed_last_run(self) -> list[str]:
+    def _keys_since_last_run(self) -> list[str]:
+        """Keys `retry` evaluates beside the quarantine, in one pass over the journal: those whose
+        write failed in the last run, and those whose links were changed by hand since it."""
         last_run: str | None = None
         failed: dict[str, list[str]] = {}
+        repaired: dict[str, None] = {}
         for entry in self.store.journal():
             if entry.kind == "run":
                 last_run = entry.run_id
+                repaired.clear()
             elif entry.kind == "outcome" and entry.payload.get("result") == "failed" and entry.key:
                 failed.setdefault(entry.run_id, []).append(entry.key)
-        return list(dict.fromkeys(failed.get(last_run or "", [])))
+            elif entry.kind == "link" and entry.action in ("unlink", "relink") and entry.key:
+                repaired[entry.key] = None
+        return list(dict.fromkeys([*failed.get(last_run or "", []), *repaired]))
 
     # --- reading
     def _two_way(self) -> list[str]:
