@@ -8,16 +8,14 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any, Mapping
 
 from itsm_bridge.connectors.base import Connector, LearnsFacts, TakesStateHints
 from itsm_bridge.model import State
-from itsm_bridge.store.base import Cursor, StateStore
+from itsm_bridge.store.base import StateStore
 
 log = logging.getLogger("itsm_bridge.sync")
-FACTS = ".facts"  # suffix of the cursor rows that keep what a run learned of a platform
 
 
 def restore_facts(store: StateStore, connectors: Mapping[str, Connector]) -> None:
@@ -26,22 +24,21 @@ def restore_facts(store: StateStore, connectors: Mapping[str, Connector]) -> Non
     for platform, connector in connectors.items():
         if not isinstance(connector, LearnsFacts):
             continue
-        saved = store.cursor(f"{platform}{FACTS}")
-        if saved is None or not saved.value:
-            continue
         try:
-            connector.restore(json.loads(saved.value))
+            saved = store.facts(platform)
+            if saved is not None:
+                connector.restore(saved.values)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             log.warning("%s: the facts kept by an earlier run are unreadable (%s: %s); learning them again",
                         platform, type(exc).__name__, exc)  # fmt: skip
             connector.restore({})
-            store.put_cursor(Cursor(f"{platform}{FACTS}", ""))
+            store.forget_facts(platform)
 
 
 def keep_facts(store: StateStore, connectors: Mapping[str, Connector]) -> None:
     for platform, connector in connectors.items():
         if isinstance(connector, LearnsFacts):
-            store.put_cursor(Cursor(f"{platform}{FACTS}", json.dumps(connector.facts(), sort_keys=True)))
+            store.put_facts(platform, connector.facts())
 
 
 def hint_states(store: StateStore, connectors: Mapping[str, Connector], key: str,
