@@ -18,7 +18,6 @@ The library is imported when a method first needs it, so `import itsm_bridge` st
 from __future__ import annotations
 
 import os
-from collections import deque
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -134,7 +133,7 @@ class Bridge:
     def journal(self, key: str | None = None, last: int | None = None) -> list[JournalEntry]:
         """Journal entries, oldest first: all, or the `last` N; only `key`'s when given."""
         with _opened(self.config) as store:
-            return list(deque(store.journal(key=key), maxlen=last))
+            return list(store.journal(key, last=last))
 
     def verify_journal(self, head: Head | str | None = None) -> VerifyResult:
         """Check the journal's hash chain (HMACs with `state.journal_key_env`), and against a
