@@ -389,15 +389,13 @@ def journal_verify(ctx: Context, head_value: str | None) -> None:
 @pass_ctx
 def journal_show(ctx: Context, key: str | None, last: int) -> None:
     """Journal entries, newest last."""
-    from collections import deque
-
     from itsm_bridge.output import table
     from itsm_bridge.store import open_from_config
 
     def read(cfg: Any) -> Any:
         store = open_from_config(cfg)
         try:
-            return list(deque(store.journal(key=key), maxlen=last))
+            return list(store.journal(key=key, last=last))
         finally:
             store.close()
 

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from itsm_bridge import correlation
@@ -65,10 +66,10 @@ def show(store: StateStore, key: str, last: int = 20) -> dict[str, Any]:
              "findings": [f.get("message") for f in q.findings]} for q in store.quarantined() if q.key == key]  # fmt: skip
     if not links and shadow is None and not held:
         raise LinkError(f"{key}: the store knows no such key (see `itsm-bridge links list`)")
-    entries = list(store.journal(key=key))[-last:]
+    entries = list(store.journal(key=key, last=last))
     journal = [{"seq": e.seq, "at": e.at, "kind": e.kind, "action": e.action, "platform": e.platform, "ref": e.ref,
                 "result": e.payload.get("result") or e.payload.get("reason") or e.payload.get("rule")} for e in entries]  # fmt: skip
-    fields = shadow.fields if shadow else {}
+    fields = shadow.merged if shadow else {}
     synced = {"title": fields.get("title"), "state": fields.get("state"), "versions": shadow.versions if shadow else {}}
     return {"key": key, "links": links, "synced": synced, "quarantined": held, "journal": journal}
 
@@ -238,7 +239,7 @@ def _forget_version(store: StateStore, key: str, platform: str) -> None:
     shadow = store.shadow(key)
     if shadow is not None and platform in shadow.versions:
         versions = {p: v for p, v in shadow.versions.items() if p != platform}
-        store.put_shadow(type(shadow)(shadow.key, shadow.fields, versions))
+        store.put_shadow(replace(shadow, versions=versions))
 
 
 

@@ -260,17 +260,11 @@ def status(config: Config, conflicts_shown: int = 20) -> Status:
 
 
 def _status(store: StateStore, config: Config, conflicts_shown: int) -> Status:
-    last_run = None
-    conflicts: list[dict[str, Any]] = []
-    errors: list[dict[str, Any]] = []  # runs that ended in error since the last that finished
-    for entry in store.journal():
-        if entry.kind == "run":
-            last_run = {"run_id": entry.run_id, "at": entry.at, **entry.payload}
-            errors.clear()
-        elif entry.kind == "run_error":
-            errors.append({"at": entry.at, "run_id": entry.run_id, **entry.payload})
-        elif entry.kind == "conflict":
-            conflicts.append({"at": entry.at, "run_id": entry.run_id, **entry.payload})
+    run = store.last_run()
+    last_run = {"run_id": run.run_id, "at": run.at, **run.payload} if run else None
+    # runs that ended in error since the last that finished
+    errors = [{"at": e.at, "run_id": e.run_id, **e.payload} for e in store.journal(kinds=("run_error",), after=run.seq if run else None)]
+    conflicts = [{"at": e.at, "run_id": e.run_id, **e.payload} for e in store.journal(kinds=("conflict",), last=conflicts_shown)]
     cursors = {}
     for platform in ("servicenow", "jira"):
         cursor = store.cursor(platform)
@@ -283,7 +277,7 @@ def _status(store: StateStore, config: Config, conflicts_shown: int) -> Status:
         for q in held
     ]  # fmt: skip
     links = len({k for k, _ in store.all_links()})
-    return Status(last_run, quarantined, conflicts[-conflicts_shown:], cursors, links, len(store.open_intents()),
+    return Status(last_run, quarantined, conflicts, cursors, links, len(store.open_intents()),
                   key_conflicts(held), errors[-5:], len(errors))  # fmt: skip
 
 

@@ -315,7 +315,7 @@ class Applier:
         tried = any(
             e.run_id != self.run_id and e.kind == "intent" and e.action == "comment" and e.platform == action.platform
             and (e.payload.get("comment") or {}).get("body") == (action.comment or {}).get("body")
-            for e in self.store.journal(key=action.key)
+            for e in self.store.journal(key=action.key, kinds=("intent",))
         )  # fmt: skip
         comment = action.comment_obj()
         if not tried or ref is None or comment is None or not hasattr(connector, "has_note"):

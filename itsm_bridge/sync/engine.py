@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Iterator
 
@@ -36,7 +36,7 @@ from itsm_bridge.sync.identity import Conflict, Identity, is_conflict
 from itsm_bridge.sync.plan import Action, Plan
 from itsm_bridge.sync.publish import plan_publish
 from itsm_bridge.sync.refused import hold_refused
-from itsm_bridge.sync.reconcile import CARRIED, SIDES_KEY, Outcome, Side, carried, reconcile
+from itsm_bridge.sync.reconcile import CARRIED, Outcome, Side, carried, reconcile
 from itsm_bridge.sync.summary import RunSummary
 
 log = logging.getLogger("itsm_bridge.sync")
@@ -179,16 +179,14 @@ class Engine:
 
     def _record_applied_plan(self, key: str, last: Action, result: Applied) -> None:
         """The shadow after a saved plan was applied: its merged incident, as each side now shows it."""
-        shadow = self.store.shadow(key)
-        fields = dict(shadow.fields) if shadow else {}
-        fields.update({k: v for k, v in last.incident.items() if k not in ("key", "comments", "links")})
-        sides = dict(fields.get(SIDES_KEY, {}))
+        shadow = self.store.shadow(key) or Shadow(key, {})
+        merged = {**shadow.merged, **{k: v for k, v in last.incident.items() if k not in ("key", "comments", "links")}}
+        sides = dict(shadow.sides)
         for platform, record in result.records.items():
             if platform in CARRIED:
                 sides[platform] = carried(platform, self.mappers[platform].to_canonical(record)[0])
-        fields[SIDES_KEY] = sides
-        versions = {**(shadow.versions if shadow else {}), **result.versions}
-        self.store.put_shadow(Shadow(key, fields, versions))
+        versions = {**shadow.versions, **result.versions}
+        self.store.put_shadow(replace(shadow, merged=merged, sides=sides, versions=versions))
 
     def retry(self) -> RunSummary:
         """Re-evaluate every quarantined record (the mapping may have been fixed since) and every
@@ -266,18 +264,7 @@ class Engine:
     def _keys_since_last_run(self) -> list[str]:
         """Keys `retry` evaluates beside the quarantine, in one pass over the journal: those whose
         write failed in the last run, and those whose links were changed by hand since it."""
-        last_run: str | None = None
-        failed: dict[str, list[str]] = {}
-        repaired: dict[str, None] = {}
-        for entry in self.store.journal():
-            if entry.kind == "run":
-                last_run = entry.run_id
-                repaired.clear()
-            elif entry.kind == "outcome" and entry.payload.get("result") == "failed" and entry.key:
-                failed.setdefault(entry.run_id, []).append(entry.key)
-            elif entry.kind == "link" and entry.action in ("unlink", "relink") and entry.key:
-                repaired[entry.key] = None
-        return list(dict.fromkeys([*failed.get(last_run or "", []), *repaired]))
+        return list(dict.fromkeys([*self.store.failed_in_last_run(), *self.store.relinked_since_last_run()]))
 
     # --- reading
     def _two_way(self) -> list[str]:
@@ -397,12 +384,12 @@ class Engine:
         outcome = Outcome(key)
         if not blocking:
             outcome = reconcile(
-                key, shadow.fields if shadow else None, sides, linked,
+                key, shadow, sides, linked,
                 source=self.source, targets=self.targets, owners=self.sync_settings.owners,
                 matrix=self.config.matrix, rules=self.config.rules, versions=shadow.versions if shadow else None,
             )  # fmt: skip
             if outcome.merged is not None and "statuspage" in self.targets and "statuspage" in self.connectors:
-                plan_publish(outcome, shadow.fields if shadow else None, linked.get("statuspage"), self.config)
+                plan_publish(outcome, shadow.merged if shadow else None, linked.get("statuspage"), self.config)
         else:
             outcome.blocked[self.source] = blocking
         for conflict in outcome.conflicts:
@@ -418,7 +405,7 @@ class Engine:
             for platform, platform_findings in outcome.blocked.items():
                 plan.block(key, platform, platform_findings)
             plan.actions += outcome.actions
-        return _Work(key, outcome, sides, shadow.versions if shadow else {}, shadow.fields.get(SIDES_KEY, {}) if shadow else {})
+        return _Work(key, outcome, sides, shadow.versions if shadow else {}, shadow.sides if shadow else {})
 
     def _apply_batch(self, work: list[_Work], reads: dict[str, ReadProgress], summary: RunSummary, dry_run: bool) -> None:
         if dry_run or not work:
@@ -480,8 +467,9 @@ class Engine:
         ok = result.complete
         if ok and w.outcome.merged is not None and not w.outcome.blocked and not gone and not result.held:
             seen = {p: s.version for p, s in w.sides.items()}
-            fields = {**w.outcome.shadow_fields, SIDES_KEY: self._side_shadows(w.outcome, w.sides, result)}
-            self.store.put_shadow(Shadow(w.key, fields, {**w.versions, **seen, **result.versions}))
+            sides = self._side_shadows(w.outcome, w.sides, result)
+            versions = {**w.versions, **seen, **result.versions}
+            self.store.put_shadow(Shadow(w.key, w.outcome.shadow_fields, sides, w.outcome.comments_seen, versions))
             if not result.blocked:
                 self._release_held(w.key)
         self._account(w.sides, reads, ok)
