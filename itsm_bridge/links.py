@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from itsm_bridge import correlation
 from itsm_bridge.config_schema import PLATFORMS
+from itsm_bridge.connectors.base import Connector, FetchesInBulk
 from itsm_bridge.errors import BridgeError, LinkConflict, NotFound
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.model import RemoteRef
@@ -26,7 +27,6 @@ from itsm_bridge.store.base import QuarantineEntry, StateStore
 from itsm_bridge.sync.identity import KEY_CONFLICT, is_conflict
 
 if TYPE_CHECKING:
-    from itsm_bridge.connectors.base import Connector
     from itsm_bridge.sync.apply import Applied
 
 log = logging.getLogger("itsm_bridge.sync")
@@ -208,11 +208,10 @@ def gone(store: StateStore, connectors: Mapping[str, Connector]) -> list[dict[st
 
 
 def _missing(connector: Connector, pairs: list[tuple[str, RemoteRef]]) -> Iterable[tuple[str, RemoteRef]]:
-    fetch_many = getattr(connector, "fetch_many", None)
-    if fetch_many is not None:
+    if isinstance(connector, FetchesInBulk):
         for start in range(0, len(pairs), CHECK_BATCH):
             chunk = pairs[start : start + CHECK_BATCH]
-            found = {r.ref.id for r in fetch_many([ref for _, ref in chunk])}
+            found = {r.ref.id for r in connector.fetch_many([ref for _, ref in chunk])}
             yield from ((key, ref) for key, ref in chunk if ref.id not in found)
         return
     for key, ref in pairs:
