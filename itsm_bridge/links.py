@@ -1,6 +1,6 @@
 """Links: which remote record stands for each canonical key on each platform, and their repair.
 
-- `rows` and `show` tell what the store links (and what it holds back, and what was written);
+- `show` tells what the store links for a key (and what it holds back, and what was written);
 - `unlink` and `relink` change a link by hand, each journaled; `retry` then re-evaluates the key
   (an unlinked target is created again, or found by its correlation key);
 - a linked record that is gone (404 on a write) follows `[sync] gone_links`: `quarantine` (the
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from itsm_bridge import correlation
 from itsm_bridge.config_schema import PLATFORMS
+from itsm_bridge.connectors.base import Connector, FetchesInBulk
 from itsm_bridge.errors import BridgeError, LinkConflict, NotFound
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.model import RemoteRef
@@ -26,7 +27,6 @@ from itsm_bridge.store.base import QuarantineEntry, StateStore
 from itsm_bridge.sync.identity import KEY_CONFLICT, is_conflict
 
 if TYPE_CHECKING:
-    from itsm_bridge.connectors.base import Connector
     from itsm_bridge.sync.apply import Applied
 
 log = logging.getLogger("itsm_bridge.sync")
@@ -51,11 +51,6 @@ def repair_hint(key: str, platform: str) -> str:
 def gone_finding(key: str, ref: RemoteRef, why: str = "404") -> dict[str, Any]:
     message = f"{ref.platform} {ref.display or ref.id} linked to {key} is gone ({why}); {repair_hint(key, ref.platform)}"
     return Finding(GONE_RULE, ref.platform, "link", "block", message, key, ref.id).to_dict()
-
-
-def rows(store: StateStore) -> list[dict[str, str]]:
-    """Every link, by key and platform."""
-    return [{"key": key, "platform": ref.platform, "id": ref.id, "display": ref.display} for key, ref in store.all_links()]
 
 
 def show(store: StateStore, key: str, last: int = 20) -> dict[str, Any]:
@@ -208,11 +203,10 @@ def gone(store: StateStore, connectors: Mapping[str, Connector]) -> list[dict[st
 
 
 def _missing(connector: Connector, pairs: list[tuple[str, RemoteRef]]) -> Iterable[tuple[str, RemoteRef]]:
-    fetch_many = getattr(connector, "fetch_many", None)
-    if fetch_many is not None:
+    if isinstance(connector, FetchesInBulk):
         for start in range(0, len(pairs), CHECK_BATCH):
             chunk = pairs[start : start + CHECK_BATCH]
-            found = {r.ref.id for r in fetch_many([ref for _, ref in chunk])}
+            found = {r.ref.id for r in connector.fetch_many([ref for _, ref in chunk])}
             yield from ((key, ref) for key, ref in chunk if ref.id not in found)
         return
     for key, ref in pairs:

@@ -22,7 +22,7 @@ from itsm_bridge import stopping
 from itsm_bridge.config import Config
 from itsm_bridge.errors import BridgeError, NotFound, Paused
 from itsm_bridge.links import gone_finding, holds, key_findings, settle_gone, unreadable_finding
-from itsm_bridge.connectors.base import Connector, RemoteRecord
+from itsm_bridge.connectors.base import Connector, NeedsPreflight, RemoteRecord
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import RemoteRef
@@ -115,7 +115,8 @@ class Engine:
         self._plan = plan if dry_run else None
         restore_facts(self.store, self.connectors)
         for connector in self.connectors.values():  # what a connector must know before any write (a vendor's release)
-            getattr(connector, "preflight", lambda: None)()
+            if isinstance(connector, NeedsPreflight):
+                connector.preflight()
         if not dry_run:
             summary.settled = settle_open_intents(self.store, self.connectors, self.run_id)
         reads = {p: ReadProgress(Watermark.from_cursor(self.store.cursor(p)), started, self._overlap(p)) for p in self._two_way()}

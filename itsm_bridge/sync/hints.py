@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping
 
-from itsm_bridge.connectors.base import Connector
+from itsm_bridge.connectors.base import Connector, LearnsFacts, TakesStateHints
 from itsm_bridge.model import State
 from itsm_bridge.store.base import StateStore
 
@@ -22,7 +22,7 @@ def restore_facts(store: StateStore, connectors: Mapping[str, Connector]) -> Non
     """Start each connector from what earlier runs learned; facts that cannot be read back
     (written by another version, or damaged) are dropped and learned again, never fatal."""
     for platform, connector in connectors.items():
-        if not hasattr(connector, "restore"):
+        if not isinstance(connector, LearnsFacts):
             continue
         try:
             saved = store.facts(platform)
@@ -37,7 +37,7 @@ def restore_facts(store: StateStore, connectors: Mapping[str, Connector]) -> Non
 
 def keep_facts(store: StateStore, connectors: Mapping[str, Connector]) -> None:
     for platform, connector in connectors.items():
-        if hasattr(connector, "facts"):
+        if isinstance(connector, LearnsFacts):
             store.put_facts(platform, connector.facts())
 
 
@@ -48,5 +48,5 @@ def hint_states(store: StateStore, connectors: Mapping[str, Connector], key: str
     for platform, ref in links.items():
         state = shown.get(platform, {}).get("state")
         connector = connectors.get(platform)
-        if state and platform not in read and hasattr(connector, "assume_state"):
-            connector.assume_state(ref.id, State(state))  # type: ignore[union-attr]
+        if connector is not None and state and platform not in read and isinstance(connector, TakesStateHints):
+            connector.assume_state(ref.id, State(state))
