@@ -1,6 +1,6 @@
 """Links: which remote record stands for each canonical key on each platform, and their repair.
 
-- `rows` and `show` tell what the store links (and what it holds back, and what was written);
+- `show` tells what the store links for a key (and what it holds back, and what was written);
 - `unlink` and `relink` change a link by hand, each journaled; `retry` then re-evaluates the key
   (an unlinked target is created again, or found by its correlation key);
 - a linked record that is gone (404 on a write) follows `[sync] gone_links`: `quarantine` (the
@@ -51,11 +51,6 @@ def repair_hint(key: str, platform: str) -> str:
 def gone_finding(key: str, ref: RemoteRef, why: str = "404") -> dict[str, Any]:
     message = f"{ref.platform} {ref.display or ref.id} linked to {key} is gone ({why}); {repair_hint(key, ref.platform)}"
     return Finding(GONE_RULE, ref.platform, "link", "block", message, key, ref.id).to_dict()
-
-
-def rows(store: StateStore) -> list[dict[str, str]]:
-    """Every link, by key and platform."""
-    return [{"key": key, "platform": ref.platform, "id": ref.id, "display": ref.display} for key, ref in store.all_links()]
 
 
 def show(store: StateStore, key: str, last: int = 20) -> dict[str, Any]:
