@@ -21,9 +21,9 @@ import os
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
-from itsm_bridge.results import Acknowledged, DoctorResult, Link, RunResult, SyncResult
+from itsm_bridge.results import Acknowledged, DoctorResult, KeyDetails, Link, RunResult, SyncResult
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
@@ -169,9 +169,9 @@ class Bridge:
         with _opened(self.config, "links") as store:
             return relink(store, build(platform, self.config), _run_id(), key, platform, ref)
 
-    def key(self, key: str) -> dict[str, Any]:
-        """One key as `links show --json` prints it: its links, its state as last synced, what
-        holds it back and its latest journal entries (`LinkError`, exit 2, for an unknown key)."""
+    def key(self, key: str) -> KeyDetails:
+        """One key: its links, its state as last synced, what holds it back and its latest
+        journal entries (`links show`); a key the store does not know raises `LinkError` (exit 2)."""
         from itsm_bridge.links import show
 
         with _opened(self.config) as store:

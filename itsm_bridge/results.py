@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from itsm_bridge.connectors.base import CheckResult
+    from itsm_bridge.model import RemoteRef
+    from itsm_bridge.store.base import JournalEntry, QuarantineEntry, Shadow
     from itsm_bridge.sync.plan import Plan
     from itsm_bridge.sync.summary import RunSummary
 
@@ -94,3 +96,30 @@ class Acknowledged:
     key: str | None
     platform: str
     reason: str
+
+
+@dataclass(frozen=True)
+class KeyDetails:
+    """One canonical key as the store knows it: its links, its state as last synced (`shadow`,
+    None before the first sync of it), what holds it back and its latest journal entries."""
+
+    key: str
+    links: tuple[RemoteRef, ...]
+    shadow: Shadow | None
+    quarantined: tuple[QuarantineEntry, ...]
+    journal: tuple[JournalEntry, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """As `links show --json` prints it."""
+        fields = self.shadow.merged if self.shadow else {}
+        return {
+            "key": self.key,
+            "links": [{"platform": r.platform, "id": r.id, "display": r.display} for r in self.links],
+            "synced": {"title": fields.get("title"), "state": fields.get("state"),
+                       "versions": self.shadow.versions if self.shadow else {}},  # fmt: skip
+            "quarantined": [{"id": q.id, "platform": q.platform, "ref": q.ref, "since": q.first_seen,
+                             "findings": [f.get("message") for f in q.findings]} for q in self.quarantined],  # fmt: skip
+            "journal": [{"seq": e.seq, "at": e.at, "kind": e.kind, "action": e.action, "platform": e.platform, "ref": e.ref,
+                         "result": e.payload.get("result") or e.payload.get("reason") or e.payload.get("rule")}
+                        for e in self.journal],  # fmt: skip
+        }

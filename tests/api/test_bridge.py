@@ -48,6 +48,11 @@ def test_plan_writes_nothing_and_sync_applies_it_with_a_typed_result(bridge):
     assert listed == [dataclasses.asdict(link) for link in links]
     assert api.status().links == len({link.key for link in links})
 
+    details = api.key(links[0].key)
+    assert details.shadow is not None and {"servicenow", "jira"} <= {r.platform for r in details.links}
+    assert [e.kind for e in details.journal][:2] == ["intent", "outcome"]
+    assert json.loads(local(bridge, "--json", "links", "show", details.key).output) == details.to_dict()
+
 
 def test_a_saved_plan_applies_through_the_api_and_is_journaled(bridge, tmp_path):
     api = Bridge(bridge.config)
