@@ -23,13 +23,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from itsm_bridge.results import Acknowledged, DoctorResult, KeyDetails, Link, RunResult, SyncResult
+from itsm_bridge.results import Acknowledged, DoctorResult, KeyDetails, Link, RunResult, Status, SyncResult
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
     from itsm_bridge.model import RemoteRef
     from itsm_bridge.reports.report import Report
-    from itsm_bridge.runner import Status
     from itsm_bridge.sandbox.app import Sandbox
     from itsm_bridge.store.base import JournalEntry, StateStore, VerifyResult
     from itsm_bridge.store.chain import Head

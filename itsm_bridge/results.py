@@ -123,3 +123,47 @@ class KeyDetails:
                          "result": e.payload.get("result") or e.payload.get("reason") or e.payload.get("rule")}
                         for e in self.journal],  # fmt: skip
         }
+
+
+@dataclass(frozen=True)
+class Status:
+    """What `status` shows: the last run that finished, the runs that ended in error since, what
+    quarantine holds, recent conflicts, the read cursors, how many keys are linked and how many
+    writes have an intent but no outcome yet (settled by the next run)."""
+
+    last_run: JournalEntry | None
+    quarantined: tuple[QuarantineEntry, ...]
+    conflicts: tuple[JournalEntry, ...]  # the most recent, oldest first
+    cursors: dict[str, str]  # platform -> watermark (ISO 8601 UTC)
+    links: int
+    open_intents: int
+    run_errors: tuple[JournalEntry, ...]  # every run that ended in error since `last_run`
+
+    @property
+    def key_conflicts(self) -> tuple[QuarantineEntry, ...]:
+        """The held records refused for carrying a key another record holds."""
+        from itsm_bridge.sync.identity import is_conflict
+
+        return tuple(q for q in self.quarantined if is_conflict(q.findings))
+
+    def to_dict(self) -> dict[str, Any]:
+        """As `status --json` prints it."""
+        from itsm_bridge.links import key_conflicts
+
+        def entry(e: JournalEntry) -> dict[str, Any]:
+            return {"at": e.at, "run_id": e.run_id, **e.payload}
+
+        run = self.last_run
+        return {
+            "last_run": {"run_id": run.run_id, "at": run.at, **run.payload} if run else None,
+            "quarantined": [{"id": q.id, "key": q.key, "platform": q.platform, "ref": q.ref, "attempts": q.attempts,
+                             "first_seen": q.first_seen, "findings": [f.get("message") for f in q.findings]}
+                            for q in self.quarantined],  # fmt: skip
+            "conflicts": [entry(e) for e in self.conflicts],
+            "cursors": self.cursors,
+            "links": self.links,
+            "open_intents": self.open_intents,
+            "key_conflicts": key_conflicts(self.quarantined),
+            "run_errors": [entry(e) for e in self.run_errors[-5:]],  # the latest five
+            "run_errors_total": len(self.run_errors),
+        }
