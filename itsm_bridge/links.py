@@ -16,8 +16,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from itsm_bridge import correlation
-from itsm_bridge.config_schema import PLATFORMS
+from itsm_bridge import correlation, platforms
 from itsm_bridge.errors import BridgeError, LinkConflict, NotFound
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.model import RemoteRef
@@ -243,5 +242,5 @@ def _forget_version(store: StateStore, key: str, platform: str) -> None:
 
 
 def check_platform(platform: str) -> None:
-    if platform not in PLATFORMS:
-        raise LinkError(f"PLATFORM {platform!r} is not one of {', '.join(PLATFORMS)}")
+    if platforms.get(platform) is None:
+        raise LinkError(f"PLATFORM {platform!r} is not one of {', '.join(platforms.names())}")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
+from itsm_bridge import platforms
 from itsm_bridge.errors import NotFound
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
@@ -131,7 +132,7 @@ def _add(snap: Snapshot, platform: str, record: RemoteRecord, mapper: PlatformMa
     key = key or incident.key
     copy = Copy(
         platform, record.ref, incident.replace(key=key), tuple(f.for_key(key) for f in findings), record.updated,
-        page_impact=record.fields.get("impact") if platform == "statuspage" else None,
+        page_impact=record.fields.get("impact") if platforms.is_publish_only(platform) else None,
         matches_flow=platform != snap.source or _matches_filter(record, config),
     )  # fmt: skip
     snap.views.setdefault(key, View(key)).copies.setdefault(platform, []).append(copy)
@@ -196,7 +197,7 @@ def store_snapshot(config: Config, store: StateStore, shadows: Iterable[tuple[st
 
 
 def _fill_from_store(snap: Snapshot, store: StateStore, shadows: Iterable[tuple[str, dict[str, Any]]]) -> None:
-    from itsm_bridge.sync.reconcile import SIDES_KEY
+    from itsm_bridge.sync.reconcile import sides_shown
 
     source = snap.source
     links: dict[str, dict[str, RemoteRef]] = {}
@@ -206,7 +207,7 @@ def _fill_from_store(snap: Snapshot, store: StateStore, shadows: Iterable[tuple[
         refs = links.get(key, {})
         view = snap.views[key] = View(key, links=refs)
         base = {k: v for k, v in fields.items() if not k.startswith("_")}
-        for platform, values in (fields.get(SIDES_KEY) or {}).items():
+        for platform, values in sides_shown(fields).items():
             ref = refs.get(platform) or RemoteRef(platform, key)
             plain = {**(base if platform == source else {}), **values, "key": key}
             plain["title"] = plain.get("title") or base.get("title") or ""
