@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Iterator
 
@@ -23,7 +23,7 @@ from itsm_bridge.config import Config
 from itsm_bridge.config_schema import ReadSettings
 from itsm_bridge.errors import BridgeError, NotFound, Paused
 from itsm_bridge.links import gone_finding, holds, key_findings, settle_gone, unreadable_finding
-from itsm_bridge.connectors.base import Connector, RemoteRecord
+from itsm_bridge.connectors.base import Connector, NeedsPreflight, RemoteRecord
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import RemoteRef
@@ -38,7 +38,7 @@ from itsm_bridge.sync.identity import Conflict, Identity, is_conflict
 from itsm_bridge.sync.plan import Action, Plan
 from itsm_bridge.sync.publish import plan_publish
 from itsm_bridge.sync.refused import hold_refused
-from itsm_bridge.sync.reconcile import SIDES_KEY, Outcome, Side, carried, compared, reconcile
+from itsm_bridge.sync.reconcile import Outcome, Side, carried, compared, reconcile
 from itsm_bridge.sync.summary import RunSummary
 
 log = logging.getLogger("itsm_bridge.sync")
@@ -116,7 +116,8 @@ class Engine:
         self._plan = plan if dry_run else None
         restore_facts(self.store, self.connectors)
         for connector in self.connectors.values():  # what a connector must know before any write (a vendor's release)
-            getattr(connector, "preflight", lambda: None)()
+            if isinstance(connector, NeedsPreflight):
+                connector.preflight()
         if not dry_run:
             summary.settled = settle_open_intents(self.store, self.connectors, self.run_id)
         reads = {p: ReadProgress(Watermark.from_cursor(self.store.cursor(p)), started, self._overlap(p)) for p in self._two_way()}
@@ -180,16 +181,14 @@ class Engine:
 
     def _record_applied_plan(self, key: str, last: Action, result: Applied) -> None:
         """The shadow after a saved plan was applied: its merged incident, as each side now shows it."""
-        shadow = self.store.shadow(key)
-        fields = dict(shadow.fields) if shadow else {}
-        fields.update({k: v for k, v in last.incident.items() if k not in ("key", "comments", "links")})
-        sides = dict(fields.get(SIDES_KEY, {}))
+        shadow = self.store.shadow(key) or Shadow(key, {})
+        merged = {**shadow.merged, **{k: v for k, v in last.incident.items() if k not in ("key", "comments", "links")}}
+        sides = dict(shadow.sides)
         for platform, record in result.records.items():
             if compared(platform):
                 sides[platform] = carried(platform, self.mappers[platform].to_canonical(record)[0])
-        fields[SIDES_KEY] = sides
-        versions = {**(shadow.versions if shadow else {}), **result.versions}
-        self.store.put_shadow(Shadow(key, fields, versions))
+        versions = {**shadow.versions, **result.versions}
+        self.store.put_shadow(replace(shadow, merged=merged, sides=sides, versions=versions))
 
     def retry(self) -> RunSummary:
         """Re-evaluate every quarantined record (the mapping may have been fixed since) and every
@@ -267,18 +266,7 @@ class Engine:
     def _keys_since_last_run(self) -> list[str]:
         """Keys `retry` evaluates beside the quarantine, in one pass over the journal: those whose
         write failed in the last run, and those whose links were changed by hand since it."""
-        last_run: str | None = None
-        failed: dict[str, list[str]] = {}
-        repaired: dict[str, None] = {}
-        for entry in self.store.journal():
-            if entry.kind == "run":
-                last_run = entry.run_id
-                repaired.clear()
-            elif entry.kind == "outcome" and entry.payload.get("result") == "failed" and entry.key:
-                failed.setdefault(entry.run_id, []).append(entry.key)
-            elif entry.kind == "link" and entry.action in ("unlink", "relink") and entry.key:
-                repaired[entry.key] = None
-        return list(dict.fromkeys([*failed.get(last_run or "", []), *repaired]))
+        return list(dict.fromkeys([*self.store.failed_in_last_run(), *self.store.relinked_since_last_run()]))
 
     # --- reading
     def _two_way(self) -> list[str]:
@@ -398,13 +386,13 @@ class Engine:
         outcome = Outcome(key)
         if not blocking:
             outcome = reconcile(
-                key, shadow.fields if shadow else None, sides, linked,
+                key, shadow, sides, linked,
                 source=self.source, targets=self.targets, owners=self.sync_settings.owners,
                 matrix=self.config.matrix, rules=self.config.rules, versions=shadow.versions if shadow else None,
             )  # fmt: skip
             for target in self.targets:
                 if outcome.merged is not None and is_publish_only(target) and target in self.connectors:
-                    plan_publish(outcome, shadow.fields if shadow else None, linked.get(target), self.config, target)
+                    plan_publish(outcome, shadow.merged if shadow else None, linked.get(target), self.config, target)
         else:
             outcome.blocked[self.source] = blocking
         for conflict in outcome.conflicts:
@@ -420,7 +408,7 @@ class Engine:
             for platform, platform_findings in outcome.blocked.items():
                 plan.block(key, platform, platform_findings)
             plan.actions += outcome.actions
-        return _Work(key, outcome, sides, shadow.versions if shadow else {}, shadow.fields.get(SIDES_KEY, {}) if shadow else {})
+        return _Work(key, outcome, sides, shadow.versions if shadow else {}, shadow.sides if shadow else {})
 
     def _apply_batch(self, work: list[_Work], reads: dict[str, ReadProgress], summary: RunSummary, dry_run: bool) -> None:
         if dry_run or not work:
@@ -482,8 +470,9 @@ class Engine:
         ok = result.complete
         if ok and w.outcome.merged is not None and not w.outcome.blocked and not gone and not result.held:
             seen = {p: s.version for p, s in w.sides.items()}
-            fields = {**w.outcome.shadow_fields, SIDES_KEY: self._side_shadows(w.outcome, w.sides, result)}
-            self.store.put_shadow(Shadow(w.key, fields, {**w.versions, **seen, **result.versions}))
+            sides = self._side_shadows(w.outcome, w.sides, result)
+            versions = {**w.versions, **seen, **result.versions}
+            self.store.put_shadow(Shadow(w.key, w.outcome.shadow_fields, sides, w.outcome.comments_seen, versions))
             if not result.blocked:
                 self._release_held(w.key)
         self._account(w.sides, reads, ok)

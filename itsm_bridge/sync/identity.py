@@ -133,7 +133,7 @@ class Identity:
         """Journal, once per new value, that a linked record now carries another key."""
         if not self.journal:
             return
-        for entry in self.store.journal(key=linked):
+        for entry in self.store.journal(key=linked, kinds=("finding",)):
             if entry.kind == "finding" and entry.payload.get("rule_id") == KEY_CHANGED \
                     and entry.platform == platform and entry.payload.get("value") == carried:  # fmt: skip
                 return

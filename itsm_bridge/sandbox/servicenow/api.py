@@ -3,18 +3,18 @@
 What it keeps faithful, because the connector must cope with it:
 - basic auth (user `itsm.bridge`), a bearer token, and OAuth client credentials (`/oauth_token.do`);
   the vendor's 401 and 404 bodies, and `{"error": {"message", "detail"}, "status": "failure"}`;
-- encoded queries (`snow_query`), where a condition on an unknown field is dropped and a value
+- encoded queries (`encoded_query`), where a condition on an unknown field is dropped and a value
   holding `^NQ` widens the query; `Link` (first, prev, next, last) and `X-Total-Count` paging;
 - display values false | true | all, and reference fields as `{"link", "value"}` unless
   `sysparm_exclude_reference_link=true`;
-- the incident rules of `servicenow_store` (computed priority, write-only journal fields,
+- the incident rules of `store` (computed priority, write-only journal fields,
   `sys_mod_count`, a data policy answering 403 on resolve without resolution code and notes);
 - hourly-style rate limit rules per user (`rate_limit`), answered 429 with `Retry-After` and the
   `X-RateLimit-*` headers; `hourly_rule` (requests per clock hour) is a rate limit rule as an
   instance has them: its headers on every Table API answer, a 429 until the top of the hour;
 - the integration user's time zone (`user_timezone`) in display values of date-times, and what
   its ACLs let it read of sys_journal_field (`journal_access`: read, hidden rows, or denied 403),
-  as `servicenow_user` describes with sources.
+  as `user` describes with sources.
 
 Tables served: incident, sys_journal_field, sys_choice, and the reference tables sys_user,
 sys_user_group, cmdb_ci, sys_user_role, sys_user_has_role. Another name answers 400 Invalid table.
@@ -23,19 +23,18 @@ sys_user_group, cmdb_ci, sys_user_role, sys_user_has_role. Another name answers 
 from __future__ import annotations
 
 import hashlib
-import math
 from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 from urllib.parse import parse_qs, urlencode
 
-from itsm_bridge.sandbox import snow_query
-from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, RollingWindow, basic_auth
+from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, basic_auth
 from itsm_bridge.sandbox.local_time import zoned
-from itsm_bridge.sandbox.servicenow_schema import TIME_COLUMNS
-from itsm_bridge.sandbox.servicenow_store import SnowStore, Table
-from itsm_bridge.sandbox.servicenow_user import HourlyRule, JournalAccess, journal_rows_shown
-from itsm_bridge.sandbox.snow_query import Row
+from itsm_bridge.sandbox.servicenow import encoded_query
+from itsm_bridge.sandbox.servicenow.encoded_query import Row
+from itsm_bridge.sandbox.servicenow.schema import TIME_COLUMNS
+from itsm_bridge.sandbox.servicenow.store import SnowStore, Table
+from itsm_bridge.sandbox.servicenow.user import HourlyRule, JournalAccess, journal_rows_shown
 
 USER = "itsm.bridge"
 TABLE_PATHS = ("/api/now/table", "/api/now/v1/table", "/api/now/v2/table")
@@ -79,7 +78,6 @@ class ServiceNowPlatform(Platform):
         self.user_timezone = "UTC"  # the integration user's time zone: display values of date-times are in it
         self.journal_access: JournalAccess = "read"  # what the user's ACLs let it read of sys_journal_field
         self._hourly: HourlyRule | None = None
-        self._window: RollingWindow | None = None
         self._oauth_tokens: dict[str, datetime] = {}
         self._selections: OrderedDict[tuple[str, str], tuple[int, list[Row]]] = OrderedDict()
         for prefix in TABLE_PATHS:
@@ -160,12 +158,8 @@ class ServiceNowPlatform(Platform):
             wait = rule.admit(self.user_of(req) or "guest", self.clock.now())
             if wait is not None:
                 return self.throttled_response(retry_after or wait)
-        if not self.rate_limit:
-            return None
-        if self._window is None or (self._window.limit, self._window.window_s) != self.rate_limit:
-            self._window = RollingWindow(*self.rate_limit)
-        window_wait = self._window.admit(self.user_of(req) or "guest")
-        return None if window_wait is None else self.throttled_response(retry_after or str(max(1, math.ceil(window_wait))))
+        window_wait = self.over_limit(self.rate_limit, self.user_of(req) or "guest")
+        return None if window_wait is None else self.throttled_response(retry_after or window_wait)
 
     def throttled_response(self, retry_after: str) -> Response:
         limit, window = (self.hourly_rule, 3600.0) if self.hourly_rule else self.rate_limit or (NOMINAL_HOURLY_LIMIT, 3600.0)
@@ -230,7 +224,7 @@ class ServiceNowPlatform(Platform):
         if cached is not None and cached[0] == table.version:
             self._selections.move_to_end(key)
             return cached[1]
-        rows = snow_query.run(list(table.rows.values()), text, lambda c: self.store.known(table, c),
+        rows = encoded_query.run(list(table.rows.values()), text, lambda c: self.store.known(table, c),
                               lambda c: self.store.getter(table, c), self.store.numeric)  # fmt: skip
         self._selections[key] = (table.version, rows)
         while len(self._selections) > 8:
@@ -274,7 +268,7 @@ class ServiceNowPlatform(Platform):
             return value
         shown = self.store.display(table, row, column)
         if column in TIME_COLUMNS:
-            shown = zoned(shown, self.user_timezone)  # the user's time zone (servicenow_user)
+            shown = zoned(shown, self.user_timezone)  # the user's time zone (servicenow.user)
         if display == "true":
             if target and links and value:
                 return {"display_value": shown, "link": f"{self._base(req)}/api/now/table/{target}/{value}"}
@@ -376,8 +370,6 @@ class ServiceNowPlatform(Platform):
         self._selections.clear()
         self._oauth_tokens.clear()
         self._hourly = None
-        if self._window is not None:
-            self._window.reset()
 
     def to_state(self) -> dict[str, Any]:
         with self.lock:
