@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from itsm_bridge import correlation, platforms
 from itsm_bridge.connectors.base import Connector, FetchesInBulk
 from itsm_bridge.errors import BridgeError, LinkConflict, NotFound
-from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.findings import Finding
 from itsm_bridge.model import RemoteRef
 from itsm_bridge.store.base import QuarantineEntry, StateStore
 from itsm_bridge.sync.identity import KEY_CONFLICT, is_conflict

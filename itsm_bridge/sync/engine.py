@@ -23,8 +23,9 @@ from itsm_bridge.config import Config
 from itsm_bridge.config_schema import ReadSettings
 from itsm_bridge.errors import BridgeError, NotFound, Paused
 from itsm_bridge.links import gone_finding, holds, key_findings, settle_gone, unreadable_finding
-from itsm_bridge.connectors.base import Connector, NeedsPreflight, RemoteRecord
-from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.connectors.base import Connector, NeedsPreflight
+from itsm_bridge.records import RemoteRecord
+from itsm_bridge.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import RemoteRef
 from itsm_bridge.platforms import is_publish_only, own_writer_pool, two_way_names
@@ -32,7 +33,8 @@ from itsm_bridge.store.base import Shadow, StateStore
 from itsm_bridge.stopping import Interrupted
 from itsm_bridge.store.serialized import Serialized
 from itsm_bridge.sync.apply import Applied, Applier, settle_open_intents
-from itsm_bridge.sync.cursor import ReadProgress, Watermark
+from itsm_bridge.sync.cursor import ReadProgress
+from itsm_bridge.watermark import Watermark
 from itsm_bridge.sync.hints import hint_states, keep_facts, restore_facts
 from itsm_bridge.sync.identity import Conflict, Identity, is_conflict
 from itsm_bridge.sync.plan import Action, Plan
@@ -333,13 +335,12 @@ class Engine:
                 continue
             except Interrupted:
                 return pending  # the cursors stay: these changes are read again next run
-            if only is None:
-                read.complete_to = getattr(self.connectors[platform], "complete_to", None)
         return pending
 
     def _target_records(self, platform: str, read: ReadProgress, pending: dict[str, dict[str, Side]], only: str | None,
                         summary: RunSummary) -> None:  # fmt: skip
-        for record in self.connectors[platform].changed_since(read.watermark):
+        changes = self.connectors[platform].changed_since(read.watermark)
+        for record in changes:
             if stopping.requested():
                 return
             read.last = record.updated or read.last
@@ -365,6 +366,8 @@ class Engine:
                 continue
             incident, _ = self.mappers[platform].to_canonical(record)
             pending.setdefault(key, {})[platform] = _side(platform, incident.replace(key=key), record)
+        if only is None:  # read to the end: the cursor may move as far as the read is complete
+            read.complete_to = changes.complete_to
 
     def _matches_filter(self, record: RemoteRecord) -> bool:
         wanted = self.sync_settings.filters.get(self.source, {})

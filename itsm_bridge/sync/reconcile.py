@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
-from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.findings import Finding
 from itsm_bridge.mapping.rules import RequiredRule, check_steps
 from itsm_bridge.mapping.priority import PriorityMatrix
 from itsm_bridge.model import Comment, Incident, State
