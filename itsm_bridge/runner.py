@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from itsm_bridge import stopping
+from itsm_bridge import platforms, stopping
 from itsm_bridge.config import Config
 from itsm_bridge.connectors import build_all
 from itsm_bridge.connectors.base import CheckResult, Connector
@@ -249,7 +249,7 @@ def _status(store: StateStore, config: Config, conflicts_shown: int) -> Status:
     run = store.last_run()
     errors = store.journal(kinds=("run_error",), after=run.seq if run else None)  # since the last that finished
     cursors = {}
-    for platform in ("servicenow", "jira"):
+    for platform in platforms.two_way_names():
         cursor = store.cursor(platform)
         if cursor is not None:
             cursors[platform] = cursor.value
