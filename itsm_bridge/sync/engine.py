@@ -1,6 +1,6 @@
 """One sync cycle: read -> normalize -> reconcile -> plan -> apply -> record.
 
-- Targets' changes (Jira edits coming back) are read first and kept by key; the source is then
+- Targets' changes (edits made on a target, coming back) are read first and kept by key; the source is then
   streamed in batches, each batch planned and applied before the next is read, so memory stays
   flat however many incidents change.
 - Every write goes through the Applier (journal first): a batch's creates in bulk, then each
@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator
 
 from itsm_bridge import stopping
 from itsm_bridge.config import Config
+from itsm_bridge.config_schema import ReadSettings
 from itsm_bridge.errors import BridgeError, NotFound, Paused
 from itsm_bridge.links import gone_finding, holds, key_findings, settle_gone, unreadable_finding
 from itsm_bridge.connectors.base import Connector, NeedsPreflight
@@ -27,6 +28,7 @@ from itsm_bridge.records import RemoteRecord
 from itsm_bridge.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import RemoteRef
+from itsm_bridge.platforms import is_publish_only, own_writer_pool, two_way_names
 from itsm_bridge.store.base import Shadow, StateStore
 from itsm_bridge.stopping import Interrupted
 from itsm_bridge.store.serialized import Serialized
@@ -38,12 +40,11 @@ from itsm_bridge.sync.identity import Conflict, Identity, is_conflict
 from itsm_bridge.sync.plan import Action, Plan
 from itsm_bridge.sync.publish import plan_publish
 from itsm_bridge.sync.refused import hold_refused
-from itsm_bridge.sync.reconcile import CARRIED, Outcome, Side, carried, reconcile
+from itsm_bridge.sync.reconcile import Outcome, Side, carried, compared, reconcile
 from itsm_bridge.sync.summary import RunSummary
 
 log = logging.getLogger("itsm_bridge.sync")
 BATCH = 500
-BACKGROUND = ("statuspage",)  # one-way targets with a tight budget: their writes never hold the others' workers
 MAX_WAITING = 1000
 PRUNE_EVERY = 5000  # applied records between two prunings of a read's list  # keys waiting on a background write before the read pauses for them (bounds memory)
 
@@ -186,7 +187,7 @@ class Engine:
         merged = {**shadow.merged, **{k: v for k, v in last.incident.items() if k not in ("key", "comments", "links")}}
         sides = dict(shadow.sides)
         for platform, record in result.records.items():
-            if platform in CARRIED:
+            if compared(platform):
                 sides[platform] = carried(platform, self.mappers[platform].to_canonical(record)[0])
         versions = {**shadow.versions, **result.versions}
         self.store.put_shadow(replace(shadow, merged=merged, sides=sides, versions=versions))
@@ -271,7 +272,7 @@ class Engine:
 
     # --- reading
     def _two_way(self) -> list[str]:
-        return [p for p in (self.source, *self.targets) if p in CARRIED and p in self.connectors]
+        return [p for p in (self.source, *self.targets) if compared(p) and p in self.connectors]
 
     def _read_source(self, reads: dict[str, ReadProgress], summary: RunSummary, only: str | None) -> Iterator[tuple[str, RemoteRecord, Side, list[Finding]]]:
         read = reads[self.source]
@@ -392,8 +393,9 @@ class Engine:
                 source=self.source, targets=self.targets, owners=self.sync_settings.owners,
                 matrix=self.config.matrix, rules=self.config.rules, versions=shadow.versions if shadow else None,
             )  # fmt: skip
-            if outcome.merged is not None and "statuspage" in self.targets and "statuspage" in self.connectors:
-                plan_publish(outcome, shadow.merged if shadow else None, linked.get("statuspage"), self.config)
+            for target in self.targets:
+                if outcome.merged is not None and is_publish_only(target) and target in self.connectors:
+                    plan_publish(outcome, shadow.merged if shadow else None, linked.get(target), self.config, target)
         else:
             outcome.blocked[self.source] = blocking
         for conflict in outcome.conflicts:
@@ -507,9 +509,9 @@ class Engine:
             self.store.release(entry_id)
 
     def _executors(self) -> dict[str, ThreadPoolExecutor]:
-        for platform in BACKGROUND:
-            settings = getattr(self.config.settings, platform, None)
-            if platform in self.connectors and settings is not None and platform not in self._background:
+        for platform in self.connectors:
+            settings = self.config.settings.section(platform)
+            if own_writer_pool(platform) and settings is not None and platform not in self._background:
                 self._background[platform] = ThreadPoolExecutor(settings.workers, thread_name_prefix=platform)
         return self._background
 
@@ -527,20 +529,21 @@ class Engine:
             summary.quarantined += 1
 
     def _overlap(self, platform: str) -> timedelta:
-        return timedelta(seconds=getattr(self.config.settings, platform).overlap_s)
+        section = self.config.settings.section(platform)
+        return timedelta(seconds=section.overlap_s if isinstance(section, ReadSettings) else 0)
 
     def _workers(self) -> int:
         """Keys applied side by side: enough for the busiest platform to have its `workers`
         requests in flight. A background platform's writes run on its own executor, not these."""
-        sections = (getattr(self.config.settings, p, None) for p in self.connectors if p not in BACKGROUND)
-        counts: list[int] = [s.workers for s in sections if s is not None and hasattr(s, "workers")]
+        sections = (self.config.settings.section(p) for p in self.connectors if not own_writer_pool(p))
+        counts: list[int] = [s.workers for s in sections if s is not None]
         return max(counts or [1])
 
     def _side_shadows(self, outcome: Outcome, sides: dict[str, Side], result: Applied) -> dict[str, dict[str, Any]]:
         """How each platform shows the incident now: from the record our last write returned,
         else from what was read this cycle, else as before."""
         out = dict(outcome.side_shadows)
-        for platform in CARRIED:
+        for platform in two_way_names():
             record = result.records.get(platform)
             if record is not None:
                 out[platform] = carried(platform, self.mappers[platform].to_canonical(record)[0])
