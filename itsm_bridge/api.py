@@ -21,15 +21,14 @@ import os
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
-from itsm_bridge.results import Acknowledged, DoctorResult, Link, RunResult, SyncResult
+from itsm_bridge.results import Acknowledged, DoctorResult, KeyDetails, Link, RunResult, Status, SyncResult
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
     from itsm_bridge.model import RemoteRef
     from itsm_bridge.reports.report import Report
-    from itsm_bridge.runner import Status
     from itsm_bridge.sandbox.app import Sandbox
     from itsm_bridge.store.base import JournalEntry, StateStore, VerifyResult
     from itsm_bridge.store.chain import Head
@@ -169,9 +168,9 @@ class Bridge:
         with _opened(self.config, "links") as store:
             return relink(store, build(platform, self.config), _run_id(), key, platform, ref)
 
-    def key(self, key: str) -> dict[str, Any]:
-        """One key as `links show --json` prints it: its links, its state as last synced, what
-        holds it back and its latest journal entries (`LinkError`, exit 2, for an unknown key)."""
+    def key(self, key: str) -> KeyDetails:
+        """One key: its links, its state as last synced, what holds it back and its latest
+        journal entries (`links show`); a key the store does not know raises `LinkError` (exit 2)."""
         from itsm_bridge.links import show
 
         with _opened(self.config) as store:
