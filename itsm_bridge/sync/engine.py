@@ -257,6 +257,7 @@ class Engine:
                 repaired[entry.key] = None
         return list(dict.fromkeys([*failed.get(last_run or "", []), *repaired]))
 
+
 def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
     batch: list[Any] = []
     for item in items:
