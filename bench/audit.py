@@ -34,7 +34,8 @@ from itsm_bridge import config as config_module  # noqa: E402
 from itsm_bridge.reports.collect import iter_shadows, store_snapshot  # noqa: E402
 from itsm_bridge.reports.render import render  # noqa: E402
 from itsm_bridge.reports.report import build  # noqa: E402
-from itsm_bridge.store.sql import SqlStore, links, quarantine, shadows  # noqa: E402
+from itsm_bridge.store.schema import links, quarantine, shadows  # noqa: E402
+from itsm_bridge.store.sql import SqlStore  # noqa: E402
 
 TARGET_S = 10.0
 CATEGORIES = {"Software": ["Email", "Operating System"], "Network": ["VPN", "DNS"], "Hardware": ["CPU", "Disk"],
@@ -74,9 +75,9 @@ def seed(store: SqlStore, n: int, rng: random.Random) -> dict[str, int]:
             jira["subcategory"] = None
             planted["category_mismatch"] += 1
         fields = {**snow, "priority": MATRIX[(impact, urgency)], "opened": opened.isoformat(),
-                  "resolved": resolved.isoformat() if resolved else None, "updated": (resolved or opened).isoformat(),
-                  "_sides": {"servicenow": snow, "jira": jira}, "_comments_seen": []}  # fmt: skip
+                  "resolved": resolved.isoformat() if resolved else None, "updated": (resolved or opened).isoformat()}
         shadow_rows.append({"key": key, "fields": json.dumps(fields), "versions": json.dumps({"servicenow": "3"}),
+                            "sides": json.dumps({"servicenow": snow, "jira": jira}), "comments_seen": "[]",
                             "updated_at": stamp})  # fmt: skip
         link_rows.append({"key": key, "platform": "servicenow", "remote_id": f"s{i}", "display": key, "created_at": stamp})
         link_rows.append({"key": key, "platform": "jira", "remote_id": f"j{i}", "display": f"OPS-{i}", "created_at": stamp})

@@ -129,7 +129,7 @@ class SandboxChild:
 def _serve(n: int, seed: int, latency_ms: float, limits: dict[str, tuple[int, float]], search_lag_s: float,
            conn: Connection) -> None:  # fmt: skip
     from itsm_bridge.sandbox.app import Sandbox
-    from itsm_bridge.sandbox.core import FaultProfile
+    from itsm_bridge.sandbox.faults import FaultProfile
 
     sb = Sandbox(seed=seed)
     started = time.perf_counter()

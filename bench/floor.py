@@ -103,8 +103,8 @@ def workflow_graph(transitions: Iterable[tuple[Iterable[str], str]], statuses: I
 
 
 def sandbox_workflow() -> tuple[dict[str, set[str]], str]:
-    """(graph, initial status) of the sandbox's Jira workflow (`jira_schema.itsm_workflow`)."""
-    from itsm_bridge.sandbox.jira_schema import itsm_workflow
+    """(graph, initial status) of the sandbox's Jira workflow (`sandbox.jira.schema.itsm_workflow`)."""
+    from itsm_bridge.sandbox.jira.schema import itsm_workflow
 
     wf = itsm_workflow()
     return workflow_graph([(t.sources, t.to) for t in wf.transitions], [s.name for s in wf.statuses]), wf.initial
@@ -113,7 +113,7 @@ def sandbox_workflow() -> tuple[dict[str, set[str]], str]:
 def sandbox_rideable() -> frozenset[str]:
     """Statuses a create can move a new issue to in the sandbox's workflow: targets of the
     initial status's transitions that have no screen."""
-    from itsm_bridge.sandbox.jira_schema import itsm_workflow
+    from itsm_bridge.sandbox.jira.schema import itsm_workflow
 
     wf = itsm_workflow()
     return frozenset(t.to for t in wf.available(wf.initial) if not t.screen)

@@ -62,8 +62,8 @@ def _fields(rng: random.Random, refs: dict[str, list[str]], i: int) -> dict[str,
 
 
 def _serve(n: int, conn: Connection) -> None:
-    from itsm_bridge.sandbox.core import serve
-    from itsm_bridge.sandbox.servicenow import ServiceNowPlatform
+    from itsm_bridge.sandbox.server import serve
+    from itsm_bridge.sandbox.servicenow.api import ServiceNowPlatform
 
     before = rss_mb()
     platform = ServiceNowPlatform(seed=0)

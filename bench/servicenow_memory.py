@@ -30,8 +30,8 @@ def rss_mb() -> float:
 
 
 def _serve(count: int, conn: Connection) -> None:
-    from itsm_bridge.sandbox.core import serve
-    from itsm_bridge.sandbox.servicenow import ServiceNowPlatform
+    from itsm_bridge.sandbox.server import serve
+    from itsm_bridge.sandbox.servicenow.api import ServiceNowPlatform
 
     platform = ServiceNowPlatform(seed=0)
     start = datetime(2024, 1, 1, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""The `itsm-bridge` command: parsing and printing only; the work lives in the library.
+"""The `itsm-bridge` command: parsing and printing only, over the public API (`itsm_bridge.Bridge`).
 
 Imports of the library happen inside commands, so `itsm-bridge --help` starts fast.
 Exit codes: 0 ok, 1 records failed or were quarantined, 2 usage or config error,
@@ -10,12 +10,18 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, NoReturn
+from typing import TYPE_CHECKING, Any, Callable, Literal, NoReturn, TypeVar
 
 import click
 
 from itsm_bridge import __version__
 from itsm_bridge.cli_global import BridgeGroup
+
+if TYPE_CHECKING:
+    from itsm_bridge.api import Bridge
+    from itsm_bridge.results import RunResult
+
+T = TypeVar("T")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
 
@@ -170,11 +176,13 @@ def _progress() -> Callable[[int], None] | None:
     return lambda n: click.echo(f"\rprocessed {n} record(s)", err=True, nl=False)
 
 
-def _run(ctx: Context, work: Callable[[Any], Any]) -> Any:
+def _run(ctx: Context, work: Callable[[Bridge], T]) -> T:
+    """`work` done by the Bridge over the command's config; a BridgeError ends the command."""
+    from itsm_bridge.api import Bridge
     from itsm_bridge.errors import BridgeError
 
     try:
-        return work(ctx.load_config())
+        return work(Bridge(ctx.config_path))
     except BridgeError as exc:
         fail(ctx, exc)
 
@@ -191,13 +199,13 @@ def _writable(ctx: Context, *outputs: tuple[str | None, str]) -> None:
         fail(ctx, exc)
 
 
-def _finish(ctx: Context, summary: Any, text: str) -> None:
-    emit(ctx, summary.to_dict(), text)
-    sys.exit(summary.exit_code())
+def _finish(ctx: Context, result: RunResult, text: str) -> None:
+    emit(ctx, result.to_dict(), text)
+    sys.exit(result.exit_code)
 
 
-def _summary_text(summary: Any) -> str:
-    d = summary.to_dict()
+def _summary_text(result: RunResult) -> str:
+    d = result.to_dict()
     parts = [f"{k} {d[k]}" for k in ("created", "updated", "transitioned", "commented", "published",
                                       "skipped", "quarantined", "conflicts", "failed", "deferred") if d[k]]  # fmt: skip
     calls = ", ".join(f"{p} {n}" for p, n in d["api_calls"].items())
@@ -229,14 +237,12 @@ def sync_command(ctx: Context, dry_run: bool, only: str | None, limit: int | Non
     exists nowhere included), 3 when another run holds the lock, 4 when a platform is unreachable
     or refuses the credentials.
     """
-    from itsm_bridge import runner
-
     progress = _progress()
-    summary, plan = _run(ctx, lambda cfg: runner.sync(cfg, dry_run=dry_run, only=only, limit=limit, progress=progress))
+    result = _run(ctx, lambda bridge: bridge.sync(dry_run=dry_run, only=only, limit=limit, progress=progress))
     if progress:
         click.echo("", err=True)  # end the live count's line
-    text = (plan.render() + "\n") if dry_run else ""
-    _finish(ctx, summary, text + _summary_text(summary))
+    text = (result.plan.render() + "\n") if result.plan is not None else ""
+    _finish(ctx, result, text + _summary_text(result))
 
 
 @main.command("plan")
@@ -252,10 +258,8 @@ def plan_command(ctx: Context, out: str | None, only: str | None, limit: int | N
     2 on a usage or config error (an --only KEY that exists nowhere included), 4 when a platform
     is unreachable or refuses the credentials. It takes no lock and writes nothing.
     """
-    from itsm_bridge import runner
-
     _writable(ctx, (out, "--out"))
-    summary, plan = _run(ctx, lambda cfg: runner.sync(cfg, dry_run=True, only=only, limit=limit))
+    plan = _run(ctx, lambda bridge: bridge.plan(only=only, limit=limit))
     if out:
         plan.save(out)
     emit(ctx, plan.to_dict(), plan.render() + (f"\nSaved to {out}" if out else ""))
@@ -267,25 +271,22 @@ def plan_command(ctx: Context, out: str | None, only: str | None, limit: int | N
 @pass_ctx
 def apply_command(ctx: Context, plan_file: str) -> None:
     """Apply exactly a saved plan; refuse any action whose record changed since it was made."""
-    from itsm_bridge import runner
     from itsm_bridge.sync.plan import Plan
 
     try:
         plan = Plan.load(plan_file)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:  # not JSON, or not a plan's shape
         raise click.BadParameter(f"{plan_file}: not an itsm-bridge plan ({exc})", param_hint="PLAN") from None
-    summary = _run(ctx, lambda cfg: runner.apply(cfg, plan))
-    _finish(ctx, summary, _summary_text(summary))
+    result = _run(ctx, lambda bridge: bridge.apply(plan))
+    _finish(ctx, result, _summary_text(result))
 
 
 @main.command("retry")
 @pass_ctx
 def retry_command(ctx: Context) -> None:
     """Re-evaluate quarantined records (after a mapping fix) and re-run failed writes."""
-    from itsm_bridge import runner
-
-    summary = _run(ctx, runner.retry)
-    _finish(ctx, summary, _summary_text(summary))
+    result = _run(ctx, lambda bridge: bridge.retry())
+    _finish(ctx, result, _summary_text(result))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,10 +297,9 @@ def retry_command(ctx: Context) -> None:
 @pass_ctx
 def status_command(ctx: Context) -> None:
     """Last run, quarantined records, recent conflicts, cursors and links."""
-    from itsm_bridge import runner
     from itsm_bridge.output import render_status
 
-    st = _run(ctx, runner.status)
+    st = _run(ctx, lambda bridge: bridge.status())
     emit(ctx, st.to_dict(), lambda: render_status(st.to_dict()))
 
 
@@ -312,10 +312,9 @@ def quarantine_group() -> None:
 @pass_ctx
 def quarantine_list(ctx: Context) -> None:
     """Every quarantined record with the findings that hold it."""
-    from itsm_bridge import runner
     from itsm_bridge.output import table
 
-    st = _run(ctx, runner.status)
+    st = _run(ctx, lambda bridge: bridge.status())
     rows = [[q["id"], q["key"], q["platform"], q["attempts"], "; ".join(q["findings"])] for q in st.quarantined]
     emit(ctx, st.quarantined, table(["id", "key", "platform", "attempts", "findings"], rows) if rows else "Nothing quarantined.")
 
@@ -327,10 +326,10 @@ def quarantine_list(ctx: Context) -> None:
 def quarantine_ack(ctx: Context, ids: tuple[int, ...], reason: str) -> None:
     """Acknowledge quarantined records: release them without syncing, journaling who and why,
     so runs stop exiting 1 for them. A later change to the record is synced (or held) again."""
-    from itsm_bridge import runner
+    from dataclasses import asdict
 
-    acked = _run(ctx, lambda cfg: runner.acknowledge(cfg, list(ids), reason))
-    emit(ctx, {"acknowledged": acked}, "\n".join(f"acknowledged {q['id']} {q['key']} ({q['platform']})" for q in acked))
+    acked = _run(ctx, lambda bridge: bridge.acknowledge(list(ids), reason))
+    emit(ctx, {"acknowledged": [asdict(q) for q in acked]}, "\n".join(f"acknowledged {q.id} {q.key} ({q.platform})" for q in acked))
 
 
 @main.group("journal")
@@ -346,34 +345,13 @@ def journal_group() -> None:
 def journal_verify(ctx: Context, head_value: str | None) -> None:
     """Check the hash chain (HMACs with state.journal_key_env): exit 1 if any entry was edited,
     removed or reordered, or the journal does not match --head."""
-    from itsm_bridge.store import open_from_config
     from itsm_bridge.store.chain import Head
 
     try:
         head = Head.parse(head_value) if head_value else None
     except (ValueError, OSError) as exc:
         raise click.BadParameter(str(exc), param_hint="--head") from None
-
-    def verify(cfg: Any) -> Any:
-        from itsm_bridge.cli_errors import ordinary
-        from itsm_bridge.errors import StoreError
-        from itsm_bridge.store.base import VerifyResult
-
-        try:  # a store that cannot even be read is a broken journal too
-            store = open_from_config(cfg)
-        except StoreError as exc:
-            return VerifyResult(False, 0, [str(exc)])
-        try:
-            return store.verify_journal(head)
-        except Exception as exc:  # noqa: BLE001  (a database error is the verdict; anything else propagates)
-            error = ordinary(exc)
-            if not isinstance(error, StoreError):
-                raise
-            return VerifyResult(False, 0, [str(error)])
-        finally:
-            store.close()
-
-    result = _run(ctx, verify)
+    result = _run(ctx, lambda bridge: bridge.verify_journal(head))
     found = result.head.to_dict() if result.head else None
     status = f"OK: {result.entries} entries, chain intact" if result.ok else "\n".join(["BROKEN:", *result.problems])
     text = "\n".join([status, f"head {found['head'] if found else '-'} ({result.keyed} keyed, {result.plain} plain)",
@@ -389,19 +367,9 @@ def journal_verify(ctx: Context, head_value: str | None) -> None:
 @pass_ctx
 def journal_show(ctx: Context, key: str | None, last: int) -> None:
     """Journal entries, newest last."""
-    from collections import deque
-
     from itsm_bridge.output import table
-    from itsm_bridge.store import open_from_config
 
-    def read(cfg: Any) -> Any:
-        store = open_from_config(cfg)
-        try:
-            return list(deque(store.journal(key=key), maxlen=last))
-        finally:
-            store.close()
-
-    entries = _run(ctx, read)
+    entries = _run(ctx, lambda bridge: bridge.journal(key=key, last=last))
     data = [e.__dict__ for e in entries]
     rows = [[e.seq, e.at[:19], e.kind, e.action or "", e.platform or "", e.key or "", e.ref or "",
              e.payload.get("result") or e.payload.get("rule") or e.payload.get("reason") or ""] for e in entries]  # fmt: skip
@@ -416,19 +384,12 @@ def doctor_command(ctx: Context) -> None:
     Exit 0 when all is fine, 4 when a platform check fails, 2 when only the config or the
     environment (a secret's variable not set) is at fault, 1 when only linked records are gone.
     """
-    from itsm_bridge import runner
     from itsm_bridge.output import table
 
-    results = _run(ctx, runner.doctor)
-    rows = [[r.platform, r.check, "ok" if r.ok else "FAIL", r.detail, r.fix] for r in results]
-    ok = all(r.ok for r in results)
-    emit(ctx, {"ok": ok, "checks": [r.__dict__ for r in results]}, table(["platform", "check", "", "detail", "fix"], rows))
-    if ok:
-        sys.exit(EXIT_OK)
-    failed = {r.check for r in results if not r.ok}
-    if failed <= {"links", "key_conflict"}:  # the platforms answer; linked records gone, or records refused for their key
-        sys.exit(EXIT_FAILED)
-    sys.exit(EXIT_USAGE if failed == {"config"} else EXIT_UNREACHABLE)
+    result = _run(ctx, lambda bridge: bridge.doctor())
+    rows = [[r.platform, r.check, "ok" if r.ok else "FAIL", r.detail, r.fix] for r in result.checks]
+    emit(ctx, result.to_dict(), table(["platform", "check", "", "detail", "fix"], rows))
+    sys.exit(result.exit_code)
 
 
 @main.command("demo")
@@ -473,7 +434,6 @@ def audit_command(ctx: Context, fmt: str, out: str | None, since: str | None, fa
     from datetime import UTC, datetime
     from pathlib import Path
 
-    from itsm_bridge import runner
     from itsm_bridge.reports.render import render
 
     _writable(ctx, (out, "--out"))  # before the whole platform read, not after it
@@ -484,17 +444,18 @@ def audit_command(ctx: Context, fmt: str, out: str | None, since: str | None, fa
         except ValueError:
             raise click.BadParameter(f"{since!r} is not a date; use YYYY-MM-DD or ISO 8601", param_hint="--since") from None
         when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    report = _run(ctx, lambda cfg: runner.audit(cfg, since=when))
+    report = _run(ctx, lambda bridge: bridge.audit(since=when))
+    severity: Literal["warn", "block"] = "block" if fail_on == "block" else "warn"
     fmt = "json" if ctx.json and fmt == "table" else fmt
     text = render(report, fmt)
     if out:
         Path(out).write_text(text, encoding="utf-8", newline="")
         summary = report.to_dict()["summary"]
-        emit(ctx, {"ok": not report.reaches(fail_on), "out": out, "format": fmt, **summary},
+        emit(ctx, {"ok": not report.reaches(severity), "out": out, "format": fmt, **summary},
              f"Wrote the {fmt} report to {out}: {summary['findings']} finding(s)")  # fmt: skip
     else:
         click.echo(text, nl=not text.endswith("\n"))
-    sys.exit(EXIT_FAILED if report.reaches(fail_on) else EXIT_OK)
+    sys.exit(EXIT_FAILED if report.reaches(severity) else EXIT_OK)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,12 +1,11 @@
 """`itsm-bridge links ...`: list, show and repair the links between keys and remote records.
 
-Parsing and printing only; the work is in `itsm_bridge.links`. Unlink and relink take the store's
-lock (a running sync is never changed under its feet) and are journaled.
+Parsing and printing only, over `itsm_bridge.Bridge` (the work is in `itsm_bridge.links`). Unlink
+and relink take the store's lock (a running sync is never changed under its feet) and are journaled.
 """
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING, Any, Callable
 
 import click
@@ -24,39 +23,23 @@ def emit(ctx: Context, data: Any, text: str | Callable[[], str]) -> None:
     cli_emit(ctx, data, text)
 
 
-
 @click.group("links")
 def links_group() -> None:
     """The links between canonical keys and remote records, and their repair."""
-
-
-def _with_store(ctx: Context, work: Callable[[Any, Any], Any], lock: str | None = None) -> Any:
-    from itsm_bridge.cli import _run
-    from itsm_bridge.store import open_from_config
-
-    def run(cfg: Any) -> Any:
-        store = open_from_config(cfg)
-        try:
-            if lock is None:
-                return work(cfg, store)
-            with store.lock(lock):
-                return work(cfg, store)
-        finally:
-            store.close()
-
-    return _run(ctx, run)
 
 
 @links_group.command("list")
 @pass_ctx
 def links_list(ctx: Context) -> None:
     """Every link: key, platform, remote id and display name."""
-    from itsm_bridge.links import rows
+    from dataclasses import asdict
+
+    from itsm_bridge.cli import _run
     from itsm_bridge.output import table
 
-    data = _with_store(ctx, lambda cfg, store: rows(store))
-    text = table(["key", "platform", "id", "display"], [[r["key"], r["platform"], r["id"], r["display"]] for r in data])
-    emit(ctx, data, text if data else "No links.")
+    links = _run(ctx, lambda bridge: bridge.links())
+    text = table(["key", "platform", "id", "display"], [[r.key, r.platform, r.id, r.display] for r in links])
+    emit(ctx, [asdict(r) for r in links], text if links else "No links.")
 
 
 @links_group.command("show")
@@ -64,9 +47,9 @@ def links_list(ctx: Context) -> None:
 @pass_ctx
 def links_show(ctx: Context, key: str) -> None:
     """One key: its links, its state as last synced, what holds it back, its latest journal entries."""
-    from itsm_bridge.links import show
+    from itsm_bridge.cli import _run
 
-    data = _with_store(ctx, lambda cfg, store: show(store, key))
+    data = _run(ctx, lambda bridge: bridge.key(key))
     emit(ctx, data, lambda: _render_show(data))
 
 
@@ -88,10 +71,9 @@ def _render_show(data: dict[str, Any]) -> str:
 def links_unlink(ctx: Context, key: str, platform: str) -> None:
     """Forget KEY's record on PLATFORM (journaled); `itsm-bridge retry` then creates it again,
     or finds it by its correlation key. Exit 2 when nothing is linked there."""
-    from itsm_bridge.links import unlink
+    from itsm_bridge.cli import _run
 
-    run_id = uuid.uuid4().hex[:12]
-    was = _with_store(ctx, lambda cfg, store: unlink(store, run_id, key, platform, reason="by hand"), lock="links")
+    was = _run(ctx, lambda bridge: bridge.unlink(key, platform))
     emit(ctx, {"ok": True, "key": key, "platform": platform, "was": {"id": was.id, "display": was.display}},
          f"Unlinked {key} from {platform} {was.display or was.id}; run `itsm-bridge retry` to create or find it again.")  # fmt: skip
 
@@ -105,15 +87,8 @@ def links_relink(ctx: Context, key: str, platform: str, ref: str) -> None:
     """Link KEY on PLATFORM to the record REF (sys_id, issue key or id, page incident id), checked
     to exist and to be linked to no other key (journaled); `itsm-bridge retry` then aligns it.
     Exit 2 when REF is not there or belongs to another key, 4 when the platform is unreachable."""
-    from itsm_bridge.connectors import build
-    from itsm_bridge.links import check_platform, relink
+    from itsm_bridge.cli import _run
 
-    run_id = uuid.uuid4().hex[:12]
-
-    def work(cfg: Any, store: Any) -> Any:
-        check_platform(platform)
-        return relink(store, build(platform, cfg), run_id, key, platform, ref)
-
-    new = _with_store(ctx, work, lock="links")
+    new = _run(ctx, lambda bridge: bridge.relink(key, platform, ref))
     emit(ctx, {"ok": True, "key": key, "platform": platform, "now": {"id": new.id, "display": new.display}},
          f"Linked {key} to {platform} {new.display or new.id}; run `itsm-bridge retry` to align it.")  # fmt: skip

@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from itsm_bridge import config as config_module
-from itsm_bridge import runner
+from itsm_bridge.api import Bridge
 from itsm_bridge.sandbox.app import Sandbox
 from itsm_bridge.sandbox.config_writer import write_config
 from itsm_bridge.stopping import Interrupted
@@ -66,31 +65,31 @@ def run_demo(incidents: int = 20, workdir: str | None = None, echo: Callable[[st
         config_path = write_config(info, root / "itsm-bridge.toml")
         text = config_path.read_text(encoding="utf-8").replace("requests_per_second = 1.0", "requests_per_second = 10.0")
         config_path.write_text(text.replace("search_lag_s = 10.0", "search_lag_s = 1.0"), encoding="utf-8")
-        cfg = config_module.load(config_path)
-        result = DemoResult(root, config_path, Path(cfg.state_url[len("sqlite:///") :]))
+        bridge = Bridge(config_path)
+        result = DemoResult(root, config_path, Path(bridge.config.state_url[len("sqlite:///") :]))
         result.previous_state = _set_aside(result.state_path)
         if result.previous_state:
             echo(f"An earlier demo's state (its sandbox is gone) was moved to {result.previous_state}")
 
-        first = _step(result, "initial sync: ServiceNow -> Jira and the status page", runner.sync(cfg)[0], echo)
+        first = _step(result, "initial sync: ServiceNow -> Jira and the status page", bridge.sync().summary, echo)
         if first.created == 0:
             result.problems.append("the first sync created nothing")
         time.sleep(sandbox.jira.search_lag_s + 0.1)  # let Jira search see our own writes
-        second = _step(result, "second sync: nothing changed, so nothing is written", runner.sync(cfg)[0], echo)
+        second = _step(result, "second sync: nothing changed, so nothing is written", bridge.sync().summary, echo)
         if second.writes:
             result.problems.append(f"the second sync wrote {second.writes} time(s); it must write nothing")
 
-        resolved = _resolve_one_in_jira(sandbox, cfg)
+        resolved = _resolve_one_in_jira(sandbox, bridge)
         result.resolved = resolved
         echo(f"\nResolved {resolved.get('jira')} in Jira (resolution Done), linked to {resolved.get('key')}")
         time.sleep(sandbox.jira.search_lag_s + 0.1)
-        _step(result, "sync back: the Jira resolve reaches ServiceNow", runner.sync(cfg)[0], echo)
+        _step(result, "sync back: the Jira resolve reaches ServiceNow", bridge.sync().summary, echo)
         incident = sandbox.servicenow.incident(resolved["servicenow_id"]) if resolved else {}
         resolved["servicenow_state"] = incident.get("state")
         resolved["close_code"] = incident.get("close_code")
         if incident.get("state") != "6":
             result.problems.append(f"ServiceNow {resolved.get('key')} is in state {incident.get('state')}, not 6 (Resolved)")
-        _audit(result, cfg, root, echo)
+        _audit(result, bridge, root, echo)
     result.ok = not result.problems
     return result
 
@@ -123,35 +122,30 @@ def _step(result: DemoResult, title: str, summary: RunSummary, echo: Callable[[s
     return summary
 
 
-def _resolve_one_in_jira(sandbox: Sandbox, cfg: config_module.Config) -> dict[str, Any]:
+def _resolve_one_in_jira(sandbox: Sandbox, bridge: Bridge) -> dict[str, Any]:
     """Pick a linked incident still open on both sides and resolve its Jira issue."""
-    from itsm_bridge.store import open_from_config
-
-    store = open_from_config(cfg)
-    try:
-        for key, ref in store.all_links():
-            if ref.platform != "jira":
-                continue
-            issue = sandbox.jira.issue(ref.display or ref.id)
-            status = issue["fields"]["status"]["name"]
-            snow_ref = next((r for r in store.links(key) if r.platform == "servicenow"), None)
-            if status in ("Open", "Work in progress") and snow_ref is not None:
-                if status == "Open":
-                    sandbox.jira.transition_to(issue["key"], "Work in progress")
-                sandbox.jira.transition_to(issue["key"], "Resolved", resolution="Done")
-                return {"key": key, "jira": issue["key"], "servicenow_id": snow_ref.id}
-    finally:
-        store.close()
+    links = bridge.links()
+    snow = {link.key: link.id for link in links if link.platform == "servicenow"}
+    for link in links:
+        if link.platform != "jira" or link.key not in snow:
+            continue
+        issue = sandbox.jira.issue(link.display or link.id)
+        status = issue["fields"]["status"]["name"]
+        if status in ("Open", "Work in progress"):
+            if status == "Open":
+                sandbox.jira.transition_to(issue["key"], "Work in progress")
+            sandbox.jira.transition_to(issue["key"], "Resolved", resolution="Done")
+            return {"key": link.key, "jira": issue["key"], "servicenow_id": snow[link.key]}
     return {}
 
 
-def _audit(result: DemoResult, cfg: config_module.Config, root: Path, echo: Callable[[str], None]) -> None:
+def _audit(result: DemoResult, bridge: Bridge, root: Path, echo: Callable[[str], None]) -> None:
     """Audit the platforms as they now stand and write the HTML report next to the state."""
     from itsm_bridge.errors import BridgeError
     from itsm_bridge.reports.render_html import render
 
     try:
-        report = runner.audit(cfg)
+        report = bridge.audit()
     except BridgeError as exc:
         result.problems.append(f"the audit failed: {exc}")
         return

@@ -1,6 +1,6 @@
 """Links: which remote record stands for each canonical key on each platform, and their repair.
 
-- `rows` and `show` tell what the store links (and what it holds back, and what was written);
+- `show` tells what the store links for a key (and what it holds back, and what was written);
 - `unlink` and `relink` change a link by hand, each journaled; `retry` then re-evaluates the key
   (an unlinked target is created again, or found by its correlation key);
 - a linked record that is gone (404 on a write) follows `[sync] gone_links`: `quarantine` (the
@@ -14,10 +14,12 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from itsm_bridge import correlation
 from itsm_bridge.config_schema import PLATFORMS
+from itsm_bridge.connectors.base import Connector, FetchesInBulk
 from itsm_bridge.errors import BridgeError, LinkConflict, NotFound
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.model import RemoteRef
@@ -25,7 +27,6 @@ from itsm_bridge.store.base import QuarantineEntry, StateStore
 from itsm_bridge.sync.identity import KEY_CONFLICT, is_conflict
 
 if TYPE_CHECKING:
-    from itsm_bridge.connectors.base import Connector
     from itsm_bridge.sync.apply import Applied
 
 log = logging.getLogger("itsm_bridge.sync")
@@ -52,11 +53,6 @@ def gone_finding(key: str, ref: RemoteRef, why: str = "404") -> dict[str, Any]:
     return Finding(GONE_RULE, ref.platform, "link", "block", message, key, ref.id).to_dict()
 
 
-def rows(store: StateStore) -> list[dict[str, str]]:
-    """Every link, by key and platform."""
-    return [{"key": key, "platform": ref.platform, "id": ref.id, "display": ref.display} for key, ref in store.all_links()]
-
-
 def show(store: StateStore, key: str, last: int = 20) -> dict[str, Any]:
     """One key's links, its shadow's headline, what holds it back and its latest journal entries."""
     links = [{"platform": r.platform, "id": r.id, "display": r.display} for r in store.links(key)]
@@ -65,10 +61,10 @@ def show(store: StateStore, key: str, last: int = 20) -> dict[str, Any]:
              "findings": [f.get("message") for f in q.findings]} for q in store.quarantined() if q.key == key]  # fmt: skip
     if not links and shadow is None and not held:
         raise LinkError(f"{key}: the store knows no such key (see `itsm-bridge links list`)")
-    entries = list(store.journal(key=key))[-last:]
+    entries = list(store.journal(key=key, last=last))
     journal = [{"seq": e.seq, "at": e.at, "kind": e.kind, "action": e.action, "platform": e.platform, "ref": e.ref,
                 "result": e.payload.get("result") or e.payload.get("reason") or e.payload.get("rule")} for e in entries]  # fmt: skip
-    fields = shadow.fields if shadow else {}
+    fields = shadow.merged if shadow else {}
     synced = {"title": fields.get("title"), "state": fields.get("state"), "versions": shadow.versions if shadow else {}}
     return {"key": key, "links": links, "synced": synced, "quarantined": held, "journal": journal}
 
@@ -207,11 +203,10 @@ def gone(store: StateStore, connectors: Mapping[str, Connector]) -> list[dict[st
 
 
 def _missing(connector: Connector, pairs: list[tuple[str, RemoteRef]]) -> Iterable[tuple[str, RemoteRef]]:
-    fetch_many = getattr(connector, "fetch_many", None)
-    if fetch_many is not None:
+    if isinstance(connector, FetchesInBulk):
         for start in range(0, len(pairs), CHECK_BATCH):
             chunk = pairs[start : start + CHECK_BATCH]
-            found = {r.ref.id for r in fetch_many([ref for _, ref in chunk])}
+            found = {r.ref.id for r in connector.fetch_many([ref for _, ref in chunk])}
             yield from ((key, ref) for key, ref in chunk if ref.id not in found)
         return
     for key, ref in pairs:
@@ -238,7 +233,7 @@ def _forget_version(store: StateStore, key: str, platform: str) -> None:
     shadow = store.shadow(key)
     if shadow is not None and platform in shadow.versions:
         versions = {p: v for p, v in shadow.versions.items() if p != platform}
-        store.put_shadow(type(shadow)(shadow.key, shadow.fields, versions))
+        store.put_shadow(replace(shadow, versions=versions))
 
 
 

@@ -1,5 +1,6 @@
-"""What the commands do, between parsing (cli.py) and the engine: open the store, take the lock,
-build connectors, run, and record the run. Errors propagate as BridgeErrors with exit codes."""
+"""What the commands do, between the public API (api.Bridge) and the engine: open the store,
+take the lock, build connectors, run, and record the run. Internal: `Bridge` is the interface;
+errors propagate as BridgeErrors with exit codes."""
 
 from __future__ import annotations
 
@@ -15,15 +16,17 @@ from itsm_bridge.connectors import build_all
 from itsm_bridge.connectors.base import CheckResult, Connector
 from itsm_bridge.errors import BridgeError, StoreError
 from itsm_bridge.links import key_conflicts
+from itsm_bridge.results import Acknowledged
 from itsm_bridge.run_log import recorded
 from itsm_bridge.store import open_from_config
-from itsm_bridge.store.base import StateStore
+from itsm_bridge.store.base import StateStore, VerifyResult
 from itsm_bridge.sync.engine import Engine
 from itsm_bridge.sync.plan import Plan
 from itsm_bridge.sync.summary import RunSummary
 
 if TYPE_CHECKING:
     from itsm_bridge.reports.report import Report
+    from itsm_bridge.store.chain import Head
 
 log = logging.getLogger("itsm_bridge.run")
 
@@ -142,7 +145,7 @@ def record_run(config: Config, store: StateStore, summary: RunSummary, **extra: 
             raise StoreError(f"cannot append the journal head to {target}: {exc.strerror}") from None
 
 
-def acknowledge(config: Config, ids: list[int], reason: str) -> list[dict[str, Any]]:
+def acknowledge(config: Config, ids: list[int], reason: str) -> list[Acknowledged]:
     """Release quarantine entries by id under the lock, each with an `ack` journal entry naming
     the reason and the user; an id that is not held is a usage error, and nothing is released."""
     import getpass
@@ -163,7 +166,7 @@ def acknowledge(config: Config, ids: list[int], reason: str) -> list[dict[str, A
                                              "findings": [f.get("message") for f in q.findings]},
                              key=q.key, platform=q.platform, ref=q.ref)  # fmt: skip
                 store.release(q.id)
-                out.append({"id": q.id, "key": q.key, "platform": q.platform, "reason": reason})
+                out.append(Acknowledged(q.id, q.key, q.platform, reason))
             return out
     finally:
         store.close()
@@ -235,8 +238,10 @@ def _fix_for(exc: BridgeError) -> str:
     return ""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Status:
+    """What `status` shows; `to_dict()` is `status --json`."""
+
     last_run: dict[str, Any] | None
     quarantined: list[dict[str, Any]]
     conflicts: list[dict[str, Any]]
@@ -260,17 +265,11 @@ def status(config: Config, conflicts_shown: int = 20) -> Status:
 
 
 def _status(store: StateStore, config: Config, conflicts_shown: int) -> Status:
-    last_run = None
-    conflicts: list[dict[str, Any]] = []
-    errors: list[dict[str, Any]] = []  # runs that ended in error since the last that finished
-    for entry in store.journal():
-        if entry.kind == "run":
-            last_run = {"run_id": entry.run_id, "at": entry.at, **entry.payload}
-            errors.clear()
-        elif entry.kind == "run_error":
-            errors.append({"at": entry.at, "run_id": entry.run_id, **entry.payload})
-        elif entry.kind == "conflict":
-            conflicts.append({"at": entry.at, "run_id": entry.run_id, **entry.payload})
+    run = store.last_run()
+    last_run = {"run_id": run.run_id, "at": run.at, **run.payload} if run else None
+    # runs that ended in error since the last that finished
+    errors = [{"at": e.at, "run_id": e.run_id, **e.payload} for e in store.journal(kinds=("run_error",), after=run.seq if run else None)]
+    conflicts = [{"at": e.at, "run_id": e.run_id, **e.payload} for e in store.journal(kinds=("conflict",), last=conflicts_shown)]
     cursors = {}
     for platform in ("servicenow", "jira"):
         cursor = store.cursor(platform)
@@ -283,7 +282,7 @@ def _status(store: StateStore, config: Config, conflicts_shown: int) -> Status:
         for q in held
     ]  # fmt: skip
     links = len({k for k, _ in store.all_links()})
-    return Status(last_run, quarantined, conflicts[-conflicts_shown:], cursors, links, len(store.open_intents()),
+    return Status(last_run, quarantined, conflicts, cursors, links, len(store.open_intents()),
                   key_conflicts(held), errors[-5:], len(errors))  # fmt: skip
 
 
@@ -292,3 +291,23 @@ def audit(config: Config, since: datetime | None = None) -> Report:
     from itsm_bridge.reports.run import audit as run_audit
 
     return run_audit(config, since)
+
+
+def verify_journal(config: Config, head: Head | None) -> VerifyResult:
+    """The journal's chain checked (against `head` when given); a store that cannot even be read
+    is a broken journal too, told in the result."""
+    from itsm_bridge.cli_errors import ordinary
+
+    try:
+        store = open_from_config(config)
+    except StoreError as exc:
+        return VerifyResult(False, 0, [str(exc)])
+    try:
+        return store.verify_journal(head)
+    except Exception as exc:  # noqa: BLE001  (a database error is the verdict; anything else propagates)
+        error = ordinary(exc)
+        if not isinstance(error, StoreError):
+            raise
+        return VerifyResult(False, 0, [str(error)])
+    finally:
+        store.close()

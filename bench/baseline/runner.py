@@ -72,7 +72,7 @@ def shapes(calls: Iterable[Call]) -> Counter[tuple[str, str, str]]:
 def measure(n: int, latency_ms: float, seed: int = 0) -> dict[str, Any]:
     """Two baseline runs over n seeded incidents: calls per incident by shape, seconds per incident."""
     from itsm_bridge.sandbox.app import Sandbox
-    from itsm_bridge.sandbox.core import FaultProfile
+    from itsm_bridge.sandbox.faults import FaultProfile
 
     from bench.baseline.venv import ensure_venv
 

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterator, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Iterator, Literal, Protocol, Sequence, runtime_checkable
 
-from itsm_bridge.model import Comment, RemoteRef, State
+from itsm_bridge.model import Comment, Incident, RemoteRef, State
+
+if TYPE_CHECKING:
+    from itsm_bridge.errors import BridgeError
+    from itsm_bridge.mapping.findings import Finding
 
 
 @dataclass(frozen=True)
@@ -90,3 +94,87 @@ class Connector(Protocol):
     def calls(self) -> int:
         """Requests sent so far (each costs rate limit)."""
         ...
+
+
+# --- What some connectors can do besides the contract. The engine asks with `isinstance`.
+
+
+@runtime_checkable
+class CreatesInBulk(Protocol):
+    """Creates many records in few calls."""
+
+    def create_many(self, items: list[NewIssue]) -> Sequence[Written | BridgeError]:
+        """One result per item, in order: what was written, or the error that item met (a
+        refused item does not stop the others)."""
+        ...
+
+
+@runtime_checkable
+class FetchesInBulk(Protocol):
+    """Reads many records by ref in few calls (read-after-write consistent)."""
+
+    def fetch_many(self, refs: list[RemoteRef]) -> list[RemoteRecord]:
+        """The records found; missing ones are left out."""
+        ...
+
+
+@runtime_checkable
+class LooksUpNotes(Protocol):
+    """Tells whether a note copy is already on a record (a copy whose answer was lost)."""
+
+    def has_note(self, ref: RemoteRef, comment: Comment) -> bool: ...
+
+
+@runtime_checkable
+class LearnsFacts(Protocol):
+    """Keeps what a run learned of its platform (time zone, workflow, user) for the next run."""
+
+    def facts(self) -> dict[str, Any]:
+        """What to keep (JSON-serialisable)."""
+        ...
+
+    def restore(self, facts: dict[str, Any]) -> None:
+        """Start from what an earlier run kept (`{}`: forget it)."""
+        ...
+
+
+@runtime_checkable
+class TakesStateHints(Protocol):
+    """Takes a record not read this cycle to be in the state it showed when last synced."""
+
+    def assume_state(self, record_id: str, state: State) -> None: ...
+
+
+@runtime_checkable
+class NeedsPreflight(Protocol):
+    """Has something to make sure of before any write of a run (a vendor's release)."""
+
+    def preflight(self) -> None: ...
+
+
+@runtime_checkable
+class SearchLags(Protocol):
+    """Searches that lag behind writes: a record just created may not be found for a while."""
+
+    @property
+    def search_lag_s(self) -> float: ...
+
+
+PublishOutcome = Literal["created", "updated", "resolved", "deferred", "unchanged", "skipped", "blocked"]
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What `publish` did for one incident."""
+
+    action: PublishOutcome
+    ref: RemoteRef | None = None
+    findings: list[Finding] = field(default_factory=list)
+    detail: str = ""
+
+
+@runtime_checkable
+class Publisher(Protocol):
+    """A one-way target that decides itself whether an incident is created, updated or resolved."""
+
+    def publish(self, incident: Incident, ref: RemoteRef | None = None) -> PublishResult: ...

@@ -120,6 +120,11 @@ class JiraConnector:
     def calls(self) -> int:
         return self.http.calls
 
+    @property
+    def search_lag_s(self) -> float:
+        """How long a new issue may stay out of search results (`jira.search_lag_s`)."""
+        return self.settings.search_lag_s
+
     # --- python-jira, routed through our HttpClient
     @property
     def client(self) -> JIRA:

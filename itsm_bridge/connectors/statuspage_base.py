@@ -12,7 +12,7 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from itsm_bridge.connectors.base import CheckResult, RemoteRecord
+from itsm_bridge.connectors.base import CheckResult, PublishResult, RemoteRecord
 from itsm_bridge.connectors.statuspage_common import (
     DEFAULT_COMPONENT_STATUS,
     RESOLVED,
@@ -21,7 +21,6 @@ from itsm_bridge.connectors.statuspage_common import (
     Deferred,
     PageIncident,
     PublishBlocked,
-    PublishResult,
     hold_plan,
     release_plan,
     should_publish,

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from itsm_bridge.errors import BridgeError, MappingError
 from itsm_bridge.http import RateBudget
@@ -192,19 +192,6 @@ def parse_page_time(value: Any, zone: tzinfo = UTC) -> datetime | None:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-Action = Literal["created", "updated", "resolved", "deferred", "unchanged", "skipped", "blocked"]
-
-
-@dataclass(frozen=True)
-class PublishResult:
-    """What `publish` did for one incident."""
-
-    action: Action
-    ref: RemoteRef | None = None
-    findings: list[Finding] = field(default_factory=list)
-    detail: str = ""
 
 
 RATE_MARGIN = 0.95

@@ -18,7 +18,7 @@ from itsm_bridge.errors import NotFound
 from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import TIME_FIELDS, Incident, Level, Priority, PublicStatus, RemoteRef, State
-from itsm_bridge.store.base import QuarantineEntry, StateStore
+from itsm_bridge.store.base import QuarantineEntry, Shadow, StateStore
 from itsm_bridge.sync.cursor import Watermark
 
 if TYPE_CHECKING:
@@ -178,7 +178,7 @@ def scoped(snap: Snapshot, since: datetime | None) -> Snapshot:
                     snap.foreign, snap.api_calls, snap.origin)  # fmt: skip
 
 
-def store_snapshot(config: Config, store: StateStore, shadows: Iterable[tuple[str, dict[str, Any]]]) -> Snapshot:
+def store_snapshot(config: Config, store: StateStore, shadows: Iterable[Shadow]) -> Snapshot:
     """A Snapshot of the state store alone: each linked incident as every platform last showed
     it to the sync (the shadow's per-side values). No platform is read, so this finds what was
     true at the last sync; `itsm-bridge audit` reads the platforms instead. Used by the benchmark
@@ -195,18 +195,16 @@ def store_snapshot(config: Config, store: StateStore, shadows: Iterable[tuple[st
     return snap
 
 
-def _fill_from_store(snap: Snapshot, store: StateStore, shadows: Iterable[tuple[str, dict[str, Any]]]) -> None:
-    from itsm_bridge.sync.reconcile import SIDES_KEY
-
+def _fill_from_store(snap: Snapshot, store: StateStore, shadows: Iterable[Shadow]) -> None:
     source = snap.source
     links: dict[str, dict[str, RemoteRef]] = {}
     for key, ref in store.all_links():
         links.setdefault(key, {})[ref.platform] = ref
-    for key, fields in shadows:
+    for shadow in shadows:
+        key, base = shadow.key, shadow.merged
         refs = links.get(key, {})
         view = snap.views[key] = View(key, links=refs)
-        base = {k: v for k, v in fields.items() if not k.startswith("_")}
-        for platform, values in (fields.get(SIDES_KEY) or {}).items():
+        for platform, values in shadow.sides.items():
             ref = refs.get(platform) or RemoteRef(platform, key)
             plain = {**(base if platform == source else {}), **values, "key": key}
             plain["title"] = plain.get("title") or base.get("title") or ""
@@ -242,6 +240,6 @@ def _incident(plain: dict[str, Any]) -> Incident:
     return Incident(**values)
 
 
-def iter_shadows(store: StateStore) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every shadow's (key, fields), read in one query."""
+def iter_shadows(store: StateStore) -> Iterator[Shadow]:
+    """Every shadow, read in one query."""
     return store.all_shadows()

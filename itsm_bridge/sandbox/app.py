@@ -14,7 +14,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from itsm_bridge.sandbox.core import PROFILES, Call, Platform, Served, serve, stop
+from itsm_bridge.sandbox.core import Call, Platform
+from itsm_bridge.sandbox.faults import PROFILES
+from itsm_bridge.sandbox.server import Served, serve, stop
 
 
 def _zone(value: str) -> str:
@@ -67,10 +69,10 @@ class Sandbox:
         port: int = 0,
     ) -> None:
         # Imported here so each platform module stays independent of the others.
-        from itsm_bridge.sandbox.cachet import CachetPlatform
-        from itsm_bridge.sandbox.jira import JiraPlatform
-        from itsm_bridge.sandbox.servicenow import ServiceNowPlatform
-        from itsm_bridge.sandbox.statuspage import StatuspagePlatform
+        from itsm_bridge.sandbox.jira.api import JiraPlatform
+        from itsm_bridge.sandbox.servicenow.api import ServiceNowPlatform
+        from itsm_bridge.sandbox.statuspage.api import StatuspagePlatform
+        from itsm_bridge.sandbox.statuspage.cachet import CachetPlatform
 
         if faults not in PROFILES:
             raise ValueError(f"unknown fault profile {faults!r}; one of {', '.join(PROFILES)}")

@@ -1,5 +1,6 @@
 """Stored UTC times as a vendor shows them in a zone it is set to: ServiceNow's display values in
-the user's time zone (`servicenow_user`), Cachet's answers in its `app_timezone` (`cachet_fields`)."""
+the user's time zone (`servicenow.user`), Cachet's answers in its `app_timezone`
+(`statuspage.cachet_fields`)."""
 
 from __future__ import annotations
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from itsm_bridge.store.base import Cursor, JournalEntry, QuarantineEntry, Shadow, StateStore, VerifyResult
+from itsm_bridge.store.base import Cursor, Facts, JournalEntry, QuarantineEntry, Shadow, StateStore, VerifyResult
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
     from itsm_bridge.errors import ConfigProblem
 
-__all__ = ["Cursor", "JournalEntry", "QuarantineEntry", "Shadow", "StateStore", "VerifyResult", "open_store"]
+__all__ = ["Cursor", "Facts", "JournalEntry", "QuarantineEntry", "Shadow", "StateStore", "VerifyResult", "open_store"]
 
 
 def open_store(url: str, password: str | None = None, journal_key: bytes | None = None) -> StateStore:

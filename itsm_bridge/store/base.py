@@ -1,8 +1,10 @@
 """The state store interface: what itsm-bridge remembers between runs.
 
 - links: canonical key <-> one remote record per platform;
-- shadows: per linked incident, the canonical fields as last synced and each side's version;
+- shadows: per linked incident, the merged canonical fields as last synced, how each side last
+  showed them, the comments already carried across, and each side's version;
 - cursors: per source, the watermark and the seen-set at its boundary;
+- facts: per platform, what earlier runs learned of it (a time zone, a workflow);
 - journal: append-only, hash-chained (HMAC-keyed with a key) record of every intent and outcome,
   with a head (entry count, last hash) to keep outside the database (see `store.chain`);
 - quarantine: records held back by blocking Findings, until `retry` clears them;
@@ -14,7 +16,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Iterator, Protocol, Sequence
 
 from itsm_bridge.model import RemoteRef
 
@@ -25,10 +27,23 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Shadow:
+    """One linked incident as last synced: the common ancestor of the next three-way merge."""
+
     key: str
-    fields: dict[str, Any]  # canonical fields (plain data) as last synced
+    merged: dict[str, Any]  # canonical fields (plain data, no key/comments/links) as last synced
+    sides: dict[str, dict[str, Any]] = field(default_factory=dict)  # platform -> carried values as it last showed them
+    comments_seen: frozenset[str] = frozenset()  # fingerprints of the comments already carried across
     versions: dict[str, str] = field(default_factory=dict)  # platform -> vendor version seen
     updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What earlier runs learned of one platform (the connector's own plain data), kept between runs."""
+
+    platform: str
+    values: dict[str, Any]
+    learned_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -94,11 +109,16 @@ class StateStore(Protocol):
     # shadows
     def shadow(self, key: str) -> Shadow | None: ...
     def put_shadow(self, shadow: Shadow) -> None: ...
-    def all_shadows(self) -> Iterator[tuple[str, dict[str, Any]]]: ...
+    def all_shadows(self) -> Iterator[Shadow]: ...
 
     # cursors
     def cursor(self, name: str) -> Cursor | None: ...
     def put_cursor(self, cursor: Cursor) -> None: ...
+
+    # facts learned of each platform
+    def facts(self, platform: str) -> Facts | None: ...
+    def put_facts(self, platform: str, values: dict[str, Any]) -> None: ...
+    def forget_facts(self, platform: str) -> None: ...
 
     # journal
     def append(
@@ -114,7 +134,12 @@ class StateStore(Protocol):
         intent_seq: int | None = None,
     ) -> JournalEntry: ...
     def open_intents(self) -> list[JournalEntry]: ...
-    def journal(self, key: str | None = None) -> Iterator[JournalEntry]: ...
+    def journal(
+        self, key: str | None = None, *, kinds: Sequence[str] = (), after: int | None = None, last: int | None = None
+    ) -> Iterator[JournalEntry]: ...
+    def last_run(self) -> JournalEntry | None: ...
+    def failed_in_last_run(self) -> list[str]: ...
+    def relinked_since_last_run(self) -> list[str]: ...
     def verify_journal(self, head: Head | None = None) -> VerifyResult: ...
     def head(self) -> Head: ...
 

@@ -11,117 +11,19 @@ import json
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator, Sequence
 
-from sqlalchemy import (
-    Column,
-    Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    create_engine,
-    func,
-    event,
-    insert,
-    inspect,
-    or_,
-    select,
-    text,
-    true,
-    update,
-)
+from sqlalchemy import Engine, create_engine, event, func, insert, or_, select, text, true, update
 from sqlalchemy.exc import DatabaseError
 
 from itsm_bridge.errors import ConfigError, ConfigProblem, LinkConflict, StoreError
 from itsm_bridge.model import RemoteRef
-from itsm_bridge.store.base import Cursor, JournalEntry, QuarantineEntry, Shadow, VerifyResult
+from itsm_bridge.store import runs
+from itsm_bridge.store.base import Cursor, Facts, JournalEntry, QuarantineEntry, Shadow, VerifyResult
 from itsm_bridge.store.chain import GENESIS, KEYED, PLAIN, Head, dumps, link_hash, verify
 from itsm_bridge.store.locks import advisory_lock, file_lock
-
-metadata = MetaData()
-
-schema_version = Table(
-    "schema_version",
-    metadata,
-    Column("version", Integer, primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("applied_at", String(40), nullable=False),
-)
-links = Table(
-    "links",
-    metadata,
-    Column("key", String(200), primary_key=True),
-    Column("platform", String(40), primary_key=True),
-    Column("remote_id", String(200), nullable=False),
-    Column("display", String(200), nullable=False, default=""),
-    Column("created_at", String(40), nullable=False),
-    UniqueConstraint("platform", "remote_id", name="uq_links_remote"),
-)
-shadows = Table(
-    "shadows",
-    metadata,
-    Column("key", String(200), primary_key=True),
-    Column("fields", Text, nullable=False),
-    Column("versions", Text, nullable=False),
-    Column("updated_at", String(40), nullable=False),
-)
-cursors = Table(
-    "cursors",
-    metadata,
-    Column("name", String(100), primary_key=True),
-    Column("value", String(100), nullable=False),
-    Column("seen", Text, nullable=False),
-    Column("updated_at", String(40), nullable=False),
-)
-journal = Table(
-    "journal",
-    metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
-    Column("run_id", String(64), nullable=False),
-    Column("at", String(40), nullable=False),
-    Column("kind", String(20), nullable=False),
-    Column("key", String(200), index=True),
-    Column("platform", String(40)),
-    Column("ref", String(200)),
-    Column("action", String(40)),
-    Column("intent_seq", Integer, index=True),  # on an outcome: the intent it settles
-    Column("payload", Text, nullable=False),
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
-    Column("chain", String(16)),  # how `hash` was made: sha256 (also when NULL) or hmac-sha256
-)
-quarantine = Table(
-    "quarantine",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("key", String(200), index=True),
-    Column("platform", String(40), nullable=False),
-    Column("ref", String(200)),
-    Column("findings", Text, nullable=False),
-    Column("record", Text, nullable=False),
-    Column("first_seen", String(40), nullable=False),
-    Column("last_seen", String(40), nullable=False),
-    Column("attempts", Integer, nullable=False, default=1),
-    Column("released_at", String(40)),
-)
-
-def _initial(conn: Any) -> None:
-    metadata.create_all(conn, tables=[links, shadows, cursors, journal, quarantine])
-
-
-def _journal_chain(conn: Any) -> None:
-    # Entries written before this keep a NULL chain: they stay verified as plain SHA-256.
-    if "chain" not in {c["name"] for c in inspect(conn).get_columns("journal")}:
-        conn.execute(text("ALTER TABLE journal ADD COLUMN chain VARCHAR(16)"))
-
-
-MIGRATIONS: list[tuple[int, str, Callable[[Any], None]]] = [
-    (1, "initial: links, shadows, cursors, journal, quarantine", _initial),
-    (2, "journal.chain: entries HMAC-keyed from the environment", _journal_chain),
-]
+from itsm_bridge.store.migrations import migrate
+from itsm_bridge.store.schema import cursors, facts, journal, links, quarantine, schema_version, shadows
 
 
 def _now() -> str:
@@ -133,6 +35,17 @@ def _entry(r: Any) -> JournalEntry:
         r.seq, r.run_id, r.at, r.kind, r.key, r.platform, r.ref, r.action,
         json.loads(r.payload), r.prev_hash, r.hash, r.intent_seq,
     )  # fmt: skip
+
+
+def _shadow(r: Any) -> Shadow:
+    return Shadow(
+        r.key,
+        json.loads(r.fields),
+        json.loads(r.sides),
+        frozenset(json.loads(r.comments_seen)),
+        json.loads(r.versions),
+        datetime.fromisoformat(r.updated_at),
+    )
 
 
 class SqlStore:
@@ -186,14 +99,7 @@ class SqlStore:
 
     def _migrate(self) -> None:
         with self._write() as conn:
-            if not self.is_sqlite:
-                conn.execute(text("SELECT pg_advisory_xact_lock(7403117)"))
-            schema_version.create(conn, checkfirst=True)
-            done = {row.version for row in conn.execute(select(schema_version.c.version))}
-            for version, name, apply in MIGRATIONS:
-                if version not in done:
-                    apply(conn)
-                    conn.execute(insert(schema_version).values(version=version, name=name, applied_at=_now()))
+            migrate(conn, self.is_sqlite)
 
     def _write(self) -> Any:
         """A transaction that writes (SQLite: BEGIN IMMEDIATE)."""
@@ -258,18 +164,22 @@ class SqlStore:
     def shadow(self, key: str) -> Shadow | None:
         with self.engine.connect() as conn:
             r = conn.execute(select(shadows).where(shadows.c.key == key)).first()
-        if r is None:
-            return None
-        return Shadow(r.key, json.loads(r.fields), json.loads(r.versions), datetime.fromisoformat(r.updated_at))
+        return None if r is None else _shadow(r)
 
-    def all_shadows(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Every shadow's (key, fields) in one query: audits read them all."""
+    def all_shadows(self) -> Iterator[Shadow]:
+        """Every shadow in one query: audits read them all."""
         with self.engine.connect() as conn:
-            for r in conn.execute(select(shadows.c.key, shadows.c.fields)):
-                yield r.key, json.loads(r.fields)
+            for r in conn.execute(select(shadows)):
+                yield _shadow(r)
 
     def put_shadow(self, shadow: Shadow) -> None:
-        values = {"fields": dumps(shadow.fields), "versions": dumps(shadow.versions), "updated_at": _now()}
+        values = {
+            "fields": dumps(shadow.merged),
+            "sides": dumps(shadow.sides),
+            "comments_seen": dumps(sorted(shadow.comments_seen)),
+            "versions": dumps(shadow.versions),
+            "updated_at": _now(),
+        }
         with self._write() as conn:
             done = conn.execute(update(shadows).where(shadows.c.key == shadow.key).values(**values)).rowcount
             if not done:
@@ -287,6 +197,23 @@ class SqlStore:
             done = conn.execute(update(cursors).where(cursors.c.name == cursor.name).values(**values)).rowcount
             if not done:
                 conn.execute(insert(cursors).values(name=cursor.name, **values))
+
+    # --- facts
+    def facts(self, platform: str) -> Facts | None:
+        """What earlier runs learned of `platform`; ValueError when what is kept is not JSON."""
+        with self.engine.connect() as conn:
+            r = conn.execute(select(facts).where(facts.c.platform == platform)).first()
+        return None if r is None else Facts(r.platform, json.loads(r.facts), datetime.fromisoformat(r.learned_at))
+
+    def put_facts(self, platform: str, values: dict[str, Any]) -> None:
+        row = {"facts": dumps(values), "learned_at": _now()}
+        with self._write() as conn:
+            if not conn.execute(update(facts).where(facts.c.platform == platform).values(**row)).rowcount:
+                conn.execute(insert(facts).values(platform=platform, **row))
+
+    def forget_facts(self, platform: str) -> None:
+        with self._write() as conn:
+            conn.execute(facts.delete().where(facts.c.platform == platform))
 
     # --- journal
     def append(
@@ -325,13 +252,35 @@ class SqlStore:
                                                 chain=chain))  # fmt: skip
         return JournalEntry(**fields, prev_hash=prev, hash=digest)
 
-    def journal(self, key: str | None = None) -> Iterator[JournalEntry]:
-        query = select(journal).order_by(journal.c.seq)
-        if key is not None:
-            query = query.where(journal.c.key == key)
+    def journal(
+        self, key: str | None = None, *, kinds: Sequence[str] = (), after: int | None = None, last: int | None = None
+    ) -> Iterator[JournalEntry]:
+        """Entries in order, of one key and of some kinds when given, after entry `after`; with
+        `last`, only the last that many of them."""
         with self.engine.connect() as conn:
-            for r in conn.execute(query):
-                yield _entry(r)
+            rows = conn.execute(runs.entries(key, kinds, after, last))
+            if last is None:
+                for r in rows:
+                    yield _entry(r)
+                return
+            newest_first = [_entry(r) for r in rows]
+        yield from reversed(newest_first)
+
+    def last_run(self) -> JournalEntry | None:
+        """The entry the last finished run (sync, apply, retry) ended with."""
+        with self.engine.connect() as conn:
+            r = conn.execute(runs.last_run()).first()
+        return None if r is None else _entry(r)
+
+    def failed_in_last_run(self) -> list[str]:
+        """Keys with a write that failed in the last finished run."""
+        with self.engine.connect() as conn:
+            return list(dict.fromkeys(conn.execute(runs.failed_in_last_run(self.is_sqlite)).scalars()))
+
+    def relinked_since_last_run(self) -> list[str]:
+        """Keys whose links were unlinked or relinked by hand since the last finished run."""
+        with self.engine.connect() as conn:
+            return list(dict.fromkeys(conn.execute(runs.relinked_since_last_run()).scalars()))
 
     def verify_journal(self, head: Head | None = None) -> VerifyResult:
         """Check the chain (HMACs too, with the key); against `head`, truncation and rewriting."""

@@ -28,7 +28,18 @@ from datetime import UTC, datetime
 from typing import Any, Callable, Mapping
 
 from itsm_bridge import stopping
-from itsm_bridge.connectors.base import Connector, NewIssue, RemoteRecord, Written
+from itsm_bridge.connectors.base import (
+    Connector,
+    CreatesInBulk,
+    FetchesInBulk,
+    LooksUpNotes,
+    NewIssue,
+    Publisher,
+    RemoteRecord,
+    SearchLags,
+    Written,
+    ref_of,
+)
 from itsm_bridge.errors import BridgeError, NotFound, RemoteValidation, Stale
 from itsm_bridge.links import link_or_report, unsettled_finding
 from itsm_bridge.mapping.findings import Finding
@@ -95,7 +106,7 @@ class Writer:
         remaining = {key: [a for a in actions if a.platform not in background] for key, actions in work}
         later = {key: [a for a in actions if a.platform in background] for key, actions in work}
         for platform, connector in self.connectors.items():
-            if hasattr(connector, "create_many"):
+            if isinstance(connector, CreatesInBulk):
                 self._create_in_bulk(platform, connector, remaining, incidents, results)
         todo = [key for key, actions in remaining.items() if actions and not results[key].failed]
         if self.workers <= 1 or len(todo) <= 1:
@@ -117,7 +128,7 @@ class Writer:
         """Read back, in bulk, the records a connector's writes did not return, so the shadows
         show each platform as our writes left it. Only for keys whose writes all succeeded."""
         for platform, connector in self.connectors.items():
-            if not hasattr(connector, "fetch_many"):
+            if not isinstance(connector, FetchesInBulk):
                 continue
             wanted = [out for out in results if out.complete and platform in out.refs and platform not in out.records
                       and any(a.platform == platform for a in out.done)]  # fmt: skip
@@ -142,7 +153,7 @@ class Writer:
                     out.records[platform] = record
                     out.versions[platform] = record.version
 
-    def _create_in_bulk(self, platform: str, connector: Any, remaining: dict[str, list[Action]],
+    def _create_in_bulk(self, platform: str, connector: CreatesInBulk, remaining: dict[str, list[Action]],
                         incidents: Mapping[str, Incident], results: dict[str, Applied]) -> None:  # fmt: skip
         """Every key's create on `platform` in bulk calls, each told the state its first
         transition heads for (the connector lets it ride where the vendor allows)."""
@@ -166,7 +177,7 @@ class Writer:
             answers = connector.create_many(items)
         except Interrupted as exc:  # some may have been created: their intents stay open for the next run
             answers = [exc] * len(items)
-        for (key, group, intents), answer in zip(folded, answers):
+        for (key, group, intents), answer in zip(folded, answers):  # an answer: Written or the item's error
             out = results[key]
             if isinstance(answer, Interrupted):
                 out.interrupted = True
@@ -186,9 +197,9 @@ class Writer:
                     out.failed.append((group[0], answer))
                 remaining[key] = []  # the key's later actions depend on its create
                 continue
-            out.refs[platform] = link_or_report(self.store, self.run_id, key, answer)
+            out.refs[platform] = link_or_report(self.store, self.run_id, key, ref_of(answer))
             for action, intent in zip(group, intents):
-                self._outcome(intent, action, answer, {"result": "ok", "version": None})
+                self._outcome(intent, action, ref_of(answer), {"result": "ok", "version": None})
             out.done += group
             remaining[key] = [a for a in remaining[key] if all(a is not g for g in group)]
 
@@ -296,9 +307,11 @@ class Writer:
             return None
         raise ValueError(f"unknown action kind {action.kind}")
 
-    def _publish(self, connector: Any, action: Action, ref: RemoteRef | None, intent: JournalEntry, out: Applied,
+    def _publish(self, connector: Connector, action: Action, ref: RemoteRef | None, intent: JournalEntry, out: Applied,
                  incident: Incident) -> None:  # fmt: skip
         """The page connector decides create, update or resolve; a guard block is quarantined."""
+        if not isinstance(connector, Publisher):
+            raise TypeError(f"{action.platform} cannot publish")
         try:
             result = connector.publish(incident, ref)
         except BridgeError as exc:
@@ -318,17 +331,17 @@ class Writer:
         if result.action in ("created", "updated", "resolved"):
             out.done.append(action)
 
-    def _already_copied(self, connector: Any, action: Action, ref: RemoteRef | None, intent: JournalEntry) -> bool:
+    def _already_copied(self, connector: Connector, action: Action, ref: RemoteRef | None, intent: JournalEntry) -> bool:
         """A note copy tried in an earlier run (its answer lost, or a later write of the key
         failed) may have landed: look before sending it again. Only then: a first attempt costs
         no extra call, and two notes of one text in one run are two notes."""
         tried = any(
             e.run_id != self.run_id and e.kind == "intent" and e.action == "comment" and e.platform == action.platform
             and (e.payload.get("comment") or {}).get("body") == (action.comment or {}).get("body")
-            for e in self.store.journal(key=action.key)
+            for e in self.store.journal(key=action.key, kinds=("intent",))
         )  # fmt: skip
         comment = action.comment_obj()
-        if not tried or ref is None or comment is None or not hasattr(connector, "has_note"):
+        if not tried or ref is None or comment is None or not isinstance(connector, LooksUpNotes):
             return False
         if not connector.has_note(ref, comment):
             return False
@@ -410,8 +423,7 @@ def _settle_create(store: StateStore, connector: Connector, intent: JournalEntry
 
 
 def _find_after_lag(connector: Connector, intent: JournalEntry, sleep: Callable[[float], None]) -> RemoteRecord | None:
-    settings = getattr(connector, "settings", None)
-    lag = float(getattr(connector, "search_lag_s", None) or getattr(settings, "search_lag_s", 0.0) or 0.0)
+    lag = connector.search_lag_s if isinstance(connector, SearchLags) else 0.0
     since = datetime.fromisoformat(intent.at)
     while True:
         assert intent.key is not None

@@ -20,12 +20,12 @@ from typing import Any, Callable, Iterator
 
 from itsm_bridge import stopping
 from itsm_bridge.config import Config
-from itsm_bridge.connectors.base import Connector, RemoteRecord
+from itsm_bridge.connectors.base import Connector, NeedsPreflight, RemoteRecord
 from itsm_bridge.errors import BridgeError, NotFound
 from itsm_bridge.links import gone_finding, key_findings, unreadable_finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import RemoteRef
-from itsm_bridge.store.base import StateStore
+from itsm_bridge.store.base import Shadow, StateStore
 from itsm_bridge.store.serialized import Serialized
 from itsm_bridge.stopping import Interrupted
 from itsm_bridge.sync.applier import Applier, Shown, Sink
@@ -35,7 +35,7 @@ from itsm_bridge.sync.identity import Identity, is_conflict
 from itsm_bridge.sync.plan import Action, Plan
 from itsm_bridge.sync.planner import KeyPlan, Planner
 from itsm_bridge.sync.reader import Reader, Reads, account, overlap, side, two_way
-from itsm_bridge.sync.reconcile import SIDES_KEY, Outcome
+from itsm_bridge.sync.reconcile import Outcome
 from itsm_bridge.sync.summary import RunSummary
 
 log = logging.getLogger("itsm_bridge.sync")
@@ -106,11 +106,11 @@ class Engine:
         """A saved plan's key, as the applier takes it: its merged incident over the shadow as
         it is now (each side's values and versions kept until a write shows them anew)."""
         merged = plan.incident(key)
-        shadow = self.store.shadow(key)
-        fields = {**(shadow.fields if shadow else {}), **{k: v for k, v in merged.to_dict().items() if k not in ("key", "comments", "links")}}
-        sides = dict(fields.pop(SIDES_KEY, {}))
-        outcome = Outcome(key, merged, list(actions), shadow_fields=fields, side_shadows=sides)
-        return KeyPlan(key, outcome, {}, dict(shadow.versions) if shadow else {}, sides)
+        shadow = self.store.shadow(key) or Shadow(key, {})
+        fields = {**shadow.merged, **{k: v for k, v in merged.to_dict().items() if k not in ("key", "comments", "links")}}
+        outcome = Outcome(key, merged, list(actions), shadow_fields=fields, side_shadows=dict(shadow.sides),
+                          comments_seen=shadow.comments_seen)  # fmt: skip
+        return KeyPlan(key, outcome, {}, dict(shadow.versions), dict(shadow.sides))
 
     def _applier(self, reads: Reads, summary: RunSummary, *, check_stale: bool = False) -> Applier:
         applier = Applier(self.config, self.store, self.connectors, self.mappers, run_id=self.run_id, identity=self.identity,
@@ -130,7 +130,8 @@ class Engine:
         started = self.now()
         restore_facts(self.store, self.connectors)
         for connector in self.connectors.values():  # what a connector must know before any write (a vendor's release)
-            getattr(connector, "preflight", lambda: None)()
+            if isinstance(connector, NeedsPreflight):
+                connector.preflight()
         reads = {p: ReadProgress(Watermark.from_cursor(self.store.cursor(p)), started, overlap(self.config, p))
                  for p in two_way(self.config, self.connectors)}  # fmt: skip
         sink: Sink = Shown(plan, reads, self.identity, summary) if dry_run else self._applier(reads, summary)
@@ -244,18 +245,7 @@ class Engine:
     def _keys_since_last_run(self) -> list[str]:
         """Keys `retry` evaluates beside the quarantine, in one pass over the journal: those whose
         write failed in the last run, and those whose links were changed by hand since it."""
-        last_run: str | None = None
-        failed: dict[str, list[str]] = {}
-        repaired: dict[str, None] = {}
-        for entry in self.store.journal():
-            if entry.kind == "run":
-                last_run = entry.run_id
-                repaired.clear()
-            elif entry.kind == "outcome" and entry.payload.get("result") == "failed" and entry.key:
-                failed.setdefault(entry.run_id, []).append(entry.key)
-            elif entry.kind == "link" and entry.action in ("unlink", "relink") and entry.key:
-                repaired[entry.key] = None
-        return list(dict.fromkeys([*failed.get(last_run or "", []), *repaired]))
+        return list(dict.fromkeys([*self.store.failed_in_last_run(), *self.store.relinked_since_last_run()]))
 
 
 def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:

@@ -8,38 +8,37 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any, Mapping
 
-from itsm_bridge.connectors.base import Connector
+from itsm_bridge.connectors.base import Connector, LearnsFacts, TakesStateHints
 from itsm_bridge.model import State
-from itsm_bridge.store.base import Cursor, StateStore
+from itsm_bridge.store.base import StateStore
 
 log = logging.getLogger("itsm_bridge.sync")
-FACTS = ".facts"  # suffix of the cursor rows that keep what a run learned of a platform
 
 
 def restore_facts(store: StateStore, connectors: Mapping[str, Connector]) -> None:
     """Start each connector from what earlier runs learned; facts that cannot be read back
     (written by another version, or damaged) are dropped and learned again, never fatal."""
     for platform, connector in connectors.items():
-        saved = store.cursor(f"{platform}{FACTS}") if hasattr(connector, "restore") else None
-        if saved is None or not saved.value:
+        if not isinstance(connector, LearnsFacts):
             continue
         try:
-            connector.restore(json.loads(saved.value))  # type: ignore[attr-defined]
+            saved = store.facts(platform)
+            if saved is not None:
+                connector.restore(saved.values)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             log.warning("%s: the facts kept by an earlier run are unreadable (%s: %s); learning them again",
                         platform, type(exc).__name__, exc)  # fmt: skip
-            connector.restore({})  # type: ignore[attr-defined]
-            store.put_cursor(Cursor(f"{platform}{FACTS}", ""))
+            connector.restore({})
+            store.forget_facts(platform)
 
 
 def keep_facts(store: StateStore, connectors: Mapping[str, Connector]) -> None:
     for platform, connector in connectors.items():
-        if hasattr(connector, "facts"):
-            store.put_cursor(Cursor(f"{platform}{FACTS}", json.dumps(connector.facts(), sort_keys=True)))
+        if isinstance(connector, LearnsFacts):
+            store.put_facts(platform, connector.facts())
 
 
 def hint_states(store: StateStore, connectors: Mapping[str, Connector], key: str,
@@ -49,5 +48,5 @@ def hint_states(store: StateStore, connectors: Mapping[str, Connector], key: str
     for platform, ref in links.items():
         state = shown.get(platform, {}).get("state")
         connector = connectors.get(platform)
-        if state and platform not in read and hasattr(connector, "assume_state"):
-            connector.assume_state(ref.id, State(state))  # type: ignore[union-attr]
+        if connector is not None and state and platform not in read and isinstance(connector, TakesStateHints):
+            connector.assume_state(ref.id, State(state))

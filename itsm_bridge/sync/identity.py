@@ -156,7 +156,7 @@ class Identity:
         if (linked, platform, carried) in self._noted:
             return
         self._noted.add((linked, platform, carried))
-        for entry in self.store.journal(key=linked):
+        for entry in self.store.journal(key=linked, kinds=("finding",)):
             if entry.kind == "finding" and entry.payload.get("rule_id") == KEY_CHANGED \
                     and entry.platform == platform and entry.payload.get("value") == carried:  # fmt: skip
                 return

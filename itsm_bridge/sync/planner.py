@@ -16,7 +16,7 @@ from itsm_bridge.model import Incident
 from itsm_bridge.store.base import StateStore
 from itsm_bridge.sync.plan import Action, Plan
 from itsm_bridge.sync.publish import plan_publish
-from itsm_bridge.sync.reconcile import SIDES_KEY, Outcome, Side, reconcile
+from itsm_bridge.sync.reconcile import Outcome, Side, reconcile
 
 if TYPE_CHECKING:
     from itsm_bridge.sync.apply import Applied
@@ -62,17 +62,16 @@ class Planner:
         outcome = Outcome(key)
         if not blocking:
             outcome = reconcile(
-                key, shadow.fields if shadow else None, sides, linked,
+                key, shadow, sides, linked,
                 source=self.sync.source, targets=self.sync.targets, owners=self.sync.owners,
                 matrix=self.config.matrix, rules=self.config.rules, versions=shadow.versions if shadow else None,
             )  # fmt: skip
             if outcome.merged is not None and "statuspage" in self.sync.targets and "statuspage" in self.connectors:
-                plan_publish(outcome, shadow.fields if shadow else None, linked.get("statuspage"), self.config)
+                plan_publish(outcome, shadow.merged if shadow else None, linked.get("statuspage"), self.config)
         else:
             outcome.blocked[self.sync.source] = blocking
         warnings = [f.for_key(key) for f in findings if not f.blocking]
-        return KeyPlan(key, outcome, sides, shadow.versions if shadow else {}, shadow.fields.get(SIDES_KEY, {}) if shadow else {},
-                       warnings)  # fmt: skip
+        return KeyPlan(key, outcome, sides, shadow.versions if shadow else {}, shadow.sides if shadow else {}, warnings)
 
 
 def conflict_entries(plan: KeyPlan) -> list[dict[str, Any]]:

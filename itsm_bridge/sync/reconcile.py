@@ -21,6 +21,7 @@ from itsm_bridge.mapping.findings import Finding
 from itsm_bridge.mapping.rules import RequiredRule, check_steps
 from itsm_bridge.mapping.priority import PriorityMatrix
 from itsm_bridge.model import Comment, Incident, State
+from itsm_bridge.store.base import Shadow
 from itsm_bridge.sync.merge import FieldConflict, merge
 from itsm_bridge.sync.plan import Action
 
@@ -35,8 +36,6 @@ CARRIED: dict[str, tuple[str, ...]] = {
 
 SHOWS_PRIORITY = ("jira",)  # ServiceNow computes its own priority from impact x urgency
 MERGED_FIELDS = tuple(dict.fromkeys(f for fields in CARRIED.values() for f in fields))
-COMMENTS_KEY = "_comments_seen"  # shadow entry: fingerprints of comments already carried across
-SIDES_KEY = "_sides"  # shadow entry: platform -> carried values as that platform last showed them
 
 
 def fingerprint(comment: Comment) -> str:
@@ -52,8 +51,9 @@ class Outcome:
     blocked: dict[str, list[Finding]] = field(default_factory=dict)  # platform -> blocking findings
     warnings: list[Finding] = field(default_factory=list)
     conflicts: list[FieldConflict] = field(default_factory=list)
-    shadow_fields: dict[str, Any] = field(default_factory=dict)
+    shadow_fields: dict[str, Any] = field(default_factory=dict)  # the merged values the shadow keeps
     side_shadows: dict[str, dict[str, Any]] = field(default_factory=dict)  # as found in the shadow
+    comments_seen: frozenset[str] = frozenset()  # the shadow's, with the comments carried this cycle
     origin: dict[str, str] = field(default_factory=dict)  # field -> platform whose change it carries
 
 
@@ -71,7 +71,7 @@ class Side:
 
 def reconcile(
     key: str,
-    shadow: Mapping[str, Any] | None,
+    shadow: Shadow | None,
     sides: Mapping[str, Side],
     linked: Mapping[str, dict[str, str]],
     *,
@@ -83,9 +83,9 @@ def reconcile(
     versions: Mapping[str, str] | None = None,
 ) -> Outcome:
     out = Outcome(key)
-    base = dict(shadow) if shadow else {}
-    seen_comments = set(base.pop(COMMENTS_KEY, []))
-    side_shadows = base.pop(SIDES_KEY, {})
+    base = dict(shadow.merged) if shadow else {}
+    seen_comments = set(shadow.comments_seen) if shadow else set()
+    side_shadows = shadow.sides if shadow else {}
     first_contact = not base
     if first_contact:
         if source not in sides:
@@ -97,7 +97,7 @@ def reconcile(
             continue
         if platform in sides:
             compare[platform] = carried(platform, sides[platform].incident)
-        elif platform in linked and shadow:
+        elif platform in linked and shadow is not None:
             compare[platform] = {f: base.get(f) for f in CARRIED[platform]}
     # On first contact with a pair that already exists on both sides there is no common
     # ancestor: every difference is a conflict, settled by the field's owner.
@@ -116,7 +116,7 @@ def reconcile(
     out.merged = merged
     out.side_shadows = {p: dict(v) for p, v in side_shadows.items()}
     out.origin = dict(result.origin)
-    out.shadow_fields = {**merged.to_dict(), COMMENTS_KEY: sorted(seen_comments)}
+    out.shadow_fields = merged.to_dict()
     for drop in ("key", "comments", "links"):
         out.shadow_fields.pop(drop, None)
 
@@ -141,7 +141,7 @@ def reconcile(
                                       ref=ref, comment=_comment_data(comment, origin)))  # fmt: skip
     if source in result.changes and source not in out.blocked:
         _plan_updates(out, source, merged, sides, linked, result.changes[source], rules, versions or {})
-    out.shadow_fields[COMMENTS_KEY] = sorted(seen_comments | {fingerprint(c) for c, _ in new_comments})
+    out.comments_seen = frozenset(seen_comments | {fingerprint(c) for c, _ in new_comments})
     return out
 
 

@@ -19,7 +19,7 @@ from itsm_bridge.sync.hints import keep_facts
 from itsm_bridge.sync.identity import is_conflict
 from itsm_bridge.sync.planner import KeyPlan, conflict_entries
 from itsm_bridge.sync.reader import Reads, overlap
-from itsm_bridge.sync.reconcile import CARRIED, SIDES_KEY, carried
+from itsm_bridge.sync.reconcile import CARRIED, carried
 from itsm_bridge.sync.summary import RunSummary
 
 
@@ -54,8 +54,9 @@ class Recorder:
     def shadow(self, plan: KeyPlan, result: Applied) -> None:
         """The key as synced: its merged fields, how each platform now shows it, their versions."""
         seen = {p: s.version for p, s in plan.sides.items()}
-        fields = {**plan.outcome.shadow_fields, SIDES_KEY: self._side_shadows(plan, result)}
-        self.store.put_shadow(Shadow(plan.key, fields, {**plan.versions, **seen, **result.versions}))
+        versions = {**plan.versions, **seen, **result.versions}
+        self.store.put_shadow(Shadow(plan.key, plan.outcome.shadow_fields, self._side_shadows(plan, result),
+                                     plan.outcome.comments_seen, versions))  # fmt: skip
 
     def _side_shadows(self, plan: KeyPlan, result: Applied) -> dict[str, dict[str, Any]]:
         """How each platform shows the incident now: from the record our last write returned,

@@ -41,7 +41,7 @@ def failed_runs_in_a_row(store: StateStore, key: str) -> int:
     """The latest runs in which a write of `key` failed, back to the last run where all of its
     writes went through."""
     runs: dict[str, bool] = {}  # run id -> a write failed in it (in journal order)
-    for entry in store.journal(key=key):
+    for entry in store.journal(key=key, kinds=("outcome",)):
         if entry.kind == "outcome":
             runs[entry.run_id] = runs.get(entry.run_id, False) or entry.payload.get("result") == "failed"
     count = 0

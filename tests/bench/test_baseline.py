@@ -14,7 +14,7 @@ import pytest
 from bench.baseline.runner import run_baseline, shape, shapes
 from bench.baseline.venv import ensure_venv
 from itsm_bridge.sandbox.app import Sandbox
-from itsm_bridge.sandbox.jira_store import adf_text
+from itsm_bridge.sandbox.jira.store import adf_text
 
 N = 20
 STATUS = {"1": "Open", "2": "Work in progress", "3": "Pending", "6": "Resolved", "7": "Closed", "8": "Canceled"}

@@ -22,7 +22,7 @@ from itsm_bridge.config_view import render_toml
 from itsm_bridge.correlation import label_for
 from itsm_bridge.sandbox.app import Sandbox
 from itsm_bridge.sandbox.config_writer import sandbox_config
-from itsm_bridge.sandbox.core import FaultProfile
+from itsm_bridge.sandbox.faults import FaultProfile
 from tests.cli.conftest import ROOT, in_process
 
 N = 24

@@ -10,9 +10,9 @@ import pytest
 from itsm_bridge.connectors.cachet import CachetConnector
 from itsm_bridge.connectors.statuspage_common import status_page_connector
 from itsm_bridge.model import Priority, State
-from itsm_bridge.sandbox.cachet import CachetPlatform
-from itsm_bridge.sandbox.core import serve, stop
 from itsm_bridge.sandbox.rendering import cachet_view
+from itsm_bridge.sandbox.server import serve, stop
+from itsm_bridge.sandbox.statuspage.cachet import CachetPlatform
 from tests.connectors.test_statuspage import CANARIES, canary_incident
 from tests.connectors.test_statuspage_responses import page_config
 

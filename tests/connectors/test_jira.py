@@ -12,8 +12,8 @@ import requests
 from itsm_bridge.connectors.base import ref_of
 from itsm_bridge.connectors.jira import JiraConnector
 from itsm_bridge.model import Comment, RemoteRef, State, Visibility
-from itsm_bridge.sandbox.core import serve, stop
-from itsm_bridge.sandbox.jira import JiraPlatform
+from itsm_bridge.sandbox.jira.api import JiraPlatform
+from itsm_bridge.sandbox.server import serve, stop
 from itsm_bridge.sync.cursor import Watermark
 from tests.connectors.test_jira_responses import FakeTime, jira_config
 

@@ -11,8 +11,8 @@ from itsm_bridge.connectors.adf import adf_to_text, text_to_adf
 from itsm_bridge.connectors.jira import JiraConnector
 from itsm_bridge.connectors.jira_records import is_internal
 from itsm_bridge.model import RemoteRef, State, Visibility
-from itsm_bridge.sandbox.core import serve, stop
-from itsm_bridge.sandbox.jira import JiraPlatform
+from itsm_bridge.sandbox.jira.api import JiraPlatform
+from itsm_bridge.sandbox.server import serve, stop
 from tests.connectors.conformance import ConnectorConformance, Harness
 from tests.connectors.test_jira_responses import jira_config
 

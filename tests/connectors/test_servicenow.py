@@ -11,8 +11,9 @@ import requests
 from itsm_bridge.connectors.servicenow import ServiceNowConnector
 from itsm_bridge.errors import RemoteValidation, RequiredFieldMissing
 from itsm_bridge.model import RemoteRef, State, Visibility
-from itsm_bridge.sandbox.core import Call, serve, stop
-from itsm_bridge.sandbox.servicenow import ServiceNowPlatform
+from itsm_bridge.sandbox.core import Call
+from itsm_bridge.sandbox.server import serve, stop
+from itsm_bridge.sandbox.servicenow.api import ServiceNowPlatform
 from itsm_bridge.sync.cursor import Watermark
 from tests.connectors import snow_config
 
@@ -84,7 +85,7 @@ def test_a_record_updated_mid_read_does_not_make_the_read_skip_another(platform,
 
 def test_the_keyset_condition_means_strictly_after_the_last_row_on_the_sandbox_evaluator():
     from itsm_bridge.connectors.servicenow import page_query
-    from itsm_bridge.sandbox.snow_query import run
+    from itsm_bridge.sandbox.servicenow.encoded_query import run
 
     times = ["2024-05-02 08:00:00", "2024-05-02 08:00:01", "2024-05-02 08:00:02"]
     rows = [{"sys_updated_on": t, "sys_id": f"{n:032x}"} for t in times for n in (1, 2, 3)]

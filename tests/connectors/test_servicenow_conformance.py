@@ -8,8 +8,8 @@ import pytest
 
 from itsm_bridge.mapping.servicenow import ServiceNowMapper
 from itsm_bridge.model import RemoteRef, Visibility
-from itsm_bridge.sandbox.core import serve, stop
-from itsm_bridge.sandbox.servicenow import ServiceNowPlatform
+from itsm_bridge.sandbox.server import serve, stop
+from itsm_bridge.sandbox.servicenow.api import ServiceNowPlatform
 from tests.connectors.conformance import ConnectorConformance, Harness
 from tests.connectors.test_servicenow import connect
 

@@ -433,7 +433,7 @@ def test_times_are_read_as_utc_whatever_the_local_zone(tmp_path):
 def test_2500_rows_in_one_second_with_an_insert_behind_the_read_are_each_yielded_once(snow):
     # A server evaluating each page's query as the sandbox does, over rows sharing one second;
     # after the first page a row is inserted ahead of them all in sys_id order, behind the read.
-    from itsm_bridge.sandbox.snow_query import run
+    from itsm_bridge.sandbox.servicenow.encoded_query import run
 
     table = [{"sys_id": sid(n), "sys_updated_on": "2024-03-01 12:00:00"} for n in range(1000, 3500)]
 

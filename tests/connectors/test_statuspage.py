@@ -12,9 +12,9 @@ from itsm_bridge.connectors.base import RemoteRecord
 from itsm_bridge.connectors.statuspage import StatuspageConnector
 from itsm_bridge.mapping.statuspage import StatuspageMapper
 from itsm_bridge.model import Comment, Incident, Priority, PublicStatus, State
-from itsm_bridge.sandbox.core import serve, stop
 from itsm_bridge.sandbox.rendering import statuspage_view
-from itsm_bridge.sandbox.statuspage import StatuspagePlatform
+from itsm_bridge.sandbox.server import serve, stop
+from itsm_bridge.sandbox.statuspage.api import StatuspagePlatform
 from tests.connectors.test_statuspage_responses import page_config
 
 SEED = 0

@@ -27,8 +27,8 @@ from referencing.jsonschema import DRAFT4
 from itsm_bridge.connectors.cachet import CachetConnector
 from itsm_bridge.connectors.statuspage_common import status_page_connector
 from itsm_bridge.model import Priority, State
-from itsm_bridge.sandbox.cachet import CachetPlatform
-from itsm_bridge.sandbox.core import serve, stop
+from itsm_bridge.sandbox.server import serve, stop
+from itsm_bridge.sandbox.statuspage.cachet import CachetPlatform
 from tests.connectors.test_statuspage import canary_incident
 from tests.connectors.test_statuspage_responses import page_config
 from tests.contract.recording import recorded  # noqa: F401  (a fixture)

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from itsm_bridge.sandbox.core import serve, stop
-from itsm_bridge.sandbox.jira import JiraPlatform
+from itsm_bridge.sandbox.jira.api import JiraPlatform
+from itsm_bridge.sandbox.server import serve, stop
 from tests.contract.conftest import load_spec, request_is_valid, validate_exchange
 
 API = "/rest/api/3"

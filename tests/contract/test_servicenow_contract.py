@@ -23,8 +23,8 @@ from openapi_core import Config, OpenAPI
 
 from itsm_bridge.connectors.servicenow import ServiceNowConnector
 from itsm_bridge.model import Comment, RemoteRef, State, Visibility
-from itsm_bridge.sandbox.core import serve, stop
-from itsm_bridge.sandbox.servicenow import ServiceNowPlatform
+from itsm_bridge.sandbox.server import serve, stop
+from itsm_bridge.sandbox.servicenow.api import ServiceNowPlatform
 from tests.connectors import snow_config
 from tests.contract.conftest import as_vendor_request
 from tests.contract.recording import recorded  # noqa: F401  (a fixture)

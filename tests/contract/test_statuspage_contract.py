@@ -22,8 +22,8 @@ import requests
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIResponse
 
-from itsm_bridge.sandbox.core import serve, stop
-from itsm_bridge.sandbox.statuspage import StatuspagePlatform
+from itsm_bridge.sandbox.server import serve, stop
+from itsm_bridge.sandbox.statuspage.api import StatuspagePlatform
 from tests.contract.conftest import as_vendor_request, request_is_valid, validate_exchange
 from tests.contract.recording import recorded  # noqa: F401  (a fixture)
 from tests.specs import spec_path

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from itsm_bridge.sandbox.core import FaultProfile
+from itsm_bridge.sandbox.faults import FaultProfile
 
 POOL_FULL = "Connection pool is full"
 

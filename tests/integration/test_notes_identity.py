@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from itsm_bridge.correlation import NOTE_MARKER
-from itsm_bridge.sandbox.jira_store import text_adf
+from itsm_bridge.sandbox.jira.store import text_adf
 from tests.integration.test_sync import add_incident, jira_issue_for, settle
 from tests.reliability.edits import jira_comment_texts, snow_note_texts
 

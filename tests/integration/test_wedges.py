@@ -23,12 +23,12 @@ def settle(bridge):
 
 def write_facts(bridge, value):
     with state_db(bridge) as db:
-        db.execute("update cursors set value=? where name='jira.facts'", (value,))
+        db.execute("update facts set facts=? where platform='jira'", (value,))
 
 
 def stored_facts(bridge):
     with state_db(bridge) as db:
-        (value,) = db.execute("select value from cursors where name='jira.facts'").fetchone()
+        (value,) = db.execute("select facts from facts where platform='jira'").fetchone()
     return json.loads(value)
 
 

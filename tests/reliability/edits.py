@@ -9,7 +9,7 @@ from typing import Any
 
 from itsm_bridge.correlation import label_for
 from itsm_bridge.sandbox.app import Sandbox
-from itsm_bridge.sandbox.jira_store import adf_text, text_adf
+from itsm_bridge.sandbox.jira.store import adf_text, text_adf
 
 SERVICES = ("Email", "VPN", "Payments API", "Web Portal")
 CATEGORIES = ("software", "network", "database", "hardware")

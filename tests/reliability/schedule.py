@@ -26,7 +26,8 @@ from itsm_bridge import runner
 from itsm_bridge.errors import BridgeError
 from itsm_bridge.sandbox.app import Sandbox
 from itsm_bridge.sandbox.config_writer import write_config
-from itsm_bridge.sandbox.core import FAULT_KINDS, FaultProfile, Platform
+from itsm_bridge.sandbox.core import Platform
+from itsm_bridge.sandbox.faults import FAULT_KINDS, FaultProfile
 from itsm_bridge.store import open_from_config
 from tests.reliability import edits as edits_module
 

@@ -23,7 +23,7 @@ import pytest
 
 from itsm_bridge import runner
 from itsm_bridge.connectors import build
-from itsm_bridge.sandbox import jira_store
+from itsm_bridge.sandbox.jira import store as jira_store
 from itsm_bridge.sync.engine import Engine
 from tests.reliability import edits
 from tests.reliability.edits import jira_key
@@ -141,7 +141,7 @@ def test_a_create_whose_answer_is_lost_under_a_120_s_lag_is_found_not_created_ag
 
 def _searchable(world: World) -> list[str]:
     """Issue keys Jira search shows now (as the index sees them)."""
-    from itsm_bridge.sandbox import jql
+    from itsm_bridge.sandbox.jira import jql
 
     with world.sandbox.jira.lock:
         return [r.get("key", "") for r in world.sandbox.jira.store.search(jql.parse("project = OPS"), set())]

@@ -9,8 +9,8 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from itsm_bridge.sandbox.cachet import CachetPlatform
-from itsm_bridge.sandbox.core import serve, stop
+from itsm_bridge.sandbox.server import serve, stop
+from itsm_bridge.sandbox.statuspage.cachet import CachetPlatform
 
 API = "/api/v1"
 

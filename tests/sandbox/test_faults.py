@@ -7,8 +7,9 @@ import time
 import pytest
 import requests
 
-from itsm_bridge.sandbox.core import FaultProfile, Faults, serve, stop
-from itsm_bridge.sandbox.servicenow import ServiceNowPlatform
+from itsm_bridge.sandbox.faults import FaultProfile, Faults
+from itsm_bridge.sandbox.server import serve, stop
+from itsm_bridge.sandbox.servicenow.api import ServiceNowPlatform
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import pytest
 import requests
 from jira import JIRA
 
-from itsm_bridge.sandbox.core import serve, stop
-from itsm_bridge.sandbox.jira import JiraPlatform
-from itsm_bridge.sandbox.jira_schema import JiraConfig
+from itsm_bridge.sandbox.jira.api import JiraPlatform
+from itsm_bridge.sandbox.jira.schema import JiraConfig
+from itsm_bridge.sandbox.server import serve, stop
 
 API = "/rest/api/3"
 INCIDENT = {"project": {"key": "OPS"}, "issuetype": {"id": "10001"}}

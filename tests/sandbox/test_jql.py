@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from itsm_bridge.sandbox import jql
+from itsm_bridge.sandbox.jira import jql
 
 NOW = datetime(2024, 5, 1, 12, 0, 30, tzinfo=UTC)
 

@@ -10,8 +10,9 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from itsm_bridge.sandbox.core import HTTPFailure, serve, stop
-from itsm_bridge.sandbox.servicenow import ServiceNowPlatform
+from itsm_bridge.sandbox.core import HTTPFailure
+from itsm_bridge.sandbox.server import serve, stop
+from itsm_bridge.sandbox.servicenow.api import ServiceNowPlatform
 from tests.specs import spec_path
 
 EXAMPLES = spec_path("servicenow-examples")
@@ -377,7 +378,7 @@ def test_reset_clears_incidents_but_keeps_the_default_choices_and_references(sno
     assert snow.references[group] == "Service Desk"
 
 
-# --- what depends on the integration user (servicenow_user.py)
+# --- what depends on the integration user (servicenow/user.py)
 def test_an_hourly_rule_puts_its_headers_on_every_answer_and_429s_until_the_top_of_the_hour(snow, http):
     snow.clock.freeze(datetime(2024, 3, 1, 12, 10, 0, tzinfo=UTC))
     snow.hourly_rule = 3

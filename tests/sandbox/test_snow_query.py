@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from itsm_bridge.sandbox import snow_query
+from itsm_bridge.sandbox.servicenow import encoded_query
 
 FIELDS = {"id", "name", "state", "count", "updated", "note"}
 ROWS = [
@@ -16,7 +16,7 @@ ROWS = [
 
 
 def ids(text: str, rows: list[dict[str, str]] | None = None) -> list[str]:
-    selected = snow_query.run(
+    selected = encoded_query.run(
         ROWS if rows is None else rows,
         text,
         known=FIELDS.__contains__,
@@ -107,12 +107,12 @@ def test_text_without_a_known_operator_is_dropped() -> None:
 def test_date_generate_values_stand_for_their_time() -> None:
     assert ids("updated>=javascript:gs.dateGenerate('2024-01-02','00:00:00')") == ["2", "3"]
     assert ids("updated<=javascript:gs.dateGenerate('2024-01-02','end')") == ["1", "2"]
-    assert snow_query.query_value("javascript:gs.dateGenerate('2024-01-02','start')") == "2024-01-02 00:00:00"
+    assert encoded_query.query_value("javascript:gs.dateGenerate('2024-01-02','start')") == "2024-01-02 00:00:00"
 
 
 def test_parse_keeps_nq_groups_and_or_clauses_apart() -> None:
-    query = snow_query.parse("a=1^ORb=2^c=3^NQd=4^ORDERBYDESCe", lambda f: True)
+    query = encoded_query.parse("a=1^ORb=2^c=3^NQd=4^ORDERBYDESCe", lambda f: True)
     assert [[[c.field for c in clause] for clause in group] for group in query.groups] == [[["a", "b"], ["c"]], [["d"]]]
     assert query.orders == [("e", True)]
-    assert snow_query.parse_condition("stateNOTIN1,2") == snow_query.Condition("state", "NOT IN", "1,2")
-    assert snow_query.parse_condition("no operator here") is None
+    assert encoded_query.parse_condition("stateNOTIN1,2") == encoded_query.Condition("state", "NOT IN", "1,2")
+    assert encoded_query.parse_condition("no operator here") is None

@@ -9,8 +9,9 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from itsm_bridge.sandbox.core import HTTPFailure, serve, stop
-from itsm_bridge.sandbox.statuspage import StatuspagePlatform
+from itsm_bridge.sandbox.core import HTTPFailure
+from itsm_bridge.sandbox.server import serve, stop
+from itsm_bridge.sandbox.statuspage.api import StatuspagePlatform
 
 
 @pytest.fixture(scope="module")

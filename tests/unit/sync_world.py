@@ -34,7 +34,7 @@ search_lag_s = 0
 targets = ["jira"]
 """
 
-WRITES = ("put_shadow", "put_cursor", "link", "unlink", "append", "quarantine", "release")
+WRITES = ("put_shadow", "put_cursor", "put_facts", "forget_facts", "link", "unlink", "append", "quarantine", "release")
 
 
 class Clock:

@@ -34,7 +34,7 @@ def test_a_batch_journals_each_writes_intent_before_its_outcome(tmp_path):
                                                      ("intent", "transition"), ("outcome", "transition")]  # fmt: skip
     assert [e.intent_seq for e in entries[1::2]] == [e.seq for e in entries[0::2]]
     shadow = world.store.shadow("INC1")
-    assert shadow is not None and shadow.fields["state"] == "in_progress" and "jira" in shadow.versions
+    assert shadow is not None and shadow.merged["state"] == "in_progress" and "jira" in shadow.versions
     assert world.jira.by_method["create_many"] == 1  # the batch's creates in one call
 
 
@@ -102,7 +102,7 @@ def test_apply_plan_refuses_a_key_whose_record_changed_since_the_plan(tmp_path):
     assert world.jira.records[world.jira.find_id("INC2") or ""]["title"] == "INC2: mail is down"
     assert world.jira.records[world.jira.find_id("INC1") or ""]["title"] == "INC1 is down"
     shadow = world.store.shadow("INC2")
-    assert shadow is not None and shadow.fields["title"] == "INC2: mail is down"
+    assert shadow is not None and shadow.merged["title"] == "INC2: mail is down"
 
 
 def test_apply_plan_creates_in_bulk_like_sync(tmp_path):

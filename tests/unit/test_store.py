@@ -23,11 +23,11 @@ def store(tmp_path):
 def test_store_is_created_on_first_use_with_schema_version_and_wal(tmp_path):
     path = tmp_path / "deep" / "state.sqlite"
     s = open_store(f"sqlite:///{path}")
-    assert path.exists() and s.schema_versions() == [1, 2]
+    assert path.exists() and s.schema_versions() == [1, 2, 3]
     s.close()
     mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
-    assert open_store(f"sqlite:///{path}").schema_versions() == [1, 2]  # reopening migrates nothing
+    assert open_store(f"sqlite:///{path}").schema_versions() == [1, 2, 3]  # reopening migrates nothing
 
 
 def test_links_both_ways(store):
@@ -41,11 +41,13 @@ def test_links_both_ways(store):
 
 
 def test_shadow_and_cursor_round_trip(store):
-    store.put_shadow(Shadow("K1", {"state": "new", "title": "Mail ✉"}, {"servicenow": "3"}))
-    store.put_shadow(Shadow("K1", {"state": "resolved"}, {"servicenow": "4", "jira": "2024"}))
+    store.put_shadow(Shadow("K1", {"state": "new", "title": "Mail ✉"}, versions={"servicenow": "3"}))
+    sides = {"jira": {"state": "in_progress", "title": "Mail ✉"}}
+    store.put_shadow(Shadow("K1", {"state": "resolved"}, sides, frozenset({"ab12", "cd34"}), {"servicenow": "4", "jira": "2024"}))
     sh = store.shadow("K1")
-    assert sh.fields == {"state": "resolved"} and sh.versions == {"servicenow": "4", "jira": "2024"}
-    assert store.shadow("K2") is None
+    assert (sh.merged, sh.sides, sh.comments_seen) == ({"state": "resolved"}, sides, frozenset({"ab12", "cd34"}))
+    assert sh.versions == {"servicenow": "4", "jira": "2024"} and sh.updated_at is not None
+    assert [s.key for s in store.all_shadows()] == ["K1"] and store.shadow("K2") is None
     store.put_cursor(Cursor("servicenow", "2024-01-01T00:00:00+00:00", ("a:1", "b:2")))
     assert store.cursor("servicenow") == Cursor("servicenow", "2024-01-01T00:00:00+00:00", ("a:1", "b:2"))
 

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from itsm_bridge.sandbox import jira_properties
 from itsm_bridge.sandbox.core import Request, Response
-from itsm_bridge.sandbox.jira_parts import JiraParts
-from itsm_bridge.sandbox.jira_schema import FIELDS, ISSUE_TYPES
-from itsm_bridge.sandbox.jira_store import FieldErrors, Issue
+from itsm_bridge.sandbox.jira import issue_properties
+from itsm_bridge.sandbox.jira.parts import JiraParts
+from itsm_bridge.sandbox.jira.schema import FIELDS, ISSUE_TYPES
+from itsm_bridge.sandbox.jira.store import FieldErrors, Issue
 
 API = "/rest/api/3"
 FETCH_MAX = 100
@@ -84,7 +84,7 @@ class CreateRoutes(JiraParts):
             raise FieldErrors(messages=["Issue data must be an object."])
         values = self.store.validate_create(data.get("fields", {}))
         changes, comments = self.store.apply_update(values, data.get("update") or {}, self.config.create_screen)
-        properties = jira_properties.from_create(data.get("properties"))  # not a field: no screen governs it
+        properties = issue_properties.from_create(data.get("properties"))  # not a field: no screen governs it
         issue = self.store.create({**values, **changes})
         for body, props in comments:  # none on the default screens: `comment` is never on a create screen
             self.store.add_comment(issue, body, props, self.config.api_account)
@@ -147,7 +147,7 @@ class CreateRoutes(JiraParts):
         if len(wanted) > FETCH_MAX:
             return self._refused(FieldErrors(messages=["You can request up to 100 issues."]))
         try:
-            properties = jira_properties.requested(body.get("properties"))
+            properties = issue_properties.requested(body.get("properties"))
         except FieldErrors as err:
             return self._refused(err)
         fields = [str(f) for f in body.get("fields") or ["*navigable"]]

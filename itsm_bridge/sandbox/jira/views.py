@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from itsm_bridge.sandbox import jira_properties
-from itsm_bridge.sandbox.jira_schema import FIELDS, JiraConfig, Renderer, Transition, jira_time
-from itsm_bridge.sandbox.jira_store import Issue, Record
+from itsm_bridge.sandbox.jira import issue_properties
+from itsm_bridge.sandbox.jira.schema import FIELDS, JiraConfig, Renderer, Transition, jira_time
+from itsm_bridge.sandbox.jira.store import Issue, Record
 
 EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
 
@@ -53,7 +53,7 @@ class IssueViews:
         if "names" in (expand or ""):
             view["names"] = {fid: FIELDS[fid][0] for fid in view["fields"]}
         if properties:
-            view["properties"] = jira_properties.select(record["properties"], properties)
+            view["properties"] = issue_properties.select(record["properties"], properties)
         return view
 
     def field(self, fid: str, record: Record, issue: Issue) -> Any:

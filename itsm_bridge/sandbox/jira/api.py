@@ -19,15 +19,15 @@ from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Any
 
-from itsm_bridge.sandbox import jira_properties, jira_servicedesk
 from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, RollingWindow, basic_auth
-from itsm_bridge.sandbox.jira_schema import (
+from itsm_bridge.sandbox.jira import issue_properties, servicedesk
+from itsm_bridge.sandbox.jira.create import CreateRoutes
+from itsm_bridge.sandbox.jira.schema import (
     API_EMAIL, FIELDS, ISSUE_TYPES, RESOLUTIONS, JiraConfig, Renderer, Workflow,
 )  # fmt: skip
-from itsm_bridge.sandbox.jira_create import CreateRoutes
-from itsm_bridge.sandbox.jira_search import SearchRoutes
-from itsm_bridge.sandbox.jira_store import FieldErrors, Issue, JiraStore, Record
-from itsm_bridge.sandbox.jira_views import IssueViews, field_list
+from itsm_bridge.sandbox.jira.search import SearchRoutes
+from itsm_bridge.sandbox.jira.store import FieldErrors, Issue, JiraStore, Record
+from itsm_bridge.sandbox.jira.views import IssueViews, field_list
 
 API = "/rest/api/3"
 REMOVED_SEARCH = (
@@ -52,8 +52,8 @@ class JiraPlatform(CreateRoutes, SearchRoutes, Platform):
         self._pages: OrderedDict[str, list[Record]] = OrderedDict()
         self._searches = 0
         self._routes_api()
-        jira_servicedesk.add_routes(self)
-        jira_properties.add_routes(self)
+        servicedesk.add_routes(self)
+        issue_properties.add_routes(self)
 
     # --- configuration, as attributes tests set
     @property
@@ -145,8 +145,8 @@ class JiraPlatform(CreateRoutes, SearchRoutes, Platform):
             return dict(self._issue(key).fields["properties"])
 
     def clone_issue(self, key: str) -> str:
-        """What a person's Clone does (see jira_properties.clone); returns the new issue's key."""
-        return jira_properties.clone(self, key)
+        """What a person's Clone does (see issue_properties.clone); returns the new issue's key."""
+        return issue_properties.clone(self, key)
 
     def reindex(self) -> None:
         """Make every write visible to search now, whatever the lag."""

@@ -32,11 +32,11 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
-from itsm_bridge.sandbox.cachet_fields import (
+from itsm_bridge.sandbox.core import Platform, Request, Response, RollingWindow
+from itsm_bridge.sandbox.statuspage.cachet_fields import (
     body_of, cachet_error, filtered, find, flag, in_zone, integer, invalid, not_found, query_int, sorted_rows, text,
     timestamp,
 )  # fmt: skip
-from itsm_bridge.sandbox.core import Platform, Request, Response, RollingWindow
 from itsm_bridge.sandbox.vocabulary import SERVICES
 
 API = "/api/v1"

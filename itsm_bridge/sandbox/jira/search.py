@@ -12,11 +12,11 @@ import json
 from collections import OrderedDict
 from typing import Any
 
-from itsm_bridge.sandbox import jira_properties, jql
 from itsm_bridge.sandbox.core import Clock, HTTPFailure, Request, Response
-from itsm_bridge.sandbox.jira_parts import JiraParts
-from itsm_bridge.sandbox.jira_store import FieldErrors, Record
-from itsm_bridge.sandbox.jira_views import field_list
+from itsm_bridge.sandbox.jira import issue_properties, jql
+from itsm_bridge.sandbox.jira.parts import JiraParts
+from itsm_bridge.sandbox.jira.store import FieldErrors, Record
+from itsm_bridge.sandbox.jira.views import field_list
 
 SEARCH_KEYS = {"jql", "nextPageToken", "maxResults", "fields", "expand", "properties", "fieldsByKeys", "reconcileIssues", "failFast"}
 KEPT_SEARCHES = 32
@@ -74,7 +74,7 @@ class SearchRoutes(JiraParts):
         records, offset = self._page_source(params, {int(i) for i in reconcile})
         page = records[offset : offset + limit]
         try:
-            props = jira_properties.requested(field_list(params.get("properties"), []))
+            props = issue_properties.requested(field_list(params.get("properties"), []))
         except FieldErrors as err:
             return self.error(400, "; ".join(err.messages))
         issues = [self.views.issue(self.store.by_id[r["id"]], r, wanted, params.get("expand"), props) for r in page]

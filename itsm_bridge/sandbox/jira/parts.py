@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 from itsm_bridge.sandbox.core import Request, Response
 
 if TYPE_CHECKING:
-    from itsm_bridge.sandbox.jira_schema import JiraConfig, Workflow
-    from itsm_bridge.sandbox.jira_store import JiraStore
-    from itsm_bridge.sandbox.jira_views import IssueViews
+    from itsm_bridge.sandbox.jira.schema import JiraConfig, Workflow
+    from itsm_bridge.sandbox.jira.store import JiraStore
+    from itsm_bridge.sandbox.jira.views import IssueViews
 
 
 class JiraParts:

@@ -19,7 +19,7 @@ import math
 from typing import Any
 
 from itsm_bridge.sandbox.core import Platform, Request, Response, RollingWindow
-from itsm_bridge.sandbox.statuspage_rules import (
+from itsm_bridge.sandbox.statuspage.rules import (
     COMPONENT_STATUSES, IMPACTS, STATUS_IMPACT, check_component, check_incident, ident, page_of, refuse,
     searchable, timestamp, wrapped,
 )  # fmt: skip

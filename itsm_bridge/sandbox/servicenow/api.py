@@ -3,18 +3,18 @@
 What it keeps faithful, because the connector must cope with it:
 - basic auth (user `itsm.bridge`), a bearer token, and OAuth client credentials (`/oauth_token.do`);
   the vendor's 401 and 404 bodies, and `{"error": {"message", "detail"}, "status": "failure"}`;
-- encoded queries (`snow_query`), where a condition on an unknown field is dropped and a value
+- encoded queries (`encoded_query`), where a condition on an unknown field is dropped and a value
   holding `^NQ` widens the query; `Link` (first, prev, next, last) and `X-Total-Count` paging;
 - display values false | true | all, and reference fields as `{"link", "value"}` unless
   `sysparm_exclude_reference_link=true`;
-- the incident rules of `servicenow_store` (computed priority, write-only journal fields,
+- the incident rules of `store` (computed priority, write-only journal fields,
   `sys_mod_count`, a data policy answering 403 on resolve without resolution code and notes);
 - hourly-style rate limit rules per user (`rate_limit`), answered 429 with `Retry-After` and the
   `X-RateLimit-*` headers; `hourly_rule` (requests per clock hour) is a rate limit rule as an
   instance has them: its headers on every Table API answer, a 429 until the top of the hour;
 - the integration user's time zone (`user_timezone`) in display values of date-times, and what
   its ACLs let it read of sys_journal_field (`journal_access`: read, hidden rows, or denied 403),
-  as `servicenow_user` describes with sources.
+  as `user` describes with sources.
 
 Tables served: incident, sys_journal_field, sys_choice, and the reference tables sys_user,
 sys_user_group, cmdb_ci, sys_user_role, sys_user_has_role. Another name answers 400 Invalid table.
@@ -29,13 +29,13 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping
 from urllib.parse import parse_qs, urlencode
 
-from itsm_bridge.sandbox import snow_query
 from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, RollingWindow, basic_auth
 from itsm_bridge.sandbox.local_time import zoned
-from itsm_bridge.sandbox.servicenow_schema import TIME_COLUMNS
-from itsm_bridge.sandbox.servicenow_store import SnowStore, Table
-from itsm_bridge.sandbox.servicenow_user import HourlyRule, JournalAccess, journal_rows_shown
-from itsm_bridge.sandbox.snow_query import Row
+from itsm_bridge.sandbox.servicenow import encoded_query
+from itsm_bridge.sandbox.servicenow.encoded_query import Row
+from itsm_bridge.sandbox.servicenow.schema import TIME_COLUMNS
+from itsm_bridge.sandbox.servicenow.store import SnowStore, Table
+from itsm_bridge.sandbox.servicenow.user import HourlyRule, JournalAccess, journal_rows_shown
 
 USER = "itsm.bridge"
 TABLE_PATHS = ("/api/now/table", "/api/now/v1/table", "/api/now/v2/table")
@@ -230,7 +230,7 @@ class ServiceNowPlatform(Platform):
         if cached is not None and cached[0] == table.version:
             self._selections.move_to_end(key)
             return cached[1]
-        rows = snow_query.run(list(table.rows.values()), text, lambda c: self.store.known(table, c),
+        rows = encoded_query.run(list(table.rows.values()), text, lambda c: self.store.known(table, c),
                               lambda c: self.store.getter(table, c), self.store.numeric)  # fmt: skip
         self._selections[key] = (table.version, rows)
         while len(self._selections) > 8:
@@ -274,7 +274,7 @@ class ServiceNowPlatform(Platform):
             return value
         shown = self.store.display(table, row, column)
         if column in TIME_COLUMNS:
-            shown = zoned(shown, self.user_timezone)  # the user's time zone (servicenow_user)
+            shown = zoned(shown, self.user_timezone)  # the user's time zone (servicenow.user)
         if display == "true":
             if target and links and value:
                 return {"display_value": shown, "link": f"{self._base(req)}/api/now/table/{target}/{value}"}

@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from typing import Any, Callable, Iterable, Mapping
 
 from itsm_bridge.sandbox.core import Clock, HTTPFailure, Response
-from itsm_bridge.sandbox.servicenow_schema import (
+from itsm_bridge.sandbox.servicenow.encoded_query import Getter, Row
+from itsm_bridge.sandbox.servicenow.schema import (
     ADMIN_SYS_ID, CHOICE_COLUMNS, CHOICE_ELEMENT, CHOICES, CIS, CLOSED_STATES, GROUPS, INTEGER_COLUMNS, JOURNAL_COLUMNS,
     KIND_ALIASES, POLICY_LABELS, PRIORITY, ROLES, TABLES, TIME_COLUMNS, USERS, WRITE_ONLY, TableDef,
 )  # fmt: skip
-from itsm_bridge.sandbox.snow_query import Getter, Row
 
 _UNIQUE = frozenset({"sys_id", "number", "task_effective_number", "correlation_id", "value", "element_id"})
 

@@ -25,10 +25,10 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from itsm_bridge.sandbox.core import Request, Response
-from itsm_bridge.sandbox.jira_store import FieldErrors
+from itsm_bridge.sandbox.jira.store import FieldErrors
 
 if TYPE_CHECKING:
-    from itsm_bridge.sandbox.jira import JiraPlatform
+    from itsm_bridge.sandbox.jira.api import JiraPlatform
 
 API = "/rest/api/3"
 MAX_VALUE_BYTES = 32768

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from itsm_bridge.sandbox.core import HTTPFailure, Request, Response
-from itsm_bridge.sandbox.jira_store import FieldErrors, Issue, adf_text, text_adf
+from itsm_bridge.sandbox.jira.store import FieldErrors, Issue, adf_text, text_adf
 
 if TYPE_CHECKING:
-    from itsm_bridge.sandbox.jira import JiraPlatform
+    from itsm_bridge.sandbox.jira.api import JiraPlatform
 
 SD = "/rest/servicedeskapi"
 

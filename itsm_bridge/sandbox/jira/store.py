@@ -15,9 +15,9 @@ import time
 from datetime import datetime
 from typing import Any, Iterator
 
-from itsm_bridge.sandbox import jql
 from itsm_bridge.sandbox.core import Clock
-from itsm_bridge.sandbox.jira_schema import (
+from itsm_bridge.sandbox.jira import jql
+from itsm_bridge.sandbox.jira.schema import (
     COMPONENTS, FIELDS, ISSUE_TYPES, PRIORITIES, RESOLUTIONS, TEXT_LIMIT, TEXT_TOO_LONG, JiraConfig,
     jira_time, parse_jira_time,
 )  # fmt: skip
