@@ -21,7 +21,7 @@ from itsm_bridge import correlation
 from itsm_bridge.config_schema import PLATFORMS
 from itsm_bridge.connectors.base import Connector, FetchesInBulk
 from itsm_bridge.errors import BridgeError, LinkConflict, NotFound
-from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.findings import Finding
 from itsm_bridge.model import RemoteRef
 from itsm_bridge.store.base import QuarantineEntry, StateStore
 from itsm_bridge.sync.identity import KEY_CONFLICT, is_conflict

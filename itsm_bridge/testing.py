@@ -18,12 +18,13 @@ import dataclasses
 import itertools
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
-from itsm_bridge.connectors.base import CheckResult, NewIssue, RemoteRecord, Written
+from itsm_bridge.connectors.base import CheckResult, NewIssue
 from itsm_bridge.errors import BridgeError, NotFound
-from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.findings import Finding
 from itsm_bridge.model import Comment, Incident, RemoteRef, State
+from itsm_bridge.records import ChangeRead, Pages, RemoteRecord, Written
 
 __all__ = ["FakeConnector", "FakeMapper"]
 
@@ -83,9 +84,14 @@ class FakeConnector:
         return sum(n for m, n in self.by_method.items() if m in ("create", "create_many", "update", "transition", "add_comment"))
 
     # --- the connector protocol
-    def changed_since(self, cursor: Any) -> Iterator[RemoteRecord]:
-        """Every record changed at or after the cursor (its seen-set skipped), oldest first: one call."""
+    def changed_since(self, cursor: Any) -> ChangeRead:
+        """Every record changed at or after the cursor (its seen-set skipped), oldest first: one
+        call; read to the end, it is complete to the moment the read began."""
         self._call("changed_since")
+        return ChangeRead(self._changes(cursor))
+
+    def _changes(self, cursor: Any) -> Pages:
+        began = self._clock()
         since = cursor.read_from(timedelta(0)) if cursor is not None else None
         for record_id in sorted(self.records, key=lambda i: self.updated[i]):
             if since is not None and self.updated[record_id] < since:
@@ -93,6 +99,7 @@ class FakeConnector:
             if cursor is not None and cursor.already_applied(record_id, str(self.versions[record_id])):
                 continue
             yield self._record(record_id)
+        return began
 
     def get(self, ref: RemoteRef) -> RemoteRecord:
         self._call("get", ref.id)

@@ -9,36 +9,15 @@ in `itsm_bridge.mapping`, not here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterator, Literal, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Sequence, runtime_checkable
 
 from itsm_bridge.model import Comment, Incident, RemoteRef, State
+from itsm_bridge.records import ChangeRead, RemoteRecord, Written
+from itsm_bridge.watermark import Watermark
 
 if TYPE_CHECKING:
     from itsm_bridge.errors import BridgeError
-    from itsm_bridge.mapping.findings import Finding
-
-
-@dataclass(frozen=True)
-class RemoteRecord:
-    ref: RemoteRef
-    fields: dict[str, Any]  # vendor field -> value (choice values, sys_ids, names)
-    version: str  # sys_mod_count, Jira `updated`, page incident `updated_at`
-    updated: datetime  # UTC; the watermark a cursor advances by
-    correlation_key: str | None = None  # the canonical key stored on the record, if any
-    display: dict[str, str] = field(default_factory=dict)  # display values, for people only
-    comments: tuple[Comment, ...] = ()  # notes not written by itsm-bridge itself
-    copied: tuple[str, ...] = ()  # ids of other platforms' notes itsm-bridge has copied onto this record
-    proven_key: bool = False  # the key comes from a mark a copy cannot carry (a Jira entity property)
-
-
-Written = RemoteRecord | RemoteRef
-"""What a write returns: the record when the vendor's answer carries it, else just its ref (the
-engine then fetches what it wrote in bulk, where the connector offers `fetch_many`)."""
-
-
-def ref_of(written: Written) -> RemoteRef:
-    return written.ref if isinstance(written, RemoteRecord) else written
+    from itsm_bridge.findings import Finding
 
 
 @dataclass(frozen=True)
@@ -66,8 +45,9 @@ class CheckResult:
 class Connector(Protocol):
     name: str
 
-    def changed_since(self, cursor: Any) -> Iterator[RemoteRecord]:
-        """Records changed at or after the cursor, oldest first, paged and streamed."""
+    def changed_since(self, cursor: Watermark | None) -> ChangeRead:
+        """Records changed at or after the cursor's read-from point (all of them for None),
+        oldest first, paged and streamed; records the cursor has already applied are left out."""
         ...
 
     def get(self, ref: RemoteRef) -> RemoteRecord: ...
@@ -82,7 +62,10 @@ class Connector(Protocol):
         """Send only `fields` (the changed ones)."""
         ...
 
-    def transition(self, ref: RemoteRef, state: State, fields: dict[str, Any] | None = None) -> Written: ...
+    def transition(self, ref: RemoteRef, state: State, fields: dict[str, Any] | None = None) -> Written:
+        """Move the record to `state`; `fields` are the vendor fields the move carries (a
+        resolution code and notes), as the platform's mapper produced them."""
+        ...
 
     def add_comment(self, ref: RemoteRef, comment: Comment) -> None: ...
 

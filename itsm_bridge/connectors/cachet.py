@@ -38,7 +38,8 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
-from itsm_bridge.connectors.base import CheckResult, RemoteRecord
+from itsm_bridge.connectors.base import CheckResult
+from itsm_bridge.records import RemoteRecord
 from itsm_bridge.connectors.statuspage_base import StatusPageConnector
 from itsm_bridge.connectors.statuspage_common import PageIncident, parse_page_time, shared_budget
 from itsm_bridge.errors import AuthError, ConnectorError, Forbidden, Transient

@@ -33,7 +33,8 @@ from itsm_bridge import correlation
 from itsm_bridge.config import Config
 from itsm_bridge.connectors.adf import adf_to_text
 from itsm_bridge.connectors import jira_identity
-from itsm_bridge.connectors.base import CheckResult, NewIssue, RemoteRecord
+from itsm_bridge.connectors.base import CheckResult, NewIssue
+from itsm_bridge.records import ChangeRead, Pages, RemoteRecord
 from itsm_bridge.connectors.jira_meta import CreateMeta, edit_body, load_createmeta
 from itsm_bridge.connectors.jira_records import (
     PLATFORM,
@@ -53,7 +54,7 @@ from itsm_bridge.connectors.jira_workflow import Transition, Workflow
 from itsm_bridge.errors import ConfigError, ConfigProblem, ConnectorError, NotFound
 from itsm_bridge.http import Backoff, HttpClient
 from itsm_bridge.model import Comment, RemoteRef, State
-from itsm_bridge.sync.cursor import Watermark
+from itsm_bridge.watermark import Watermark
 
 if TYPE_CHECKING:
     from itsm_bridge.connectors.jira_create import Result
@@ -111,7 +112,6 @@ class JiraConnector:
         self._zone_confirmed = False
         self._kept = threading.Lock()  # the remembered statuses and creates, shared by workers
         self.learning = threading.RLock()  # lazy reads (workflow, createmeta) made once, not per worker
-        self.complete_to: datetime | None = None  # the last full read of changes saw everything updated before this
         self._created: OrderedDict[str, list[str]] = OrderedDict()  # correlation key -> issue ids we created
         self._status_of: OrderedDict[str, str] = OrderedDict()  # issue id -> status last read or written
         self.start_status: str | None = None  # where new issues land: learned from the first we create
@@ -213,19 +213,21 @@ class JiraConnector:
             jql += f" AND updated >= {jql_value(jql_time(since, self.zone()))}"
         return jql + " ORDER BY updated ASC, key ASC"
 
-    def changed_since(self, cursor: Watermark | None) -> Iterator[RemoteRecord]:
+    def changed_since(self, cursor: Watermark | None) -> ChangeRead:
         """Issues updated since the watermark (minus the overlap), oldest first, streamed page by
-        page; versions already applied, and repeats within this pass, are skipped."""
+        page; versions already applied, and repeats within this pass, are skipped. Read to the
+        end, it is complete to the moment the search began, less the index lag."""
+        return ChangeRead(self._changes(cursor))
+
+    def _changes(self, cursor: Watermark | None) -> Pages:
         watermark = cursor or Watermark()
         since = watermark.read_from(timedelta(seconds=self.settings.overlap_s))
-        self.complete_to = None
         seen: set[tuple[str, str]] = set()
         began: list[datetime | None] = []
         for issue in self.search(self.changed_jql(since), began=began):
             if not seen and since is not None and self._zone_moved(issue):
                 log.warning("jira: the API user's time zone changed; reading again from the watermark")
-                yield from self.changed_since(cursor)
-                return
+                return (yield from self._changes(cursor))
             version = str((issue.get("fields") or {}).get("updated") or "")
             if (str(issue["id"]), version) in seen or watermark.already_applied(str(issue["id"]), version):
                 continue
@@ -234,7 +236,8 @@ class JiraConnector:
         if began and began[0] is not None:
             # Everything updated before the search began, less the index lag, was visible to it
             # and has been read: the cursor may move that far, past our own writes, once applied.
-            self.complete_to = began[0] - timedelta(seconds=self.settings.search_lag_s + 1)
+            return began[0] - timedelta(seconds=self.settings.search_lag_s + 1)
+        return None
 
     def search(
         self, jql: str, *, reconcile: list[str] | None = None, page_size: int | None = None,

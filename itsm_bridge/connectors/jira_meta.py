@@ -14,7 +14,7 @@ from itsm_bridge.config_schema import JiraSettings
 from itsm_bridge.connectors.adf import text_to_adf_within
 from itsm_bridge.errors import NotFound, RemoteValidation
 from itsm_bridge.http import HttpClient
-from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.findings import Finding
 
 API = "/rest/api/3"
 SUMMARY_MAX = 255

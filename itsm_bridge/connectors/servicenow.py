@@ -36,7 +36,8 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import requests
 
 from itsm_bridge.config import Config
-from itsm_bridge.connectors.base import CheckResult, RemoteRecord
+from itsm_bridge.connectors.base import CheckResult
+from itsm_bridge.records import ChangeRead, Pages, RemoteRecord
 from itsm_bridge.connectors.servicenow_client import PLATFORM, Auth, TableClient, check_instance, make_classifier
 from itsm_bridge.connectors.snow_query import Query, parse_snow_time
 from itsm_bridge.correlation import CORRELATION_DISPLAY, bridge_copy, mark
@@ -54,11 +55,11 @@ from itsm_bridge.errors import (
 )
 from itsm_bridge.http import HttpClient
 from itsm_bridge.mapping.fields import SERVICENOW_FIELDS
-from itsm_bridge.mapping.findings import blocking
+from itsm_bridge.findings import blocking
 from itsm_bridge.mapping.rules import Step, check
 from itsm_bridge.mapping.servicenow import REFERENCE_TABLES, ServiceNowMapper
 from itsm_bridge.model import Comment, Incident, RemoteRef, State, Visibility
-from itsm_bridge.sync.cursor import Watermark
+from itsm_bridge.watermark import Watermark
 
 log = logging.getLogger("itsm_bridge.servicenow")
 
@@ -175,10 +176,14 @@ class ServiceNowConnector:
         return {"sysparm_display_value": "all", "sysparm_exclude_reference_link": "true", "sysparm_fields": READ_FIELDS}
 
     # --- read
-    def changed_since(self, cursor: Watermark | None, *, notes: bool = True) -> Iterator[RemoteRecord]:
+    def changed_since(self, cursor: Watermark | None, *, notes: bool = True) -> ChangeRead:
         """Incidents updated at or after `cursor.read_from(overlap)`, oldest first, streamed page by
         page (keyset paging, see the module docstring); each page's notes are read in one more call
-        unless `notes` is False."""
+        unless `notes` is False. The read promises nothing past its last record (`complete_to`
+        stays None)."""
+        return ChangeRead(self._changes(cursor, notes))
+
+    def _changes(self, cursor: Watermark | None, notes: bool) -> Pages:
         self.stats = stats = ReadStats()
         read_from = cursor.read_from(timedelta(seconds=self.settings.overlap_s)) if cursor else None
         limit = self.settings.page_size
@@ -208,7 +213,7 @@ class ServiceNowConnector:
                 notes_of, copied = by_id.get(record.ref.id, ((), ()))
                 yield dataclasses.replace(record, comments=notes_of, copied=copied)
             if not page.more(limit):
-                return
+                return None
             if not page.rows:  # no row to go on from
                 raise Forbidden(f"{self.settings.url} showed {self.auth.who} none of the {limit} incidents of a page "
                                 "(ACLs hide them); the read cannot go past them", platform=PLATFORM)  # fmt: skip

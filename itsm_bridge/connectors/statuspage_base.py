@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from itsm_bridge.connectors.base import CheckResult, PublishResult, RemoteRecord
+from itsm_bridge.connectors.base import CheckResult, PublishResult
+from itsm_bridge.records import ChangeRead, Pages, RemoteRecord
 from itsm_bridge.connectors.statuspage_common import (
     DEFAULT_COMPONENT_STATUS,
     RESOLVED,
@@ -28,8 +29,9 @@ from itsm_bridge.connectors.statuspage_common import (
 )
 from itsm_bridge.errors import ConfigError, ConfigProblem, RemoteValidation
 from itsm_bridge.http import HttpClient
-from itsm_bridge.mapping.findings import blocking
+from itsm_bridge.findings import blocking
 from itsm_bridge.model import Comment, Incident, RemoteRef, State
+from itsm_bridge.watermark import Watermark
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
@@ -146,10 +148,11 @@ class StatusPageConnector:
         """What the page shows as unresolved now, for drift audits."""
         return [self.record(inc) for inc in self._open()]
 
-    def changed_since(self, cursor: Any) -> Iterator[RemoteRecord]:
+    def changed_since(self, cursor: Watermark | None) -> ChangeRead:
         """Page incidents updated since the cursor's read-from point, oldest first."""
-        from datetime import timedelta
+        return ChangeRead(self._read_changes(cursor))
 
+    def _read_changes(self, cursor: Watermark | None) -> Pages:
         since = cursor.read_from(timedelta(seconds=60)) if cursor is not None else None
         found: list[PageIncident] = []
         for inc in self._all():
@@ -161,6 +164,7 @@ class StatusPageConnector:
                 found.append(inc)
         for inc in sorted(found, key=lambda i: i.updated):
             yield self.record(inc)
+        return None
 
     def find(self, correlation_key: str) -> RemoteRecord | None:
         """The page incident carrying the key: open ones first, then the whole history."""

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from itsm_bridge.errors import BridgeError, MappingError
 from itsm_bridge.http import RateBudget
-from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.findings import Finding
 from itsm_bridge.model import Incident, RemoteRef
 
 if TYPE_CHECKING:

@@ -35,7 +35,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable
 
-from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.findings import Finding
 from itsm_bridge.output import is_control
 
 PLATFORM = "statuspage"

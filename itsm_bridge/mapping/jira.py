@@ -19,13 +19,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable
 
-from itsm_bridge.mapping.findings import Finding, Severity
+from itsm_bridge.findings import Finding, Severity
 from itsm_bridge.mapping.taxonomy import Resolved, Vocabulary
 from itsm_bridge.model import SYNC_FIELDS, Incident, Level, Priority, State
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
-    from itsm_bridge.connectors.base import RemoteRecord
+    from itsm_bridge.records import RemoteRecord
 
 PLATFORM = "jira"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.findings import Finding
 from itsm_bridge.model import Incident, Level, Priority
 
 CELL_KEYS: tuple[str, ...] = tuple(f"{i}x{u}" for i in (1, 2, 3) for u in (1, 2, 3))

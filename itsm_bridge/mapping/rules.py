@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from itsm_bridge.mapping.fields import vendor_field
-from itsm_bridge.mapping.findings import Finding, Severity
+from itsm_bridge.findings import Finding, Severity
 from itsm_bridge.model import Incident, State
 
 Step = Literal["create", "resolve", "close"]

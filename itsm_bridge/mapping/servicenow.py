@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from itsm_bridge.connectors.snow_query import parse_snow_time, snow_time
 from itsm_bridge.mapping.fields import SERVICENOW_FIELDS
-from itsm_bridge.mapping.findings import Finding, Severity
+from itsm_bridge.findings import Finding, Severity
 from itsm_bridge.mapping.taxonomy import Resolved
 from itsm_bridge.model import SYNC_FIELDS, Incident, Level, Priority, State
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
-    from itsm_bridge.connectors.base import RemoteRecord
+    from itsm_bridge.records import RemoteRecord
 
 PLATFORM = "servicenow"
 

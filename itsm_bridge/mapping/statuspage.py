@@ -24,14 +24,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterable
 
 from itsm_bridge.connectors.statuspage_common import component_status_for, page_component
-from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.findings import Finding
 from itsm_bridge.mapping.guard import Guard, public_text
 from itsm_bridge.mapping.templates import TemplateProblem, render_public
 from itsm_bridge.model import Incident, Priority, PublicStatus, State
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
-    from itsm_bridge.connectors.base import RemoteRecord
+    from itsm_bridge.records import RemoteRecord
 
 PLATFORM = "statuspage"
 NAME_LIMIT = 255  # Statuspage's limit on an incident name

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from itsm_bridge.mapping.findings import Finding, Severity
+from itsm_bridge.findings import Finding, Severity
 
 UnmappedPolicy = Literal["block", "default", "pass"]
 CONFIG_TABLES = {

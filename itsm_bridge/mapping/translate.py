@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable, Protocol
 
-from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.findings import Finding
 from itsm_bridge.model import Incident
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
-    from itsm_bridge.connectors.base import RemoteRecord
+    from itsm_bridge.records import RemoteRecord
 
 
 class PlatformMapper(Protocol):

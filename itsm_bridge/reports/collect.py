@@ -15,15 +15,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from itsm_bridge.errors import NotFound
-from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import TIME_FIELDS, Incident, Level, Priority, PublicStatus, RemoteRef, State
 from itsm_bridge.store.base import QuarantineEntry, Shadow, StateStore
-from itsm_bridge.sync.cursor import Watermark
+from itsm_bridge.watermark import Watermark
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
-    from itsm_bridge.connectors.base import Connector, RemoteRecord
+    from itsm_bridge.connectors.base import Connector
+    from itsm_bridge.records import RemoteRecord
 
 
 @dataclass(frozen=True)

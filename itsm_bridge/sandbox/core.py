@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 import threading
 import time
@@ -164,6 +165,7 @@ class Platform:
         self.lock = threading.RLock()  # guards the platform's data
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.base_url = ""
+        self._window: RollingWindow | None = None  # kept by `over_limit`
 
     # --- routing
     def route(self, method: str, pattern: str, handler: Handler) -> None:
@@ -201,11 +203,24 @@ class Platform:
     def throttled_response(self, retry_after: str) -> Response:
         return Response(429, {"message": "Too many requests"}, {"Retry-After": retry_after})
 
+    def over_limit(self, limit: tuple[int, float] | None, key: str) -> str | None:
+        """The Retry-After (whole seconds, at least 1) when `key` is over `limit`, else None.
+
+        `limit` is (requests, window seconds) on a rolling window, an option tests set and change
+        at will (None or 0 requests: no limit); the window starts afresh when the limit changes."""
+        if not limit:
+            return None
+        if self._window is None or (self._window.limit, self._window.window_s) != limit:
+            self._window = RollingWindow(int(limit[0]), float(limit[1]))
+        wait = self._window.admit(key)
+        return None if wait is None else str(max(1, math.ceil(wait)))
+
     # --- state
     def reset(self) -> None:
-        """Drop data and calls; subclasses clear their own stores and call super()."""
+        """Drop data, calls and rate history; subclasses clear their own stores and call super()."""
         self.call_log.clear()
         self.faults.clear()
+        self._window = None
 
     def to_state(self) -> dict[str, Any]:
         return {}

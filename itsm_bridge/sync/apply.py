@@ -35,14 +35,12 @@ from itsm_bridge.connectors.base import (
     LooksUpNotes,
     NewIssue,
     Publisher,
-    RemoteRecord,
     SearchLags,
-    Written,
-    ref_of,
 )
+from itsm_bridge.records import RemoteRecord, Written, ref_of
 from itsm_bridge.errors import BridgeError, NotFound, RemoteValidation, Stale
 from itsm_bridge.links import link_or_report, unsettled_finding
-from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper
 from itsm_bridge.model import Incident, RemoteRef, State
 from itsm_bridge.store.base import JournalEntry, StateStore

@@ -20,16 +20,17 @@ from typing import Any, Callable, Iterator
 
 from itsm_bridge import stopping
 from itsm_bridge.config import Config
-from itsm_bridge.connectors.base import Connector, NeedsPreflight, RemoteRecord
+from itsm_bridge.connectors.base import Connector, NeedsPreflight
 from itsm_bridge.errors import BridgeError, NotFound
 from itsm_bridge.links import gone_finding, key_findings, unreadable_finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import RemoteRef
+from itsm_bridge.records import RemoteRecord
 from itsm_bridge.store.base import Shadow, StateStore
 from itsm_bridge.store.serialized import Serialized
 from itsm_bridge.stopping import Interrupted
 from itsm_bridge.sync.applier import Applier, Shown, Sink
-from itsm_bridge.sync.cursor import ReadProgress, Watermark
+from itsm_bridge.sync.cursor import ReadProgress
 from itsm_bridge.sync.hints import restore_facts
 from itsm_bridge.sync.identity import Identity, is_conflict
 from itsm_bridge.sync.plan import Action, Plan
@@ -37,6 +38,7 @@ from itsm_bridge.sync.planner import KeyPlan, Planner
 from itsm_bridge.sync.reader import Reader, Reads, account, overlap, side, two_way
 from itsm_bridge.sync.reconcile import Outcome
 from itsm_bridge.sync.summary import RunSummary
+from itsm_bridge.watermark import Watermark
 
 log = logging.getLogger("itsm_bridge.sync")
 BATCH = 500

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.findings import Finding
 from itsm_bridge.model import Comment, Incident, RemoteRef
 
 ActionKind = Literal["create", "update", "transition", "comment", "publish"]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from itsm_bridge.config import Config
 from itsm_bridge.connectors.base import Connector
-from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.findings import Finding
 from itsm_bridge.model import Incident
 from itsm_bridge.store.base import StateStore
 from itsm_bridge.sync.plan import Action, Plan

@@ -14,11 +14,12 @@ from typing import Any, Iterator, Mapping
 
 from itsm_bridge import stopping
 from itsm_bridge.config import Config
-from itsm_bridge.connectors.base import Connector, RemoteRecord
+from itsm_bridge.connectors.base import Connector
 from itsm_bridge.errors import Paused
 from itsm_bridge.links import key_findings
-from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper
+from itsm_bridge.records import RemoteRecord
 from itsm_bridge.store.base import StateStore
 from itsm_bridge.stopping import Interrupted
 from itsm_bridge.sync.cursor import ReadProgress
@@ -81,13 +82,12 @@ class Reader:
                 continue
             except Interrupted:
                 return pending  # the cursors stay: these changes are read again next run
-            if only is None:
-                read.complete_to = getattr(self.connectors[platform], "complete_to", None)
         return pending
 
     def _target_records(self, platform: str, read: ReadProgress, pending: dict[str, dict[str, Side]], only: str | None,
                         summary: RunSummary) -> None:  # fmt: skip
-        for record in self.connectors[platform].changed_since(read.watermark):
+        changes = self.connectors[platform].changed_since(read.watermark)
+        for record in changes:
             if stopping.requested():
                 return
             read.last = record.updated or read.last
@@ -114,6 +114,8 @@ class Reader:
                 continue
             incident, _ = self.mappers[platform].to_canonical(record)
             pending.setdefault(key, {})[platform] = side(platform, incident.replace(key=key), record)
+        if only is None:  # read to the end: the cursor may move as far as the read is complete
+            read.complete_to = changes.complete_to
 
     # --- the source: streamed
     def source_records(self, summary: RunSummary, only: str | None) -> Iterator[SourceItem]:

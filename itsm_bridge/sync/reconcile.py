@@ -17,7 +17,7 @@ from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from itsm_bridge.mapping.findings import Finding
+from itsm_bridge.findings import Finding
 from itsm_bridge.mapping.rules import RequiredRule, check_steps
 from itsm_bridge.mapping.priority import PriorityMatrix
 from itsm_bridge.model import Comment, Incident, State

@@ -19,10 +19,11 @@ from typing import Any, Callable
 
 import pytest
 
-from itsm_bridge.connectors.base import Connector, RemoteRecord, ref_of
+from itsm_bridge.connectors.base import Connector
+from itsm_bridge.records import RemoteRecord, ref_of
 from itsm_bridge.errors import AuthError, BridgeError
 from itsm_bridge.model import Comment, RemoteRef, State, Visibility
-from itsm_bridge.sync.cursor import Watermark
+from itsm_bridge.watermark import Watermark
 
 
 @dataclass

@@ -20,7 +20,7 @@ from itsm_bridge.connectors.jira_meta import MissingRequiredFields
 from itsm_bridge.connectors.jira_records import jql_value
 from itsm_bridge.errors import AuthError, RateLimited, RemoteValidation, Transient, TransitionNotAllowed
 from itsm_bridge.model import Comment, RemoteRef, State, Visibility
-from itsm_bridge.sync.cursor import Watermark, seen_key
+from itsm_bridge.watermark import Watermark, seen_key
 
 BASE = "https://acme.atlassian.net"
 API = f"{BASE}/rest/api/3"
@@ -119,6 +119,21 @@ def test_first_read_has_no_time_clause(jira):
     responses.post(f"{API}/search/jql", json={"issues": [], "isLast": True})
     assert list(jira.changed_since(None)) == []
     assert body(responses.calls[-1])["jql"] == 'project = "OPS" ORDER BY updated ASC, key ASC'
+
+
+@responses.activate
+def test_a_read_to_the_end_is_complete_to_when_the_search_began_less_the_lag(jira):
+    add_server()
+    date = {"Date": "Wed, 01 May 2024 10:30:00 GMT"}
+    responses.post(f"{API}/search/jql", json={"issues": [issue(1)], "nextPageToken": "t", "isLast": False}, headers=date)
+    responses.post(f"{API}/search/jql", json={"issues": [issue(2)], "isLast": True}, headers=date)
+    whole = jira.changed_since(None)
+    assert whole.complete_to is None  # nothing read yet
+    assert [r.ref.display for r in whole] == ["OPS-1", "OPS-2"]
+    assert whole.complete_to == datetime(2024, 5, 1, 10, 29, 29, tzinfo=UTC)  # 30 s search lag + 1 s
+    cut = jira.changed_since(None)
+    next(iter(cut))
+    assert cut.complete_to is None  # cut short: it promises nothing
 
 
 def test_jql_values_are_quoted_so_a_quote_or_backslash_cannot_break_out():

@@ -14,7 +14,7 @@ from itsm_bridge.model import RemoteRef, State, Visibility
 from itsm_bridge.sandbox.core import Call
 from itsm_bridge.sandbox.server import serve, stop
 from itsm_bridge.sandbox.servicenow.api import ServiceNowPlatform
-from itsm_bridge.sync.cursor import Watermark
+from itsm_bridge.watermark import Watermark
 from tests.connectors import snow_config
 
 SECOND = datetime(2024, 5, 2, 8, 30, 15, tzinfo=UTC)

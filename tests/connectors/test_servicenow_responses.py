@@ -24,7 +24,7 @@ from itsm_bridge.errors import (
     UnsafeQueryValue,
 )
 from itsm_bridge.model import Comment, Incident, RemoteRef, State, Visibility
-from itsm_bridge.sync.cursor import Watermark, seen_key
+from itsm_bridge.watermark import Watermark, seen_key
 from tests.connectors import snow_config
 
 BASE = "https://acme.service-now.com"

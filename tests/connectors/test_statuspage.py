@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from itsm_bridge.connectors.base import RemoteRecord
+from itsm_bridge.records import RemoteRecord
 from itsm_bridge.connectors.statuspage import StatuspageConnector
 from itsm_bridge.mapping.statuspage import StatuspageMapper
 from itsm_bridge.model import Comment, Incident, Priority, PublicStatus, State

@@ -185,7 +185,7 @@ def operation(spec_paths: dict[str, Any], method: str, path: str) -> tuple[str, 
 def test_every_answer_the_connector_gets_matches_the_spec(monkeypatch: pytest.MonkeyPatch) -> None:
     from itsm_bridge.connectors.base import NewIssue
     from itsm_bridge.model import Comment, State, Visibility
-    from itsm_bridge.sync.cursor import Watermark
+    from itsm_bridge.watermark import Watermark
     from tests.connectors.test_jira import connector
 
     jira = JiraPlatform(seed=2)

@@ -32,7 +32,7 @@ import pytest
 from itsm_bridge.connectors import build_all
 from itsm_bridge.sandbox.core import Request, Response
 from itsm_bridge.store import open_from_config
-from itsm_bridge.sync.cursor import Watermark
+from itsm_bridge.watermark import Watermark
 from tests.reliability import edits
 from tests.reliability.invariants import divergence, duplicates, lost_updates
 from tests.reliability.schedule import (

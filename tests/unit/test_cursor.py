@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from itsm_bridge.sync.cursor import Watermark
+from itsm_bridge.watermark import Watermark
 
 T0 = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)
 OVERLAP = timedelta(seconds=60)

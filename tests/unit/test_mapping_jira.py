@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from itsm_bridge.config import load
-from itsm_bridge.connectors.base import RemoteRecord
+from itsm_bridge.records import RemoteRecord
 from itsm_bridge.mapping.jira import JiraMapper
 from itsm_bridge.model import Incident, Level, Priority, RemoteRef, State
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from itsm_bridge import config
-from itsm_bridge.connectors.base import RemoteRecord
+from itsm_bridge.records import RemoteRecord
 from itsm_bridge.mapping.servicenow import ServiceNowMapper
 from itsm_bridge.model import Incident, Level, Priority, RemoteRef, State
 
@@ -78,7 +78,7 @@ def test_times_are_utc_under_a_western_process_time_zone():
         "import time; time.tzset()\n"
         "from datetime import UTC, datetime\n"
         "from itsm_bridge import config\n"
-        "from itsm_bridge.connectors.base import RemoteRecord\n"
+        "from itsm_bridge.records import RemoteRecord\n"
         "from itsm_bridge.mapping.servicenow import ServiceNowMapper\n"
         "from itsm_bridge.model import RemoteRef\n"
         f"m = ServiceNowMapper(config.load({str(ROOT / 'config.example.toml')!r}))\n"

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 
-from itsm_bridge.sync.cursor import ReadProgress, Watermark
+from itsm_bridge.sync.cursor import ReadProgress
 from itsm_bridge.sync.identity import KEY_CONFLICT, Identity
 from itsm_bridge.sync.plan import Plan
 from itsm_bridge.sync.planner import Planner
 from itsm_bridge.sync.reader import Reader
 from itsm_bridge.sync.summary import RunSummary
 from itsm_bridge.testing import FakeMapper
+from itsm_bridge.watermark import Watermark
 from tests.unit.sync_world import ReadOnly, make_world
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from itsm_bridge.sync.cursor import PRUNE_EVERY, ReadProgress, Watermark
+from itsm_bridge.sync.cursor import PRUNE_EVERY, ReadProgress
+from itsm_bridge.watermark import Watermark
 
 
 def test_pruning_keeps_the_list_short_and_the_next_cursor_the_same():

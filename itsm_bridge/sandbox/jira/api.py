@@ -14,12 +14,11 @@ Paging: `maxResults` defaults to 50 and is capped, as documented for Jira Cloud,
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Any
 
-from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, RollingWindow, basic_auth
+from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, basic_auth
 from itsm_bridge.sandbox.jira import issue_properties, servicedesk
 from itsm_bridge.sandbox.jira.create import CreateRoutes
 from itsm_bridge.sandbox.jira.schema import (
@@ -48,7 +47,6 @@ class JiraPlatform(CreateRoutes, SearchRoutes, Platform):
         self.store = JiraStore(self.config, self.clock)
         self.rate_limit: tuple[int, float] | None = None  # (requests, window seconds) per user
         self.retry_after_missing = False  # answer 429 without Retry-After
-        self._window: RollingWindow | None = None
         self._pages: OrderedDict[str, list[Record]] = OrderedDict()
         self._searches = 0
         self._routes_api()
@@ -157,8 +155,6 @@ class JiraPlatform(CreateRoutes, SearchRoutes, Platform):
         super().reset()
         self.store.clear()
         self._pages.clear()
-        if self._window:
-            self._window.reset()
 
     def to_state(self) -> dict[str, Any]:
         with self.lock:
@@ -184,12 +180,8 @@ class JiraPlatform(CreateRoutes, SearchRoutes, Platform):
                               "errors": {}}, headers)  # fmt: skip
 
     def rate_limited(self, req: Request, retry_after: str | None) -> Response | None:
-        if not self.rate_limit:
-            return None
-        if self._window is None or (self._window.limit, self._window.window_s) != self.rate_limit:
-            self._window = RollingWindow(*self.rate_limit)
-        wait = self._window.admit(self.config.api_account)
-        return None if wait is None else self.throttled_response(str(max(1, math.ceil(wait))))
+        wait = self.over_limit(self.rate_limit, self.config.api_account)
+        return None if wait is None else self.throttled_response(wait)
 
     def throttled_response(self, retry_after: str) -> Response:
         reset = self.clock.now() + timedelta(seconds=float(retry_after))

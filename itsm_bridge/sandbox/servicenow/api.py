@@ -23,13 +23,12 @@ sys_user_group, cmdb_ci, sys_user_role, sys_user_has_role. Another name answers 
 from __future__ import annotations
 
 import hashlib
-import math
 from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 from urllib.parse import parse_qs, urlencode
 
-from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, RollingWindow, basic_auth
+from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, basic_auth
 from itsm_bridge.sandbox.local_time import zoned
 from itsm_bridge.sandbox.servicenow import encoded_query
 from itsm_bridge.sandbox.servicenow.encoded_query import Row
@@ -79,7 +78,6 @@ class ServiceNowPlatform(Platform):
         self.user_timezone = "UTC"  # the integration user's time zone: display values of date-times are in it
         self.journal_access: JournalAccess = "read"  # what the user's ACLs let it read of sys_journal_field
         self._hourly: HourlyRule | None = None
-        self._window: RollingWindow | None = None
         self._oauth_tokens: dict[str, datetime] = {}
         self._selections: OrderedDict[tuple[str, str], tuple[int, list[Row]]] = OrderedDict()
         for prefix in TABLE_PATHS:
@@ -160,12 +158,8 @@ class ServiceNowPlatform(Platform):
             wait = rule.admit(self.user_of(req) or "guest", self.clock.now())
             if wait is not None:
                 return self.throttled_response(retry_after or wait)
-        if not self.rate_limit:
-            return None
-        if self._window is None or (self._window.limit, self._window.window_s) != self.rate_limit:
-            self._window = RollingWindow(*self.rate_limit)
-        window_wait = self._window.admit(self.user_of(req) or "guest")
-        return None if window_wait is None else self.throttled_response(retry_after or str(max(1, math.ceil(window_wait))))
+        window_wait = self.over_limit(self.rate_limit, self.user_of(req) or "guest")
+        return None if window_wait is None else self.throttled_response(retry_after or window_wait)
 
     def throttled_response(self, retry_after: str) -> Response:
         limit, window = (self.hourly_rule, 3600.0) if self.hourly_rule else self.rate_limit or (NOMINAL_HOURLY_LIMIT, 3600.0)
@@ -376,8 +370,6 @@ class ServiceNowPlatform(Platform):
         self._selections.clear()
         self._oauth_tokens.clear()
         self._hourly = None
-        if self._window is not None:
-            self._window.reset()
 
     def to_state(self) -> dict[str, Any]:
         with self.lock:

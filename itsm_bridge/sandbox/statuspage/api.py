@@ -15,10 +15,9 @@ Scheduled maintenance is not imitated: its statuses and the `maintenance` impact
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from itsm_bridge.sandbox.core import Platform, Request, Response, RollingWindow
+from itsm_bridge.sandbox.core import Platform, Request, Response
 from itsm_bridge.sandbox.statuspage.rules import (
     COMPONENT_STATUSES, IMPACTS, STATUS_IMPACT, check_component, check_incident, ident, page_of, refuse,
     searchable, timestamp, wrapped,
@@ -41,7 +40,7 @@ class StatuspagePlatform(Platform):
         self.page_id = ident(seed, "page", 0)
         self.page_name = "Example Corp Status"
         self.throttle_status = 429  # 420 on older pages
-        self._window = RollingWindow(60, 60.0)
+        self.rate_limit = (60, 60.0)  # (requests, window seconds) per key, Atlassian's; 0 requests: off
         self._components: dict[str, dict[str, Any]] = {}
         self._incidents: dict[str, dict[str, Any]] = {}
         self._counters = {"component": 0, "incident": 0, "update": 0}
@@ -64,15 +63,6 @@ class StatuspagePlatform(Platform):
         self.route("PUT", API + "/incidents/{incident_id}", self._patch_incident)
 
     # --- configuration
-    @property
-    def rate_limit(self) -> tuple[int, float]:
-        """(requests, window seconds) per key; Atlassian's is (60, 60.0). A limit of 0 turns it off."""
-        return self._window.limit, self._window.window_s
-
-    @rate_limit.setter
-    def rate_limit(self, value: tuple[int, float]) -> None:
-        self._window = RollingWindow(int(value[0]), float(value[1]))
-
     def credentials(self) -> dict[str, str]:
         return {"api_key": self.api_key}
 
@@ -89,10 +79,8 @@ class StatuspagePlatform(Platform):
         return Response(status, {"error": f"{message} {detail}".strip()})
 
     def rate_limited(self, req: Request, retry_after: str | None) -> Response | None:
-        wait = self._window.admit(self._key(req) or "")
-        if wait is None:
-            return None
-        return self.throttled_response(str(max(1, math.ceil(wait))))
+        wait = self.over_limit(self.rate_limit, self._key(req) or "")
+        return None if wait is None else self.throttled_response(wait)
 
     def throttled_response(self, retry_after: str) -> Response:
         body = {"error": f"Rate limit exceeded: 1 request per second per API key. Retry in {retry_after} s."}
@@ -158,7 +146,6 @@ class StatuspagePlatform(Platform):
             self._counters["incident"] = self._counters["update"] = 0
             for comp in self._components.values():
                 comp["status"] = comp["initial_status"]
-        self._window.reset()
 
     def to_state(self) -> dict[str, Any]:
         with self.lock:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
-from itsm_bridge.sandbox.core import Platform, Request, Response, RollingWindow
+from itsm_bridge.sandbox.core import Platform, Request, Response
 from itsm_bridge.sandbox.statuspage.cachet_fields import (
     body_of, cachet_error, filtered, find, flag, in_zone, integer, invalid, not_found, query_int, sorted_rows, text,
     timestamp,
@@ -62,7 +62,6 @@ class CachetPlatform(Platform):
         self.app_timezone = "UTC"  # the instance's `app_timezone` setting: times in answers are in it
         self.version = "2.4.1"  # what GET /api/v1/version says; "2.3.x" has no incident updates or meta
         self.rate_limit: tuple[int, float] | None = None  # (requests, window seconds) per token
-        self._window: RollingWindow | None = None
         self._components: dict[int, dict[str, Any]] = {}
         self._incidents: dict[int, dict[str, Any]] = {}
         self._updates: dict[int, dict[str, Any]] = {}
@@ -103,16 +102,12 @@ class CachetPlatform(Platform):
         return cachet_error(status, f"{message} {detail}".strip() or None)
 
     def rate_limited(self, req: Request, retry_after: str | None) -> Response | None:
-        if not self.rate_limit:
+        limit = self.rate_limit
+        wait = self.over_limit(limit, req.headers.get("x-cachet-token", "guest"))
+        if limit is None or wait is None:
             return None
-        limit, window_s = self.rate_limit
-        if self._window is None or (self._window.limit, self._window.window_s) != (limit, window_s):
-            self._window = RollingWindow(limit, window_s)
-        wait = self._window.admit(req.headers.get("x-cachet-token", "guest"))
-        if wait is None:
-            return None
-        answer = self.throttled_response(str(max(1, math.ceil(wait))))
-        answer.headers.update({"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0"})
+        answer = self.throttled_response(wait)
+        answer.headers.update({"X-RateLimit-Limit": str(limit[0]), "X-RateLimit-Remaining": "0"})
         return answer
 
     def throttled_response(self, retry_after: str) -> Response:
@@ -175,7 +170,6 @@ class CachetPlatform(Platform):
             self._counters["incident"] = self._counters["update"] = 0
             for comp in self._components.values():
                 comp["status"] = comp["initial_status"]
-        self._window = None
 
     def to_state(self) -> dict[str, Any]:
         with self.lock:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import requests
 
 from itsm_bridge.sandbox.jira.api import JiraPlatform
-from tests.sandbox.test_jira import adf, create, http, platform, served, url  # noqa: F401  (fixtures)
+from tests.sandbox.jira.test_jira import adf, create, http, platform, served, url  # noqa: F401  (fixtures)
 
 PROP = {"key": "itsm-bridge", "value": {"key": "INC0010001"}}
 

@@ -9,7 +9,7 @@ from typing import Any
 import requests
 
 from itsm_bridge.sandbox.jira.api import JiraPlatform
-from tests.sandbox.test_jira import INCIDENT, adf, create, http, platform, served, url
+from tests.sandbox.jira.test_jira import INCIDENT, adf, create, http, platform, served, url
 
 __all__ = ["http", "platform", "served"]  # the fixtures, shared with test_jira.py
 
