@@ -19,7 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from itsm_bridge.config_schema import PLATFORMS, Settings
+from itsm_bridge import platforms
+from itsm_bridge.config_schema import PlatformMapping, Settings, default_states, settings_model
 from itsm_bridge.errors import ConfigError, ConfigProblem
 from itsm_bridge.mapping.fields import StateMap, public_status_map
 from itsm_bridge.mapping.priority import PriorityMatrix, matrix_problems
@@ -54,28 +55,26 @@ class Config:
             Term(
                 name,
                 tuple(c.aliases),
-                _values(c),
-                Vocabulary("subcategory", [Term(s, tuple(sc.aliases), _values(sc)) for s, sc in c.subcategories.items()]),
+                c.platform_values(),
+                Vocabulary("subcategory", [Term(s, tuple(sc.aliases), sc.platform_values()) for s, sc in c.subcategories.items()]),
             )
             for name, c in t.categories.items()
         ]
         m = self.settings.mapping
         return Taxonomy(
             categories=Vocabulary("category", categories, default=t.default_category),
-            services=Vocabulary("service", [Term(n, tuple(s.aliases), _values(s)) for n, s in t.services.items()]),
+            services=Vocabulary("service", [Term(n, tuple(s.aliases), s.platform_values()) for n, s in t.services.items()]),
             resolution_codes=Vocabulary(
-                "resolution_code", [Term(n, tuple(s.aliases), _values(s)) for n, s in t.resolution_codes.items()]
+                "resolution_code", [Term(n, tuple(s.aliases), s.platform_values()) for n, s in t.resolution_codes.items()]
             ),
-            policies={
-                "servicenow": m.servicenow.unmapped,
-                "jira": m.jira.unmapped,
-                "statuspage": m.statuspage.unmapped,
-            },
+            policies={p: section.unmapped for p in platforms.names() if (section := m.platform(p)) is not None},
         )
 
     def state_map(self, platform: str) -> StateMap:
-        mapping = getattr(self.settings.mapping, platform)
-        return StateMap.from_names(platform, mapping.states)
+        """Canonical states <-> `platform`'s values: its `[mapping.NAME] states`, else its spec's defaults."""
+        section = self.settings.mapping.platform(platform)
+        names = section.states if isinstance(section, PlatformMapping) and section.states else default_states(platform)
+        return StateMap.from_names(platform, names)
 
     @cached_property
     def public_status(self) -> dict[State, PublicStatus]:
@@ -117,10 +116,6 @@ class Config:
 
     def _file(self) -> str | None:
         return str(self.path) if self.path else None
-
-
-def _values(term: Any) -> dict[str, str]:
-    return {p: getattr(term, p) for p in ("servicenow", "jira", "statuspage") if getattr(term, p)}
 
 
 def default_path() -> Path:
@@ -170,7 +165,7 @@ def _parse(text: str, file: Path | None, name: str) -> Config:
     problems = _refuse_literal_secrets(data, (), name, lines)
     settings: Settings | None = None
     try:
-        settings = Settings.model_validate(data)
+        settings = settings_model().model_validate(data)
     except ValidationError as exc:
         problems += [_problem(err, name, lines) for err in exc.errors(include_input=False, include_url=False)]
     matrix = data.get("priority", {}).get("matrix") if isinstance(data.get("priority"), dict) else None
@@ -206,10 +201,11 @@ def setting_problems(settings: Settings, file: str, lines: dict[str, int]) -> li
     for key in ("name_template", "body_template"):
         for message in template_problems(getattr(settings.publish, key)):
             add(f"publish.{key}", message)
-    for section in PLATFORMS:
-        bundle = getattr(getattr(settings, section), "ca_bundle", None)
+    for name in platforms.names():
+        section = settings.section(name)
+        bundle = section.ca_bundle if section is not None else None
         if bundle and not Path(bundle).is_file():
-            add(f"{section}.ca_bundle", f"no such file: {bundle} (a relative path is taken from the working directory)")
+            add(f"{name}.ca_bundle", f"no such file: {bundle} (a relative path is taken from the working directory)")
     if settings.state.url.startswith("postgresql"):
         try:
             import psycopg  # noqa: F401
@@ -276,7 +272,7 @@ def _key_path(loc: list[Any]) -> str:
 
 def _valid_keys(loc: list[Any]) -> list[str]:
     """The keys allowed at `loc`, found by walking the settings models."""
-    node: Any = Settings
+    node: Any = settings_model()
     for part in loc:
         node = _unwrap(node)
         if isinstance(node, type) and issubclass(node, BaseModel):

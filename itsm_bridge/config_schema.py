@@ -6,16 +6,16 @@ line and a close-match suggestion. Secrets are only ever names of environment va
 
 from __future__ import annotations
 
-from typing import Literal
+from functools import lru_cache
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
-from itsm_bridge.mapping.fields import DEFAULT_PUBLIC_STATUS, DEFAULT_STATES
+from itsm_bridge import platforms
 from itsm_bridge.mapping.priority import DEFAULT_CELLS
 from itsm_bridge.model import SYNC_FIELDS, PublicStatus, State
 from itsm_bridge.urls import platform_url, store_url
 
-PLATFORMS = ("servicenow", "jira", "statuspage")
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
@@ -37,14 +37,42 @@ class HttpSettings(Section):
         return platform_url(v)
 
 
-class ServiceNowSettings(HttpSettings):
+def _known_platform(name: str) -> str:
+    if platforms.get(name) is None:
+        raise ValueError(f"unknown platform {name!r}; platforms are {', '.join(platforms.names())}")
+    return name
+
+
+def _two_way_platform(name: str) -> str:
+    if not platforms.is_two_way(_known_platform(name)):
+        raise ValueError(f"{name!r} is publish-only; a two-way platform is needed here: {', '.join(platforms.two_way_names())}")
+    return name
+
+
+PlatformName = Annotated[str, AfterValidator(_known_platform)]
+"""The name of a registered platform (`itsm_bridge.platforms`)."""
+TwoWayName = Annotated[str, AfterValidator(_two_way_platform)]
+"""The name of a registered two-way platform."""
+
+
+def default_states(platform: str) -> dict[str, list[str]]:
+    """The default state map of `platform`, from its spec: canonical state -> its values."""
+    return {state: list(values) for state, values in platforms.spec(platform).default_states.items()}
+
+
+class ReadSettings(HttpSettings):
+    """A platform read by a cursor (a two-way platform): how far back each read reaches."""
+
+    overlap_s: int = Field(60, ge=0, description="Cursor overlap window, seconds.")
+
+
+class ServiceNowSettings(ReadSettings):
     user: str | None = None
     password_env: str | None = Field(None, pattern=ENV_NAME)
     token_env: str | None = Field(None, pattern=ENV_NAME)
     client_id_env: str | None = Field(None, pattern=ENV_NAME)
     client_secret_env: str | None = Field(None, pattern=ENV_NAME)
     page_size: int = Field(1000, ge=1, le=10000)
-    overlap_s: int = Field(60, ge=0, description="Cursor overlap window, seconds.")
     max_wait_s: float = Field(60.0, ge=0, description="Longest rate-limit wait sat out; past it, the platform's work stops for this run.")
 
     @model_validator(mode="after")
@@ -59,7 +87,7 @@ class ServiceNowSettings(HttpSettings):
         return self
 
 
-class JiraSettings(HttpSettings):
+class JiraSettings(ReadSettings):
     email: str | None = None
     token_env: str | None = Field(None, pattern=ENV_NAME)
     pat_env: str | None = Field(None, pattern=ENV_NAME)
@@ -143,6 +171,10 @@ class TermSettings(Section):
     jira: str | None = None
     statuspage: str | None = None
 
+    def platform_values(self) -> dict[str, str]:
+        """Platform -> this term's value there, for the registered platforms that have one."""
+        return {p: v for p in platforms.names() if isinstance(v := getattr(self, p, None), str) and v}
+
 
 class CategorySettings(TermSettings):
     subcategories: dict[str, TermSettings] = {}
@@ -171,8 +203,13 @@ def _check_states(names: dict[str, list[str]]) -> dict[str, list[str]]:
     return names
 
 
-class PlatformMapping(Section):
+class MappingTable(Section):
+    """A platform's `[mapping.NAME]` table: what a value no taxonomy term maps becomes."""
+
     unmapped: Literal["block", "default", "pass"] = "block"
+
+
+class PlatformMapping(MappingTable):
     states: dict[str, list[str]] = {}
 
     @field_validator("states")
@@ -183,7 +220,7 @@ class PlatformMapping(Section):
 
 class JiraMapping(PlatformMapping):
     unmapped: Literal["block", "default", "pass"] = "default"
-    states: dict[str, list[str]] = DEFAULT_STATES["jira"]
+    states: dict[str, list[str]] = default_states("jira")
     priorities: dict[str, str] = {"P1": "Highest", "P2": "High", "P3": "Medium", "P4": "Low", "P5": "Lowest"}
 
     @field_validator("priorities")
@@ -196,12 +233,12 @@ class JiraMapping(PlatformMapping):
 
 
 class ServiceNowMapping(PlatformMapping):
-    states: dict[str, list[str]] = DEFAULT_STATES["servicenow"]
+    states: dict[str, list[str]] = default_states("servicenow")
 
 
-class StatuspageMapping(Section):
+class StatuspageMapping(MappingTable):
     unmapped: Literal["block", "default", "pass"] = "pass"
-    public_status: dict[str, str] = DEFAULT_PUBLIC_STATUS
+    public_status: dict[str, str] = {state: values[0] for state, values in default_states("statuspage").items()}
 
     @field_validator("public_status")
     @classmethod
@@ -218,6 +255,11 @@ class MappingSettings(Section):
     jira: JiraMapping = JiraMapping()
     statuspage: StatuspageMapping = StatuspageMapping()
 
+    def platform(self, name: str) -> MappingTable | None:
+        """The `[mapping.NAME]` table of platform `name` (None for a platform without one)."""
+        value = getattr(self, name, None)
+        return value if isinstance(value, MappingTable) else None
+
 
 class PrioritySettings(Section):
     # Validated (all nine cells, P1-P5) in config.py so each problem names its cell.
@@ -227,7 +269,7 @@ class PrioritySettings(Section):
 class RequiredSettings(Section):
     step: Literal["create", "resolve", "close"]
     fields: list[str]
-    platforms: list[Literal["servicenow", "jira", "statuspage"]] = []
+    platforms: list[PlatformName] = []
     severity: Literal["block", "warn"] = "block"
 
     @field_validator("fields")
@@ -259,10 +301,10 @@ class PublishSettings(Section):
 
 
 class SyncSettings(Section):
-    source: Literal["servicenow", "jira"] = "servicenow"
-    targets: list[Literal["servicenow", "jira", "statuspage"]] = ["jira", "statuspage"]
+    source: TwoWayName = "servicenow"
+    targets: list[PlatformName] = ["jira", "statuspage"]
     filters: dict[str, dict[str, str]] = {}
-    owners: dict[str, Literal["servicenow", "jira"]] = {
+    owners: dict[str, TwoWayName] = {
         "priority": "servicenow",
         "impact": "servicenow",
         "urgency": "servicenow",
@@ -348,6 +390,25 @@ class Settings(Section):
     @model_validator(mode="after")
     def _platforms_configured(self) -> Settings:
         for name in {self.sync.source, *self.sync.targets}:
-            if getattr(self, name) is None:
+            if platforms.get(name) is not None and self.section(name) is None:
                 raise ValueError(f"sync uses {name} but there is no [{name}] table")
         return self
+
+    def section(self, platform: str) -> HttpSettings | None:
+        """The `[platform]` table, or None when it is not in the config."""
+        value = getattr(self, platform, None)
+        return value if isinstance(value, HttpSettings) else None
+
+
+def settings_model() -> type[Settings]:
+    """`Settings` with a table for every registered platform: the built-in ones are declared
+    above (typed attributes); a platform registered beyond them gets its table from its spec."""
+    return _settings_model(platforms.specs())
+
+
+@lru_cache(maxsize=8)
+def _settings_model(specs: tuple[platforms.PlatformSpec, ...]) -> type[Settings]:
+    extra: dict[str, Any] = {s.name: (s.settings_model() | None, None) for s in specs if s.name not in Settings.model_fields}
+    if not extra:
+        return Settings
+    return create_model("Settings", __base__=Settings, **extra)

@@ -17,8 +17,7 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from itsm_bridge import correlation
-from itsm_bridge.config_schema import PLATFORMS
+from itsm_bridge import correlation, platforms
 from itsm_bridge.connectors.base import Connector, FetchesInBulk
 from itsm_bridge.errors import BridgeError, LinkConflict, NotFound
 from itsm_bridge.findings import Finding
@@ -238,5 +237,5 @@ def _forget_version(store: StateStore, key: str, platform: str) -> None:
 
 
 def check_platform(platform: str) -> None:
-    if platform not in PLATFORMS:
-        raise LinkError(f"PLATFORM {platform!r} is not one of {', '.join(PLATFORMS)}")
+    if platforms.get(platform) is None:
+        raise LinkError(f"PLATFORM {platform!r} is not one of {', '.join(platforms.names())}")

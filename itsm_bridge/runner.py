@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from itsm_bridge import stopping
+from itsm_bridge import platforms, stopping
 from itsm_bridge.config import Config
 from itsm_bridge.connectors import build_all
 from itsm_bridge.connectors.base import CheckResult, Connector
@@ -271,7 +271,7 @@ def _status(store: StateStore, config: Config, conflicts_shown: int) -> Status:
     errors = [{"at": e.at, "run_id": e.run_id, **e.payload} for e in store.journal(kinds=("run_error",), after=run.seq if run else None)]
     conflicts = [{"at": e.at, "run_id": e.run_id, **e.payload} for e in store.journal(kinds=("conflict",), last=conflicts_shown)]
     cursors = {}
-    for platform in ("servicenow", "jira"):
+    for platform in platforms.two_way_names():
         cursor = store.cursor(platform)
         if cursor is not None:
             cursors[platform] = cursor.value

@@ -1,63 +1,70 @@
-"""`itsm-bridge mapping check`: the priority matrix and each platform's vocabulary, gaps flagged."""
+"""`itsm-bridge mapping check`: the priority matrix and each platform's vocabulary, gaps flagged.
+
+Every registered platform is listed; which vocabularies need a value on a platform is its spec's
+`vocabularies` (a status page carries services only, and a service without a component is simply
+never published, so it is listed, not a gap).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from itsm_bridge.config import Config
+from itsm_bridge import platforms
 
-# Which vocabularies each platform needs a value for; the status page carries services only
-# (a service without a component is simply never published, so it is listed, not a gap).
-NEEDED: dict[str, tuple[str, ...]] = {
-    "servicenow": ("categories", "subcategories", "resolution_codes"),
-    "jira": ("categories", "resolution_codes"),
-    "statuspage": (),
-}
+if TYPE_CHECKING:
+    from itsm_bridge.mapping.context import MappingConfig
 
 
-def mapping_report(config: Config) -> dict[str, Any]:
+def mapping_report(config: MappingConfig) -> dict[str, Any]:
     """Plain data: matrix, per-platform values, gaps. Stable keys: scripts read this as JSON."""
-    tax = config.taxonomy
     matrix = config.matrix
-    platforms: dict[str, Any] = {}
+    entries: dict[str, Any] = {}
     gaps: list[dict[str, str]] = []
-    for platform in ("servicenow", "jira", "statuspage"):
-        subcats: dict[str, dict[str, str]] = {}
-        for name, term in tax.categories.terms.items():
-            if term.children is not None and term.children.terms:
-                subcats[name] = term.children.platform_values(platform)
-        entry: dict[str, Any] = {
-            "unmapped_policy": tax.policy(platform),
-            "categories": tax.categories.platform_values(platform),
-            "subcategories": subcats,
-            "services": tax.services.platform_values(platform),
-            "resolution_codes": tax.resolution_codes.platform_values(platform),
-        }
-        if platform in ("servicenow", "jira"):
-            state_map = config.state_map(platform)
-            entry["states"] = {s.value: list(v) for s, v in state_map.values.items()}
-        else:
-            entry["public_status"] = {s.value: p.value for s, p in config.public_status.items()}
-        if platform == "jira":
-            entry["priorities"] = dict(config.settings.mapping.jira.priorities)
-        platforms[platform] = entry
-        gaps += _gaps(config, platform)
+    for spec in platforms.specs():
+        entries[spec.name] = _entry(config, spec)
+        gaps += _gaps(config, spec)
     return {
         "priority_matrix": {
             "rows": matrix.rows(),
             "cells": dict(matrix.cells),
             "axes": "rows: impact 1..3 (high..low); columns: urgency 1..3 (high..low)",
         },
-        "platforms": platforms,
+        "platforms": entries,
         "gaps": gaps,
         "ok": not gaps,
     }
 
 
-def _gaps(config: Config, platform: str) -> list[dict[str, str]]:
+def _entry(config: MappingConfig, spec: platforms.PlatformSpec) -> dict[str, Any]:
     tax = config.taxonomy
+    platform = spec.name
+    subcats: dict[str, dict[str, str]] = {}
+    for name, term in tax.categories.terms.items():
+        if term.children is not None and term.children.terms:
+            subcats[name] = term.children.platform_values(platform)
+    entry: dict[str, Any] = {
+        "unmapped_policy": tax.policy(platform),
+        "categories": tax.categories.platform_values(platform),
+        "subcategories": subcats,
+        "services": tax.services.platform_values(platform),
+        "resolution_codes": tax.resolution_codes.platform_values(platform),
+    }
+    if spec.two_way:
+        state_map = config.state_map(platform)
+        entry["states"] = {s.value: list(v) for s, v in state_map.values.items()}
+    else:
+        entry["public_status"] = {s.value: p.value for s, p in config.public_status.items()}
+    priorities = getattr(config.settings.mapping.platform(platform), "priorities", None)
+    if spec.shows_priority and isinstance(priorities, dict):
+        entry["priorities"] = dict(priorities)
+    return entry
+
+
+def _gaps(config: MappingConfig, spec: platforms.PlatformSpec) -> list[dict[str, str]]:
+    tax = config.taxonomy
+    platform = spec.name
     out: list[dict[str, str]] = []
-    for kind in NEEDED[platform]:
+    for kind in spec.vocabularies:
         if kind == "subcategories":
             for cat, term in tax.categories.terms.items():
                 for sub, child in (term.children.terms.items() if term.children else ()):

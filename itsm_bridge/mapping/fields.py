@@ -1,7 +1,7 @@
 """Per-platform field names and state maps (canonical <-> vendor).
 
-Field names are vendor facts and fixed here; state names differ between Jira workflows, so state
-maps come from config with these defaults.
+Field names are vendor facts and fixed here; state names differ between workflows, so state maps
+come from config, with each platform's defaults in its `PlatformSpec`.
 """
 
 from __future__ import annotations
@@ -49,35 +49,6 @@ JIRA_FIELDS: dict[str, str] = {
 """canonical field -> Jira issue field; category and service fields come from config."""
 
 VENDOR_FIELDS: dict[str, dict[str, str]] = {"servicenow": SERVICENOW_FIELDS, "jira": JIRA_FIELDS}
-
-DEFAULT_STATES: dict[str, dict[str, list[str]]] = {
-    "servicenow": {
-        "new": ["1"],
-        "in_progress": ["2"],
-        "on_hold": ["3"],
-        "resolved": ["6"],
-        "closed": ["7"],
-        "canceled": ["8"],
-    },
-    "jira": {
-        "new": ["Open"],
-        "in_progress": ["Work in progress"],
-        "on_hold": ["Pending"],
-        "resolved": ["Resolved"],
-        "closed": ["Closed"],
-        "canceled": ["Canceled"],
-    },
-}
-
-DEFAULT_PUBLIC_STATUS: dict[str, str] = {
-    "new": "investigating",
-    "in_progress": "identified",
-    "on_hold": "monitoring",
-    "resolved": "resolved",
-    "closed": "resolved",
-    "canceled": "resolved",
-}
-
 
 def vendor_field(platform: str, canonical: str) -> str:
     """The vendor's name for a canonical field, for messages people read."""

@@ -19,19 +19,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable
 
+from itsm_bridge import platforms
 from itsm_bridge.findings import Finding, Severity
 from itsm_bridge.mapping.taxonomy import Resolved, Vocabulary
 from itsm_bridge.model import SYNC_FIELDS, Incident, Level, Priority, State
 
 if TYPE_CHECKING:
-    from itsm_bridge.config import Config
+    from itsm_bridge.mapping.context import MappingConfig
     from itsm_bridge.records import RemoteRecord
 
 PLATFORM = "jira"
 
-CARRIES = frozenset({"title", "description", "state", "priority", "category", "subcategory", "service", "assignee",
-                     "reporter", "opened", "resolved", "updated", "resolution_code"})  # fmt: skip
-"""Canonical fields a Jira issue holds; the others are not compared against it."""
+CARRIES = platforms.spec(PLATFORM).carries
+"""Canonical fields a Jira issue holds (its `PlatformSpec`); the others are not compared against it."""
 
 NOT_WRITTEN = frozenset({"state", "assignee", "reporter", "opened", "resolved", "updated"})
 """State goes through `transition`; people are account ids the mapping cannot know; times are Jira's."""
@@ -43,7 +43,7 @@ class JiraMapper:
     platform = PLATFORM
     carries = CARRIES
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: MappingConfig) -> None:
         jira = config.settings.jira
         self.category_field = jira.category_field if jira else "components"
         self.service_field = jira.service_field if jira else "labels"

@@ -18,7 +18,7 @@ from itsm_bridge.mapping.taxonomy import Resolved
 from itsm_bridge.model import SYNC_FIELDS, Incident, Level, Priority, State
 
 if TYPE_CHECKING:
-    from itsm_bridge.config import Config
+    from itsm_bridge.mapping.context import MappingConfig
     from itsm_bridge.records import RemoteRecord
 
 PLATFORM = "servicenow"
@@ -44,7 +44,7 @@ class ServiceNowMapper:
 
     platform = PLATFORM
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: MappingConfig) -> None:
         self.config = config
         self.taxonomy = config.taxonomy
         self.states = config.state_map(PLATFORM)

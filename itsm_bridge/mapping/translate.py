@@ -1,7 +1,6 @@
 """Turning one platform's RemoteRecord into the canonical Incident and back.
 
-Each platform has a mapper (`mapping/servicenow.py`, `mapping/jira.py`, `mapping/statuspage.py`)
-built from the Config. Mappers are pure: no HTTP. Findings (unmapped values, priority off the
+Each platform has a mapper, built from the config by the factory its `PlatformSpec` names. Mappers are pure: no HTTP. Findings (unmapped values, priority off the
 matrix, ...) are returned as data; the engine decides what a blocking one stops.
 """
 
@@ -9,11 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable, Protocol
 
+from itsm_bridge import platforms
 from itsm_bridge.findings import Finding
 from itsm_bridge.model import Incident
 
 if TYPE_CHECKING:
-    from itsm_bridge.config import Config
+    from itsm_bridge.mapping.context import MappingConfig
     from itsm_bridge.records import RemoteRecord
 
 
@@ -30,17 +30,7 @@ class PlatformMapper(Protocol):
         ...
 
 
-def mapper_for(platform: str, config: Config) -> PlatformMapper:
-    if platform == "servicenow":
-        from itsm_bridge.mapping.servicenow import ServiceNowMapper
-
-        return ServiceNowMapper(config)
-    if platform == "jira":
-        from itsm_bridge.mapping.jira import JiraMapper
-
-        return JiraMapper(config)
-    if platform == "statuspage":
-        from itsm_bridge.mapping.statuspage import StatuspageMapper
-
-        return StatuspageMapper(config)
-    raise ValueError(f"no mapper for platform {platform!r}")
+def mapper_for(platform: str, config: MappingConfig) -> PlatformMapper:
+    """The mapper of `platform`, built by the factory its `PlatformSpec` names."""
+    mapper: PlatformMapper = platforms.spec(platform).mapper_factory()(config)
+    return mapper

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from itsm_bridge import links
+from itsm_bridge import links, platforms
 from itsm_bridge.reports.collect import Copy, Snapshot, View
 from itsm_bridge.reports.findings import AuditFinding
 
@@ -82,30 +82,30 @@ def _differs(key: str, kind: str, field: str, src: Copy, copy: Copy) -> list[Aud
 
 def priority(view: View, snap: Snapshot, config: Config) -> list[AuditFinding]:
     """Each platform's priority against the matrix cell of the incident's impact x urgency (from
-    ServiceNow, the platform that holds them), which also settles ServiceNow vs Jira: they differ
-    only where one is off the matrix, and that one is named. The page's impact against the
-    impact [publish.impact] gives that priority."""
-    anchor = view.copy("servicenow")
+    the first platform whose spec carries them), which also settles two platforms' priorities:
+    they differ only where one is off the matrix, and that one is named. A publish-only page's
+    impact against the impact [publish.impact] gives that priority."""
+    anchor = next((c for c in (view.copy(s.name) for s in platforms.specs() if {"impact", "urgency"} <= s.carries) if c), None)
     if anchor is None:
         return []
     inc = anchor.incident
     expected = config.matrix.priority(inc.impact, inc.urgency)
     cell = f"impact {int(inc.impact)} x urgency {int(inc.urgency)}"
     out = []
-    for platform in ("servicenow", "jira"):
+    for platform in (s.name for s in platforms.specs() if s.two_way and "priority" in s.carries):
         for copy in view.copies.get(platform, []):
             got = copy.incident.priority
             if got is None or got is expected:
                 continue
-            said = f" (servicenow says {inc.priority.value})" if platform != "servicenow" and inc.priority else ""
-            message = f"{platform} priority {got.value} but servicenow's {cell} gives {expected.value}{said}"
+            said = f" ({anchor.platform} says {inc.priority.value})" if platform != anchor.platform and inc.priority else ""
+            message = f"{platform} priority {got.value} but {anchor.platform}'s {cell} gives {expected.value}{said}"
             out.append(AuditFinding("priority_off_matrix", "warn", view.key, platform, "priority", got.value,
                                     expected.value, _display(copy), message))  # fmt: skip
     impact = dict(config.settings.publish.impact).get(expected.value)
-    for copy in view.copies.get("statuspage", []):
+    for copy in (c for p, copies in view.copies.items() if platforms.is_publish_only(p) for c in copies):
         if copy.page_impact and impact and copy.page_impact != impact:
             message = f"the page shows impact {copy.page_impact!r}; priority {expected.value} gives {impact!r}"
-            out.append(AuditFinding("page_impact_mismatch", "warn", view.key, "statuspage", "impact",
+            out.append(AuditFinding("page_impact_mismatch", "warn", view.key, copy.platform, "impact",
                                     copy.page_impact, impact, _display(copy), message))  # fmt: skip
     return out
 
@@ -125,10 +125,11 @@ def status(view: View, snap: Snapshot, config: Config, now: datetime) -> list[Au
             theirs = copy.incident
             if theirs.state.is_open == inc.state.is_open:
                 continue
-            if platform == "statuspage" and theirs.state.is_open:
+            page = platforms.is_publish_only(platform)
+            if page and theirs.state.is_open:
                 out += _stale(view, src, copy, config, now)
                 continue
-            said = theirs.public_status.value if platform == "statuspage" and theirs.public_status else theirs.state.value
+            said = theirs.public_status.value if page and theirs.public_status else theirs.state.value
             message = f"{platform} has it {said}, {src.platform} has it {inc.state.value}"
             out.append(AuditFinding("status_disagree", "warn", view.key, platform, "state", said,
                                     inc.state.value, _display(copy), message))  # fmt: skip
@@ -145,4 +146,4 @@ def _stale(view: View, src: Copy, page: Copy, config: Config, now: datetime) -> 
     said = page.incident.public_status.value if page.incident.public_status else "open"
     message = (f"the page still says {said} {minutes} min after {src.platform} {inc.state.value} it "
                f"(more than {limit} min)")  # fmt: skip
-    return [AuditFinding("page_stale", "warn", view.key, "statuspage", "status", said, "resolved", _display(page), message)]
+    return [AuditFinding("page_stale", "warn", view.key, page.platform, "status", said, "resolved", _display(page), message)]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
+from itsm_bridge import platforms
 from itsm_bridge.errors import NotFound
 from itsm_bridge.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
@@ -132,7 +133,7 @@ def _add(snap: Snapshot, platform: str, record: RemoteRecord, mapper: PlatformMa
     key = key or incident.key
     copy = Copy(
         platform, record.ref, incident.replace(key=key), tuple(f.for_key(key) for f in findings), record.updated,
-        page_impact=record.fields.get("impact") if platform == "statuspage" else None,
+        page_impact=record.fields.get("impact") if platforms.is_publish_only(platform) else None,
         matches_flow=platform != snap.source or _matches_filter(record, config),
     )  # fmt: skip
     snap.views.setdefault(key, View(key)).copies.setdefault(platform, []).append(copy)

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from itsm_bridge.mapping.jira import CARRIES as JIRA_CARRIES
+from itsm_bridge import platforms
 from itsm_bridge.mapping.rules import check, steps_for
 from itsm_bridge.model import SYNC_FIELDS
 from itsm_bridge.reports.collect import Snapshot, View
@@ -19,14 +19,6 @@ from itsm_bridge.reports.findings import AuditFinding
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
-
-HOLDS: dict[str, frozenset[str]] = {
-    "servicenow": frozenset(SYNC_FIELDS),
-    "jira": JIRA_CARRIES,
-    "statuspage": frozenset({"title", "state", "service", "public_status", "public_message", "opened", "resolved"}),
-}
-"""Canonical fields each platform holds; a rule on another field cannot be met there, so it is not checked."""
-
 
 @dataclass
 class Completeness:
@@ -54,7 +46,8 @@ def required(view: View, snap: Snapshot, config: Config, tally: Completeness,
         copy = view.copy(platform)
         if copy is None:
             continue
-        holds = HOLDS.get(platform, frozenset(SYNC_FIELDS))
+        spec = platforms.get(platform)  # a rule on a field the platform does not hold cannot be met there
+        holds = spec.carries if spec is not None else frozenset(SYNC_FIELDS)
         for step in steps_for(copy.incident, creating=True):
             missing = [f for f in check(copy.incident, step, platform, config.rules) if f.field in holds]
             tally.checked[(platform, group, step)] += 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from itsm_bridge import platforms
 from itsm_bridge.connectors.statuspage_common import should_publish
 from itsm_bridge.reports.collect import Copy, Snapshot, View
 from itsm_bridge.reports.findings import AuditFinding
@@ -78,7 +79,7 @@ def _due(target: str, src: Copy | None, config: Config) -> bool:
     """Whether the sync would have created a copy on `target` for this source record."""
     if src is None:
         return False
-    if target == "statuspage":
+    if platforms.is_publish_only(target):
         return src.incident.state.is_open and should_publish(src.incident, config)
     return True
 

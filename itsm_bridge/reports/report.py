@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from itsm_bridge import platforms
 from itsm_bridge.reports import checks, links
 from itsm_bridge.reports.collect import Snapshot
 from itsm_bridge.reports.fields import Completeness, required
@@ -90,8 +91,9 @@ def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None
     findings: list[AuditFinding] = []
     tally = Completeness()
     held = {q.key for q in snap.quarantined if q.key}
-    # a status page carries no category, so it has no distribution to compare
-    distribution: dict[str, Counter[str]] = {p: Counter() for p in ("servicenow", "jira") if p in (snap.source, *snap.targets)}
+    # a platform that carries no category (a status page) has no distribution to compare
+    distribution: dict[str, Counter[str]] = {s.name: Counter() for s in platforms.specs()
+                                             if "category" in s.carries and s.name in (snap.source, *snap.targets)}
     for view in snap.views.values():
         mine = checks.mapping_gaps(view) + checks.categorization(view, snap)
         already = {(f.platform, f.field) for f in mine}

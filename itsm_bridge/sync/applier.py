@@ -21,6 +21,7 @@ from itsm_bridge.connectors.base import Connector
 from itsm_bridge.links import holds, settle_gone
 from itsm_bridge.mapping.translate import PlatformMapper
 from itsm_bridge.model import Incident
+from itsm_bridge.platforms import own_writer_pool
 from itsm_bridge.store.base import StateStore
 from itsm_bridge.sync.apply import Applied, Writer, settle_open_intents
 from itsm_bridge.sync.hints import hint_states
@@ -32,7 +33,6 @@ from itsm_bridge.sync.recorder import Recorder
 from itsm_bridge.sync.refused import hold_refused
 from itsm_bridge.sync.summary import RunSummary
 
-BACKGROUND = ("statuspage",)  # one-way targets with a tight budget: their writes never hold the others' workers
 MAX_WAITING = 1000  # keys waiting on a background write before the read pauses for them (bounds memory)
 
 
@@ -195,15 +195,15 @@ class Applier:
             self._collect(until=0)
 
     def _executors(self) -> dict[str, ThreadPoolExecutor]:
-        for platform in BACKGROUND:
-            settings = getattr(self.config.settings, platform, None)
-            if platform in self.connectors and settings is not None and platform not in self._background:
+        for platform in self.connectors:
+            settings = self.config.settings.section(platform)
+            if own_writer_pool(platform) and settings is not None and platform not in self._background:
                 self._background[platform] = ThreadPoolExecutor(settings.workers, thread_name_prefix=platform)
         return self._background
 
     def _workers(self) -> int:
         """Keys applied side by side: enough for the busiest platform to have its `workers`
         requests in flight. A background platform's writes run on its own executor, not these."""
-        sections = (getattr(self.config.settings, p, None) for p in self.connectors if p not in BACKGROUND)
-        counts: list[int] = [s.workers for s in sections if s is not None and hasattr(s, "workers")]
+        sections = (self.config.settings.section(p) for p in self.connectors if not own_writer_pool(p))
+        counts: list[int] = [s.workers for s in sections if s is not None]
         return max(counts or [1])

@@ -1,6 +1,6 @@
 """One sync cycle: read -> reconcile -> plan -> apply -> record, batch by batch.
 
-- `Reader`: the targets' changes (Jira edits coming back) are read first and kept by key; the
+- `Reader`: the targets' changes (edits made on a target, coming back) are read first and kept by key; the
   source is then streamed in batches, so memory stays flat however many incidents change.
 - `Planner`: each key reconciled into a `KeyPlan`; reading and planning write nothing.
 - The seam, decided once: a dry run shows each batch in the plan (`Shown`); a real run hands it

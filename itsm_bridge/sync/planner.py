@@ -13,6 +13,7 @@ from itsm_bridge.config import Config
 from itsm_bridge.connectors.base import Connector
 from itsm_bridge.findings import Finding
 from itsm_bridge.model import Incident
+from itsm_bridge.platforms import is_publish_only
 from itsm_bridge.store.base import StateStore
 from itsm_bridge.sync.plan import Action, Plan
 from itsm_bridge.sync.publish import plan_publish
@@ -66,8 +67,9 @@ class Planner:
                 source=self.sync.source, targets=self.sync.targets, owners=self.sync.owners,
                 matrix=self.config.matrix, rules=self.config.rules, versions=shadow.versions if shadow else None,
             )  # fmt: skip
-            if outcome.merged is not None and "statuspage" in self.sync.targets and "statuspage" in self.connectors:
-                plan_publish(outcome, shadow.merged if shadow else None, linked.get("statuspage"), self.config)
+            for target in self.sync.targets:
+                if outcome.merged is not None and is_publish_only(target) and target in self.connectors:
+                    plan_publish(outcome, shadow.merged if shadow else None, linked.get(target), self.config, target)
         else:
             outcome.blocked[self.sync.source] = blocking
         warnings = [f.for_key(key) for f in findings if not f.blocking]

@@ -16,7 +16,9 @@ from itsm_bridge.sync.reconcile import Outcome
 PUBLIC_FIELDS = ("title", "state", "public_status", "public_message", "service", "priority", "major")
 
 
-def plan_publish(outcome: Outcome, shadow: Mapping[str, Any] | None, link: dict[str, str] | None, config: Config) -> None:
+def plan_publish(outcome: Outcome, shadow: Mapping[str, Any] | None, link: dict[str, str] | None, config: Config,
+                 platform: str) -> None:
+    """Plan the publish action of `outcome` on the publish-only `platform`, if it has one to do."""
     merged = outcome.merged
     if merged is None:
         return
@@ -37,4 +39,4 @@ def plan_publish(outcome: Outcome, shadow: Mapping[str, Any] | None, link: dict[
         if not changes:
             return
         rule = "public fields changed: " + ", ".join(changes)
-    outcome.actions.append(Action("publish", "statuspage", outcome.key, changes, rule=rule, ref=link))
+    outcome.actions.append(Action("publish", platform, outcome.key, changes, rule=rule, ref=link))

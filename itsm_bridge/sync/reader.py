@@ -14,6 +14,7 @@ from typing import Any, Iterator, Mapping
 
 from itsm_bridge import stopping
 from itsm_bridge.config import Config
+from itsm_bridge.config_schema import ReadSettings
 from itsm_bridge.connectors.base import Connector
 from itsm_bridge.errors import Paused
 from itsm_bridge.links import key_findings
@@ -24,7 +25,7 @@ from itsm_bridge.store.base import StateStore
 from itsm_bridge.stopping import Interrupted
 from itsm_bridge.sync.cursor import ReadProgress
 from itsm_bridge.sync.identity import Identity
-from itsm_bridge.sync.reconcile import CARRIED, Side
+from itsm_bridge.sync.reconcile import Side, compared
 from itsm_bridge.sync.summary import RunSummary
 
 log = logging.getLogger("itsm_bridge.sync")
@@ -39,12 +40,13 @@ SourceItem = tuple[str, RemoteRecord, Side, list[Finding]]
 def two_way(config: Config, connectors: Mapping[str, Connector]) -> list[str]:
     """The platforms read each cycle (both directions), source first."""
     sync = config.settings.sync
-    return [p for p in (sync.source, *sync.targets) if p in CARRIED and p in connectors]
+    return [p for p in (sync.source, *sync.targets) if compared(p) and p in connectors]
 
 
 def overlap(config: Config, platform: str) -> timedelta:
     """How far before its cursor a platform's read starts (vendors' timestamps are coarse)."""
-    return timedelta(seconds=getattr(config.settings, platform).overlap_s)
+    section = config.settings.section(platform)
+    return timedelta(seconds=section.overlap_s if isinstance(section, ReadSettings) else 0)
 
 
 class Reader:
@@ -69,7 +71,7 @@ class Reader:
 
     # --- targets: read first, kept by key
     def targets(self, summary: RunSummary, only: str | None) -> dict[str, dict[str, Side]]:
-        """The targets' changes by key (Jira edits coming back), read before the source."""
+        """The targets' changes by key (edits made on a target, coming back), read before the source."""
         pending: dict[str, dict[str, Side]] = {}
         for platform in two_way(self.config, self.connectors):
             if platform == self.source:

@@ -6,7 +6,7 @@ incident and the actions for each target, or the Findings that block it.
 
 - Priority is never merged: it is derived from the merged impact x urgency (the ITIL matrix),
   and a platform showing another priority is corrected.
-- Only the fields a platform carries are compared for it (Jira has no impact or urgency).
+- Only the fields a platform carries (its `PlatformSpec`) are compared for it.
 - A platform not read this cycle is taken to be as the shadow says (it did not change).
 """
 
@@ -15,27 +15,24 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
 from itsm_bridge.findings import Finding
 from itsm_bridge.mapping.rules import RequiredRule, check_steps
 from itsm_bridge.mapping.priority import PriorityMatrix
 from itsm_bridge.model import Comment, Incident, State
+from itsm_bridge.platforms import get as platform_spec
 from itsm_bridge.store.base import Shadow
 from itsm_bridge.sync.merge import FieldConflict, merge
 from itsm_bridge.sync.plan import Action
 
-CARRIED: dict[str, tuple[str, ...]] = {
-    "servicenow": (
-        "title", "description", "state", "impact", "urgency", "category", "subcategory", "service",
-        "assignment_group", "resolution_code", "resolution_notes",
-    ),
-    "jira": ("title", "description", "state", "category", "subcategory", "service", "resolution_code"),
-}  # fmt: skip
-"""Canonical fields each two-way platform carries and is compared on."""
-
-SHOWS_PRIORITY = ("jira",)  # ServiceNow computes its own priority from impact x urgency
-MERGED_FIELDS = tuple(dict.fromkeys(f for fields in CARRIED.values() for f in fields))
+MERGED_FIELDS: tuple[str, ...] = (
+    "title", "description", "state", "impact", "urgency", "category", "subcategory", "service",
+    "assignment_group", "resolution_code", "resolution_notes",
+)
+"""Canonical fields merged between two-way platforms. The others are facts only the source knows
+(times, people, major, public text) or derived (priority, from impact x urgency)."""
 
 
 def fingerprint(comment: Comment) -> str:
@@ -93,12 +90,13 @@ def reconcile(
         base = _fields(sides[source].incident)
     compare: dict[str, dict[str, Any]] = {}
     for platform in (source, *targets):
-        if platform not in CARRIED:
+        fields = compared(platform)
+        if not fields:
             continue
         if platform in sides:
             compare[platform] = carried(platform, sides[platform].incident)
         elif platform in linked and shadow is not None:
-            compare[platform] = {f: base.get(f) for f in CARRIED[platform]}
+            compare[platform] = {f: base.get(f) for f in fields}
     # On first contact with a pair that already exists on both sides there is no common
     # ancestor: every difference is a conflict, settled by the field's owner.
     ancestor = {} if first_contact and len(compare) > 1 else base
@@ -122,15 +120,15 @@ def reconcile(
 
     new_comments = _new_comments(sides, seen_comments)
     for platform in targets:
-        if platform not in CARRIED:
-            continue  # one-way targets (the status page) are planned by the engine
+        if not compared(platform):
+            continue  # publish-only targets are planned by the engine
         changes = dict(result.changes.get(platform, {}))
         shown = _priority_shown(platform, sides, base)
-        if platform in SHOWS_PRIORITY and shown is not None and merged.priority is not None and shown != merged.priority.value:
+        if shows_priority(platform) and shown is not None and merged.priority is not None and shown != merged.priority.value:
             changes["priority"] = (shown, merged.priority.value)
         _plan_platform(out, platform, merged, sides, linked, changes, rules, versions or {})
     for platform in (source, *targets):
-        if platform not in CARRIED or platform in out.blocked:
+        if not compared(platform) or platform in out.blocked:
             continue
         # None: the record is created in this cycle; apply takes its ref from the new link.
         ref = linked.get(platform) or (sides[platform].ref if platform in sides else None)
@@ -156,7 +154,7 @@ def _priority_shown(platform: str, sides: Mapping[str, Side], base: Mapping[str,
 
 def _note_remote_resolution(fields: dict[str, Any], origin: str | None, sides: Mapping[str, Side]) -> None:
     """A resolve made on another platform carries no resolution notes of its own; say where it
-    was resolved, so ServiceNow's required close notes are true rather than invented."""
+    was resolved, so a platform that requires close notes gets ones that are true, not invented."""
     if origin is None or origin not in sides or fields.get("state") not in ("resolved", "closed"):
         return
     if fields.get("resolution_notes"):
@@ -248,10 +246,30 @@ def _comment_data(comment: Comment, origin: str) -> dict[str, Any]:
     }
 
 
+def compared(platform: str) -> tuple[str, ...]:
+    """The merged fields `platform` carries and is compared on; none for a publish-only platform
+    (or one not registered)."""
+    spec = platform_spec(platform)
+    if spec is None or not spec.two_way:
+        return ()
+    return _merged_of(spec.carries)
+
+
+@lru_cache(maxsize=None)
+def _merged_of(carries: frozenset[str]) -> tuple[str, ...]:
+    return tuple(f for f in MERGED_FIELDS if f in carries)
+
+
+def shows_priority(platform: str) -> bool:
+    """Whether `platform` shows a priority of its own, which must follow the matrix."""
+    spec = platform_spec(platform)
+    return spec is not None and spec.shows_priority
+
+
 def carried(platform: str, incident: Incident) -> dict[str, Any]:
     """The canonical values `platform` carries, as `incident` (read from it) shows them."""
     values = _fields(incident)
-    return {f: values.get(f) for f in CARRIED.get(platform, ())}
+    return {f: values.get(f) for f in compared(platform)}
 
 
 def _fields(incident: Incident) -> dict[str, Any]:

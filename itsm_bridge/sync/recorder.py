@@ -13,13 +13,14 @@ from itsm_bridge.config import Config
 from itsm_bridge.connectors.base import Connector
 from itsm_bridge.mapping.translate import PlatformMapper
 from itsm_bridge.model import RemoteRef
+from itsm_bridge.platforms import two_way_names
 from itsm_bridge.store.base import Shadow, StateStore
 from itsm_bridge.sync.apply import Applied
 from itsm_bridge.sync.hints import keep_facts
 from itsm_bridge.sync.identity import is_conflict
 from itsm_bridge.sync.planner import KeyPlan, conflict_entries
 from itsm_bridge.sync.reader import Reads, overlap
-from itsm_bridge.sync.reconcile import CARRIED, carried
+from itsm_bridge.sync.reconcile import carried
 from itsm_bridge.sync.summary import RunSummary
 
 
@@ -62,7 +63,7 @@ class Recorder:
         """How each platform shows the incident now: from the record our last write returned,
         else from what was read this cycle, else as before."""
         out = dict(plan.outcome.side_shadows)
-        for platform in CARRIED:
+        for platform in two_way_names():
             record = result.records.get(platform)
             if record is not None:
                 out[platform] = carried(platform, self.mappers[platform].to_canonical(record)[0])

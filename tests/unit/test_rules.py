@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from itsm_bridge.mapping.fields import DEFAULT_STATES, StateMap
+from itsm_bridge.config_schema import default_states
+from itsm_bridge.mapping.fields import StateMap
 from itsm_bridge.mapping.rules import VENDOR_RULES, RequiredRule, check, check_steps, steps_for
 from itsm_bridge.model import Incident, State
 
@@ -43,5 +44,5 @@ def test_steps_follow_the_lifecycle():
 
 @given(st.sampled_from(["servicenow", "jira"]), st.sampled_from(list(State)))
 def test_state_maps_round_trip(platform, state):
-    m = StateMap.from_names(platform, DEFAULT_STATES[platform])
+    m = StateMap.from_names(platform, default_states(platform))
     assert m.from_vendor(m.to_vendor(state)) is state

@@ -1,37 +1,20 @@
 """The state store on PostgreSQL: the same contract as SQLite, over a real server.
 
-Needs ITSM_BRIDGE_TEST_PG_URL (an admin URL, e.g. postgresql+psycopg://postgres@127.0.0.1:55432/postgres);
-.ci/run starts a throwaway server and sets it. Each test gets a database of its own.
+Needs ITSM_BRIDGE_TEST_PG_URL (see tests/pg.py). Each test gets a database of its own.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import os
-import uuid
 
 import pytest
 
 from itsm_bridge.errors import Locked
 from itsm_bridge.model import RemoteRef
 from itsm_bridge.store import Cursor, Shadow, open_store
+from tests.pg import needs_pg, pg_url  # noqa: F401 (pg_url: a fixture)
 
-ADMIN_URL = os.environ.get("ITSM_BRIDGE_TEST_PG_URL")
-pytestmark = pytest.mark.skipif(not ADMIN_URL, reason="ITSM_BRIDGE_TEST_PG_URL not set (.ci/run sets it)")
-
-
-@pytest.fixture
-def pg_url():
-    from sqlalchemy import create_engine, text
-
-    name = f"bridge_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+pytestmark = needs_pg
 
 
 def test_links_shadows_cursors_journal_and_quarantine(pg_url):
