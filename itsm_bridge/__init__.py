@@ -21,8 +21,9 @@ _EXPORTS = {
     "SyncResult": "itsm_bridge.results",
     "DoctorResult": "itsm_bridge.results",
     "Link": "itsm_bridge.results",
+    "KeyDetails": "itsm_bridge.results",
     "Acknowledged": "itsm_bridge.results",
-    "Status": "itsm_bridge.runner",
+    "Status": "itsm_bridge.results",
     "RunSummary": "itsm_bridge.sync.summary",
     "Plan": "itsm_bridge.sync.plan",
     "Action": "itsm_bridge.sync.plan",
@@ -53,6 +54,7 @@ __all__ = [
     "SyncResult",
     "DoctorResult",
     "Link",
+    "KeyDetails",
     "Acknowledged",
     "Status",
     "RunSummary",
@@ -91,8 +93,7 @@ if TYPE_CHECKING:
     )
     from itsm_bridge.model import RemoteRef
     from itsm_bridge.reports.report import Report as AuditReport
-    from itsm_bridge.results import Acknowledged, DoctorResult, Link, RunResult, SyncResult
-    from itsm_bridge.runner import Status
+    from itsm_bridge.results import Acknowledged, DoctorResult, KeyDetails, Link, RunResult, Status, SyncResult
     from itsm_bridge.sandbox.app import Sandbox
     from itsm_bridge.store.base import JournalEntry, VerifyResult
     from itsm_bridge.sync.plan import Action, Plan

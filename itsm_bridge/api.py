@@ -21,15 +21,14 @@ import os
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator, Literal
 
-from itsm_bridge.results import Acknowledged, DoctorResult, Link, RunResult, SyncResult
+from itsm_bridge.results import Acknowledged, DoctorResult, KeyDetails, Link, RunResult, Status, SyncResult
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
     from itsm_bridge.model import RemoteRef
     from itsm_bridge.reports.report import Report
-    from itsm_bridge.runner import Status
     from itsm_bridge.sandbox.app import Sandbox
     from itsm_bridge.store.base import JournalEntry, StateStore, VerifyResult
     from itsm_bridge.store.chain import Head
@@ -51,7 +50,9 @@ class Bridge:
         self.config: Config = config if isinstance(config, Config) else load(config)
 
     @classmethod
-    def for_sandbox(cls, sandbox: Sandbox, workdir: str | os.PathLike[str], provider: str = "statuspage") -> Bridge:
+    def for_sandbox(
+        cls, sandbox: Sandbox, workdir: str | os.PathLike[str], provider: Literal["statuspage", "cachet"] = "statuspage"
+    ) -> Bridge:
         """A bridge over a running bundled sandbox (`itsm_bridge.Sandbox`): writes into `workdir`
         the config `itsm-bridge sandbox --write-config` writes (`itsm-bridge.toml`, state in
         `itsm-bridge.sqlite` beside it) and puts the sandbox's credentials in `os.environ`,
@@ -88,8 +89,8 @@ class Bridge:
         return SyncResult(summary, plan if dry_run else None)
 
     def apply(self, plan: Plan | str | os.PathLike[str]) -> RunResult:
-        """Apply exactly a plan (or a plan file `plan.save` wrote); an action whose record changed
-        since the plan was made is refused as stale."""
+        """Apply exactly a plan (or a plan file `plan.save` wrote; ValueError when the file is no
+        plan); an action whose record changed since the plan was made is refused as stale."""
         from itsm_bridge import runner
         from itsm_bridge.sync.plan import Plan
 
@@ -169,9 +170,9 @@ class Bridge:
         with _opened(self.config, "links") as store:
             return relink(store, build(platform, self.config), _run_id(), key, platform, ref)
 
-    def key(self, key: str) -> dict[str, Any]:
-        """One key as `links show --json` prints it: its links, its state as last synced, what
-        holds it back and its latest journal entries (`LinkError`, exit 2, for an unknown key)."""
+    def key(self, key: str) -> KeyDetails:
+        """One key: its links, its state as last synced, what holds it back and its latest
+        journal entries (`links show`); a key the store does not know raises `LinkError` (exit 2)."""
         from itsm_bridge.links import show
 
         with _opened(self.config) as store:

@@ -314,9 +314,9 @@ def quarantine_list(ctx: Context) -> None:
     """Every quarantined record with the findings that hold it."""
     from itsm_bridge.output import table
 
-    st = _run(ctx, lambda bridge: bridge.status())
-    rows = [[q["id"], q["key"], q["platform"], q["attempts"], "; ".join(q["findings"])] for q in st.quarantined]
-    emit(ctx, st.quarantined, table(["id", "key", "platform", "attempts", "findings"], rows) if rows else "Nothing quarantined.")
+    held = _run(ctx, lambda bridge: bridge.status()).to_dict()["quarantined"]
+    rows = [[q["id"], q["key"], q["platform"], q["attempts"], "; ".join(q["findings"])] for q in held]
+    emit(ctx, held, table(["id", "key", "platform", "attempts", "findings"], rows) if rows else "Nothing quarantined.")
 
 
 @quarantine_group.command("ack")

@@ -49,7 +49,7 @@ def links_show(ctx: Context, key: str) -> None:
     """One key: its links, its state as last synced, what holds it back, its latest journal entries."""
     from itsm_bridge.cli import _run
 
-    data = _run(ctx, lambda bridge: bridge.key(key))
+    data = _run(ctx, lambda bridge: bridge.key(key)).to_dict()
     emit(ctx, data, lambda: _render_show(data))
 
 

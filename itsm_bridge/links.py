@@ -22,6 +22,7 @@ from itsm_bridge.connectors.base import Connector, FetchesInBulk
 from itsm_bridge.errors import BridgeError, LinkConflict, NotFound
 from itsm_bridge.findings import Finding
 from itsm_bridge.model import RemoteRef
+from itsm_bridge.results import KeyDetails
 from itsm_bridge.store.base import QuarantineEntry, StateStore
 from itsm_bridge.sync.identity import KEY_CONFLICT, is_conflict
 
@@ -52,20 +53,14 @@ def gone_finding(key: str, ref: RemoteRef, why: str = "404") -> dict[str, Any]:
     return Finding(GONE_RULE, ref.platform, "link", "block", message, key, ref.id).to_dict()
 
 
-def show(store: StateStore, key: str, last: int = 20) -> dict[str, Any]:
-    """One key's links, its shadow's headline, what holds it back and its latest journal entries."""
-    links = [{"platform": r.platform, "id": r.id, "display": r.display} for r in store.links(key)]
+def show(store: StateStore, key: str, last: int = 20) -> KeyDetails:
+    """One key's links, its shadow, what holds it back and its latest journal entries."""
+    links = tuple(store.links(key))
     shadow = store.shadow(key)
-    held = [{"id": q.id, "platform": q.platform, "ref": q.ref, "since": q.first_seen,
-             "findings": [f.get("message") for f in q.findings]} for q in store.quarantined() if q.key == key]  # fmt: skip
+    held = tuple(q for q in store.quarantined() if q.key == key)
     if not links and shadow is None and not held:
         raise LinkError(f"{key}: the store knows no such key (see `itsm-bridge links list`)")
-    entries = list(store.journal(key=key, last=last))
-    journal = [{"seq": e.seq, "at": e.at, "kind": e.kind, "action": e.action, "platform": e.platform, "ref": e.ref,
-                "result": e.payload.get("result") or e.payload.get("reason") or e.payload.get("rule")} for e in entries]  # fmt: skip
-    fields = shadow.merged if shadow else {}
-    synced = {"title": fields.get("title"), "state": fields.get("state"), "versions": shadow.versions if shadow else {}}
-    return {"key": key, "links": links, "synced": synced, "quarantined": held, "journal": journal}
+    return KeyDetails(key, links, shadow, held, tuple(store.journal(key=key, last=last)))
 
 
 def unlink(store: StateStore, run_id: str, key: str, platform: str, reason: str) -> RemoteRef:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from itsm_bridge.connectors.base import CheckResult
+    from itsm_bridge.model import RemoteRef
+    from itsm_bridge.store.base import JournalEntry, QuarantineEntry, Shadow
     from itsm_bridge.sync.plan import Plan
     from itsm_bridge.sync.summary import RunSummary
 
@@ -94,3 +96,74 @@ class Acknowledged:
     key: str | None
     platform: str
     reason: str
+
+
+@dataclass(frozen=True)
+class KeyDetails:
+    """One canonical key as the store knows it: its links, its state as last synced (`shadow`,
+    None before the first sync of it), what holds it back and its latest journal entries."""
+
+    key: str
+    links: tuple[RemoteRef, ...]
+    shadow: Shadow | None
+    quarantined: tuple[QuarantineEntry, ...]
+    journal: tuple[JournalEntry, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """As `links show --json` prints it."""
+        fields = self.shadow.merged if self.shadow else {}
+        return {
+            "key": self.key,
+            "links": [{"platform": r.platform, "id": r.id, "display": r.display} for r in self.links],
+            "synced": {"title": fields.get("title"), "state": fields.get("state"),
+                       "versions": self.shadow.versions if self.shadow else {}},  # fmt: skip
+            "quarantined": [{"id": q.id, "platform": q.platform, "ref": q.ref, "since": q.first_seen,
+                             "findings": [f.get("message") for f in q.findings]} for q in self.quarantined],  # fmt: skip
+            "journal": [{"seq": e.seq, "at": e.at, "kind": e.kind, "action": e.action, "platform": e.platform, "ref": e.ref,
+                         "result": e.payload.get("result") or e.payload.get("reason") or e.payload.get("rule")}
+                        for e in self.journal],  # fmt: skip
+        }
+
+
+@dataclass(frozen=True)
+class Status:
+    """What `status` shows: the last run that finished, the runs that ended in error since, what
+    quarantine holds, recent conflicts, the read cursors, how many keys are linked and how many
+    writes have an intent but no outcome yet (settled by the next run)."""
+
+    last_run: JournalEntry | None
+    quarantined: tuple[QuarantineEntry, ...]
+    conflicts: tuple[JournalEntry, ...]  # the most recent, oldest first
+    cursors: dict[str, str]  # platform -> watermark (ISO 8601 UTC)
+    links: int
+    open_intents: int
+    run_errors: tuple[JournalEntry, ...]  # every run that ended in error since `last_run`
+
+    @property
+    def key_conflicts(self) -> tuple[QuarantineEntry, ...]:
+        """The held records refused for carrying a key another record holds."""
+        from itsm_bridge.sync.identity import is_conflict
+
+        return tuple(q for q in self.quarantined if is_conflict(q.findings))
+
+    def to_dict(self) -> dict[str, Any]:
+        """As `status --json` prints it."""
+        from itsm_bridge.links import key_conflicts
+
+        def entry(e: JournalEntry) -> dict[str, Any]:
+            return {"at": e.at, "run_id": e.run_id, **e.payload}
+
+        run = self.last_run
+        return {
+            "last_run": {"run_id": run.run_id, "at": run.at, **run.payload} if run else None,
+            "quarantined": [{"id": q.id, "key": q.key, "platform": q.platform, "ref": q.ref, "attempts": q.attempts,
+                             "first_seen": q.first_seen, "findings": [f.get("message") for f in q.findings]}
+                            for q in self.quarantined],  # fmt: skip
+            "conflicts": [entry(e) for e in self.conflicts],
+            "cursors": self.cursors,
+            "links": self.links,
+            "open_intents": self.open_intents,
+            "key_conflicts": key_conflicts(self.quarantined),
+            "run_errors": [entry(e) for e in self.run_errors[-5:]],  # the latest five
+            "run_errors_total": len(self.run_errors),
+        }

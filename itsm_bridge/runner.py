@@ -5,7 +5,6 @@ errors propagate as BridgeErrors with exit codes."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
@@ -16,7 +15,7 @@ from itsm_bridge.connectors import build_all
 from itsm_bridge.connectors.base import CheckResult, Connector
 from itsm_bridge.errors import BridgeError, StoreError
 from itsm_bridge.links import key_conflicts
-from itsm_bridge.results import Acknowledged
+from itsm_bridge.results import Acknowledged, Status
 from itsm_bridge.run_log import recorded
 from itsm_bridge.store import open_from_config
 from itsm_bridge.store.base import StateStore, VerifyResult
@@ -238,24 +237,6 @@ def _fix_for(exc: BridgeError) -> str:
     return ""
 
 
-@dataclass(frozen=True)
-class Status:
-    """What `status` shows; `to_dict()` is `status --json`."""
-
-    last_run: dict[str, Any] | None
-    quarantined: list[dict[str, Any]]
-    conflicts: list[dict[str, Any]]
-    cursors: dict[str, str]
-    links: int
-    open_intents: int
-    key_conflicts: list[dict[str, Any]]
-    run_errors: list[dict[str, Any]]  # runs that ended in error since the last that finished (latest 5)
-    run_errors_total: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.__dict__.copy()
-
-
 def status(config: Config, conflicts_shown: int = 20) -> Status:
     store = open_from_config(config)
     try:
@@ -266,24 +247,21 @@ def status(config: Config, conflicts_shown: int = 20) -> Status:
 
 def _status(store: StateStore, config: Config, conflicts_shown: int) -> Status:
     run = store.last_run()
-    last_run = {"run_id": run.run_id, "at": run.at, **run.payload} if run else None
-    # runs that ended in error since the last that finished
-    errors = [{"at": e.at, "run_id": e.run_id, **e.payload} for e in store.journal(kinds=("run_error",), after=run.seq if run else None)]
-    conflicts = [{"at": e.at, "run_id": e.run_id, **e.payload} for e in store.journal(kinds=("conflict",), last=conflicts_shown)]
+    errors = store.journal(kinds=("run_error",), after=run.seq if run else None)  # since the last that finished
     cursors = {}
     for platform in platforms.two_way_names():
         cursor = store.cursor(platform)
         if cursor is not None:
             cursors[platform] = cursor.value
-    held = store.quarantined()
-    quarantined = [
-        {"id": q.id, "key": q.key, "platform": q.platform, "ref": q.ref, "attempts": q.attempts,
-         "first_seen": q.first_seen, "findings": [f.get("message") for f in q.findings]}
-        for q in held
-    ]  # fmt: skip
-    links = len({k for k, _ in store.all_links()})
-    return Status(last_run, quarantined, conflicts, cursors, links, len(store.open_intents()),
-                  key_conflicts(held), errors[-5:], len(errors))  # fmt: skip
+    return Status(
+        last_run=run,
+        quarantined=tuple(store.quarantined()),
+        conflicts=tuple(store.journal(kinds=("conflict",), last=conflicts_shown)),
+        cursors=cursors,
+        links=len({k for k, _ in store.all_links()}),
+        open_intents=len(store.open_intents()),
+        run_errors=tuple(errors),
+    )
 
 
 def audit(config: Config, since: datetime | None = None) -> Report:

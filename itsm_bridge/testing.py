@@ -234,6 +234,12 @@ class FakeMapper:
             data = {k: v for k, v in data.items() if k in set(changed)}
         return data, []
 
+    def transition_fields(self, incident: Incident, state: State) -> dict[str, Any]:
+        """A move to a resolved state carries the resolution, as on the vendors."""
+        if state not in (State.RESOLVED, State.CLOSED):
+            return {}
+        return {"resolution_code": incident.resolution_code, "resolution_notes": incident.resolution_notes}
+
 
 def incident_fields(incident: Incident) -> dict[str, Any]:
     """An incident as a fake record's fields."""

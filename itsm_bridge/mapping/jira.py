@@ -181,6 +181,11 @@ class JiraMapper:
             ops[:] = [op for op in ops if "remove" not in op or str(op["remove"]) not in added]
         return out, findings
 
+    def transition_fields(self, incident: Incident, state: State) -> dict[str, Any]:
+        """The resolution a transition screen takes, when it asks for one (the workflow decides)."""
+        fields, _ = self.to_fields(incident, ["resolution_code"])
+        return fields
+
     def _managed_categories(self) -> set[str]:
         values = set(self.taxonomy.categories.platform_values(PLATFORM).values())
         for term in self.taxonomy.categories.terms.values():

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable
 
-from itsm_bridge.connectors.snow_query import parse_snow_time, snow_time
+from itsm_bridge.vendor_time import parse_snow_time, snow_time
+from itsm_bridge.errors import RequiredFieldMissing, UnmappedValue
+from itsm_bridge.findings import Finding, Severity, blocking
 from itsm_bridge.mapping.fields import SERVICENOW_FIELDS
-from itsm_bridge.findings import Finding, Severity
+from itsm_bridge.mapping.rules import Step, check
 from itsm_bridge.mapping.taxonomy import Resolved
 from itsm_bridge.model import SYNC_FIELDS, Incident, Level, Priority, State
 
@@ -22,14 +24,6 @@ if TYPE_CHECKING:
     from itsm_bridge.records import RemoteRecord
 
 PLATFORM = "servicenow"
-
-REFERENCE_TABLES: dict[str, str] = {
-    "cmdb_ci": "cmdb_ci",
-    "assignment_group": "sys_user_group",
-    "assigned_to": "sys_user",
-    "caller_id": "sys_user",
-}
-"""Reference columns -> the table their names are looked up in (by `name`)."""
 
 MAJOR_ACCEPTED = "accepted"  # major_incident_state of a major incident ("proposed" is not yet one)
 
@@ -152,6 +146,22 @@ class ServiceNowMapper:
             if column is not None:
                 out[column] = self._plain(name, getattr(incident, name))
         return out, findings
+
+    def transition_fields(self, incident: Incident, state: State) -> dict[str, Any]:
+        """close_code / close_notes when `state` resolves or closes. Every required-field rule of
+        the step is checked against the incident first: RequiredFieldMissing names all the empty
+        ones (nothing is sent); a resolution code with no ServiceNow value is UnmappedValue."""
+        if state not in (State.RESOLVED, State.CLOSED):
+            return {}
+        steps: list[Step] = ["resolve", "close"] if state is State.CLOSED else ["resolve"]
+        missing = [f for step in steps for f in blocking(check(incident, step, PLATFORM, self.config.rules))]
+        if missing:
+            names = list(dict.fromkeys(f"{f.field} ({SERVICENOW_FIELDS.get(f.field, f.field)})" for f in missing))
+            raise RequiredFieldMissing(steps[-1], PLATFORM, names)
+        fields, findings = self.resolution_fields(incident.resolution_code, incident.resolution_notes)
+        if blocking(findings):
+            raise UnmappedValue(PLATFORM, "resolution_code", str(incident.resolution_code))
+        return fields
 
     def resolution_fields(self, code: str | None, notes: str | None) -> tuple[dict[str, str], list[Finding]]:
         """close_code / close_notes for a canonical resolution code and notes (only those given)."""

@@ -138,6 +138,10 @@ class StatuspageMapper:
             fields = {k: v for k, v in fields.items() if k in wanted}
         return fields, findings
 
+    def transition_fields(self, incident: Incident, state: State) -> dict[str, Any]:
+        """Nothing besides the public status, which the page connector takes from `state`."""
+        return {}
+
     def to_canonical(self, record: RemoteRecord) -> tuple[Incident, list[Finding]]:
         """The incident as the page shows it (title, public status and message, service,
         priority from impact, resolved or open), for comparing against the real one."""

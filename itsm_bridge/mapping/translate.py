@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Protocol
 
 from itsm_bridge import platforms
 from itsm_bridge.findings import Finding
-from itsm_bridge.model import Incident
+from itsm_bridge.model import Incident, State
 
 if TYPE_CHECKING:
     from itsm_bridge.mapping.context import MappingConfig
@@ -27,6 +27,11 @@ class PlatformMapper(Protocol):
     def to_fields(self, incident: Incident, changed: Iterable[str] | None = None) -> tuple[dict[str, Any], list[Finding]]:
         """Vendor fields for `incident`; only those of the canonical fields in `changed` when
         given (send only what changed). State goes through `transition`, not these fields."""
+        ...
+
+    def transition_fields(self, incident: Incident, state: State) -> dict[str, Any]:
+        """Vendor fields a move of `incident` to `state` carries (a resolution code and notes).
+        Required-field rules of the step are checked here: MappingError when one is not met."""
         ...
 
 

@@ -297,7 +297,8 @@ class Writer:
             fields, _ = mapper.to_fields(incident, list(action.changes))
             return connector.update(ref, fields)
         if action.kind == "transition":
-            return connector.transition(ref, State(action.changes["state"][1]), self._transition_fields(action.platform, incident))
+            state = State(action.changes["state"][1])
+            return connector.transition(ref, state, mapper.transition_fields(incident, state))
         if action.kind == "comment":
             comment = action.comment_obj()
             assert comment is not None
@@ -345,14 +346,6 @@ class Writer:
             return False
         self._outcome(intent, action, ref, {"result": "ok", "detail": "already there from an earlier attempt"})
         return True
-
-    def _transition_fields(self, platform: str, incident: Any) -> Any:
-        """ServiceNow checks its required fields against the whole incident; Jira takes the
-        vendor fields of the transition screen (the resolution)."""
-        if platform == "servicenow":
-            return incident
-        fields, _ = self.mappers[platform].to_fields(incident, ["resolution_code"])
-        return fields
 
     def _failed_outcome(self, intent: JournalEntry, action: Action, ref: RemoteRef | None, exc: BridgeError) -> None:
         """Journal a failed write, except a create or publish a stop cut short after one of its

@@ -1,6 +1,6 @@
 """What the state store tells connectors before a cycle, so they spend no call finding it out.
 
-- Facts: what earlier runs learned of a platform (the Jira user's time zone, its workflow),
+- Facts: what earlier runs learned of a platform (the account's time zone, the workflow),
   kept in the store between runs; a quiet cycle then costs one read page per source.
 - States: a record not read this cycle is taken to be in the state it showed when last synced,
   so a transition need not read it first (a wrong guess is refused and read afresh).

@@ -8,8 +8,8 @@
   aid, not proof: it is taken as that key's record only while no other record on its platform
   holds the key, by a link or as taken earlier in this run. Otherwise it is a `key_conflict`:
   quarantined with both records named, never merged or written anywhere.
-- Among unlinked records of one run, one whose key is proven (`RemoteRecord.proven_key`: a Jira
-  entity property, which Clone does not copy) displaces one that only carries a label.
+- Among unlinked records of one run, one whose key is proven (`RemoteRecord.proven_key`: kept
+  where a copy of the record does not take it along) displaces one that only carries a label.
 
 Judging writes nothing: refusals, released refusals and changed-key findings wait until the
 cycle's seam shows them in the plan (`show`, a dry run) or stores them (`record`, a real run).

@@ -8,7 +8,7 @@ The shadow is the canonical value of each field as last synced. For each field:
   source platform), and reported so the engine can journal it.
 
 Each side is compared with its own side shadow where one is known: the values as that platform
-showed them when last aligned. A platform that cannot hold a value exactly (a Jira select with no
+showed them when last aligned. A platform that cannot hold a value exactly (a select with no
 subcategory, a category mapped to a default) keeps showing its own lossy form; that is not a
 change, and it is not rewritten every cycle.
 

@@ -46,7 +46,15 @@ def test_plan_writes_nothing_and_sync_applies_it_with_a_typed_result(bridge):
     assert links and all(isinstance(link, Link) for link in links)
     listed = json.loads(local(bridge, "--json", "links", "list").output)
     assert listed == [dataclasses.asdict(link) for link in links]
-    assert api.status().links == len({link.key for link in links})
+    status = api.status()
+    assert status.links == len({link.key for link in links}) and not status.quarantined and not status.run_errors
+    assert status.last_run is not None and status.last_run.run_id == result.summary.run_id
+    assert json.loads(local(bridge, "--json", "status").output) == json.loads(json.dumps(status.to_dict()))
+
+    details = api.key(links[0].key)
+    assert details.shadow is not None and {"servicenow", "jira"} <= {r.platform for r in details.links}
+    assert [e.kind for e in details.journal][:2] == ["intent", "outcome"]
+    assert json.loads(local(bridge, "--json", "links", "show", details.key).output) == details.to_dict()
 
 
 def test_a_saved_plan_applies_through_the_api_and_is_journaled(bridge, tmp_path):

@@ -9,8 +9,9 @@ import pytest
 import requests
 
 from itsm_bridge.connectors.servicenow import ServiceNowConnector
-from itsm_bridge.errors import RemoteValidation, RequiredFieldMissing
-from itsm_bridge.model import RemoteRef, State, Visibility
+from itsm_bridge.errors import RemoteValidation
+from itsm_bridge.mapping.servicenow import ServiceNowMapper
+from itsm_bridge.model import Incident, RemoteRef, State, Visibility
 from itsm_bridge.sandbox.core import Call
 from itsm_bridge.sandbox.server import serve, stop
 from itsm_bridge.sandbox.servicenow.api import ServiceNowPlatform
@@ -84,7 +85,7 @@ def test_a_record_updated_mid_read_does_not_make_the_read_skip_another(platform,
 
 
 def test_the_keyset_condition_means_strictly_after_the_last_row_on_the_sandbox_evaluator():
-    from itsm_bridge.connectors.servicenow import page_query
+    from itsm_bridge.connectors.servicenow.connector import page_query
     from itsm_bridge.sandbox.servicenow.encoded_query import run
 
     times = ["2024-05-02 08:00:00", "2024-05-02 08:00:01", "2024-05-02 08:00:02"]
@@ -125,20 +126,12 @@ def test_a_lossy_create_leaves_exactly_one_record(platform, monkeypatch):
     assert "correlation_id=K-LOSSY" in calls[1].query["sysparm_query"][-1]
 
 
-def test_resolve_without_close_code_is_blocked_before_any_request(platform, monkeypatch):
-    sys_id = platform.insert_incident({"short_description": "to resolve"})["sys_id"]
-    snow = connect(platform, monkeypatch)
-    with pytest.raises(RequiredFieldMissing, match="resolution_code"):
-        snow.transition(RemoteRef("servicenow", sys_id), State.RESOLVED, {"resolution_notes": "fixed"})
-    assert platform.call_log.calls() == []
-    assert platform.incident(sys_id)["state"] == "1"
-
-
 def test_resolve_with_code_and_notes_sets_the_mapped_close_code(platform, monkeypatch):
     sys_id = platform.insert_incident({"short_description": "to resolve"})["sys_id"]
     snow = connect(platform, monkeypatch)
+    incident = Incident("K-1", "to resolve", resolution_code="Solved Permanently", resolution_notes="restarted")
     snow.transition(RemoteRef("servicenow", sys_id), State.RESOLVED,
-                    {"resolution_code": "Solved Permanently", "resolution_notes": "restarted"})  # fmt: skip
+                    ServiceNowMapper(snow.config).transition_fields(incident, State.RESOLVED))  # fmt: skip
     stored = platform.incident(sys_id)
     assert (stored["state"], stored["close_code"], stored["close_notes"]) == ("6", "Solved (Permanently)", "restarted")
 

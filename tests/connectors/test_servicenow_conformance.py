@@ -47,5 +47,5 @@ class TestServiceNowConformance(ConnectorConformance):
                 ref.id, {"work_notes" if vis is Visibility.INTERNAL else "comments": body}, user="ana.lima"),
             notes_on_platform=notes,
             last_write_fields=last_write_fields,
-            resolve_fields={"resolution_code": "Solved Permanently", "resolution_notes": "restarted the service"},
+            resolve_fields={"close_code": "Solved (Permanently)", "close_notes": "restarted the service"},
         )

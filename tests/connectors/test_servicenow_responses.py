@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -11,8 +12,11 @@ import pytest
 import requests
 import responses
 
-from itsm_bridge.connectors.servicenow import READ_FIELDS, ServiceNowConnector
-from itsm_bridge.connectors.snow_query import Query
+from itsm_bridge.connectors.servicenow import ServiceNowConnector
+from itsm_bridge.connectors.servicenow.connector import INCIDENT_COLUMNS, READ_FIELDS
+from itsm_bridge.mapping.fields import SERVICENOW_FIELDS
+from itsm_bridge.mapping.servicenow import ServiceNowMapper
+from itsm_bridge.connectors.servicenow.query import Query
 from itsm_bridge.correlation import NOTE_MARKER
 from itsm_bridge.errors import (
     AuthError,
@@ -92,6 +96,10 @@ def test_changed_since_pins_query_fields_and_the_keyset_of_the_next_page(snow_pa
     assert journal["sysparm_query"] == (f"element_idIN{sid(1)},{sid(2)}^elementINwork_notes,comments"
                                         "^ORDERBYsys_created_on^ORDERBYsys_id")  # fmt: skip
     assert len(responses.calls) == 4  # X-Total-Count 1 fits a page: no further request
+
+
+def test_every_column_the_mapping_reads_or_writes_is_read():
+    assert set(SERVICENOW_FIELDS.values()) == set(INCIDENT_COLUMNS)
 
 
 @responses.activate
@@ -266,19 +274,18 @@ def test_an_ambiguous_reference_name_is_refused_before_the_write(snow):
     assert exc.value.fields == ["assignment_group"] and len(responses.calls) == 1
 
 
-@responses.activate
-def test_resolve_without_close_code_is_blocked_before_any_call(snow):
-    ref = RemoteRef("servicenow", sid(1), "INC0000001")
+def test_resolve_without_close_code_is_refused_by_the_mapping_naming_the_column(snow):
     with pytest.raises(RequiredFieldMissing) as exc:
-        snow.transition(ref, State.RESOLVED, {"resolution_notes": "fixed"})
-    assert exc.value.fields == ["resolution_code (close_code)"] and len(responses.calls) == 0
+        ServiceNowMapper(snow.config).transition_fields(Incident("K-1", "t", resolution_notes="fixed"), State.RESOLVED)
+    assert exc.value.fields == ["resolution_code (close_code)"]
 
 
 @responses.activate
 def test_resolve_sends_state_close_code_and_notes_in_one_patch(snow):
     responses.patch(f"{INCIDENT}/{sid(1)}", json={"result": row(1, mod="3", state="6")})
     incident = Incident("K-1", "Mail down", resolution_code="Solved Permanently", resolution_notes="patched")
-    snow.transition(RemoteRef("servicenow", sid(1)), State.RESOLVED, incident)
+    fields = ServiceNowMapper(snow.config).transition_fields(incident, State.RESOLVED)
+    snow.transition(RemoteRef("servicenow", sid(1)), State.RESOLVED, fields)
     (call,) = responses.calls
     assert json.loads(call.request.body) == {"state": "6", "close_code": "Solved (Permanently)", "close_notes": "patched"}
 
@@ -421,9 +428,10 @@ def test_times_are_read_as_utc_whatever_the_local_zone(tmp_path):
     import subprocess
     import sys
 
-    code = ("import time; time.tzset(); from itsm_bridge.connectors.snow_query import parse_snow_time;"
+    code = ("import time; time.tzset(); from itsm_bridge.vendor_time import parse_snow_time;"
             "print(parse_snow_time('2024-07-01 23:30:00').isoformat())")  # fmt: skip
-    out = subprocess.run([sys.executable, "-c", code], env={"TZ": "America/Los_Angeles", "PATH": ""},
+    path = {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}  # this tree's package
+    out = subprocess.run([sys.executable, "-c", code], env={"TZ": "America/Los_Angeles", "PATH": "", **path},
                          capture_output=True, text=True, check=True, cwd=str(tmp_path.parent))  # fmt: skip
     assert out.stdout.strip() == "2024-07-01T23:30:00+00:00"
     assert datetime.fromisoformat(out.stdout.strip()) - datetime(2024, 7, 1, 23, 30, tzinfo=UTC) == timedelta(0)

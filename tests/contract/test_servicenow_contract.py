@@ -130,7 +130,7 @@ def test_every_call_of_a_sync_cycle_is_in_the_export_and_answered_in_the_vendors
     records = list(conn.changed_since(None))  # pages of 2, keyset; notes per page
     made = conn.create({"short_description": "Mail delayed", "assignment_group": "Service Desk"}, "KEY-1")
     conn.update(made.ref, {"description": "Queue growing."}, comments=[Comment("ana", "Looking.", made.updated, Visibility.INTERNAL)])
-    conn.transition(made.ref, State.RESOLVED, {"resolution_code": "Solved Permanently", "resolution_notes": "Queue drained."})
+    conn.transition(made.ref, State.RESOLVED, {"close_code": "Solved (Permanently)", "close_notes": "Queue drained."})
     conn.find("KEY-1")
     conn.get(records[0].ref)
     conn.has_note(made.ref, Comment("ana", "Looking.", made.updated, Visibility.INTERNAL))

@@ -38,8 +38,9 @@ import requests
 from itsm_bridge.config import Config
 from itsm_bridge.connectors.base import CheckResult
 from itsm_bridge.records import ChangeRead, Pages, RemoteRecord
-from itsm_bridge.connectors.servicenow_client import PLATFORM, Auth, TableClient, check_instance, make_classifier
-from itsm_bridge.connectors.snow_query import Query, parse_snow_time
+from itsm_bridge.connectors.servicenow.client import PLATFORM, Auth, TableClient, check_instance, make_classifier
+from itsm_bridge.connectors.servicenow.query import Query
+from itsm_bridge.vendor_time import parse_snow_time
 from itsm_bridge.correlation import CORRELATION_DISPLAY, bridge_copy, mark
 from itsm_bridge.errors import (
     ConfigError,
@@ -48,24 +49,29 @@ from itsm_bridge.errors import (
     Forbidden,
     NotFound,
     RemoteValidation,
-    RequiredFieldMissing,
     TransitionNotAllowed,
     Transient,
-    UnmappedValue,
 )
 from itsm_bridge.http import HttpClient
-from itsm_bridge.mapping.fields import SERVICENOW_FIELDS
-from itsm_bridge.findings import blocking
-from itsm_bridge.mapping.rules import Step, check
-from itsm_bridge.mapping.servicenow import REFERENCE_TABLES, ServiceNowMapper
-from itsm_bridge.model import Comment, Incident, RemoteRef, State, Visibility
+from itsm_bridge.model import Comment, RemoteRef, State, Visibility
 from itsm_bridge.watermark import Watermark
 
 log = logging.getLogger("itsm_bridge.servicenow")
 
 TABLE = "incident"
-READ_FIELDS = ",".join(sorted(set(SERVICENOW_FIELDS.values()) | {"sys_id", "number", "sys_mod_count", "correlation_display",
-                                                                   "sys_updated_by"}))  # fmt: skip
+INCIDENT_COLUMNS = ("correlation_id", "short_description", "description", "state", "impact", "urgency", "priority",
+                    "category", "subcategory", "cmdb_ci", "assignment_group", "assigned_to", "caller_id",
+                    "major_incident_state", "opened_at", "resolved_at", "closed_at", "sys_updated_on", "close_code",
+                    "close_notes")  # fmt: skip
+"""The incident columns a record carries (every column the mapping reads or writes)."""
+READ_FIELDS = ",".join(sorted({*INCIDENT_COLUMNS, "sys_id", "number", "sys_mod_count", "correlation_display", "sys_updated_by"}))
+REFERENCE_TABLES: dict[str, str] = {
+    "cmdb_ci": "cmdb_ci",
+    "assignment_group": "sys_user_group",
+    "assigned_to": "sys_user",
+    "caller_id": "sys_user",
+}
+"""Reference columns -> the table their names are looked up in (by `name`)."""
 JOURNAL_FIELDS = "sys_id,element_id,element,value,sys_created_on,sys_created_by"
 JOURNAL_BATCH = 100  # incidents per sys_journal_field query: ~3.5 KB of sys_ids in the URL
 NOTE_COLUMN = {Visibility.INTERNAL: "work_notes", Visibility.PUBLIC: "comments"}
@@ -151,7 +157,7 @@ class ServiceNowConnector:
             raise ConfigError([ConfigProblem("servicenow", "no [servicenow] table in the config")])
         self.config = config
         self.settings = settings
-        self.mapper = ServiceNowMapper(config)
+        self.states = config.state_map(PLATFORM)
         self.auth = _auth(config)
         http = HttpClient.for_platform(
             PLATFORM,
@@ -354,28 +360,13 @@ class ServiceNowConnector:
                                 {"sysparm_fields": "sys_id,sys_updated_by"})  # fmt: skip
         self._wrote(split_row(row)[0])
 
-    def transition(self, ref: RemoteRef, state: State, fields: Mapping[str, Any] | Incident | None = None) -> RemoteRecord:
-        """One PATCH setting the mapped state, plus close_code/close_notes when resolving or closing.
-
-        `fields` is the Incident being written (preferred: every required-field rule is checked
-        against it) or a dict of canonical names (`resolution_code`, `resolution_notes`, ...;
-        names absent count as empty). Required fields are checked before any request."""
-        value = self.mapper.states.to_vendor(state)
+    def transition(self, ref: RemoteRef, state: State, fields: Mapping[str, Any] | None = None) -> RemoteRecord:
+        """One PATCH setting the mapped state with `fields` (close_code/close_notes when resolving
+        or closing, as the mapper produced them and checked their required-field rules)."""
+        value = self.states.to_vendor(state)
         if value is None:
             raise TransitionNotAllowed(f"no ServiceNow state value for {state.value}", platform=PLATFORM, ref=str(ref))
-        body: dict[str, Any] = {"state": value}
-        if state in (State.RESOLVED, State.CLOSED):
-            given = fields if isinstance(fields, Incident) else _Given(ref.display or ref.id, dict(fields or {}))
-            steps: list[Step] = ["resolve", "close"] if state is State.CLOSED else ["resolve"]
-            missing = [f for step in steps for f in blocking(check(given, step, PLATFORM, self.config.rules))]
-            if missing:
-                names = list(dict.fromkeys(f"{f.field} ({SERVICENOW_FIELDS.get(f.field, f.field)})" for f in missing))
-                raise RequiredFieldMissing(steps[-1], PLATFORM, names)
-            code = getattr(given, "resolution_code", None)
-            extra, findings = self.mapper.resolution_fields(code, getattr(given, "resolution_notes", None))
-            if blocking(findings):
-                raise UnmappedValue(PLATFORM, "resolution_code", str(code))
-            body.update(extra)
+        body: dict[str, Any] = {**(fields or {}), "state": value}
         record = to_record(*split_row(self.client.patch(TABLE, ref.id, body, self._read_params())))
         self._wrote(record.fields)
         return record
@@ -423,17 +414,6 @@ class ServiceNowConnector:
                 if PLATFORM in child.values:
                     expected["subcategory"].add((child.values[PLATFORM], parent))
         return check_instance(self.client, self.settings.url, expected)
-
-
-@dataclass(frozen=True)
-class _Given:
-    """Canonical fields given as a dict, seen the way the required-field rules read an Incident."""
-
-    key: str
-    values: dict[str, Any]
-
-    def __getattr__(self, name: str) -> Any:
-        return self.values.get(name)
 
 
 def _note_text(comment: Comment) -> str:

@@ -14,33 +14,18 @@ every inactive record. Such values are refused with `UnsafeQueryValue`, never se
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Iterable, Sequence
 
 from itsm_bridge.errors import UnsafeQueryValue
+from itsm_bridge.vendor_time import snow_time
 
 FIELD = re.compile(r"^[a-z0-9_.]+$")
 OPERATORS = frozenset({"=", "!=", ">", ">=", "<", "<=", "IN", "NOT IN", "STARTSWITH", "ENDSWITH", "LIKE", "NOT LIKE"})
 NO_VALUE_OPERATORS = frozenset({"ISEMPTY", "ISNOTEMPTY"})
 LIST_OPERATORS = frozenset({"IN", "NOT IN"})
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 Value = str | int | datetime
-
-
-def snow_time(value: datetime) -> str:
-    """A UTC `YYYY-MM-DD HH:MM:SS`, the form ServiceNow stores and compares."""
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value.isoformat()} has no zone; pass an aware UTC time")
-    return value.astimezone(UTC).strftime(TIME_FORMAT)
-
-
-def parse_snow_time(text: str | None) -> datetime | None:
-    """ServiceNow's stored `YYYY-MM-DD HH:MM:SS` is UTC, whatever this process's time zone."""
-    if not text:
-        return None
-    # strptime + an explicit UTC zone: never the local zone (time.mktime / naive astimezone would be).
-    return datetime.strptime(text.strip(), TIME_FORMAT).replace(tzinfo=UTC)
 
 
 def check_field(name: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator, Mapping
 import requests
 
 from itsm_bridge.connectors.base import CheckResult
-from itsm_bridge.connectors.snow_query import Query
+from itsm_bridge.connectors.servicenow.query import Query
 from itsm_bridge.errors import AuthError, ConnectorError, Forbidden, NotFound, RemoteValidation, Unreachable
 from itsm_bridge.http import HttpClient, classify_response, error_message
 from itsm_bridge.log import register_secret
