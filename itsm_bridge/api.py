@@ -21,7 +21,7 @@ import os
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator, Literal
 
 from itsm_bridge.results import Acknowledged, DoctorResult, KeyDetails, Link, RunResult, Status, SyncResult
 
@@ -50,7 +50,9 @@ class Bridge:
         self.config: Config = config if isinstance(config, Config) else load(config)
 
     @classmethod
-    def for_sandbox(cls, sandbox: Sandbox, workdir: str | os.PathLike[str], provider: str = "statuspage") -> Bridge:
+    def for_sandbox(
+        cls, sandbox: Sandbox, workdir: str | os.PathLike[str], provider: Literal["statuspage", "cachet"] = "statuspage"
+    ) -> Bridge:
         """A bridge over a running bundled sandbox (`itsm_bridge.Sandbox`): writes into `workdir`
         the config `itsm-bridge sandbox --write-config` writes (`itsm-bridge.toml`, state in
         `itsm-bridge.sqlite` beside it) and puts the sandbox's credentials in `os.environ`,
@@ -87,8 +89,8 @@ class Bridge:
         return SyncResult(summary, plan if dry_run else None)
 
     def apply(self, plan: Plan | str | os.PathLike[str]) -> RunResult:
-        """Apply exactly a plan (or a plan file `plan.save` wrote); an action whose record changed
-        since the plan was made is refused as stale."""
+        """Apply exactly a plan (or a plan file `plan.save` wrote; ValueError when the file is no
+        plan); an action whose record changed since the plan was made is refused as stale."""
         from itsm_bridge import runner
         from itsm_bridge.sync.plan import Plan
 

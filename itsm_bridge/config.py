@@ -20,7 +20,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from itsm_bridge import platforms
-from itsm_bridge.config_schema import PlatformMapping, Settings, default_states, settings_model
+from itsm_bridge.config_schema import PlatformMapping, Settings, default_states
+from itsm_bridge.config_tables import settings_model
 from itsm_bridge.errors import ConfigError, ConfigProblem
 from itsm_bridge.mapping.fields import StateMap, public_status_map
 from itsm_bridge.mapping.priority import PriorityMatrix, matrix_problems

@@ -6,10 +6,9 @@ line and a close-match suggestion. Secrets are only ever names of environment va
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from itsm_bridge import platforms
 from itsm_bridge.mapping.priority import DEFAULT_CELLS
@@ -399,16 +398,3 @@ class Settings(Section):
         value = getattr(self, platform, None)
         return value if isinstance(value, HttpSettings) else None
 
-
-def settings_model() -> type[Settings]:
-    """`Settings` with a table for every registered platform: the built-in ones are declared
-    above (typed attributes); a platform registered beyond them gets its table from its spec."""
-    return _settings_model(platforms.specs())
-
-
-@lru_cache(maxsize=8)
-def _settings_model(specs: tuple[platforms.PlatformSpec, ...]) -> type[Settings]:
-    extra: dict[str, Any] = {s.name: (s.settings_model() | None, None) for s in specs if s.name not in Settings.model_fields}
-    if not extra:
-        return Settings
-    return create_model("Settings", __base__=Settings, **extra)

@@ -33,9 +33,10 @@ class PlatformSpec:
       one that is off the matrix is corrected.
     - `own_writer_pool`: its writes run on a pool of their own, so a tight request budget never
       holds the other platforms' workers.
-    - `connector`, `mapper`, `settings`: "module:attribute" import paths of the connector factory
-      `(config, **kw) -> Connector`, the mapper factory `(config) -> PlatformMapper` and the
-      pydantic model of its `[name]` config table.
+    - `connector`, `mapper`, `settings`, `mapping_table`: "module:attribute" import paths of the
+      connector factory `(config, **kw) -> Connector`, the mapper factory
+      `(config) -> PlatformMapper` and the pydantic models of its `[name]` and `[mapping.name]`
+      config tables.
     - `vocabularies`: the taxonomy vocabularies every term needs a value for on this platform
       (`mapping check` lists a term without one as a gap).
     - `default_states`: canonical state -> the platform's values (the first is written); for a
@@ -52,6 +53,7 @@ class PlatformSpec:
     own_writer_pool: bool = False
     vocabularies: tuple[str, ...] = ()
     default_states: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    mapping_table: str = "itsm_bridge.config_schema:PlatformMapping"
 
     @property
     def two_way(self) -> bool:
@@ -69,10 +71,19 @@ class PlatformSpec:
         return factory
 
     def settings_model(self) -> type[Any]:
-        model = load(self.settings)
-        if not isinstance(model, type):
-            raise TypeError(f"{self.settings} is not a class")
-        return model
+        """The pydantic model of the platform's `[name]` table."""
+        return _class(self.settings)
+
+    def mapping_model(self) -> type[Any]:
+        """The pydantic model of the platform's `[mapping.name]` table."""
+        return _class(self.mapping_table)
+
+
+def _class(path: str) -> type[Any]:
+    found = load(path)
+    if not isinstance(found, type):
+        raise TypeError(f"{path} is not a class")
+    return found
 
 
 def load(path: str) -> Any:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from sqlalchemy import Engine, create_engine, event, func, insert, or_, select, text, true, update
+from sqlalchemy import Engine, Text, create_engine, event, func, insert, literal, or_, select, text, true, update
 from sqlalchemy.exc import DatabaseError
 
 from itsm_bridge.errors import ConfigError, ConfigProblem, LinkConflict, StoreError
@@ -37,15 +37,19 @@ def _entry(r: Any) -> JournalEntry:
     )  # fmt: skip
 
 
-def _shadow(r: Any) -> Shadow:
-    return Shadow(
-        r.key,
-        json.loads(r.fields),
-        json.loads(r.sides),
-        frozenset(json.loads(r.comments_seen)),
-        json.loads(r.versions),
-        datetime.fromisoformat(r.updated_at),
-    )
+# A shadow's four JSON columns joined into one array in SQL: one parse per row, not four (the
+# store audit reads every shadow, and a parse's fixed cost is most of a small column's).
+_SHADOW_DOC = (
+    literal("[", Text) + shadows.c.fields + "," + shadows.c.sides + "," + shadows.c.comments_seen + ","
+    + shadows.c.versions + "]"
+).label("doc")
+_SHADOW = select(shadows.c.key, shadows.c.updated_at, _SHADOW_DOC)
+
+
+def _shadow(row: Any) -> Shadow:
+    key, updated_at, doc = row
+    merged, sides, seen, versions = json.loads(doc)
+    return Shadow(key, merged, sides, frozenset(seen), versions, datetime.fromisoformat(updated_at))
 
 
 class SqlStore:
@@ -163,13 +167,13 @@ class SqlStore:
     # --- shadows
     def shadow(self, key: str) -> Shadow | None:
         with self.engine.connect() as conn:
-            r = conn.execute(select(shadows).where(shadows.c.key == key)).first()
+            r = conn.execute(_SHADOW.where(shadows.c.key == key)).first()
         return None if r is None else _shadow(r)
 
     def all_shadows(self) -> Iterator[Shadow]:
         """Every shadow in one query: audits read them all."""
         with self.engine.connect() as conn:
-            for r in conn.execute(select(shadows)):
+            for r in conn.execute(_SHADOW):
                 yield _shadow(r)
 
     def put_shadow(self, shadow: Shadow) -> None:

@@ -39,4 +39,4 @@ def plan_publish(outcome: Outcome, shadow: Mapping[str, Any] | None, link: dict[
         if not changes:
             return
         rule = "public fields changed: " + ", ".join(changes)
-    outcome.actions.append(Action("publish", platform, outcome.key, merged.to_dict(), changes, rule=rule, ref=link))
+    outcome.actions.append(Action("publish", platform, outcome.key, changes, rule=rule, ref=link))

@@ -106,6 +106,22 @@ def test_a_registered_platform_gets_its_config_table_validated_by_its_own_model(
     assert found["fakedesk.queue"] == "required key is missing"
 
 
+def test_a_registered_platform_takes_taxonomy_values_and_a_mapping_table_of_its_own(fakedesk, tmp_path):
+    text = WITH_FAKE.replace('servicenow = "network"\n', 'servicenow = "network"\nfakedesk = "Net"\n') + """
+[mapping.fakedesk]
+unmapped = "pass"
+states = { new = ["Fresh"], in_progress = ["Busy"], on_hold = ["Wait"], resolved = ["Done"], closed = ["Shut"], canceled = ["Void"] }
+"""
+    cfg = load(text, tmp_path)
+    assert cfg.taxonomy.categories.platform_values("fakedesk") == {"network": "Net"}
+    assert cfg.state_map("fakedesk").to_vendor(State.RESOLVED) == "Done"
+    report = mapping_report(cfg)
+    assert not [g for g in report["gaps"] if g["platform"] == "fakedesk"]
+    assert report["platforms"]["fakedesk"]["unmapped_policy"] == "pass"
+    misspelt = problems(text.replace('fakedesk = "Net"', 'fakedes = "Net"'), tmp_path)
+    assert "did you mean 'fakedesk'" in misspelt["taxonomy.categories.network.fakedes"]
+
+
 def test_a_registered_platform_used_by_the_flow_needs_its_table(fakedesk, tmp_path):
     text = WITH_FAKE.replace('[fakedesk]\nurl = "https://desk.example.com"\nqueue = "OPS"\n', "")
     assert any("no [fakedesk] table" in message for message in problems(text, tmp_path).values())
