@@ -13,7 +13,7 @@ Outward (`to_fields`), the neutral fields a status-page connector sends:
   never says "resolved" while the incident is open.
 - ``impact``: `publish.impact` by priority (P1 critical, P2 major, P3 minor, else none).
 - ``component``: the page component of the service (`taxonomy.services.<name>.statuspage`).
-- ``component_status``: by priority, see `connectors.statuspage_common`.
+- ``component_status``: by priority, see `mapping.publish`.
 
 Inward (`to_canonical`) reads a page incident back for drift audits: a page that says resolved
 while the incident is open, or the reverse.
@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable
 
-from itsm_bridge.connectors.statuspage_common import component_status_for, page_component
 from itsm_bridge.findings import Finding
 from itsm_bridge.mapping.guard import Guard, public_text
+from itsm_bridge.mapping.publish import component_status_for, page_component, should_publish
 from itsm_bridge.mapping.templates import TemplateProblem, render_public
 from itsm_bridge.model import Incident, Priority, PublicStatus, State
 
@@ -69,6 +69,10 @@ class StatuspageMapper:
         self.name_template = publish.name_template
         self.body_template = publish.body_template
         self.impact = dict(publish.impact)
+
+    def chosen(self, incident: Incident) -> bool:
+        """Whether `incident` goes on the page at all (`[publish]`, see `mapping.publish`)."""
+        return should_publish(incident, self.config)
 
     def public_status(self, incident: Incident) -> PublicStatus:
         """What the page should say for `incident` now."""

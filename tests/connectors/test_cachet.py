@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from itsm_bridge.connectors.cachet import CachetConnector
-from itsm_bridge.connectors.statuspage_common import status_page_connector
+from itsm_bridge.connectors.statuspage import CachetConnector
+from itsm_bridge.connectors.statuspage import status_page_connector
 from itsm_bridge.model import Priority, State
 from itsm_bridge.sandbox.rendering import cachet_view
 from itsm_bridge.sandbox.server import serve, stop
