@@ -27,7 +27,7 @@ from itsm_bridge.connectors.jira.identity import PROPERTIES  # noqa: E402
 from itsm_bridge.connectors.jira.records import search_fields  # noqa: E402
 from itsm_bridge.sandbox.jira.api import JiraPlatform  # noqa: E402
 from itsm_bridge.sandbox.server import serve, stop  # noqa: E402
-from tests.connectors.test_jira_responses import jira_config  # noqa: E402
+from tests.connectors.jira.test_jira_responses import jira_config  # noqa: E402
 
 
 def main() -> None:
