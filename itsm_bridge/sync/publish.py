@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from itsm_bridge.config import Config
-from itsm_bridge.connectors.statuspage_common import should_publish
+from itsm_bridge.mapping.publish import should_publish
 from itsm_bridge.sync.plan import Action
 from itsm_bridge.sync.reconcile import Outcome
 

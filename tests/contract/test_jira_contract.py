@@ -186,7 +186,7 @@ def test_every_answer_the_connector_gets_matches_the_spec(monkeypatch: pytest.Mo
     from itsm_bridge.connectors.base import NewIssue
     from itsm_bridge.model import Comment, State, Visibility
     from itsm_bridge.watermark import Watermark
-    from tests.connectors.test_jira import connector
+    from tests.connectors.jira.test_jira import connector
 
     jira = JiraPlatform(seed=2)
     jira.search_lag_s = 0.0

@@ -14,7 +14,7 @@ from itsm_bridge.model import RemoteRef, State, Visibility
 from itsm_bridge.sandbox.jira.api import JiraPlatform
 from itsm_bridge.sandbox.server import serve, stop
 from tests.connectors.conformance import ConnectorConformance, Harness
-from tests.connectors.test_jira_responses import jira_config
+from tests.connectors.jira.test_jira_responses import jira_config
 
 EXTRA = {"category_field": "customfield_10050", "service_field": "customfield_10051", "search_lag_s": 1.0}
 
