@@ -82,7 +82,9 @@ class Bridge:
     ) -> SyncResult:
         """One cycle: read what changed, plan, apply and record, under the store's lock.
         `dry_run` plans only; `only` takes one canonical key (unknown everywhere: `UnknownKey`,
-        exit 2); `limit` caps the incidents of this run; `progress` gets the records read so far."""
+        exit 2); `limit` caps the incidents of this run; `progress` gets the records read so far.
+        Called from the main thread, SIGINT and SIGTERM stop the run after the writes in flight
+        instead of raising: the result says so (`summary.interrupted`, `exit_code` 130 or 143)."""
         from itsm_bridge import runner
 
         summary, plan = runner.sync(self.config, dry_run=dry_run, only=only, limit=limit, progress=progress)

@@ -19,6 +19,7 @@ from itsm_bridge.cli_global import BridgeGroup
 
 if TYPE_CHECKING:
     from itsm_bridge.api import Bridge
+    from itsm_bridge.config import Config
     from itsm_bridge.results import RunResult
 
 T = TypeVar("T")
@@ -33,10 +34,10 @@ class Context:
     verbosity: int
     log_format: str
 
-    def load_config(self, path: str | None = None) -> Any:
-        from itsm_bridge import config
+    def load_config(self, path: str | None = None) -> Config:
+        from itsm_bridge import load_config
 
-        return config.load(path or self.config_path)
+        return load_config(path or self.config_path)
 
 
 def emit(ctx: Context, data: Any, text: str | Callable[[], str]) -> None:

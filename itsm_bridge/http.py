@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import threading
@@ -88,6 +89,28 @@ class RateBudget:
         with self._lock:
             self._hold_until = max(self._hold_until, self._clock() + seconds)
             self._next = max(self._next, self._hold_until)
+
+
+
+RATE_MARGIN = 0.95
+_budgets: dict[tuple[str, str], RateBudget] = {}
+_budgets_lock = threading.Lock()
+
+
+def shared_budget(url: str, key: str, requests_per_second: float, sleep: Callable[[float], None]) -> RateBudget:
+    """The one RateBudget of an API key: every connector using the key draws from it.
+
+    Keyed by URL and a hash of the key (the key itself is not kept); the first connector to ask
+    sets the rate.
+    """
+    ident = (url.rstrip("/"), hashlib.sha256(key.encode()).hexdigest()[:16])
+    with _budgets_lock:
+        budget = _budgets.get(ident)
+        if budget is None:
+            # A hair under the vendor's rate: requests spaced exactly at the limit can arrive a
+            # few milliseconds closer together and tip a rolling window over.
+            budget = _budgets[ident] = RateBudget(requests_per_second * RATE_MARGIN, sleep=sleep)
+        return budget
 
 
 def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -> float | None:

@@ -111,7 +111,7 @@ _BUILT_IN = (
                                  "resolved": ("Resolved",), "closed": ("Closed",), "canceled": ("Canceled",)}),
     PlatformSpec("statuspage", PUBLISH_ONLY, frozenset({"title", "state", "service", "public_status", "public_message",
                                                        "opened", "resolved"}),
-                 connector="itsm_bridge.connectors.statuspage_common:status_page_connector",
+                 connector="itsm_bridge.connectors.statuspage:status_page_connector",
                  mapper="itsm_bridge.mapping.statuspage:StatuspageMapper",
                  settings="itsm_bridge.config_schema:StatuspageSettings",
                  own_writer_pool=True,

@@ -13,7 +13,7 @@ Outward (`to_fields`), the neutral fields a status-page connector sends:
   never says "resolved" while the incident is open.
 - ``impact``: `publish.impact` by priority (P1 critical, P2 major, P3 minor, else none).
 - ``component``: the page component of the service (`taxonomy.services.<name>.statuspage`).
-- ``component_status``: by priority, see `connectors.statuspage_common`.
+- ``component_status``: by priority, see `mapping.publish`.
 
 Inward (`to_canonical`) reads a page incident back for drift audits: a page that says resolved
 while the incident is open, or the reverse.
@@ -23,14 +23,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable
 
-from itsm_bridge.connectors.statuspage_common import component_status_for, page_component
 from itsm_bridge.findings import Finding
 from itsm_bridge.mapping.guard import Guard, public_text
+from itsm_bridge.mapping.publish import component_status_for, page_component, should_publish
 from itsm_bridge.mapping.templates import TemplateProblem, render_public
 from itsm_bridge.model import Incident, Priority, PublicStatus, State
 
 if TYPE_CHECKING:
-    from itsm_bridge.config import Config
+    from itsm_bridge.mapping.context import MappingConfig
     from itsm_bridge.records import RemoteRecord
 
 PLATFORM = "statuspage"
@@ -62,13 +62,17 @@ class StatuspageMapper:
 
     platform = PLATFORM
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: MappingConfig) -> None:
         self.config = config
         publish = config.settings.publish
         self.guard = Guard(publish.internal_host_patterns)
         self.name_template = publish.name_template
         self.body_template = publish.body_template
         self.impact = dict(publish.impact)
+
+    def chosen(self, incident: Incident) -> bool:
+        """Whether `incident` goes on the page at all (`[publish]`, see `mapping.publish`)."""
+        return should_publish(incident, self.config)
 
     def public_status(self, incident: Incident) -> PublicStatus:
         """What the page should say for `incident` now."""

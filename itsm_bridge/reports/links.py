@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from itsm_bridge import platforms
-from itsm_bridge.connectors.statuspage_common import should_publish
+from itsm_bridge.mapping.publish import should_publish
 from itsm_bridge.reports.collect import Copy, Snapshot, View
 from itsm_bridge.reports.findings import AuditFinding
 from itsm_bridge.sync.identity import is_conflict

@@ -1,7 +1,7 @@
-"""Applying actions: journal the intent, make the call, journal the outcome, record the link.
+"""Writing actions: journal the intent, make the call, journal the outcome, record the link.
 
 A crash between intent and outcome leaves an open intent; the next run settles it by looking the
-record up by correlation key (see `settle_open_intents`) before anything is created again.
+record up by correlation key (see `sync.settle`) before anything is created again.
 
 A batch of keys is applied in steps: first the creates of every key, in bulk where the connector
 offers `create_many` (each new record's first transition riding its create where the vendor
@@ -12,16 +12,18 @@ then each key's remaining actions, in order, keys side by side on a bounded pool
 platform's rate budget and in-flight limit still hold). Actions for a platform given its own
 executor (the status page: one request a second) are handed to it last, so a slow page never
 holds the other platforms' workers; the caller collects those keys when their futures are done.
+Every action of a key is written from the key's one merged incident.
+
+`Writer` makes the calls; `sync.applier.Applier` decides which batch it is given and records
+what it did.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from itsm_bridge import stopping
 from itsm_bridge.connectors.base import (
@@ -31,14 +33,13 @@ from itsm_bridge.connectors.base import (
     LooksUpNotes,
     NewIssue,
     Publisher,
-    SearchLags,
 )
 from itsm_bridge.records import RemoteRecord, Written, ref_of
 from itsm_bridge.errors import BridgeError, NotFound, RemoteValidation, Stale
-from itsm_bridge.links import link_or_report, unsettled_finding
+from itsm_bridge.links import link_or_report
 from itsm_bridge.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper
-from itsm_bridge.model import RemoteRef, State
+from itsm_bridge.model import Incident, RemoteRef, State
 from itsm_bridge.store.base import JournalEntry, StateStore
 from itsm_bridge.store.serialized import Serialized
 from itsm_bridge.stopping import Interrupted
@@ -66,7 +67,9 @@ class Applied:
         return not self.failed and not self.deferred and not self.interrupted
 
 
-class Applier:
+class Writer:
+    """Writes planned actions, journaling each: intent before the call, outcome after."""
+
     def __init__(
         self,
         store: StateStore,
@@ -85,31 +88,34 @@ class Applier:
         self.workers = workers
 
     def apply_batch(
-        self, work: list[tuple[str, list[Action]]], background: Mapping[str, Executor] | None = None
+        self,
+        work: list[tuple[str, list[Action]]],
+        incidents: Mapping[str, Incident],
+        background: Mapping[str, Executor] | None = None,
     ) -> tuple[dict[str, Applied], dict[str, Future[Applied]]]:
-        """Apply many keys' actions: creates in bulk first, then each key's rest on the pool;
-        actions for `background` platforms go to their executor once the key's others succeeded
-        (returned as futures, by key)."""
+        """Apply many keys' actions (each written from its key's merged incident in `incidents`):
+        creates in bulk first, then each key's rest on the pool; actions for `background`
+        platforms go to their executor once the key's others succeeded (futures, by key)."""
         background = background or {}
         results = {key: Applied() for key, _ in work}
         remaining = {key: [a for a in actions if a.platform not in background] for key, actions in work}
         later = {key: [a for a in actions if a.platform in background] for key, actions in work}
         for platform, connector in self.connectors.items():
             if isinstance(connector, CreatesInBulk):
-                self._create_in_bulk(platform, connector, remaining, results)
+                self._create_in_bulk(platform, connector, remaining, incidents, results)
         todo = [key for key, actions in remaining.items() if actions and not results[key].failed]
         if self.workers <= 1 or len(todo) <= 1:
             for key in todo:
-                self.apply_key(remaining[key], results[key])
+                self.apply_key(remaining[key], incidents[key], results[key])
         else:
             with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="apply") as pool:
-                for future in [pool.submit(self.apply_key, remaining[key], results[key]) for key in todo]:
+                for future in [pool.submit(self.apply_key, remaining[key], incidents[key], results[key]) for key in todo]:
                     future.result()  # an abort (bad credentials, ...) stops the run
         self.fetch_written(results.values())
         for key, actions in later.items():
             if actions and stopping.requested():
                 results[key].interrupted = True  # its page writes are not handed over
-        futures = {key: background[actions[0].platform].submit(self.apply_key, actions, results[key])
+        futures = {key: background[actions[0].platform].submit(self.apply_key, actions, incidents[key], results[key])
                    for key, actions in later.items() if actions and results[key].complete}  # fmt: skip
         return results, futures
 
@@ -143,7 +149,7 @@ class Applier:
                     out.versions[platform] = record.version
 
     def _create_in_bulk(self, platform: str, connector: CreatesInBulk, remaining: dict[str, list[Action]],
-                        results: dict[str, Applied]) -> None:  # fmt: skip
+                        incidents: Mapping[str, Incident], results: dict[str, Applied]) -> None:  # fmt: skip
         """Every key's create on `platform` in bulk calls, each told the state its first
         transition heads for (the connector lets it ride where the vendor allows)."""
         folded: list[tuple[str, list[Action], list[JournalEntry]]] = []
@@ -155,7 +161,7 @@ class Applier:
             if create is None:
                 continue
             move = next((a for a in actions if a.kind == "transition" and a.platform == platform), None)
-            fields, _ = self.mappers[platform].to_fields(create.canonical())
+            fields, _ = self.mappers[platform].to_fields(incidents[key])
             items.append(NewIssue(fields, key, State(move.changes["state"][1]) if move else None))
             group = [create]
             folded.append((key, group, [self._intent(a, None) for a in group]))
@@ -181,7 +187,7 @@ class Applier:
                 for action, intent in zip(group, intents):
                     self._outcome(intent, action, None, _failed(answer))
                 if isinstance(answer, RemoteValidation):  # the vendor refused the record as mapped
-                    self._hold(platform, group[0], answer, out)
+                    self._hold(platform, group[0], answer, out, incidents[key])
                 else:
                     out.failed.append((group[0], answer))
                 remaining[key] = []  # the key's later actions depend on its create
@@ -192,26 +198,27 @@ class Applier:
             out.done += group
             remaining[key] = [a for a in remaining[key] if all(a is not g for g in group)]
 
-    def _hold(self, platform: str, create: Action, refused: RemoteValidation, out: Applied) -> None:
+    def _hold(self, platform: str, create: Action, refused: RemoteValidation, out: Applied, incident: Incident) -> None:
         """Quarantine a record whose create the vendor refused, with its reason (`retry` tries
         it again once the mapping is fixed)."""
         findings = list(getattr(refused, "findings", [])) or [
             Finding(f"refused.create.{platform}", platform, ",".join(refused.fields), "block", str(refused))
         ]
-        self.store.quarantine(platform, [f.for_key(create.key).to_dict() for f in findings], create.incident,
+        self.store.quarantine(platform, [f.for_key(create.key).to_dict() for f in findings], incident.to_dict(),
                               key=create.key, ref=None)  # fmt: skip
         out.blocked += 1
         out.held = True
 
-    def apply_key(self, actions: list[Action], out: Applied | None = None) -> Applied:
-        """Apply one key's actions in order; stop at the first failure (later ones depend on it)."""
+    def apply_key(self, actions: list[Action], incident: Incident, out: Applied | None = None) -> Applied:
+        """Apply one key's actions in order, written from its merged `incident`; stop at the
+        first failure (later ones depend on it)."""
         out = out or Applied()
         for action in actions:
             if stopping.requested():
                 out.interrupted = True
                 break
             try:
-                self._apply(action, out)
+                self._apply(action, out, incident)
             except Interrupted:
                 out.interrupted = True
                 break
@@ -232,7 +239,7 @@ class Applier:
             raise NotFound(f"no {action.platform} record linked to {action.key}", platform=action.platform)
         return ref
 
-    def _apply(self, action: Action, out: Applied) -> None:
+    def _apply(self, action: Action, out: Applied, incident: Incident) -> None:
         stopping.begin_action()
         connector = self.connectors[action.platform]
         ref = None if action.kind == "create" else self._ref(action, out, optional=action.kind == "publish")
@@ -245,13 +252,13 @@ class Applier:
                 )
         intent = self._intent(action, ref)
         if action.kind == "publish":
-            self._publish(connector, action, ref, intent, out)
+            self._publish(connector, action, ref, intent, out, incident)
             return
         if action.kind == "comment" and self._already_copied(connector, action, ref, intent):
             out.done.append(action)
             return
         try:
-            record = self._call(connector, action, ref)
+            record = self._call(connector, action, ref, incident)
         except BridgeError as exc:
             self._failed_outcome(intent, action, ref, exc)
             raise
@@ -277,8 +284,7 @@ class Applier:
             key=action.key, platform=action.platform, ref=str(ref) if ref else None, action=action.kind,
         )  # fmt: skip
 
-    def _call(self, connector: Connector, action: Action, ref: RemoteRef | None) -> Written | None:
-        incident = action.canonical()
+    def _call(self, connector: Connector, action: Action, ref: RemoteRef | None, incident: Incident) -> Written | None:
         mapper = self.mappers[action.platform]
         if action.kind == "create":
             fields, _ = mapper.to_fields(incident)
@@ -297,19 +303,20 @@ class Applier:
             return None
         raise ValueError(f"unknown action kind {action.kind}")
 
-    def _publish(self, connector: Connector, action: Action, ref: RemoteRef | None, intent: JournalEntry, out: Applied) -> None:
+    def _publish(self, connector: Connector, action: Action, ref: RemoteRef | None, intent: JournalEntry, out: Applied,
+                 incident: Incident) -> None:  # fmt: skip
         """The page connector decides create, update or resolve; a guard block is quarantined."""
         if not isinstance(connector, Publisher):
             raise TypeError(f"{action.platform} cannot publish")
         try:
-            result = connector.publish(action.canonical(), ref)
+            result = connector.publish(incident, ref)
         except BridgeError as exc:
             self._failed_outcome(intent, action, ref, exc)
             raise
         payload: dict[str, Any] = {"result": result.action, "detail": result.detail}
         if result.action == "blocked":
             findings = [f.for_key(action.key).to_dict() for f in result.findings if f.blocking]
-            self.store.quarantine(action.platform, findings, action.incident, key=action.key, ref=str(ref) if ref else None)
+            self.store.quarantine(action.platform, findings, incident.to_dict(), key=action.key, ref=str(ref) if ref else None)
             payload["findings"] = findings
             out.blocked += 1
         elif result.action == "deferred":
@@ -353,65 +360,3 @@ class Applier:
 def _failed(exc: BridgeError) -> dict[str, Any]:
     """The outcome journaled for a write that failed."""
     return {"result": "failed", "error": type(exc).__name__, "message": str(exc)}
-
-
-def settle_open_intents(
-    store: StateStore,
-    connectors: dict[str, Connector],
-    run_id: str,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-) -> list[dict[str, Any]]:
-    """Close intents a crashed run left open. A create whose record exists is linked (found by
-    its correlation key; where search lags behind writes, looked for until the lag has passed),
-    so the next plan updates it instead of creating a duplicate."""
-    settled: list[dict[str, Any]] = []
-    for intent in store.open_intents():
-        if stopping.requested():
-            break  # the rest stay open for the next run
-        result: dict[str, Any] = {"result": "settled", "open_since": intent.at}
-        connector = connectors.get(intent.platform or "")
-        if intent.action in ("create", "publish") and connector is not None and intent.key:
-            try:
-                result.update(_settle_create(store, connector, intent, run_id, stopping.interruptible(sleep)))
-            except Interrupted:
-                break  # the rest stay open for the next run
-            except BridgeError as exc:  # scoped to the record: held with the reason, never raised again
-                if exc.disposition == "abort":
-                    raise
-                finding = unsettled_finding(intent.key, connector.name, intent.action or "create", exc)
-                store.quarantine(connector.name, [finding], {}, key=intent.key, ref=intent.ref)
-                result.update(result="quarantined", error=type(exc).__name__, message=str(exc))
-        store.append(run_id, "outcome", result, key=intent.key, platform=intent.platform, ref=intent.ref,
-                     action=intent.action, intent_seq=intent.seq)  # fmt: skip
-        settled.append({"key": intent.key, "platform": intent.platform, "action": intent.action, **result})
-    return settled
-
-
-def _settle_create(store: StateStore, connector: Connector, intent: JournalEntry, run_id: str,
-                   sleep: Callable[[float], None]) -> dict[str, Any]:  # fmt: skip
-    """Link the record an open create made, if it landed; where the key is linked to another
-    record meanwhile (a run that overlapped), the linked one stays and this one is reported."""
-    assert intent.key is not None
-    found = _find_after_lag(connector, intent, sleep)
-    if found is None:
-        return {"found": None}
-    kept = link_or_report(store, run_id, intent.key, found.ref)
-    out: dict[str, Any] = {"found": str(found.ref), "version": found.version}
-    if kept != found.ref:
-        out.update(kept=str(kept), duplicate=str(found.ref))
-    return out
-
-
-def _find_after_lag(connector: Connector, intent: JournalEntry, sleep: Callable[[float], None]) -> RemoteRecord | None:
-    lag = connector.search_lag_s if isinstance(connector, SearchLags) else 0.0
-    since = datetime.fromisoformat(intent.at)
-    while True:
-        assert intent.key is not None
-        found = connector.find(intent.key)
-        if found is not None:
-            return found
-        waited = (datetime.now(UTC) - since).total_seconds()
-        if waited >= lag:
-            return None
-        sleep(min(max(lag - waited, 0.05), max(lag / 5, 0.2)))

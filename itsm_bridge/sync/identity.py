@@ -10,6 +10,9 @@
   quarantined with both records named, never merged or written anywhere.
 - Among unlinked records of one run, one whose key is proven (`RemoteRecord.proven_key`: kept
   where a copy of the record does not take it along) displaces one that only carries a label.
+
+Judging writes nothing: refusals, released refusals and changed-key findings wait until the
+cycle's seam shows them in the plan (`show`, a dry run) or stores them (`record`, a real run).
 """
 
 from __future__ import annotations
@@ -69,23 +72,26 @@ class Verdict:
 class Identity:
     """Decides, record by record, which key a record read this run belongs to."""
 
-    def __init__(self, store: StateStore, run_id: str, *, journal: bool = True) -> None:
+    def __init__(self, store: StateStore, run_id: str) -> None:
         self.store = store
         self.run_id = run_id
-        self.journal = journal  # a dry run reads only
         self._taken: dict[tuple[str, str], RemoteRecord] = {}  # (platform, key) -> unlinked record taken this run
         self._refused: dict[tuple[str, str], int] | None = None  # (platform, ref) -> open key_conflict entry
+        self._noted: set[tuple[str, str, str]] = set()  # (key, platform, carried) changed-key findings this run
+        self.refusals: list[Conflict] = []  # waiting for the seam: records refused
+        self.released: list[int] = []  # waiting for the seam: key_conflict entries that no longer conflict
+        self.findings: list[tuple[Finding, str]] = []  # waiting for the seam: changed-key findings, with the record
 
     def resolve(self, platform: str, record: RemoteRecord, carried: str | None) -> Verdict:
         """The verdict on `record`, read from `platform`, carrying the key `carried`. A record
         refused earlier that no longer conflicts (its copied key removed) is released."""
         verdict = self._judge(platform, record, carried)
-        if verdict.conflict is None and self.journal:
+        if verdict.conflict is None:
             if self._refused is None:
                 self._refused = {(q.platform, q.ref or ""): q.id for q in self.store.quarantined() if is_conflict(q.findings)}
             entry = self._refused.pop((platform, record.ref.id), None)
             if entry is not None:
-                self.store.release(entry)
+                self.released.append(entry)
         return verdict
 
     def _judge(self, platform: str, record: RemoteRecord, carried: str | None) -> Verdict:
@@ -108,15 +114,31 @@ class Identity:
         self._taken[(platform, carried)] = record
         return Verdict(carried)
 
-    def refuse(self, conflict: Conflict, plan: Plan | None = None) -> None:
-        """Quarantine a refused record, naming both records; a dry run's plan shows it blocked."""
-        finding = conflict.finding
-        log.warning("%s", finding.message)
-        if plan is not None:
-            plan.block(conflict.key, conflict.platform, [finding], ref=conflict.record.id)
-            return
-        self.store.quarantine(conflict.platform, [finding.to_dict()], conflict.quarantine_record(),
-                              key=conflict.key, ref=conflict.record.id)  # fmt: skip
+    def refuse(self, conflict: Conflict) -> None:
+        """Refuse a record (quarantined, naming both records, when the seam records it)."""
+        log.warning("%s", conflict.finding.message)
+        self.refusals.append(conflict)
+
+    def show(self, plan: Plan) -> None:
+        """A dry run: the refusals waiting are shown blocked in the plan; nothing is stored."""
+        for conflict in self.refusals:
+            plan.block(conflict.key, conflict.platform, [conflict.finding], ref=conflict.record.id)
+        self._clear()
+
+    def record(self) -> None:
+        """A real run: quarantine the refusals waiting, release the refusals that no longer
+        conflict, and journal the changed-key findings."""
+        for conflict in self.refusals:
+            self.store.quarantine(conflict.platform, [conflict.finding.to_dict()], conflict.quarantine_record(),
+                                  key=conflict.key, ref=conflict.record.id)  # fmt: skip
+        for entry_id in self.released:
+            self.store.release(entry_id)
+        for finding, ref in self.findings:
+            self.store.append(self.run_id, "finding", finding.to_dict(), key=finding.key, platform=finding.platform, ref=ref)
+        self._clear()
+
+    def _clear(self) -> None:
+        self.refusals, self.released, self.findings = [], [], []
 
     def reread(self, connector: Connector | None, platform: str, ref: str, source_mapper: PlatformMapper | None) -> Verdict:
         """A record refused earlier, read afresh and judged again (`retry`). The source's key is
@@ -132,8 +154,9 @@ class Identity:
 
     def _key_changed(self, platform: str, record: RemoteRecord, linked: str, carried: str) -> None:
         """Journal, once per new value, that a linked record now carries another key."""
-        if not self.journal:
+        if (linked, platform, carried) in self._noted:
             return
+        self._noted.add((linked, platform, carried))
         for entry in self.store.journal(key=linked, kinds=("finding",)):
             if entry.kind == "finding" and entry.payload.get("rule_id") == KEY_CHANGED \
                     and entry.platform == platform and entry.payload.get("value") == carried:  # fmt: skip
@@ -141,8 +164,7 @@ class Identity:
         message = (f"{platform} {_name(record.ref)} now carries key {carried}, but it is linked to "
                    f"{linked}: it stays with {linked} (a record is its link, not the key it carries)")  # fmt: skip
         log.warning("%s", message)
-        finding = Finding(KEY_CHANGED, platform, "key", "warn", message, linked, carried)
-        self.store.append(self.run_id, "finding", finding.to_dict(), key=linked, platform=platform, ref=str(record.ref))
+        self.findings.append((Finding(KEY_CHANGED, platform, "key", "warn", message, linked, carried), str(record.ref)))
 
 
 def is_conflict(findings: list[dict[str, Any]]) -> bool:

@@ -3,6 +3,10 @@
 A plan is data. `itsm-bridge plan` prints it like a diff; `--out plan.json` saves it;
 `itsm-bridge apply plan.json` applies exactly it, refusing any action whose record changed
 since the plan was made (its version no longer matches).
+
+A plan keeps one merged incident per key (`Plan.incidents`), which every action of the key is
+written from. The saved file is a contract: each action there carries its key's incident (as
+files written by earlier versions do), and both shapes load.
 """
 
 from __future__ import annotations
@@ -24,8 +28,7 @@ PLAN_FORMAT = 1
 class Action:
     kind: ActionKind
     platform: str
-    key: str
-    incident: dict[str, Any]  # the merged canonical incident (plain data) the write is made from
+    key: str  # the key whose merged incident (in its plan or batch) the write is made from
     changes: dict[str, list[Any]] = field(default_factory=dict)  # canonical field -> [old, new]
     rule: str = ""  # why this action: which side changed, which owner won, which rule published
     ref: dict[str, str] | None = None  # the target record (RemoteRef as data); None for a create
@@ -35,9 +38,6 @@ class Action:
     @property
     def remote_ref(self) -> RemoteRef | None:
         return RemoteRef(**self.ref) if self.ref else None
-
-    def canonical(self) -> Incident:
-        return Incident.from_dict(self.incident)
 
     def comment_obj(self) -> Comment | None:
         if not self.comment:
@@ -64,6 +64,17 @@ class Plan:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     read: dict[str, int] = field(default_factory=dict)  # platform -> records read
+    incidents: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> merged incident (plain data)
+
+    def add(self, merged: Incident | None, actions: list[Action]) -> None:
+        """One key's actions, with the merged incident they are written from."""
+        if merged is not None and actions:
+            self.incidents[merged.key] = merged.to_dict()
+        self.actions += actions
+
+    def incident(self, key: str) -> Incident:
+        """The merged incident `key`'s actions are written from."""
+        return Incident.from_dict(self.incidents[key])
 
     def block(self, key: str | None, platform: str, findings: list[Finding], ref: str | None = None) -> None:
         self.blocked.append({"key": key, "platform": platform, "ref": ref, "findings": [f.to_dict() for f in findings]})
@@ -79,13 +90,18 @@ class Plan:
             "format": PLAN_FORMAT,
             "run_id": self.run_id,
             "created_at": self.created_at,
-            "actions": [asdict(a) for a in self.actions],
+            "actions": [self._action_data(a) for a in self.actions],
             "blocked": self.blocked,
             "warnings": self.warnings,
             "conflicts": self.conflicts,
             "read": self.read,
             "counts": self.counts(),
         }
+
+    def _action_data(self, action: Action) -> dict[str, Any]:
+        data = asdict(action)
+        return {"kind": data.pop("kind"), "platform": data.pop("platform"), "key": data.pop("key"),
+                "incident": self.incidents.get(action.key), **data}  # fmt: skip
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
@@ -95,10 +111,23 @@ class Plan:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         if data.get("format") != PLAN_FORMAT:
             raise ValueError(f"{path}: not an itsm-bridge plan (format {data.get('format')!r})")
+        actions: list[Action] = []
+        incidents: dict[str, dict[str, Any]] = {}
+        for raw in data["actions"]:
+            fields = dict(raw)
+            incident = fields.pop("incident", None)
+            if incident is not None:  # one per key: every action of a key carries the same
+                incidents[fields["key"]] = incident
+            actions.append(Action(**fields))
+        for key in dict.fromkeys(action.key for action in actions):
+            if key not in incidents:
+                raise ValueError(f"{path}: the actions of {key} carry no incident to write from")
+            Incident.from_dict(incidents[key])  # unreadable: refused before any write
         return cls(
             run_id=data["run_id"],
             created_at=data["created_at"],
-            actions=[Action(**a) for a in data["actions"]],
+            actions=actions,
+            incidents=incidents,
             blocked=data.get("blocked", []),
             warnings=data.get("warnings", []),
             conflicts=data.get("conflicts", []),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from itsm_bridge.config import Config
-from itsm_bridge.connectors.statuspage_common import should_publish
+from itsm_bridge.mapping.publish import should_publish
 from itsm_bridge.sync.plan import Action
 from itsm_bridge.sync.reconcile import Outcome
 
@@ -39,4 +39,4 @@ def plan_publish(outcome: Outcome, shadow: Mapping[str, Any] | None, link: dict[
         if not changes:
             return
         rule = "public fields changed: " + ", ".join(changes)
-    outcome.actions.append(Action("publish", platform, outcome.key, merged.to_dict(), changes, rule=rule, ref=link))
+    outcome.actions.append(Action("publish", platform, outcome.key, changes, rule=rule, ref=link))

@@ -135,7 +135,7 @@ def reconcile(
         for comment, origin in new_comments:
             if origin == platform or (comment.id and platform in sides and comment.id in sides[platform].copied):
                 continue  # its own, or its copy is there already (written before the store was reset)
-            out.actions.append(Action("comment", platform, key, merged.to_dict(), rule=f"new {comment.visibility.value} note on {origin}",
+            out.actions.append(Action("comment", platform, key, rule=f"new {comment.visibility.value} note on {origin}",
                                       ref=ref, comment=_comment_data(comment, origin)))  # fmt: skip
     if source in result.changes and source not in out.blocked:
         _plan_updates(out, source, merged, sides, linked, result.changes[source], rules, versions or {})
@@ -181,10 +181,9 @@ def _plan_platform(
             out.blocked[platform] = blocking
             return
         out.warnings += [f for f in findings if not f.blocking]
-        data = merged.to_dict()
-        out.actions.append(Action("create", platform, out.key, data, rule=f"new incident, not yet on {platform}"))
+        out.actions.append(Action("create", platform, out.key, rule=f"new incident, not yet on {platform}"))
         if merged.state is not State.NEW:
-            out.actions.append(Action("transition", platform, out.key, data, {"state": [State.NEW.value, merged.state.value]},
+            out.actions.append(Action("transition", platform, out.key, {"state": [State.NEW.value, merged.state.value]},
                                       rule=f"created as new; source state is {merged.state.value}"))  # fmt: skip
         return
     _plan_updates(out, platform, merged, sides, linked, changes, rules, versions)
@@ -213,10 +212,10 @@ def _plan_updates(
             return
     why = ", ".join(sorted({f"changed on {o}" for o in _origins(out, changes)})) or "aligned"
     if changes:
-        out.actions.append(Action("update", platform, out.key, merged.to_dict(), {k: list(v) for k, v in changes.items()},
+        out.actions.append(Action("update", platform, out.key, {k: list(v) for k, v in changes.items()},
                                   rule=why, ref=ref, expected_version=version))  # fmt: skip
     if state_change is not None:
-        out.actions.append(Action("transition", platform, out.key, merged.to_dict(), {"state": list(state_change)},
+        out.actions.append(Action("transition", platform, out.key, {"state": list(state_change)},
                                   rule=f"state {state_change[0]} -> {state_change[1]}", ref=ref, expected_version=version))  # fmt: skip
 
 

@@ -24,13 +24,13 @@ from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from itsm_bridge.connectors.cachet import CachetConnector
-from itsm_bridge.connectors.statuspage_common import status_page_connector
+from itsm_bridge.connectors.statuspage import CachetConnector
+from itsm_bridge.connectors.statuspage import status_page_connector
 from itsm_bridge.model import Priority, State
 from itsm_bridge.sandbox.server import serve, stop
 from itsm_bridge.sandbox.statuspage.cachet import CachetPlatform
-from tests.connectors.test_statuspage import canary_incident
-from tests.connectors.test_statuspage_responses import page_config
+from tests.connectors.statuspage.test_statuspage import canary_incident
+from tests.connectors.statuspage.test_statuspage_responses import page_config
 from tests.contract.recording import recorded  # noqa: F401  (a fixture)
 from tests.specs import spec_path
 

@@ -162,10 +162,10 @@ def test_a_patch_the_description_rejects_is_rejected(platform: StatuspagePlatfor
 def test_every_answer_the_connector_gets_matches_the_description(platform: StatuspagePlatform, recorded, monkeypatch) -> None:
     """The connector's whole life of a page incident, each exchange validated as it made it."""
     from itsm_bridge.connectors.statuspage import StatuspageConnector
-    from itsm_bridge.connectors.statuspage_common import status_page_connector
+    from itsm_bridge.connectors.statuspage import status_page_connector
     from itsm_bridge.model import Priority, State
-    from tests.connectors.test_statuspage import canary_incident
-    from tests.connectors.test_statuspage_responses import page_config
+    from tests.connectors.statuspage.test_statuspage import canary_incident
+    from tests.connectors.statuspage.test_statuspage_responses import page_config
 
     monkeypatch.setenv("SP_TEST_KEY", platform.credentials()["api_key"])
     conn = status_page_connector(page_config(platform.base_url, page_id=platform.page_id, rps=50.0, interval=0.0))

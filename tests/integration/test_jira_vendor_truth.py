@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import requests
 
-from itsm_bridge.connectors.adf import adf_to_text
+from itsm_bridge.connectors.jira.adf import adf_to_text
 from itsm_bridge.sandbox.jira.schema import CATEGORY_FIELD, itsm_workflow
 from tests.integration.test_sync import add_incident, jira_issue_for, settle
 

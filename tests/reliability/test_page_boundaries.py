@@ -4,7 +4,7 @@ or spread over one minute, synced through the CLI: each gets exactly one Jira is
 the vendor clock stopped (the edit changes only `sys_mod_count`: the record keeps its place in the
 order) and running (the edit moves the record to the end of the order, behind the read).
 
-The connector's paging is tested in tests/connectors/test_servicenow.py; this runs the whole cycle
+The connector's paging is tested in tests/connectors/servicenow/test_servicenow.py; this runs the whole cycle
 (read, reconcile, apply, cursor) over three pages of 1,000, where a page edge falls inside the
 second. The 2,500-record runs are slow; the fast subset plays the same shapes at a tenth of the
 size with pages of 100.

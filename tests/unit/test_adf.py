@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from itsm_bridge.connectors.adf import adf_to_text, text_to_adf
+from itsm_bridge.connectors.jira.adf import adf_to_text, text_to_adf
 
 
 def test_paragraphs_and_line_breaks_become_paragraph_and_hardbreak_nodes():

@@ -10,7 +10,7 @@
 - Holds: what an incident holds on its components is derived from its impact
   (IMPACT_COMPONENT_STATUS), so incidents people opened on the page count too.
 
-The lifecycle, ownership and cadence rules are in `statuspage_common`.
+The lifecycle is in `page.py`, the ownership and cadence rules in `rules.py`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from typing import Any, Iterator
 
 from itsm_bridge.connectors.base import CheckResult
-from itsm_bridge.connectors.statuspage_base import StatusPageConnector
-from itsm_bridge.connectors.statuspage_common import IMPACT_COMPONENT_STATUS, PageIncident, parse_page_time, shared_budget
+from itsm_bridge.connectors.statuspage.page import StatusPageConnector
+from itsm_bridge.connectors.statuspage.rules import IMPACT_COMPONENT_STATUS, PageIncident, parse_page_time
 from itsm_bridge.errors import AuthError, ConnectorError, Forbidden, NotFound
-from itsm_bridge.http import HttpClient
+from itsm_bridge.http import HttpClient, shared_budget
 
 PAGE_SIZE = 100  # the API's maximum `limit`
 META_KEY = "itsm_bridge"

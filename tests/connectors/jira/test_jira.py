@@ -15,7 +15,7 @@ from itsm_bridge.model import Comment, RemoteRef, State, Visibility
 from itsm_bridge.sandbox.jira.api import JiraPlatform
 from itsm_bridge.sandbox.server import serve, stop
 from itsm_bridge.watermark import Watermark
-from tests.connectors.test_jira_responses import FakeTime, jira_config
+from tests.connectors.jira.test_jira_responses import FakeTime, jira_config
 
 CATEGORY, SERVICE = "customfield_10050", "customfield_10051"
 

@@ -11,12 +11,11 @@ from typing import Any, Iterator
 
 from itsm_bridge import correlation
 from itsm_bridge.config_schema import JiraSettings
-from itsm_bridge.connectors.adf import text_to_adf_within
+from itsm_bridge.connectors.jira.adf import text_to_adf_within
+from itsm_bridge.connectors.jira.api import JiraApi
 from itsm_bridge.errors import NotFound, RemoteValidation
-from itsm_bridge.http import HttpClient
 from itsm_bridge.findings import Finding
 
-API = "/rest/api/3"
 SUMMARY_MAX = 255
 CUT_MARKER = "…"
 NOT_EDITED = ("update", "resolution", "status")  # ops handled apart; resolution and status by transition
@@ -52,10 +51,10 @@ class MissingRequiredFields(RemoteValidation):
         super().__init__(f"required field(s) empty: {names}", fields=[f.field for f in findings], platform="jira")
 
 
-def _pages(http: HttpClient, path: str, key: str) -> Iterator[dict[str, Any]]:
+def _pages(api: JiraApi, path: str, key: str) -> Iterator[dict[str, Any]]:
     start = 0
     while True:
-        page = http.request("GET", path, params={"startAt": start, "maxResults": 50}).json()
+        page = api.get(path, {"startAt": start, "maxResults": 50})
         values = page.get(key) or page.get("values") or []
         yield from values
         start += len(values)
@@ -63,16 +62,16 @@ def _pages(http: HttpClient, path: str, key: str) -> Iterator[dict[str, Any]]:
             return
 
 
-def load_createmeta(http: HttpClient, project: str, issue_type: str) -> CreateMeta:
+def load_createmeta(api: JiraApi, project: str, issue_type: str) -> CreateMeta:
     """The configured issue type of `project` and its create fields."""
-    types = list(_pages(http, f"{API}/issue/createmeta/{project}/issuetypes", "issueTypes"))
+    types = list(_pages(api, f"/issue/createmeta/{project}/issuetypes", "issueTypes"))
     match = next((t for t in types if str(t.get("name", "")).casefold() == issue_type.casefold()), None)
     if match is None:
         names = ", ".join(str(t.get("name")) for t in types) or "none"
         raise NotFound(f"issue type {issue_type!r} not in project {project} (types: {names})", platform="jira")
     type_id = str(match["id"])
     fields: dict[str, FieldMeta] = {}
-    for f in _pages(http, f"{API}/issue/createmeta/{project}/issuetypes/{type_id}", "fields"):
+    for f in _pages(api, f"/issue/createmeta/{project}/issuetypes/{type_id}", "fields"):
         fid = str(f.get("fieldId") or f.get("key"))
         allowed = tuple(str(v.get("name") or v.get("value")) for v in f.get("allowedValues") or [] if isinstance(v, dict))
         cascading = str((f.get("schema") or {}).get("custom") or "").endswith(":cascadingselect")

@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from itsm_bridge.connectors.cachet import CachetConnector
-from itsm_bridge.connectors.statuspage_common import status_page_connector
+from itsm_bridge.connectors.statuspage import CachetConnector
+from itsm_bridge.connectors.statuspage import status_page_connector
 from itsm_bridge.model import Priority, State
 from itsm_bridge.sandbox.rendering import cachet_view
 from itsm_bridge.sandbox.server import serve, stop
 from itsm_bridge.sandbox.statuspage.cachet import CachetPlatform
-from tests.connectors.test_statuspage import CANARIES, canary_incident
-from tests.connectors.test_statuspage_responses import page_config
+from tests.connectors.statuspage.test_statuspage import CANARIES, canary_incident
+from tests.connectors.statuspage.test_statuspage_responses import page_config
 
 SEED = 0
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
@@ -161,7 +161,7 @@ def test_a_429_from_cachet_is_waited_out(platform):
 
 
 def test_thirty_status_changes_in_a_burst_keep_to_the_rate_with_no_errors(platform, monkeypatch):
-    from tests.connectors.test_statuspage import arrival_times, most_in_any_window, send_times
+    from tests.connectors.statuspage.test_statuspage import arrival_times, most_in_any_window, send_times
 
     platform.rate_limit = (20, 1.0)  # the per-second limit scaled up to keep the test short
     cfg = page_config(platform.base_url, provider="cachet", rps=20.0, interval=0.0)

@@ -1,8 +1,10 @@
 """The page-incident life every status-page provider shares: create, update at a cadence,
 resolve, component ownership read back from the page, drift read-back and `check`.
 
-Providers (`statuspage.py`, `cachet.py`) implement the `_`-primitives; the rules themselves live
-in `statuspage_common.py`.
+Providers (`atlassian.py`, `cachet.py`) implement the `_`-primitives; the ownership and cadence
+rules live in `rules.py`. What is published and how it reads is the mapping's publish policy,
+which the connector receives as its `PagePolicy` (by default the page mapper the platform
+registry names), so this package imports nothing from `mapping/`.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol
 
+from itsm_bridge import platforms
 from itsm_bridge.connectors.base import CheckResult, PublishResult
 from itsm_bridge.records import ChangeRead, Pages, RemoteRecord
-from itsm_bridge.connectors.statuspage_common import (
+from itsm_bridge.connectors.statuspage.rules import (
     DEFAULT_COMPONENT_STATUS,
     RESOLVED,
     TEXT_FIELDS,
@@ -24,17 +27,33 @@ from itsm_bridge.connectors.statuspage_common import (
     PublishBlocked,
     hold_plan,
     release_plan,
-    should_publish,
     utcnow,
 )
 from itsm_bridge.errors import ConfigError, ConfigProblem, RemoteValidation
+from itsm_bridge.findings import Finding, blocking
 from itsm_bridge.http import HttpClient
-from itsm_bridge.findings import blocking
 from itsm_bridge.model import Comment, Incident, RemoteRef, State
 from itsm_bridge.watermark import Watermark
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
+
+
+class PagePolicy(Protocol):
+    """What goes on the public page and how it reads: the mapping's publish policy."""
+
+    def chosen(self, incident: Incident) -> bool:
+        """Whether `incident` gets a page incident at all."""
+        ...
+
+    def to_fields(self, incident: Incident, changed: Iterable[str] | None = None) -> tuple[dict[str, Any], list[Finding]]:
+        """The neutral page fields (`name`, `body`, `status`, `impact`, `component`,
+        `component_status`), a text the leak guard blocks left out with a blocking Finding."""
+        ...
+
+    def check_text(self, field: str, text: str, key: str | None) -> list[Finding]:
+        """The leak guard's findings for a text about to be sent."""
+        ...
 
 
 class StatusPageConnector:
@@ -46,15 +65,13 @@ class StatusPageConnector:
     carries_impact = True  # whether the provider stores an incident impact to compare against
     newest_first = True  # whether `_all` comes newest update first (else every incident is read)
 
-    def __init__(self, config: Config, *, sleep: Callable[[float], None] = time.sleep,
+    def __init__(self, config: Config, *, policy: PagePolicy | None = None, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], datetime] = utcnow) -> None:  # fmt: skip
-        from itsm_bridge.mapping.statuspage import StatuspageMapper  # mapping imports this module
-
         settings = config.settings.statuspage
         if settings is None:
             raise ConfigError([ConfigProblem("statuspage", "is not configured")])
         self.config, self.settings = config, settings
-        self.mapper = StatuspageMapper(config)
+        self.policy: PagePolicy = policy if policy is not None else platforms.spec(self.name).mapper_factory()(config)
         self.cadence = Cadence(settings.min_update_interval_s, clock)
         self.sleep = sleep
         self.http: HttpClient = self._client()
@@ -212,9 +229,9 @@ class StatusPageConnector:
 
         The publish rule decides what gets a page incident; one already on the page (`ref`)
         is kept up to date and resolved even if the incident no longer meets the rule."""
-        if ref is None and not should_publish(incident, self.config):
+        if ref is None and not self.policy.chosen(incident):
             return PublishResult("skipped", None, detail="not chosen for the page by [publish]")
-        fields, findings = self.mapper.to_fields(incident)
+        fields, findings = self.policy.to_fields(incident)
         if blocking(findings):
             return PublishResult("blocked", ref, findings, "the leak guard stopped it; nothing was sent")
         open_now = self._open_snapshot()
@@ -295,6 +312,6 @@ class StatusPageConnector:
         return {components[name][0]: fields.get("component_status") or DEFAULT_COMPONENT_STATUS}
 
     def _guard(self, fields: dict[str, Any], key: str | None) -> None:
-        findings = [f for k in TEXT_FIELDS if fields.get(k) for f in self.mapper.check_text(k, str(fields[k]), key)]
+        findings = [f for k in TEXT_FIELDS if fields.get(k) for f in self.policy.check_text(k, str(fields[k]), key)]
         if findings:
             raise PublishBlocked(findings)

@@ -15,7 +15,7 @@ from itsm_bridge.model import Comment, Incident, Priority, PublicStatus, State
 from itsm_bridge.sandbox.rendering import statuspage_view
 from itsm_bridge.sandbox.server import serve, stop
 from itsm_bridge.sandbox.statuspage.api import StatuspagePlatform
-from tests.connectors.test_statuspage_responses import page_config
+from tests.connectors.statuspage.test_statuspage_responses import page_config
 
 SEED = 0
 WRITES = ("POST", "PATCH", "PUT", "DELETE")

@@ -1,15 +1,17 @@
 """Jira Service Management connector: issues, workflow transitions, internal and public comments.
 
-How requests are sent. python-jira (REST v3) is kept inside this package and constructed with
-`max_retries=0` and a timeout, but its own session is replaced by `RoutedSession`
-(jira_transport.py) before its first request, so everything it sends (the server-info call that
-tells it it is on Cloud, and the doctor's `myself`, `project`, `priority`) goes through our
+How requests are sent. Every call of the sync goes through `JiraApi` (api.py) over our
 `HttpClient`: one rate budget, one classifier, one retry policy, one call count (`calls`), and a
 POST is never re-sent except after a 429, which means it was not processed. The hot paths
-(enhanced search with `nextPageToken`, creates, edits, transitions, comments, bulkfetch) call the
-REST endpoints through the same `HttpClient` directly, so their exact requests are ours to pin in
-tests. No write is read back on its own (the engine fetches a batch's writes in bulk). Writes to
-one issue pass a per-issue limiter (20 per 2 s).
+(enhanced search with `nextPageToken`, creates, edits, transitions, comments, bulkfetch) are
+REST calls whose exact requests are ours to pin in tests. python-jira serves `doctor`'s sign-in
+and project checks only (check.py), as its own client; the README says why the rest does not use
+it. No write is read back on its own (the engine fetches a batch's writes in bulk). Writes to one
+issue pass a per-issue limiter (20 per 2 s).
+
+The connector composes collaborators that each take what they use: `Statuses` (what this run
+knows of each issue's status), `Mover` (transitions through the workflow), `Creator` (creates,
+alone or in bulk, and lost answers), `Doctor` (`doctor`).
 
 Duplicates. Jira search is eventually consistent, so "search, then create" alone duplicates. The
 engine journals the intent first; here, a create whose answer is lost (Transient) is followed by
@@ -22,21 +24,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
 from datetime import datetime, timedelta, tzinfo
+from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-from typing import TYPE_CHECKING, Any, Callable, Iterator
-
-from jira import JIRA
 
 from itsm_bridge import correlation
 from itsm_bridge.config import Config
-from itsm_bridge.connectors.adf import adf_to_text
-from itsm_bridge.connectors import jira_identity
 from itsm_bridge.connectors.base import CheckResult, NewIssue
-from itsm_bridge.records import ChangeRead, Pages, RemoteRecord
-from itsm_bridge.connectors.jira_meta import CreateMeta, edit_body, load_createmeta
-from itsm_bridge.connectors.jira_records import (
+from itsm_bridge.connectors.jira import identity
+from itsm_bridge.connectors.jira.adf import adf_to_text
+from itsm_bridge.connectors.jira.api import WRITES_PER_ISSUE, BearerAuth, IssueWriteLimiter, JiraApi, classify_jira
+from itsm_bridge.connectors.jira.check import Doctor, SiteClient
+from itsm_bridge.connectors.jira.create import Creator, Result
+from itsm_bridge.connectors.jira.meta import CreateMeta, edit_body, load_createmeta
+from itsm_bridge.connectors.jira.records import (
     PLATFORM,
     checked_key,
     comment_json,
@@ -44,25 +45,22 @@ from itsm_bridge.connectors.jira_records import (
     jql_value,
     parse_time,
     search_fields,
-    to_record,
     server_time,
+    to_record,
     user_zone,
     written_offset,
 )
-from itsm_bridge.connectors.jira_transport import BearerAuth, IssueWriteLimiter, RoutedSession, classify_jira
-from itsm_bridge.connectors.jira_workflow import Transition, Workflow
-from itsm_bridge.errors import ConfigError, ConfigProblem, ConnectorError, NotFound
+from itsm_bridge.connectors.jira.statuses import Created, Statuses
+from itsm_bridge.connectors.jira.transitions import Mover
+from itsm_bridge.connectors.jira.workflow import StatusMap, Workflow
+from itsm_bridge.errors import ConfigError, ConfigProblem, NotFound
 from itsm_bridge.http import Backoff, HttpClient
 from itsm_bridge.model import Comment, RemoteRef, State
+from itsm_bridge.records import ChangeRead, Pages, RemoteRecord
 from itsm_bridge.watermark import Watermark
-
-if TYPE_CHECKING:
-    from itsm_bridge.connectors.jira_create import Result
 
 log = logging.getLogger("itsm_bridge.connectors.jira")
 
-API = "/rest/api/3"
-STATUSES_KEPT = 4096  # issues whose status (read or written) and creation this run remembers
 FETCH_SIZE = 100  # Jira's limit per issue/bulkfetch call
 
 
@@ -82,77 +80,47 @@ class JiraConnector:
         if settings is None:
             raise ConfigError([ConfigProblem("jira", "the [jira] table is missing", str(config.path or "<config>"))])
         self.settings = settings
-        self.state_map = config.state_map("jira")
-        self.priorities = dict(config.settings.mapping.jira.priorities)
-        self.resolutions = config.taxonomy.resolution_codes.platform_values("jira")
-        self._sleep, self._clock = sleep, clock
+        self.state_map: StatusMap = config.state_map("jira")
         if settings.token_env:
-            self._basic: tuple[str, str] | None = (settings.email or "", config.secret("jira", "token_env"))
-            self._pat: str | None = None
-            auth: Any = self._basic
+            basic: tuple[str, str] | None = (settings.email or "", config.secret("jira", "token_env"))
+            pat: str | None = None
+            auth: Any = basic
         else:
-            self._basic, self._pat = None, config.secret("jira", "pat_env")
-            auth = BearerAuth(self._pat)
-        self.http = HttpClient.for_platform(
-            PLATFORM,
-            settings,
-            auth=auth,
-            sleep=sleep,
-            clock=clock,
-            backoff=Backoff(base_s=2.0, jitter=0.3),
-            classify=classify_jira,
-        )
-        self.writes = IssueWriteLimiter(20, 2.0, clock=clock, sleep=sleep)
+            basic, pat = None, config.secret("jira", "pat_env")
+            auth = BearerAuth(pat)
+        http = HttpClient.for_platform(PLATFORM, settings, auth=auth, sleep=sleep, clock=clock,
+                                       backoff=Backoff(base_s=2.0, jitter=0.3), classify=classify_jira)  # fmt: skip
+        self.api = JiraApi(http, IssueWriteLimiter(*WRITES_PER_ISSUE, clock=clock, sleep=sleep))
         self.workflow = Workflow()
-        self.poll_backoff = Backoff(base_s=0.5, jitter=0.3, cap_s=10.0)
-        self._client: JIRA | None = None
+        self.statuses = Statuses(self.api)
+        self.created = Created()
+        learning = threading.RLock()  # lazy reads (workflow, createmeta) made once, not per worker
+        self._learning = learning
+        resolutions = config.taxonomy.resolution_codes.platform_values("jira")
+        self.mover = Mover(self.api, self.workflow, self.statuses, self.state_map, resolutions, learning)
+        self.creator = Creator(self.api, settings, self.createmeta, self.mover, self.statuses, self.created, self.find,
+                               clock, sleep)  # fmt: skip
+        self.doctor = Doctor(settings, SiteClient(settings, basic, pat), self.api, self.createmeta, self.search,
+                             self.mover, dict(config.settings.mapping.jira.priorities))  # fmt: skip
         self._meta: CreateMeta | None = None
         self._zone: tzinfo | None = None
         self._account: frozenset[str] | None = None
         self._zone_confirmed = False
-        self._kept = threading.Lock()  # the remembered statuses and creates, shared by workers
-        self.learning = threading.RLock()  # lazy reads (workflow, createmeta) made once, not per worker
-        self._created: OrderedDict[str, list[str]] = OrderedDict()  # correlation key -> issue ids we created
-        self._status_of: OrderedDict[str, str] = OrderedDict()  # issue id -> status last read or written
-        self.start_status: str | None = None  # where new issues land: learned from the first we create
 
     @property
     def calls(self) -> int:
-        return self.http.calls
+        return self.api.calls
 
     @property
     def search_lag_s(self) -> float:
         """How long a new issue may stay out of search results (`jira.search_lag_s`)."""
         return self.settings.search_lag_s
 
-    # --- python-jira, routed through our HttpClient
-    @property
-    def client(self) -> JIRA:
-        if self._client is None:
-            client = JIRA(
-                self.settings.url,
-                options={"rest_api_version": "3", "verify": self.settings.ca_bundle or True},
-                basic_auth=self._basic,
-                token_auth=self._pat,
-                max_retries=0,
-                timeout=self.settings.timeout_s,
-                get_server_info=False,  # made just below, through our session
-            )
-            client._session.close()
-            client._session = RoutedSession(self.http)
-            # Without the server info python-jira thinks it is not on Cloud and falls back to
-            # the removed /search; keep the call, through our session.
-            info = client.server_info()
-            client._version = tuple(info.get("versionNumbers") or (0, 0, 0))
-            client.deploymentType = info.get("deploymentType")
-            self._client = client
-        return self._client
-
     def zone(self) -> tzinfo:
         """The searching user's time zone: JQL dates are read in it."""
         if self._zone is None:
-            me = self.http.request("GET", f"{API}/myself").json()
-            self._zone, self._account = user_zone(me), jira_identity.author_ids(me)
+            me = self.api.myself()
+            self._zone, self._account = user_zone(me), identity.author_ids(me)
             self._zone_confirmed = True
         return self._zone
 
@@ -160,13 +128,13 @@ class JiraConnector:
         """The API user's ids (`myself`, read once and kept with the facts): the author of the
         bridge's own comments."""
         if self._account is None:
-            self._account = jira_identity.author_ids(self.http.request("GET", f"{API}/myself").json())
+            self._account = identity.author_ids(self.api.myself())
         return self._account
 
     # --- what one run learns and the next starts from (kept in the state store)
     def facts(self) -> dict[str, Any]:
         zone = getattr(self._zone, "key", None) or (str(self._zone) if self._zone is not None else None)
-        return {"zone": zone, "start_status": self.start_status, "workflow": self.workflow.to_data(),
+        return {"zone": zone, "start_status": self.creator.start_status, "workflow": self.workflow.to_data(),
                 "account": sorted(self._account or ())}  # fmt: skip
 
     def restore(self, facts: dict[str, Any]) -> None:
@@ -179,7 +147,7 @@ class JiraConnector:
                 self._zone_confirmed = False
             except (ZoneInfoNotFoundError, ValueError):
                 self._zone = None
-        self.start_status = facts.get("start_status") or None
+        self.creator.start_status = facts.get("start_status") or None
         self._account = frozenset(facts["account"]) if facts.get("account") else None
         self.workflow.load(facts.get("workflow") or {})
 
@@ -200,9 +168,9 @@ class JiraConnector:
         return moment.astimezone(self.zone()).utcoffset() != moment.astimezone(before).utcoffset()
 
     def createmeta(self) -> CreateMeta:
-        with self.learning:
+        with self._learning:
             if self._meta is None:
-                self._meta = load_createmeta(self.http, self.settings.project, self.settings.issue_type)
+                self._meta = load_createmeta(self.api, self.settings.project, self.settings.issue_type)
             return self._meta
 
     # --- reading
@@ -249,12 +217,12 @@ class JiraConnector:
             "jql": jql,
             "maxResults": page_size or self.settings.page_size,
             "fields": search_fields(self.settings),
-            "properties": jira_identity.PROPERTIES,
+            "properties": identity.PROPERTIES,
         }
         if reconcile:
             body["reconcileIssues"] = [int(i) for i in reconcile[:50]]
         while True:
-            resp = self.http.request("POST", f"{API}/search/jql", json=body, idempotent=True)
+            resp = self.api.search(body)
             if began is not None and not began:
                 began.append(server_time(resp.headers.get("Date")))
             page = resp.json()
@@ -275,22 +243,15 @@ class JiraConnector:
         else:
             record = to_record(issue, self.settings, account=self.account)
         if record.fields.get("status"):
-            self.know_status(record.ref.id, str(record.fields["status"]))
+            self.statuses.know(record.ref.id, str(record.fields["status"]))
         return record
-
-    def know_status(self, issue_id: str, status: str) -> None:
-        with self._kept:
-            self._status_of[issue_id] = status
-            self._status_of.move_to_end(issue_id)
-            while len(self._status_of) > STATUSES_KEPT:
-                self._status_of.popitem(last=False)
 
     def assume_state(self, issue_id: str, state: State) -> None:
         """Unless its status is known this run, take the issue to show the status `state` maps to
         (as it did when last synced)."""
         status = self.state_map.to_vendor(state)
-        if status and issue_id not in self._status_of:
-            self.know_status(issue_id, status)
+        if status:
+            self.statuses.assume(issue_id, status)
 
     def fetch_many(self, refs: list[RemoteRef]) -> list[RemoteRecord]:
         """Issues by id, 100 per `issue/bulkfetch` call: read from Jira's store, not its search
@@ -299,9 +260,8 @@ class JiraConnector:
         out: list[RemoteRecord] = []
         for start in range(0, len(ids), FETCH_SIZE):
             body = {"issueIdsOrKeys": ids[start : start + FETCH_SIZE], "fields": search_fields(self.settings),
-                    "properties": jira_identity.PROPERTIES}  # fmt: skip
-            answer = self.http.request("POST", f"{API}/issue/bulkfetch", json=body, idempotent=True).json()
-            out += [self.record(issue) for issue in answer.get("issues") or []]
+                    "properties": identity.PROPERTIES}  # fmt: skip
+            out += [self.record(issue) for issue in self.api.bulkfetch(body).get("issues") or []]
         return out
 
     def comments(self, issue_id: str) -> list[dict[str, Any]]:
@@ -310,7 +270,7 @@ class JiraConnector:
         start = 0
         while True:
             params = {"startAt": start, "maxResults": 100, "expand": "properties"}
-            page = self.http.request("GET", f"{API}/issue/{issue_id}/comment", params=params, ref=issue_id).json()
+            page = self.api.get(f"/issue/{issue_id}/comment", params, issue_id)
             batch = page.get("comments") or []
             out += batch
             start += len(batch)
@@ -318,9 +278,8 @@ class JiraConnector:
                 return out
 
     def get(self, ref: RemoteRef) -> RemoteRecord:
-        params = {"fields": ",".join(search_fields(self.settings)), "properties": ",".join(jira_identity.PROPERTIES)}
-        issue = self.http.request("GET", f"{API}/issue/{ref.id}", params=params, ref=str(ref)).json()
-        return self.record(issue)
+        params = {"fields": ",".join(search_fields(self.settings)), "properties": ",".join(identity.PROPERTIES)}
+        return self.record(self.api.issue(ref.id, params, str(ref)))
 
     def find(self, correlation_key: str) -> RemoteRecord | None:
         """The issue labelled with `correlation_key` whose entity property names it (else one with
@@ -328,11 +287,11 @@ class JiraConnector:
         consistent for issues this connector created."""
         label = correlation.label_for(checked_key(correlation_key))
         jql = f"project = {jql_value(self.settings.project)} AND labels = {jql_value(label)} ORDER BY key ASC"
-        known = self._created.get(correlation_key, [])
+        known = self.created.ids(correlation_key)
         found = list(self.search(jql, reconcile=known, page_size=10))
         if len(found) > 1:
             log.warning("jira: %d issues carry %s: %s", len(found), label, ", ".join(str(i.get("key")) for i in found))
-        best = jira_identity.best_for(found, correlation_key)
+        best = identity.best_for(found, correlation_key)
         if best is not None:
             return self.record(best)
         for issue_id in known:  # search may lag even so; a read by id never does
@@ -344,58 +303,27 @@ class JiraConnector:
 
     # --- writing
     def create(self, fields: dict[str, Any], correlation_key: str) -> RemoteRef:
-        """Create one issue (no read-back: the engine fetches what it wrote in bulk)."""
-        return self.create_one(NewIssue(fields, correlation_key))
-
-    def create_one(self, item: NewIssue) -> RemoteRef:
-        """Create one issue, its first transition and notes riding along; after a lost answer,
-        look it up until the search lag has passed before creating again, so exactly one exists."""
-        from itsm_bridge.connectors.jira_create import create_one
-
-        return create_one(self, item)
-
-    def await_committed(self, correlation_key: str) -> RemoteRecord | None:
-        """Poll `find` with backoff until found or `search_lag_s` has passed (one last look then)."""
-        deadline = self._clock() + self.settings.search_lag_s
-        attempt = 1
-        while True:
-            found = self.find(correlation_key)
-            remaining = deadline - self._clock()
-            if found is not None or remaining <= 0:
-                return found
-            self._sleep(min(self.poll_backoff.delay(attempt), remaining))
-            attempt += 1
+        """Create one issue, its first transition riding along; after a lost answer, look it up
+        until the search lag has passed before creating again, so exactly one exists (no
+        read-back: the engine fetches what it wrote in bulk)."""
+        return self.creator.create_one(NewIssue(fields, correlation_key))
 
     def create_many(self, items: list[NewIssue]) -> list[Result]:
         """Create issues 50 per `issue/bulk` call; one result per item, in order: its ref, or
         the error that item met (a refused item does not stop the others)."""
-        from itsm_bridge.connectors.jira_create import create_many
-
-        return create_many(self, items)
-
-    def remember(self, correlation_key: str, issue_id: str) -> None:
-        """Note an issue we created, so `find` reads it back consistently (reconcileIssues);
-        the latest few thousand only (a lookup follows its create closely)."""
-        with self._kept:
-            self._created.setdefault(correlation_key, []).append(issue_id)
-            self._created.move_to_end(correlation_key)
-            while len(self._created) > STATUSES_KEPT:
-                self._created.popitem(last=False)
+        return self.creator.create_many(items)
 
     def update(self, ref: RemoteRef, fields: dict[str, Any]) -> RemoteRef:
         """Edit only `fields` (status and resolution go through `transition`)."""
         cascades = any(isinstance(v, dict) and "child" in v for v in fields.values())
         body = edit_body(self.createmeta() if cascades else None, fields)
         if body:
-            self.writes.acquire(ref.id)
-            self.http.request("PUT", f"{API}/issue/{ref.id}", json=body, ref=str(ref))
+            self.api.edit(ref.id, body, str(ref))
         return ref
 
     def add_comment(self, ref: RemoteRef, comment: Comment) -> None:
         """An ADF comment, marked as ours; internal ones carry `sd.public.comment` internal=true."""
-        self.writes.acquire(ref.id)
-        self.http.request("POST", f"{API}/issue/{ref.id}/comment", json=comment_json(comment), ref=str(ref),
-                          idempotent=False)  # fmt: skip
+        self.api.comment(ref.id, comment_json(comment), str(ref))
 
     def has_note(self, ref: RemoteRef, comment: Comment) -> bool:
         """Whether the comment itsm-bridge writes for `comment` is already on the issue (a copy
@@ -403,36 +331,12 @@ class JiraConnector:
         wanted = " ".join(adf_to_text(comment_json(comment)["body"]).split())  # as sent: a long one is cut
         return any(" ".join(adf_to_text(c.get("body")).split()) == wanted for c in self.comments(ref.id))
 
-    # --- workflow
     def transition(self, ref: RemoteRef, state: State, fields: dict[str, Any] | None = None) -> RemoteRef:
         """Move the issue to the status mapped to `state`: directly, or along a path through the
-        workflow; the resolution is filled when a transition's screen asks for it."""
-        from itsm_bridge.connectors.jira_transitions import transition
-
-        return transition(self, ref, state, fields or {})
-
-    def status_of(self, ref: RemoteRef, fresh: bool = False) -> str:
-        """The issue's status: as last read or written in this run, else read (a stale one is
-        caught by the transition it fails, which reads afresh)."""
-        if not fresh and ref.id in self._status_of:
-            return self._status_of[ref.id]
-        issue = self.http.request("GET", f"{API}/issue/{ref.id}", params={"fields": "status"}, ref=str(ref)).json()
-        status = str(((issue.get("fields") or {}).get("status") or {}).get("name") or "")
-        self.know_status(ref.id, status)
-        return status
-
-    def transitions_of(self, ref: RemoteRef) -> list[Transition]:
-        """The transitions the issue offers now, with their screen fields."""
-        params = {"expand": "transitions.fields"}
-        answer = self.http.request("GET", f"{API}/issue/{ref.id}/transitions", params=params, ref=str(ref)).json()
-        return [Transition.from_json(t) for t in answer.get("transitions") or []]
-
-    def default_resolution(self) -> str:
-        values = list(self.resolutions.values())
-        return "Done" if "Done" in values or not values else values[0]
+        workflow; the resolution (`fields`, from the mapper) is filled when a transition's screen
+        asks for it."""
+        return self.mover.transition(ref, state, fields or {})
 
     # --- doctor
     def check(self) -> list[CheckResult]:
-        from itsm_bridge.connectors.jira_check import run_checks
-
-        return run_checks(self)
+        return self.doctor.run()

@@ -13,11 +13,11 @@ import responses
 from responses import matchers
 
 from itsm_bridge.config import Config, load
-from itsm_bridge.connectors.adf import text_to_adf
+from itsm_bridge.connectors.jira.adf import text_to_adf
 from itsm_bridge.connectors.base import NewIssue
 from itsm_bridge.connectors.jira import JiraConnector
-from itsm_bridge.connectors.jira_meta import MissingRequiredFields
-from itsm_bridge.connectors.jira_records import jql_value
+from itsm_bridge.connectors.jira.meta import MissingRequiredFields
+from itsm_bridge.connectors.jira.records import jql_value
 from itsm_bridge.errors import AuthError, RateLimited, RemoteValidation, Transient, TransitionNotAllowed
 from itsm_bridge.model import Comment, RemoteRef, State, Visibility
 from itsm_bridge.watermark import Watermark, seen_key
@@ -243,7 +243,7 @@ def test_bulk_create_learns_the_start_step_then_sends_50_per_call_with_first_tra
     assert isinstance(results[4], RemoteValidation) and results[4].fields == ["priority"]  # K4 carried no transition
     assert [r.id for i, r in enumerate(results) if i != 4] == [str(20000 + i) for i in range(52) if i != 4]
     assert not any(c.request.url.endswith(("/search/jql", "/bulkfetch")) for c in responses.calls)  # nothing read back
-    assert jira.status_of(RemoteRef("jira", "20001")) == "Work in progress"  # known from the create: no GET
+    assert jira.statuses.of(RemoteRef("jira", "20001")) == "Work in progress"  # known from the create: no GET
 
 
 @responses.activate
@@ -289,7 +289,7 @@ def test_a_transition_refused_while_riding_a_create_leaves_the_issue_in_the_star
     responses.post(f"{API}/issue/30000/transitions", status=204)
     (result,) = jira.create_many([NewIssue({"summary": "t"}, "K1", State.IN_PROGRESS)])
     assert result == RemoteRef("jira", "30000", "OPS-1")
-    assert jira.status_of(result) == "Open"  # where it really is: no GET
+    assert jira.statuses.of(result) == "Open"  # where it really is: no GET
     assert not jira.workflow.knows("Open")  # the refused ride's step is forgotten
     jira.transition(result, State.IN_PROGRESS)  # the engine's own transition, learned afresh
     assert body(responses.calls[-1]) == {"transition": {"id": "11"}}
@@ -435,12 +435,16 @@ def test_429_storm_gives_up_after_four_retries(jira):
 
 
 @responses.activate
-def test_every_python_jira_request_goes_through_our_client_and_is_counted(jira):
-    add_server()
-    responses.get(f"{API}/priority", json=[{"name": "Highest"}])
-    jira.client.priorities()
-    assert jira.calls == 2 and [c.request.url for c in responses.calls] == [f"{API}/serverInfo", f"{API}/priority"]
+def test_doctor_signs_in_through_python_jira_whose_errors_never_carry_the_credentials(jira):
+    responses.get(f"{API}/serverInfo", json={"versionNumbers": [1001, 0, 0], "deploymentType": "Cloud"})
+    responses.get(f"{API}/myself", status=403, json={"errorMessages": ["Current user may not sign in"]})
+    (result,) = jira.check()
+    assert (result.check, result.ok) == ("credentials", False) and "403" in result.detail
+    assert "Current user may not sign in" in result.detail
+    assert "Basic" not in result.detail + result.fix and TOKEN not in result.detail + result.fix  # no request headers
+    assert [c.request.url for c in responses.calls] == [f"{API}/serverInfo", f"{API}/myself"]
     assert responses.calls[0].request.headers["Authorization"].startswith("Basic ")
+    assert jira.calls == 0  # python-jira's own session: not the sync's budget
 
 
 @responses.activate
@@ -482,7 +486,7 @@ def test_check_covers_project_issue_type_required_fields_statuses_and_priorities
 
 @responses.activate
 def test_a_description_or_note_over_jiras_limit_is_sent_cut_with_a_visible_note(jira):
-    from itsm_bridge.connectors.adf import TEXT_LIMIT, adf_size, adf_to_text
+    from itsm_bridge.connectors.jira.adf import TEXT_LIMIT, adf_size, adf_to_text
 
     add_createmeta()
     long = "é" * 40000  # escaped in JSON: six characters each as measured

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from itsm_bridge import correlation
 from itsm_bridge.config_schema import JiraSettings
-from itsm_bridge.connectors.adf import adf_to_text, text_to_adf_within
+from itsm_bridge.connectors.jira.adf import adf_to_text, text_to_adf_within
 from itsm_bridge.records import RemoteRecord
-from itsm_bridge.connectors.jira_identity import author_ids, carried_key
+from itsm_bridge.connectors.jira.identity import author_ids, carried_key
 from itsm_bridge.errors import RemoteValidation
 from itsm_bridge.model import Comment, RemoteRef, Visibility
 

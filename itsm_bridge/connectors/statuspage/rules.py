@@ -1,12 +1,9 @@
-"""The status-page contract both providers (Atlassian Statuspage, Cachet) implement.
+"""The page-incident rules both providers (Atlassian Statuspage, Cachet) keep.
 
-What is decided here, the same for every provider:
+What is published, and with which component status, is the mapping's publish policy
+(`mapping/publish.py`), handed to the connector as its `PagePolicy`. What is decided here, the
+same for every provider:
 
-- **What is published** (`should_publish`): an incident flagged major (when `publish.when_major`)
-  or of a priority in `publish.priorities`, AND whose service maps to a page component. Nothing
-  else is ever sent.
-- **Component status per priority** (COMPONENT_STATUS_BY_PRIORITY): P1 major_outage,
-  P2 partial_outage, anything else degraded_performance.
 - **Component ownership**: each page incident holds the components it set, at the status it set.
   A component shows the worst status any open incident holds, and returns to operational only
   when no open incident holds it. Holders are read back from the page's own open incidents
@@ -15,7 +12,8 @@ What is decided here, the same for every provider:
 - **Update cadence** (`Cadence`): at most one update per page incident per
   `statuspage.min_update_interval_s`; a newer change waits for the next cycle (`Deferred`).
   A resolve is never held back: customers should see recovery as soon as it happens.
-- **Rate**: one `RateBudget` per (API url, key), shared by every connector using that key.
+- **Rate**: one `RateBudget` per (API url, key), shared by every connector using that key
+  (`http.shared_budget`).
 
 Providers translate the neutral fields the mapper produces (`name`, `body`, `status`, `impact`,
 `component`, `component_status`) into their own request bodies.
@@ -23,20 +21,14 @@ Providers translate the neutral fields the mapper produces (`name`, `body`, `sta
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from itsm_bridge.errors import BridgeError, MappingError
-from itsm_bridge.http import RateBudget
 from itsm_bridge.findings import Finding
-from itsm_bridge.model import Incident, RemoteRef
-
-if TYPE_CHECKING:
-    from itsm_bridge.config import Config
-    from itsm_bridge.connectors.statuspage_base import StatusPageConnector
+from itsm_bridge.model import RemoteRef
 
 OPERATIONAL = "operational"
 COMPONENT_SEVERITY: tuple[str, ...] = (
@@ -48,9 +40,8 @@ COMPONENT_SEVERITY: tuple[str, ...] = (
 )
 """Component statuses, least to most severe: a component shows the worst one held."""
 
-COMPONENT_STATUS_BY_PRIORITY: dict[str, str] = {"P1": "major_outage", "P2": "partial_outage"}
 DEFAULT_COMPONENT_STATUS = "degraded_performance"
-"""Status an incident sets on its component: P1 major outage, P2 partial outage, else degraded."""
+"""The hold of an open incident that states none, and the status of a component change that names none."""
 
 IMPACT_COMPONENT_STATUS: dict[str, str] = {
     "critical": "major_outage",
@@ -65,33 +56,10 @@ TEXT_FIELDS = ("name", "body")
 RESOLVED = "resolved"
 
 
-def component_status_for(priority: str | None) -> str:
-    """The component status an incident of `priority` sets."""
-    return COMPONENT_STATUS_BY_PRIORITY.get(priority or "", DEFAULT_COMPONENT_STATUS)
-
-
 def worst(statuses: Iterable[str]) -> str:
     """The most severe of `statuses` (operational when there are none)."""
     rank = {s: i for i, s in enumerate(COMPONENT_SEVERITY)}
     return max(statuses, key=lambda s: rank.get(s, rank[DEFAULT_COMPONENT_STATUS]), default=OPERATIONAL)
-
-
-def page_component(incident: Incident, config: Config) -> str | None:
-    """The page component (by name) the incident's service maps to, or None."""
-    services = config.taxonomy.services
-    canonical = services.canonical(incident.service)
-    if canonical is None:
-        return None
-    return services.platform_values("statuspage").get(canonical)
-
-
-def should_publish(incident: Incident, config: Config) -> bool:
-    """Whether this incident goes on the public page at all."""
-    rule = config.settings.publish
-    chosen = (incident.major and rule.when_major) or (
-        incident.priority is not None and incident.priority.value in rule.priorities
-    )
-    return bool(chosen) and page_component(incident, config) is not None
 
 
 @dataclass(frozen=True)
@@ -192,36 +160,3 @@ def parse_page_time(value: Any, zone: tzinfo = UTC) -> datetime | None:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-RATE_MARGIN = 0.95
-_budgets: dict[tuple[str, str], RateBudget] = {}
-_budgets_lock = threading.Lock()
-
-
-def shared_budget(url: str, key: str, requests_per_second: float, sleep: Callable[[float], None]) -> RateBudget:
-    """The one RateBudget of an API key: every connector using the key draws from it.
-
-    Keyed by URL and a hash of the key (the key itself is not kept); the first connector to ask
-    sets the rate.
-    """
-    ident = (url.rstrip("/"), hashlib.sha256(key.encode()).hexdigest()[:16])
-    with _budgets_lock:
-        budget = _budgets.get(ident)
-        if budget is None:
-            # A hair under the vendor's rate: requests spaced exactly at the limit can arrive a
-            # few milliseconds closer together and tip a rolling window over.
-            budget = _budgets[ident] = RateBudget(requests_per_second * RATE_MARGIN, sleep=sleep)
-        return budget
-
-
-def status_page_connector(config: Config, **kw: Any) -> StatusPageConnector:  # noqa: F821
-    """The connector for the configured provider (`statuspage.provider`)."""
-    settings = config.settings.statuspage
-    if settings is not None and settings.provider == "cachet":
-        from itsm_bridge.connectors.cachet import CachetConnector
-
-        return CachetConnector(config, **kw)
-    from itsm_bridge.connectors.statuspage import StatuspageConnector
-
-    return StatuspageConnector(config, **kw)

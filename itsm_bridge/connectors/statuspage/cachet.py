@@ -40,10 +40,10 @@ from zoneinfo import ZoneInfo
 
 from itsm_bridge.connectors.base import CheckResult
 from itsm_bridge.records import RemoteRecord
-from itsm_bridge.connectors.statuspage_base import StatusPageConnector
-from itsm_bridge.connectors.statuspage_common import PageIncident, parse_page_time, shared_budget
+from itsm_bridge.connectors.statuspage.page import StatusPageConnector
+from itsm_bridge.connectors.statuspage.rules import PageIncident, parse_page_time
 from itsm_bridge.errors import AuthError, ConnectorError, Forbidden, Transient
-from itsm_bridge.http import HttpClient
+from itsm_bridge.http import HttpClient, shared_budget
 
 log = logging.getLogger("itsm_bridge.connectors.cachet")
 

@@ -9,17 +9,12 @@ import pytest
 import responses
 
 from itsm_bridge import config as config_mod
-from itsm_bridge.connectors.cachet import CachetConnector
+from itsm_bridge.connectors.statuspage import CachetConnector
 from itsm_bridge.connectors.statuspage import StatuspageConnector
-from itsm_bridge.connectors.statuspage_common import (
-    Deferred,
-    PublishBlocked,
-    hold_plan,
-    release_plan,
-    should_publish,
-    status_page_connector,
-)
+from itsm_bridge.connectors.statuspage import status_page_connector
+from itsm_bridge.connectors.statuspage.rules import Deferred, PublishBlocked, hold_plan, release_plan
 from itsm_bridge.errors import RemoteValidation
+from itsm_bridge.mapping.publish import should_publish
 from itsm_bridge.mapping.statuspage import StatuspageMapper
 from itsm_bridge.model import Comment, Incident, Priority, RemoteRef, State
 
@@ -142,6 +137,19 @@ def test_an_incident_not_chosen_is_never_sent(sp):
 
 
 @responses.activate
+def test_the_page_connector_publishes_by_the_policy_it_is_given(monkeypatch, clock):
+    class OnlyMajor(StatuspageMapper):
+        def chosen(self, incident: Incident) -> bool:
+            return incident.major
+
+    monkeypatch.setenv("SP_TEST_KEY", KEY)
+    cfg = page_config()
+    sp = StatuspageConnector(cfg, policy=OnlyMajor(cfg), clock=clock)
+    assert sp.publish(incident(priority=Priority.P1)).action == "skipped"  # the default policy publishes a P1
+    assert len(responses.calls) == 0
+
+
+@responses.activate
 def test_a_publish_the_guard_blocks_sends_nothing(sp):
     result = sp.publish(incident(title="db01.corp down at 10.0.0.12"))
     assert result.action == "blocked" and result.ref is None
@@ -185,7 +193,7 @@ def test_component_status_follows_priority(sp):
     responses.post(f"{PAGE}/incidents", json=page_incident(), status=201)
     for priority, expected in ((Priority.P1, "major_outage"), (Priority.P2, "partial_outage"), (Priority.P3, "degraded_performance")):
         fresh = StatuspageConnector(page_config(), sleep=sp.sleep, clock=sp.cadence.clock)  # no other incident holds it
-        fields, _ = fresh.mapper.to_fields(incident(priority=priority))
+        fields, _ = fresh.policy.to_fields(incident(priority=priority))
         fresh.create(fields, "INC0001")
         assert sent(writes()[-1])["incident"]["components"] == {"c-email": expected}
 
@@ -196,8 +204,8 @@ def test_a_second_open_incident_never_lowers_the_component_the_first_holds(sp):
     responses.get(f"{PAGE}/incidents/unresolved", json=[])
     responses.post(f"{PAGE}/incidents", json=page_incident(), status=201)
     responses.post(f"{PAGE}/incidents", json=page_incident("i2", key="INC0002"), status=201)
-    sp.create(sp.mapper.to_fields(incident(priority=Priority.P1))[0], "INC0001")
-    sp.create(sp.mapper.to_fields(incident(priority=Priority.P3))[0], "INC0002")
+    sp.create(sp.policy.to_fields(incident(priority=Priority.P1))[0], "INC0001")
+    sp.create(sp.policy.to_fields(incident(priority=Priority.P3))[0], "INC0002")
     assert sent(writes()[-1])["incident"]["components"] == {"c-email": "major_outage"}  # held by the first, as sent
     assert len([c for c in responses.calls if "/unresolved" in c.request.url]) == 1  # read once, then kept
 
@@ -207,7 +215,7 @@ def test_a_new_incident_never_lowers_a_component_another_holds(sp):
     responses.get(f"{PAGE}/components", json=COMPONENTS)
     responses.get(f"{PAGE}/incidents/unresolved", json=[page_incident("other", impact="critical", key=None)])
     responses.post(f"{PAGE}/incidents", json=page_incident(), status=201)
-    fields, _ = sp.mapper.to_fields(incident(priority=Priority.P3))
+    fields, _ = sp.policy.to_fields(incident(priority=Priority.P3))
     sp.create(fields, "INC0001")
     assert sent(writes()[0])["incident"]["components"] == {"c-email": "major_outage"}
 
@@ -283,7 +291,7 @@ def test_420_and_429_wait_for_retry_after_then_the_create_goes_through(sp, statu
     responses.get(f"{PAGE}/incidents/unresolved", json=[])
     responses.post(f"{PAGE}/incidents", status=status, headers={"Retry-After": "3"}, json={"error": "slow down"})
     responses.post(f"{PAGE}/incidents", json=page_incident(), status=201)
-    fields, _ = sp.mapper.to_fields(incident())
+    fields, _ = sp.policy.to_fields(incident())
     assert sp.create(fields, "INC0001").ref.id == "i1"
     assert len(writes()) == 2 and any(s >= 3.0 for s in sp.sleeps)
 
@@ -352,7 +360,7 @@ def test_check_reports_a_missing_page(sp):
 
 
 def test_hold_and_release_plans():
-    from itsm_bridge.connectors.statuspage_common import PageIncident
+    from itsm_bridge.connectors.statuspage.rules import PageIncident
 
     now = datetime(2024, 1, 1, tzinfo=UTC)
     a = PageIncident("a", "A", "identified", {"c1": "major_outage"}, now)
@@ -447,7 +455,7 @@ def test_cachet_23_changes_status_by_putting_the_incident(cachet):
 
 @responses.activate
 def test_cachet_of_an_unsupported_version_is_refused_naming_it(cachet):
-    from itsm_bridge.connectors.cachet import UnsupportedVersion
+    from itsm_bridge.connectors.statuspage.cachet import UnsupportedVersion
 
     cachet_version("2.2.4")
     with pytest.raises(UnsupportedVersion, match=r"Cachet 2\.2\.4 .* not supported \(supported: 2\.3 and 2\.4\)") as caught:
@@ -512,7 +520,7 @@ def test_a_template_naming_a_field_off_the_allow_list_is_refused_when_the_config
 def test_a_component_missing_from_the_page_is_looked_for_afresh_once_per_run_not_per_publish(sp):
     responses.get(f"{PAGE}/components", json=[c for c in COMPONENTS if c["id"] != "c-email"])
     responses.get(f"{PAGE}/incidents/unresolved", json=[])
-    fields, _ = sp.mapper.to_fields(incident())
+    fields, _ = sp.policy.to_fields(incident())
     for key in ("INC0001", "INC0002"):
         with pytest.raises(RemoteValidation, match="not on the page"):
             sp.create(fields, key)

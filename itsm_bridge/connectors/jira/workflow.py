@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from itsm_bridge.model import State
 
@@ -30,6 +30,19 @@ RANK: dict[State, int] = {
 
 def fold(status: str) -> str:
     return status.casefold()
+
+
+class StatusMap(Protocol):
+    """Canonical states <-> Jira status names, as configured (`Config.state_map("jira")`)."""
+
+    @property
+    def values(self) -> Mapping[State, Sequence[str]]: ...
+
+    def to_vendor(self, state: State) -> str | None: ...
+
+    def from_vendor(self, value: str) -> State | None: ...
+
+    def vendor_values(self) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -148,3 +161,12 @@ class Workflow:
             if best is None or RANK[state] > best[0]:
                 best = (RANK[state], t)
         return best[1] if best else None
+
+
+def wants_resolution(step: Transition, state_of: Callable[[str], State | None]) -> bool:
+    """Whether a step should carry a resolution: its screen takes one, or (screen unknown) it
+    enters a finished state. Real Jira sets a resolution only through a transition screen or a
+    post-function, so a finished issue moved without one stays Unresolved."""
+    if step.fields is not None:
+        return step.takes("resolution")
+    return state_of(step.to) in (State.RESOLVED, State.CLOSED, State.CANCELED)

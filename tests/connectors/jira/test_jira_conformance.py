@@ -7,14 +7,14 @@ import json
 import pytest
 import requests
 
-from itsm_bridge.connectors.adf import adf_to_text, text_to_adf
+from itsm_bridge.connectors.jira.adf import adf_to_text, text_to_adf
 from itsm_bridge.connectors.jira import JiraConnector
-from itsm_bridge.connectors.jira_records import is_internal
+from itsm_bridge.connectors.jira.records import is_internal
 from itsm_bridge.model import RemoteRef, State, Visibility
 from itsm_bridge.sandbox.jira.api import JiraPlatform
 from itsm_bridge.sandbox.server import serve, stop
 from tests.connectors.conformance import ConnectorConformance, Harness
-from tests.connectors.test_jira_responses import jira_config
+from tests.connectors.jira.test_jira_responses import jira_config
 
 EXTRA = {"category_field": "customfield_10050", "service_field": "customfield_10051", "search_lag_s": 1.0}
 

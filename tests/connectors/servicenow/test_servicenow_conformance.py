@@ -11,7 +11,7 @@ from itsm_bridge.model import RemoteRef, Visibility
 from itsm_bridge.sandbox.server import serve, stop
 from itsm_bridge.sandbox.servicenow.api import ServiceNowPlatform
 from tests.connectors.conformance import ConnectorConformance, Harness
-from tests.connectors.test_servicenow import connect
+from tests.connectors.servicenow.test_servicenow import connect
 
 
 @pytest.fixture
