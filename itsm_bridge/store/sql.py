@@ -1,8 +1,9 @@
 """The state store over SQLAlchemy Core: one code path for SQLite (default) and PostgreSQL.
 
 SQLite runs in WAL mode with a busy timeout and takes its write lock at BEGIN, so two processes
-opening one file at once wait for each other instead of failing. Schema changes are named,
-numbered migrations recorded in `schema_version`.
+opening one file at once wait for each other instead of failing. The tables are in `schema`;
+schema changes are named, numbered migrations (`migrations`) recorded in `schema_version`; the
+journal's run queries are in `runs`.
 """
 
 from __future__ import annotations
