@@ -149,7 +149,7 @@ class Writer:
                     out.versions[platform] = record.version
 
     def _create_in_bulk(self, platform: str, connector: CreatesInBulk, remaining: dict[str, list[Action]],
-                        incidents: Mapping[str, Incident], results: dict[str, Applied]) -> None:  # fmt: skip
+                        incidents: Mapping[str, Incident], results: dict[str, Applied]) -> None:
         """Every key's create on `platform` in bulk calls, each told the state its first
         transition heads for (the connector lets it ride where the vendor allows)."""
         folded: list[tuple[str, list[Action], list[JournalEntry]]] = []
@@ -304,7 +304,7 @@ class Writer:
         raise ValueError(f"unknown action kind {action.kind}")
 
     def _publish(self, connector: Connector, action: Action, ref: RemoteRef | None, intent: JournalEntry, out: Applied,
-                 incident: Incident) -> None:  # fmt: skip
+                 incident: Incident) -> None:
         """The page connector decides create, update or resolve; a guard block is quarantined."""
         if not isinstance(connector, Publisher):
             raise TypeError(f"{action.platform} cannot publish")

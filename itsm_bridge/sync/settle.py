@@ -49,13 +49,13 @@ def settle_open_intents(
                 store.quarantine(connector.name, [finding], {}, key=intent.key, ref=intent.ref)
                 result.update(result="quarantined", error=type(exc).__name__, message=str(exc))
         store.append(run_id, "outcome", result, key=intent.key, platform=intent.platform, ref=intent.ref,
-                     action=intent.action, intent_seq=intent.seq)  # fmt: skip
+                     action=intent.action, intent_seq=intent.seq)
         settled.append({"key": intent.key, "platform": intent.platform, "action": intent.action, **result})
     return settled
 
 
 def _settle_create(store: StateStore, connector: Connector, intent: JournalEntry, run_id: str,
-                   sleep: Callable[[float], None]) -> dict[str, Any]:  # fmt: skip
+                   sleep: Callable[[float], None]) -> dict[str, Any]:
     """Link the record an open create made, if it landed; where the key is linked to another
     record meanwhile (a run that overlapped), the linked one stays and this one is reported."""
     assert intent.key is not None

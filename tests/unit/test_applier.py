@@ -31,7 +31,7 @@ def test_a_batch_journals_each_writes_intent_before_its_outcome(tmp_path):
     assert summary.created == 1 and summary.transitioned == 1
     entries = [e for e in world.store.journal(key="INC1") if e.kind in ("intent", "outcome")]
     assert [(e.kind, e.action) for e in entries] == [("intent", "create"), ("outcome", "create"),
-                                                     ("intent", "transition"), ("outcome", "transition")]  # fmt: skip
+                                                     ("intent", "transition"), ("outcome", "transition")]
     assert [e.intent_seq for e in entries[1::2]] == [e.seq for e in entries[0::2]]
     shadow = world.store.shadow("INC1")
     assert shadow is not None and shadow.merged["state"] == "in_progress" and "jira" in shadow.versions

@@ -33,7 +33,7 @@ def test_reading_and_planning_write_nothing(tmp_path):
     pending = reader.targets(summary, None)
     planner = Planner(world.config, store, world.connectors)
     plans = {key: planner.plan_key(key, {"servicenow": side, **pending.pop(key, {})}, findings)
-             for key, _, side, findings in reader.source_records(summary, None)}  # fmt: skip
+             for key, _, side, findings in reader.source_records(summary, None)}
 
     assert [(a.kind, a.changes) for a in plans["INC1"].actions] == [("update", {"title": ["INC1 is down", "INC1: mail is down"]})]
     assert [a.kind for a in plans["INC2"].actions] == ["create", "transition"]
