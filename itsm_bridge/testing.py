@@ -2,7 +2,7 @@
 
 In the spirit of httpx's `MockTransport`: `FakeConnector` keeps a platform's records in dicts and
 offers the connector protocol and its optional abilities (bulk create, bulk fetch, note lookup,
-learned facts, state hints), counting every call (each would cost rate limit on a vendor) and
+learned facts, state hints; `FakePage` adds publishing), counting every call (each would cost rate limit on a vendor) and
 failing a chosen call on request::
 
     jira = FakeConnector("jira")
@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Iterable
 
-from itsm_bridge.connectors.base import CheckResult, NewIssue
+from itsm_bridge.connectors.base import CheckResult, NewIssue, PublishResult
 from itsm_bridge.errors import BridgeError, NotFound
 from itsm_bridge.findings import Finding
 from itsm_bridge.model import Comment, Incident, RemoteRef, State
 from itsm_bridge.records import ChangeRead, Pages, RemoteRecord, Written
 
-__all__ = ["FakeConnector", "FakeMapper"]
+__all__ = ["FakeConnector", "FakeMapper", "FakePage"]
 
 NOT_FIELDS = ("key", "comments", "links")  # an incident's parts that are not plain fields on a record
 
@@ -212,6 +213,29 @@ class FakeConnector:
             comments=tuple(self.notes.get(record_id, ())),
             copied=tuple(c.id for c in self.copies.get(record_id, ()) if c.id),
         )
+
+
+class FakePage(FakeConnector):
+    """A publish-only target (a status page) in memory: `publish` creates the page incident for a
+    key, updates it, or resolves it; `threads` names the thread each publish ran on."""
+
+    def __init__(self, name: str = "statuspage", **kw: Any) -> None:
+        super().__init__(name, **kw)
+        self.threads: list[str] = []
+
+    def publish(self, incident: Incident, ref: RemoteRef | None = None) -> PublishResult:
+        self._call("publish", incident.key)
+        self.threads.append(threading.current_thread().name)
+        record_id = ref.id if ref is not None else self.find_id(incident.key)
+        fields = {"title": incident.title, "state": incident.state.value, "public_message": incident.public_message}
+        if record_id is None:
+            if not incident.state.is_open:
+                return PublishResult("skipped", detail="resolved before it was published")
+            return PublishResult("created", self._put(fields, incident.key))
+        self.records[self._known(record_id)].update(fields)
+        self._touch(record_id)
+        done = RemoteRef(self.name, record_id, record_id)
+        return PublishResult("updated" if incident.state.is_open else "resolved", done)
 
 
 class FakeMapper:

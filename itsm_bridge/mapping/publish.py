@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from itsm_bridge.model import Incident
 
 if TYPE_CHECKING:
-    from itsm_bridge.config import Config
+    from itsm_bridge.mapping.context import MappingConfig
 
 COMPONENT_STATUS_BY_PRIORITY: dict[str, str] = {"P1": "major_outage", "P2": "partial_outage"}
 OTHER_PRIORITIES = "degraded_performance"
@@ -29,7 +29,7 @@ def component_status_for(priority: str | None) -> str:
     return COMPONENT_STATUS_BY_PRIORITY.get(priority or "", OTHER_PRIORITIES)
 
 
-def page_component(incident: Incident, config: Config) -> str | None:
+def page_component(incident: Incident, config: MappingConfig) -> str | None:
     """The page component (by name) the incident's service maps to, or None."""
     services = config.taxonomy.services
     canonical = services.canonical(incident.service)
@@ -38,7 +38,7 @@ def page_component(incident: Incident, config: Config) -> str | None:
     return services.platform_values("statuspage").get(canonical)
 
 
-def should_publish(incident: Incident, config: Config) -> bool:
+def should_publish(incident: Incident, config: MappingConfig) -> bool:
     """Whether this incident goes on the public page at all."""
     rule = config.settings.publish
     chosen = (incident.major and rule.when_major) or (

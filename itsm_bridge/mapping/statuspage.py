@@ -30,7 +30,7 @@ from itsm_bridge.mapping.templates import TemplateProblem, render_public
 from itsm_bridge.model import Incident, Priority, PublicStatus, State
 
 if TYPE_CHECKING:
-    from itsm_bridge.config import Config
+    from itsm_bridge.mapping.context import MappingConfig
     from itsm_bridge.records import RemoteRecord
 
 PLATFORM = "statuspage"
@@ -62,7 +62,7 @@ class StatuspageMapper:
 
     platform = PLATFORM
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: MappingConfig) -> None:
         self.config = config
         publish = config.settings.publish
         self.guard = Guard(publish.internal_host_patterns)

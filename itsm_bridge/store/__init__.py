@@ -1,4 +1,4 @@
-"""State store: links, shadows, cursors, journal, quarantine and the one-writer lock."""
+"""State store: links, shadows, cursors, learned facts, journal, quarantine and the one-writer lock."""
 
 from __future__ import annotations
 

@@ -23,7 +23,8 @@ from itsm_bridge.mapping.translate import PlatformMapper
 from itsm_bridge.model import Incident
 from itsm_bridge.platforms import own_writer_pool
 from itsm_bridge.store.base import StateStore
-from itsm_bridge.sync.apply import Applied, Writer, settle_open_intents
+from itsm_bridge.sync.apply import Applied, Writer
+from itsm_bridge.sync.settle import settle_open_intents
 from itsm_bridge.sync.hints import hint_states
 from itsm_bridge.sync.identity import Identity
 from itsm_bridge.sync.plan import Plan

@@ -1,7 +1,7 @@
 """Writing actions: journal the intent, make the call, journal the outcome, record the link.
 
 A crash between intent and outcome leaves an open intent; the next run settles it by looking the
-record up by correlation key (see `settle_open_intents`) before anything is created again.
+record up by correlation key (see `sync.settle`) before anything is created again.
 
 A batch of keys is applied in steps: first the creates of every key, in bulk where the connector
 offers `create_many` (each new record's first transition riding its create where the vendor
@@ -21,11 +21,9 @@ what it did.
 from __future__ import annotations
 
 import logging
-import time
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from itsm_bridge import stopping
 from itsm_bridge.connectors.base import (
@@ -35,11 +33,10 @@ from itsm_bridge.connectors.base import (
     LooksUpNotes,
     NewIssue,
     Publisher,
-    SearchLags,
 )
 from itsm_bridge.records import RemoteRecord, Written, ref_of
 from itsm_bridge.errors import BridgeError, NotFound, RemoteValidation, Stale
-from itsm_bridge.links import link_or_report, unsettled_finding
+from itsm_bridge.links import link_or_report
 from itsm_bridge.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper
 from itsm_bridge.model import Incident, RemoteRef, State
@@ -152,7 +149,7 @@ class Writer:
                     out.versions[platform] = record.version
 
     def _create_in_bulk(self, platform: str, connector: CreatesInBulk, remaining: dict[str, list[Action]],
-                        incidents: Mapping[str, Incident], results: dict[str, Applied]) -> None:  # fmt: skip
+                        incidents: Mapping[str, Incident], results: dict[str, Applied]) -> None:
         """Every key's create on `platform` in bulk calls, each told the state its first
         transition heads for (the connector lets it ride where the vendor allows)."""
         folded: list[tuple[str, list[Action], list[JournalEntry]]] = []
@@ -307,7 +304,7 @@ class Writer:
         raise ValueError(f"unknown action kind {action.kind}")
 
     def _publish(self, connector: Connector, action: Action, ref: RemoteRef | None, intent: JournalEntry, out: Applied,
-                 incident: Incident) -> None:  # fmt: skip
+                 incident: Incident) -> None:
         """The page connector decides create, update or resolve; a guard block is quarantined."""
         if not isinstance(connector, Publisher):
             raise TypeError(f"{action.platform} cannot publish")
@@ -363,65 +360,3 @@ class Writer:
 def _failed(exc: BridgeError) -> dict[str, Any]:
     """The outcome journaled for a write that failed."""
     return {"result": "failed", "error": type(exc).__name__, "message": str(exc)}
-
-
-def settle_open_intents(
-    store: StateStore,
-    connectors: dict[str, Connector],
-    run_id: str,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-) -> list[dict[str, Any]]:
-    """Close intents a crashed run left open. A create whose record exists is linked (found by
-    its correlation key; where search lags behind writes, looked for until the lag has passed),
-    so the next plan updates it instead of creating a duplicate."""
-    settled: list[dict[str, Any]] = []
-    for intent in store.open_intents():
-        if stopping.requested():
-            break  # the rest stay open for the next run
-        result: dict[str, Any] = {"result": "settled", "open_since": intent.at}
-        connector = connectors.get(intent.platform or "")
-        if intent.action in ("create", "publish") and connector is not None and intent.key:
-            try:
-                result.update(_settle_create(store, connector, intent, run_id, stopping.interruptible(sleep)))
-            except Interrupted:
-                break  # the rest stay open for the next run
-            except BridgeError as exc:  # scoped to the record: held with the reason, never raised again
-                if exc.disposition == "abort":
-                    raise
-                finding = unsettled_finding(intent.key, connector.name, intent.action or "create", exc)
-                store.quarantine(connector.name, [finding], {}, key=intent.key, ref=intent.ref)
-                result.update(result="quarantined", error=type(exc).__name__, message=str(exc))
-        store.append(run_id, "outcome", result, key=intent.key, platform=intent.platform, ref=intent.ref,
-                     action=intent.action, intent_seq=intent.seq)  # fmt: skip
-        settled.append({"key": intent.key, "platform": intent.platform, "action": intent.action, **result})
-    return settled
-
-
-def _settle_create(store: StateStore, connector: Connector, intent: JournalEntry, run_id: str,
-                   sleep: Callable[[float], None]) -> dict[str, Any]:  # fmt: skip
-    """Link the record an open create made, if it landed; where the key is linked to another
-    record meanwhile (a run that overlapped), the linked one stays and this one is reported."""
-    assert intent.key is not None
-    found = _find_after_lag(connector, intent, sleep)
-    if found is None:
-        return {"found": None}
-    kept = link_or_report(store, run_id, intent.key, found.ref)
-    out: dict[str, Any] = {"found": str(found.ref), "version": found.version}
-    if kept != found.ref:
-        out.update(kept=str(kept), duplicate=str(found.ref))
-    return out
-
-
-def _find_after_lag(connector: Connector, intent: JournalEntry, sleep: Callable[[float], None]) -> RemoteRecord | None:
-    lag = connector.search_lag_s if isinstance(connector, SearchLags) else 0.0
-    since = datetime.fromisoformat(intent.at)
-    while True:
-        assert intent.key is not None
-        found = connector.find(intent.key)
-        if found is not None:
-            return found
-        waited = (datetime.now(UTC) - since).total_seconds()
-        if waited >= lag:
-            return None
-        sleep(min(max(lag - waited, 0.05), max(lag / 5, 0.2)))

@@ -111,12 +111,12 @@ class Engine:
         shadow = self.store.shadow(key) or Shadow(key, {})
         fields = {**shadow.merged, **{k: v for k, v in merged.to_dict().items() if k not in ("key", "comments", "links")}}
         outcome = Outcome(key, merged, list(actions), shadow_fields=fields, side_shadows=dict(shadow.sides),
-                          comments_seen=shadow.comments_seen)  # fmt: skip
+                          comments_seen=shadow.comments_seen)
         return KeyPlan(key, outcome, {}, dict(shadow.versions), dict(shadow.sides))
 
     def _applier(self, reads: Reads, summary: RunSummary, *, check_stale: bool = False) -> Applier:
         applier = Applier(self.config, self.store, self.connectors, self.mappers, run_id=self.run_id, identity=self.identity,
-                          planner=self.planner, reads=reads, summary=summary, check_stale=check_stale)  # fmt: skip
+                          planner=self.planner, reads=reads, summary=summary, check_stale=check_stale)
         self._appliers.append(applier)
         return applier
 
@@ -135,7 +135,7 @@ class Engine:
             if isinstance(connector, NeedsPreflight):
                 connector.preflight()
         reads = {p: ReadProgress(Watermark.from_cursor(self.store.cursor(p)), started, overlap(self.config, p))
-                 for p in two_way(self.config, self.connectors)}  # fmt: skip
+                 for p in two_way(self.config, self.connectors)}
         sink: Sink = Shown(plan, reads, self.identity, summary) if dry_run else self._applier(reads, summary)
         sink.begin()
         reader = Reader(self.config, self.store, self.connectors, self.mappers, self.identity, reads)

@@ -130,7 +130,7 @@ class Identity:
         conflict, and journal the changed-key findings."""
         for conflict in self.refusals:
             self.store.quarantine(conflict.platform, [conflict.finding.to_dict()], conflict.quarantine_record(),
-                                  key=conflict.key, ref=conflict.record.id)  # fmt: skip
+                                  key=conflict.key, ref=conflict.record.id)
         for entry_id in self.released:
             self.store.release(entry_id)
         for finding, ref in self.findings:

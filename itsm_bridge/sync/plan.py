@@ -101,7 +101,7 @@ class Plan:
     def _action_data(self, action: Action) -> dict[str, Any]:
         data = asdict(action)
         return {"kind": data.pop("kind"), "platform": data.pop("platform"), "key": data.pop("key"),
-                "incident": self.incidents.get(action.key), **data}  # fmt: skip
+                "incident": self.incidents.get(action.key), **data}
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")

@@ -66,7 +66,7 @@ class Planner:
                 key, shadow, sides, linked,
                 source=self.sync.source, targets=self.sync.targets, owners=self.sync.owners,
                 matrix=self.config.matrix, rules=self.config.rules, versions=shadow.versions if shadow else None,
-            )  # fmt: skip
+            )
             for target in self.sync.targets:
                 if outcome.merged is not None and is_publish_only(target) and target in self.connectors:
                     plan_publish(outcome, shadow.merged if shadow else None, linked.get(target), self.config, target)
@@ -79,7 +79,7 @@ class Planner:
 def conflict_entries(plan: KeyPlan) -> list[dict[str, Any]]:
     """The key's settled field conflicts, as journaled (a real run) or shown (a dry run)."""
     return [{"key": plan.key, "field": c.field, "values": c.values, "winner": c.winner, "rule": c.rule}
-            for c in plan.outcome.conflicts]  # fmt: skip
+            for c in plan.outcome.conflicts]
 
 
 def show(plan: Plan, key_plan: KeyPlan) -> None:

@@ -87,7 +87,7 @@ class Reader:
         return pending
 
     def _target_records(self, platform: str, read: ReadProgress, pending: dict[str, dict[str, Side]], only: str | None,
-                        summary: RunSummary) -> None:  # fmt: skip
+                        summary: RunSummary) -> None:
         changes = self.connectors[platform].changed_since(read.watermark)
         for record in changes:
             if stopping.requested():

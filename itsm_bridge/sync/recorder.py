@@ -57,7 +57,7 @@ class Recorder:
         seen = {p: s.version for p, s in plan.sides.items()}
         versions = {**plan.versions, **seen, **result.versions}
         self.store.put_shadow(Shadow(plan.key, plan.outcome.shadow_fields, self._side_shadows(plan, result),
-                                     plan.outcome.comments_seen, versions))  # fmt: skip
+                                     plan.outcome.comments_seen, versions))
 
     def _side_shadows(self, plan: KeyPlan, result: Applied) -> dict[str, dict[str, Any]]:
         """How each platform shows the incident now: from the record our last write returned,

@@ -226,6 +226,24 @@ def test_plan_reads_only_and_apply_applies_exactly_it(bridge, tmp_path):
     assert bridge.writes()[before:] == []
 
 
+def test_apply_writes_a_saved_plan_as_sync_does_in_bulk_and_reads_back_once(bridge, tmp_path):
+    for n in range(60):
+        add_incident(bridge.sandbox, short_description=f"incident {n}", impact="3")  # in progress
+    plan_file = tmp_path / "plan.json"
+    assert bridge.run("plan", "--out", str(plan_file)).returncode == 0
+    bridge.sandbox.clear_calls()
+    r = bridge.run("--json", "apply", str(plan_file))
+    summary = json.loads(r.stdout)
+    assert r.returncode == 0 and summary["created"] == 60 and summary["transitioned"] == 60, r.stdout + r.stderr
+    shapes = Counter(re.sub(r"/\d+", "/N", f"{c.method} {c.path}") for c in bridge.sandbox.calls("jira"))
+    assert shapes["POST /rest/api/N/issue/bulk"] == 2 and shapes["POST /rest/api/N/issue"] == 1  # as sync: 50 a call
+    assert shapes["POST /rest/api/N/issue/bulkfetch"] == 1  # what was written, read back once
+    settle(bridge)
+    before = len(bridge.writes())
+    assert bridge.sync_json()[0] == 0  # the shadows the plan left: nothing to redo
+    assert bridge.writes()[before:] == []
+
+
 def test_apply_refuses_a_stale_action(bridge, tmp_path):
     record = add_incident(bridge.sandbox)
     assert bridge.sync_json()[0] == 0

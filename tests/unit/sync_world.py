@@ -13,7 +13,7 @@ from itsm_bridge.model import Incident
 from itsm_bridge.store import open_store
 from itsm_bridge.store.base import StateStore
 from itsm_bridge.sync.engine import Engine
-from itsm_bridge.testing import FakeConnector, FakeMapper, incident_fields
+from itsm_bridge.testing import FakeConnector, FakeMapper, FakePage, incident_fields
 
 CONFIG = """
 [servicenow]
@@ -32,6 +32,21 @@ search_lag_s = 0
 
 [sync]
 targets = ["jira"]
+"""
+
+PAGE = """
+[statuspage]
+url = "https://api.statuspage.io"
+page_id = "page1"
+api_key_env = "STATUSPAGE_KEY"
+
+[publish]
+priorities = ["P1"]
+
+[taxonomy.services.Email]
+servicenow = "Email"
+jira = "Email"
+statuspage = "Email"
 """
 
 WRITES = ("put_shadow", "put_cursor", "put_facts", "forget_facts", "link", "unlink", "append", "quarantine", "release")
@@ -67,10 +82,12 @@ class World:
     snow: FakeConnector
     jira: FakeConnector
     clock: Clock
+    page: FakePage | None = None
 
     @property
     def connectors(self) -> dict[str, FakeConnector]:
-        return {"servicenow": self.snow, "jira": self.jira}
+        pages = {"statuspage": self.page} if self.page is not None else {}
+        return {"servicenow": self.snow, "jira": self.jira, **pages}
 
     def engine(self, store: Any = None) -> Engine:
         mappers: dict[str, Any] = {p: FakeMapper(p) for p in self.connectors}
@@ -88,13 +105,16 @@ class World:
         """Everything the store holds, to compare before and after."""
         return {"journal": len(list(self.store.journal())), "links": list(self.store.all_links()),
                 "shadows": list(self.store.all_shadows()), "quarantine": self.store.quarantined(),
-                "cursors": [self.store.cursor(p) for p in ("servicenow", "jira")]}  # fmt: skip
+                "cursors": [self.store.cursor(p) for p in ("servicenow", "jira")]}
 
 
-def make_world(tmp_path: Path) -> World:
+def make_world(tmp_path: Path, *, page: bool = False) -> World:
+    """Fake ServiceNow (the source) and Jira; with `page`, a fake status page publishing P1s."""
     clock = Clock()
     file = tmp_path / "config.toml"
-    file.write_text(CONFIG, encoding="utf-8")
+    text = CONFIG.replace('targets = ["jira"]', 'targets = ["jira", "statuspage"]') + PAGE if page else CONFIG
+    file.write_text(text, encoding="utf-8")
     cfg = config_module.load(file)
     store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
-    return World(cfg, store, FakeConnector("servicenow", clock=clock), FakeConnector("jira", clock=clock), clock)
+    snow, jira = FakeConnector("servicenow", clock=clock), FakeConnector("jira", clock=clock)
+    return World(cfg, store, snow, jira, clock, FakePage(clock=clock) if page else None)

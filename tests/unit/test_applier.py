@@ -31,7 +31,7 @@ def test_a_batch_journals_each_writes_intent_before_its_outcome(tmp_path):
     assert summary.created == 1 and summary.transitioned == 1
     entries = [e for e in world.store.journal(key="INC1") if e.kind in ("intent", "outcome")]
     assert [(e.kind, e.action) for e in entries] == [("intent", "create"), ("outcome", "create"),
-                                                     ("intent", "transition"), ("outcome", "transition")]  # fmt: skip
+                                                     ("intent", "transition"), ("outcome", "transition")]
     assert [e.intent_seq for e in entries[1::2]] == [e.seq for e in entries[0::2]]
     shadow = world.store.shadow("INC1")
     assert shadow is not None and shadow.merged["state"] == "in_progress" and "jira" in shadow.versions
@@ -118,3 +118,36 @@ def test_apply_plan_creates_in_bulk_like_sync(tmp_path):
     assert all(world.store.shadow(k) is not None for k in ("INC1", "INC2", "INC3"))
     again, _ = world.engine().sync()
     assert again.writes == 0  # the shadows the plan left say every side is aligned
+
+
+def test_page_writes_run_on_their_own_pool_and_journal_like_the_others(tmp_path):
+    world = make_world(tmp_path, page=True)
+    world.incident("INC1", impact=1, urgency=1, service="Email")  # P1: published
+    world.incident("INC2", service="Email")  # P5: not published
+    assert world.page is not None
+
+    summary, _ = world.engine().sync()
+
+    assert summary.created == 2 and summary.published == 1 and not summary.failed
+    assert [t.startswith("statuspage") for t in world.page.threads] == [True]
+    entries = [(e.kind, e.platform, e.action) for e in world.store.journal(key="INC1") if e.kind in ("intent", "outcome")]
+    assert entries[-2:] == [("intent", "statuspage", "publish"), ("outcome", "statuspage", "publish")]
+    assert world.page.find_id("INC1") is not None and world.page.find_id("INC2") is None
+    assert world.store.shadow("INC1") is not None
+
+
+def test_a_failing_page_write_holds_back_only_its_key_and_is_made_next_run(tmp_path):
+    world = make_world(tmp_path, page=True)
+    world.incident("INC1", impact=1, urgency=1, service="Email")
+    world.incident("INC2", impact=1, urgency=1, service="Email")
+    assert world.page is not None
+    world.page.fail("publish", Transient("503 from the fake page", platform="statuspage"), where="INC1")
+
+    summary, _ = world.engine().sync()
+
+    assert summary.created == 2 and summary.published == 1 and summary.failed == 1
+    assert [(e["key"], e["platform"]) for e in summary.errors] == [("INC1", "statuspage")]
+    assert world.store.shadow("INC1") is None and world.store.shadow("INC2") is not None
+    again, _ = world.engine().sync()
+    assert again.published == 1 and again.created == 0 and not again.failed
+    assert world.page.find_id("INC1") is not None and world.store.shadow("INC1") is not None

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from itsm_bridge.sync.cursor import ReadProgress
 from itsm_bridge.sync.identity import KEY_CONFLICT, Identity
 from itsm_bridge.sync.plan import Plan
@@ -31,7 +33,7 @@ def test_reading_and_planning_write_nothing(tmp_path):
     pending = reader.targets(summary, None)
     planner = Planner(world.config, store, world.connectors)
     plans = {key: planner.plan_key(key, {"servicenow": side, **pending.pop(key, {})}, findings)
-             for key, _, side, findings in reader.source_records(summary, None)}  # fmt: skip
+             for key, _, side, findings in reader.source_records(summary, None)}
 
     assert [(a.kind, a.changes) for a in plans["INC1"].actions] == [("update", {"title": ["INC1 is down", "INC1: mail is down"]})]
     assert [a.kind for a in plans["INC2"].actions] == ["create", "transition"]
@@ -94,3 +96,17 @@ def test_a_saved_plan_keeps_its_file_format_and_loads_either_shape(tmp_path):
     saved["actions"][0] = first  # an older file: the key's incident is read from its actions
     path.write_text(json.dumps(saved), encoding="utf-8")
     assert Plan.load(path).incident("INC1").title == "INC1 is down"  # the last action's, as the shadow took
+
+
+def test_a_saved_plan_whose_actions_carry_no_incident_is_refused_naming_the_key(tmp_path):
+    world = make_world(tmp_path)
+    world.incident("INC1")
+    _, plan = world.engine().sync(dry_run=True)
+    path = tmp_path / "plan.json"
+    saved = plan.to_dict()
+    for action in saved["actions"]:
+        del action["incident"]
+    path.write_text(json.dumps(saved), encoding="utf-8")
+
+    with pytest.raises(ValueError, match="INC1 carry no incident"):
+        Plan.load(path)

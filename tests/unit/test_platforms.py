@@ -1,9 +1,11 @@
 """The platform registry is the one place platforms are named: a platform registered there is
-picked up by config validation, `mapping check`, the connector and mapper factories and the sync's
-reconcile, with nothing else changed."""
+picked up by config validation, `mapping check`, the connector and mapper factories, reconcile and
+the sync engine (its writer pool included), with nothing else changed."""
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,12 +15,18 @@ import pytest
 from itsm_bridge import config, platforms
 from itsm_bridge.config_schema import ReadSettings, Settings
 from itsm_bridge.connectors import build
-from itsm_bridge.errors import ConfigError
+from itsm_bridge.connectors.base import NewIssue
+from itsm_bridge.errors import BridgeError, ConfigError
 from itsm_bridge.mapping.check import mapping_report
 from itsm_bridge.mapping.priority import PriorityMatrix
 from itsm_bridge.mapping.translate import mapper_for
-from itsm_bridge.model import Incident, Level, State
+from itsm_bridge.model import Incident, Level, RemoteRef, State
+from itsm_bridge.records import Written
+from itsm_bridge.store import open_store
+from itsm_bridge.sync.engine import Engine
 from itsm_bridge.sync.reconcile import Side, carried, compared, reconcile, shows_priority
+from itsm_bridge.testing import FakeConnector, FakeMapper, incident_fields
+from tests.unit.sync_world import Clock
 
 HERE = __name__
 
@@ -190,3 +198,41 @@ def test_which_fields_a_platform_carries_is_decided_by_its_spec_alone():
 
 def _annotation_types(annotation: Any) -> tuple[Any, ...]:
     return getattr(annotation, "__args__", (annotation,))
+
+
+class ThreadNotingConnector(FakeConnector):
+    """A fake platform that notes the thread each of its writes runs on."""
+
+    def __init__(self, name: str, **kw: Any) -> None:
+        super().__init__(name, **kw)
+        self.threads: set[str] = set()
+
+    def create(self, fields: dict[str, Any], correlation_key: str) -> Written:
+        self.threads.add(threading.current_thread().name)
+        return super().create(fields, correlation_key)
+
+    def create_many(self, items: list[NewIssue]) -> list[RemoteRef | BridgeError]:
+        self.threads.add(threading.current_thread().name)
+        return super().create_many(items)
+
+    def transition(self, ref: RemoteRef, state: State, fields: Any = None) -> Written:
+        self.threads.add(threading.current_thread().name)
+        return super().transition(ref, state, fields)
+
+
+def test_the_engine_syncs_to_a_registered_platform_on_its_own_writer_pool(tmp_path):
+    spec = dataclasses.replace(FAKE, own_writer_pool=True)
+    platforms.register(spec)
+    try:
+        cfg = load(WITH_FAKE.replace('queue = "OPS"', 'queue = "OPS"\noverlap_s = 0'), tmp_path)
+        clock = Clock()
+        snow, desk = FakeConnector("servicenow", clock=clock), ThreadNotingConnector("fakedesk", clock=clock)
+        snow.add(incident_fields(Incident("INC1", title="Mail is down", state=State.IN_PROGRESS)), key="INC1")
+        store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+        connectors: dict[str, Any] = {"servicenow": snow, "fakedesk": desk}
+        Engine(cfg, store, connectors, mappers={p: FakeMapper(p) for p in connectors}, now=clock).sync()
+    finally:
+        platforms.unregister(spec.name)
+    [record] = desk.records.values()
+    assert record["title"] == "Mail is down" and record["state"] == "in_progress"
+    assert desk.threads and all(name.startswith("fakedesk") for name in desk.threads)
