@@ -1,9 +1,14 @@
 """What every platform connector offers the sync engine, whatever the vendor.
 
-A connector knows HTTP and its vendor's fields, nothing about other platforms. It reads and writes
-`RemoteRecord`s: the vendor's own field values (values, not display values, for logic), the
-vendor's own version of the record, and its `RemoteRef`. Mapping to the canonical model happens
-in `itsm_bridge.mapping`, not here.
+A connector knows HTTP and its vendor's fields, nothing about other platforms, and imports
+nothing from `sync/` or `mapping/`. It reads and writes `RemoteRecord`s (`itsm_bridge.records`):
+the vendor's own field values (values, not display values, for logic), the vendor's own version
+of the record, and its `RemoteRef`. Mapping to the canonical model happens in
+`itsm_bridge.mapping`, not here.
+
+`Connector` is what every connector offers; what only some vendors allow (bulk create, bulk
+fetch, note lookup, learned facts, state hints, a preflight, a lagging search, publishing) is a
+small `runtime_checkable` protocol below, which the engine asks for with `isinstance`.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ class CheckResult:
 
 @runtime_checkable
 class Connector(Protocol):
+    """One platform's records over its vendor's API."""
+
     name: str
 
     def changed_since(self, cursor: Watermark | None) -> ChangeRead:

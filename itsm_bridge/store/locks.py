@@ -14,10 +14,11 @@ import fcntl
 import json
 import os
 import socket
-from contextlib import contextmanager
+import time
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from itsm_bridge.errors import Locked
 
@@ -52,6 +53,26 @@ def _read_holder(fd: int) -> str:
     if not info:
         return ""
     return f" (pid {info.get('pid')} on {info.get('host')}, {info.get('owner')}, since {info.get('since')})"
+
+
+@contextmanager
+def waiting(take: Callable[[], AbstractContextManager[None]], wait_s: float, why: str) -> Iterator[None]:
+    """Hold the lock `take` makes, waiting up to `wait_s` seconds for its holder to let it go;
+    then Locked, saying `why` the lock was wanted."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        lock = take()
+        try:
+            lock.__enter__()
+            break
+        except Locked as exc:
+            if time.monotonic() >= deadline:
+                raise Locked(f"{exc}; {why}") from None
+            time.sleep(0.1)
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
 
 
 @contextmanager

@@ -116,6 +116,15 @@ MIGRATIONS: list[tuple[int, str, Callable[[Any], None]]] = [
 ]
 
 
+def upgrading(conn: Any) -> bool:
+    """Whether the store exists, made by an earlier version, and has migrations to apply: such a
+    store may be in use by a run of that version, whose writes must not straddle the upgrade."""
+    if not inspect(conn).has_table("schema_version"):
+        return False  # a new store: nothing can be using it yet
+    done = {row.version for row in conn.execute(select(schema_version.c.version))}
+    return any(version not in done for version, _, _ in MIGRATIONS)
+
+
 def migrate(conn: Any, is_sqlite: bool) -> list[int]:
     """Apply every migration not yet recorded, inside the caller's write transaction; return the
     versions applied now."""

@@ -9,7 +9,7 @@ journal's run queries are in `runs`.
 from __future__ import annotations
 
 import json
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -22,8 +22,8 @@ from itsm_bridge.model import RemoteRef
 from itsm_bridge.store import runs
 from itsm_bridge.store.base import Cursor, Facts, JournalEntry, QuarantineEntry, Shadow, VerifyResult
 from itsm_bridge.store.chain import GENESIS, KEYED, PLAIN, Head, dumps, link_hash, verify
-from itsm_bridge.store.locks import advisory_lock, file_lock
-from itsm_bridge.store.migrations import migrate
+from itsm_bridge.store.locks import advisory_lock, file_lock, waiting
+from itsm_bridge.store.migrations import migrate, upgrading
 from itsm_bridge.store.schema import cursors, facts, journal, links, quarantine, schema_version, shadows
 
 
@@ -53,6 +53,9 @@ def _shadow(row: Any) -> Shadow:
     return Shadow(key, merged, sides, frozenset(seen), versions, datetime.fromisoformat(updated_at))
 
 
+UPGRADE_WAIT_S = 30.0  # how long opening a store to upgrade it waits for a run in progress
+
+
 class SqlStore:
     """StateStore over SQLAlchemy Core."""
 
@@ -63,9 +66,16 @@ class SqlStore:
         self.is_sqlite = url.startswith("sqlite")
         try:
             self.engine = self._engine(url, password)
-            self._migrate()
         except DatabaseError as exc:  # OperationalError, or a file that is not a database
             raise StoreError(f"cannot open the state store {self._safe_url()}: {exc.orig}") from None
+        try:
+            self._migrate()
+        except DatabaseError as exc:
+            self.engine.dispose()
+            raise StoreError(f"cannot open the state store {self._safe_url()}: {exc.orig}") from None
+        except BaseException:  # Locked (an upgrade waiting for a run), a signal: no connection left open
+            self.engine.dispose()
+            raise
 
     def _safe_url(self) -> str:
         return self.url.split("@")[-1] if "@" in self.url else self.url
@@ -103,8 +113,17 @@ class SqlStore:
         return engine
 
     def _migrate(self) -> None:
-        with self._write() as conn:
-            migrate(conn, self.is_sqlite)
+        """Create the store, or upgrade it. An upgrade holds the one-writer lock too (waiting a
+        while for a run in progress, of this or an earlier version) so no run's writes straddle
+        it; the migration transaction itself keeps two processes from both migrating."""
+        with self.engine.connect() as conn:
+            upgrade = upgrading(conn)
+        with ExitStack() as held:
+            if upgrade:
+                why = "the store needs a schema upgrade, which waits for that run to finish"
+                held.enter_context(waiting(lambda: self._writer_lock("schema upgrade"), UPGRADE_WAIT_S, why))
+            with self._write() as conn:
+                migrate(conn, self.is_sqlite)
 
     def _write(self) -> Any:
         """A transaction that writes (SQLite: BEGIN IMMEDIATE)."""
@@ -120,6 +139,9 @@ class SqlStore:
     # --- lock
     def lock(self, owner: str) -> AbstractContextManager[None]:
         self._refuse_unkeyed_writer()
+        return self._writer_lock(owner)
+
+    def _writer_lock(self, owner: str) -> AbstractContextManager[None]:
         if self.is_sqlite:
             path = self.url[len("sqlite:///") :]
             return file_lock(Path(path + ".lock"), owner)

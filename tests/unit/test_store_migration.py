@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
-from typing import Any
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
-from itsm_bridge.store import open_store
+from itsm_bridge.errors import Locked
+from itsm_bridge.store import open_store, sql
+from itsm_bridge.store.locks import advisory_lock, file_lock
 from itsm_bridge.store.migrations import _typed_store
 from tests.fixtures import store_v2
 from tests.pg import needs_pg, pg_url  # noqa: F401 (pg_url: a fixture)
@@ -146,4 +151,70 @@ def test_two_processes_opening_a_version_2_postgresql_store_at_once_migrate_it_o
     _open_at_once(pg_url)
     store = open_store(pg_url)
     assert_migrated_without_loss(store, store_v2.old_facts(copied))
+    store.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=needs_pg)])
+def v2_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A v2 store (as the earlier version left it), on SQLite or PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{store_v2.copy_to(tmp_path / 'state.sqlite')}"
+    url: str = request.getfixturevalue("pg_url")
+    store_v2.copy_to_postgres(url)
+    return url
+
+
+@contextmanager
+def run_in_progress(url: str) -> Iterator[None]:
+    """The one-writer lock as a run of the earlier version holds it (the same file or advisory lock)."""
+    if url.startswith("sqlite"):
+        with file_lock(Path(url[len("sqlite:///") :] + ".lock"), "sync"):
+            yield
+        return
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    try:
+        with advisory_lock(engine, 7403118, "sync"):
+            yield
+    finally:
+        engine.dispose()
+
+
+def _versions(url: str) -> list[int]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        found = [r[0] for r in conn.execute(text("SELECT version FROM schema_version ORDER BY version"))]
+    engine.dispose()
+    return found
+
+
+def test_an_upgrade_does_not_straddle_a_run_in_progress(v2_url, monkeypatch):
+    monkeypatch.setattr(sql, "UPGRADE_WAIT_S", 0.3)
+    with run_in_progress(v2_url):
+        with pytest.raises(Locked, match="needs a schema upgrade, which waits for that run to finish"):
+            open_store(v2_url)
+        assert _versions(v2_url) == [1, 2]  # nothing moved under the run's feet
+    store = open_store(v2_url)
+    assert store.schema_versions() == [1, 2, 3]
+    store.close()
+
+
+def test_an_upgrade_waits_for_a_run_that_finishes(v2_url):
+    held, release = threading.Event(), threading.Event()
+
+    def run() -> None:
+        with run_in_progress(v2_url):
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    held.wait(10)
+    threading.Timer(0.5, release.set).start()
+    store = open_store(v2_url)  # waits for the run, then upgrades
+    thread.join()
+    assert release.is_set() and store.schema_versions() == [1, 2, 3]
     store.close()

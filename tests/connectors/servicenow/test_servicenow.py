@@ -85,7 +85,7 @@ def test_a_record_updated_mid_read_does_not_make_the_read_skip_another(platform,
 
 
 def test_the_keyset_condition_means_strictly_after_the_last_row_on_the_sandbox_evaluator():
-    from itsm_bridge.connectors.servicenow.connector import page_query
+    from itsm_bridge.connectors.servicenow.rows import page_query
     from itsm_bridge.sandbox.servicenow.encoded_query import run
 
     times = ["2024-05-02 08:00:00", "2024-05-02 08:00:01", "2024-05-02 08:00:02"]

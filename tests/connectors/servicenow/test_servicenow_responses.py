@@ -13,7 +13,7 @@ import requests
 import responses
 
 from itsm_bridge.connectors.servicenow import ServiceNowConnector
-from itsm_bridge.connectors.servicenow.connector import INCIDENT_COLUMNS, READ_FIELDS
+from itsm_bridge.connectors.servicenow.rows import INCIDENT_COLUMNS, READ_FIELDS
 from itsm_bridge.mapping.fields import SERVICENOW_FIELDS
 from itsm_bridge.mapping.servicenow import ServiceNowMapper
 from itsm_bridge.connectors.servicenow.query import Query
