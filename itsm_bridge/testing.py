@@ -82,6 +82,7 @@ class FakeConnector:
 
     @property
     def writes(self) -> int:
+        """Write calls made so far (those that failed included)."""
         return sum(n for m, n in self.by_method.items() if m in ("create", "create_many", "update", "transition", "add_comment"))
 
     # --- the connector protocol
