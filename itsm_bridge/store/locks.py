@@ -22,6 +22,8 @@ from typing import Any, Callable, Iterator
 
 from itsm_bridge.errors import Locked
 
+WRITER_LOCK = 7403118  # PostgreSQL advisory lock id of the one writer (every version uses this one)
+
 
 @contextmanager
 def file_lock(path: Path, owner: str) -> Iterator[None]:

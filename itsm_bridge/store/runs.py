@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from sqlalchemy import Select, cast, func, select
-from sqlalchemy.dialects.postgresql import JSONB
 
 from itsm_bridge.store.schema import journal
 
@@ -19,6 +18,8 @@ def payload_text(field: str, is_sqlite: bool) -> Any:
     """A payload's top-level `field` as text, in SQL."""
     if is_sqlite:
         return func.json_extract(journal.c.payload, f"$.{field}")
+    from sqlalchemy.dialects.postgresql import JSONB  # only on PostgreSQL: a SQLite run never loads its dialect
+
     return cast(journal.c.payload, JSONB)[field].astext
 
 

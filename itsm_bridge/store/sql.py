@@ -22,7 +22,7 @@ from itsm_bridge.model import RemoteRef
 from itsm_bridge.store import runs
 from itsm_bridge.store.base import Cursor, Facts, JournalEntry, QuarantineEntry, Shadow, VerifyResult
 from itsm_bridge.store.chain import GENESIS, KEYED, PLAIN, Head, dumps, link_hash, verify
-from itsm_bridge.store.locks import advisory_lock, file_lock, waiting
+from itsm_bridge.store.locks import WRITER_LOCK, advisory_lock, file_lock, waiting
 from itsm_bridge.store.migrations import migrate, upgrading
 from itsm_bridge.store.schema import cursors, facts, journal, links, quarantine, schema_version, shadows
 
@@ -145,7 +145,7 @@ class SqlStore:
         if self.is_sqlite:
             path = self.url[len("sqlite:///") :]
             return file_lock(Path(path + ".lock"), owner)
-        return advisory_lock(self.engine, 7403118, owner)
+        return advisory_lock(self.engine, WRITER_LOCK, owner)
 
     # --- links
     def link(self, key: str, ref: RemoteRef) -> None:

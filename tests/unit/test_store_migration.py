@@ -14,7 +14,7 @@ import pytest
 
 from itsm_bridge.errors import Locked
 from itsm_bridge.store import open_store, sql
-from itsm_bridge.store.locks import advisory_lock, file_lock
+from itsm_bridge.store.locks import WRITER_LOCK, advisory_lock, file_lock
 from itsm_bridge.store.migrations import _typed_store
 from tests.fixtures import store_v2
 from tests.pg import needs_pg, pg_url  # noqa: F401 (pg_url: a fixture)
@@ -175,7 +175,7 @@ def run_in_progress(url: str) -> Iterator[None]:
 
     engine = create_engine(url)
     try:
-        with advisory_lock(engine, 7403118, "sync"):
+        with advisory_lock(engine, WRITER_LOCK, "sync"):
             yield
     finally:
         engine.dispose()
