@@ -49,6 +49,9 @@ class Bridge:
 
         self.config: Config = config if isinstance(config, Config) else load(config)
 
+    def __repr__(self) -> str:
+        return f"Bridge({str(self.config.path) if self.config.path else '<config>'!r})"
+
     @classmethod
     def for_sandbox(
         cls, sandbox: Sandbox, workdir: str | os.PathLike[str], provider: Literal["statuspage", "cachet"] = "statuspage"

@@ -25,6 +25,7 @@ from tests.cli.conftest import in_process, local
 
 def test_plan_writes_nothing_and_sync_applies_it_with_a_typed_result(bridge):
     api = Bridge(bridge.config_path)
+    assert repr(api) == f"Bridge({str(bridge.config_path)!r})"
     bridge.sandbox.servicenow.insert_incident({"short_description": "api: db down", "category": "software"})
 
     plan = api.plan()
