@@ -60,10 +60,15 @@ def relinked_since_last_run() -> Select[Any]:
 def entries(key: str | None, kinds: Sequence[str], after: int | None, last: int | None) -> Select[Any]:
     """Journal entries, oldest first unless `last` (then newest first, `last` of them)."""
     query = select(journal)
+    kind: Any = journal.c.kind
     if key is not None:
         query = query.where(journal.c.key == key)
+        # One key's entries are few: found by the key's index. `kind || ''` keeps SQLite (whose
+        # planner has no statistics) off the (kind, seq) index, which would visit every entry
+        # of those kinds in the journal, of all keys, for each key asked.
+        kind = kind.concat("")
     if kinds:
-        query = query.where(journal.c.kind.in_(list(kinds)))
+        query = query.where(kind.in_(list(kinds)))
     if after is not None:
         query = query.where(journal.c.seq > after)
     if last is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import pytest
+from sqlalchemy import event
 
 from itsm_bridge.store import open_store
 from tests.pg import ADMIN_URL, needs_pg, pg_url  # noqa: F401 (pg_url: a fixture)
@@ -67,3 +68,39 @@ def test_facts_are_kept_per_platform_replaced_and_forgotten(store):
     assert facts.values == {"zone": "Etc/UTC", "long": "x" * 5000} and facts.learned_at is not None
     store.forget_facts("jira")
     assert store.facts("jira") is None and store.facts("servicenow").values == {"user": "itsm.bridge"}
+
+
+def _sqlite_steps(store: Any) -> list[int]:
+    """A counter of the SQLite virtual machine's steps on every connection the store opens from now."""
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0  # 0: carry on
+
+    store.engine.dispose()  # the connections opened from here on are counted
+    event.listen(store.engine, "connect", lambda conn, _record: conn.set_progress_handler(count, 1))
+    return steps
+
+
+def test_reading_one_keys_entries_of_a_kind_visits_that_key_only_not_every_entry_of_the_kind(tmp_path):
+    # A sync asks this once per comment it copies: visiting every intent of the journal each time
+    # made each run's cost (and the database pages it holds in memory) grow with the journal.
+    store = open_store(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    steps = _sqlite_steps(store)
+
+    def steps_to_read_k() -> int:
+        steps[0] = 0
+        assert [e.action for e in store.journal(key="K", kinds=("intent",))] == ["create", "comment"]
+        return steps[0]
+
+    store.append("A", "intent", {}, key="K", platform="jira", action="create")
+    store.append("A", "outcome", {"result": "ok"}, key="K", platform="jira", action="create", intent_seq=1)
+    store.append("A", "intent", {}, key="K", platform="jira", action="comment")
+    for i in range(10):
+        store.append("A", "intent", {}, key=f"O{i}", platform="jira", action="create")
+    few = steps_to_read_k()
+    for i in range(300):
+        store.append("B", "intent", {}, key=f"P{i}", platform="jira", action="create")
+    assert steps_to_read_k() < 2 * few
+    store.close()
