@@ -3,7 +3,8 @@
 - no import circle crosses folders: two modules in different folders never import each other,
   directly or through others;
 - nothing in `sync/` names a vendor: the engine learns platforms from the registry;
-- connectors import nothing from `sync/` or `mapping/`, and `mapping/` imports no connector.
+- connectors import nothing from `sync/` or `mapping/`, and `mapping/` imports no connector;
+- the ground floor (model, records, watermark, findings, errors, http) imports none of those.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "itsm_bridge"
+UPPER = ("itsm_bridge.sync", "itsm_bridge.mapping", "itsm_bridge.connectors", "itsm_bridge.reports")
 VENDORS = re.compile(r"servicenow|jira|statuspage|cachet", re.IGNORECASE)
 
 
@@ -83,6 +85,7 @@ def test_no_import_circle_crosses_folders() -> None:
 @pytest.mark.parametrize("folder, forbidden", [
     ("itsm_bridge.connectors", ("itsm_bridge.sync", "itsm_bridge.mapping")),
     ("itsm_bridge.mapping", ("itsm_bridge.connectors",)),
+    *((f"itsm_bridge.{ground}", UPPER) for ground in ("model", "records", "watermark", "findings", "errors", "http")),
 ])
 def test_layer_imports_nothing_above_it(folder: str, forbidden: tuple[str, ...]) -> None:
     wrong = sorted(
