@@ -18,7 +18,7 @@ from typing import Mapping, Protocol
 from itsm_bridge import stopping
 from itsm_bridge.config import Config
 from itsm_bridge.connectors.base import Connector
-from itsm_bridge.links import holds, settle_gone
+from itsm_bridge.sync.linking import holds, settle_gone
 from itsm_bridge.mapping.translate import PlatformMapper
 from itsm_bridge.model import Incident
 from itsm_bridge.platforms import own_writer_pool

@@ -36,7 +36,7 @@ from itsm_bridge.connectors.base import (
 )
 from itsm_bridge.records import RemoteRecord, Written, ref_of
 from itsm_bridge.errors import BridgeError, NotFound, RemoteValidation, Stale
-from itsm_bridge.links import link_or_report
+from itsm_bridge.sync.linking import link_or_report
 from itsm_bridge.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper
 from itsm_bridge.model import Incident, RemoteRef, State

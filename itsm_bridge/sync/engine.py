@@ -22,7 +22,7 @@ from itsm_bridge import stopping
 from itsm_bridge.config import Config
 from itsm_bridge.connectors.base import Connector, NeedsPreflight
 from itsm_bridge.errors import BridgeError, NotFound
-from itsm_bridge.links import gone_finding, key_findings, unreadable_finding
+from itsm_bridge.sync.linking import gone_finding, key_findings, unreadable_finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import RemoteRef
 from itsm_bridge.records import RemoteRecord

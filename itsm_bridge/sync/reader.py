@@ -17,7 +17,7 @@ from itsm_bridge.config import Config
 from itsm_bridge.config_schema import ReadSettings
 from itsm_bridge.connectors.base import Connector
 from itsm_bridge.errors import Paused
-from itsm_bridge.links import key_findings
+from itsm_bridge.sync.linking import key_findings
 from itsm_bridge.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper
 from itsm_bridge.records import RemoteRecord

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from itsm_bridge import stopping
 from itsm_bridge.connectors.base import Connector, SearchLags
 from itsm_bridge.errors import BridgeError
-from itsm_bridge.links import link_or_report, unsettled_finding
+from itsm_bridge.sync.linking import link_or_report, unsettled_finding
 from itsm_bridge.records import RemoteRecord
 from itsm_bridge.store.base import JournalEntry, StateStore
 from itsm_bridge.stopping import Interrupted

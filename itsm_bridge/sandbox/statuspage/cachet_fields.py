@@ -123,8 +123,8 @@ def filtered(rows: list[dict[str, Any]], req: Request, ints: tuple[str, ...], fl
             rows = [r for r in rows if int(r[key]) == wanted]
     for key in flags:
         if req.arg(key) not in (None, ""):
-            flag = flag(req.arg(key), key)
-            rows = [r for r in rows if bool(r[key]) == flag]
+            wanted_flag = flag(req.arg(key), key)
+            rows = [r for r in rows if bool(r[key]) == wanted_flag]
     return rows
 
 

@@ -100,6 +100,16 @@ def test_components_page_under_meta_pagination(platform: CachetPlatform, http: r
     assert len(http.get(url(platform, "/components")).json()["data"]) == 7  # default per_page 20
 
 
+def test_components_filter_by_the_enabled_flag(platform: CachetPlatform, http: requests.Session) -> None:
+    db = component_id(platform, "Database")
+    assert http.put(url(platform, f"/components/{db}"), json={"enabled": False}).status_code == 200
+    enabled = http.get(url(platform, "/components"), params={"enabled": "1"})
+    disabled = http.get(url(platform, "/components"), params={"enabled": "false"})
+    assert enabled.status_code == disabled.status_code == 200, enabled.text
+    assert [c["name"] for c in disabled.json()["data"]] == ["Database"]
+    assert len(enabled.json()["data"]) == 6 and "Database" not in {c["name"] for c in enabled.json()["data"]}
+
+
 def test_putting_a_component_status_changes_it_and_an_out_of_range_status_is_a_400(
     platform: CachetPlatform, http: requests.Session
 ) -> None:
