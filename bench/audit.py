@@ -126,7 +126,7 @@ def main() -> None:
         print(f"  {name:<42} {seconds:6.2f} s")
     by_kind = report.by_kind()
     print(f"findings: {len(report.findings):,} {by_kind}")
-    print(f"outputs: " + ", ".join(f"{fmt} {size / 1e6:.1f} MB" for fmt, size in sizes.items()))
+    print("outputs: " + ", ".join(f"{fmt} {size / 1e6:.1f} MB" for fmt, size in sizes.items()))
     print(f"total {total:.2f} s for {args.n:,} incidents ({args.n / total:,.0f}/s); target {TARGET_S:.0f} s: "
           f"{total / TARGET_S:.2f} of the target ({'OK' if total < TARGET_S else 'OVER'})")  # fmt: skip
     missing = {k: v for k, v in planted.items() if by_kind.get(k, 0) != v}

@@ -28,11 +28,12 @@ import multiprocessing as mp
 import random
 import re
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
-from bench.floor import JiraIssue, PageIncident, SnowIncident, Snapshot
+from bench.floor import JiraIssue, PageIncident, Snapshot, SnowIncident
 from itsm_bridge.sandbox.seed import NOTES, _incident_fields, _references
 from itsm_bridge.sandbox.vocabulary import RESOLUTION_CODES
 

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Collection, Iterable, Mapping
 
 BULK_CREATE = 50  # issues per Jira `POST /rest/api/3/issue/bulk`
 PLATFORMS = ("servicenow", "jira", "statuspage")

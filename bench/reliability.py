@@ -66,7 +66,7 @@ def main() -> int:
         if args.jobs > 1:
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
-                results: Any = pool.map(play, *zip(*jobs))
+                results: Any = pool.map(play, *zip(*jobs, strict=True))
                 outcomes = list(_report(results))
         else:
             outcomes = list(_report(play(*job) for job in jobs))

@@ -6,7 +6,8 @@ and relink take the store's lock (a running sync is never changed under its feet
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 

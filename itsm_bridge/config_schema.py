@@ -6,7 +6,7 @@ line and a close-match suggestion. Secrets are only ever names of environment va
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from itsm_bridge.api import Bridge
 from itsm_bridge.sandbox.app import Sandbox

@@ -13,7 +13,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from itsm_bridge.connectors.base import Connector, FetchesInBulk
 from itsm_bridge.errors import NotFound

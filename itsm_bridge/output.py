@@ -7,7 +7,8 @@ incident title could otherwise clear the screen, retitle the window or plant a h
 from __future__ import annotations
 
 import unicodedata
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 # Bidirectional overrides, embeddings, isolates and marks: they reorder what a reader sees.
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -34,9 +35,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     its line), columns sized to their widest cell."""
     cells = [[str(c) for c in headers], *[[("" if c is None else printable(str(c), keep="")) for c in r] for r in rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    out = ["  ".join(c.ljust(w) for c, w in zip(cells[0], widths)).rstrip()]
+    out = ["  ".join(c.ljust(w) for c, w in zip(cells[0], widths, strict=True)).rstrip()]
     out.append("  ".join("-" * w for w in widths))
-    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells[1:]]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells[1:]]
     return "\n".join(out)
 
 

@@ -13,8 +13,9 @@ only when it is configured, and this module imports nothing of connectors or map
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Literal
 
 from itsm_bridge.model import SYNC_FIELDS
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from itsm_bridge.errors import StoreError
 from itsm_bridge.log import redact

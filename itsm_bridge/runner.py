@@ -5,9 +5,10 @@ errors propagate as BridgeErrors with exit codes."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from itsm_bridge import platforms, stopping
 from itsm_bridge.config import Config

@@ -17,8 +17,8 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 from itsm_bridge.errors import BridgeError
 

@@ -18,8 +18,9 @@ import dataclasses
 import itertools
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from itsm_bridge.connectors.base import CheckResult, NewIssue, PublishResult
 from itsm_bridge.errors import BridgeError, NotFound

@@ -22,8 +22,9 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from itsm_bridge.sandbox.app import Sandbox
@@ -71,10 +72,9 @@ def shapes(calls: Iterable[Call]) -> Counter[tuple[str, str, str]]:
 
 def measure(n: int, latency_ms: float, seed: int = 0) -> dict[str, Any]:
     """Two baseline runs over n seeded incidents: calls per incident by shape, seconds per incident."""
+    from bench.baseline.venv import ensure_venv
     from itsm_bridge.sandbox.app import Sandbox
     from itsm_bridge.sandbox.faults import FaultProfile
-
-    from bench.baseline.venv import ensure_venv
 
     python = ensure_venv()
     out: dict[str, Any] = {"n": n, "latency_ms": latency_ms, "runs": []}

@@ -32,8 +32,8 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from itsm_bridge.findings import Finding
 from itsm_bridge.output import is_control

@@ -17,7 +17,8 @@ diagonal first), so a Jira record never contradicts the matrix; `carries` lists 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from itsm_bridge import platforms
 from itsm_bridge.findings import Finding, Severity
@@ -176,7 +177,7 @@ class JiraMapper:
             svc = keep(self.taxonomy.services.to_platform(PLATFORM, incident.service, policy))
             managed = set(self.taxonomy.services.platform_values(PLATFORM).values())
             self._put(out, self.service_field, [svc] if svc else [], managed, {"value": svc} if svc else None)
-        for field, ops in (out.get("update") or {}).items():
+        for ops in (out.get("update") or {}).values():
             added = {str(op["add"]) for op in ops if "add" in op}  # category and service may share a field
             ops[:] = [op for op in ops if "remove" not in op or str(op["remove"]) not in added]
         return out, findings

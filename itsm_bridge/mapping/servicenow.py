@@ -9,15 +9,16 @@ matrix) but never written; state goes through `transition`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from itsm_bridge.vendor_time import parse_snow_time, snow_time
 from itsm_bridge.errors import RequiredFieldMissing, UnmappedValue
 from itsm_bridge.findings import Finding, Severity, blocking
 from itsm_bridge.mapping.fields import SERVICENOW_FIELDS
 from itsm_bridge.mapping.rules import Step, check
 from itsm_bridge.mapping.taxonomy import Resolved
 from itsm_bridge.model import SYNC_FIELDS, Incident, Level, Priority, State
+from itsm_bridge.vendor_time import parse_snow_time, snow_time
 
 if TYPE_CHECKING:
     from itsm_bridge.mapping.context import MappingConfig

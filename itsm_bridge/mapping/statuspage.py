@@ -21,7 +21,8 @@ while the incident is open, or the reverse.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from itsm_bridge.findings import Finding
 from itsm_bridge.mapping.guard import Guard, public_text

@@ -6,7 +6,8 @@ matrix, ...) are returned as data; the engine decides what a blocking one stops.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, Protocol
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from itsm_bridge import platforms
 from itsm_bridge.findings import Finding

@@ -10,9 +10,10 @@ Only `changed_since` and `get` are called: nothing is written anywhere, not even
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from itsm_bridge import platforms
 from itsm_bridge.errors import NotFound

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from itertools import pairwise
+from typing import Any
 
 from itsm_bridge.model import Incident
 
@@ -107,7 +109,7 @@ def recurrence(lines: list[Timeline], days: int) -> dict[str, Any]:
     found: list[dict[str, Any]] = []
     for (service, category), members in groups.items():
         members.sort(key=lambda t: (t.opened, t.key))
-        repeats = [b.key for a, b in zip(members, members[1:]) if (b.opened - a.opened).days < days]  # type: ignore[operator]  # grouped only when opened
+        repeats = [b.key for a, b in pairwise(members) if (b.opened - a.opened).days < days]  # type: ignore[operator]  # grouped only when opened
         if repeats:
             found.append({"service": service, "category": category, "incidents": len(members),
                           "recurrences": len(repeats), "keys": repeats})  # fmt: skip

@@ -3,8 +3,9 @@ asset (it opens offline, attached to a mail), and a print stylesheet so it reads
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
-from typing import Any, Sequence
+from typing import Any
 
 from itsm_bridge.reports.charts import grouped, hbar
 from itsm_bridge.reports.findings import KINDS

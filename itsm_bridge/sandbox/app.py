@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from itsm_bridge.sandbox.core import Call, Platform
 from itsm_bridge.sandbox.faults import PROFILES

@@ -12,8 +12,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html.parser import HTMLParser
-from typing import Any, Sequence
+from typing import Any
 
 from markdown_it import MarkdownIt
 

@@ -15,10 +15,11 @@ import json
 import os
 import socket
 import time
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from itsm_bridge.errors import Locked
 

@@ -9,10 +9,11 @@ journal's run queries are in `runs`.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import Engine, Text, create_engine, event, func, insert, literal, or_, select, text, true, update
 from sqlalchemy.exc import DatabaseError

@@ -21,9 +21,10 @@ what it did.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from itsm_bridge import stopping
 from itsm_bridge.connectors.base import (
@@ -34,15 +35,15 @@ from itsm_bridge.connectors.base import (
     NewIssue,
     Publisher,
 )
-from itsm_bridge.records import RemoteRecord, Written, ref_of
 from itsm_bridge.errors import BridgeError, NotFound, RemoteValidation, Stale
-from itsm_bridge.sync.linking import link_or_report
 from itsm_bridge.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper
 from itsm_bridge.model import Incident, RemoteRef, State
+from itsm_bridge.records import RemoteRecord, Written, ref_of
+from itsm_bridge.stopping import Interrupted
 from itsm_bridge.store.base import JournalEntry, StateStore
 from itsm_bridge.store.serialized import Serialized
-from itsm_bridge.stopping import Interrupted
+from itsm_bridge.sync.linking import link_or_report
 from itsm_bridge.sync.plan import Action
 
 log = logging.getLogger("itsm_bridge.sync")
@@ -172,19 +173,19 @@ class Writer:
             answers = connector.create_many(items)
         except Interrupted as exc:  # some may have been created: their intents stay open for the next run
             answers = [exc] * len(items)
-        for (key, group, intents), answer in zip(folded, answers):  # an answer: Written or the item's error
+        for (key, group, intents), answer in zip(folded, answers, strict=True):  # an answer: Written or the item's error
             out = results[key]
             if isinstance(answer, Interrupted):
                 out.interrupted = True
                 remaining[key] = []
                 if answer.unsent:  # never sent: close its intents; else the next run looks it up by key
-                    for action, intent in zip(group, intents):
+                    for action, intent in zip(group, intents, strict=True):
                         self._outcome(intent, action, None, _failed(answer))
                 continue
             if isinstance(answer, BridgeError):
                 if answer.disposition == "abort":
                     raise answer
-                for action, intent in zip(group, intents):
+                for action, intent in zip(group, intents, strict=True):
                     self._outcome(intent, action, None, _failed(answer))
                 if isinstance(answer, RemoteValidation):  # the vendor refused the record as mapped
                     self._hold(platform, group[0], answer, out, incidents[key])
@@ -193,7 +194,7 @@ class Writer:
                 remaining[key] = []  # the key's later actions depend on its create
                 continue
             out.refs[platform] = link_or_report(self.store, self.run_id, key, ref_of(answer))
-            for action, intent in zip(group, intents):
+            for action, intent in zip(group, intents, strict=True):
                 self._outcome(intent, action, ref_of(answer), {"result": "ok", "version": None})
             out.done += group
             remaining[key] = [a for a in remaining[key] if all(a is not g for g in group)]

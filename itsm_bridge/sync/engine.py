@@ -15,24 +15,25 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from itsm_bridge import stopping
 from itsm_bridge.config import Config
 from itsm_bridge.connectors.base import Connector, NeedsPreflight
 from itsm_bridge.errors import BridgeError, NotFound
-from itsm_bridge.sync.linking import gone_finding, key_findings, unreadable_finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import RemoteRef
 from itsm_bridge.records import RemoteRecord
+from itsm_bridge.stopping import Interrupted
 from itsm_bridge.store.base import Shadow, StateStore
 from itsm_bridge.store.serialized import Serialized
-from itsm_bridge.stopping import Interrupted
 from itsm_bridge.sync.applier import Applier, Shown, Sink
 from itsm_bridge.sync.cursor import ReadProgress
 from itsm_bridge.sync.hints import restore_facts
 from itsm_bridge.sync.identity import Identity, is_conflict
+from itsm_bridge.sync.linking import gone_finding, key_findings, unreadable_finding
 from itsm_bridge.sync.plan import Action, Plan
 from itsm_bridge.sync.planner import KeyPlan, Planner
 from itsm_bridge.sync.reader import Reader, Reads, account, overlap, side, two_way

@@ -9,7 +9,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from itsm_bridge.connectors.base import Connector, LearnsFacts, TakesStateHints
 from itsm_bridge.model import State

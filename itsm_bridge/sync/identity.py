@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from itsm_bridge.connectors.base import Connector
-from itsm_bridge.records import RemoteRecord
 from itsm_bridge.errors import NotFound
 from itsm_bridge.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper
 from itsm_bridge.model import RemoteRef
+from itsm_bridge.records import RemoteRecord
 from itsm_bridge.store.base import StateStore
 from itsm_bridge.sync.plan import Plan
 

@@ -8,8 +8,9 @@ The operator's link commands (`links show`, `relink`, `gone`) are in `itsm_bridg
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from itsm_bridge import correlation, platforms
 from itsm_bridge.errors import BridgeError, LinkConflict, NotFound

@@ -6,8 +6,9 @@ shown (a dry run: `show` puts it in the `Plan`) or applied (`sync.applier.Applie
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from itsm_bridge.config import Config
 from itsm_bridge.connectors.base import Connector

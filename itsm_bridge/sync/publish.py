@@ -6,7 +6,8 @@ The page is a one-way target: it is told the merged incident when something publ
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from itsm_bridge.config import Config
 from itsm_bridge.mapping.publish import should_publish

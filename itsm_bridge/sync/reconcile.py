@@ -13,14 +13,15 @@ incident and the actions for each target, or the Findings that block it.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, Mapping, Sequence
+from datetime import datetime
+from functools import cache
+from typing import Any
 
 from itsm_bridge.findings import Finding
-from itsm_bridge.mapping.rules import RequiredRule, check_steps
 from itsm_bridge.mapping.priority import PriorityMatrix
+from itsm_bridge.mapping.rules import RequiredRule, check_steps
 from itsm_bridge.model import Comment, Incident, State
 from itsm_bridge.platforms import get as platform_spec
 from itsm_bridge.store.base import Shadow
@@ -255,7 +256,7 @@ def compared(platform: str) -> tuple[str, ...]:
     return _merged_of(spec.carries)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _merged_of(carries: frozenset[str]) -> tuple[str, ...]:
     return tuple(f for f in MERGED_FIELDS if f in carries)
 

@@ -6,8 +6,9 @@ Only the applier calls the recorder: a dry run records nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from itsm_bridge.config import Config
 from itsm_bridge.connectors.base import Connector

@@ -8,7 +8,8 @@ each run, and `status` says why until someone fixes the cause and runs `itsm-bri
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from itsm_bridge.findings import Finding
 from itsm_bridge.store.base import StateStore

@@ -9,16 +9,17 @@ linked, so the next plan updates it instead of creating a duplicate.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Callable
+from typing import Any
 
 from itsm_bridge import stopping
 from itsm_bridge.connectors.base import Connector, SearchLags
 from itsm_bridge.errors import BridgeError
-from itsm_bridge.sync.linking import link_or_report, unsettled_finding
 from itsm_bridge.records import RemoteRecord
-from itsm_bridge.store.base import JournalEntry, StateStore
 from itsm_bridge.stopping import Interrupted
+from itsm_bridge.store.base import JournalEntry, StateStore
+from itsm_bridge.sync.linking import link_or_report, unsettled_finding
 
 
 def settle_open_intents(

@@ -6,8 +6,9 @@ Slow ones: building its venv (pysnow, python-jira) needs the package index the f
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 

@@ -10,8 +10,20 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.floor import (  # noqa: E402
-    JiraIssue, PageIncident, SnowIncident, Snapshot, amplification, cycle_floor, jira_writes, page_writes,
-    path_length, read_pages, sandbox_rideable, sandbox_workflow, snow_writes, workflow_graph,
+    JiraIssue,
+    PageIncident,
+    Snapshot,
+    SnowIncident,
+    amplification,
+    cycle_floor,
+    jira_writes,
+    page_writes,
+    path_length,
+    read_pages,
+    sandbox_rideable,
+    sandbox_workflow,
+    snow_writes,
+    workflow_graph,
 )  # fmt: skip
 
 GRAPH, INITIAL = sandbox_workflow()

@@ -15,10 +15,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from openapi_core import Config, OpenAPI
+from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from openapi_core.exceptions import OpenAPIError
 from openapi_core.validation.response.exceptions import MissingData
 from rfc3339_validator import validate_rfc3339
-from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
 from tests.specs import spec_path
 

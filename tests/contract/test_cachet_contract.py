@@ -14,7 +14,8 @@ import copy
 import functools
 import json
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -24,8 +25,7 @@ from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from itsm_bridge.connectors.statuspage import CachetConnector
-from itsm_bridge.connectors.statuspage import status_page_connector
+from itsm_bridge.connectors.statuspage import CachetConnector, status_page_connector
 from itsm_bridge.model import Priority, State
 from itsm_bridge.sandbox.server import serve, stop
 from itsm_bridge.sandbox.statuspage.cachet import CachetPlatform

@@ -15,7 +15,8 @@ import functools
 import json
 import re
 import warnings
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests

@@ -15,7 +15,8 @@ from __future__ import annotations
 import copy
 import functools
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -161,8 +162,7 @@ def test_a_patch_the_description_rejects_is_rejected(platform: StatuspagePlatfor
 
 def test_every_answer_the_connector_gets_matches_the_description(platform: StatuspagePlatform, recorded, monkeypatch) -> None:
     """The connector's whole life of a page incident, each exchange validated as it made it."""
-    from itsm_bridge.connectors.statuspage import StatuspageConnector
-    from itsm_bridge.connectors.statuspage import status_page_connector
+    from itsm_bridge.connectors.statuspage import StatuspageConnector, status_page_connector
     from itsm_bridge.model import Priority, State
     from tests.connectors.statuspage.test_statuspage import canary_incident
     from tests.connectors.statuspage.test_statuspage_responses import page_config

@@ -9,8 +9,6 @@ import sys
 import threading
 from pathlib import Path
 
-import pytest
-
 from itsm_bridge.correlation import label_for
 from itsm_bridge.sandbox.app import Sandbox
 from itsm_bridge.sandbox.config_writer import write_config

@@ -13,11 +13,12 @@ import logging
 import os
 import random
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from itsm_bridge import config as config_module
 from itsm_bridge import http as http_module

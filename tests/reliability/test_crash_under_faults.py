@@ -22,10 +22,11 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -36,7 +37,14 @@ from itsm_bridge.watermark import Watermark
 from tests.reliability import edits
 from tests.reliability.invariants import divergence, duplicates, lost_updates
 from tests.reliability.schedule import (
-    READ_POSTS, Result, Schedule, World, compressed_backoff, environment, process_zone, sync_until_clean,
+    READ_POSTS,
+    Result,
+    Schedule,
+    World,
+    compressed_backoff,
+    environment,
+    process_zone,
+    sync_until_clean,
 )  # fmt: skip
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,11 +11,12 @@ repeated (or skipped) local hour: the platforms' clocks (their skew) and the eng
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
 import random
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,7 +27,15 @@ from itsm_bridge.sync.engine import Engine
 from tests.reliability import edits
 from tests.reliability.invariants import divergence, duplicates, lost_updates
 from tests.reliability.schedule import (
-    Result, Schedule, World, compressed_backoff, environment, final_state, process_zone, sync_once, sync_until_clean,
+    Result,
+    Schedule,
+    World,
+    compressed_backoff,
+    environment,
+    final_state,
+    process_zone,
+    sync_once,
+    sync_until_clean,
 )  # fmt: skip
 
 SEED = 104

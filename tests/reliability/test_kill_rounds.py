@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import random
 import signal
-import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -27,7 +27,15 @@ from itsm_bridge.errors import BridgeError
 from itsm_bridge.sandbox.core import Request, Response
 from itsm_bridge.store import open_from_config
 from tests.reliability import edits
-from tests.reliability.schedule import READ_POSTS, Result, Schedule, World, compressed_backoff, environment, process_zone
+from tests.reliability.schedule import (
+    READ_POSTS,
+    Result,
+    Schedule,
+    World,
+    compressed_backoff,
+    environment,
+    process_zone,
+)
 from tests.reliability.test_crash_under_faults import cli, converge_and_check, new_incidents
 
 SEED = 11

@@ -14,8 +14,15 @@ import pytest
 
 from tests.reliability import edits
 from tests.reliability.invariants import duplicates, problems, public_texts
-from tests.reliability.schedule import Result, Schedule, World, compressed_backoff, environment, run_schedule, sync_until_clean
-
+from tests.reliability.schedule import (
+    Result,
+    Schedule,
+    World,
+    compressed_backoff,
+    environment,
+    run_schedule,
+    sync_until_clean,
+)
 
 
 @pytest.mark.parametrize("provider", ["statuspage", "cachet"])

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from itsm_bridge.config import load
-from itsm_bridge.records import RemoteRecord
 from itsm_bridge.mapping.jira import JiraMapper
 from itsm_bridge.model import Incident, Level, Priority, RemoteRef, State
+from itsm_bridge.records import RemoteRecord
 
 UPDATED = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 

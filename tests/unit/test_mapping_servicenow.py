@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from itsm_bridge import config
-from itsm_bridge.records import RemoteRecord
 from itsm_bridge.mapping.servicenow import ServiceNowMapper
 from itsm_bridge.model import Incident, Level, Priority, RemoteRef, State
+from itsm_bridge.records import RemoteRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = config.load(ROOT / "config.example.toml")

@@ -9,7 +9,8 @@ priorities from the create screen's allowed values (createmeta, read for the iss
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import requests
 from jira import JIRA, JIRAError

@@ -17,7 +17,8 @@ search lag has passed) before it is created on its own.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from itsm_bridge import stopping
 from itsm_bridge.config_schema import JiraSettings

@@ -6,8 +6,9 @@ checked before any create: a required field left empty is a blocking Finding and
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from itsm_bridge import correlation
 from itsm_bridge.config_schema import JiraSettings

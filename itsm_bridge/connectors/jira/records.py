@@ -6,18 +6,19 @@ service fields (components, labels or a select custom field) become plain lists 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from itsm_bridge import correlation
 from itsm_bridge.config_schema import JiraSettings
 from itsm_bridge.connectors.jira.adf import adf_to_text, text_to_adf_within
-from itsm_bridge.records import RemoteRecord
 from itsm_bridge.connectors.jira.identity import author_ids, carried_key
 from itsm_bridge.errors import RemoteValidation
 from itsm_bridge.model import Comment, RemoteRef, Visibility
+from itsm_bridge.records import RemoteRecord
 
 PLATFORM = "jira"
 INTERNAL_PROPERTY = "sd.public.comment"

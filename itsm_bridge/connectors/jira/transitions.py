@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from itsm_bridge.connectors.jira.api import JiraApi
 from itsm_bridge.connectors.jira.records import PLATFORM

@@ -29,19 +29,18 @@ import dataclasses
 import logging
 import re
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import requests
 
 from itsm_bridge.config import Config
 from itsm_bridge.connectors.base import CheckResult
-from itsm_bridge.records import ChangeRead, Pages, RemoteRecord
 from itsm_bridge.connectors.servicenow.client import PLATFORM, Auth, TableClient, check_instance, make_classifier
 from itsm_bridge.connectors.servicenow.query import Query
 from itsm_bridge.connectors.servicenow.rows import READ_FIELDS, Position, page_query, position, split_row, to_record
-from itsm_bridge.vendor_time import parse_snow_time
 from itsm_bridge.correlation import CORRELATION_DISPLAY, bridge_copy, mark
 from itsm_bridge.errors import (
     ConfigError,
@@ -50,11 +49,13 @@ from itsm_bridge.errors import (
     Forbidden,
     NotFound,
     RemoteValidation,
-    TransitionNotAllowed,
     Transient,
+    TransitionNotAllowed,
 )
 from itsm_bridge.http import HttpClient
 from itsm_bridge.model import Comment, RemoteRef, State, Visibility
+from itsm_bridge.records import ChangeRead, Pages, RemoteRecord
+from itsm_bridge.vendor_time import parse_snow_time
 from itsm_bridge.watermark import Watermark
 
 log = logging.getLogger("itsm_bridge.servicenow")

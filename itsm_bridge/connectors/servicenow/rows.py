@@ -3,8 +3,9 @@ row (read with display values `all`) as a RemoteRecord."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from itsm_bridge.connectors.servicenow.client import PLATFORM
 from itsm_bridge.connectors.servicenow.query import Query

@@ -15,8 +15,9 @@ The lifecycle is in `page.py`, the ownership and cadence rules in `rules.py`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, Iterator
+from typing import Any
 
 from itsm_bridge.connectors.base import CheckResult
 from itsm_bridge.connectors.statuspage.page import StatusPageConnector

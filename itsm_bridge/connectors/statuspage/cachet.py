@@ -34,16 +34,17 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, tzinfo
-from typing import Any, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from itsm_bridge.connectors.base import CheckResult
-from itsm_bridge.records import RemoteRecord
 from itsm_bridge.connectors.statuspage.page import StatusPageConnector
 from itsm_bridge.connectors.statuspage.rules import PageIncident, parse_page_time
 from itsm_bridge.errors import AuthError, ConnectorError, Forbidden, Transient
 from itsm_bridge.http import HttpClient, shared_budget
+from itsm_bridge.records import RemoteRecord
 
 log = logging.getLogger("itsm_bridge.connectors.cachet")
 

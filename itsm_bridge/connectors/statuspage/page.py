@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from itsm_bridge import platforms
 from itsm_bridge.connectors.base import CheckResult, PublishResult
-from itsm_bridge.records import ChangeRead, Pages, RemoteRecord
 from itsm_bridge.connectors.statuspage.rules import (
     DEFAULT_COMPONENT_STATUS,
     RESOLVED,
@@ -33,6 +33,7 @@ from itsm_bridge.errors import ConfigError, ConfigProblem, RemoteValidation
 from itsm_bridge.findings import Finding, blocking
 from itsm_bridge.http import HttpClient
 from itsm_bridge.model import Comment, Incident, RemoteRef, State
+from itsm_bridge.records import ChangeRead, Pages, RemoteRecord
 from itsm_bridge.watermark import Watermark
 
 if TYPE_CHECKING:

@@ -22,7 +22,13 @@ from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, b
 from itsm_bridge.sandbox.jira import issue_properties, servicedesk
 from itsm_bridge.sandbox.jira.create import CreateRoutes
 from itsm_bridge.sandbox.jira.schema import (
-    API_EMAIL, FIELDS, ISSUE_TYPES, RESOLUTIONS, JiraConfig, Renderer, Workflow,
+    API_EMAIL,
+    FIELDS,
+    ISSUE_TYPES,
+    RESOLUTIONS,
+    JiraConfig,
+    Renderer,
+    Workflow,
 )  # fmt: skip
 from itsm_bridge.sandbox.jira.search import SearchRoutes
 from itsm_bridge.sandbox.jira.store import FieldErrors, Issue, JiraStore, Record

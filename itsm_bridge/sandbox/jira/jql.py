@@ -17,9 +17,10 @@ lists of strings (labels, components), and `properties` (entity property key -> 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 Record = Mapping[str, Any]
 Predicate = Callable[[Record], bool]

@@ -12,14 +12,23 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 
 from itsm_bridge.sandbox.core import Clock
 from itsm_bridge.sandbox.jira import jql
 from itsm_bridge.sandbox.jira.schema import (
-    COMPONENTS, FIELDS, ISSUE_TYPES, PRIORITIES, RESOLUTIONS, TEXT_LIMIT, TEXT_TOO_LONG, JiraConfig,
-    jira_time, parse_jira_time,
+    COMPONENTS,
+    FIELDS,
+    ISSUE_TYPES,
+    PRIORITIES,
+    RESOLUTIONS,
+    TEXT_LIMIT,
+    TEXT_TOO_LONG,
+    JiraConfig,
+    jira_time,
+    parse_jira_time,
 )  # fmt: skip
 
 Record = dict[str, Any]

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, basic_auth

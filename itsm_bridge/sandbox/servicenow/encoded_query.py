@@ -21,8 +21,9 @@ as text, which orders them correctly; integer columns compare as numbers.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 Row = dict[str, str]
 Getter = Callable[[Row], str]

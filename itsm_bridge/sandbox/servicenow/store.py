@@ -13,14 +13,31 @@ from __future__ import annotations
 
 import random
 import sys
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from itsm_bridge.sandbox.core import Clock, HTTPFailure, Response
 from itsm_bridge.sandbox.servicenow.encoded_query import Getter, Row
 from itsm_bridge.sandbox.servicenow.schema import (
-    ADMIN_SYS_ID, CHOICE_COLUMNS, CHOICE_ELEMENT, CHOICES, CIS, CLOSED_STATES, GROUPS, INTEGER_COLUMNS, JOURNAL_COLUMNS,
-    KIND_ALIASES, POLICY_LABELS, PRIORITY, ROLES, TABLES, TIME_COLUMNS, USERS, WRITE_ONLY, TableDef,
+    ADMIN_SYS_ID,
+    CHOICE_COLUMNS,
+    CHOICE_ELEMENT,
+    CHOICES,
+    CIS,
+    CLOSED_STATES,
+    GROUPS,
+    INTEGER_COLUMNS,
+    JOURNAL_COLUMNS,
+    KIND_ALIASES,
+    POLICY_LABELS,
+    PRIORITY,
+    ROLES,
+    TABLES,
+    TIME_COLUMNS,
+    USERS,
+    WRITE_ONLY,
+    TableDef,
 )  # fmt: skip
 
 _UNIQUE = frozenset({"sys_id", "number", "task_effective_number", "correlation_id", "value", "element_id"})

@@ -19,8 +19,17 @@ from typing import Any
 
 from itsm_bridge.sandbox.core import Platform, Request, Response
 from itsm_bridge.sandbox.statuspage.rules import (
-    COMPONENT_STATUSES, IMPACTS, STATUS_IMPACT, check_component, check_incident, ident, page_of, refuse,
-    searchable, timestamp, wrapped,
+    COMPONENT_STATUSES,
+    IMPACTS,
+    STATUS_IMPACT,
+    check_component,
+    check_incident,
+    ident,
+    page_of,
+    refuse,
+    searchable,
+    timestamp,
+    wrapped,
 )  # fmt: skip
 from itsm_bridge.sandbox.vocabulary import SERVICES
 

@@ -30,11 +30,23 @@ What it keeps faithful, because the connector must cope with it:
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from itsm_bridge.sandbox.core import Platform, Request, Response
 from itsm_bridge.sandbox.statuspage.cachet_fields import (
-    body_of, cachet_error, filtered, find, flag, in_zone, integer, invalid, not_found, query_int, sorted_rows, text,
+    body_of,
+    cachet_error,
+    filtered,
+    find,
+    flag,
+    in_zone,
+    integer,
+    invalid,
+    not_found,
+    query_int,
+    sorted_rows,
+    text,
     timestamp,
 )  # fmt: skip
 from itsm_bridge.sandbox.vocabulary import SERVICES

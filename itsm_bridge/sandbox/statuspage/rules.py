@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from datetime import datetime
-from typing import Any, Collection
+from typing import Any
 
 from itsm_bridge.sandbox.core import HTTPFailure, Request, Response
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from itsm_bridge.records import ref_of
 from itsm_bridge.connectors.jira import JiraConnector
 from itsm_bridge.model import Comment, RemoteRef, State, Visibility
+from itsm_bridge.records import ref_of
 from itsm_bridge.sandbox.jira.api import JiraPlatform
 from itsm_bridge.sandbox.server import serve, stop
 from itsm_bridge.watermark import Watermark

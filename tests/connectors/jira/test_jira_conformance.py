@@ -7,8 +7,8 @@ import json
 import pytest
 import requests
 
-from itsm_bridge.connectors.jira.adf import adf_to_text, text_to_adf
 from itsm_bridge.connectors.jira import JiraConnector
+from itsm_bridge.connectors.jira.adf import adf_to_text, text_to_adf
 from itsm_bridge.connectors.jira.records import is_internal
 from itsm_bridge.model import RemoteRef, State, Visibility
 from itsm_bridge.sandbox.jira.api import JiraPlatform

@@ -13,9 +13,9 @@ import responses
 from responses import matchers
 
 from itsm_bridge.config import Config, load
-from itsm_bridge.connectors.jira.adf import text_to_adf
 from itsm_bridge.connectors.base import NewIssue
 from itsm_bridge.connectors.jira import JiraConnector
+from itsm_bridge.connectors.jira.adf import text_to_adf
 from itsm_bridge.connectors.jira.meta import MissingRequiredFields
 from itsm_bridge.connectors.jira.records import jql_value
 from itsm_bridge.errors import AuthError, RateLimited, RemoteValidation, Transient, TransitionNotAllowed

@@ -4,6 +4,7 @@ second, 429 storms, lossy creates, resolve checks, data policy, notes read back,
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 import requests
@@ -64,7 +65,7 @@ def test_2500_incidents_in_one_second_are_read_exactly_once_across_pages(platfor
     queries = [c.query for c in platform.call_log.calls() if c.path.endswith("/incident")]
     assert all("sysparm_offset" not in q for q in queries)
     ordered = sorted(inserted)
-    for q, last in zip(queries[1:], (ordered[999], ordered[1999])):  # each page starts after the last row read
+    for q, last in zip(queries[1:], (ordered[999], ordered[1999]), strict=True):  # each page starts after the last row read
         assert q["sysparm_query"][-1] == (f"sys_updated_on>=2024-05-02 08:29:15^sys_updated_on>2024-05-02 08:30:15"
                                           f"^ORsys_id>{last}^sys_updated_on>=2024-05-02 08:30:15"
                                           "^ORDERBYsys_updated_on^ORDERBYsys_id")  # fmt: skip
@@ -108,7 +109,7 @@ def test_a_429_storm_is_ridden_out_without_sending_before_retry_after(platform, 
     assert len(list(snow.changed_since(None, notes=False))) == 3
     calls = platform.call_log.calls()
     assert [c.status for c in calls] == [429, 429, 429, 200]
-    for throttled, following in zip(calls, calls[1:]):
+    for throttled, following in pairwise(calls):
         waited = (start_of(following) - datetime.fromisoformat(throttled.at)).total_seconds()
         assert waited >= 1.0, f"sent {waited:.3f}s after a 429 with Retry-After: 1"
 

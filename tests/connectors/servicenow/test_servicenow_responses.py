@@ -13,10 +13,8 @@ import requests
 import responses
 
 from itsm_bridge.connectors.servicenow import ServiceNowConnector
-from itsm_bridge.connectors.servicenow.rows import INCIDENT_COLUMNS, READ_FIELDS
-from itsm_bridge.mapping.fields import SERVICENOW_FIELDS
-from itsm_bridge.mapping.servicenow import ServiceNowMapper
 from itsm_bridge.connectors.servicenow.query import Query
+from itsm_bridge.connectors.servicenow.rows import INCIDENT_COLUMNS, READ_FIELDS
 from itsm_bridge.correlation import NOTE_MARKER
 from itsm_bridge.errors import (
     AuthError,
@@ -27,6 +25,8 @@ from itsm_bridge.errors import (
     RequiredFieldMissing,
     UnsafeQueryValue,
 )
+from itsm_bridge.mapping.fields import SERVICENOW_FIELDS
+from itsm_bridge.mapping.servicenow import ServiceNowMapper
 from itsm_bridge.model import Comment, Incident, RemoteRef, State, Visibility
 from itsm_bridge.watermark import Watermark, seen_key
 from tests.connectors import snow_config

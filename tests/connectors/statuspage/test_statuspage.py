@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 import requests
 
-from itsm_bridge.records import RemoteRecord
 from itsm_bridge.connectors.statuspage import StatuspageConnector
 from itsm_bridge.mapping.statuspage import StatuspageMapper
 from itsm_bridge.model import Comment, Incident, Priority, PublicStatus, State
+from itsm_bridge.records import RemoteRecord
 from itsm_bridge.sandbox.rendering import statuspage_view
 from itsm_bridge.sandbox.server import serve, stop
 from itsm_bridge.sandbox.statuspage.api import StatuspagePlatform
@@ -191,7 +192,7 @@ def test_thirty_status_changes_in_a_burst_keep_to_the_rate_with_no_errors(platfo
     assert [c for c in calls if c.status >= 400] == []
     # ~1/10 s apart, never bunched (half that at least: a loaded machine wakes a sleeper late, and
     # the one after it then goes closer behind; the page's own window count is the vendor's rule)
-    assert min(b - a for a, b in zip(sent, sent[1:])) >= 0.05
+    assert min(b - a for a, b in pairwise(sent)) >= 0.05
     assert most_in_any_window(arrival_times(platform), 1.0) <= 10
     assert len(platform.incident(ref.id)["incident_updates"]) == 31
 
@@ -201,7 +202,7 @@ def test_at_the_real_rate_requests_are_a_second_apart(platform):
     conn.publish(canary_incident())  # three requests: open incidents (find and holders), components, create
     times = arrival_times(platform)
     assert len(times) == 3 and all(c.status < 400 for c in platform.call_log.calls())
-    assert all((b - a).total_seconds() >= 0.95 for a, b in zip(times, times[1:]))
+    assert all((b - a).total_seconds() >= 0.95 for a, b in pairwise(times))
 
 
 def test_a_420_from_an_older_page_is_waited_out_like_a_429(platform):

@@ -9,9 +9,7 @@ import pytest
 import responses
 
 from itsm_bridge import config as config_mod
-from itsm_bridge.connectors.statuspage import CachetConnector
-from itsm_bridge.connectors.statuspage import StatuspageConnector
-from itsm_bridge.connectors.statuspage import status_page_connector
+from itsm_bridge.connectors.statuspage import CachetConnector, StatuspageConnector, status_page_connector
 from itsm_bridge.connectors.statuspage.rules import Deferred, PublishBlocked, hold_plan, release_plan
 from itsm_bridge.errors import RemoteValidation
 from itsm_bridge.mapping.publish import should_publish

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
