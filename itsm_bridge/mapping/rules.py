@@ -23,6 +23,8 @@ class Checked(Protocol):
 
     @property
     def key(self) -> str: ...
+
+
 STEPS: tuple[Step, ...] = ("create", "resolve", "close")
 
 

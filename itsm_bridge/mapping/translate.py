@@ -25,7 +25,9 @@ class PlatformMapper(Protocol):
         """The canonical incident a vendor record stands for, with every Finding on the way."""
         ...
 
-    def to_fields(self, incident: Incident, changed: Iterable[str] | None = None) -> tuple[dict[str, Any], list[Finding]]:
+    def to_fields(
+        self, incident: Incident, changed: Iterable[str] | None = None
+    ) -> tuple[dict[str, Any], list[Finding]]:
         """Vendor fields for `incident`; only those of the canonical fields in `changed` when
         given (send only what changed). State goes through `transition`, not these fields."""
         ...

@@ -1,9 +1,9 @@
 """The sandbox as one object: every imitated platform served on loopback, with one control surface.
 
-    with Sandbox(seed=7) as sb:
-        sb.seed(50)
-        requests.get(sb.servicenow.base_url + "/api/now/table/incident", auth=...)
-        sb.calls("jira")
+with Sandbox(seed=7) as sb:
+    sb.seed(50)
+    requests.get(sb.servicenow.base_url + "/api/now/table/incident", auth=...)
+    sb.calls("jira")
 """
 
 from __future__ import annotations

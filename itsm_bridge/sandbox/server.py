@@ -172,8 +172,9 @@ def serve(platform: Platform, host: str = "127.0.0.1", port: int = 0) -> Served:
     platform.base_url = f"http://{host}:{server.server_address[1]}"
     # A short poll interval: shutdown() waits for the loop's next poll, 0.5 s by default, which
     # made every stop of the four platforms take 2 s.
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name=f"sandbox-{platform.name}", daemon=True)  # fmt: skip
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"sandbox-{platform.name}", daemon=True
+    )
     thread.start()
     return Served(platform, server, thread)
 

@@ -37,7 +37,12 @@ def file_lock(path: Path, owner: str) -> Iterator[None]:
             holder = _read_holder(fd)
             raise Locked(f"another run holds the lock on {path.name}{holder}") from None
         os.ftruncate(fd, 0)
-        info = {"owner": owner, "pid": os.getpid(), "host": socket.gethostname(), "since": datetime.now(UTC).isoformat()}
+        info = {
+            "owner": owner,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": datetime.now(UTC).isoformat(),
+        }
         os.pwrite(fd, json.dumps(info).encode(), 0)
         try:
             yield

@@ -95,7 +95,9 @@ def _facts_table(conn: Any) -> None:
     before); an empty value (facts forgotten) moves as no row."""
     facts.create(conn, checkfirst=True)
     kept = {r.platform for r in conn.execute(select(facts.c.platform))}
-    old = conn.execute(select(cursors.c.name, cursors.c.value, cursors.c.updated_at).where(cursors.c.name.like(f"%{OLD_FACTS}"))).all()
+    old = conn.execute(
+        select(cursors.c.name, cursors.c.value, cursors.c.updated_at).where(cursors.c.name.like(f"%{OLD_FACTS}"))
+    ).all()
     for row in old:
         platform = row.name[: -len(OLD_FACTS)]
         if row.value and platform not in kept:

@@ -64,9 +64,16 @@ class Planner:
         outcome = Outcome(key)
         if not blocking:
             outcome = reconcile(
-                key, shadow, sides, linked,
-                source=self.sync.source, targets=self.sync.targets, owners=self.sync.owners,
-                matrix=self.config.matrix, rules=self.config.rules, versions=shadow.versions if shadow else None,
+                key,
+                shadow,
+                sides,
+                linked,
+                source=self.sync.source,
+                targets=self.sync.targets,
+                owners=self.sync.owners,
+                matrix=self.config.matrix,
+                rules=self.config.rules,
+                versions=shadow.versions if shadow else None,
             )
             for target in self.sync.targets:
                 if outcome.merged is not None and is_publish_only(target) and target in self.connectors:
@@ -79,8 +86,10 @@ class Planner:
 
 def conflict_entries(plan: KeyPlan) -> list[dict[str, Any]]:
     """The key's settled field conflicts, as journaled (a real run) or shown (a dry run)."""
-    return [{"key": plan.key, "field": c.field, "values": c.values, "winner": c.winner, "rule": c.rule}
-            for c in plan.outcome.conflicts]
+    return [
+        {"key": plan.key, "field": c.field, "values": c.values, "winner": c.winner, "rule": c.rule}
+        for c in plan.outcome.conflicts
+    ]
 
 
 def show(plan: Plan, key_plan: KeyPlan) -> None:

@@ -87,8 +87,14 @@ class Reader:
                 return pending  # the cursors stay: these changes are read again next run
         return pending
 
-    def _target_records(self, platform: str, read: ReadProgress, pending: dict[str, dict[str, Side]], only: str | None,
-                        summary: RunSummary) -> None:
+    def _target_records(
+        self,
+        platform: str,
+        read: ReadProgress,
+        pending: dict[str, dict[str, Side]],
+        only: str | None,
+        summary: RunSummary,
+    ) -> None:
         changes = self.connectors[platform].changed_since(read.watermark)
         for record in changes:
             if stopping.requested():
@@ -151,7 +157,9 @@ class Reader:
                 continue
             yield incident.key, record, side(self.source, incident, record), findings
 
-    def identified(self, record: RemoteRecord, summary: RunSummary, only: str | None = None) -> tuple[Any, list[Finding]]:
+    def identified(
+        self, record: RemoteRecord, summary: RunSummary, only: str | None = None
+    ) -> tuple[Any, list[Finding]]:
         """A source record as an incident under the key it belongs to (its link, else the key it
         carries); (None, []) when another record holds that key (refused, to be quarantined)."""
         incident, findings = self.mappers[self.source].to_canonical(record)

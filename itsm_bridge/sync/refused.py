@@ -27,8 +27,10 @@ def hold_refused(store: StateStore, key: str, applied: Applied, record: Mapping[
     if not refused or failed_runs_in_a_row(store, key) < RUNS:
         return False
     action, exc = refused[-1]
-    message = (f"{action.kind} on {action.platform} refused in {RUNS} runs in a row, last: {exc}; "
-               f"fix the cause, then `itsm-bridge retry`")  # fmt: skip
+    message = (
+        f"{action.kind} on {action.platform} refused in {RUNS} runs in a row, last: {exc}; "
+        f"fix the cause, then `itsm-bridge retry`"
+    )
     finding = Finding("write.refused", action.platform, action.kind, "block", message, key)
     store.quarantine(action.platform, [finding.to_dict()], dict(record), key=key, ref=None)
     for pair in refused:

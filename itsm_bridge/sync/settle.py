@@ -49,14 +49,23 @@ def settle_open_intents(
                 finding = unsettled_finding(intent.key, connector.name, intent.action or "create", exc)
                 store.quarantine(connector.name, [finding], {}, key=intent.key, ref=intent.ref)
                 result.update(result="quarantined", error=type(exc).__name__, message=str(exc))
-        store.append(run_id, "outcome", result, key=intent.key, platform=intent.platform, ref=intent.ref,
-                     action=intent.action, intent_seq=intent.seq)
+        store.append(
+            run_id,
+            "outcome",
+            result,
+            key=intent.key,
+            platform=intent.platform,
+            ref=intent.ref,
+            action=intent.action,
+            intent_seq=intent.seq,
+        )
         settled.append({"key": intent.key, "platform": intent.platform, "action": intent.action, **result})
     return settled
 
 
-def _settle_create(store: StateStore, connector: Connector, intent: JournalEntry, run_id: str,
-                   sleep: Callable[[float], None]) -> dict[str, Any]:
+def _settle_create(
+    store: StateStore, connector: Connector, intent: JournalEntry, run_id: str, sleep: Callable[[float], None]
+) -> dict[str, Any]:
     """Link the record an open create made, if it landed; where the key is linked to another
     record meanwhile (a run that overlapped), the linked one stays and this one is reported."""
     assert intent.key is not None

@@ -58,10 +58,15 @@ class Schedule:
         profiles = {p: _profile(rng) for p in PLATFORMS}
         skew = {p: timedelta(seconds=rng.randint(-600, 600)) for p in PLATFORMS}
         return cls(
-            seed=seed, profiles=profiles, skew=skew, zone=rng.choice(ZONES),
-            search_lag_s=round(rng.uniform(0.0, 0.6), 2), throttle_420=rng.random() < 0.5,
-            incidents=rng.randint(3, 6), rounds=rng.randint(2, 3),
-        )  # fmt: skip
+            seed=seed,
+            profiles=profiles,
+            skew=skew,
+            zone=rng.choice(ZONES),
+            search_lag_s=round(rng.uniform(0.0, 0.6), 2),
+            throttle_420=rng.random() < 0.5,
+            incidents=rng.randint(3, 6),
+            rounds=rng.randint(2, 3),
+        )
 
     def clean(self) -> Schedule:
         """The same seed (same edits) with no faults."""
@@ -168,7 +173,11 @@ class World:
         return total
 
     def writes(self) -> int:
-        return sum(1 for c in self.sandbox.calls() if c.method in ("POST", "PUT", "PATCH", "DELETE") and c.path not in READ_POSTS)
+        return sum(
+            1
+            for c in self.sandbox.calls()
+            if c.method in ("POST", "PUT", "PATCH", "DELETE") and c.path not in READ_POSTS
+        )
 
     def wait_search_lag(self) -> None:
         """Let Jira's index catch up with the last writes: the lag is time passing, not an event."""

@@ -26,16 +26,21 @@ def incident(**kw) -> Incident:
 
 def test_context_holds_only_the_allow_listed_fields():
     inc = incident(
-        description="DESC", assignee="ASSIGNEE", reporter="REPORTER", assignment_group="GROUP",
+        description="DESC",
+        assignee="ASSIGNEE",
+        reporter="REPORTER",
+        assignment_group="GROUP",
         resolution_notes="NOTES",
         comments=(Comment("a", "WORKNOTE", datetime(2024, 1, 1, tzinfo=UTC)),),
-    )  # fmt: skip
+    )
     ctx = public_context(inc)
     assert set(ctx) == set(ALLOWED_FIELDS)
     assert not {"DESC", "ASSIGNEE", "REPORTER", "GROUP", "NOTES", "WORKNOTE"} & {str(v) for v in ctx.values()}
 
 
-@pytest.mark.parametrize("name", ["description", "comments", "work_notes", "assignee", "reporter", "assignment_group", "incident"])
+@pytest.mark.parametrize(
+    "name", ["description", "comments", "work_notes", "assignee", "reporter", "assignment_group", "incident"]
+)
 def test_a_template_cannot_reach_internal_fields(name):
     with pytest.raises(TemplateProblem, match=name):
         render_public("{{ " + name + " }}", incident(description="secret"))

@@ -72,8 +72,13 @@ class Transition:
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Transition:
         fields = data.get("fields")
-        return cls(str(data["id"]), str(data.get("name") or ""), str(data["to"]),
-                   frozenset(fields) if fields is not None else None, frozenset(data.get("required") or ()))  # fmt: skip
+        return cls(
+            str(data["id"]),
+            str(data.get("name") or ""),
+            str(data["to"]),
+            frozenset(fields) if fields is not None else None,
+            frozenset(data.get("required") or ()),
+        )
 
 
 class Workflow:

@@ -30,8 +30,14 @@ def platform(monkeypatch):
 
 
 def connector(platform, *, interval: float = 0.0, extra: str = "", zone: str = "UTC") -> CachetConnector:
-    cfg = page_config(platform.base_url, provider="cachet", rps=50.0, interval=interval, extra=extra,
-                      page_extra=f'timezone = "{zone}"')  # fmt: skip
+    cfg = page_config(
+        platform.base_url,
+        provider="cachet",
+        rps=50.0,
+        interval=interval,
+        extra=extra,
+        page_extra=f'timezone = "{zone}"',
+    )
     conn = status_page_connector(cfg)
     assert isinstance(conn, CachetConnector)
     return conn
@@ -151,7 +157,9 @@ def test_status_changes_are_cachet_updates_and_keep_the_timeline(platform):
     assert [u["message"] for u in platform.updates(ref.id)] == ["Cause found."]
     assert platform.incident(ref.id)["status"] == 2
     # Nothing changed since: the latest public message is read back, so no repeat update is sent.
-    assert conn.publish(canary_incident(state=State.IN_PROGRESS, public_message="Cause found."), ref).action == "unchanged"
+    assert (
+        conn.publish(canary_incident(state=State.IN_PROGRESS, public_message="Cause found."), ref).action == "unchanged"
+    )
 
 
 def test_a_429_from_cachet_is_waited_out(platform):
