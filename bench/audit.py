@@ -38,12 +38,26 @@ from itsm_bridge.store.schema import links, quarantine, shadows  # noqa: E402
 from itsm_bridge.store.sql import SqlStore  # noqa: E402
 
 TARGET_S = 10.0
-CATEGORIES = {"Software": ["Email", "Operating System"], "Network": ["VPN", "DNS"], "Hardware": ["CPU", "Disk"],
-              "Database": ["DB2", "Oracle"], "Inquiry": [None]}  # fmt: skip
+CATEGORIES = {
+    "Software": ["Email", "Operating System"],
+    "Network": ["VPN", "DNS"],
+    "Hardware": ["CPU", "Disk"],
+    "Database": ["DB2", "Oracle"],
+    "Inquiry": [None],
+}
 SERVICES = ["Email", "VPN", "Payments API", "Web Portal"]
 GROUPS = ["Service Desk", "Network Operations", "Database Administration", "Messaging", "Payments SRE"]
-MATRIX = {(1, 1): "P1", (1, 2): "P2", (1, 3): "P3", (2, 1): "P2", (2, 2): "P3", (2, 3): "P4", (3, 1): "P3",
-          (3, 2): "P4", (3, 3): "P5"}  # fmt: skip
+MATRIX = {
+    (1, 1): "P1",
+    (1, 2): "P2",
+    (1, 3): "P3",
+    (2, 1): "P2",
+    (2, 2): "P3",
+    (2, 3): "P4",
+    (3, 1): "P3",
+    (3, 2): "P4",
+    (3, 3): "P5",
+}
 STATES = ["new", "in_progress", "on_hold", "resolved", "closed", "canceled"]
 
 
@@ -61,11 +75,23 @@ def seed(store: SqlStore, n: int, rng: random.Random) -> dict[str, int]:
         state = rng.choices(STATES, weights=[10, 20, 5, 40, 20, 5])[0]
         opened = now - timedelta(minutes=rng.randrange(0, 180 * 24 * 60))
         resolved = opened + timedelta(minutes=rng.randrange(5, 6000)) if state in ("resolved", "closed") else None
-        snow = {"title": f"Incident {i}", "description": "", "state": state, "impact": impact, "urgency": urgency,
-                "category": category, "subcategory": sub, "service": rng.choice(SERVICES),
-                "assignment_group": rng.choice(GROUPS), "resolution_code": "Solved Permanently" if resolved else None,
-                "resolution_notes": "fixed" if resolved else None}  # fmt: skip
-        jira = {k: snow[k] for k in ("title", "description", "state", "category", "subcategory", "service", "resolution_code")}
+        snow = {
+            "title": f"Incident {i}",
+            "description": "",
+            "state": state,
+            "impact": impact,
+            "urgency": urgency,
+            "category": category,
+            "subcategory": sub,
+            "service": rng.choice(SERVICES),
+            "assignment_group": rng.choice(GROUPS),
+            "resolution_code": "Solved Permanently" if resolved else None,
+            "resolution_notes": "fixed" if resolved else None,
+        }
+        jira = {
+            k: snow[k]
+            for k in ("title", "description", "state", "category", "subcategory", "service", "resolution_code")
+        }
         roll = rng.random()
         if roll < 0.01 and state in ("resolved", "closed"):
             jira["state"] = "in_progress"
@@ -74,19 +100,46 @@ def seed(store: SqlStore, n: int, rng: random.Random) -> dict[str, int]:
             jira["category"] = "Network" if category != "Network" else "Software"
             jira["subcategory"] = None
             planted["category_mismatch"] += 1
-        fields = {**snow, "priority": MATRIX[(impact, urgency)], "opened": opened.isoformat(),
-                  "resolved": resolved.isoformat() if resolved else None, "updated": (resolved or opened).isoformat()}
-        shadow_rows.append({"key": key, "fields": json.dumps(fields), "versions": json.dumps({"servicenow": "3"}),
-                            "sides": json.dumps({"servicenow": snow, "jira": jira}), "comments_seen": "[]",
-                            "updated_at": stamp})  # fmt: skip
-        link_rows.append({"key": key, "platform": "servicenow", "remote_id": f"s{i}", "display": key, "created_at": stamp})
-        link_rows.append({"key": key, "platform": "jira", "remote_id": f"j{i}", "display": f"OPS-{i}", "created_at": stamp})
+        fields = {
+            **snow,
+            "priority": MATRIX[(impact, urgency)],
+            "opened": opened.isoformat(),
+            "resolved": resolved.isoformat() if resolved else None,
+            "updated": (resolved or opened).isoformat(),
+        }
+        shadow_rows.append(
+            {
+                "key": key,
+                "fields": json.dumps(fields),
+                "versions": json.dumps({"servicenow": "3"}),
+                "sides": json.dumps({"servicenow": snow, "jira": jira}),
+                "comments_seen": "[]",
+                "updated_at": stamp,
+            }
+        )
+        link_rows.append(
+            {"key": key, "platform": "servicenow", "remote_id": f"s{i}", "display": key, "created_at": stamp}
+        )
+        link_rows.append(
+            {"key": key, "platform": "jira", "remote_id": f"j{i}", "display": f"OPS-{i}", "created_at": stamp}
+        )
         if state in ("new", "in_progress", "on_hold") and MATRIX[(impact, urgency)] in ("P1", "P2"):  # published
-            link_rows.append({"key": key, "platform": "statuspage", "remote_id": f"p{i}", "display": "", "created_at": stamp})
+            link_rows.append(
+                {"key": key, "platform": "statuspage", "remote_id": f"p{i}", "display": "", "created_at": stamp}
+            )
         if i % 100 == 7:
-            held.append({"key": key, "platform": "servicenow", "ref": f"s{i}", "record": "{}", "first_seen": stamp,
-                         "last_seen": stamp, "attempts": 1,
-                         "findings": json.dumps([{"message": "category maps nowhere"}])})  # fmt: skip
+            held.append(
+                {
+                    "key": key,
+                    "platform": "servicenow",
+                    "ref": f"s{i}",
+                    "record": "{}",
+                    "first_seen": stamp,
+                    "last_seen": stamp,
+                    "attempts": 1,
+                    "findings": json.dumps([{"message": "category maps nowhere"}]),
+                }
+            )
     planted["quarantined"] = len(held)
     with store._write() as conn:
         conn.execute(insert(links), link_rows)
@@ -101,7 +154,9 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="itsm-bridge-bench-audit-"))
     example = (ROOT / "config.example.toml").read_text(encoding="utf-8")
-    cfg = config_module.parse(example.replace("sqlite:///itsm-bridge.sqlite", f"sqlite:///{work / 'state.sqlite'}"), work / "x.toml")
+    cfg = config_module.parse(
+        example.replace("sqlite:///itsm-bridge.sqlite", f"sqlite:///{work / 'state.sqlite'}"), work / "x.toml"
+    )
     store = SqlStore(cfg.state_url)
     t = time.perf_counter()
     planted = seed(store, args.n, random.Random(7))
@@ -126,9 +181,11 @@ def main() -> None:
         print(f"  {name:<42} {seconds:6.2f} s")
     by_kind = report.by_kind()
     print(f"findings: {len(report.findings):,} {by_kind}")
-    print(f"outputs: " + ", ".join(f"{fmt} {size / 1e6:.1f} MB" for fmt, size in sizes.items()))
-    print(f"total {total:.2f} s for {args.n:,} incidents ({args.n / total:,.0f}/s); target {TARGET_S:.0f} s: "
-          f"{total / TARGET_S:.2f} of the target ({'OK' if total < TARGET_S else 'OVER'})")  # fmt: skip
+    print("outputs: " + ", ".join(f"{fmt} {size / 1e6:.1f} MB" for fmt, size in sizes.items()))
+    print(
+        f"total {total:.2f} s for {args.n:,} incidents ({args.n / total:,.0f}/s); target {TARGET_S:.0f} s: "
+        f"{total / TARGET_S:.2f} of the target ({'OK' if total < TARGET_S else 'OVER'})"
+    )
     missing = {k: v for k, v in planted.items() if by_kind.get(k, 0) != v}
     if missing:
         print(f"MISMATCH: planted {planted}, found {by_kind}")

@@ -28,11 +28,12 @@ import multiprocessing as mp
 import random
 import re
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
-from bench.floor import JiraIssue, PageIncident, SnowIncident, Snapshot
+from bench.floor import JiraIssue, PageIncident, Snapshot, SnowIncident
 from itsm_bridge.sandbox.seed import NOTES, _incident_fields, _references
 from itsm_bridge.sandbox.vocabulary import RESOLUTION_CODES
 
@@ -60,8 +61,12 @@ def build(sb: Sandbox, n: int, seed: int = 0) -> list[str]:
         record = snow.insert_incident(fields, updated_on=opened + timedelta(minutes=rng.randrange(1, 600)))
         for _ in range(rng.randrange(0, 3)):
             element = rng.choice(["work_notes", "comments"])
-            snow.update_incident(record["sys_id"], {element: rng.choice(NOTES)}, user=rng.choice(PEOPLE),
-                                 updated_on=opened + timedelta(minutes=rng.randrange(600, 900)))  # fmt: skip
+            snow.update_incident(
+                record["sys_id"],
+                {element: rng.choice(NOTES)},
+                user=rng.choice(PEOPLE),
+                updated_on=opened + timedelta(minutes=rng.randrange(600, 900)),
+            )
         sys_ids.append(record["sys_id"])
     return sys_ids
 
@@ -126,8 +131,9 @@ class SandboxChild:
         self.proc.join(timeout=10)
 
 
-def _serve(n: int, seed: int, latency_ms: float, limits: dict[str, tuple[int, float]], search_lag_s: float,
-           conn: Connection) -> None:  # fmt: skip
+def _serve(
+    n: int, seed: int, latency_ms: float, limits: dict[str, tuple[int, float]], search_lag_s: float, conn: Connection
+) -> None:
     from itsm_bridge.sandbox.app import Sandbox
     from itsm_bridge.sandbox.faults import FaultProfile
 
@@ -171,16 +177,27 @@ def snapshot(sb: Sandbox) -> Snapshot:
     """What the floor needs of every incident, issue and page incident, read under each lock."""
     with sb.servicenow.lock:
         table = sb.servicenow.store.tables["incident"]
-        snow = {sys_id: SnowIncident(int(table.value(row, "sys_mod_count") or 0), table.value(row, "sys_updated_by"),
-                                     table.value(row, "sys_updated_on")) for sys_id, row in table.rows.items()}  # fmt: skip
+        snow = {
+            sys_id: SnowIncident(
+                int(table.value(row, "sys_mod_count") or 0),
+                table.value(row, "sys_updated_by"),
+                table.value(row, "sys_updated_on"),
+            )
+            for sys_id, row in table.rows.items()
+        }
     skip = ("status", "resolution", "resolutiondate", "updated", "created", "properties")
     jira = {}
     with sb.jira.lock:
         for issue in sb.jira.store:
             kept = sorted(((k, v) for k, v in issue.fields.items() if k not in skip), key=lambda kv: kv[0])
             digest = hashlib.md5(repr(kept).encode()).hexdigest()
-            jira[issue.key] = JiraIssue(issue.fields["status"], digest, len(issue.comments), str(issue.fields["updated"]))
-    page = {i["id"]: PageIncident(i["status"], len(i["incident_updates"]), i["updated_at"]) for i in sb.statuspage.incidents()}
+            jira[issue.key] = JiraIssue(
+                issue.fields["status"], digest, len(issue.comments), str(issue.fields["updated"])
+            )
+    page = {
+        i["id"]: PageIncident(i["status"], len(i["incident_updates"]), i["updated_at"])
+        for i in sb.statuspage.incidents()
+    }
     return Snapshot(snow, jira, page)
 
 
@@ -198,5 +215,11 @@ def shape(call: Any) -> str:
     out = f"{call.method} {'/'.join(parts)}"
     if call.path.endswith("/search/jql") and call.body:
         body = json.loads(call.body)
-        out += " (reconcile)" if body.get("reconcileIssues") else " (by label)" if "labels =" in body.get("jql", "") else " (changed)"
+        out += (
+            " (reconcile)"
+            if body.get("reconcileIssues")
+            else " (by label)"
+            if "labels =" in body.get("jql", "")
+            else " (changed)"
+        )
     return out

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Collection, Iterable, Mapping
 
 BULK_CREATE = 50  # issues per Jira `POST /rest/api/3/issue/bulk`
 PLATFORMS = ("servicenow", "jira", "statuspage")
@@ -84,8 +84,13 @@ class Floor:
         return sum(self.of(p) for p in PLATFORMS)
 
     def to_dict(self) -> dict[str, object]:
-        return {"total": self.total, "per_platform": {p: self.of(p) for p in PLATFORMS},
-                "reads": dict(self.reads), "writes": dict(self.writes), "detail": dict(self.detail)}  # fmt: skip
+        return {
+            "total": self.total,
+            "per_platform": {p: self.of(p) for p in PLATFORMS},
+            "reads": dict(self.reads),
+            "writes": dict(self.writes),
+            "detail": dict(self.detail),
+        }
 
 
 # --- workflow paths
@@ -151,8 +156,13 @@ def changed_records(before: Mapping[str, object], after: Mapping[str, object]) -
 # --- writes
 
 
-def jira_writes(before: Mapping[str, JiraIssue], after: Mapping[str, JiraIssue], graph: Mapping[str, set[str]],
-                initial: str, rideable: Collection[str] | None = None) -> dict[str, int]:  # fmt: skip
+def jira_writes(
+    before: Mapping[str, JiraIssue],
+    after: Mapping[str, JiraIssue],
+    graph: Mapping[str, set[str]],
+    initial: str,
+    rideable: Collection[str] | None = None,
+) -> dict[str, int]:
     """Required Jira calls: bulk creates, transitions, comments, edits. `rideable`: the statuses
     a create can move a new issue to (None: any first step)."""
     out = {"jira_creates": 0, "jira_transitions": 0, "jira_comments": 0, "jira_edits": 0, "jira_unreachable": 0}
@@ -174,7 +184,9 @@ def jira_writes(before: Mapping[str, JiraIssue], after: Mapping[str, JiraIssue],
     return out
 
 
-def _rides(graph: Mapping[str, set[str]], initial: str, goal: str, steps: int, rideable: Collection[str] | None) -> bool:
+def _rides(
+    graph: Mapping[str, set[str]], initial: str, goal: str, steps: int, rideable: Collection[str] | None
+) -> bool:
     """Whether a shortest path from `initial` to `goal` can start with a step a create applies."""
     if steps == 0:
         return False
@@ -186,25 +198,40 @@ def _rides(graph: Mapping[str, set[str]], initial: str, goal: str, steps: int, r
 def page_writes(before: Mapping[str, PageIncident], after: Mapping[str, PageIncident]) -> dict[str, int]:
     """Required status page calls: one per incident created, one per incident updated."""
     created = sum(1 for key in after if key not in before)
-    updated = sum(1 for key, now in after.items() if key in before
-                  and (now.updates > before[key].updates or now.status != before[key].status))  # fmt: skip
+    updated = sum(
+        1
+        for key, now in after.items()
+        if key in before and (now.updates > before[key].updates or now.status != before[key].status)
+    )
     return {"page_creates": created, "page_updates": updated}
 
 
-def snow_writes(before: Mapping[str, SnowIncident], after: Mapping[str, SnowIncident], bridge_user: str) -> dict[str, int]:
+def snow_writes(
+    before: Mapping[str, SnowIncident], after: Mapping[str, SnowIncident], bridge_user: str
+) -> dict[str, int]:
     """Required ServiceNow calls: one per incident the bridge changed (last written by it, at a
     new version)."""
-    changed = sum(1 for key, now in after.items() if now.updated_by == bridge_user
-                  and (key not in before or now.version != before[key].version))  # fmt: skip
+    changed = sum(
+        1
+        for key, now in after.items()
+        if now.updated_by == bridge_user and (key not in before or now.version != before[key].version)
+    )
     return {"snow_updates": changed}
 
 
 # --- the cycle
 
 
-def cycle_floor(previous_end: Snapshot | None, start: Snapshot, end: Snapshot, page_sizes: Mapping[str, int],
-                bridge_user: str, graph: Mapping[str, set[str]], initial: str,
-                rideable: Collection[str] | None = None) -> Floor:  # fmt: skip
+def cycle_floor(
+    previous_end: Snapshot | None,
+    start: Snapshot,
+    end: Snapshot,
+    page_sizes: Mapping[str, int],
+    bridge_user: str,
+    graph: Mapping[str, set[str]],
+    initial: str,
+    rideable: Collection[str] | None = None,
+) -> Floor:
     """The floor of the cycle that took the platforms from `start` to `end`; `previous_end` is how
     the cycle before left them (None for a first cycle: every record is new to the bridge);
     `page_sizes` names the sources read and their page sizes."""

@@ -47,18 +47,30 @@ def main() -> None:
         before = len(platform.call_log.calls())
         started = time.perf_counter()
         read = sum(1 for _ in ours.changed_since(None))
-        print(f"connector:   {read} issues in {time.perf_counter() - started:.2f} s, "
-              f"{len(platform.call_log.calls()) - before} requests")  # fmt: skip
+        print(
+            f"connector:   {read} issues in {time.perf_counter() - started:.2f} s, "
+            f"{len(platform.call_log.calls()) - before} requests"
+        )
         assert cfg.settings.jira is not None
-        client = JIRA(platform.base_url, basic_auth=(creds["email"], creds["token"]), max_retries=0,
-                      options={"rest_api_version": "3"})  # fmt: skip
+        client = JIRA(
+            platform.base_url,
+            basic_auth=(creds["email"], creds["token"]),
+            max_retries=0,
+            options={"rest_api_version": "3"},
+        )
         before = len(platform.call_log.calls())
         started = time.perf_counter()
-        issues = client.search_issues('project = "OPS" ORDER BY updated ASC, key ASC', maxResults=False,
-                                      fields=search_fields(cfg.settings.jira), properties=",".join(PROPERTIES))  # fmt: skip
+        issues = client.search_issues(
+            'project = "OPS" ORDER BY updated ASC, key ASC',
+            maxResults=False,
+            fields=search_fields(cfg.settings.jira),
+            properties=",".join(PROPERTIES),
+        )
         calls = platform.call_log.calls()[before:]
-        print(f"python-jira: {len(issues)} issues in {time.perf_counter() - started:.2f} s, {len(calls)} requests "
-              f"({', '.join(sorted({f'{c.method} {c.path}' for c in calls}))})")  # fmt: skip
+        print(
+            f"python-jira: {len(issues)} issues in {time.perf_counter() - started:.2f} s, {len(calls)} requests "
+            f"({', '.join(sorted({f'{c.method} {c.path}' for c in calls}))})"
+        )
     finally:
         stop([served])
 

@@ -66,7 +66,7 @@ def main() -> int:
         if args.jobs > 1:
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
-                results: Any = pool.map(play, *zip(*jobs))
+                results: Any = pool.map(play, *zip(*jobs, strict=True))
                 outcomes = list(_report(results))
         else:
             outcomes = list(_report(play(*job) for job in jobs))
@@ -78,9 +78,16 @@ def main() -> int:
             if items:
                 failing.setdefault(seed, []).extend(f"{name}: {i}" for i in items)
     wall = time.monotonic() - started
-    print(f"schedules            {args.schedules}  (seeds {seeds.start}..{seeds.stop - 1}; page provider "
-          + ", ".join(f"{p} {n}" for p, n in sorted(providers.items())) + ")")
-    print("faults injected      " + ", ".join(f"{k} {v}" for k, v in sorted(faults.items())) + f"  (total {sum(faults.values())})")
+    print(
+        f"schedules            {args.schedules}  (seeds {seeds.start}..{seeds.stop - 1}; page provider "
+        + ", ".join(f"{p} {n}" for p, n in sorted(providers.items()))
+        + ")"
+    )
+    print(
+        "faults injected      "
+        + ", ".join(f"{k} {v}" for k, v in sorted(faults.items()))
+        + f"  (total {sum(faults.values())})"
+    )
     for name in COLUMNS:
         print(f"{LABELS.get(name, name):<20} {counts[name]}")
     print(f"wall time            {wall:.0f} s  ({args.jobs} job(s))")
@@ -91,7 +98,9 @@ def main() -> int:
 
 def _report(results: Any) -> Any:
     for seed, provider, found, injected in results:
-        print(f"seed {seed} ({provider}): {sum(len(v) for v in found.values())} problem(s)", file=sys.stderr, flush=True)
+        print(
+            f"seed {seed} ({provider}): {sum(len(v) for v in found.values())} problem(s)", file=sys.stderr, flush=True
+        )
         yield seed, provider, found, injected
 
 

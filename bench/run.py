@@ -81,8 +81,13 @@ def run_cycle(config: Path, env: dict[str, str]) -> dict[str, Any]:
     """One `sync` in its own process: its JSON, exit code, wall time and peak RSS."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "itsm_bridge.cli", "--config", str(config), "--json", "sync"],
-                                stdout=out, stderr=err, env=env, cwd=ROOT)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "itsm_bridge.cli", "--config", str(config), "--json", "sync"],
+            stdout=out,
+            stderr=err,
+            env=env,
+            cwd=ROOT,
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
@@ -93,8 +98,13 @@ def run_cycle(config: Path, env: dict[str, str]) -> dict[str, Any]:
         summary = json.loads(stdout)
     except json.JSONDecodeError:
         summary = None
-    return {"exit": proc.returncode, "seconds": round(seconds, 2), "rss_mb": round(usage.ru_maxrss / 1024, 1),
-            "summary": summary, "stderr_tail": stderr[-2000:] if summary is None or proc.returncode else ""}  # fmt: skip
+    return {
+        "exit": proc.returncode,
+        "seconds": round(seconds, 2),
+        "rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "summary": summary,
+        "stderr_tail": stderr[-2000:] if summary is None or proc.returncode else "",
+    }
 
 
 def _rate_limit_failures(cycle: dict[str, Any]) -> int:
@@ -102,8 +112,11 @@ def _rate_limit_failures(cycle: dict[str, Any]) -> int:
     summary = cycle["summary"]
     if summary is None:
         return int(cycle["exit"] != 0 and bool(re.search(r"RateLimited|429|rate limit", cycle["stderr_tail"], re.I)))
-    return sum(1 for e in summary.get("errors") or []
-               if re.search(r"RateLimited|429|rate limit", f"{e.get('error')} {e.get('message')}", re.I))  # fmt: skip
+    return sum(
+        1
+        for e in summary.get("errors") or []
+        if re.search(r"RateLimited|429|rate limit", f"{e.get('error')} {e.get('message')}", re.I)
+    )
 
 
 def call_figures(calls: list[CallRow]) -> dict[str, Any]:
@@ -126,8 +139,11 @@ def configured_rate(platform: str) -> float:
 
 def jira_write_rate(calls: list[CallRow]) -> float | None:
     """Jira writes per second between the first and the last Jira write."""
-    times = sorted(datetime.fromisoformat(c[4]).timestamp() for c in calls
-                   if c[0] == "jira" and c[1] in WRITE_METHODS and c[2].split(" ")[1] not in READ_POSTS)  # fmt: skip
+    times = sorted(
+        datetime.fromisoformat(c[4]).timestamp()
+        for c in calls
+        if c[0] == "jira" and c[1] in WRITE_METHODS and c[2].split(" ")[1] not in READ_POSTS
+    )
     if len(times) < 2 or times[-1] <= times[0]:
         return None
     return len(times) / (times[-1] - times[0])
@@ -162,15 +178,21 @@ def measure_bridge(n: int, seed: int, latency_ms: float, workdir: Path, quiet_s:
             end = sb.ask("snapshot")
             floor = cycle_floor(previous, start, end, PAGE_SIZES, bridge_user, graph, initial, sandbox_rideable())
             figures = call_figures(calls)
-            cycle.update(figures, floor=floor.to_dict(), amplification=amplification(figures["total"], floor.total),
-                         amplification_per_platform={p: amplification(figures["calls"][p], floor.of(p)) for p in PLATFORMS},
-                         rate_limit_failures=_rate_limit_failures(cycle))  # fmt: skip
+            cycle.update(
+                figures,
+                floor=floor.to_dict(),
+                amplification=amplification(figures["total"], floor.total),
+                amplification_per_platform={p: amplification(figures["calls"][p], floor.of(p)) for p in PLATFORMS},
+                rate_limit_failures=_rate_limit_failures(cycle),
+            )
             if name == "initial":
                 cycle["jira_write_rate"] = jira_write_rate(calls)
             if name == "incremental":
                 cycle["changed"] = changed
-            log(f"N={n}: {name}: {figures['total']} calls (floor {floor.total}), {cycle['seconds']}s, "
-                f"exit {cycle['exit']}, RSS {cycle['rss_mb']} MB")  # fmt: skip
+            log(
+                f"N={n}: {name}: {figures['total']} calls (floor {floor.total}), {cycle['seconds']}s, "
+                f"exit {cycle['exit']}, RSS {cycle['rss_mb']} MB"
+            )
             if cycle["exit"] != 0:
                 log(f"N={n}: {name} exited {cycle['exit']}: {cycle['stderr_tail'][-500:]}")
             cycles[name] = cycle
@@ -210,10 +232,16 @@ def measure_baseline(command: list[str], n: int, sample: int, seed: int, latency
     try:
         info = sb.info
         creds = info["credentials"]
-        env = {**os.environ, "BASELINE_SNOW_URL": info["servicenow"], "BASELINE_SNOW_USER": creds["servicenow"]["user"],
-               "BASELINE_SNOW_PASSWORD": creds["servicenow"]["password"], "BASELINE_JIRA_URL": info["jira"],
-               "BASELINE_JIRA_EMAIL": creds["jira"]["email"], "BASELINE_JIRA_TOKEN": creds["jira"]["token"],
-               "BASELINE_JIRA_PROJECT": "OPS"}  # fmt: skip
+        env = {
+            **os.environ,
+            "BASELINE_SNOW_URL": info["servicenow"],
+            "BASELINE_SNOW_USER": creds["servicenow"]["user"],
+            "BASELINE_SNOW_PASSWORD": creds["servicenow"]["password"],
+            "BASELINE_JIRA_URL": info["jira"],
+            "BASELINE_JIRA_EMAIL": creds["jira"]["email"],
+            "BASELINE_JIRA_TOKEN": creds["jira"]["token"],
+            "BASELINE_JIRA_PROJECT": "OPS",
+        }
         started = time.perf_counter()
         done = subprocess.run([*command, "--limit", str(limit)], capture_output=True, text=True, env=env, cwd=ROOT)
         seconds = time.perf_counter() - started
@@ -227,18 +255,27 @@ def measure_baseline(command: list[str], n: int, sample: int, seed: int, latency
     counted = figures["calls"]["servicenow"] + figures["calls"]["jira"]
     scale = n / limit
     log(f"N={n}: baseline: {counted} calls in {seconds:.1f}s over {limit}")
-    return {"sample": limit, "scaled": limit < n, "report": report, "calls_sample": counted,
-            "seconds_sample": round(seconds, 2), "calls": round(counted * scale), "seconds": round(seconds * scale, 2),
-            "calls_per_incident": round(counted / limit, 2), "by_shape": figures["by_shape"],
-            "throttled": figures["throttled"]}  # fmt: skip
+    return {
+        "sample": limit,
+        "scaled": limit < n,
+        "report": report,
+        "calls_sample": counted,
+        "seconds_sample": round(seconds, 2),
+        "calls": round(counted * scale),
+        "seconds": round(seconds * scale, 2),
+        "calls_per_incident": round(counted / limit, 2),
+        "by_shape": figures["by_shape"],
+        "throttled": figures["throttled"],
+    }
 
 
 # --------------------------------------------------------------------------------------------
 # Results
 
 
-def result_for(n: int, latency_ms: float, bridge: dict[str, Any], baseline: dict[str, Any] | None,
-               no_baseline: str | None) -> dict[str, Any]:  # fmt: skip
+def result_for(
+    n: int, latency_ms: float, bridge: dict[str, Any], baseline: dict[str, Any] | None, no_baseline: str | None
+) -> dict[str, Any]:
     cycles = bridge["cycles"]
     initial, readback, noop, incremental = (cycles[c] for c in CYCLES)
     own = int(((readback.get("summary") or {}).get("read") or {}).get("jira") or 0)
@@ -257,7 +294,9 @@ def result_for(n: int, latency_ms: float, bridge: dict[str, Any], baseline: dict
         "readback_calls": readback["total"],
         "readback_pages": 1 + max(1, -(-own // PAGE_SIZES["jira"])),  # ServiceNow's page, Jira's pages of our writes
         "baseline_call_ratio": round(baseline["calls"] / ours, 2) if baseline and ours else None,
-        "baseline_time_ratio": round(baseline["seconds"] / initial["seconds"], 2) if baseline and initial["seconds"] else None,
+        "baseline_time_ratio": round(baseline["seconds"] / initial["seconds"], 2)
+        if baseline and initial["seconds"]
+        else None,
         "baseline_sample": baseline["sample"] if baseline else None,
         "baseline_scaled": baseline["scaled"] if baseline else None,
         "baseline_missing": no_baseline,
@@ -268,10 +307,27 @@ def result_for(n: int, latency_ms: float, bridge: dict[str, Any], baseline: dict
         "peak_rss_mb": max(c["rss_mb"] for c in cycles.values()),
         "wall_s": {name: c["seconds"] for name, c in cycles.items()},
         "seeded_s": bridge["seeded_s"],
-        "cycles": {name: {k: c[k] for k in ("exit", "seconds", "rss_mb", "calls", "total", "throttled", "writes", "floor",
-                                            "amplification", "amplification_per_platform", "by_shape")}
-                   | {"summary": _brief(c["summary"])} | ({"changed": c["changed"]} if "changed" in c else {})
-                   for name, c in cycles.items()},  # fmt: skip
+        "cycles": {
+            name: {
+                k: c[k]
+                for k in (
+                    "exit",
+                    "seconds",
+                    "rss_mb",
+                    "calls",
+                    "total",
+                    "throttled",
+                    "writes",
+                    "floor",
+                    "amplification",
+                    "amplification_per_platform",
+                    "by_shape",
+                )
+            }
+            | {"summary": _brief(c["summary"])}
+            | ({"changed": c["changed"]} if "changed" in c else {})
+            for name, c in cycles.items()
+        },
         "baseline": baseline,
     }
     return out
@@ -297,15 +353,23 @@ def markdown(results: list[dict[str, Any]]) -> str:
     rows: list[tuple[str, list[Any]]] = []
     for name in ("initial", "noop", "incremental"):
         rows += [
-            (f"{name}: calls (snow / jira / page)", [" / ".join(str(r["cycles"][name]["calls"][p]) for p in PLATFORMS) for r in results]),
-            (f"{name}: floor C_min (snow / jira / page)",
-             [" / ".join(str(r["cycles"][name]["floor"]["per_platform"][p]) for p in PLATFORMS) for r in results]),
+            (
+                f"{name}: calls (snow / jira / page)",
+                [" / ".join(str(r["cycles"][name]["calls"][p]) for p in PLATFORMS) for r in results],
+            ),
+            (
+                f"{name}: floor C_min (snow / jira / page)",
+                [" / ".join(str(r["cycles"][name]["floor"]["per_platform"][p]) for p in PLATFORMS) for r in results],
+            ),
             (f"{name}: amplification", [r["cycles"][name]["amplification"] for r in results]),
             (f"{name}: wall time s", [r["wall_s"][name] for r in results]),
-        ]  # fmt: skip
+        ]
     rows += [
         ("no-op calls / floor", [f"{r['noop_calls']} / {r['noop_floor']}" for r in results]),
-        ("read-back of our own writes: calls / pages", [f"{r['readback_calls']} / {r['readback_pages']}" for r in results]),
+        (
+            "read-back of our own writes: calls / pages",
+            [f"{r['readback_calls']} / {r['readback_pages']}" for r in results],
+        ),
         ("utilization (Jira writes/s / configured rate)", [r["utilization"] for r in results]),
         ("429s seen / unhandled", [f"{r['throttled_429']} / {r['unhandled_429']}" for r in results]),
         ("peak RSS of a sync, MB", [r["peak_rss_mb"] for r in results]),
@@ -316,23 +380,31 @@ def markdown(results: list[dict[str, Any]]) -> str:
     ]
     table = head + "".join(f"| {label} | " + " | ".join(_fmt(v) for v in values) + " |\n" for label, values in rows)
     r0 = results[0]
-    notes = [f"Latency {r0['latency_ms']:g} ms a call; limits: " + ", ".join(
-        f"{p} {v['requests']} per {v['window_s']:g} s" for p, v in r0["limits"].items()) +
-        f", the bridge configured at {BUDGET_SHARE:.0%} of each; {r0['workers']} workers a platform; "
-        f"publish rule: {r0['publish_rule']}."]  # fmt: skip
+    notes = [
+        f"Latency {r0['latency_ms']:g} ms a call; limits: "
+        + ", ".join(f"{p} {v['requests']} per {v['window_s']:g} s" for p, v in r0["limits"].items())
+        + f", the bridge configured at {BUDGET_SHARE:.0%} of each; {r0['workers']} workers a platform; "
+        f"publish rule: {r0['publish_rule']}."
+    ]
     for r in results:
         if r["baseline_missing"]:
             notes.append(f"N = {r['n']:,}: no baseline ({r['baseline_missing']}); its ratios are n/a.")
         elif r["baseline_scaled"]:
-            notes.append(f"N = {r['n']:,}: the baseline ran on {r['baseline_sample']:,} incidents, scaled per incident to N.")
+            notes.append(
+                f"N = {r['n']:,}: the baseline ran on {r['baseline_sample']:,} incidents, scaled per incident to N."
+            )
     if len(results) > 1:
         low, high = min(results, key=lambda r: r["n"]), max(results, key=lambda r: r["n"])
-        notes.append(f"Peak RSS of a sync grows by {high['peak_rss_mb'] - low['peak_rss_mb']:+.1f} MB from N = {low['n']:,} "
-                     f"to N = {high['n']:,} (target: < 50 MB from 10,000 to 100,000).")  # fmt: skip
+        notes.append(
+            f"Peak RSS of a sync grows by {high['peak_rss_mb'] - low['peak_rss_mb']:+.1f} MB from N = {low['n']:,} "
+            f"to N = {high['n']:,} (target: < 50 MB from 10,000 to 100,000)."
+        )
     shapes = []
     for r in results:
         top = list(r["cycles"]["initial"]["by_shape"].items())[:8]
-        shapes.append(f"\nInitial cycle, N = {r['n']:,}, calls by path shape:\n" + "".join(f"- {n:>6}  {s}\n" for s, n in top))
+        shapes.append(
+            f"\nInitial cycle, N = {r['n']:,}, calls by path shape:\n" + "".join(f"- {n:>6}  {s}\n" for s, n in top)
+        )
     return table + "\n" + "\n".join(notes) + "\n" + "".join(shapes)
 
 
@@ -346,7 +418,9 @@ def _baseline_cell(r: dict[str, Any], key: str) -> Any:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, action="append", help="incidents (repeatable; default 1000 and 10000)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object (the last N's, or a list for several)")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object (the last N's, or a list for several)"
+    )
     parser.add_argument("--latency-ms", type=float, default=30.0, help="added to every sandbox call (default 30)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-baseline", action="store_true", help="skip the pysnow + python-jira baseline")
@@ -362,7 +436,9 @@ def main(argv: list[str] | None = None) -> int:
         for n in sizes:
             started = time.perf_counter()
             bridge = measure_bridge(n, args.seed, args.latency_ms, Path(tmp), args.quiet_s)
-            baseline = measure_baseline(command, n, args.baseline_sample, args.seed, args.latency_ms) if command else None
+            baseline = (
+                measure_baseline(command, n, args.baseline_sample, args.seed, args.latency_ms) if command else None
+            )
             results.append(result_for(n, args.latency_ms, bridge, baseline, missing))
             log(f"N={n}: done in {time.perf_counter() - started:.0f}s")
     if args.json:

@@ -21,10 +21,11 @@ import random
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import requests
 
@@ -48,17 +49,23 @@ def rss_mb() -> float:
 
 
 def _fields(rng: random.Random, refs: dict[str, list[str]], i: int) -> dict[str, str]:
-    category, subcategory = rng.choice([("software", "email"), ("network", "vpn"), ("hardware", "disk"),
-                                        ("database", "oracle"), ("inquiry", "")])  # fmt: skip
+    category, subcategory = rng.choice(
+        [("software", "email"), ("network", "vpn"), ("hardware", "disk"), ("database", "oracle"), ("inquiry", "")]
+    )
     state = rng.choice(["1", "2", "3", "2", "1"])
     return {
         "short_description": f"Users report errors on service {i % 97} (ticket {i})",
         "description": f"Reported by monitoring at step {i}.\nSee the runbook for service {i % 97}.",
-        "category": category, "subcategory": subcategory, "state": state,
-        "impact": str(rng.randint(1, 3)), "urgency": str(rng.randint(1, 3)),
-        "assignment_group": rng.choice(refs["groups"]), "caller_id": rng.choice(refs["users"]),
-        "cmdb_ci": rng.choice(refs["cis"]), "opened_at": (START + timedelta(seconds=i // 2)).strftime("%Y-%m-%d %H:%M:%S"),
-    }  # fmt: skip
+        "category": category,
+        "subcategory": subcategory,
+        "state": state,
+        "impact": str(rng.randint(1, 3)),
+        "urgency": str(rng.randint(1, 3)),
+        "assignment_group": rng.choice(refs["groups"]),
+        "caller_id": rng.choice(refs["users"]),
+        "cmdb_ci": rng.choice(refs["cis"]),
+        "opened_at": (START + timedelta(seconds=i // 2)).strftime("%Y-%m-%d %H:%M:%S"),
+    }
 
 
 def _serve(n: int, conn: Connection) -> None:
@@ -68,9 +75,11 @@ def _serve(n: int, conn: Connection) -> None:
     before = rss_mb()
     platform = ServiceNowPlatform(seed=0)
     rng = random.Random(0)
-    refs = {"groups": [platform.add_reference("sys_user_group", f"Group {g}") for g in range(12)],
-            "users": [platform.add_reference("sys_user", f"User {u}") for u in range(200)],
-            "cis": [platform.add_reference("cmdb_ci", f"Service {c}") for c in range(97)]}  # fmt: skip
+    refs = {
+        "groups": [platform.add_reference("sys_user_group", f"Group {g}") for g in range(12)],
+        "users": [platform.add_reference("sys_user", f"User {u}") for u in range(200)],
+        "cis": [platform.add_reference("cmdb_ci", f"Service {c}") for c in range(97)],
+    }
     started = time.perf_counter()
     sys_ids = []
     for i in range(n):
@@ -82,14 +91,23 @@ def _serve(n: int, conn: Connection) -> None:
     insert_s = time.perf_counter() - started
     after = rss_mb()
     serve(platform)
-    conn.send({"base_url": platform.base_url, "credentials": platform.credentials(), "rss_before": before,
-               "rss_after": after, "insert_s": insert_s, "sample": rng.sample(sys_ids, min(len(sys_ids), 500))})  # fmt: skip
+    conn.send(
+        {
+            "base_url": platform.base_url,
+            "credentials": platform.credentials(),
+            "rss_before": before,
+            "rss_after": after,
+            "insert_s": insert_s,
+            "sample": rng.sample(sys_ids, min(len(sys_ids), 500)),
+        }
+    )
     while conn.recv() == "rss":
         conn.send(rss_mb())
 
 
-def _rate(total: int, threads: int, make: Callable[[requests.Session, int], requests.Response],
-          auth: tuple[str, str]) -> tuple[float, int]:  # fmt: skip
+def _rate(
+    total: int, threads: int, make: Callable[[requests.Session, int], requests.Response], auth: tuple[str, str]
+) -> tuple[float, int]:
     """(requests per second, failures) for `total` requests spread over `threads` keep-alive sessions."""
     failures = [0] * threads
 
@@ -127,30 +145,47 @@ def main() -> None:
     query = RANGE_QUERY.format(since=(START + timedelta(seconds=args.n // 8)).strftime("%Y-%m-%d %H:%M:%S"))
     grown = info["rss_after"] - info["rss_before"]
     print(f"inserted {args.n} incidents in {info['insert_s']:.1f} s ({args.n / info['insert_s']:.0f}/s)")
-    print(f"sandbox RSS: {info['rss_before']:.0f} MB before, {info['rss_after']:.0f} MB after "
-          f"(+{grown:.0f} MB; {grown * 1024 / max(args.n, 1):.2f} KB per incident)")  # fmt: skip
+    print(
+        f"sandbox RSS: {info['rss_before']:.0f} MB before, {info['rss_after']:.0f} MB after "
+        f"(+{grown:.0f} MB; {grown * 1024 / max(args.n, 1):.2f} KB per incident)"
+    )
 
     def by_id(session: requests.Session, i: int) -> requests.Response:
-        return session.get(f"{base}/api/now/table/incident/{sample[i % len(sample)]}", params={"sysparm_fields": FIELDS})
+        return session.get(
+            f"{base}/api/now/table/incident/{sample[i % len(sample)]}", params={"sysparm_fields": FIELDS}
+        )
 
     def small_page(session: requests.Session, i: int) -> requests.Response:
-        return session.get(f"{base}/api/now/table/incident", params={
-            "sysparm_query": query, "sysparm_fields": FIELDS, "sysparm_limit": "10",
-            "sysparm_offset": str((i * 10) % max(args.n // 2, 1))})  # fmt: skip
+        return session.get(
+            f"{base}/api/now/table/incident",
+            params={
+                "sysparm_query": query,
+                "sysparm_fields": FIELDS,
+                "sysparm_limit": "10",
+                "sysparm_offset": str((i * 10) % max(args.n // 2, 1)),
+            },
+        )
 
     with requests.Session() as session:
         session.auth = auth
-        params = {"sysparm_query": query, "sysparm_fields": FIELDS, "sysparm_limit": "1000",
-                  "sysparm_display_value": "all", "sysparm_exclude_reference_link": "true"}  # fmt: skip
+        params = {
+            "sysparm_query": query,
+            "sysparm_fields": FIELDS,
+            "sysparm_limit": "1000",
+            "sysparm_display_value": "all",
+            "sysparm_exclude_reference_link": "true",
+        }
         timings = []
         for offset in ("0", "1000"):
             started = time.perf_counter()
             answer = session.get(f"{base}/api/now/table/incident", params={**params, "sysparm_offset": offset})
             timings.append(time.perf_counter() - started)
             assert answer.status_code == 200 and len(answer.json()["result"]) == min(1000, args.n), answer.text[:200]
-        print(f"list of a sys_updated_on range over {args.n}, limit 1000, display values all: "
-              f"first page {timings[0] * 1000:.0f} ms (cold), next page {timings[1] * 1000:.0f} ms (warm); "
-              f"X-Total-Count {answer.headers['X-Total-Count']}")  # fmt: skip
+        print(
+            f"list of a sys_updated_on range over {args.n}, limit 1000, display values all: "
+            f"first page {timings[0] * 1000:.0f} ms (cold), next page {timings[1] * 1000:.0f} ms (warm); "
+            f"X-Total-Count {answer.headers['X-Total-Count']}"
+        )
 
     results = {}
     for label, make in (("GET by sys_id", by_id), ("paged list, limit 10", small_page)):
@@ -158,14 +193,18 @@ def main() -> None:
         rps, failures = _rate(args.requests, args.threads, make, auth)
         results[label] = rps
         verdict = "ok" if rps >= TARGET_RPS and not failures else "BELOW TARGET"
-        print(f"{label}: {rps:.0f} requests/s over {args.threads} keep-alive threads, {failures} failed "
-              f"(target >= {TARGET_RPS:.0f}) {verdict}")  # fmt: skip
+        print(
+            f"{label}: {rps:.0f} requests/s over {args.threads} keep-alive threads, {failures} failed "
+            f"(target >= {TARGET_RPS:.0f}) {verdict}"
+        )
     parent.send("rss")
     serving = parent.recv()
     parent.send("stop")
     proc.join(timeout=10)
-    print(f"sandbox RSS while serving: {serving:.0f} MB (target < {TARGET_MB:.0f} MB total) "
-          f"{'ok' if serving < TARGET_MB else 'OVER TARGET'}")  # fmt: skip
+    print(
+        f"sandbox RSS while serving: {serving:.0f} MB (target < {TARGET_MB:.0f} MB total) "
+        f"{'ok' if serving < TARGET_MB else 'OVER TARGET'}"
+    )
 
 
 if __name__ == "__main__":

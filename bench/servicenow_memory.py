@@ -37,9 +37,16 @@ def _serve(count: int, conn: Connection) -> None:
     start = datetime(2024, 1, 1, tzinfo=UTC)
     for i in range(count):
         # ten records a second: many share a second, as on a busy instance
-        platform.insert_incident({"short_description": f"bench incident {i}", "category": "software",
-                                  "subcategory": "email", "impact": "2", "urgency": "2"},
-                                 updated_on=start + timedelta(seconds=i // 10))  # fmt: skip
+        platform.insert_incident(
+            {
+                "short_description": f"bench incident {i}",
+                "category": "software",
+                "subcategory": "email",
+                "impact": "2",
+                "urgency": "2",
+            },
+            updated_on=start + timedelta(seconds=i // 10),
+        )
     serve(platform)
     conn.send((platform.base_url, platform.credentials()))
     conn.recv()  # until the reader is done
@@ -78,8 +85,10 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     parent.send("done")
     server.join(timeout=5)
-    print(f"read {count} records in {elapsed:.1f}s ({count / elapsed:.0f}/s), {connector.calls} requests "
-          f"({connector.stats.pages} incident pages, the rest notes)")
+    print(
+        f"read {count} records in {elapsed:.1f}s ({count / elapsed:.0f}/s), {connector.calls} requests "
+        f"({connector.stats.pages} incident pages, the rest notes)"
+    )
     if len(figures) == 2:
         low, high = figures[min(figures)], figures[max(figures)]
         print(f"growth from 10k to {max(figures)}: {high - low:+.1f} MiB (x{high / low:.2f})")

@@ -36,8 +36,11 @@ def main(sizes: list[int]) -> None:
                 cycle = run.run_cycle(config, {**os.environ, **sb.info["env"]})
                 created = (cycle["summary"] or {}).get("created")
                 peaks[n] = cycle["rss_mb"]
-                print(f"N = {n:>7,}: peak RSS {cycle['rss_mb']:.1f} MB, exit {cycle['exit']}, created {created}, "
-                      f"{time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
+                print(
+                    f"N = {n:>7,}: peak RSS {cycle['rss_mb']:.1f} MB, exit {cycle['exit']}, created {created}, "
+                    f"{time.perf_counter() - started:.0f} s",
+                    flush=True,
+                )
         finally:
             sb.close()
     if len(peaks) > 1:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Literal, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
 
 import click
 
@@ -94,7 +95,9 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.option("-q", "--quiet", is_flag=True, help="Errors only on stderr.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_context
-def main(click_ctx: click.Context, config_path: str | None, as_json: bool, verbose: int, quiet: bool, log_format: str) -> None:
+def main(
+    click_ctx: click.Context, config_path: str | None, as_json: bool, verbose: int, quiet: bool, log_format: str
+) -> None:
     """Keep ServiceNow, Jira Service Management and a status page aligned on one incident model."""
     from itsm_bridge.log import setup
 
@@ -207,19 +210,42 @@ def _finish(ctx: Context, result: RunResult, text: str) -> None:
 
 def _summary_text(result: RunResult) -> str:
     d = result.to_dict()
-    parts = [f"{k} {d[k]}" for k in ("created", "updated", "transitioned", "commented", "published",
-                                      "skipped", "quarantined", "conflicts", "failed", "deferred") if d[k]]  # fmt: skip
+    parts = [
+        f"{k} {d[k]}"
+        for k in (
+            "created",
+            "updated",
+            "transitioned",
+            "commented",
+            "published",
+            "skipped",
+            "quarantined",
+            "conflicts",
+            "failed",
+            "deferred",
+        )
+        if d[k]
+    ]
     calls = ", ".join(f"{p} {n}" for p, n in d["api_calls"].items())
-    lines = [f"run {d['run_id']}: read {d['read']}; " + (", ".join(parts) or "nothing to write") + f"; API calls: {calls}"]
+    lines = [
+        f"run {d['run_id']}: read {d['read']}; " + (", ".join(parts) or "nothing to write") + f"; API calls: {calls}"
+    ]
     lines += [f"  failed {e['action']} {e['platform']} [{e['key']}]: {e['message']}" for e in d["errors"]]
-    lines += [f"  {p}: rate limit reached; its work waits for the next run (the limit resets at {at})"
-              for p, at in d.get("paused", {}).items()]  # fmt: skip
+    lines += [
+        f"  {p}: rate limit reached; its work waits for the next run (the limit resets at {at})"
+        for p, at in d.get("paused", {}).items()
+    ]
     if d.get("interrupted"):
-        lines.insert(0, f"INTERRUPTED by {d['interrupted']}: the writes in flight finished and are journaled; "
-                        f"{d.get('unfinished', 0)} incident(s) unfinished; the next run carries on")  # fmt: skip
+        lines.insert(
+            0,
+            f"INTERRUPTED by {d['interrupted']}: the writes in flight finished and are journaled; "
+            f"{d.get('unfinished', 0)} incident(s) unfinished; the next run carries on",
+        )
     if d.get("held_in_quarantine"):
-        lines.append(f"{d['held_in_quarantine']} record(s) held in quarantine (exit 1 until released): "
-                     "`itsm-bridge quarantine list`; fix the cause and `retry`, or `quarantine ack`")  # fmt: skip
+        lines.append(
+            f"{d['held_in_quarantine']} record(s) held in quarantine (exit 1 until released): "
+            "`itsm-bridge quarantine list`; fix the cause and `retry`, or `quarantine ack`"
+        )
     if d.get("journal_head"):
         lines.append(f"journal head {d['journal_head']['head']} (keep it outside the database: journal verify --head)")
     return "\n".join(lines)
@@ -330,7 +356,11 @@ def quarantine_ack(ctx: Context, ids: tuple[int, ...], reason: str) -> None:
     from dataclasses import asdict
 
     acked = _run(ctx, lambda bridge: bridge.acknowledge(list(ids), reason))
-    emit(ctx, {"acknowledged": [asdict(q) for q in acked]}, "\n".join(f"acknowledged {q.id} {q.key} ({q.platform})" for q in acked))
+    emit(
+        ctx,
+        {"acknowledged": [asdict(q) for q in acked]},
+        "\n".join(f"acknowledged {q.id} {q.key} ({q.platform})" for q in acked),
+    )
 
 
 @main.group("journal")
@@ -339,9 +369,13 @@ def journal_group() -> None:
 
 
 @journal_group.command("verify")
-@click.option("--head", "head_value", metavar="HEAD",
-              help="A head kept outside the database (ENTRIES:HASH from a run summary, or a head file): "
-                   "also detects removed last entries and rewriting up to it.")  # fmt: skip
+@click.option(
+    "--head",
+    "head_value",
+    metavar="HEAD",
+    help="A head kept outside the database (ENTRIES:HASH from a run summary, or a head file): "
+    "also detects removed last entries and rewriting up to it.",
+)
 @pass_ctx
 def journal_verify(ctx: Context, head_value: str | None) -> None:
     """Check the hash chain (HMACs with state.journal_key_env): exit 1 if any entry was edited,
@@ -355,10 +389,26 @@ def journal_verify(ctx: Context, head_value: str | None) -> None:
     result = _run(ctx, lambda bridge: bridge.verify_journal(head))
     found = result.head.to_dict() if result.head else None
     status = f"OK: {result.entries} entries, chain intact" if result.ok else "\n".join(["BROKEN:", *result.problems])
-    text = "\n".join([status, f"head {found['head'] if found else '-'} ({result.keyed} keyed, {result.plain} plain)",
-                      *[f"note: {n}" for n in result.notes]])  # fmt: skip
-    emit(ctx, {"ok": result.ok, "entries": result.entries, "problems": result.problems, "notes": result.notes,
-               "head": found, "keyed": result.keyed, "plain": result.plain}, text)  # fmt: skip
+    text = "\n".join(
+        [
+            status,
+            f"head {found['head'] if found else '-'} ({result.keyed} keyed, {result.plain} plain)",
+            *[f"note: {n}" for n in result.notes],
+        ]
+    )
+    emit(
+        ctx,
+        {
+            "ok": result.ok,
+            "entries": result.entries,
+            "problems": result.problems,
+            "notes": result.notes,
+            "head": found,
+            "keyed": result.keyed,
+            "plain": result.plain,
+        },
+        text,
+    )
     sys.exit(0 if result.ok else 1)
 
 
@@ -372,8 +422,19 @@ def journal_show(ctx: Context, key: str | None, last: int) -> None:
 
     entries = _run(ctx, lambda bridge: bridge.journal(key=key, last=last))
     data = [e.__dict__ for e in entries]
-    rows = [[e.seq, e.at[:19], e.kind, e.action or "", e.platform or "", e.key or "", e.ref or "",
-             e.payload.get("result") or e.payload.get("rule") or e.payload.get("reason") or ""] for e in entries]  # fmt: skip
+    rows = [
+        [
+            e.seq,
+            e.at[:19],
+            e.kind,
+            e.action or "",
+            e.platform or "",
+            e.key or "",
+            e.ref or "",
+            e.payload.get("result") or e.payload.get("rule") or e.payload.get("reason") or "",
+        ]
+        for e in entries
+    ]
     emit(ctx, data, table(["seq", "at", "kind", "action", "platform", "key", "ref", "result"], rows))
 
 
@@ -395,7 +456,9 @@ def doctor_command(ctx: Context) -> None:
 
 @main.command("demo")
 @click.option("--incidents", type=click.IntRange(min=1), default=20, show_default=True, help="Seeded incidents.")
-@click.option("--workdir", type=click.Path(file_okay=False), help="Where config, state and reports go (default: a new temp dir).")
+@click.option(
+    "--workdir", type=click.Path(file_okay=False), help="Where config, state and reports go (default: a new temp dir)."
+)
 @pass_ctx
 def demo_command(ctx: Context, incidents: int, workdir: str | None) -> None:
     """Run the whole product on the bundled sandbox: sync ServiceNow -> Jira and the status page,
@@ -409,8 +472,11 @@ def demo_command(ctx: Context, incidents: int, workdir: str | None) -> None:
             result = run_demo(incidents, workdir, echo=(lambda line: None) if ctx.json else click.echo)
     except BridgeError as exc:
         fail(ctx, exc)
-    text = [f"\nState:   {result.state_path}", f"Config:  {result.config_path}",
-            f"Journal: itsm-bridge --config {result.config_path} journal show"]  # fmt: skip
+    text = [
+        f"\nState:   {result.state_path}",
+        f"Config:  {result.config_path}",
+        f"Journal: itsm-bridge --config {result.config_path} journal show",
+    ]
     text += [f"PROBLEM: {p}" for p in result.problems]
     text.append("Demo OK." if result.ok else "Demo FAILED.")
     emit(ctx, result.to_dict(), "\n".join(text))
@@ -418,12 +484,27 @@ def demo_command(ctx: Context, incidents: int, workdir: str | None) -> None:
 
 
 @main.command("audit")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]), default="table", show_default=True,
-              help="table on the terminal; json (documented schema); csv, one finding per row; html, one self-contained file.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv", "html"]),
+    default="table",
+    show_default=True,
+    help="table on the terminal; json (documented schema); csv, one finding per row; html, one self-contained file.",
+)
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
-@click.option("--since", metavar="DATE", help="Only incidents opened on or after DATE (YYYY-MM-DD or ISO 8601; UTC unless it says).")
-@click.option("--fail-on", type=click.Choice(["warn", "block"]), default="warn", show_default=True,
-              help="Exit 1 when a finding is at least this severe (warn: any finding).")
+@click.option(
+    "--since",
+    metavar="DATE",
+    help="Only incidents opened on or after DATE (YYYY-MM-DD or ISO 8601; UTC unless it says).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["warn", "block"]),
+    default="warn",
+    show_default=True,
+    help="Exit 1 when a finding is at least this severe (warn: any finding).",
+)
 @pass_ctx
 def audit_command(ctx: Context, fmt: str, out: str | None, since: str | None, fail_on: str) -> None:
     """Read the platforms (read only) and the state store and report categorization consistency,
@@ -443,7 +524,9 @@ def audit_command(ctx: Context, fmt: str, out: str | None, since: str | None, fa
         try:
             when = datetime.fromisoformat(since)
         except ValueError:
-            raise click.BadParameter(f"{since!r} is not a date; use YYYY-MM-DD or ISO 8601", param_hint="--since") from None
+            raise click.BadParameter(
+                f"{since!r} is not a date; use YYYY-MM-DD or ISO 8601", param_hint="--since"
+            ) from None
         when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
     report = _run(ctx, lambda bridge: bridge.audit(since=when))
     severity: Literal["warn", "block"] = "block" if fail_on == "block" else "warn"
@@ -452,8 +535,11 @@ def audit_command(ctx: Context, fmt: str, out: str | None, since: str | None, fa
     if out:
         Path(out).write_text(text, encoding="utf-8", newline="")
         summary = report.to_dict()["summary"]
-        emit(ctx, {"ok": not report.reaches(severity), "out": out, "format": fmt, **summary},
-             f"Wrote the {fmt} report to {out}: {summary['findings']} finding(s)")  # fmt: skip
+        emit(
+            ctx,
+            {"ok": not report.reaches(severity), "out": out, "format": fmt, **summary},
+            f"Wrote the {fmt} report to {out}: {summary['findings']} finding(s)",
+        )
     else:
         click.echo(text, nl=not text.endswith("\n"))
     sys.exit(EXIT_FAILED if report.reaches(severity) else EXIT_OK)
@@ -464,24 +550,51 @@ def audit_command(ctx: Context, fmt: str, out: str | None, since: str | None, fa
 
 
 @main.command("sandbox")
-@click.option("--port", type=int, default=0, show_default=True,
-              help="First port (ServiceNow; Jira +1, Statuspage +2, Cachet +3); 0 picks free ports.")
+@click.option(
+    "--port",
+    type=int,
+    default=0,
+    show_default=True,
+    help="First port (ServiceNow; Jira +1, Statuspage +2, Cachet +3); 0 picks free ports.",
+)
 @click.option("--seed", "incidents", type=int, default=0, show_default=True, help="Load N realistic incidents.")
-@click.option("--faults", type=click.Choice(["none", "flaky", "storm", "lossy"]), default="none", show_default=True,
-              help="Fault profile, seeded and deterministic.")
+@click.option(
+    "--faults",
+    type=click.Choice(["none", "flaky", "storm", "lossy"]),
+    default="none",
+    show_default=True,
+    help="Fault profile, seeded and deterministic.",
+)
 @click.option("--state", type=click.Path(dir_okay=False), help="Persist data here; resume from it when it exists.")
 @click.option("--random-seed", type=int, default=0, show_default=True, help="Seed of generated data, ids and faults.")
 @click.option("--write-config", type=click.Path(dir_okay=False), help="Write an itsm-bridge config for this sandbox.")
-@click.option("--provider", type=click.Choice(["statuspage", "cachet"]), default="statuspage", show_default=True,
-              help="Status page the written config targets.")
-@click.option("--vendor", "vendor", multiple=True, metavar="NAME=VALUE",
-              help="A vendor behaviour, e.g. servicenow.hourly_rule=1000, servicenow.user_timezone=Europe/Berlin, "
-                   "servicenow.journal_access=hidden, cachet.version=2.3.18, cachet.app_timezone=Australia/Sydney.")
+@click.option(
+    "--provider",
+    type=click.Choice(["statuspage", "cachet"]),
+    default="statuspage",
+    show_default=True,
+    help="Status page the written config targets.",
+)
+@click.option(
+    "--vendor",
+    "vendor",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A vendor behaviour, e.g. servicenow.hourly_rule=1000, servicenow.user_timezone=Europe/Berlin, "
+    "servicenow.journal_access=hidden, cachet.version=2.3.18, cachet.app_timezone=Australia/Sydney.",
+)
 @pass_ctx
 def sandbox_command(
-    ctx: Context, port: int, incidents: int, faults: str, state: str | None, random_seed: int,
-    write_config: str | None, provider: str, vendor: tuple[str, ...],
-) -> None:  # fmt: skip
+    ctx: Context,
+    port: int,
+    incidents: int,
+    faults: str,
+    state: str | None,
+    random_seed: int,
+    write_config: str | None,
+    provider: str,
+    vendor: tuple[str, ...],
+) -> None:
     """Serve local ServiceNow, Jira, Statuspage and Cachet imitations until SIGINT or SIGTERM.
 
     With --json, prints one line of JSON when ready: each platform's URL, the Statuspage page id,
@@ -496,16 +609,29 @@ def sandbox_command(
     _writable(ctx, (write_config, "--write-config"), (state, "--state"))
     try:
         serve_until_stopped(
-            port=port, incidents=incidents, faults=faults, state=state, random_seed=random_seed,
-            write_config=write_config, provider=provider, as_json=ctx.json, echo=click.echo, vendor=vendor,
-        )  # fmt: skip
+            port=port,
+            incidents=incidents,
+            faults=faults,
+            state=state,
+            random_seed=random_seed,
+            write_config=write_config,
+            provider=provider,
+            as_json=ctx.json,
+            echo=click.echo,
+            vendor=vendor,
+        )
     except VendorOptionError as exc:
         raise click.BadParameter(str(exc), param_hint="--vendor") from None
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise
-        fail(ctx, UnusablePath(f"--port {port}: a port the sandbox needs ({port} to {port + 3}) is in use; "
-                               "pick another or --port 0 for free ones"))  # fmt: skip
+        fail(
+            ctx,
+            UnusablePath(
+                f"--port {port}: a port the sandbox needs ({port} to {port + 3}) is in use; "
+                "pick another or --port 0 for free ones"
+            ),
+        )
 
 
 def _register() -> None:

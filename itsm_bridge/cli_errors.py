@@ -40,7 +40,9 @@ def os_error(exc: OSError) -> BridgeError:
     where = f": {exc.filename}" if exc.filename else ""
     reason = exc.strerror or str(exc)
     if exc.errno in DISK:
-        return StoreError(f"{reason}{where}: the run stopped; free space and run again (the journal keeps what was done)")
+        return StoreError(
+            f"{reason}{where}: the run stopped; free space and run again (the journal keeps what was done)"
+        )
     return UnusablePath(f"{reason}{where}")
 
 
@@ -49,7 +51,9 @@ def store_error(exc: BaseException) -> StoreError:
     orig = str(getattr(exc, "orig", exc)).strip()
     lowered = orig.lower()
     if any(b in lowered for b in BROKEN):
-        return StoreError(f"the state store is broken ({orig}); restore it from a backup or move it away to start afresh")
+        return StoreError(
+            f"the state store is broken ({orig}); restore it from a backup or move it away to start afresh"
+        )
     if any(f in lowered for f in FULL):
         return StoreError(f"the state store cannot write ({orig}): free disk space and run again")
     return StoreError(f"the state store failed: {orig.splitlines()[0] if orig else type(exc).__name__}")

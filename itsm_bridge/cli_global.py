@@ -42,12 +42,24 @@ def global_params() -> list[click.Parameter]:
     """Fresh copies of the global options for one subcommand (a parameter belongs to one command)."""
     common: dict[str, Any] = {"expose_value": False, "callback": _apply}
     return [
-        click.Option(["--config", "config_path"], type=click.Path(dir_okay=False), metavar="PATH",
-                     help="Config file (as the global --config).", **common),  # fmt: skip
-        click.Option(["--json", "as_json"], is_flag=True, help="Machine-readable JSON on stdout (as the global --json).", **common),
+        click.Option(
+            ["--config", "config_path"],
+            type=click.Path(dir_okay=False),
+            metavar="PATH",
+            help="Config file (as the global --config).",
+            **common,
+        ),
+        click.Option(
+            ["--json", "as_json"],
+            is_flag=True,
+            help="Machine-readable JSON on stdout (as the global --json).",
+            **common,
+        ),
         click.Option(["-v", "--verbose"], count=True, help="More log output on stderr (as the global -v).", **common),
         click.Option(["-q", "--quiet"], is_flag=True, help="Errors only on stderr (as the global -q).", **common),
-        click.Option(["--log-format"], type=click.Choice(LOG_FORMATS), help="Log format (as the global --log-format).", **common),
+        click.Option(
+            ["--log-format"], type=click.Choice(LOG_FORMATS), help="Log format (as the global --log-format).", **common
+        ),
     ]
 
 
@@ -72,7 +84,9 @@ class BridgeGroup(click.Group):
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         super().add_command(with_global_params(cmd), name)
 
-    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any) -> click.Context:
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as exc:  # a bad global option or command name

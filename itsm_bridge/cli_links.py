@@ -6,7 +6,8 @@ and relink take the store's lock (a running sync is never changed under its feet
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -58,10 +59,17 @@ def _render_show(data: dict[str, Any]) -> str:
 
     synced = data["synced"]
     lines = [f"{data['key']}: {synced.get('title') or '(no shadow)'} [{synced.get('state') or '-'}]"]
-    lines += [f"  {r['platform']}: {r['display'] or r['id']} (id {r['id']})" for r in data["links"]] or ["  linked to nothing"]
+    lines += [f"  {r['platform']}: {r['display'] or r['id']} (id {r['id']})" for r in data["links"]] or [
+        "  linked to nothing"
+    ]
     lines += [f"  quarantined on {q['platform']}: {'; '.join(map(str, q['findings']))}" for q in data["quarantined"]]
-    rows = [[e["seq"], e["at"][:19], e["kind"], e["action"] or "", e["platform"] or "", e["result"] or ""] for e in data["journal"]]
-    return "\n".join(lines) + ("\n" + table(["seq", "at", "kind", "action", "platform", "result"], rows) if rows else "")
+    rows = [
+        [e["seq"], e["at"][:19], e["kind"], e["action"] or "", e["platform"] or "", e["result"] or ""]
+        for e in data["journal"]
+    ]
+    return "\n".join(lines) + (
+        "\n" + table(["seq", "at", "kind", "action", "platform", "result"], rows) if rows else ""
+    )
 
 
 @links_group.command("unlink")
@@ -74,8 +82,11 @@ def links_unlink(ctx: Context, key: str, platform: str) -> None:
     from itsm_bridge.cli import _run
 
     was = _run(ctx, lambda bridge: bridge.unlink(key, platform))
-    emit(ctx, {"ok": True, "key": key, "platform": platform, "was": {"id": was.id, "display": was.display}},
-         f"Unlinked {key} from {platform} {was.display or was.id}; run `itsm-bridge retry` to create or find it again.")  # fmt: skip
+    emit(
+        ctx,
+        {"ok": True, "key": key, "platform": platform, "was": {"id": was.id, "display": was.display}},
+        f"Unlinked {key} from {platform} {was.display or was.id}; run `itsm-bridge retry` to create or find it again.",
+    )
 
 
 @links_group.command("relink")
@@ -90,5 +101,8 @@ def links_relink(ctx: Context, key: str, platform: str, ref: str) -> None:
     from itsm_bridge.cli import _run
 
     new = _run(ctx, lambda bridge: bridge.relink(key, platform, ref))
-    emit(ctx, {"ok": True, "key": key, "platform": platform, "now": {"id": new.id, "display": new.display}},
-         f"Linked {key} to {platform} {new.display or new.id}; run `itsm-bridge retry` to align it.")  # fmt: skip
+    emit(
+        ctx,
+        {"ok": True, "key": key, "platform": platform, "now": {"id": new.id, "display": new.display}},
+        f"Linked {key} to {platform} {new.display or new.id}; run `itsm-bridge retry` to align it.",
+    )

@@ -57,16 +57,22 @@ class Config:
                 name,
                 tuple(c.aliases),
                 c.platform_values(),
-                Vocabulary("subcategory", [Term(s, tuple(sc.aliases), sc.platform_values()) for s, sc in c.subcategories.items()]),
+                Vocabulary(
+                    "subcategory",
+                    [Term(s, tuple(sc.aliases), sc.platform_values()) for s, sc in c.subcategories.items()],
+                ),
             )
             for name, c in t.categories.items()
         ]
         m = self.settings.mapping
         return Taxonomy(
             categories=Vocabulary("category", categories, default=t.default_category),
-            services=Vocabulary("service", [Term(n, tuple(s.aliases), s.platform_values()) for n, s in t.services.items()]),
+            services=Vocabulary(
+                "service", [Term(n, tuple(s.aliases), s.platform_values()) for n, s in t.services.items()]
+            ),
             resolution_codes=Vocabulary(
-                "resolution_code", [Term(n, tuple(s.aliases), s.platform_values()) for n, s in t.resolution_codes.items()]
+                "resolution_code",
+                [Term(n, tuple(s.aliases), s.platform_values()) for n, s in t.resolution_codes.items()],
             ),
             policies={p: section.unmapped for p in platforms.names() if (section := m.platform(p)) is not None},
         )
@@ -107,7 +113,11 @@ class Config:
         value = os.environ.get(name)
         if not value:
             raise ConfigError(
-                [ConfigProblem(f"{section}.{key}", f"names the environment variable {name}, which is not set", self._file())]
+                [
+                    ConfigProblem(
+                        f"{section}.{key}", f"names the environment variable {name}, which is not set", self._file()
+                    )
+                ]
             )
         from itsm_bridge.log import register_secret
 
@@ -215,7 +225,9 @@ def setting_problems(settings: Settings, file: str, lines: dict[str, int]) -> li
     return problems
 
 
-def _refuse_literal_secrets(data: dict[str, Any], prefix: tuple[str, ...], file: str, lines: dict[str, int]) -> list[ConfigProblem]:
+def _refuse_literal_secrets(
+    data: dict[str, Any], prefix: tuple[str, ...], file: str, lines: dict[str, int]
+) -> list[ConfigProblem]:
     """Remove literal secrets from `data` (so nothing downstream can echo them) and report each."""
     problems: list[ConfigProblem] = []
     for key in list(data):
@@ -248,7 +260,9 @@ def _problem(err: Any, file: str, lines: dict[str, int]) -> ConfigProblem:
     if err["type"] == "extra_forbidden":
         valid = _valid_keys(loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.6)
-        message = "unknown key" + (f"; did you mean {close[0]!r}?" if close else f"; valid keys here: {', '.join(valid)}")
+        message = "unknown key" + (
+            f"; did you mean {close[0]!r}?" if close else f"; valid keys here: {', '.join(valid)}"
+        )
     elif err["type"] == "missing":
         message = "required key is missing"
     elif message.startswith("Value error, "):

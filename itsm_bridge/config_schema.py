@@ -6,7 +6,7 @@ line and a close-match suggestion. Secrets are only ever names of environment va
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -27,7 +27,12 @@ class HttpSettings(Section):
     timeout_s: float = Field(30.0, gt=0, description="Connect and read timeout of every request.")
     requests_per_second: float = Field(10.0, gt=0, description="Request budget for this platform.")
     max_retries: int = Field(4, ge=0, le=10)
-    workers: int = Field(4, ge=1, le=32, description="Most requests in flight to this platform at once (and connections kept open to it); requests_per_second still bounds them.")
+    workers: int = Field(
+        4,
+        ge=1,
+        le=32,
+        description="Most requests in flight to this platform at once (and connections kept open to it); requests_per_second still bounds them.",
+    )
     ca_bundle: str | None = Field(None, description="PEM file of a private CA; verification stays on.")
 
     @field_validator("url")
@@ -44,7 +49,9 @@ def _known_platform(name: str) -> str:
 
 def _two_way_platform(name: str) -> str:
     if not platforms.is_two_way(_known_platform(name)):
-        raise ValueError(f"{name!r} is publish-only; a two-way platform is needed here: {', '.join(platforms.two_way_names())}")
+        raise ValueError(
+            f"{name!r} is publish-only; a two-way platform is needed here: {', '.join(platforms.two_way_names())}"
+        )
     return name
 
 
@@ -72,7 +79,9 @@ class ServiceNowSettings(ReadSettings):
     client_id_env: str | None = Field(None, pattern=ENV_NAME)
     client_secret_env: str | None = Field(None, pattern=ENV_NAME)
     page_size: int = Field(1000, ge=1, le=10000)
-    max_wait_s: float = Field(60.0, ge=0, description="Longest rate-limit wait sat out; past it, the platform's work stops for this run.")
+    max_wait_s: float = Field(
+        60.0, ge=0, description="Longest rate-limit wait sat out; past it, the platform's work stops for this run."
+    )
 
     @model_validator(mode="after")
     def _one_auth(self) -> ServiceNowSettings:
@@ -101,8 +110,10 @@ class JiraSettings(ReadSettings):
     @model_validator(mode="after")
     def _overlap_covers_lag(self) -> JiraSettings:
         if self.overlap_s < self.search_lag_s:
-            raise ValueError(f"overlap_s ({self.overlap_s}) must be at least search_lag_s ({self.search_lag_s:g}): "
-                             "a change the search index had not shown yet would be read past")  # fmt: skip
+            raise ValueError(
+                f"overlap_s ({self.overlap_s}) must be at least search_lag_s ({self.search_lag_s:g}): "
+                "a change the search index had not shown yet would be read past"
+            )
         return self
 
     @model_validator(mode="after")
@@ -128,8 +139,12 @@ class StatuspageSettings(HttpSettings):
     token_env: str | None = Field(None, pattern=ENV_NAME)
     requests_per_second: float = Field(1.0, gt=0)
     min_update_interval_s: float = Field(300.0, ge=0, description="Least time between two updates.")
-    max_wait_s: float = Field(60.0, ge=0, description="Longest rate-limit wait sat out; past it, the platform's work stops for this run.")
-    timezone: str = Field("UTC", description="Cachet: the instance's app_timezone, the zone of the naive times it answers.")
+    max_wait_s: float = Field(
+        60.0, ge=0, description="Longest rate-limit wait sat out; past it, the platform's work stops for this run."
+    )
+    timezone: str = Field(
+        "UTC", description="Cachet: the instance's app_timezone, the zone of the naive times it answers."
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -154,8 +169,9 @@ class StatuspageSettings(HttpSettings):
 class StateSettings(Section):
     url: str = Field("sqlite:///itsm-bridge.sqlite", description="sqlite:///PATH or postgresql+psycopg://...")
     password_env: str | None = Field(None, pattern=ENV_NAME)
-    journal_key_env: str | None = Field(None, pattern=ENV_NAME,
-                                        description="Variable holding the key that HMAC-chains the journal.")  # fmt: skip
+    journal_key_env: str | None = Field(
+        None, pattern=ENV_NAME, description="Variable holding the key that HMAC-chains the journal."
+    )
     journal_head_file: str | None = Field(None, description="Each run appends the journal's head to this file.")
 
     @field_validator("url")
@@ -227,7 +243,9 @@ class JiraMapping(PlatformMapping):
     def _all_priorities(cls, v: dict[str, str]) -> dict[str, str]:
         expected = {"P1", "P2", "P3", "P4", "P5"}
         if set(v) != expected:
-            raise ValueError(f"needs exactly P1..P5; missing {sorted(expected - set(v))}, extra {sorted(set(v) - expected)}")
+            raise ValueError(
+                f"needs exactly P1..P5; missing {sorted(expected - set(v))}, extra {sorted(set(v) - expected)}"
+            )
         return v
 
 
@@ -313,7 +331,8 @@ class SyncSettings(Section):
         "state": "jira",
     }
     gone_links: Literal["quarantine", "recreate"] = Field(
-        "quarantine", description="A linked record that is gone (404): hold the key on that platform, or create it again."
+        "quarantine",
+        description="A linked record that is gone (404): hold the key on that platform, or create it again.",
     )
 
     @field_validator("owners")
@@ -334,7 +353,7 @@ class SyncSettings(Section):
 def duration_minutes(value: str | int) -> int:
     """Minutes of a duration written as minutes (an integer) or "<n>m", "<n>h", "<n>d"."""
     if isinstance(value, bool):
-        raise ValueError("must be minutes (an integer) or a duration like \"30m\", \"4h\", \"3d\"")
+        raise ValueError('must be minutes (an integer) or a duration like "30m", "4h", "3d"')
     if isinstance(value, int):
         if value <= 0:
             raise ValueError("must be more than 0 minutes")
@@ -342,7 +361,7 @@ def duration_minutes(value: str | int) -> int:
     text = value.strip().lower()
     units = {"m": 1, "h": 60, "d": 24 * 60}
     if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit() or int(text[:-1]) <= 0:
-        raise ValueError(f"{value!r} is not a duration; write minutes (240) or \"30m\", \"4h\", \"3d\"")
+        raise ValueError(f'{value!r} is not a duration; write minutes (240) or "30m", "4h", "3d"')
     return int(text[:-1]) * units[text[-1]]
 
 
@@ -397,4 +416,3 @@ class Settings(Section):
         """The `[platform]` table, or None when it is not in the config."""
         value = getattr(self, platform, None)
         return value if isinstance(value, HttpSettings) else None
-

@@ -29,11 +29,19 @@ def _settings_model(specs: tuple[platforms.PlatformSpec, ...]) -> type[Settings]
         return Settings
     values: dict[str, Any] = {s.name: (str | None, None) for s in new}
     term: Any = create_model("TermSettings", __base__=TermSettings, **values)
-    category: Any = create_model("CategorySettings", __base__=(CategorySettings, term), subcategories=(dict[str, term], {}))
-    taxonomy: Any = create_model("TaxonomySettings", __base__=TaxonomySettings, categories=(dict[str, category], {}),
-                                 services=(dict[str, term], {}), resolution_codes=(dict[str, term], {}))
+    category: Any = create_model(
+        "CategorySettings", __base__=(CategorySettings, term), subcategories=(dict[str, term], {})
+    )
+    taxonomy: Any = create_model(
+        "TaxonomySettings",
+        __base__=TaxonomySettings,
+        categories=(dict[str, category], {}),
+        services=(dict[str, term], {}),
+        resolution_codes=(dict[str, term], {}),
+    )
     tables: dict[str, Any] = {s.name: (s.mapping_model(), s.mapping_model()()) for s in new}
     mapping: Any = create_model("MappingSettings", __base__=MappingSettings, **tables)
     tables = {s.name: (s.settings_model() | None, None) for s in new}
-    return create_model("Settings", __base__=Settings, taxonomy=(taxonomy, taxonomy()), mapping=(mapping, mapping()),
-                        **tables)
+    return create_model(
+        "Settings", __base__=Settings, taxonomy=(taxonomy, taxonomy()), mapping=(mapping, mapping()), **tables
+    )

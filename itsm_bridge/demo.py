@@ -13,9 +13,10 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from itsm_bridge.api import Bridge
 from itsm_bridge.sandbox.app import Sandbox
@@ -63,7 +64,9 @@ def run_demo(incidents: int = 20, workdir: str | None = None, echo: Callable[[st
         info = sandbox.info()
         os.environ.update(info["env"])
         config_path = write_config(info, root / "itsm-bridge.toml")
-        text = config_path.read_text(encoding="utf-8").replace("requests_per_second = 1.0", "requests_per_second = 10.0")
+        text = config_path.read_text(encoding="utf-8").replace(
+            "requests_per_second = 1.0", "requests_per_second = 10.0"
+        )
         config_path.write_text(text.replace("search_lag_s = 10.0", "search_lag_s = 1.0"), encoding="utf-8")
         bridge = Bridge(config_path)
         result = DemoResult(root, config_path, Path(bridge.config.state_url[len("sqlite:///") :]))
@@ -88,7 +91,9 @@ def run_demo(incidents: int = 20, workdir: str | None = None, echo: Callable[[st
         resolved["servicenow_state"] = incident.get("state")
         resolved["close_code"] = incident.get("close_code")
         if incident.get("state") != "6":
-            result.problems.append(f"ServiceNow {resolved.get('key')} is in state {incident.get('state')}, not 6 (Resolved)")
+            result.problems.append(
+                f"ServiceNow {resolved.get('key')} is in state {incident.get('state')}, not 6 (Resolved)"
+            )
         _audit(result, bridge, root, echo)
     result.ok = not result.problems
     return result
@@ -113,9 +118,11 @@ def _step(result: DemoResult, title: str, summary: RunSummary, echo: Callable[[s
     data = summary.to_dict()
     result.steps.append({"step": title, **data})
     echo(f"\n{title}")
-    echo(f"  created {data['created']}, updated {data['updated']}, transitioned {data['transitioned']}, "
-         f"commented {data['commented']}, published {data['published']}, quarantined {data['quarantined']}, "
-         f"conflicts {data['conflicts']}, failed {data['failed']}")  # fmt: skip
+    echo(
+        f"  created {data['created']}, updated {data['updated']}, transitioned {data['transitioned']}, "
+        f"commented {data['commented']}, published {data['published']}, quarantined {data['quarantined']}, "
+        f"conflicts {data['conflicts']}, failed {data['failed']}"
+    )
     echo(f"  API calls: {', '.join(f'{p} {n}' for p, n in data['api_calls'].items())}")
     if summary.interrupted:  # the run stopped on a signal: so does the demo
         raise Interrupted(f"demo interrupted by {summary.interrupted} during: {title}")

@@ -22,10 +22,11 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -58,8 +59,12 @@ class RateBudget:
     """Spaces requests `1 / rate` seconds apart across threads; `pause` holds everyone back,
     including a thread already waiting for its slot when the pause came."""
 
-    def __init__(self, requests_per_second: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
+    def __init__(
+        self,
+        requests_per_second: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.interval = 1.0 / requests_per_second
         self._clock, self._sleep = clock, stopping.interruptible(sleep)
         self._next = 0.0
@@ -89,7 +94,6 @@ class RateBudget:
         with self._lock:
             self._hold_until = max(self._hold_until, self._clock() + seconds)
             self._next = max(self._next, self._hold_until)
-
 
 
 RATE_MARGIN = 0.95
@@ -331,9 +335,7 @@ class HttpClient:
             return retrying(self._send, method.upper(), path, params, json, headers, ref, data)
         except Transient as exc:
             if getattr(exc, "connect_failed", False):
-                raise Unreachable(
-                    f"cannot reach {self.base_url}: {exc}", platform=self.platform, ref=ref
-                ) from None
+                raise Unreachable(f"cannot reach {self.base_url}: {exc}", platform=self.platform, ref=ref) from None
             raise
 
     def _wait(self, state: RetryCallState) -> float:
@@ -358,19 +360,31 @@ class HttpClient:
         try:
             with self._slots:
                 resp = self.session.request(
-                    method, url, params=params, json=body, data=data, headers=headers, timeout=self.timeout_s,
+                    method,
+                    url,
+                    params=params,
+                    json=body,
+                    data=data,
+                    headers=headers,
+                    timeout=self.timeout_s,
                     allow_redirects=False,
                     # Per request, or requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in the
                     # environment override the session's verify: a configured ca_bundle was ignored.
                     verify=self.session.verify,
                 )
         except requests.exceptions.SSLError as exc:
-            raise Unreachable(f"TLS verification failed for {self.base_url}: {type(exc).__name__}",
-                              platform=self.platform, ref=ref) from None  # fmt: skip
+            raise Unreachable(
+                f"TLS verification failed for {self.base_url}: {type(exc).__name__}", platform=self.platform, ref=ref
+            ) from None
         except (requests.exceptions.ConnectTimeout, requests.exceptions.ConnectionError) as exc:
-            connect = isinstance(exc, requests.exceptions.ConnectTimeout) or "NewConnectionError" in repr(exc) \
-                or "NameResolution" in repr(exc)  # fmt: skip
-            err = Transient(f"{method} {path}: connection failed ({type(exc).__name__})", platform=self.platform, ref=ref)
+            connect = (
+                isinstance(exc, requests.exceptions.ConnectTimeout)
+                or "NewConnectionError" in repr(exc)
+                or "NameResolution" in repr(exc)
+            )
+            err = Transient(
+                f"{method} {path}: connection failed ({type(exc).__name__})", platform=self.platform, ref=ref
+            )
             err.connect_failed = connect  # type: ignore[attr-defined]
             err.maybe_committed = not connect  # type: ignore[attr-defined]
             raise err from None
@@ -378,8 +392,14 @@ class HttpClient:
             err = Transient(f"{method} {path}: no answer within {self.timeout_s}s", platform=self.platform, ref=ref)
             err.maybe_committed = True  # type: ignore[attr-defined]
             raise err from None
-        log.debug("%s %s %s -> %s in %.0f ms", self.platform, method, path, resp.status_code,
-                  (time.perf_counter() - started) * 1000)  # fmt: skip
+        log.debug(
+            "%s %s %s -> %s in %.0f ms",
+            self.platform,
+            method,
+            path,
+            resp.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
         error = self.classify(self.platform, resp, ref)
         if error is None:
             return resp
@@ -390,14 +410,22 @@ class HttpClient:
             if wait is not None and self.max_wait_s is not None and wait > self.max_wait_s:
                 self.paused_until = datetime.now(UTC) + timedelta(seconds=wait)  # by our clock: skew-proof
                 self._reset_at = _unix_time(resp.headers.get("X-RateLimit-Reset")) or self.paused_until
-                log.warning("%s: rate limit resets in %.0f s (max_wait_s %g): no more requests this run",
-                            self.platform, wait, self.max_wait_s)  # fmt: skip
+                log.warning(
+                    "%s: rate limit resets in %.0f s (max_wait_s %g): no more requests this run",
+                    self.platform,
+                    wait,
+                    self.max_wait_s,
+                )
                 raise self._paused(ref) from None
             self.budget.pause(wait if wait is not None else self.backoff.delay(1))
         raise error
 
     def _paused(self, ref: str | None) -> Paused:
         until = self._reset_at or self.paused_until or datetime.now(UTC)  # as the vendor states it
-        return Paused(f"rate limit reached; it resets at {until.isoformat(timespec='seconds')}, later than max_wait_s "
-                      f"({self.max_wait_s:g} s) allows: no more requests this run", until=until,
-                      platform=self.platform, ref=ref)  # fmt: skip
+        return Paused(
+            f"rate limit reached; it resets at {until.isoformat(timespec='seconds')}, later than max_wait_s "
+            f"({self.max_wait_s:g} s) allows: no more requests this run",
+            until=until,
+            platform=self.platform,
+            ref=ref,
+        )

@@ -13,7 +13,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from itsm_bridge.connectors.base import Connector, FetchesInBulk
 from itsm_bridge.errors import NotFound
@@ -53,8 +54,15 @@ def relink(store: StateStore, connector: Connector, run_id: str, key: str, platf
     was = store.unlink(key, platform)
     store.link(key, new)
     forget_version(store, key, platform)
-    store.append(run_id, "link", {"result": "relinked", "was": str(was) if was else None, "now": str(new), "now_id": new.id},
-                 key=key, platform=platform, ref=str(new), action="relink")  # fmt: skip
+    store.append(
+        run_id,
+        "link",
+        {"result": "relinked", "was": str(was) if was else None, "now": str(new), "now_id": new.id},
+        key=key,
+        platform=platform,
+        ref=str(new),
+        action="relink",
+    )
     return new
 
 
@@ -68,8 +76,10 @@ def gone(store: StateStore, connectors: Mapping[str, Connector]) -> list[dict[st
     out: list[dict[str, str]] = []
     for platform, pairs in by_platform.items():
         missing = _missing(connectors[platform], pairs)
-        out += [{"key": key, "platform": platform, "id": ref.id, "display": ref.display,
-                 "fix": repair_hint(key, platform)} for key, ref in missing]  # fmt: skip
+        out += [
+            {"key": key, "platform": platform, "id": ref.id, "display": ref.display, "fix": repair_hint(key, platform)}
+            for key, ref in missing
+        ]
     return out
 
 
@@ -93,7 +103,14 @@ def key_conflicts(entries: Iterable[QuarantineEntry]) -> list[dict[str, Any]]:
     for q in entries:
         if is_conflict(q.findings):
             record, holder = q.record.get("record") or {}, q.record.get("holder") or {}
-            out.append({"key": q.key, "platform": q.platform, "record": record.get("display") or record.get("id") or q.ref,
-                        "holder": holder.get("display") or holder.get("id"), "since": q.first_seen,
-                        "message": next(str(f.get("message")) for f in q.findings if f.get("rule_id") == KEY_CONFLICT)})  # fmt: skip
+            out.append(
+                {
+                    "key": q.key,
+                    "platform": q.platform,
+                    "record": record.get("display") or record.get("id") or q.ref,
+                    "holder": holder.get("display") or holder.get("id"),
+                    "since": q.first_seen,
+                    "message": next(str(f.get("message")) for f in q.findings if f.get("rule_id") == KEY_CONFLICT),
+                }
+            )
     return out

@@ -7,7 +7,8 @@ incident title could otherwise clear the screen, retitle the window or plant a h
 from __future__ import annotations
 
 import unicodedata
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 # Bidirectional overrides, embeddings, isolates and marks: they reorder what a reader sees.
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -34,9 +35,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     its line), columns sized to their widest cell."""
     cells = [[str(c) for c in headers], *[[("" if c is None else printable(str(c), keep="")) for c in r] for r in rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    out = ["  ".join(c.ljust(w) for c, w in zip(cells[0], widths)).rstrip()]
+    out = ["  ".join(c.ljust(w) for c, w in zip(cells[0], widths, strict=True)).rstrip()]
     out.append("  ".join("-" * w for w in widths))
-    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells[1:]]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells[1:]]
     return "\n".join(out)
 
 
@@ -57,7 +58,12 @@ def render_mapping(report: dict[str, Any]) -> str:
     gaps = report["gaps"]
     if gaps:
         parts.append(f"\nGaps ({len(gaps)}): terms a platform has no value for")
-        parts.append(table(["platform", "kind", "term", "set this key"], [[g["platform"], g["kind"], g["term"], g["missing_key"]] for g in gaps]))
+        parts.append(
+            table(
+                ["platform", "kind", "term", "set this key"],
+                [[g["platform"], g["kind"], g["term"], g["missing_key"]] for g in gaps],
+            )
+        )
     else:
         parts.append("\nNo gaps: every term has a value on every platform that needs one.")
     return "\n".join(parts)
@@ -68,11 +74,15 @@ def render_status(st: dict[str, Any]) -> str:
     lines = []
     if last:
         if last.get("interrupted"):  # its counts follow: what it did before it stopped
-            lines.append(f"Last run INTERRUPTED by {last['interrupted']} ({last.get('unfinished', 0)} incident(s) "
-                         f"unfinished, {st['open_intents']} open intent(s)): the next sync carries on")  # fmt: skip
-        lines.append(f"Last run {last['run_id']} at {last['at'][:19]}: created {last.get('created', 0)}, "
-                     f"updated {last.get('updated', 0)}, failed {last.get('failed', 0)}, "
-                     f"quarantined {last.get('quarantined', 0)}")  # fmt: skip
+            lines.append(
+                f"Last run INTERRUPTED by {last['interrupted']} ({last.get('unfinished', 0)} incident(s) "
+                f"unfinished, {st['open_intents']} open intent(s)): the next sync carries on"
+            )
+        lines.append(
+            f"Last run {last['run_id']} at {last['at'][:19]}: created {last.get('created', 0)}, "
+            f"updated {last.get('updated', 0)}, failed {last.get('failed', 0)}, "
+            f"quarantined {last.get('quarantined', 0)}"
+        )
     else:
         lines.append("No run yet.")
     if st.get("run_errors"):
@@ -82,10 +92,21 @@ def render_status(st: dict[str, Any]) -> str:
     lines += [f"Cursor {p}: {v}" for p, v in st["cursors"].items()]
     if st["quarantined"]:
         lines.append(f"\nQuarantined ({len(st['quarantined'])}):")
-        lines.append(table(["id", "key", "platform", "findings"],
-                           [[q["id"], q["key"], q["platform"], "; ".join(q["findings"])] for q in st["quarantined"]]))  # fmt: skip
+        lines.append(
+            table(
+                ["id", "key", "platform", "findings"],
+                [[q["id"], q["key"], q["platform"], "; ".join(q["findings"])] for q in st["quarantined"]],
+            )
+        )
     if st["conflicts"]:
         lines.append(f"\nRecent conflicts ({len(st['conflicts'])}):")
-        lines.append(table(["at", "key", "field", "values", "kept"],
-                           [[c["at"][:19], c["key"], c["field"], c["values"], f"{c['winner']} ({c['rule']})"] for c in st["conflicts"]]))  # fmt: skip
+        lines.append(
+            table(
+                ["at", "key", "field", "values", "kept"],
+                [
+                    [c["at"][:19], c["key"], c["field"], c["values"], f"{c['winner']} ({c['rule']})"]
+                    for c in st["conflicts"]
+                ],
+            )
+        )
     return "\n".join(lines)

@@ -13,8 +13,9 @@ only when it is configured, and this module imports nothing of connectors or map
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Literal
 
 from itsm_bridge.model import SYNC_FIELDS
 
@@ -93,30 +94,74 @@ def load(path: str) -> Any:
 
 
 _BUILT_IN = (
-    PlatformSpec("servicenow", TWO_WAY, frozenset(SYNC_FIELDS),
-                 connector="itsm_bridge.connectors.servicenow:ServiceNowConnector",
-                 mapper="itsm_bridge.mapping.servicenow:ServiceNowMapper",
-                 settings="itsm_bridge.config_schema:ServiceNowSettings",
-                 vocabularies=("categories", "subcategories", "resolution_codes"),
-                 default_states={"new": ("1",), "in_progress": ("2",), "on_hold": ("3",), "resolved": ("6",),
-                                 "closed": ("7",), "canceled": ("8",)}),
-    PlatformSpec("jira", TWO_WAY, frozenset({"title", "description", "state", "priority", "category", "subcategory",
-                                             "service", "assignee", "reporter", "opened", "resolved", "updated",
-                                             "resolution_code"}),
-                 connector="itsm_bridge.connectors.jira:JiraConnector",
-                 mapper="itsm_bridge.mapping.jira:JiraMapper",
-                 settings="itsm_bridge.config_schema:JiraSettings",
-                 shows_priority=True, vocabularies=("categories", "resolution_codes"),
-                 default_states={"new": ("Open",), "in_progress": ("Work in progress",), "on_hold": ("Pending",),
-                                 "resolved": ("Resolved",), "closed": ("Closed",), "canceled": ("Canceled",)}),
-    PlatformSpec("statuspage", PUBLISH_ONLY, frozenset({"title", "state", "service", "public_status", "public_message",
-                                                       "opened", "resolved"}),
-                 connector="itsm_bridge.connectors.statuspage:status_page_connector",
-                 mapper="itsm_bridge.mapping.statuspage:StatuspageMapper",
-                 settings="itsm_bridge.config_schema:StatuspageSettings",
-                 own_writer_pool=True,
-                 default_states={"new": ("investigating",), "in_progress": ("identified",), "on_hold": ("monitoring",),
-                                 "resolved": ("resolved",), "closed": ("resolved",), "canceled": ("resolved",)}),
+    PlatformSpec(
+        "servicenow",
+        TWO_WAY,
+        frozenset(SYNC_FIELDS),
+        connector="itsm_bridge.connectors.servicenow:ServiceNowConnector",
+        mapper="itsm_bridge.mapping.servicenow:ServiceNowMapper",
+        settings="itsm_bridge.config_schema:ServiceNowSettings",
+        vocabularies=("categories", "subcategories", "resolution_codes"),
+        default_states={
+            "new": ("1",),
+            "in_progress": ("2",),
+            "on_hold": ("3",),
+            "resolved": ("6",),
+            "closed": ("7",),
+            "canceled": ("8",),
+        },
+    ),
+    PlatformSpec(
+        "jira",
+        TWO_WAY,
+        frozenset(
+            {
+                "title",
+                "description",
+                "state",
+                "priority",
+                "category",
+                "subcategory",
+                "service",
+                "assignee",
+                "reporter",
+                "opened",
+                "resolved",
+                "updated",
+                "resolution_code",
+            }
+        ),
+        connector="itsm_bridge.connectors.jira:JiraConnector",
+        mapper="itsm_bridge.mapping.jira:JiraMapper",
+        settings="itsm_bridge.config_schema:JiraSettings",
+        shows_priority=True,
+        vocabularies=("categories", "resolution_codes"),
+        default_states={
+            "new": ("Open",),
+            "in_progress": ("Work in progress",),
+            "on_hold": ("Pending",),
+            "resolved": ("Resolved",),
+            "closed": ("Closed",),
+            "canceled": ("Canceled",),
+        },
+    ),
+    PlatformSpec(
+        "statuspage",
+        PUBLISH_ONLY,
+        frozenset({"title", "state", "service", "public_status", "public_message", "opened", "resolved"}),
+        connector="itsm_bridge.connectors.statuspage:status_page_connector",
+        mapper="itsm_bridge.mapping.statuspage:StatuspageMapper",
+        settings="itsm_bridge.config_schema:StatuspageSettings",
+        own_writer_pool=True,
+        default_states={
+            "new": ("investigating",),
+            "in_progress": ("identified",),
+            "on_hold": ("monitoring",),
+            "resolved": ("resolved",),
+            "closed": ("resolved",),
+            "canceled": ("resolved",),
+        },
+    ),
 )
 
 _REGISTRY: dict[str, PlatformSpec] = {s.name: s for s in _BUILT_IN}

@@ -6,9 +6,10 @@ them into the canonical model, the engine reads them. Nothing here imports any o
 
 from __future__ import annotations
 
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generator, Iterator
+from typing import Any
 
 from itsm_bridge.model import Comment, RemoteRef
 

@@ -115,13 +115,33 @@ class KeyDetails:
         return {
             "key": self.key,
             "links": [{"platform": r.platform, "id": r.id, "display": r.display} for r in self.links],
-            "synced": {"title": fields.get("title"), "state": fields.get("state"),
-                       "versions": self.shadow.versions if self.shadow else {}},  # fmt: skip
-            "quarantined": [{"id": q.id, "platform": q.platform, "ref": q.ref, "since": q.first_seen,
-                             "findings": [f.get("message") for f in q.findings]} for q in self.quarantined],  # fmt: skip
-            "journal": [{"seq": e.seq, "at": e.at, "kind": e.kind, "action": e.action, "platform": e.platform, "ref": e.ref,
-                         "result": e.payload.get("result") or e.payload.get("reason") or e.payload.get("rule")}
-                        for e in self.journal],  # fmt: skip
+            "synced": {
+                "title": fields.get("title"),
+                "state": fields.get("state"),
+                "versions": self.shadow.versions if self.shadow else {},
+            },
+            "quarantined": [
+                {
+                    "id": q.id,
+                    "platform": q.platform,
+                    "ref": q.ref,
+                    "since": q.first_seen,
+                    "findings": [f.get("message") for f in q.findings],
+                }
+                for q in self.quarantined
+            ],
+            "journal": [
+                {
+                    "seq": e.seq,
+                    "at": e.at,
+                    "kind": e.kind,
+                    "action": e.action,
+                    "platform": e.platform,
+                    "ref": e.ref,
+                    "result": e.payload.get("result") or e.payload.get("reason") or e.payload.get("rule"),
+                }
+                for e in self.journal
+            ],
         }
 
 
@@ -156,9 +176,18 @@ class Status:
         run = self.last_run
         return {
             "last_run": {"run_id": run.run_id, "at": run.at, **run.payload} if run else None,
-            "quarantined": [{"id": q.id, "key": q.key, "platform": q.platform, "ref": q.ref, "attempts": q.attempts,
-                             "first_seen": q.first_seen, "findings": [f.get("message") for f in q.findings]}
-                            for q in self.quarantined],  # fmt: skip
+            "quarantined": [
+                {
+                    "id": q.id,
+                    "key": q.key,
+                    "platform": q.platform,
+                    "ref": q.ref,
+                    "attempts": q.attempts,
+                    "first_seen": q.first_seen,
+                    "findings": [f.get("message") for f in q.findings],
+                }
+                for q in self.quarantined
+            ],
             "conflicts": [entry(e) for e in self.conflicts],
             "cursors": self.cursors,
             "links": self.links,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from itsm_bridge.errors import StoreError
 from itsm_bridge.log import redact
@@ -31,4 +31,3 @@ def _record(store: StateStore, command: str, exc: Exception) -> None:
         store.append(uuid.uuid4().hex[:12], "run_error", payload)
     except StoreError as failed:  # the store itself is what broke: the original error still propagates
         log.warning("could not journal the %s run's error: %s", command, failed)
-

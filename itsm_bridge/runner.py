@@ -5,9 +5,10 @@ errors propagate as BridgeErrors with exit codes."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from itsm_bridge import platforms, stopping
 from itsm_bridge.config import Config
@@ -52,8 +53,14 @@ def sync(
             log.info("sync %s started", engine.run_id, extra={"fields": {"run_id": engine.run_id, "store": store.url}})
             summary, plan = engine.sync(only=only, limit=limit)
             _record(config, store, summary)
-            log.info("sync %s finished: %d write(s), %d failed, %d quarantined", engine.run_id, summary.writes,
-                     summary.failed, summary.quarantined, extra={"fields": summary.to_dict()})  # fmt: skip
+            log.info(
+                "sync %s finished: %d write(s), %d failed, %d quarantined",
+                engine.run_id,
+                summary.writes,
+                summary.failed,
+                summary.quarantined,
+                extra={"fields": summary.to_dict()},
+            )
             return summary, plan
     finally:
         store.close()
@@ -65,8 +72,11 @@ def _record(config: Config, store: StateStore, summary: RunSummary, **extra: Any
     summary.held = len(store.quarantined())
     if summary.interrupted:
         d = summary.to_dict()
-        counts = ", ".join(f"{k} {d[k]}" for k in ("created", "updated", "transitioned", "commented", "published",
-                                                     "failed", "unfinished") if d[k])  # fmt: skip
+        counts = ", ".join(
+            f"{k} {d[k]}"
+            for k in ("created", "updated", "transitioned", "commented", "published", "failed", "unfinished")
+            if d[k]
+        )
         extra["result"] = f"interrupted by {summary.interrupted}" + (f": {counts}" if counts else "")
         log.warning("run %s %s; the next run finishes it", summary.run_id, extra["result"])
     record_run(config, store, summary, **extra)
@@ -161,9 +171,19 @@ def acknowledge(config: Config, ids: list[int], reason: str) -> list[Acknowledge
             out = []
             for entry_id in dict.fromkeys(ids):
                 q = held[entry_id]
-                store.append(run_id, "ack", {"quarantine_id": q.id, "reason": reason, "by": getpass.getuser(),
-                                             "findings": [f.get("message") for f in q.findings]},
-                             key=q.key, platform=q.platform, ref=q.ref)  # fmt: skip
+                store.append(
+                    run_id,
+                    "ack",
+                    {
+                        "quarantine_id": q.id,
+                        "reason": reason,
+                        "by": getpass.getuser(),
+                        "findings": [f.get("message") for f in q.findings],
+                    },
+                    key=q.key,
+                    platform=q.platform,
+                    ref=q.ref,
+                )
                 store.release(q.id)
                 out.append(Acknowledged(q.id, q.key, q.platform, reason))
             return out
@@ -189,9 +209,15 @@ def doctor(config: Config) -> list[CheckResult]:
             results.append(CheckResult(platform, check, False, str(exc), _fix_for(exc)))
     report = mapping_report(config)
     gaps = report["gaps"]
-    results.append(CheckResult("mapping", "taxonomy", not gaps,
-                               f"{len(gaps)} gap(s)" if gaps else "every term mapped",
-                               "run `itsm-bridge mapping check` and set the keys it names" if gaps else ""))  # fmt: skip
+    results.append(
+        CheckResult(
+            "mapping",
+            "taxonomy",
+            not gaps,
+            f"{len(gaps)} gap(s)" if gaps else "every term mapped",
+            "run `itsm-bridge mapping check` and set the keys it names" if gaps else "",
+        )
+    )
     if all(r.ok for r in results):  # links are read only from platforms that answer
         results.append(_links_check(config, built))
     return results + _identity_checks(config)
@@ -210,8 +236,16 @@ def _identity_checks(config: Config) -> list[CheckResult]:
             store.close()
     except StoreError as exc:
         return [CheckResult("store", "state", False, str(exc), "check [state] url and the database it names")]
-    return [CheckResult(c["platform"], "key_conflict", False, c["message"],
-                        "remove the copied key from that record, then run `itsm-bridge retry`") for c in conflicts]  # fmt: skip
+    return [
+        CheckResult(
+            c["platform"],
+            "key_conflict",
+            False,
+            c["message"],
+            "remove the copied key from that record, then run `itsm-bridge retry`",
+        )
+        for c in conflicts
+    ]
 
 
 def _links_check(config: Config, connectors: Mapping[str, Connector]) -> CheckResult:
@@ -223,10 +257,14 @@ def _links_check(config: Config, connectors: Mapping[str, Connector]) -> CheckRe
         missing = gone(store, connectors)
     finally:
         store.close()
-    detail = "; ".join(f"{m['key']} -> {m['platform']} {m['display'] or m['id']} (id {m['id']}) is gone" for m in missing[:10])
+    detail = "; ".join(
+        f"{m['key']} -> {m['platform']} {m['display'] or m['id']} (id {m['id']}) is gone" for m in missing[:10]
+    )
     more = f" (and {len(missing) - 10} more)" if len(missing) > 10 else ""
     fix = f"see `itsm-bridge links show KEY`; {missing[0]['fix']}" if missing else ""
-    return CheckResult("store", "links", not missing, (detail + more) if missing else "every linked record is there", fix)
+    return CheckResult(
+        "store", "links", not missing, (detail + more) if missing else "every linked record is there", fix
+    )
 
 
 def _fix_for(exc: BridgeError) -> str:

@@ -17,8 +17,8 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 from itsm_bridge.errors import BridgeError
 
@@ -110,7 +110,10 @@ def _on_signal(signum: int, frame: object) -> None:
     request(signum)
     # os.write, not logging: a handler may run while the main thread holds the logging lock.
     name = signal.Signals(signum).name
-    os.write(2, f"{name}: stopping: no new records or requests; waiting for those in flight (Ctrl-C again to stop now)\n".encode())
+    os.write(
+        2,
+        f"{name}: stopping: no new records or requests; waiting for those in flight (Ctrl-C again to stop now)\n".encode(),
+    )
 
 
 @contextmanager

@@ -18,8 +18,9 @@ import dataclasses
 import itertools
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from itsm_bridge.connectors.base import CheckResult, NewIssue, PublishResult
 from itsm_bridge.errors import BridgeError, NotFound
@@ -83,7 +84,11 @@ class FakeConnector:
     @property
     def writes(self) -> int:
         """Write calls made so far (those that failed included)."""
-        return sum(n for m, n in self.by_method.items() if m in ("create", "create_many", "update", "transition", "add_comment"))
+        return sum(
+            n
+            for m, n in self.by_method.items()
+            if m in ("create", "create_many", "update", "transition", "add_comment")
+        )
 
     # --- the connector protocol
     def changed_since(self, cursor: Any) -> ChangeRead:
@@ -253,7 +258,9 @@ class FakeMapper:
         incident = Incident.from_dict({**values, "key": record.correlation_key or record.ref.id})
         return incident.replace(comments=record.comments), []
 
-    def to_fields(self, incident: Incident, changed: Iterable[str] | None = None) -> tuple[dict[str, Any], list[Finding]]:
+    def to_fields(
+        self, incident: Incident, changed: Iterable[str] | None = None
+    ) -> tuple[dict[str, Any], list[Finding]]:
         data = {k: v for k, v in incident.to_dict().items() if k not in (*NOT_FIELDS, "state", "updated")}
         if changed is not None:
             data = {k: v for k, v in data.items() if k in set(changed)}

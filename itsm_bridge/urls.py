@@ -40,8 +40,10 @@ def platform_url(url: str) -> str:
     """A vendor's base URL, checked: https (plain http only to loopback), a host, no userinfo."""
     parts = _split(url)
     if "@" in parts.netloc:
-        raise ValueError("carries credentials (user:password@host); the auth keys "
-                         "(password_env, token_env, ...) name environment variables for them")  # fmt: skip
+        raise ValueError(
+            "carries credentials (user:password@host); the auth keys "
+            "(password_env, token_env, ...) name environment variables for them"
+        )
     if parts.scheme == "https" and parts.hostname:
         return url.rstrip("/")
     if parts.scheme == "http" and is_loopback_host(parts.hostname):
@@ -59,5 +61,7 @@ def store_url(url: str) -> str:
     if parts.password is not None or ":" in parts.netloc.rpartition("@")[0]:
         raise ValueError("holds a password; put it in an environment variable named by password_env")
     if any(k.lower() in _PASSWORD_PARAMS for k, _ in parse_qsl(parts.query, keep_blank_values=True)):
-        raise ValueError("holds a password in its query string; put it in an environment variable named by password_env")
+        raise ValueError(
+            "holds a password in its query string; put it in an environment variable named by password_env"
+        )
     return url

@@ -11,9 +11,9 @@ run, so a record changed while the run was going is read again next time.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Iterable
 
 from itsm_bridge.model import ensure_utc
 from itsm_bridge.store.base import Cursor

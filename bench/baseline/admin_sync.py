@@ -25,7 +25,8 @@ import os
 import sys
 import time
 from collections import deque
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pysnow
@@ -42,12 +43,21 @@ LABEL_PREFIX = "itsm-bridge-"
 
 PRIORITY = {"1": "Highest", "2": "High", "3": "Medium", "4": "Low", "5": "Lowest"}
 STATUS = {"1": "Open", "2": "Work in progress", "3": "Pending", "6": "Resolved", "7": "Closed", "8": "Canceled"}
-CATEGORY = {"inquiry": "Inquiry", "software": "Software", "hardware": "Hardware", "network": "Network",
-            "database": "Database"}  # fmt: skip
+CATEGORY = {
+    "inquiry": "Inquiry",
+    "software": "Software",
+    "hardware": "Hardware",
+    "network": "Network",
+    "database": "Database",
+}
 DEFAULT_CATEGORY = "Inquiry"
 SERVICE = {s: s for s in ("Email", "VPN", "Payments API", "Web Portal", "Identity / SSO", "Storage")}
-RESOLUTION = {"Solved (Permanently)": "Done", "Solved (Work Around)": "Done",
-              "Not Solved (Not Reproducible)": "Cannot Reproduce", "Closed/Resolved by Caller": "Won't Do"}  # fmt: skip
+RESOLUTION = {
+    "Solved (Permanently)": "Done",
+    "Solved (Work Around)": "Done",
+    "Not Solved (Not Reproducible)": "Cannot Reproduce",
+    "Closed/Resolved by Caller": "Won't Do",
+}
 # status -> {transition name: status it leads to}, as the project's workflow is drawn
 WORKFLOW = {
     "Open": {"Start work": "Work in progress", "Cancel": "Canceled"},
@@ -58,8 +68,17 @@ WORKFLOW = {
     "Canceled": {},
 }
 
-INCIDENT_FIELDS = ["sys_id", "number", "short_description", "description", "priority", "state", "category",
-                   "cmdb_ci", "close_code"]  # fmt: skip
+INCIDENT_FIELDS = [
+    "sys_id",
+    "number",
+    "short_description",
+    "description",
+    "priority",
+    "state",
+    "category",
+    "cmdb_ci",
+    "close_code",
+]
 
 
 def env(name: str) -> str:
@@ -81,8 +100,11 @@ def servicenow() -> pysnow.Client:
 
 
 def jira() -> JIRA:
-    return JIRA(env("BASELINE_JIRA_URL"), basic_auth=(env("BASELINE_JIRA_EMAIL"), env("BASELINE_JIRA_TOKEN")),
-                options={"rest_api_version": "3"})  # fmt: skip
+    return JIRA(
+        env("BASELINE_JIRA_URL"),
+        basic_auth=(env("BASELINE_JIRA_EMAIL"), env("BASELINE_JIRA_TOKEN")),
+        options={"rest_api_version": "3"},
+    )
 
 
 def incidents(snow: pysnow.Client, limit: int | None) -> Iterator[dict[str, Any]]:
@@ -90,8 +112,14 @@ def incidents(snow: pysnow.Client, limit: int | None) -> Iterator[dict[str, Any]
     table = snow.resource(api_path="/table/incident")
     offset, seen = 0, 0
     while True:
-        page = table.get(query="ORDERBYnumber", fields=INCIDENT_FIELDS, limit=PAGE_SIZE, offset=offset,
-                         display_value="all", exclude_reference_link=True).all()  # fmt: skip
+        page = table.get(
+            query="ORDERBYnumber",
+            fields=INCIDENT_FIELDS,
+            limit=PAGE_SIZE,
+            offset=offset,
+            display_value="all",
+            exclude_reference_link=True,
+        ).all()
         for row in page:
             if limit is not None and seen >= limit:
                 return
@@ -111,8 +139,10 @@ def notes(snow: pysnow.Client, sys_id: str) -> list[dict[str, Any]]:
 
 def adf(text: str) -> dict[str, Any]:
     """Jira Cloud's REST v3 takes rich text as an Atlassian Document: one paragraph per line."""
-    paragraphs = [{"type": "paragraph", "content": [{"type": "text", "text": line}] if line else []}
-                  for line in (text or "").split("\n")]  # fmt: skip
+    paragraphs = [
+        {"type": "paragraph", "content": [{"type": "text", "text": line}] if line else []}
+        for line in (text or "").split("\n")
+    ]
     return {"type": "doc", "version": 1, "content": paragraphs}
 
 

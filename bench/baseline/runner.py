@@ -22,8 +22,9 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from itsm_bridge.sandbox.app import Sandbox
@@ -39,10 +40,14 @@ def baseline_env(sb: Sandbox, project: str = "OPS") -> dict[str, str]:
     info = sb.info()
     snow, jira = info["credentials"]["servicenow"], info["credentials"]["jira"]
     return {
-        "BASELINE_SNOW_URL": info["servicenow"], "BASELINE_SNOW_USER": snow["user"],
-        "BASELINE_SNOW_PASSWORD": snow["password"], "BASELINE_JIRA_URL": info["jira"],
-        "BASELINE_JIRA_EMAIL": jira["email"], "BASELINE_JIRA_TOKEN": jira["token"], "BASELINE_JIRA_PROJECT": project,
-    }  # fmt: skip
+        "BASELINE_SNOW_URL": info["servicenow"],
+        "BASELINE_SNOW_USER": snow["user"],
+        "BASELINE_SNOW_PASSWORD": snow["password"],
+        "BASELINE_JIRA_URL": info["jira"],
+        "BASELINE_JIRA_EMAIL": jira["email"],
+        "BASELINE_JIRA_TOKEN": jira["token"],
+        "BASELINE_JIRA_PROJECT": project,
+    }
 
 
 def run_baseline(
@@ -71,10 +76,9 @@ def shapes(calls: Iterable[Call]) -> Counter[tuple[str, str, str]]:
 
 def measure(n: int, latency_ms: float, seed: int = 0) -> dict[str, Any]:
     """Two baseline runs over n seeded incidents: calls per incident by shape, seconds per incident."""
+    from bench.baseline.venv import ensure_venv
     from itsm_bridge.sandbox.app import Sandbox
     from itsm_bridge.sandbox.faults import FaultProfile
-
-    from bench.baseline.venv import ensure_venv
 
     python = ensure_venv()
     out: dict[str, Any] = {"n": n, "latency_ms": latency_ms, "runs": []}
@@ -88,11 +92,16 @@ def measure(n: int, latency_ms: float, seed: int = 0) -> dict[str, Any]:
             result = run_baseline(sb, python=python)
             counted = shapes(sb.calls())
             total = sum(counted.values())
-            out["runs"].append({
-                "run": name, "result": result, "calls": total, "calls_per_incident": round(total / n, 2),
-                "seconds_per_incident": round(result["seconds"] / n, 4),
-                "by_shape": {" ".join(k): v for k, v in sorted(counted.items())},
-            })  # fmt: skip
+            out["runs"].append(
+                {
+                    "run": name,
+                    "result": result,
+                    "calls": total,
+                    "calls_per_incident": round(total / n, 2),
+                    "seconds_per_incident": round(result["seconds"] / n, 4),
+                    "by_shape": {" ".join(k): v for k, v in sorted(counted.items())},
+                }
+            )
     return out
 
 
@@ -109,8 +118,10 @@ def main() -> int:
     print(f"baseline, N={args.n}, {args.latency_ms:g} ms per call")
     for run in figures["runs"]:
         print(f"\n{run['run']} run: {run['result']}")
-        print(f"  {run['calls']} calls, {run['calls_per_incident']} per incident, "
-              f"{run['seconds_per_incident']} s per incident")
+        print(
+            f"  {run['calls']} calls, {run['calls_per_incident']} per incident, "
+            f"{run['seconds_per_incident']} s per incident"
+        )
         for name, count in run["by_shape"].items():
             print(f"  {count:>7} {count / args.n:>7.3f}  {name}")
     return 0

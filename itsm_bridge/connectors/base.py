@@ -13,8 +13,9 @@ small `runtime_checkable` protocol below, which the engine asks for with `isinst
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from itsm_bridge.model import Comment, Incident, RemoteRef, State
 from itsm_bridge.records import ChangeRead, RemoteRecord, Written

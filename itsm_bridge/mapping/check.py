@@ -67,9 +67,16 @@ def _gaps(config: MappingConfig, spec: platforms.PlatformSpec) -> list[dict[str,
     for kind in spec.vocabularies:
         if kind == "subcategories":
             for cat, term in tax.categories.terms.items():
-                for sub, child in (term.children.terms.items() if term.children else ()):
+                for sub, child in term.children.terms.items() if term.children else ():
                     if platform not in child.values:
-                        out.append(_gap(platform, "subcategory", f"{cat} / {sub}", f"taxonomy.categories.{cat}.subcategories.{sub}.{platform}"))
+                        out.append(
+                            _gap(
+                                platform,
+                                "subcategory",
+                                f"{cat} / {sub}",
+                                f"taxonomy.categories.{cat}.subcategories.{sub}.{platform}",
+                            )
+                        )
             continue
         vocab = getattr(tax, kind)
         for name, term in vocab.terms.items():

@@ -50,6 +50,7 @@ JIRA_FIELDS: dict[str, str] = {
 
 VENDOR_FIELDS: dict[str, dict[str, str]] = {"servicenow": SERVICENOW_FIELDS, "jira": JIRA_FIELDS}
 
+
 def vendor_field(platform: str, canonical: str) -> str:
     """The vendor's name for a canonical field, for messages people read."""
     return VENDOR_FIELDS.get(platform, {}).get(canonical, canonical)

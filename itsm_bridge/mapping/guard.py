@@ -32,8 +32,8 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from itsm_bridge.findings import Finding
 from itsm_bridge.output import is_control
@@ -50,15 +50,22 @@ _TOKENS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")),
     ("hex", re.compile(r"\b[0-9a-fA-F]{32,}\b")),
 )
-_SECRET_KEYS = (r"pass(?:word|wd|phrase)?|pwd|secret|client[_-]?secret|token|access[_-]?token|refresh[_-]?token"
-                r"|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|private[_-]?key|auth[_-]?token|credentials?")  # fmt: skip
+_SECRET_KEYS = (
+    r"pass(?:word|wd|phrase)?|pwd|secret|client[_-]?secret|token|access[_-]?token|refresh[_-]?token"
+    r"|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|private[_-]?key|auth[_-]?token|credentials?"
+)
 _CREDENTIALS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("keyvalue", re.compile(rf"(?i)\b(?:{_SECRET_KEYS})\s*=\s*[\"']?[^\s\"'&;,]{{3,}}")),
     # `Password: value` only with a value that is not a plain word ("Password: reset mails delayed")
     ("keyvalue", re.compile(rf"(?i)\b(?:{_SECRET_KEYS})\s*:\s*[\"']?(?=[^\s\"']*[\d\W_])[^\s\"'&;,]{{6,}}")),
     ("url_credentials", re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s/?#@:]+:[^\s/?#@]+@")),
-    ("authorization", re.compile(r"(?i)\bauthorization\s*[:=]\s*(?:basic|bearer|digest|token|oauth|negotiate|ntlm"
-                                 r"|apikey|sswsr?|aws4-hmac-sha256)\s+\S{4,}")),  # fmt: skip
+    (
+        "authorization",
+        re.compile(
+            r"(?i)\bauthorization\s*[:=]\s*(?:basic|bearer|digest|token|oauth|negotiate|ntlm"
+            r"|apikey|sswsr?|aws4-hmac-sha256)\s+\S{4,}"
+        ),
+    ),
     ("basic", re.compile(r"\bBasic\s+(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{8,}={0,2}")),  # base64, not a word
     ("private_key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----")),
 )

@@ -17,7 +17,8 @@ diagonal first), so a Jira record never contradicts the matrix; `carries` lists 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from itsm_bridge import platforms
 from itsm_bridge.findings import Finding, Severity
@@ -61,8 +62,14 @@ class JiraMapper:
         status = _text(f.get("status"))
         state = self.states.from_vendor(status)
         if state is None:
-            findings.append(self._finding("state.unmapped", "state", status,
-                                          f"status {status!r} is in no state map; add it to [mapping.jira.states]"))  # fmt: skip
+            findings.append(
+                self._finding(
+                    "state.unmapped",
+                    "state",
+                    status,
+                    f"status {status!r} is in no state map; add it to [mapping.jira.states]",
+                )
+            )
             state = State.NEW
         priority = self._priority(_text(f.get("priority")), findings)
         impact, urgency = self._levels(priority)
@@ -126,8 +133,15 @@ class JiraMapper:
             return None
         p = self._priority_of.get(name.casefold())
         if p is None:
-            findings.append(self._finding("priority.unmapped", "priority", name,
-                                          f"priority {name!r} is not in [mapping.jira.priorities]; ignored", "warn"))  # fmt: skip
+            findings.append(
+                self._finding(
+                    "priority.unmapped",
+                    "priority",
+                    name,
+                    f"priority {name!r} is not in [mapping.jira.priorities]; ignored",
+                    "warn",
+                )
+            )
         return p
 
     def _levels(self, priority: Priority | None) -> tuple[Level, Level]:
@@ -140,11 +154,12 @@ class JiraMapper:
         return Level.LOW, Level.LOW
 
     def _finding(self, rule: str, field: str, value: Any, message: str, severity: Severity = "block") -> Finding:
-        return Finding(rule, PLATFORM, field, severity, f"jira: {message}",
-                       value=None if value is None else str(value))  # fmt: skip
+        return Finding(rule, PLATFORM, field, severity, f"jira: {message}", value=None if value is None else str(value))
 
     # --- write
-    def to_fields(self, incident: Incident, changed: Iterable[str] | None = None) -> tuple[dict[str, Any], list[Finding]]:
+    def to_fields(
+        self, incident: Incident, changed: Iterable[str] | None = None
+    ) -> tuple[dict[str, Any], list[Finding]]:
         names = set(SYNC_FIELDS if changed is None else changed) & CARRIES - NOT_WRITTEN
         if names & {"category", "subcategory"}:
             names |= {"category", "subcategory"}
@@ -170,13 +185,18 @@ class JiraMapper:
         if "category" in names:
             cat_r, sub_r = self.taxonomy.category_to_platform(PLATFORM, incident.category, incident.subcategory)
             cat, sub = keep(cat_r), keep(sub_r)
-            self._put(out, self.category_field, [v for v in (cat, sub) if v], self._managed_categories(),
-                      {"value": cat, **({"child": {"value": sub}} if sub else {})} if cat else None)  # fmt: skip
+            self._put(
+                out,
+                self.category_field,
+                [v for v in (cat, sub) if v],
+                self._managed_categories(),
+                {"value": cat, **({"child": {"value": sub}} if sub else {})} if cat else None,
+            )
         if "service" in names:
             svc = keep(self.taxonomy.services.to_platform(PLATFORM, incident.service, policy))
             managed = set(self.taxonomy.services.platform_values(PLATFORM).values())
             self._put(out, self.service_field, [svc] if svc else [], managed, {"value": svc} if svc else None)
-        for field, ops in (out.get("update") or {}).items():
+        for ops in (out.get("update") or {}).values():
             added = {str(op["add"]) for op in ops if "add" in op}  # category and service may share a field
             ops[:] = [op for op in ops if "remove" not in op or str(op["remove"]) not in added]
         return out, findings

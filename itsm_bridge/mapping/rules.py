@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from itsm_bridge.mapping.fields import vendor_field
 from itsm_bridge.findings import Finding, Severity
+from itsm_bridge.mapping.fields import vendor_field
 from itsm_bridge.model import Incident, State
 
 Step = Literal["create", "resolve", "close"]
@@ -23,6 +23,8 @@ class Checked(Protocol):
 
     @property
     def key(self) -> str: ...
+
+
 STEPS: tuple[Step, ...] = ("create", "resolve", "close")
 
 

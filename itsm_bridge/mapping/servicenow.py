@@ -9,15 +9,16 @@ matrix) but never written; state goes through `transition`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from itsm_bridge.vendor_time import parse_snow_time, snow_time
 from itsm_bridge.errors import RequiredFieldMissing, UnmappedValue
 from itsm_bridge.findings import Finding, Severity, blocking
 from itsm_bridge.mapping.fields import SERVICENOW_FIELDS
 from itsm_bridge.mapping.rules import Step, check
 from itsm_bridge.mapping.taxonomy import Resolved
 from itsm_bridge.model import SYNC_FIELDS, Incident, Level, Priority, State
+from itsm_bridge.vendor_time import parse_snow_time, snow_time
 
 if TYPE_CHECKING:
     from itsm_bridge.mapping.context import MappingConfig
@@ -27,8 +28,9 @@ PLATFORM = "servicenow"
 
 MAJOR_ACCEPTED = "accepted"  # major_incident_state of a major incident ("proposed" is not yet one)
 
-NOT_WRITTEN = frozenset({"key", "state", "priority", "updated", "acknowledged", "resolved", "closed",
-                         "public_status", "public_message"})  # fmt: skip
+NOT_WRITTEN = frozenset(
+    {"key", "state", "priority", "updated", "acknowledged", "resolved", "closed", "public_status", "public_message"}
+)
 """Canonical fields never sent as plain fields: the key is set on create, state by transition,
 priority and the resolved/closed times are computed by ServiceNow, the public text is not its."""
 
@@ -52,17 +54,23 @@ class ServiceNowMapper:
 
         state = self.states.from_vendor(_text(f.get("state")))
         if state is None:
-            findings.append(self._finding("state.unmapped", "state", f.get("state"),
-                                          f"state {f.get('state')!r} is in no state map; add it to "
-                                          "[mapping.servicenow.states]"))  # fmt: skip
+            findings.append(
+                self._finding(
+                    "state.unmapped",
+                    "state",
+                    f.get("state"),
+                    f"state {f.get('state')!r} is in no state map; add it to [mapping.servicenow.states]",
+                )
+            )
             state = State.NEW
         impact = self._level(f, "impact", findings)
         urgency = self._level(f, "urgency", findings)
         priority = self._priority(f.get("priority"), findings)
 
         policy = self.taxonomy.policy(PLATFORM)
-        cat, sub = self.taxonomy.category_from_platform(PLATFORM, _text(f.get("category")) or None,
-                                                        _text(f.get("subcategory")) or None)  # fmt: skip
+        cat, sub = self.taxonomy.category_from_platform(
+            PLATFORM, _text(f.get("category")) or None, _text(f.get("subcategory")) or None
+        )
         service = self.taxonomy.services.from_platform(PLATFORM, _name(f, d, "cmdb_ci"), policy)
         code = self.taxonomy.resolution_codes.from_platform(PLATFORM, _text(f.get("close_code")) or None, policy)
         findings += [r.finding for r in (cat, sub, service, code) if r.finding]
@@ -100,8 +108,15 @@ class ServiceNowMapper:
         try:
             return Level(int(_text(f.get(name))))
         except ValueError:
-            findings.append(self._finding(f"{name}.invalid", name, f.get(name),
-                                          f"{name} {f.get(name)!r} is not 1, 2 or 3; read as 3 (low)", "warn"))  # fmt: skip
+            findings.append(
+                self._finding(
+                    f"{name}.invalid",
+                    name,
+                    f.get(name),
+                    f"{name} {f.get(name)!r} is not 1, 2 or 3; read as 3 (low)",
+                    "warn",
+                )
+            )
             return Level.LOW
 
     def _priority(self, value: Any, findings: list[Finding]) -> Priority | None:
@@ -110,16 +125,20 @@ class ServiceNowMapper:
             return None
         if text in ("1", "2", "3", "4", "5"):
             return Priority(f"P{text}")
-        findings.append(self._finding("priority.invalid", "priority", value,
-                                      f"priority {text!r} is not 1..5; ignored", "warn"))  # fmt: skip
+        findings.append(
+            self._finding("priority.invalid", "priority", value, f"priority {text!r} is not 1..5; ignored", "warn")
+        )
         return None
 
     def _finding(self, rule: str, field: str, value: Any, message: str, severity: Severity = "block") -> Finding:
-        return Finding(rule, PLATFORM, field, severity, f"servicenow: {message}",
-                       value=None if value is None else str(value))  # fmt: skip
+        return Finding(
+            rule, PLATFORM, field, severity, f"servicenow: {message}", value=None if value is None else str(value)
+        )
 
     # --- write
-    def to_fields(self, incident: Incident, changed: Iterable[str] | None = None) -> tuple[dict[str, Any], list[Finding]]:
+    def to_fields(
+        self, incident: Incident, changed: Iterable[str] | None = None
+    ) -> tuple[dict[str, Any], list[Finding]]:
         names = set(SYNC_FIELDS if changed is None else changed) - NOT_WRITTEN
         if names & {"category", "subcategory"}:
             names |= {"category", "subcategory"}  # a subcategory only means something under its category

@@ -21,7 +21,8 @@ while the incident is open, or the reverse.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from itsm_bridge.findings import Finding
 from itsm_bridge.mapping.guard import Guard, public_text
@@ -92,10 +93,19 @@ class StatuspageMapper:
         findings: list[Finding] = []
         for field, template in (("name", self.name_template), ("body", self.body_template)):
             try:
-                text = public_text(render_public(template, incident, markup=MARKUP[field]), keep="\n" if field == "body" else "")
+                text = public_text(
+                    render_public(template, incident, markup=MARKUP[field]), keep="\n" if field == "body" else ""
+                )
             except TemplateProblem as exc:
                 findings.append(
-                    Finding("publish.template", PLATFORM, field, "block", f"{exc}; fix publish.{field}_template", incident.key)
+                    Finding(
+                        "publish.template",
+                        PLATFORM,
+                        field,
+                        "block",
+                        f"{exc}; fix publish.{field}_template",
+                        incident.key,
+                    )
                 )
                 continue
             blocked = self.check_text(field, text, incident.key)  # the whole text: nothing hides past the cut
@@ -103,14 +113,18 @@ class StatuspageMapper:
                 text = text[:NAME_LIMIT]
             if not text:
                 blocked.append(
-                    Finding("publish.empty", PLATFORM, field, "block", f"the public {field} renders empty", incident.key)
+                    Finding(
+                        "publish.empty", PLATFORM, field, "block", f"the public {field} renders empty", incident.key
+                    )
                 )
             findings += blocked
             if not blocked:
                 texts[field] = text
         return texts, findings
 
-    def to_fields(self, incident: Incident, changed: Iterable[str] | None = None) -> tuple[dict[str, Any], list[Finding]]:
+    def to_fields(
+        self, incident: Incident, changed: Iterable[str] | None = None
+    ) -> tuple[dict[str, Any], list[Finding]]:
         """Neutral status-page fields for `incident` (only those fed by `changed`, when given)."""
         texts, findings = self.render(incident)
         priority = incident.priority.value if incident.priority else None

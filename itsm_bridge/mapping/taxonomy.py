@@ -106,7 +106,7 @@ class Vocabulary:
             msg = f"{base}; using the default {self.kind} {self.default!r}"
             return Resolved(target, self._finding(platform, value, "warn", msg))
         if policy == "pass":
-            msg = f"{base}; passed through unchanged (unmapped = \"pass\")"
+            msg = f'{base}; passed through unchanged (unmapped = "pass")'
             return Resolved(value, self._finding(platform, value, "warn", msg))
         table = CONFIG_TABLES.get(self.kind, "taxonomy")
         msg = f"{base}; add it (or an alias) to {table} in the config, or set a default"

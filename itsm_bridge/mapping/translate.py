@@ -6,7 +6,8 @@ matrix, ...) are returned as data; the engine decides what a blocking one stops.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, Protocol
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from itsm_bridge import platforms
 from itsm_bridge.findings import Finding
@@ -24,7 +25,9 @@ class PlatformMapper(Protocol):
         """The canonical incident a vendor record stands for, with every Finding on the way."""
         ...
 
-    def to_fields(self, incident: Incident, changed: Iterable[str] | None = None) -> tuple[dict[str, Any], list[Finding]]:
+    def to_fields(
+        self, incident: Incident, changed: Iterable[str] | None = None
+    ) -> tuple[dict[str, Any], list[Finding]]:
         """Vendor fields for `incident`; only those of the canonical fields in `changed` when
         given (send only what changed). State goes through `transition`, not these fields."""
         ...

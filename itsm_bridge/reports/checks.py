@@ -32,9 +32,20 @@ def _display(copy: Copy) -> str:
 def key_conflicts(snap: Snapshot) -> list[AuditFinding]:
     """Records the sync refused because another record of their platform holds their key: never
     merged or written, held in quarantine. `ref` names the refused record, `expected` the holder."""
-    return [AuditFinding("key_conflict", "block", c["key"] or "", c["platform"], "key", c["key"] or "",
-                         str(c["holder"] or ""), str(c["record"] or ""), c["message"])
-            for c in links.key_conflicts(snap.quarantined)]  # fmt: skip
+    return [
+        AuditFinding(
+            "key_conflict",
+            "block",
+            c["key"] or "",
+            c["platform"],
+            "key",
+            c["key"] or "",
+            str(c["holder"] or ""),
+            str(c["record"] or ""),
+            c["message"],
+        )
+        for c in links.key_conflicts(snap.quarantined)
+    ]
 
 
 def mapping_gaps(view: View) -> list[AuditFinding]:
@@ -46,8 +57,11 @@ def mapping_gaps(view: View) -> list[AuditFinding]:
                 if f.rule_id in OWN_CHECKS:
                     continue
                 kind = UNMAPPED_KIND.get(f.rule_id, "unmapped_value")
-                out.append(AuditFinding(kind, f.severity, view.key, platform, f.field, f.value or "", "",
-                                        _display(copy), f.message))  # fmt: skip
+                out.append(
+                    AuditFinding(
+                        kind, f.severity, view.key, platform, f.field, f.value or "", "", _display(copy), f.message
+                    )
+                )
     return out
 
 
@@ -59,8 +73,19 @@ def categorization(view: View, snap: Snapshot) -> list[AuditFinding]:
     out = []
     unmapped = {f.field for f in src.findings if f.rule_id in UNMAPPED_KIND}
     if src.incident.category is None and "category" not in unmapped:
-        out.append(AuditFinding("uncategorized", "warn", view.key, src.platform, "category", "", "",
-                                _display(src), f"{src.platform}: the incident has no category"))  # fmt: skip
+        out.append(
+            AuditFinding(
+                "uncategorized",
+                "warn",
+                view.key,
+                src.platform,
+                "category",
+                "",
+                "",
+                _display(src),
+                f"{src.platform}: the incident has no category",
+            )
+        )
     for platform, copies in view.copies.items():
         if platform == src.platform:
             continue
@@ -85,7 +110,9 @@ def priority(view: View, snap: Snapshot, config: Config) -> list[AuditFinding]:
     the first platform whose spec carries them), which also settles two platforms' priorities:
     they differ only where one is off the matrix, and that one is named. A publish-only page's
     impact against the impact [publish.impact] gives that priority."""
-    anchor = next((c for c in (view.copy(s.name) for s in platforms.specs() if {"impact", "urgency"} <= s.carries) if c), None)
+    anchor = next(
+        (c for c in (view.copy(s.name) for s in platforms.specs() if {"impact", "urgency"} <= s.carries) if c), None
+    )
     if anchor is None:
         return []
     inc = anchor.incident
@@ -97,16 +124,42 @@ def priority(view: View, snap: Snapshot, config: Config) -> list[AuditFinding]:
             got = copy.incident.priority
             if got is None or got is expected:
                 continue
-            said = f" ({anchor.platform} says {inc.priority.value})" if platform != anchor.platform and inc.priority else ""
+            said = (
+                f" ({anchor.platform} says {inc.priority.value})"
+                if platform != anchor.platform and inc.priority
+                else ""
+            )
             message = f"{platform} priority {got.value} but {anchor.platform}'s {cell} gives {expected.value}{said}"
-            out.append(AuditFinding("priority_off_matrix", "warn", view.key, platform, "priority", got.value,
-                                    expected.value, _display(copy), message))  # fmt: skip
+            out.append(
+                AuditFinding(
+                    "priority_off_matrix",
+                    "warn",
+                    view.key,
+                    platform,
+                    "priority",
+                    got.value,
+                    expected.value,
+                    _display(copy),
+                    message,
+                )
+            )
     impact = dict(config.settings.publish.impact).get(expected.value)
     for copy in (c for p, copies in view.copies.items() if platforms.is_publish_only(p) for c in copies):
         if copy.page_impact and impact and copy.page_impact != impact:
             message = f"the page shows impact {copy.page_impact!r}; priority {expected.value} gives {impact!r}"
-            out.append(AuditFinding("page_impact_mismatch", "warn", view.key, copy.platform, "impact",
-                                    copy.page_impact, impact, _display(copy), message))  # fmt: skip
+            out.append(
+                AuditFinding(
+                    "page_impact_mismatch",
+                    "warn",
+                    view.key,
+                    copy.platform,
+                    "impact",
+                    copy.page_impact,
+                    impact,
+                    _display(copy),
+                    message,
+                )
+            )
     return out
 
 
@@ -131,8 +184,19 @@ def status(view: View, snap: Snapshot, config: Config, now: datetime) -> list[Au
                 continue
             said = theirs.public_status.value if page and theirs.public_status else theirs.state.value
             message = f"{platform} has it {said}, {src.platform} has it {inc.state.value}"
-            out.append(AuditFinding("status_disagree", "warn", view.key, platform, "state", said,
-                                    inc.state.value, _display(copy), message))  # fmt: skip
+            out.append(
+                AuditFinding(
+                    "status_disagree",
+                    "warn",
+                    view.key,
+                    platform,
+                    "state",
+                    said,
+                    inc.state.value,
+                    _display(copy),
+                    message,
+                )
+            )
     return out
 
 
@@ -144,6 +208,9 @@ def _stale(view: View, src: Copy, page: Copy, config: Config, now: datetime) -> 
         return []  # within the grace period the next sync resolves it
     minutes = int((now - finished).total_seconds() // 60)
     said = page.incident.public_status.value if page.incident.public_status else "open"
-    message = (f"the page still says {said} {minutes} min after {src.platform} {inc.state.value} it "
-               f"(more than {limit} min)")  # fmt: skip
-    return [AuditFinding("page_stale", "warn", view.key, page.platform, "status", said, "resolved", _display(page), message)]
+    message = (
+        f"the page still says {said} {minutes} min after {src.platform} {inc.state.value} it (more than {limit} min)"
+    )
+    return [
+        AuditFinding("page_stale", "warn", view.key, page.platform, "status", said, "resolved", _display(page), message)
+    ]

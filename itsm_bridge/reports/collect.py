@@ -10,9 +10,10 @@ Only `changed_since` and `get` are called: nothing is written anywhere, not even
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from itsm_bridge import platforms
 from itsm_bridge.errors import NotFound
@@ -123,8 +124,14 @@ def collect(
     return snap
 
 
-def _add(snap: Snapshot, platform: str, record: RemoteRecord, mapper: PlatformMapper,
-         by_id: dict[tuple[str, str], str], config: Config) -> None:  # fmt: skip
+def _add(
+    snap: Snapshot,
+    platform: str,
+    record: RemoteRecord,
+    mapper: PlatformMapper,
+    by_id: dict[tuple[str, str], str],
+    config: Config,
+) -> None:
     key = by_id.get((platform, record.ref.id)) or record.correlation_key
     if key is None and platform != snap.source:
         snap.foreign[platform] = snap.foreign.get(platform, 0) + 1
@@ -132,10 +139,14 @@ def _add(snap: Snapshot, platform: str, record: RemoteRecord, mapper: PlatformMa
     incident, findings = mapper.to_canonical(record)
     key = key or incident.key
     copy = Copy(
-        platform, record.ref, incident.replace(key=key), tuple(f.for_key(key) for f in findings), record.updated,
+        platform,
+        record.ref,
+        incident.replace(key=key),
+        tuple(f.for_key(key) for f in findings),
+        record.updated,
         page_impact=record.fields.get("impact") if platforms.is_publish_only(platform) else None,
         matches_flow=platform != snap.source or _matches_filter(record, config),
-    )  # fmt: skip
+    )
     snap.views.setdefault(key, View(key)).copies.setdefault(platform, []).append(copy)
 
 
@@ -176,8 +187,17 @@ def scoped(snap: Snapshot, since: datetime | None) -> Snapshot:
         return snap
     views = {v.key: v for v in in_scope(snap, since)}
     quarantined = [q for q in snap.quarantined if q.key in views]
-    return Snapshot(snap.source, snap.targets, views, quarantined, snap.source_cursor, snap.read,
-                    snap.foreign, snap.api_calls, snap.origin)  # fmt: skip
+    return Snapshot(
+        snap.source,
+        snap.targets,
+        views,
+        quarantined,
+        snap.source_cursor,
+        snap.read,
+        snap.foreign,
+        snap.api_calls,
+        snap.origin,
+    )
 
 
 def store_snapshot(config: Config, store: StateStore, shadows: Iterable[Shadow]) -> Snapshot:

@@ -20,6 +20,7 @@ from itsm_bridge.reports.findings import AuditFinding
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
 
+
 @dataclass
 class Completeness:
     """Per (platform, assignment group, step): copies checked and copies missing a field."""
@@ -29,14 +30,21 @@ class Completeness:
 
     def rows(self) -> list[dict[str, Any]]:
         return [
-            {"platform": p, "assignment_group": g, "step": s, "checked": n, "incomplete": self.incomplete[(p, g, s)],
-             "complete_pct": round(100.0 * (n - self.incomplete[(p, g, s)]) / n, 1)}
+            {
+                "platform": p,
+                "assignment_group": g,
+                "step": s,
+                "checked": n,
+                "incomplete": self.incomplete[(p, g, s)],
+                "complete_pct": round(100.0 * (n - self.incomplete[(p, g, s)]) / n, 1),
+            }
             for (p, g, s), n in sorted(self.checked.items())
-        ]  # fmt: skip
+        ]
 
 
-def required(view: View, snap: Snapshot, config: Config, tally: Completeness,
-             already: set[tuple[str, str]]) -> list[AuditFinding]:  # fmt: skip
+def required(
+    view: View, snap: Snapshot, config: Config, tally: Completeness, already: set[tuple[str, str]]
+) -> list[AuditFinding]:
     """Missing required fields of every copy; a field already reported as unmapped or
     uncategorized on that platform (`already`: (platform, field)) is not reported again."""
     canonical = view.canonical(snap.source)
@@ -56,6 +64,17 @@ def required(view: View, snap: Snapshot, config: Config, tally: Completeness,
             for f in missing:
                 if (platform, f.field) in already:
                     continue
-                out.append(AuditFinding("required_missing", f.severity, view.key, platform, f.field, "", step,
-                                        copy.ref.display or copy.ref.id, f.message))  # fmt: skip
+                out.append(
+                    AuditFinding(
+                        "required_missing",
+                        f.severity,
+                        view.key,
+                        platform,
+                        f.field,
+                        "",
+                        step,
+                        copy.ref.display or copy.ref.id,
+                        f.message,
+                    )
+                )
     return out

@@ -35,17 +35,29 @@ def duplicates(view: View) -> list[AuditFinding]:
             if copy is kept:
                 continue
             message = f"{platform} has {len(copies)} records carrying {view.key}; {_display(kept)} is the one kept"
-            out.append(AuditFinding("duplicate", "block", view.key, platform, "key", view.key, _display(kept),
-                                    _display(copy), message))  # fmt: skip
+            out.append(
+                AuditFinding(
+                    "duplicate", "block", view.key, platform, "key", view.key, _display(kept), _display(copy), message
+                )
+            )
     return out
 
 
 def broken(view: View) -> list[AuditFinding]:
     return [
-        AuditFinding("link_broken", "block", view.key, ref.platform, "link", ref.id, "",
-                     ref.display or ref.id, f"the store links {ref.platform} {ref.display or ref.id}, which is not there")
+        AuditFinding(
+            "link_broken",
+            "block",
+            view.key,
+            ref.platform,
+            "link",
+            ref.id,
+            "",
+            ref.display or ref.id,
+            f"the store links {ref.platform} {ref.display or ref.id}, which is not there",
+        )
         for ref in view.broken
-    ]  # fmt: skip
+    ]
 
 
 def unlinked(view: View, snap: Snapshot, config: Config, held: set[str]) -> list[AuditFinding]:
@@ -53,8 +65,12 @@ def unlinked(view: View, snap: Snapshot, config: Config, held: set[str]) -> list
     src = view.copy(snap.source)
     if view.key in held or (src is not None and not src.matches_flow):
         return []
-    read_past = src is not None and snap.source_cursor is not None and src.updated is not None \
-        and src.updated <= snap.source_cursor  # fmt: skip
+    read_past = (
+        src is not None
+        and snap.source_cursor is not None
+        and src.updated is not None
+        and src.updated <= snap.source_cursor
+    )
     if not (read_past or view.links):
         return []
     out = []
@@ -90,6 +106,17 @@ def quarantine(snap: Snapshot) -> list[AuditFinding]:
         if is_conflict(q.findings):
             continue  # reported as key_conflict, both records named
         reasons = "; ".join(str(f.get("message") or f.get("rule_id")) for f in q.findings)
-        out.append(AuditFinding("quarantined", "block", q.key or "", q.platform, "", "", "", q.ref or "",
-                                f"held back since {q.first_seen[:19]} ({q.attempts} attempt(s)): {reasons}"))  # fmt: skip
+        out.append(
+            AuditFinding(
+                "quarantined",
+                "block",
+                q.key or "",
+                q.platform,
+                "",
+                "",
+                "",
+                q.ref or "",
+                f"held back since {q.first_seen[:19]} ({q.attempts} attempt(s)): {reasons}",
+            )
+        )
     return out

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from itertools import pairwise
+from typing import Any
 
 from itsm_bridge.model import Incident
 
@@ -45,10 +47,15 @@ def timeline(incident: Incident) -> Timeline:
     if finished is None and not incident.state.is_open:
         finished = incident.updated
     return Timeline(
-        incident.key, incident.opened, ack, None if incident.state.is_open else finished, incident.state.is_open,
-        incident.priority.value if incident.priority else "(none)", incident.category or "(none)",
+        incident.key,
+        incident.opened,
+        ack,
+        None if incident.state.is_open else finished,
+        incident.state.is_open,
+        incident.priority.value if incident.priority else "(none)",
+        incident.category or "(none)",
         incident.service or "(none)",
-    )  # fmt: skip
+    )
 
 
 def _minutes(start: datetime | None, end: datetime | None) -> float | None:
@@ -60,8 +67,11 @@ def _minutes(start: datetime | None, end: datetime | None) -> float | None:
 def _stats(values: list[float]) -> dict[str, Any]:
     if not values:
         return {"count": 0, "mean_minutes": None, "median_minutes": None}
-    return {"count": len(values), "mean_minutes": round(statistics.fmean(values), 1),
-            "median_minutes": round(statistics.median(values), 1)}  # fmt: skip
+    return {
+        "count": len(values),
+        "mean_minutes": round(statistics.fmean(values), 1),
+        "median_minutes": round(statistics.median(values), 1),
+    }
 
 
 def durations(lines: list[Timeline], measure: str) -> dict[str, Any]:
@@ -92,9 +102,16 @@ def sla(lines: list[Timeline], targets: dict[str, int], now: datetime) -> list[d
         late = sum(1 for m in times if m is not None and m > target)
         open_late = sum(1 for t in mine if t.is_open and (_minutes(t.opened, now) or 0) > target)
         judged = met + late + open_late
-        rows.append({"priority": priority, "target_minutes": target, "met": met, "breached": late,
-                     "open_breached": open_late,
-                     "compliance_pct": round(100.0 * met / judged, 1) if judged else None})  # fmt: skip
+        rows.append(
+            {
+                "priority": priority,
+                "target_minutes": target,
+                "met": met,
+                "breached": late,
+                "open_breached": open_late,
+                "compliance_pct": round(100.0 * met / judged, 1) if judged else None,
+            }
+        )
     return rows
 
 
@@ -107,10 +124,17 @@ def recurrence(lines: list[Timeline], days: int) -> dict[str, Any]:
     found: list[dict[str, Any]] = []
     for (service, category), members in groups.items():
         members.sort(key=lambda t: (t.opened, t.key))
-        repeats = [b.key for a, b in zip(members, members[1:]) if (b.opened - a.opened).days < days]  # type: ignore[operator]  # grouped only when opened
+        repeats = [b.key for a, b in pairwise(members) if (b.opened - a.opened).days < days]  # type: ignore[operator]  # grouped only when opened
         if repeats:
-            found.append({"service": service, "category": category, "incidents": len(members),
-                          "recurrences": len(repeats), "keys": repeats})  # fmt: skip
+            found.append(
+                {
+                    "service": service,
+                    "category": category,
+                    "incidents": len(members),
+                    "recurrences": len(repeats),
+                    "keys": repeats,
+                }
+            )
     found.sort(key=lambda g: (-g["recurrences"], g["service"], g["category"]))
     return {"window_days": days, "recurrences": sum(g["recurrences"] for g in found), "groups": found}
 
@@ -123,7 +147,9 @@ def weekly_volume(lines: list[Timeline]) -> list[dict[str, Any]]:
             opened[_week(t.opened)] += 1
         if t.finished is not None:
             finished[_week(t.finished)] += 1
-    return [{"week": w, "opened": opened.get(w, 0), "resolved": finished.get(w, 0)} for w in sorted({*opened, *finished})]
+    return [
+        {"week": w, "opened": opened.get(w, 0), "resolved": finished.get(w, 0)} for w in sorted({*opened, *finished})
+    ]
 
 
 def _week(when: datetime) -> str:
@@ -131,7 +157,9 @@ def _week(when: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
-def compute(incidents: Iterable[Incident], targets: dict[str, int], recurrence_days: int, now: datetime) -> dict[str, Any]:
+def compute(
+    incidents: Iterable[Incident], targets: dict[str, int], recurrence_days: int, now: datetime
+) -> dict[str, Any]:
     """Every metric of the report's `metrics` object."""
     lines = [timeline(i) for i in incidents]
     return {

@@ -3,8 +3,9 @@ asset (it opens offline, attached to a mail), and a print stylesheet so it reads
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
-from typing import Any, Sequence
+from typing import Any
 
 from itsm_bridge.reports.charts import grouped, hbar
 from itsm_bridge.reports.findings import KINDS
@@ -39,9 +40,11 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], classes: Seque
     for i, row in enumerate(rows):
         cls = f' class="{classes[i]}"' if classes else ""
         cells = "".join(
-            f'<td class="n">{escape(_num(c))}</td>' if isinstance(c, (int, float)) else f"<td>{escape(str(c if c is not None else ''))}</td>"
+            f'<td class="n">{escape(_num(c))}</td>'
+            if isinstance(c, (int, float))
+            else f"<td>{escape(str(c if c is not None else ''))}</td>"
             for c in row
-        )  # fmt: skip
+        )
         body.append(f"<tr{cls}>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -67,51 +70,89 @@ def _durations(title: str, data: dict[str, Any]) -> str:
 def render(report: Report) -> str:
     d = report.to_dict()
     s, m = d["summary"], d["metrics"]
-    cards = [("incidents", s["incidents"], ""), ("findings", s["findings"], "ok" if report.clean else "warn"),
-             ("blocking", s["by_severity"]["block"], "block" if s["by_severity"]["block"] else "ok"),
-             ("warnings", s["by_severity"]["warn"], "warn" if s["by_severity"]["warn"] else "ok")]  # fmt: skip
+    cards = [
+        ("incidents", s["incidents"], ""),
+        ("findings", s["findings"], "ok" if report.clean else "warn"),
+        ("blocking", s["by_severity"]["block"], "block" if s["by_severity"]["block"] else "ok"),
+        ("warnings", s["by_severity"]["warn"], "warn" if s["by_severity"]["warn"] else "ok"),
+    ]
     cards_html = "".join(f'<div class="card {c}">{escape(label)}<b>{n:,}</b></div>' for label, n, c in cards)
     categories = sorted({c for per in d["categories"].values() for c in per})
     mttr = [(p, (v["mean_minutes"] or 0) / 60) for p, v in m["mttr"]["by_priority"].items() if p != "(none)"]
     charts = [
-        ("Category distribution per platform", grouped("Category distribution per platform", categories, d["categories"])),
+        (
+            "Category distribution per platform",
+            grouped("Category distribution per platform", categories, d["categories"]),
+        ),
         ("Findings by kind", hbar("Findings by kind", list(s["by_kind"].items()))),
         ("MTTR by priority (mean hours)", hbar("MTTR by priority", mttr, " h")),
-    ]  # fmt: skip
+    ]
     figures = "".join(f"<figure><figcaption>{escape(t)}</figcaption>{svg}</figure>" for t, svg in charts)
-    findings = _table(["kind", "severity", "key", "platform", "field", "value", "expected", "record", "message"],
-                      [[f.kind, f.severity, f.key, f.platform, f.field, f.value, f.expected, f.ref, f.message]
-                       for f in report.findings], [f.severity for f in report.findings])  # fmt: skip
+    findings = _table(
+        ["kind", "severity", "key", "platform", "field", "value", "expected", "record", "message"],
+        [
+            [f.kind, f.severity, f.key, f.platform, f.field, f.value, f.expected, f.ref, f.message]
+            for f in report.findings
+        ],
+        [f.severity for f in report.findings],
+    )
     legend = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in KINDS.items())
-    completeness = _table(["platform", "assignment group", "step", "checked", "incomplete", "complete %"],
-                          [[r["platform"], r["assignment_group"], r["step"], r["checked"], r["incomplete"],
-                            r["complete_pct"]] for r in d["completeness"]])  # fmt: skip
-    sla = _table(["priority", "target", "met", "breached", "open and late", "compliance %"],
-                 [[r["priority"], _hours(r["target_minutes"]), r["met"], r["breached"], r["open_breached"],
-                   "-" if r["compliance_pct"] is None else r["compliance_pct"]] for r in m["sla"]])  # fmt: skip
+    completeness = _table(
+        ["platform", "assignment group", "step", "checked", "incomplete", "complete %"],
+        [
+            [r["platform"], r["assignment_group"], r["step"], r["checked"], r["incomplete"], r["complete_pct"]]
+            for r in d["completeness"]
+        ],
+    )
+    sla = _table(
+        ["priority", "target", "met", "breached", "open and late", "compliance %"],
+        [
+            [
+                r["priority"],
+                _hours(r["target_minutes"]),
+                r["met"],
+                r["breached"],
+                r["open_breached"],
+                "-" if r["compliance_pct"] is None else r["compliance_pct"],
+            ]
+            for r in m["sla"]
+        ],
+    )
     rec = m["recurrence"]
-    recurrence = _table(["service", "category", "incidents", "recurrences", "recurring incidents"],
-                        [[g["service"], g["category"], g["incidents"], g["recurrences"], ", ".join(g["keys"][:12])
-                          + (" …" if len(g["keys"]) > 12 else "")] for g in rec["groups"]])  # fmt: skip
-    weekly = _table(["week", "opened", "resolved"], [[w["week"], w["opened"], w["resolved"]] for w in m["weekly_volume"]])
+    recurrence = _table(
+        ["service", "category", "incidents", "recurrences", "recurring incidents"],
+        [
+            [
+                g["service"],
+                g["category"],
+                g["incidents"],
+                g["recurrences"],
+                ", ".join(g["keys"][:12]) + (" …" if len(g["keys"]) > 12 else ""),
+            ]
+            for g in rec["groups"]
+        ],
+    )
+    weekly = _table(
+        ["week", "opened", "resolved"], [[w["week"], w["opened"], w["resolved"]] for w in m["weekly_volume"]]
+    )
     read = ", ".join(f"{escape(p)} {n:,}" for p, n in s["records"].items())
     since = f" · incidents opened since {escape(d['since'])}" if d["since"] else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>itsm-bridge audit {escape(d['generated_at'][:16])}</title><style>{CSS}</style></head>
+<title>itsm-bridge audit {escape(d["generated_at"][:16])}</title><style>{CSS}</style></head>
 <body>
 <h1>itsm-bridge audit</h1>
-<p class="meta">Generated {escape(d['generated_at'][:19])} UTC · flow {escape(d['flow']['source'])} → {escape(', '.join(d['flow']['targets']))} · read {read}{since}</p>
+<p class="meta">Generated {escape(d["generated_at"][:19])} UTC · flow {escape(d["flow"]["source"])} → {escape(", ".join(d["flow"]["targets"]))} · read {read}{since}</p>
 <div class="cards">{cards_html}</div>
 <h2>Charts</h2><div class="charts">{figures}</div>
 <h2>Findings</h2>{findings}
 <details open><summary>What each kind means</summary><dl class="legend">{legend}</dl></details>
 <h2>Required fields: completeness per platform, assignment group and step</h2>{completeness}
 <h2>Time to acknowledge and resolve</h2>
-<p class="meta">{m['mtta']['without_ack']:,} incident(s) without an acknowledgement time are left out of MTTA.</p>
+<p class="meta">{m["mtta"]["without_ack"]:,} incident(s) without an acknowledgement time are left out of MTTA.</p>
 {_durations("MTTA (opened → acknowledged)", m["mtta"])}{_durations("MTTR (opened → resolved)", m["mttr"])}
 <h2>SLA compliance (resolution targets from [audit.sla])</h2>{sla}
-<h2>Recurrence: same service and category within {rec['window_days']} days ({rec['recurrences']:,})</h2>{recurrence}
+<h2>Recurrence: same service and category within {rec["window_days"]} days ({rec["recurrences"]:,})</h2>{recurrence}
 <h2>Weekly volume</h2>{weekly}
 </body></html>
 """

@@ -16,24 +16,46 @@ def render(report: Report) -> str:
     d = report.to_dict()
     s = d["summary"]
     read = ", ".join(f"{p} {n}" for p, n in s["records"].items())
-    lines = [f"Audit of {s['incidents']} incident(s) (read: {read}); "
-             f"{s['findings']} finding(s): {s['by_severity']['block']} block, {s['by_severity']['warn']} warn"]  # fmt: skip
+    lines = [
+        f"Audit of {s['incidents']} incident(s) (read: {read}); "
+        f"{s['findings']} finding(s): {s['by_severity']['block']} block, {s['by_severity']['warn']} warn"
+    ]
     if report.findings:
-        lines += ["", table(["kind", "sev", "key", "platform", "field", "value", "expected", "ref"],
-                            [[f.kind, f.severity, f.key, f.platform, f.field, f.value, f.expected, f.ref]
-                             for f in report.findings])]  # fmt: skip
+        lines += [
+            "",
+            table(
+                ["kind", "sev", "key", "platform", "field", "value", "expected", "ref"],
+                [[f.kind, f.severity, f.key, f.platform, f.field, f.value, f.expected, f.ref] for f in report.findings],
+            ),
+        ]
     else:
         lines.append("No findings: the platforms tell the same story.")
     m = d["metrics"]
     rows = []
     for priority, mttr in m["mttr"]["by_priority"].items():
         mtta = m["mtta"]["by_priority"].get(priority, {})
-        rows.append([priority, mttr["count"], _minutes(mtta.get("mean_minutes")), _minutes(mttr["mean_minutes"]),
-                     _minutes(mttr["median_minutes"])])  # fmt: skip
+        rows.append(
+            [
+                priority,
+                mttr["count"],
+                _minutes(mtta.get("mean_minutes")),
+                _minutes(mttr["mean_minutes"]),
+                _minutes(mttr["median_minutes"]),
+            ]
+        )
     if rows:
         lines += ["", table(["priority", "resolved", "MTTA", "MTTR", "MTTR median"], rows)]
-    sla = [[r["priority"], _minutes(r["target_minutes"]), r["met"], r["breached"], r["open_breached"],
-            "-" if r["compliance_pct"] is None else f"{r['compliance_pct']}%"] for r in m["sla"]]  # fmt: skip
+    sla = [
+        [
+            r["priority"],
+            _minutes(r["target_minutes"]),
+            r["met"],
+            r["breached"],
+            r["open_breached"],
+            "-" if r["compliance_pct"] is None else f"{r['compliance_pct']}%",
+        ]
+        for r in m["sla"]
+    ]
     if sla:
         lines += ["", table(["priority", "SLA", "met", "breached", "open, late", "compliance"], sla)]
     rec = m["recurrence"]

@@ -92,8 +92,11 @@ def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None
     tally = Completeness()
     held = {q.key for q in snap.quarantined if q.key}
     # a platform that carries no category (a status page) has no distribution to compare
-    distribution: dict[str, Counter[str]] = {s.name: Counter() for s in platforms.specs()
-                                             if "category" in s.carries and s.name in (snap.source, *snap.targets)}
+    distribution: dict[str, Counter[str]] = {
+        s.name: Counter()
+        for s in platforms.specs()
+        if "category" in s.carries and s.name in (snap.source, *snap.targets)
+    }
     for view in snap.views.values():
         mine = checks.mapping_gaps(view) + checks.categorization(view, snap)
         already = {(f.platform, f.field) for f in mine}
@@ -112,9 +115,17 @@ def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None
     incidents = [i for v in snap.views.values() if (i := v.canonical(snap.source)) is not None]
     metrics = compute(incidents, audit.sla.minutes(), audit.recurrence_days, now)
     return Report(
-        generated_at=now, since=since, origin=snap.origin, source=snap.source, targets=snap.targets,
+        generated_at=now,
+        since=since,
+        origin=snap.origin,
+        source=snap.source,
+        targets=snap.targets,
         findings=sorted(set(findings), key=lambda f: (f.key, f.kind, f.platform, f.field, f.ref)),
         categories={p: dict(sorted(c.items())) for p, c in distribution.items()},
-        completeness=tally.rows(), metrics=metrics, read=dict(snap.read), foreign=dict(snap.foreign),
-        api_calls=dict(snap.api_calls), incidents=len(snap.views),
-    )  # fmt: skip
+        completeness=tally.rows(),
+        metrics=metrics,
+        read=dict(snap.read),
+        foreign=dict(snap.foreign),
+        api_calls=dict(snap.api_calls),
+        incidents=len(snap.views),
+    )

@@ -1,9 +1,9 @@
 """The sandbox as one object: every imitated platform served on loopback, with one control surface.
 
-    with Sandbox(seed=7) as sb:
-        sb.seed(50)
-        requests.get(sb.servicenow.base_url + "/api/now/table/incident", auth=...)
-        sb.calls("jira")
+with Sandbox(seed=7) as sb:
+    sb.seed(50)
+    requests.get(sb.servicenow.base_url + "/api/now/table/incident", auth=...)
+    sb.calls("jira")
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from itsm_bridge.sandbox.core import Call, Platform
 from itsm_bridge.sandbox.faults import PROFILES

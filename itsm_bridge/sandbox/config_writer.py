@@ -22,7 +22,11 @@ def sandbox_config(info: dict[str, Any], state_path: Path, provider: str = "stat
     """Plain data of a config that works against the sandbox described by `info`."""
     creds = info["credentials"]
     if provider == "cachet":
-        statuspage: dict[str, Any] = {"provider": "cachet", "url": info["cachet"], "token_env": "ITSM_SANDBOX_CACHET_TOKEN"}
+        statuspage: dict[str, Any] = {
+            "provider": "cachet",
+            "url": info["cachet"],
+            "token_env": "ITSM_SANDBOX_CACHET_TOKEN",
+        }
         if info.get("cachet_timezone", "UTC") != "UTC":
             statuspage["timezone"] = info["cachet_timezone"]
     else:

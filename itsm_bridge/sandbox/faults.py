@@ -79,9 +79,7 @@ class Faults:
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {', '.join(FAULT_KINDS)}")
         with self._lock:
-            self._scripted.append(
-                _Scripted(kind, count, method, re.compile(path) if path else None, retry_after)
-            )
+            self._scripted.append(_Scripted(kind, count, method, re.compile(path) if path else None, retry_after))
 
     def clear(self) -> None:
         with self._lock:

@@ -12,8 +12,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html.parser import HTMLParser
-from typing import Any, Sequence
+from typing import Any
 
 from markdown_it import MarkdownIt
 
@@ -39,8 +40,10 @@ def markdown_text(source: str) -> str:
 
 def statuspage_view(incident: dict[str, Any]) -> dict[str, Any]:
     """A Statuspage incident (as the API shows it) as its page shows it: name, and bodies newest first."""
-    return {"name": incident.get("name") or "",
-            "bodies": [markdown_text(u.get("body") or "") for u in incident.get("incident_updates") or []]}  # fmt: skip
+    return {
+        "name": incident.get("name") or "",
+        "bodies": [markdown_text(u.get("body") or "") for u in incident.get("incident_updates") or []],
+    }
 
 
 def cachet_view(incident: dict[str, Any], updates: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Callable
 
 from itsm_bridge.sandbox.app import Sandbox
 

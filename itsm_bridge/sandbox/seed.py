@@ -62,8 +62,9 @@ def seed_sandbox(sb: Sandbox, n: int, seed: int = 0) -> dict[str, list[str]]:
     rng = random.Random(seed)
     snow = sb.servicenow
     refs = _references(sb)
-    manifest: dict[str, list[str]] = {k: [] for k in (
-        "unmapped_category", "unmapped_service", "priority_off_matrix", "status_disagree", "page_stale")}  # fmt: skip
+    manifest: dict[str, list[str]] = {
+        k: [] for k in ("unmapped_category", "unmapped_service", "priority_off_matrix", "status_disagree", "page_stale")
+    }
     start = snow.clock.now() - timedelta(days=30)
     special = _special_slots(n, rng)
     for i in range(n):
@@ -73,7 +74,9 @@ def seed_sandbox(sb: Sandbox, n: int, seed: int = 0) -> dict[str, list[str]]:
         record = snow.insert_incident(fields, updated_on=opened + timedelta(minutes=rng.randrange(1, 600)))
         for _ in range(rng.randrange(0, 3)):
             element = rng.choice(["work_notes", "comments"])
-            snow.update_incident(record["sys_id"], {element: rng.choice(NOTES)}, user=rng.choice(["ana.lima", "emeka.obi"]))
+            snow.update_incident(
+                record["sys_id"], {element: rng.choice(NOTES)}, user=rng.choice(["ana.lima", "emeka.obi"])
+            )
         key = record["number"]
         if kind in ("unmapped_category", "unmapped_service"):
             manifest[kind].append(key)
@@ -108,7 +111,9 @@ def _references(sb: Sandbox) -> dict[str, dict[str, str]]:
     }
 
 
-def _incident_fields(rng: random.Random, refs: dict[str, dict[str, str]], i: int, opened: datetime, kind: str | None) -> dict[str, str]:
+def _incident_fields(
+    rng: random.Random, refs: dict[str, dict[str, str]], i: int, opened: datetime, kind: str | None
+) -> dict[str, str]:
     category = rng.choice(list(CATEGORIES))
     snow_cat, _, subs = CATEGORIES[category]
     service = rng.choice(list(SERVICES))
@@ -140,13 +145,15 @@ def _linked_jira_issue(sb: Sandbox, record: dict[str, Any], key: str, kind: str,
     """A Jira copy made by an earlier sync: correlated by label and property, one field off."""
     expected = MATRIX[(int(record["impact"]), int(record["urgency"]))]
     priority = expected if kind != "priority_off_matrix" else (expected % 5) + 1
-    issue_key = sb.jira.create_issue({
-        "summary": record["short_description"],
-        "issuetype": {"name": "[System] Incident"},
-        "project": {"key": sb.jira.project_key},
-        "priority": {"name": PRIORITY_NAMES[priority]},
-        "labels": [label_for(key)],
-    })  # fmt: skip
+    issue_key = sb.jira.create_issue(
+        {
+            "summary": record["short_description"],
+            "issuetype": {"name": "[System] Incident"},
+            "project": {"key": sb.jira.project_key},
+            "priority": {"name": PRIORITY_NAMES[priority]},
+            "labels": [label_for(key)],
+        }
+    )
     sb.jira.set_property(issue_key, PROPERTY_KEY, {"key": key})
     if kind == "status_disagree":
         sb.jira.transition_to(issue_key, "Work in progress")

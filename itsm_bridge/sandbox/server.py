@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from itsm_bridge.sandbox.core import Call, HTTPFailure, Platform, Request, Response
@@ -171,8 +172,9 @@ def serve(platform: Platform, host: str = "127.0.0.1", port: int = 0) -> Served:
     platform.base_url = f"http://{host}:{server.server_address[1]}"
     # A short poll interval: shutdown() waits for the loop's next poll, 0.5 s by default, which
     # made every stop of the four platforms take 2 s.
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name=f"sandbox-{platform.name}", daemon=True)  # fmt: skip
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"sandbox-{platform.name}", daemon=True
+    )
     thread.start()
     return Served(platform, server, thread)
 

@@ -44,5 +44,7 @@ def journal_key(config: Config) -> tuple[bytes | None, ConfigProblem | None]:
     except ConfigError as exc:
         return None, exc.problems[0]
     if len(key) < MIN_KEY_LENGTH:
-        return None, ConfigProblem("state.journal_key_env", f"the key in ${name} is shorter than {MIN_KEY_LENGTH} characters")
+        return None, ConfigProblem(
+            "state.journal_key_env", f"the key in ${name} is shorter than {MIN_KEY_LENGTH} characters"
+        )
     return key.encode("utf-8"), None

@@ -21,9 +21,10 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from itsm_bridge.store.base import JournalEntry
 
@@ -39,8 +40,18 @@ def dumps(value: Any) -> str:
 
 def content(e: JournalEntry) -> dict[str, Any]:
     """The fields an entry's hash covers."""
-    return {"seq": e.seq, "run_id": e.run_id, "at": e.at, "kind": e.kind, "key": e.key, "platform": e.platform,
-            "ref": e.ref, "action": e.action, "intent_seq": e.intent_seq, "payload": e.payload}  # fmt: skip
+    return {
+        "seq": e.seq,
+        "run_id": e.run_id,
+        "at": e.at,
+        "kind": e.kind,
+        "key": e.key,
+        "platform": e.platform,
+        "ref": e.ref,
+        "action": e.action,
+        "intent_seq": e.intent_seq,
+        "payload": e.payload,
+    }
 
 
 def link_hash(prev_hash: str, fields: dict[str, Any], key: bytes | None = None) -> str:
@@ -76,7 +87,9 @@ class Head:
             text = lines[-1].split()[-1]
         m = _HEAD.match(text)
         if not m:
-            raise ValueError(f"{value!r} is not a journal head (ENTRIES:HASH, as a run summary prints it) nor a file of them")
+            raise ValueError(
+                f"{value!r} is not a journal head (ENTRIES:HASH, as a run summary prints it) nor a file of them"
+            )
         return cls(int(m.group(1)), m.group(2))
 
 
@@ -113,8 +126,10 @@ def verify(entries: Iterable[tuple[JournalEntry, str | None]], key: bytes | None
         else:
             v.plain += 1
             if first_keyed is not None:
-                v.problems.append(f"entry {e.seq} is not keyed, though entry {first_keyed} before it was: "
-                                  "written or rewritten without the journal key")  # fmt: skip
+                v.problems.append(
+                    f"entry {e.seq} is not keyed, though entry {first_keyed} before it was: "
+                    "written or rewritten without the journal key"
+                )
             if link_hash(e.prev_hash, content(e)) != e.hash:
                 v.problems.append(f"entry {e.seq} was changed after it was written")
         if against is not None and e.seq == against.entries:
@@ -130,28 +145,40 @@ def _compare(v: Verification, against: Head | None, pinned: str | None) -> None:
     if against is None:
         return
     if v.entries < against.entries:
-        v.problems.append(f"the journal has {v.entries} entries but the head has {against.entries}: "
-                          f"entries {v.entries + 1}..{against.entries} were removed (truncated)")  # fmt: skip
+        v.problems.append(
+            f"the journal has {v.entries} entries but the head has {against.entries}: "
+            f"entries {v.entries + 1}..{against.entries} were removed (truncated)"
+        )
     elif pinned != against.hash:
-        v.problems.append(f"entry {against.entries} does not hash to the head's {against.hash[:12]}...: "
-                          f"the journal up to entry {against.entries} was rewritten")  # fmt: skip
+        v.problems.append(
+            f"entry {against.entries} does not hash to the head's {against.hash[:12]}...: "
+            f"the journal up to entry {against.entries} was rewritten"
+        )
 
 
 def _explain(v: Verification, key: bytes | None, unchecked: int, against: Head | None) -> None:
     """Say plainly what this verification proves and what it cannot."""
     if v.plain and v.keyed:
-        v.notes.append(f"{v.plain} entries were written before the journal key was set: they are plain SHA-256 "
-                       "chained, which anyone who can write the database could recompute")  # fmt: skip
+        v.notes.append(
+            f"{v.plain} entries were written before the journal key was set: they are plain SHA-256 "
+            "chained, which anyone who can write the database could recompute"
+        )
     elif v.plain and key is None:
-        v.notes.append("no journal key (state.journal_key_env): the plain SHA-256 chain shows damage and careless "
-                       "edits, but anyone who can write the database could rewrite it and recompute every hash")  # fmt: skip
+        v.notes.append(
+            "no journal key (state.journal_key_env): the plain SHA-256 chain shows damage and careless "
+            "edits, but anyone who can write the database could rewrite it and recompute every hash"
+        )
     elif v.plain:
         v.notes.append("the journal key is set but no entry is keyed yet: the next run writes keyed entries")
     if unchecked:
-        v.notes.append(f"{unchecked} entries are HMAC-keyed but the journal key is not set: their order was "
-                       "checked, their content could not be")  # fmt: skip
+        v.notes.append(
+            f"{unchecked} entries are HMAC-keyed but the journal key is not set: their order was "
+            "checked, their content could not be"
+        )
     if against is None:
-        v.notes.append("without --head, removing the last entries (or all of them) cannot be detected: "
-                       "verify against a head kept outside the database (each run summary prints one)")  # fmt: skip
+        v.notes.append(
+            "without --head, removing the last entries (or all of them) cannot be detected: "
+            "verify against a head kept outside the database (each run summary prints one)"
+        )
     elif not v.problems:
         v.notes.append(f"entries 1..{against.entries} match the head {against}")

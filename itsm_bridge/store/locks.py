@@ -15,10 +15,11 @@ import json
 import os
 import socket
 import time
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from itsm_bridge.errors import Locked
 
@@ -36,7 +37,12 @@ def file_lock(path: Path, owner: str) -> Iterator[None]:
             holder = _read_holder(fd)
             raise Locked(f"another run holds the lock on {path.name}{holder}") from None
         os.ftruncate(fd, 0)
-        info = {"owner": owner, "pid": os.getpid(), "host": socket.gethostname(), "since": datetime.now(UTC).isoformat()}
+        info = {
+            "owner": owner,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": datetime.now(UTC).isoformat(),
+        }
         os.pwrite(fd, json.dumps(info).encode(), 0)
         try:
             yield

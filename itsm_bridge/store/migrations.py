@@ -11,13 +11,23 @@ unchanged. A migration that fails rolls back whole, its version unrecorded.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, inspect, select, text, update
 
 from itsm_bridge.store.chain import dumps
-from itsm_bridge.store.schema import JOURNAL_INDEXES, cursors, facts, journal, links, quarantine, schema_version, shadows
+from itsm_bridge.store.schema import (
+    JOURNAL_INDEXES,
+    cursors,
+    facts,
+    journal,
+    links,
+    quarantine,
+    schema_version,
+    shadows,
+)
 
 MIGRATE_LOCK = 7403117  # PostgreSQL advisory lock id held while migrating
 OLD_SIDES, OLD_COMMENTS = "_sides", "_comments_seen"  # entries of a shadow's fields up to version 2
@@ -85,7 +95,9 @@ def _facts_table(conn: Any) -> None:
     before); an empty value (facts forgotten) moves as no row."""
     facts.create(conn, checkfirst=True)
     kept = {r.platform for r in conn.execute(select(facts.c.platform))}
-    old = conn.execute(select(cursors.c.name, cursors.c.value, cursors.c.updated_at).where(cursors.c.name.like(f"%{OLD_FACTS}"))).all()
+    old = conn.execute(
+        select(cursors.c.name, cursors.c.value, cursors.c.updated_at).where(cursors.c.name.like(f"%{OLD_FACTS}"))
+    ).all()
     for row in old:
         platform = row.name[: -len(OLD_FACTS)]
         if row.value and platform not in kept:

@@ -4,7 +4,8 @@ and PostgreSQL alike, instead of a read of the whole journal."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Select, cast, func, select
 

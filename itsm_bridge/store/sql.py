@@ -9,10 +9,11 @@ journal's run queries are in `runs`.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import Engine, Text, create_engine, event, func, insert, literal, or_, select, text, true, update
 from sqlalchemy.exc import DatabaseError
@@ -33,16 +34,33 @@ def _now() -> str:
 
 def _entry(r: Any) -> JournalEntry:
     return JournalEntry(
-        r.seq, r.run_id, r.at, r.kind, r.key, r.platform, r.ref, r.action,
-        json.loads(r.payload), r.prev_hash, r.hash, r.intent_seq,
-    )  # fmt: skip
+        r.seq,
+        r.run_id,
+        r.at,
+        r.kind,
+        r.key,
+        r.platform,
+        r.ref,
+        r.action,
+        json.loads(r.payload),
+        r.prev_hash,
+        r.hash,
+        r.intent_seq,
+    )
 
 
 # A shadow's four JSON columns joined into one array in SQL: one parse per row, not four (the
 # store audit reads every shadow, and a parse's fixed cost is most of a small column's).
 _SHADOW_DOC = (
-    literal("[", Text) + shadows.c.fields + "," + shadows.c.sides + "," + shadows.c.comments_seen + ","
-    + shadows.c.versions + "]"
+    literal("[", Text)
+    + shadows.c.fields
+    + ","
+    + shadows.c.sides
+    + ","
+    + shadows.c.comments_seen
+    + ","
+    + shadows.c.versions
+    + "]"
 ).label("doc")
 _SHADOW = select(shadows.c.key, shadows.c.updated_at, _SHADOW_DOC)
 
@@ -131,7 +149,9 @@ class SqlStore:
 
     def schema_versions(self) -> list[int]:
         with self.engine.connect() as conn:
-            return [r.version for r in conn.execute(select(schema_version.c.version).order_by(schema_version.c.version))]
+            return [
+                r.version for r in conn.execute(select(schema_version.c.version).order_by(schema_version.c.version))
+            ]
 
     def close(self) -> None:
         self.engine.dispose()
@@ -275,8 +295,11 @@ class SqlStore:
                 "payload": payload,
             }
             digest = link_hash(prev, fields, self.journal_key)
-            conn.execute(insert(journal).values(**{**fields, "payload": dumps(payload)}, prev_hash=prev, hash=digest,
-                                                chain=chain))  # fmt: skip
+            conn.execute(
+                insert(journal).values(
+                    **{**fields, "payload": dumps(payload)}, prev_hash=prev, hash=digest, chain=chain
+                )
+            )
         return JournalEntry(**fields, prev_hash=prev, hash=digest)
 
     def journal(
@@ -314,8 +337,9 @@ class SqlStore:
         query = select(journal).order_by(journal.c.seq)
         with self.engine.connect() as conn:
             found = verify(((_entry(r), r.chain) for r in conn.execute(query)), self.journal_key, head)
-        return VerifyResult(not found.problems, found.entries, found.problems, found.notes, found.head,
-                            found.keyed, found.plain)  # fmt: skip
+        return VerifyResult(
+            not found.problems, found.entries, found.problems, found.notes, found.head, found.keyed, found.plain
+        )
 
     def head(self) -> Head:
         """The journal's entry count and last hash, to keep outside the database."""
@@ -334,8 +358,14 @@ class SqlStore:
         with self.engine.connect() as conn:
             last = conn.execute(select(journal.c.chain).order_by(journal.c.seq.desc()).limit(1)).first()
         if last is not None and last.chain == KEYED:
-            raise ConfigError([ConfigProblem("state.journal_key_env", "the journal is HMAC-keyed; set journal_key_env "
-                                             "and its environment variable to write to it")])  # fmt: skip
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        "state.journal_key_env",
+                        "the journal is HMAC-keyed; set journal_key_env and its environment variable to write to it",
+                    )
+                ]
+            )
 
     def open_intents(self) -> list[JournalEntry]:
         """Intents with no outcome: writes a run started and may or may not have finished."""
@@ -356,23 +386,37 @@ class SqlStore:
                 quarantine.c.released_at.is_(None),
                 (quarantine.c.key == key) if key is not None else (quarantine.c.ref == ref),
                 # two records of one platform carrying one key (a key conflict) are two entries
-                or_(quarantine.c.ref == ref, quarantine.c.ref.is_(None)) if key is not None and ref is not None else true(),
+                or_(quarantine.c.ref == ref, quarantine.c.ref.is_(None))
+                if key is not None and ref is not None
+                else true(),
             )
             row = conn.execute(select(quarantine).where(*match)).first()
             if row is None:
                 new_id = conn.execute(
                     insert(quarantine).values(
-                        key=key, platform=platform, ref=ref, findings=dumps(findings),
-                        record=dumps(record), first_seen=now, last_seen=now, attempts=1,
+                        key=key,
+                        platform=platform,
+                        ref=ref,
+                        findings=dumps(findings),
+                        record=dumps(record),
+                        first_seen=now,
+                        last_seen=now,
+                        attempts=1,
                     )
-                ).inserted_primary_key[0]  # fmt: skip
+                ).inserted_primary_key[0]
                 first, attempts = now, 1
             else:
                 new_id, first, attempts = row.id, row.first_seen, row.attempts + 1
                 conn.execute(
                     update(quarantine)
                     .where(quarantine.c.id == row.id)
-                    .values(findings=dumps(findings), record=dumps(record), last_seen=now, attempts=attempts, ref=ref or row.ref)
+                    .values(
+                        findings=dumps(findings),
+                        record=dumps(record),
+                        last_seen=now,
+                        attempts=attempts,
+                        ref=ref or row.ref,
+                    )
                 )
         return QuarantineEntry(new_id, key, platform, ref, findings, record, first, now, attempts)
 
@@ -381,9 +425,16 @@ class SqlStore:
             rows = conn.execute(select(quarantine).where(quarantine.c.released_at.is_(None)).order_by(quarantine.c.id))
             return [
                 QuarantineEntry(
-                    r.id, r.key, r.platform, r.ref, json.loads(r.findings), json.loads(r.record),
-                    r.first_seen, r.last_seen, r.attempts,
-                )  # fmt: skip
+                    r.id,
+                    r.key,
+                    r.platform,
+                    r.ref,
+                    json.loads(r.findings),
+                    json.loads(r.record),
+                    r.first_seen,
+                    r.last_seen,
+                    r.attempts,
+                )
                 for r in rows
             ]
 

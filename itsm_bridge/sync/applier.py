@@ -11,27 +11,28 @@ when all of its writes went through, and its records move the cursors (or hold t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
-from typing import Mapping, Protocol
+from typing import Protocol
 
 from itsm_bridge import stopping
 from itsm_bridge.config import Config
 from itsm_bridge.connectors.base import Connector
-from itsm_bridge.sync.linking import holds, settle_gone
 from itsm_bridge.mapping.translate import PlatformMapper
 from itsm_bridge.model import Incident
 from itsm_bridge.platforms import own_writer_pool
 from itsm_bridge.store.base import StateStore
 from itsm_bridge.sync.apply import Applied, Writer
-from itsm_bridge.sync.settle import settle_open_intents
 from itsm_bridge.sync.hints import hint_states
 from itsm_bridge.sync.identity import Identity
+from itsm_bridge.sync.linking import holds, settle_gone
 from itsm_bridge.sync.plan import Plan
 from itsm_bridge.sync.planner import KeyPlan, Planner, show
 from itsm_bridge.sync.reader import Reads, account
 from itsm_bridge.sync.recorder import Recorder
 from itsm_bridge.sync.refused import hold_refused
+from itsm_bridge.sync.settle import settle_open_intents
 from itsm_bridge.sync.summary import RunSummary
 
 MAX_WAITING = 1000  # keys waiting on a background write before the read pauses for them (bounds memory)

@@ -21,9 +21,10 @@ what it did.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from itsm_bridge import stopping
 from itsm_bridge.connectors.base import (
@@ -34,15 +35,15 @@ from itsm_bridge.connectors.base import (
     NewIssue,
     Publisher,
 )
-from itsm_bridge.records import RemoteRecord, Written, ref_of
 from itsm_bridge.errors import BridgeError, NotFound, RemoteValidation, Stale
-from itsm_bridge.sync.linking import link_or_report
 from itsm_bridge.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper
 from itsm_bridge.model import Incident, RemoteRef, State
+from itsm_bridge.records import RemoteRecord, Written, ref_of
+from itsm_bridge.stopping import Interrupted
 from itsm_bridge.store.base import JournalEntry, StateStore
 from itsm_bridge.store.serialized import Serialized
-from itsm_bridge.stopping import Interrupted
+from itsm_bridge.sync.linking import link_or_report
 from itsm_bridge.sync.plan import Action
 
 log = logging.getLogger("itsm_bridge.sync")
@@ -109,14 +110,19 @@ class Writer:
                 self.apply_key(remaining[key], incidents[key], results[key])
         else:
             with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="apply") as pool:
-                for future in [pool.submit(self.apply_key, remaining[key], incidents[key], results[key]) for key in todo]:
+                for future in [
+                    pool.submit(self.apply_key, remaining[key], incidents[key], results[key]) for key in todo
+                ]:
                     future.result()  # an abort (bad credentials, ...) stops the run
         self.fetch_written(results.values())
         for key, actions in later.items():
             if actions and stopping.requested():
                 results[key].interrupted = True  # its page writes are not handed over
-        futures = {key: background[actions[0].platform].submit(self.apply_key, actions, incidents[key], results[key])
-                   for key, actions in later.items() if actions and results[key].complete}  # fmt: skip
+        futures = {
+            key: background[actions[0].platform].submit(self.apply_key, actions, incidents[key], results[key])
+            for key, actions in later.items()
+            if actions and results[key].complete
+        }
         return results, futures
 
     def fetch_written(self, results: Any) -> None:
@@ -125,8 +131,14 @@ class Writer:
         for platform, connector in self.connectors.items():
             if not isinstance(connector, FetchesInBulk):
                 continue
-            wanted = [out for out in results if out.complete and platform in out.refs and platform not in out.records
-                      and any(a.platform == platform for a in out.done)]  # fmt: skip
+            wanted = [
+                out
+                for out in results
+                if out.complete
+                and platform in out.refs
+                and platform not in out.records
+                and any(a.platform == platform for a in out.done)
+            ]
             if not wanted:
                 continue
             try:
@@ -148,8 +160,14 @@ class Writer:
                     out.records[platform] = record
                     out.versions[platform] = record.version
 
-    def _create_in_bulk(self, platform: str, connector: CreatesInBulk, remaining: dict[str, list[Action]],
-                        incidents: Mapping[str, Incident], results: dict[str, Applied]) -> None:
+    def _create_in_bulk(
+        self,
+        platform: str,
+        connector: CreatesInBulk,
+        remaining: dict[str, list[Action]],
+        incidents: Mapping[str, Incident],
+        results: dict[str, Applied],
+    ) -> None:
         """Every key's create on `platform` in bulk calls, each told the state its first
         transition heads for (the connector lets it ride where the vendor allows)."""
         folded: list[tuple[str, list[Action], list[JournalEntry]]] = []
@@ -172,19 +190,21 @@ class Writer:
             answers = connector.create_many(items)
         except Interrupted as exc:  # some may have been created: their intents stay open for the next run
             answers = [exc] * len(items)
-        for (key, group, intents), answer in zip(folded, answers):  # an answer: Written or the item's error
+        for (key, group, intents), answer in zip(
+            folded, answers, strict=True
+        ):  # an answer: Written or the item's error
             out = results[key]
             if isinstance(answer, Interrupted):
                 out.interrupted = True
                 remaining[key] = []
                 if answer.unsent:  # never sent: close its intents; else the next run looks it up by key
-                    for action, intent in zip(group, intents):
+                    for action, intent in zip(group, intents, strict=True):
                         self._outcome(intent, action, None, _failed(answer))
                 continue
             if isinstance(answer, BridgeError):
                 if answer.disposition == "abort":
                     raise answer
-                for action, intent in zip(group, intents):
+                for action, intent in zip(group, intents, strict=True):
                     self._outcome(intent, action, None, _failed(answer))
                 if isinstance(answer, RemoteValidation):  # the vendor refused the record as mapped
                     self._hold(platform, group[0], answer, out, incidents[key])
@@ -193,7 +213,7 @@ class Writer:
                 remaining[key] = []  # the key's later actions depend on its create
                 continue
             out.refs[platform] = link_or_report(self.store, self.run_id, key, ref_of(answer))
-            for action, intent in zip(group, intents):
+            for action, intent in zip(group, intents, strict=True):
                 self._outcome(intent, action, ref_of(answer), {"result": "ok", "version": None})
             out.done += group
             remaining[key] = [a for a in remaining[key] if all(a is not g for g in group)]
@@ -204,8 +224,9 @@ class Writer:
         findings = list(getattr(refused, "findings", [])) or [
             Finding(f"refused.create.{platform}", platform, ",".join(refused.fields), "block", str(refused))
         ]
-        self.store.quarantine(platform, [f.for_key(create.key).to_dict() for f in findings], incident.to_dict(),
-                              key=create.key, ref=None)  # fmt: skip
+        self.store.quarantine(
+            platform, [f.for_key(create.key).to_dict() for f in findings], incident.to_dict(), key=create.key, ref=None
+        )
         out.blocked += 1
         out.held = True
 
@@ -280,9 +301,14 @@ class Writer:
 
     def _intent(self, action: Action, ref: RemoteRef | None) -> JournalEntry:
         return self.store.append(
-            self.run_id, "intent", {"changes": action.changes, "rule": action.rule, "comment": action.comment},
-            key=action.key, platform=action.platform, ref=str(ref) if ref else None, action=action.kind,
-        )  # fmt: skip
+            self.run_id,
+            "intent",
+            {"changes": action.changes, "rule": action.rule, "comment": action.comment},
+            key=action.key,
+            platform=action.platform,
+            ref=str(ref) if ref else None,
+            action=action.kind,
+        )
 
     def _call(self, connector: Connector, action: Action, ref: RemoteRef | None, incident: Incident) -> Written | None:
         mapper = self.mappers[action.platform]
@@ -303,8 +329,15 @@ class Writer:
             return None
         raise ValueError(f"unknown action kind {action.kind}")
 
-    def _publish(self, connector: Connector, action: Action, ref: RemoteRef | None, intent: JournalEntry, out: Applied,
-                 incident: Incident) -> None:
+    def _publish(
+        self,
+        connector: Connector,
+        action: Action,
+        ref: RemoteRef | None,
+        intent: JournalEntry,
+        out: Applied,
+        incident: Incident,
+    ) -> None:
         """The page connector decides create, update or resolve; a guard block is quarantined."""
         if not isinstance(connector, Publisher):
             raise TypeError(f"{action.platform} cannot publish")
@@ -316,26 +349,35 @@ class Writer:
         payload: dict[str, Any] = {"result": result.action, "detail": result.detail}
         if result.action == "blocked":
             findings = [f.for_key(action.key).to_dict() for f in result.findings if f.blocking]
-            self.store.quarantine(action.platform, findings, incident.to_dict(), key=action.key, ref=str(ref) if ref else None)
+            self.store.quarantine(
+                action.platform, findings, incident.to_dict(), key=action.key, ref=str(ref) if ref else None
+            )
             payload["findings"] = findings
             out.blocked += 1
         elif result.action == "deferred":
             out.deferred += 1
         elif result.ref is not None:
-            out.refs[action.platform] = link_or_report(self.store, self.run_id, action.key, result.ref) if ref is None else result.ref
+            out.refs[action.platform] = (
+                link_or_report(self.store, self.run_id, action.key, result.ref) if ref is None else result.ref
+            )
         self._outcome(intent, action, result.ref or ref, payload)
         if result.action in ("created", "updated", "resolved"):
             out.done.append(action)
 
-    def _already_copied(self, connector: Connector, action: Action, ref: RemoteRef | None, intent: JournalEntry) -> bool:
+    def _already_copied(
+        self, connector: Connector, action: Action, ref: RemoteRef | None, intent: JournalEntry
+    ) -> bool:
         """A note copy tried in an earlier run (its answer lost, or a later write of the key
         failed) may have landed: look before sending it again. Only then: a first attempt costs
         no extra call, and two notes of one text in one run are two notes."""
         tried = any(
-            e.run_id != self.run_id and e.kind == "intent" and e.action == "comment" and e.platform == action.platform
+            e.run_id != self.run_id
+            and e.kind == "intent"
+            and e.action == "comment"
+            and e.platform == action.platform
             and (e.payload.get("comment") or {}).get("body") == (action.comment or {}).get("body")
             for e in self.store.journal(key=action.key, kinds=("intent",))
-        )  # fmt: skip
+        )
         comment = action.comment_obj()
         if not tried or ref is None or comment is None or not isinstance(connector, LooksUpNotes):
             return False
@@ -353,8 +395,16 @@ class Writer:
         self._outcome(intent, action, ref, _failed(exc))
 
     def _outcome(self, intent: JournalEntry, action: Action, ref: RemoteRef | None, payload: dict[str, Any]) -> None:
-        self.store.append(self.run_id, "outcome", payload, key=action.key, platform=action.platform,
-                          ref=str(ref) if ref else None, action=action.kind, intent_seq=intent.seq)  # fmt: skip
+        self.store.append(
+            self.run_id,
+            "outcome",
+            payload,
+            key=action.key,
+            platform=action.platform,
+            ref=str(ref) if ref else None,
+            action=action.kind,
+            intent_seq=intent.seq,
+        )
 
 
 def _failed(exc: BridgeError) -> dict[str, Any]:

@@ -15,24 +15,25 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from itsm_bridge import stopping
 from itsm_bridge.config import Config
 from itsm_bridge.connectors.base import Connector, NeedsPreflight
 from itsm_bridge.errors import BridgeError, NotFound
-from itsm_bridge.sync.linking import gone_finding, key_findings, unreadable_finding
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import RemoteRef
 from itsm_bridge.records import RemoteRecord
+from itsm_bridge.stopping import Interrupted
 from itsm_bridge.store.base import Shadow, StateStore
 from itsm_bridge.store.serialized import Serialized
-from itsm_bridge.stopping import Interrupted
 from itsm_bridge.sync.applier import Applier, Shown, Sink
 from itsm_bridge.sync.cursor import ReadProgress
 from itsm_bridge.sync.hints import restore_facts
 from itsm_bridge.sync.identity import Identity, is_conflict
+from itsm_bridge.sync.linking import gone_finding, key_findings, unreadable_finding
 from itsm_bridge.sync.plan import Action, Plan
 from itsm_bridge.sync.planner import KeyPlan, Planner
 from itsm_bridge.sync.reader import Reader, Reads, account, overlap, side, two_way
@@ -73,7 +74,9 @@ class Engine:
         self._appliers: list[Applier] = []
 
     # --- public entry points
-    def sync(self, *, dry_run: bool = False, only: str | None = None, limit: int | None = None) -> tuple[RunSummary, Plan]:
+    def sync(
+        self, *, dry_run: bool = False, only: str | None = None, limit: int | None = None
+    ) -> tuple[RunSummary, Plan]:
         """Plan and (unless dry_run) apply one cycle. Call under the store lock.
 
         On a stop (stopping.requested) no new record is taken, the writes in flight finish, and
@@ -109,14 +112,33 @@ class Engine:
         it is now (each side's values and versions kept until a write shows them anew)."""
         merged = plan.incident(key)
         shadow = self.store.shadow(key) or Shadow(key, {})
-        fields = {**shadow.merged, **{k: v for k, v in merged.to_dict().items() if k not in ("key", "comments", "links")}}
-        outcome = Outcome(key, merged, list(actions), shadow_fields=fields, side_shadows=dict(shadow.sides),
-                          comments_seen=shadow.comments_seen)
+        fields = {
+            **shadow.merged,
+            **{k: v for k, v in merged.to_dict().items() if k not in ("key", "comments", "links")},
+        }
+        outcome = Outcome(
+            key,
+            merged,
+            list(actions),
+            shadow_fields=fields,
+            side_shadows=dict(shadow.sides),
+            comments_seen=shadow.comments_seen,
+        )
         return KeyPlan(key, outcome, {}, dict(shadow.versions), dict(shadow.sides))
 
     def _applier(self, reads: Reads, summary: RunSummary, *, check_stale: bool = False) -> Applier:
-        applier = Applier(self.config, self.store, self.connectors, self.mappers, run_id=self.run_id, identity=self.identity,
-                          planner=self.planner, reads=reads, summary=summary, check_stale=check_stale)
+        applier = Applier(
+            self.config,
+            self.store,
+            self.connectors,
+            self.mappers,
+            run_id=self.run_id,
+            identity=self.identity,
+            planner=self.planner,
+            reads=reads,
+            summary=summary,
+            check_stale=check_stale,
+        )
         self._appliers.append(applier)
         return applier
 
@@ -134,8 +156,10 @@ class Engine:
         for connector in self.connectors.values():  # what a connector must know before any write (a vendor's release)
             if isinstance(connector, NeedsPreflight):
                 connector.preflight()
-        reads = {p: ReadProgress(Watermark.from_cursor(self.store.cursor(p)), started, overlap(self.config, p))
-                 for p in two_way(self.config, self.connectors)}
+        reads = {
+            p: ReadProgress(Watermark.from_cursor(self.store.cursor(p)), started, overlap(self.config, p))
+            for p in two_way(self.config, self.connectors)
+        }
         sink: Sink = Shown(plan, reads, self.identity, summary) if dry_run else self._applier(reads, summary)
         sink.begin()
         reader = Reader(self.config, self.store, self.connectors, self.mappers, self.identity, reads)
@@ -194,7 +218,12 @@ class Engine:
             else:
                 self.store.release(entry.id)
         for platform, refused in conflicts:  # read afresh: still refused, or now free to sync
-            verdict = self.identity.reread(self.connectors.get(platform), platform, refused, self.mappers.get(self.source) if platform == self.source else None)
+            verdict = self.identity.reread(
+                self.connectors.get(platform),
+                platform,
+                refused,
+                self.mappers.get(self.source) if platform == self.source else None,
+            )
             if verdict.conflict is not None:
                 self.identity.refuse(verdict.conflict)
                 summary.quarantined += 1
@@ -229,15 +258,24 @@ class Engine:
                 summary.quarantined += 1
                 continue
             if record is None:
-                summary.errors.append({"key": key, "platform": self.source, "action": "retry",
-                                       "error": "NotFound", "message": f"{key} is no longer on {self.source}"})  # fmt: skip
+                summary.errors.append(
+                    {
+                        "key": key,
+                        "platform": self.source,
+                        "action": "retry",
+                        "error": "NotFound",
+                        "message": f"{key} is no longer on {self.source}",
+                    }
+                )
                 summary.failed += 1
                 continue
             incident, findings = reader.identified(record, summary)
             if incident is None:
                 continue
             findings += key_findings(incident.key, self.source)
-            applier.apply([self.planner.plan_key(incident.key, {self.source: side(self.source, incident, record)}, findings)])
+            applier.apply(
+                [self.planner.plan_key(incident.key, {self.source: side(self.source, incident, record)}, findings)]
+            )
         applier.drain()
         summary.interrupted = stopping.reason()
         summary.read = {self.source: len(keys)}

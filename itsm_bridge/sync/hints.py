@@ -9,7 +9,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from itsm_bridge.connectors.base import Connector, LearnsFacts, TakesStateHints
 from itsm_bridge.model import State
@@ -29,8 +30,12 @@ def restore_facts(store: StateStore, connectors: Mapping[str, Connector]) -> Non
             if saved is not None:
                 connector.restore(saved.values)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            log.warning("%s: the facts kept by an earlier run are unreadable (%s: %s); learning them again",
-                        platform, type(exc).__name__, exc)  # fmt: skip
+            log.warning(
+                "%s: the facts kept by an earlier run are unreadable (%s: %s); learning them again",
+                platform,
+                type(exc).__name__,
+                exc,
+            )
             connector.restore({})
             store.forget_facts(platform)
 
@@ -41,8 +46,13 @@ def keep_facts(store: StateStore, connectors: Mapping[str, Connector]) -> None:
             store.put_facts(platform, connector.facts())
 
 
-def hint_states(store: StateStore, connectors: Mapping[str, Connector], key: str,
-                shown: Mapping[str, Mapping[str, Any]], read: Mapping[str, Any]) -> None:  # fmt: skip
+def hint_states(
+    store: StateStore,
+    connectors: Mapping[str, Connector],
+    key: str,
+    shown: Mapping[str, Mapping[str, Any]],
+    read: Mapping[str, Any],
+) -> None:
     """`shown`: each platform's side of the shadow; `read`: the platforms read this cycle."""
     links = {r.platform: r for r in store.links(key)} if shown else {}
     for platform, ref in links.items():

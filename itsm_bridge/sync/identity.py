@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from itsm_bridge.connectors.base import Connector
-from itsm_bridge.records import RemoteRecord
 from itsm_bridge.errors import NotFound
 from itsm_bridge.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper
 from itsm_bridge.model import RemoteRef
+from itsm_bridge.records import RemoteRecord
 from itsm_bridge.store.base import StateStore
 from itsm_bridge.sync.plan import Plan
 
@@ -47,16 +47,21 @@ class Conflict:
 
     @property
     def finding(self) -> Finding:
-        message = (f"{self.platform} {_name(self.record)} carries key {self.key}, which belongs to "
-                   f"{self.platform} {_name(self.holder)} (linked first): it is not merged or written "
-                   f"anywhere; remove the key from it (a copied label or correlation_id), then run "
-                   f"`itsm-bridge retry`")  # fmt: skip
+        message = (
+            f"{self.platform} {_name(self.record)} carries key {self.key}, which belongs to "
+            f"{self.platform} {_name(self.holder)} (linked first): it is not merged or written "
+            f"anywhere; remove the key from it (a copied label or correlation_id), then run "
+            f"`itsm-bridge retry`"
+        )
         return Finding(KEY_CONFLICT, self.platform, "key", "block", message, self.key, _name(self.record))
 
     def quarantine_record(self) -> dict[str, Any]:
         """What the quarantine keeps: both records, by id and by name."""
-        return {"key": self.key, "record": {"id": self.record.id, "display": self.record.display},
-                "holder": {"id": self.holder.id, "display": self.holder.display}}  # fmt: skip
+        return {
+            "key": self.key,
+            "record": {"id": self.record.id, "display": self.record.display},
+            "holder": {"id": self.holder.id, "display": self.holder.display},
+        }
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,9 @@ class Identity:
         verdict = self._judge(platform, record, carried)
         if verdict.conflict is None:
             if self._refused is None:
-                self._refused = {(q.platform, q.ref or ""): q.id for q in self.store.quarantined() if is_conflict(q.findings)}
+                self._refused = {
+                    (q.platform, q.ref or ""): q.id for q in self.store.quarantined() if is_conflict(q.findings)
+                }
             entry = self._refused.pop((platform, record.ref.id), None)
             if entry is not None:
                 self.released.append(entry)
@@ -129,18 +136,27 @@ class Identity:
         """A real run: quarantine the refusals waiting, release the refusals that no longer
         conflict, and journal the changed-key findings."""
         for conflict in self.refusals:
-            self.store.quarantine(conflict.platform, [conflict.finding.to_dict()], conflict.quarantine_record(),
-                                  key=conflict.key, ref=conflict.record.id)
+            self.store.quarantine(
+                conflict.platform,
+                [conflict.finding.to_dict()],
+                conflict.quarantine_record(),
+                key=conflict.key,
+                ref=conflict.record.id,
+            )
         for entry_id in self.released:
             self.store.release(entry_id)
         for finding, ref in self.findings:
-            self.store.append(self.run_id, "finding", finding.to_dict(), key=finding.key, platform=finding.platform, ref=ref)
+            self.store.append(
+                self.run_id, "finding", finding.to_dict(), key=finding.key, platform=finding.platform, ref=ref
+            )
         self._clear()
 
     def _clear(self) -> None:
         self.refusals, self.released, self.findings = [], [], []
 
-    def reread(self, connector: Connector | None, platform: str, ref: str, source_mapper: PlatformMapper | None) -> Verdict:
+    def reread(
+        self, connector: Connector | None, platform: str, ref: str, source_mapper: PlatformMapper | None
+    ) -> Verdict:
         """A record refused earlier, read afresh and judged again (`retry`). The source's key is
         the one its mapper gives; a target's, the one it carries. A record gone is nobody's."""
         if connector is None:
@@ -158,11 +174,17 @@ class Identity:
             return
         self._noted.add((linked, platform, carried))
         for entry in self.store.journal(key=linked, kinds=("finding",)):
-            if entry.kind == "finding" and entry.payload.get("rule_id") == KEY_CHANGED \
-                    and entry.platform == platform and entry.payload.get("value") == carried:  # fmt: skip
+            if (
+                entry.kind == "finding"
+                and entry.payload.get("rule_id") == KEY_CHANGED
+                and entry.platform == platform
+                and entry.payload.get("value") == carried
+            ):
                 return
-        message = (f"{platform} {_name(record.ref)} now carries key {carried}, but it is linked to "
-                   f"{linked}: it stays with {linked} (a record is its link, not the key it carries)")  # fmt: skip
+        message = (
+            f"{platform} {_name(record.ref)} now carries key {carried}, but it is linked to "
+            f"{linked}: it stays with {linked} (a record is its link, not the key it carries)"
+        )
         log.warning("%s", message)
         self.findings.append((Finding(KEY_CHANGED, platform, "key", "warn", message, linked, carried), str(record.ref)))
 

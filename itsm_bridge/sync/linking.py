@@ -8,8 +8,9 @@ The operator's link commands (`links show`, `relink`, `gone`) are in `itsm_bridg
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from itsm_bridge import correlation, platforms
 from itsm_bridge.errors import BridgeError, LinkConflict, NotFound
@@ -39,12 +40,16 @@ class LinkError(BridgeError):
 
 
 def repair_hint(key: str, platform: str) -> str:
-    return (f"repair with `itsm-bridge links relink {key} {platform} REF` (the record that replaced it) or "
-            f"`itsm-bridge links unlink {key} {platform}` then `itsm-bridge retry` (created again)")  # fmt: skip
+    return (
+        f"repair with `itsm-bridge links relink {key} {platform} REF` (the record that replaced it) or "
+        f"`itsm-bridge links unlink {key} {platform}` then `itsm-bridge retry` (created again)"
+    )
 
 
 def gone_finding(key: str, ref: RemoteRef, why: str = "404") -> dict[str, Any]:
-    message = f"{ref.platform} {ref.display or ref.id} linked to {key} is gone ({why}); {repair_hint(key, ref.platform)}"
+    message = (
+        f"{ref.platform} {ref.display or ref.id} linked to {key} is gone ({why}); {repair_hint(key, ref.platform)}"
+    )
     return Finding(GONE_RULE, ref.platform, "link", "block", message, key, ref.id).to_dict()
 
 
@@ -55,13 +60,21 @@ def unlink(store: StateStore, run_id: str, key: str, platform: str, reason: str)
     if was is None:
         raise LinkError(f"{key} is linked to nothing on {platform}")
     forget_version(store, key, platform)
-    store.append(run_id, "link", {"result": "unlinked", "was": str(was), "was_id": was.id, "reason": reason},
-                 key=key, platform=platform, ref=str(was), action="unlink")  # fmt: skip
+    store.append(
+        run_id,
+        "link",
+        {"result": "unlinked", "was": str(was), "was_id": was.id, "reason": reason},
+        key=key,
+        platform=platform,
+        ref=str(was),
+        action="unlink",
+    )
     return was
 
 
-def settle_gone(store: StateStore, run_id: str, policy: str, key: str, applied: Applied,
-                record: Mapping[str, Any]) -> dict[str, str]:  # fmt: skip
+def settle_gone(
+    store: StateStore, run_id: str, policy: str, key: str, applied: Applied, record: Mapping[str, Any]
+) -> dict[str, str]:
     """Take the writes of `applied` that failed because a linked record is gone (404) out of its
     failures: quarantined with a finding naming the repair (policy `quarantine`), or unlinked for
     a fresh create (policy `recreate`). Returns platform -> "quarantined" | "unlinked"."""
@@ -78,8 +91,15 @@ def settle_gone(store: StateStore, run_id: str, policy: str, key: str, applied: 
             continue
         finding = gone_finding(key, ref)
         store.quarantine(action.platform, [finding], dict(record), key=key, ref=ref.id)
-        store.append(run_id, "finding", {"result": "quarantined", "findings": [finding]}, key=key,
-                     platform=action.platform, ref=str(ref), action=action.kind)  # fmt: skip
+        store.append(
+            run_id,
+            "finding",
+            {"result": "quarantined", "findings": [finding]},
+            key=key,
+            platform=action.platform,
+            ref=str(ref),
+            action=action.kind,
+        )
         applied.blocked += 1
         handled[action.platform] = "quarantined"
     return handled
@@ -97,21 +117,34 @@ def holds(store: StateStore) -> dict[str, dict[str, Finding]]:
 
 
 def unsettled_finding(key: str, platform: str, action: str, exc: BridgeError) -> dict[str, Any]:
-    message = (f"a {action} of {key} on {platform} was open when a run stopped and cannot be looked up ({exc}); "
-               f"if it landed, `itsm-bridge links relink {key} {platform} REF`, else `itsm-bridge retry`")  # fmt: skip
+    message = (
+        f"a {action} of {key} on {platform} was open when a run stopped and cannot be looked up ({exc}); "
+        f"if it landed, `itsm-bridge links relink {key} {platform} REF`, else `itsm-bridge retry`"
+    )
     return Finding(UNSETTLED_RULE, platform, "key", "block", message, key, key).to_dict()
 
 
 def unreadable_finding(key: str, platform: str, exc: BridgeError) -> dict[str, Any]:
-    return Finding("key.unreadable", platform, "key", "block", f"{key} cannot be read from {platform}: {exc}", key, key).to_dict()
+    return Finding(
+        "key.unreadable", platform, "key", "block", f"{key} cannot be read from {platform}: {exc}", key, key
+    ).to_dict()
 
 
 def key_findings(key: str, platform: str) -> list[Finding]:
     """A key that cannot link records (it goes into labels, queries and URLs) holds its record."""
     if correlation.valid_key(key):
         return []
-    return [Finding("key.unusable", platform, "key", "block",
-                    f"key {key!r} cannot link records (1-100 letters, digits and . _ : -); fix it on {platform}", key, key)]  # fmt: skip
+    return [
+        Finding(
+            "key.unusable",
+            platform,
+            "key",
+            "block",
+            f"key {key!r} cannot link records (1-100 letters, digits and . _ : -); fix it on {platform}",
+            key,
+            key,
+        )
+    ]
 
 
 def link_or_report(store: StateStore, run_id: str, key: str, ref: RemoteRef) -> RemoteRef:
@@ -127,20 +160,29 @@ def link_or_report(store: StateStore, run_id: str, key: str, ref: RemoteRef) -> 
         return ref
     except LinkConflict as exc:
         kept = exc.existing
-    message = (f"{key} is linked to {kept.platform} {kept.display or kept.id}; {ref.display or ref.id} was also made "
-               f"for it and is left alone (remove it on {ref.platform} by hand)")  # fmt: skip
+    message = (
+        f"{key} is linked to {kept.platform} {kept.display or kept.id}; {ref.display or ref.id} was also made "
+        f"for it and is left alone (remove it on {ref.platform} by hand)"
+    )
     log.warning("%s", message)
-    store.append(run_id, "finding", {"result": "duplicate", "kept": str(kept), "duplicate": str(ref),
-                                     "duplicate_id": ref.id, "message": message},
-                 key=key, platform=ref.platform, ref=str(ref))  # fmt: skip
+    store.append(
+        run_id,
+        "finding",
+        {"result": "duplicate", "kept": str(kept), "duplicate": str(ref), "duplicate_id": ref.id, "message": message},
+        key=key,
+        platform=ref.platform,
+        ref=str(ref),
+    )
     return kept
 
 
 def _evict(store: StateStore, run_id: str, owner: str, ref: RemoteRef, key: str) -> None:
     was = unlink(store, run_id, owner, ref.platform, reason=f"its id {ref.id} now names the record made for {key}")
-    message = (f"{ref.platform} {was.display or was.id} linked to {owner} is gone: its id now names the record made "
-               f"for {key} (the platform was reset); `itsm-bridge retry` creates it again, or "
-               f"`itsm-bridge links relink {owner} {ref.platform} REF`")  # fmt: skip
+    message = (
+        f"{ref.platform} {was.display or was.id} linked to {owner} is gone: its id now names the record made "
+        f"for {key} (the platform was reset); `itsm-bridge retry` creates it again, or "
+        f"`itsm-bridge links relink {owner} {ref.platform} REF`"
+    )
     finding = Finding(GONE_RULE, ref.platform, "link", "block", message, owner, was.id).to_dict()
     store.quarantine(ref.platform, [finding], {}, key=owner, ref=None)
     log.warning("%s", message)

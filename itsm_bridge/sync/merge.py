@@ -17,8 +17,9 @@ Values are plain data (what `Incident.to_dict()` gives), so equality is exact an
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 MISSING = object()  # a platform that does not carry a field
 

@@ -51,7 +51,9 @@ class Action:
         for name, (old, new) in self.changes.items():
             lines.append(f"    {name}: {_show(old)} -> {_show(new)}")
         if self.comment:
-            lines.append(f"    {self.comment['visibility']} note by {self.comment['author']}: {_short(self.comment['body'])}")
+            lines.append(
+                f"    {self.comment['visibility']} note by {self.comment['author']}: {_short(self.comment['body'])}"
+            )
         return "\n".join(lines)
 
 
@@ -100,8 +102,13 @@ class Plan:
 
     def _action_data(self, action: Action) -> dict[str, Any]:
         data = asdict(action)
-        return {"kind": data.pop("kind"), "platform": data.pop("platform"), "key": data.pop("key"),
-                "incident": self.incidents.get(action.key), **data}
+        return {
+            "kind": data.pop("kind"),
+            "platform": data.pop("platform"),
+            "key": data.pop("key"),
+            "incident": self.incidents.get(action.key),
+            **data,
+        }
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")

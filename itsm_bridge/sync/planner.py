@@ -6,8 +6,9 @@ shown (a dry run: `show` puts it in the `Plan`) or applied (`sync.applier.Applie
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from itsm_bridge.config import Config
 from itsm_bridge.connectors.base import Connector
@@ -63,9 +64,16 @@ class Planner:
         outcome = Outcome(key)
         if not blocking:
             outcome = reconcile(
-                key, shadow, sides, linked,
-                source=self.sync.source, targets=self.sync.targets, owners=self.sync.owners,
-                matrix=self.config.matrix, rules=self.config.rules, versions=shadow.versions if shadow else None,
+                key,
+                shadow,
+                sides,
+                linked,
+                source=self.sync.source,
+                targets=self.sync.targets,
+                owners=self.sync.owners,
+                matrix=self.config.matrix,
+                rules=self.config.rules,
+                versions=shadow.versions if shadow else None,
             )
             for target in self.sync.targets:
                 if outcome.merged is not None and is_publish_only(target) and target in self.connectors:
@@ -78,8 +86,10 @@ class Planner:
 
 def conflict_entries(plan: KeyPlan) -> list[dict[str, Any]]:
     """The key's settled field conflicts, as journaled (a real run) or shown (a dry run)."""
-    return [{"key": plan.key, "field": c.field, "values": c.values, "winner": c.winner, "rule": c.rule}
-            for c in plan.outcome.conflicts]
+    return [
+        {"key": plan.key, "field": c.field, "values": c.values, "winner": c.winner, "rule": c.rule}
+        for c in plan.outcome.conflicts
+    ]
 
 
 def show(plan: Plan, key_plan: KeyPlan) -> None:

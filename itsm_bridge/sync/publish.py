@@ -6,7 +6,8 @@ The page is a one-way target: it is told the merged incident when something publ
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from itsm_bridge.config import Config
 from itsm_bridge.mapping.publish import should_publish
@@ -16,8 +17,9 @@ from itsm_bridge.sync.reconcile import Outcome
 PUBLIC_FIELDS = ("title", "state", "public_status", "public_message", "service", "priority", "major")
 
 
-def plan_publish(outcome: Outcome, shadow: Mapping[str, Any] | None, link: dict[str, str] | None, config: Config,
-                 platform: str) -> None:
+def plan_publish(
+    outcome: Outcome, shadow: Mapping[str, Any] | None, link: dict[str, str] | None, config: Config, platform: str
+) -> None:
     """Plan the publish action of `outcome` on the publish-only `platform`, if it has one to do."""
     merged = outcome.merged
     if merged is None:

@@ -9,22 +9,23 @@ Which records may move each platform's cursor is kept in its `ReadProgress`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from itsm_bridge import stopping
 from itsm_bridge.config import Config
 from itsm_bridge.config_schema import ReadSettings
 from itsm_bridge.connectors.base import Connector
 from itsm_bridge.errors import Paused
-from itsm_bridge.sync.linking import key_findings
 from itsm_bridge.findings import Finding
 from itsm_bridge.mapping.translate import PlatformMapper
 from itsm_bridge.records import RemoteRecord
-from itsm_bridge.store.base import StateStore
 from itsm_bridge.stopping import Interrupted
+from itsm_bridge.store.base import StateStore
 from itsm_bridge.sync.cursor import ReadProgress
 from itsm_bridge.sync.identity import Identity
+from itsm_bridge.sync.linking import key_findings
 from itsm_bridge.sync.reconcile import Side, compared
 from itsm_bridge.sync.summary import RunSummary
 
@@ -86,8 +87,14 @@ class Reader:
                 return pending  # the cursors stay: these changes are read again next run
         return pending
 
-    def _target_records(self, platform: str, read: ReadProgress, pending: dict[str, dict[str, Side]], only: str | None,
-                        summary: RunSummary) -> None:
+    def _target_records(
+        self,
+        platform: str,
+        read: ReadProgress,
+        pending: dict[str, dict[str, Side]],
+        only: str | None,
+        summary: RunSummary,
+    ) -> None:
         changes = self.connectors[platform].changed_since(read.watermark)
         for record in changes:
             if stopping.requested():
@@ -150,7 +157,9 @@ class Reader:
                 continue
             yield incident.key, record, side(self.source, incident, record), findings
 
-    def identified(self, record: RemoteRecord, summary: RunSummary, only: str | None = None) -> tuple[Any, list[Finding]]:
+    def identified(
+        self, record: RemoteRecord, summary: RunSummary, only: str | None = None
+    ) -> tuple[Any, list[Finding]]:
         """A source record as an incident under the key it belongs to (its link, else the key it
         carries); (None, []) when another record holds that key (refused, to be quarantined)."""
         incident, findings = self.mappers[self.source].to_canonical(record)

@@ -13,14 +13,15 @@ incident and the actions for each target, or the Findings that block it.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, Mapping, Sequence
+from datetime import datetime
+from functools import cache
+from typing import Any
 
 from itsm_bridge.findings import Finding
-from itsm_bridge.mapping.rules import RequiredRule, check_steps
 from itsm_bridge.mapping.priority import PriorityMatrix
+from itsm_bridge.mapping.rules import RequiredRule, check_steps
 from itsm_bridge.model import Comment, Incident, State
 from itsm_bridge.platforms import get as platform_spec
 from itsm_bridge.store.base import Shadow
@@ -28,8 +29,17 @@ from itsm_bridge.sync.merge import FieldConflict, merge
 from itsm_bridge.sync.plan import Action
 
 MERGED_FIELDS: tuple[str, ...] = (
-    "title", "description", "state", "impact", "urgency", "category", "subcategory", "service",
-    "assignment_group", "resolution_code", "resolution_notes",
+    "title",
+    "description",
+    "state",
+    "impact",
+    "urgency",
+    "category",
+    "subcategory",
+    "service",
+    "assignment_group",
+    "resolution_code",
+    "resolution_notes",
 )
 """Canonical fields merged between two-way platforms. The others are facts only the source knows
 (times, people, major, public text) or derived (priority, from impact x urgency)."""
@@ -124,7 +134,12 @@ def reconcile(
             continue  # publish-only targets are planned by the engine
         changes = dict(result.changes.get(platform, {}))
         shown = _priority_shown(platform, sides, base)
-        if shows_priority(platform) and shown is not None and merged.priority is not None and shown != merged.priority.value:
+        if (
+            shows_priority(platform)
+            and shown is not None
+            and merged.priority is not None
+            and shown != merged.priority.value
+        ):
             changes["priority"] = (shown, merged.priority.value)
         _plan_platform(out, platform, merged, sides, linked, changes, rules, versions or {})
     for platform in (source, *targets):
@@ -135,8 +150,16 @@ def reconcile(
         for comment, origin in new_comments:
             if origin == platform or (comment.id and platform in sides and comment.id in sides[platform].copied):
                 continue  # its own, or its copy is there already (written before the store was reset)
-            out.actions.append(Action("comment", platform, key, rule=f"new {comment.visibility.value} note on {origin}",
-                                      ref=ref, comment=_comment_data(comment, origin)))  # fmt: skip
+            out.actions.append(
+                Action(
+                    "comment",
+                    platform,
+                    key,
+                    rule=f"new {comment.visibility.value} note on {origin}",
+                    ref=ref,
+                    comment=_comment_data(comment, origin),
+                )
+            )
     if source in result.changes and source not in out.blocked:
         _plan_updates(out, source, merged, sides, linked, result.changes[source], rules, versions or {})
     out.comments_seen = frozenset(seen_comments | {fingerprint(c) for c, _ in new_comments})
@@ -161,7 +184,9 @@ def _note_remote_resolution(fields: dict[str, Any], origin: str | None, sides: M
         return
     ref = sides[origin].ref
     code = fields.get("resolution_code")
-    fields["resolution_notes"] = f"Resolved in {origin} {ref.get('display') or ref.get('id')}" + (f" ({code})." if code else ".")
+    fields["resolution_notes"] = f"Resolved in {origin} {ref.get('display') or ref.get('id')}" + (
+        f" ({code})." if code else "."
+    )
 
 
 def _plan_platform(
@@ -183,8 +208,15 @@ def _plan_platform(
         out.warnings += [f for f in findings if not f.blocking]
         out.actions.append(Action("create", platform, out.key, rule=f"new incident, not yet on {platform}"))
         if merged.state is not State.NEW:
-            out.actions.append(Action("transition", platform, out.key, {"state": [State.NEW.value, merged.state.value]},
-                                      rule=f"created as new; source state is {merged.state.value}"))  # fmt: skip
+            out.actions.append(
+                Action(
+                    "transition",
+                    platform,
+                    out.key,
+                    {"state": [State.NEW.value, merged.state.value]},
+                    rule=f"created as new; source state is {merged.state.value}",
+                )
+            )
         return
     _plan_updates(out, platform, merged, sides, linked, changes, rules, versions)
 
@@ -206,17 +238,39 @@ def _plan_updates(
         return
     state_change = changes.pop("state", None)
     if state_change is not None:
-        blocking = [f for f in check_steps(merged, platform, False, rules) if f.blocking and merged.state in (State.RESOLVED, State.CLOSED)]
+        blocking = [
+            f
+            for f in check_steps(merged, platform, False, rules)
+            if f.blocking and merged.state in (State.RESOLVED, State.CLOSED)
+        ]
         if blocking:
             out.blocked[platform] = blocking
             return
     why = ", ".join(sorted({f"changed on {o}" for o in _origins(out, changes)})) or "aligned"
     if changes:
-        out.actions.append(Action("update", platform, out.key, {k: list(v) for k, v in changes.items()},
-                                  rule=why, ref=ref, expected_version=version))  # fmt: skip
+        out.actions.append(
+            Action(
+                "update",
+                platform,
+                out.key,
+                {k: list(v) for k, v in changes.items()},
+                rule=why,
+                ref=ref,
+                expected_version=version,
+            )
+        )
     if state_change is not None:
-        out.actions.append(Action("transition", platform, out.key, {"state": list(state_change)},
-                                  rule=f"state {state_change[0]} -> {state_change[1]}", ref=ref, expected_version=version))  # fmt: skip
+        out.actions.append(
+            Action(
+                "transition",
+                platform,
+                out.key,
+                {"state": list(state_change)},
+                rule=f"state {state_change[0]} -> {state_change[1]}",
+                ref=ref,
+                expected_version=version,
+            )
+        )
 
 
 def _origins(out: Outcome, changes: Mapping[str, Any]) -> list[str]:
@@ -255,7 +309,7 @@ def compared(platform: str) -> tuple[str, ...]:
     return _merged_of(spec.carries)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _merged_of(carries: frozenset[str]) -> tuple[str, ...]:
     return tuple(f for f in MERGED_FIELDS if f in carries)
 

@@ -6,8 +6,9 @@ Only the applier calls the recorder: a dry run records nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from itsm_bridge.config import Config
 from itsm_bridge.connectors.base import Connector
@@ -56,8 +57,15 @@ class Recorder:
         """The key as synced: its merged fields, how each platform now shows it, their versions."""
         seen = {p: s.version for p, s in plan.sides.items()}
         versions = {**plan.versions, **seen, **result.versions}
-        self.store.put_shadow(Shadow(plan.key, plan.outcome.shadow_fields, self._side_shadows(plan, result),
-                                     plan.outcome.comments_seen, versions))
+        self.store.put_shadow(
+            Shadow(
+                plan.key,
+                plan.outcome.shadow_fields,
+                self._side_shadows(plan, result),
+                plan.outcome.comments_seen,
+                versions,
+            )
+        )
 
     def _side_shadows(self, plan: KeyPlan, result: Applied) -> dict[str, dict[str, Any]]:
         """How each platform shows the incident now: from the record our last write returned,
@@ -86,6 +94,8 @@ class Recorder:
         """Move each read's cursor past what was applied (never past the run's start), and keep
         what the connectors learned."""
         for platform, read in reads.items():
-            moved = read.watermark.advance(read.applied, read.unapplied, started, overlap(config, platform), read.complete_to)
+            moved = read.watermark.advance(
+                read.applied, read.unapplied, started, overlap(config, platform), read.complete_to
+            )
             self.store.put_cursor(moved.to_cursor(platform))
         keep_facts(self.store, connectors)

@@ -8,7 +8,8 @@ each run, and `status` says why until someone fixes the cause and runs `itsm-bri
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from itsm_bridge.findings import Finding
 from itsm_bridge.store.base import StateStore
@@ -26,8 +27,10 @@ def hold_refused(store: StateStore, key: str, applied: Applied, record: Mapping[
     if not refused or failed_runs_in_a_row(store, key) < RUNS:
         return False
     action, exc = refused[-1]
-    message = (f"{action.kind} on {action.platform} refused in {RUNS} runs in a row, last: {exc}; "
-               f"fix the cause, then `itsm-bridge retry`")  # fmt: skip
+    message = (
+        f"{action.kind} on {action.platform} refused in {RUNS} runs in a row, last: {exc}; "
+        f"fix the cause, then `itsm-bridge retry`"
+    )
     finding = Finding("write.refused", action.platform, action.kind, "block", message, key)
     store.quarantine(action.platform, [finding.to_dict()], dict(record), key=key, ref=None)
     for pair in refused:

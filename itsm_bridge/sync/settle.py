@@ -9,16 +9,17 @@ linked, so the next plan updates it instead of creating a duplicate.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Callable
+from typing import Any
 
 from itsm_bridge import stopping
 from itsm_bridge.connectors.base import Connector, SearchLags
 from itsm_bridge.errors import BridgeError
-from itsm_bridge.sync.linking import link_or_report, unsettled_finding
 from itsm_bridge.records import RemoteRecord
-from itsm_bridge.store.base import JournalEntry, StateStore
 from itsm_bridge.stopping import Interrupted
+from itsm_bridge.store.base import JournalEntry, StateStore
+from itsm_bridge.sync.linking import link_or_report, unsettled_finding
 
 
 def settle_open_intents(
@@ -48,14 +49,23 @@ def settle_open_intents(
                 finding = unsettled_finding(intent.key, connector.name, intent.action or "create", exc)
                 store.quarantine(connector.name, [finding], {}, key=intent.key, ref=intent.ref)
                 result.update(result="quarantined", error=type(exc).__name__, message=str(exc))
-        store.append(run_id, "outcome", result, key=intent.key, platform=intent.platform, ref=intent.ref,
-                     action=intent.action, intent_seq=intent.seq)
+        store.append(
+            run_id,
+            "outcome",
+            result,
+            key=intent.key,
+            platform=intent.platform,
+            ref=intent.ref,
+            action=intent.action,
+            intent_seq=intent.seq,
+        )
         settled.append({"key": intent.key, "platform": intent.platform, "action": intent.action, **result})
     return settled
 
 
-def _settle_create(store: StateStore, connector: Connector, intent: JournalEntry, run_id: str,
-                   sleep: Callable[[float], None]) -> dict[str, Any]:
+def _settle_create(
+    store: StateStore, connector: Connector, intent: JournalEntry, run_id: str, sleep: Callable[[float], None]
+) -> dict[str, Any]:
     """Link the record an open create made, if it landed; where the key is linked to another
     record meanwhile (a run that overlapped), the linked one stays and this one is reported."""
     assert intent.key is not None

@@ -11,7 +11,13 @@ from itsm_bridge.errors import Paused
 if TYPE_CHECKING:
     from itsm_bridge.sync.apply import Applied
 
-COUNTED = {"create": "created", "update": "updated", "transition": "transitioned", "comment": "commented", "publish": "published"}
+COUNTED = {
+    "create": "created",
+    "update": "updated",
+    "transition": "transitioned",
+    "comment": "commented",
+    "publish": "published",
+}
 
 
 @dataclass
@@ -57,8 +63,15 @@ class RunSummary:
                 self.pause(exc)
                 continue
             self.failed += 1
-            self.errors.append({"key": action.key, "platform": action.platform, "action": action.kind,
-                                "error": type(exc).__name__, "message": str(exc)})  # fmt: skip
+            self.errors.append(
+                {
+                    "key": action.key,
+                    "platform": action.platform,
+                    "action": action.kind,
+                    "error": type(exc).__name__,
+                    "message": str(exc),
+                }
+            )
 
     @property
     def writes(self) -> int:
@@ -66,7 +79,9 @@ class RunSummary:
 
     def exit_code(self) -> int:
         if self.interrupted:
-            return 128 + (signal.Signals[self.interrupted].value if self.interrupted.startswith("SIG") else signal.SIGINT)
+            return 128 + (
+                signal.Signals[self.interrupted].value if self.interrupted.startswith("SIG") else signal.SIGINT
+            )
         return 1 if self.failed or self.quarantined or self.held or self.paused else 0
 
     def to_dict(self) -> dict[str, Any]:

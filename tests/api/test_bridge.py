@@ -17,8 +17,8 @@ from itsm_bridge import (
     Locked,
     Plan,
     RunResult,
-    SyncResult,
     StoreError,
+    SyncResult,
 )
 from tests.cli.conftest import in_process, local
 

@@ -39,16 +39,24 @@ def test_an_unknown_name_is_an_attribute_error():
 
 
 def test_importing_the_package_and_the_facade_loads_neither_the_engine_nor_http():
-    code = ("import sys, itsm_bridge; from itsm_bridge import Bridge, SyncResult; "
-            "print(' '.join(m for m in ('sqlalchemy', 'requests', 'jira', 'itsm_bridge.sync', 'itsm_bridge.runner') "
-            "if m in sys.modules))")  # fmt: skip
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    code = (
+        "import sys, itsm_bridge; from itsm_bridge import Bridge, SyncResult; "
+        "print(' '.join(m for m in ('sqlalchemy', 'requests', 'jira', 'itsm_bridge.sync', 'itsm_bridge.runner') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "", f"imported at `import itsm_bridge`: {out.stdout}"
 
 
-USER_CODE = '''
+USER_CODE = """
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -73,20 +81,36 @@ def nightly(path: str) -> int:
     created: int = result.summary.created
     print(created, retried.ok, doctor.exit_code, status.links, len(links), report.reaches("block"))
     return result.exit_code
-'''
+"""
 
 
 def test_user_code_over_the_facade_type_checks_under_mypy_strict(tmp_path):
     user = tmp_path / "nightly.py"
     user.write_text(textwrap.dedent(USER_CODE), encoding="utf-8")
     broken = tmp_path / "broken.py"
-    broken.write_text("from itsm_bridge import Bridge\n\nn: str = Bridge('x.toml').sync().summary.created\n", encoding="utf-8")
+    broken.write_text(
+        "from itsm_bridge import Bridge\n\nn: str = Bridge('x.toml').sync().summary.created\n", encoding="utf-8"
+    )
     out = subprocess.run(
         # the project's config: --strict and more, and the same options as `mypy`, so the package's cache is shared
-        [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"), "--no-error-summary",
-         "--cache-dir", str(ROOT / ".mypy_cache"), str(user), str(broken)],
-        capture_output=True, text=True, cwd=tmp_path, timeout=300, env={**os.environ, "MYPYPATH": str(ROOT)},
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            str(ROOT / "pyproject.toml"),
+            "--no-error-summary",
+            "--cache-dir",
+            str(ROOT / ".mypy_cache"),
+            str(user),
+            str(broken),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        env={**os.environ, "MYPYPATH": str(ROOT)},
+    )
     errors = [line for line in out.stdout.splitlines() if ": error:" in line]
     assert all("broken.py" in line for line in errors), out.stdout
     assert len(errors) == 1 and 'Incompatible types in assignment (expression has type "int"' in errors[0], out.stdout

@@ -22,8 +22,14 @@ def readme_example() -> str:
 def test_the_readme_python_example_runs_against_the_sandbox(tmp_path):
     code = readme_example()
     assert "Bridge" in code and ".sync()" in code and ".plan()" in code
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "created 3, failed 0, exit code 0" in out.stdout
     assert re.search(r"^INC\d+ jira OPS-\d+$", out.stdout, re.M)

@@ -6,8 +6,9 @@ Slow ones: building its venv (pysnow, python-jira) needs the package index the f
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -67,8 +68,11 @@ def test_first_run_creates_one_issue_per_incident_with_label_notes_and_status(sa
             assert fields["resolution"] is not None
         comments = sandbox.jira.comments(found[0]["key"])
         got = Counter((adf_text(c["body"]), not c["jsdPublic"]) for c in comments)
-        want = Counter((n["value"], n["element"] == "work_notes") for n in sandbox.servicenow.journal(inc["sys_id"])
-                       if n["element"] in ("work_notes", "comments"))  # fmt: skip
+        want = Counter(
+            (n["value"], n["element"] == "work_notes")
+            for n in sandbox.servicenow.journal(inc["sys_id"])
+            if n["element"] in ("work_notes", "comments")
+        )
         assert got == want, inc["number"]
     assert result["comments"] == sum(len(sandbox.jira.comments(i["key"])) for i in sandbox.jira.issues())
 
@@ -82,8 +86,14 @@ def test_second_run_updates_every_issue_and_creates_nothing(sandbox: Sandbox, py
 
     result = run_baseline(sandbox, python=python)
 
-    assert result | {"seconds": 0} == {"incidents": N, "created": 0, "updated": N, "comments": 0, "transitions": 0,
-                                       "seconds": 0}  # fmt: skip
+    assert result | {"seconds": 0} == {
+        "incidents": N,
+        "created": 0,
+        "updated": N,
+        "comments": 0,
+        "transitions": 0,
+        "seconds": 0,
+    }
     assert jira_state(sandbox) == before
     counted = shapes(sandbox.calls())
     assert counted[("jira", "PUT", "/rest/api/3/issue/{id}")] == N

@@ -10,9 +10,21 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.floor import (  # noqa: E402
-    JiraIssue, PageIncident, SnowIncident, Snapshot, amplification, cycle_floor, jira_writes, page_writes,
-    path_length, read_pages, sandbox_rideable, sandbox_workflow, snow_writes, workflow_graph,
-)  # fmt: skip
+    JiraIssue,
+    PageIncident,
+    Snapshot,
+    SnowIncident,
+    amplification,
+    cycle_floor,
+    jira_writes,
+    page_writes,
+    path_length,
+    read_pages,
+    sandbox_rideable,
+    sandbox_workflow,
+    snow_writes,
+    workflow_graph,
+)
 
 GRAPH, INITIAL = sandbox_workflow()
 PAGES = {"servicenow": 1000, "jira": 100}
@@ -27,17 +39,20 @@ def snow(n: int, version: int = 0, by: str = "admin", updated: str = "t0") -> di
     return {f"s{i}": SnowIncident(version, by, updated) for i in range(n)}
 
 
-@pytest.mark.parametrize(("start", "goal", "steps"), [
-    ("Open", "Open", 0),
-    ("Open", "Work in progress", 1),
-    ("Open", "Pending", 2),
-    ("Open", "Resolved", 2),
-    ("Open", "Closed", 3),
-    ("Open", "Canceled", 1),
-    ("Pending", "Resolved", 2),  # Resume, then Resolve: Pending has no Resolve of its own
-    ("Resolved", "Work in progress", 1),
-    ("Closed", "Open", None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("start", "goal", "steps"),
+    [
+        ("Open", "Open", 0),
+        ("Open", "Work in progress", 1),
+        ("Open", "Pending", 2),
+        ("Open", "Resolved", 2),
+        ("Open", "Closed", 3),
+        ("Open", "Canceled", 1),
+        ("Pending", "Resolved", 2),  # Resume, then Resolve: Pending has no Resolve of its own
+        ("Resolved", "Work in progress", 1),
+        ("Closed", "Open", None),
+    ],
+)
 def test_shortest_workflow_paths_of_the_sandbox_workflow(start: str, goal: str, steps: int | None) -> None:
     assert INITIAL == "Open"
     assert path_length(GRAPH, start, goal) == steps
@@ -50,7 +65,9 @@ def test_a_transition_without_sources_is_available_from_every_status() -> None:
     assert path_length(graph, "B", "A") is None
 
 
-@pytest.mark.parametrize(("changed", "size", "pages"), [(0, 100, 1), (1, 100, 1), (100, 100, 1), (101, 100, 2), (10_000, 1000, 10)])
+@pytest.mark.parametrize(
+    ("changed", "size", "pages"), [(0, 100, 1), (1, 100, 1), (100, 100, 1), (101, 100, 2), (10_000, 1000, 10)]
+)
 def test_read_pages_are_at_least_one(changed: int, size: int, pages: int) -> None:
     assert read_pages(changed, size) == pages
 
@@ -86,8 +103,17 @@ def test_an_unreachable_status_is_counted_apart_not_as_a_write() -> None:
 
 
 def test_page_incidents_cost_one_call_per_create_and_per_update() -> None:
-    before = {"a": PageIncident("investigating", 1), "b": PageIncident("investigating", 1), "c": PageIncident("resolved", 2)}
-    after = {**before, "a": PageIncident("resolved", 2), "b": PageIncident("identified", 1), "d": PageIncident("investigating", 1)}
+    before = {
+        "a": PageIncident("investigating", 1),
+        "b": PageIncident("investigating", 1),
+        "c": PageIncident("resolved", 2),
+    }
+    after = {
+        **before,
+        "a": PageIncident("resolved", 2),
+        "b": PageIncident("identified", 1),
+        "d": PageIncident("investigating", 1),
+    }
     assert page_writes(before, after) == {"page_creates": 1, "page_updates": 2}
 
 
@@ -99,8 +125,11 @@ def test_servicenow_writes_are_the_incidents_the_bridge_changed() -> None:
 
 def test_initial_cycle_floor_reads_every_new_record_and_writes_what_appeared() -> None:
     start = Snapshot(servicenow=snow(2500))
-    end = Snapshot(servicenow=snow(2500), jira={f"OPS-{i}": issue("Resolved") for i in range(120)},
-                   statuspage={"p": PageIncident("investigating", 1)})  # fmt: skip
+    end = Snapshot(
+        servicenow=snow(2500),
+        jira={f"OPS-{i}": issue("Resolved") for i in range(120)},
+        statuspage={"p": PageIncident("investigating", 1)},
+    )
     floor = cycle_floor(None, start, end, PAGES, BRIDGE, GRAPH, INITIAL)
     assert floor.reads == {"servicenow": 3, "jira": 1}
     assert floor.writes == {"jira": 3 + 120, "statuspage": 1, "servicenow": 0}
@@ -118,8 +147,10 @@ def test_noop_floor_is_one_page_per_source_and_no_write() -> None:
 
 def test_changes_since_the_previous_cycle_are_what_a_read_must_page_through() -> None:
     previous = Snapshot(servicenow=snow(3000), jira={"OPS-1": issue(updated="t0")})
-    start = Snapshot(servicenow={**snow(3000), **{f"s{i}": SnowIncident(1, "ana.lima", "t1") for i in range(1500)}},
-                     jira={"OPS-1": issue(updated="t1")})  # fmt: skip
+    start = Snapshot(
+        servicenow={**snow(3000), **{f"s{i}": SnowIncident(1, "ana.lima", "t1") for i in range(1500)}},
+        jira={"OPS-1": issue(updated="t1")},
+    )
     floor = cycle_floor(previous, start, start, PAGES, BRIDGE, GRAPH, INITIAL)
     assert floor.detail["servicenow_changed"] == 1500
     assert floor.reads == {"servicenow": 2, "jira": 1}

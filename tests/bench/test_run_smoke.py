@@ -11,21 +11,45 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CONTRACT = ("amplification_initial", "amplification_incremental", "noop_calls", "noop_floor", "baseline_call_ratio",
-            "baseline_time_ratio", "utilization", "unhandled_429", "peak_rss_mb")  # fmt: skip
+CONTRACT = (
+    "amplification_initial",
+    "amplification_incremental",
+    "noop_calls",
+    "noop_floor",
+    "baseline_call_ratio",
+    "baseline_time_ratio",
+    "utilization",
+    "unhandled_429",
+    "peak_rss_mb",
+)
 
 
 def bench(*args: str) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--json", "--latency-ms", "0", *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--json", "--latency-ms", "0", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 
 
 @pytest.fixture(scope="module")
 def with_fake_baseline() -> dict[str, Any]:
-    return bench("--n", "30", "--quiet-s", "0", "--baseline-python", sys.executable,
-                 "--baseline-script", str(Path(__file__).with_name("fake_admin_sync.py")), "--baseline-sample", "10")  # fmt: skip
+    return bench(
+        "--n",
+        "30",
+        "--quiet-s",
+        "0",
+        "--baseline-python",
+        sys.executable,
+        "--baseline-script",
+        str(Path(__file__).with_name("fake_admin_sync.py")),
+        "--baseline-sample",
+        "10",
+    )
 
 
 def test_json_keeps_the_contract_keys_and_every_cycle_succeeds(with_fake_baseline: dict[str, Any]) -> None:
@@ -65,7 +89,9 @@ def test_the_markdown_table_shows_each_cycle_and_the_scaled_baseline(with_fake_b
     sys.path.insert(0, str(ROOT))
     from bench.run import markdown
 
-    table = markdown([with_fake_baseline, {**with_fake_baseline, "n": 60, "peak_rss_mb": with_fake_baseline["peak_rss_mb"] + 1}])
+    table = markdown(
+        [with_fake_baseline, {**with_fake_baseline, "n": 60, "peak_rss_mb": with_fake_baseline["peak_rss_mb"] + 1}]
+    )
     assert table.startswith("| | N = 30 | N = 60 |")
     for label in ("initial: amplification", "noop: calls", "incremental: floor C_min", "baseline / ours: calls"):
         assert f"| {label}" in table

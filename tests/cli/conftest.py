@@ -15,10 +15,18 @@ from tests.integration.conftest import Bridge, bridge, sandbox  # noqa: F401  (f
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def cli(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """`itsm-bridge ARGS` exactly as given (no options added), as a user would type it."""
-    return subprocess.run([sys.executable, "-m", "itsm_bridge.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, cwd=cwd, timeout=timeout)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "itsm_bridge.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=timeout,
+    )
 
 
 def local(bridge: Bridge, *args: str) -> Result:

@@ -44,7 +44,9 @@ def test_misspelt_key_exits_2_naming_path_and_suggestion(tmp_path):
 
 def test_literal_password_exits_2_and_is_never_echoed(tmp_path):
     bad = tmp_path / "bad.toml"
-    bad.write_text(EXAMPLE.read_text().replace('user = "itsm.bridge"', 'user = "itsm.bridge"\npassword = "s3cr3t-canary"'))
+    bad.write_text(
+        EXAMPLE.read_text().replace('user = "itsm.bridge"', 'user = "itsm.bridge"\npassword = "s3cr3t-canary"')
+    )
     for args in (("config", "validate", str(bad)), ("--json", "--config", str(bad), "config", "show")):
         r = run(*args)
         assert r.returncode == 2
@@ -78,8 +80,12 @@ def test_mapping_check_flags_a_gap(tmp_path):
     cfg.write_text(EXAMPLE.read_text().replace('servicenow = "db2"\n', ""))
     data = json.loads(run("--config", str(cfg), "--json", "mapping", "check").stdout)
     assert data["gaps"] == [
-        {"platform": "servicenow", "kind": "subcategory", "term": "Database / DB2",
-         "missing_key": "taxonomy.categories.Database.subcategories.DB2.servicenow"}
+        {
+            "platform": "servicenow",
+            "kind": "subcategory",
+            "term": "Database / DB2",
+            "missing_key": "taxonomy.categories.Database.subcategories.DB2.servicenow",
+        }
     ]
 
 
@@ -118,8 +124,19 @@ def test_json_logs_are_one_object_per_line_on_stderr(tmp_path):
     cfg = tmp_path / "c.toml"  # the example points at a sandbox that is not running here
     text = EXAMPLE.read_text().replace('url = "sqlite:///itsm-bridge.sqlite"', f'url = "sqlite:///{tmp_path}/s.sqlite"')
     cfg.write_text(text.replace("max_retries = 4", "max_retries = 0"))
-    r = run("-v", "--log-format", "json", "--config", str(cfg), "sync", env={
-        "ITSM_SANDBOX_SNOW_PASSWORD": "pw-x", "ITSM_SANDBOX_JIRA_TOKEN": "tok-x", "ITSM_SANDBOX_STATUSPAGE_KEY": "key-x"})
+    r = run(
+        "-v",
+        "--log-format",
+        "json",
+        "--config",
+        str(cfg),
+        "sync",
+        env={
+            "ITSM_SANDBOX_SNOW_PASSWORD": "pw-x",
+            "ITSM_SANDBOX_JIRA_TOKEN": "tok-x",
+            "ITSM_SANDBOX_STATUSPAGE_KEY": "key-x",
+        },
+    )
     assert r.returncode == 4  # unreachable
     records = [json.loads(line) for line in r.stderr.splitlines() if line.startswith("{")]
     assert records and all({"time", "level", "logger", "message"} <= set(rec) for rec in records)

@@ -14,8 +14,8 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import click
 import pytest
@@ -29,7 +29,9 @@ TABLE = {0, 1, 2, 3, 4}
 NO_CONFIG = {("sandbox",), ("demo",)}  # they make their own platforms and config
 
 
-def commands(group: click.Group = main, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+def commands(
+    group: click.Group = main, prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     for name, cmd in group.commands.items():
         if isinstance(cmd, click.Group):
             yield from commands(cmd, (*prefix, name))
@@ -72,13 +74,19 @@ BAD_CONFIGS: dict[str, tuple[bytes, str]] = {
     "binary": (b"\x00\x01\xfe\xff not toml", "binary file"),
     "latin-1": ('[servicenow]\nurl = "https://caf\u00e9.example"\n'.encode("latin-1"), "not UTF-8"),
     "deep": (("a = " + "[" * 100_000 + "]" * 100_000 + "\n").encode(), "nested too deeply"),
-    "regex": (EXAMPLE.replace("internal_host_patterns = ['", "internal_host_patterns = ['(unclosed").encode(),
-              "publish.internal_host_patterns[0]: not a valid regular expression"),
-    "template": (EXAMPLE.replace('name_template = "{{ title }}"', 'name_template = "{{ title "').encode(),
-                 "publish.name_template"),
-    "ca_bundle": (EXAMPLE.replace('# ca_bundle = "/etc/ssl/private-ca.pem"', 'ca_bundle = "/missing/ca.pem"').encode(),
-                  "servicenow.ca_bundle: no such file: /missing/ca.pem"),
-}  # fmt: skip
+    "regex": (
+        EXAMPLE.replace("internal_host_patterns = ['", "internal_host_patterns = ['(unclosed").encode(),
+        "publish.internal_host_patterns[0]: not a valid regular expression",
+    ),
+    "template": (
+        EXAMPLE.replace('name_template = "{{ title }}"', 'name_template = "{{ title "').encode(),
+        "publish.name_template",
+    ),
+    "ca_bundle": (
+        EXAMPLE.replace('# ca_bundle = "/etc/ssl/private-ca.pem"', 'ca_bundle = "/missing/ca.pem"').encode(),
+        "servicenow.ca_bundle: no such file: /missing/ca.pem",
+    ),
+}
 
 
 @pytest.mark.parametrize("kind", BAD_CONFIGS)
@@ -89,7 +97,11 @@ def test_every_command_refuses_a_bad_config_in_one_line_with_exit_2(kind: str, t
     for path, cmd in commands():
         if path in NO_CONFIG:
             continue
-        args = [*path, str(bad)] if path == ("config", "validate") else ["--config", str(bad), *path, *required_args(cmd, tmp_path)]
+        args = (
+            [*path, str(bad)]
+            if path == ("config", "validate")
+            else ["--config", str(bad), *path, *required_args(cmd, tmp_path)]
+        )
         line = assert_one_error_line(run(*args), 2)
         if path == ("apply",):
             continue  # the plan file is read first, and refused first
@@ -110,7 +122,11 @@ def test_a_missing_config_file_is_one_line_for_every_command(tmp_path: Path) -> 
         if path in NO_CONFIG:
             continue
         missing = str(tmp_path / "nowhere" / "x.toml")
-        args = [*path, missing] if path == ("config", "validate") else ["--config", missing, *path, *required_args(cmd, tmp_path)]
+        args = (
+            [*path, missing]
+            if path == ("config", "validate")
+            else ["--config", missing, *path, *required_args(cmd, tmp_path)]
+        )
         assert_one_error_line(run(*args), 2)
 
 
@@ -140,7 +156,15 @@ def test_a_bad_flag_value_is_one_line_with_exit_2(args: tuple[str, ...]) -> None
     assert_one_error_line(run(*args), 2)
 
 
-@pytest.mark.parametrize("plan", ["{}", "[1, 2]", '{"format": "itsm-bridge/plan/1", "run_id": "r", "created_at": "t", "actions": [{"bogus": 1}]}', "\u00ff"])
+@pytest.mark.parametrize(
+    "plan",
+    [
+        "{}",
+        "[1, 2]",
+        '{"format": "itsm-bridge/plan/1", "run_id": "r", "created_at": "t", "actions": [{"bogus": 1}]}',
+        "\u00ff",
+    ],
+)
 def test_apply_refuses_a_file_that_is_not_a_plan(plan: str, tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
     path.write_bytes(plan.encode("latin-1") if plan == "\u00ff" else plan.encode())
@@ -157,7 +181,9 @@ def test_apply_refuses_a_file_that_is_not_a_plan(plan: str, tmp_path: Path) -> N
         (("audit", "--out", "/"), "is a directory"),
     ],
 )
-def test_an_unusable_output_path_is_refused_before_any_work(args: tuple[str, ...], expected: str, tmp_path: Path) -> None:
+def test_an_unusable_output_path_is_refused_before_any_work(
+    args: tuple[str, ...], expected: str, tmp_path: Path
+) -> None:
     # The config points at platforms nobody serves: the path is checked before any is read.
     config = tmp_path / "c.toml"
     config.write_text(EXAMPLE)
@@ -207,9 +233,15 @@ def test_a_full_disk_during_a_sync_is_one_line_with_exit_1(bridge: Bridge) -> No
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead of killing
         resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
 
-    full = subprocess.run([sys.executable, "-m", "itsm_bridge.cli", "--config", str(bridge.config_path), "sync"],
-                          capture_output=True, text=True, env=bridge.env, cwd=ROOT, timeout=120,
-                          preexec_fn=small_files)  # fmt: skip
+    full = subprocess.run(
+        [sys.executable, "-m", "itsm_bridge.cli", "--config", str(bridge.config_path), "sync"],
+        capture_output=True,
+        text=True,
+        env=bridge.env,
+        cwd=ROOT,
+        timeout=120,
+        preexec_fn=small_files,
+    )
     line = assert_one_error_line(full, 1)
     assert "state store" in line
     code, summary = bridge.sync_json()

@@ -22,7 +22,9 @@ def test_every_run_exits_1_while_a_record_stays_quarantined_and_0_once_it_is_fix
     plain = bridge.run("sync")  # nothing new is quarantined, the record is still held
     assert plain.returncode == 1 and "1 record(s) held in quarantine" in plain.stdout
 
-    bridge.sandbox.servicenow.update_incident(bad["sys_id"], {"category": CLEAN["category"], "subcategory": CLEAN["subcategory"]})
+    bridge.sandbox.servicenow.update_incident(
+        bad["sys_id"], {"category": CLEAN["category"], "subcategory": CLEAN["subcategory"]}
+    )
     code, summary = bridge.sync_json()  # the fixed record syncs, and is no longer held
     assert code == 0 and summary["held_in_quarantine"] == 0, summary
     assert quarantined(bridge) == [] and jira_issue_for(bridge.sandbox, bad["number"])
@@ -60,6 +62,10 @@ def test_only_a_key_that_exists_nowhere_exits_2_naming_it(bridge: Bridge) -> Non
 
 def test_plan_help_states_its_exit_codes() -> None:
     text = " ".join(cli("plan", "--help").stdout.split())
-    for phrase in ("Exit 0 when nothing would be held back", "1 when a record would be quarantined",
-                   "2 on a usage or config error", "4 when a platform is unreachable"):  # fmt: skip
+    for phrase in (
+        "Exit 0 when nothing would be held back",
+        "1 when a record would be quarantined",
+        "2 on a usage or config error",
+        "4 when a platform is unreachable",
+    ):
         assert phrase in text, text

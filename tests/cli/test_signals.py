@@ -12,9 +12,10 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -42,8 +43,16 @@ def world(tmp_path: Path) -> Iterator[tuple[Sandbox, Path, dict[str, str]]]:
             platform.faults.set_profile(FaultProfile(latency_ms=40))
         ci = sb.servicenow.add_reference("cmdb_ci", "Email")
         for i in range(N):
-            sb.servicenow.insert_incident({"short_description": f"Mail relay {i} down", "category": "software",
-                                           "cmdb_ci": ci, "impact": "1", "urgency": str(1 + i % 2), "state": "2"})  # fmt: skip
+            sb.servicenow.insert_incident(
+                {
+                    "short_description": f"Mail relay {i} down",
+                    "category": "software",
+                    "cmdb_ci": ci,
+                    "impact": "1",
+                    "urgency": str(1 + i % 2),
+                    "state": "2",
+                }
+            )
         info = sb.info()
         data = sandbox_config(info, tmp_path / "state.sqlite")
         for section, rate in (("servicenow", 200.0), ("jira", 200.0), ("statuspage", 5.0)):
@@ -55,8 +64,14 @@ def world(tmp_path: Path) -> Iterator[tuple[Sandbox, Path, dict[str, str]]]:
 
 
 def start(config: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "itsm_bridge.cli", "--config", str(config), *args],
-                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "itsm_bridge.cli", "--config", str(config), *args],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def writes(sb: Sandbox) -> list[Any]:
@@ -91,11 +106,15 @@ def assert_converged(sb: Sandbox) -> None:
     for incident in sb.servicenow.incidents():
         number = incident["number"]
         assert len([i for i in issues if label_for(number) in i["fields"].get("labels", [])]) == 1, number
-        assert len([p for p in pages if (p.get("metadata") or {}).get("itsm_bridge", {}).get("key") == number]) == 1, number
+        assert len([p for p in pages if (p.get("metadata") or {}).get("itsm_bridge", {}).get("key") == number]) == 1, (
+            number
+        )
     assert len(issues) == len(pages) == N
 
 
-def test_sigterm_mid_sync_stops_cleanly_records_the_run_and_a_rerun_converges(world: tuple[Sandbox, Path, dict[str, str]]) -> None:
+def test_sigterm_mid_sync_stops_cleanly_records_the_run_and_a_rerun_converges(
+    world: tuple[Sandbox, Path, dict[str, str]],
+) -> None:
     sb, config, env = world
     proc = start(config, env, "sync")
     sent = signal_once_pages_are_being_written(proc, sb, signal.SIGTERM)
@@ -124,7 +143,9 @@ def test_sigterm_mid_sync_stops_cleanly_records_the_run_and_a_rerun_converges(wo
     assert_converged(sb)
 
 
-def test_a_second_sigint_stops_at_once_and_the_rerun_settles_what_was_in_flight(world: tuple[Sandbox, Path, dict[str, str]]) -> None:
+def test_a_second_sigint_stops_at_once_and_the_rerun_settles_what_was_in_flight(
+    world: tuple[Sandbox, Path, dict[str, str]],
+) -> None:
     sb, config, env = world
     proc = start(config, env, "sync")
     deadline = time.monotonic() + 60
@@ -155,8 +176,9 @@ def test_a_second_sigint_stops_at_once_and_the_rerun_settles_what_was_in_flight(
     assert_converged(sb)
 
 
-def test_sigterm_mid_apply_stops_after_the_writes_in_flight_and_records_the_run(world: tuple[Sandbox, Path, dict[str, str]],
-                                                                                  tmp_path: Path) -> None:  # fmt: skip
+def test_sigterm_mid_apply_stops_after_the_writes_in_flight_and_records_the_run(
+    world: tuple[Sandbox, Path, dict[str, str]], tmp_path: Path
+) -> None:
     sb, config, env = world
     plan = tmp_path / "plan.json"
     planned = start(config, env, "plan", "--out", str(plan))
@@ -174,8 +196,13 @@ def test_sigterm_mid_apply_stops_after_the_writes_in_flight_and_records_the_run(
 
 def test_sigint_mid_demo_exits_130_after_the_sync_in_flight(tmp_path: Path) -> None:
     workdir = tmp_path / "demo"
-    proc = subprocess.Popen([sys.executable, "-m", "itsm_bridge.cli", "demo", "--incidents", "60", "--workdir", str(workdir)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "itsm_bridge.cli", "demo", "--incidents", "60", "--workdir", str(workdir)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while not _journaled(workdir / "itsm-bridge.sqlite"):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()

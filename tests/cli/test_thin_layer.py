@@ -8,8 +8,13 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "itsm_bridge"
 # What the CLI must not import: the work behind the Bridge. (store.chain parses `--head` values.)
-BEHIND_THE_BRIDGE = ("itsm_bridge.runner", "itsm_bridge.store", "itsm_bridge.sync.engine", "itsm_bridge.connectors",
-                     "itsm_bridge.links")  # fmt: skip
+BEHIND_THE_BRIDGE = (
+    "itsm_bridge.runner",
+    "itsm_bridge.store",
+    "itsm_bridge.sync.engine",
+    "itsm_bridge.connectors",
+    "itsm_bridge.links",
+)
 ALLOWED = ("itsm_bridge.store.chain",)
 
 

@@ -13,16 +13,17 @@ fields carry a title, how to read a state back).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from itsm_bridge.connectors.base import Connector
-from itsm_bridge.records import RemoteRecord, ref_of
 from itsm_bridge.errors import AuthError, BridgeError
 from itsm_bridge.model import Comment, RemoteRef, State, Visibility
+from itsm_bridge.records import RemoteRecord, ref_of
 from itsm_bridge.watermark import Watermark
 
 

@@ -18,8 +18,16 @@ from itsm_bridge.connectors.base import (
     TakesStateHints,
 )
 
-CAPABILITIES = (CreatesInBulk, FetchesInBulk, LooksUpNotes, LearnsFacts, TakesStateHints, NeedsPreflight, SearchLags,
-                Publisher)  # fmt: skip
+CAPABILITIES = (
+    CreatesInBulk,
+    FetchesInBulk,
+    LooksUpNotes,
+    LearnsFacts,
+    TakesStateHints,
+    NeedsPreflight,
+    SearchLags,
+    Publisher,
+)
 EXPECTED = {
     "servicenow": {LooksUpNotes, LearnsFacts},
     "jira": {CreatesInBulk, FetchesInBulk, LooksUpNotes, LearnsFacts, TakesStateHints, SearchLags},
@@ -30,7 +38,12 @@ EXPECTED = {
 
 @pytest.fixture
 def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("ITSM_SANDBOX_SNOW_PASSWORD", "ITSM_SANDBOX_JIRA_TOKEN", "ITSM_SANDBOX_STATUSPAGE_KEY", "CACHET_TOKEN"):
+    for name in (
+        "ITSM_SANDBOX_SNOW_PASSWORD",
+        "ITSM_SANDBOX_JIRA_TOKEN",
+        "ITSM_SANDBOX_STATUSPAGE_KEY",
+        "CACHET_TOKEN",
+    ):
         monkeypatch.setenv(name, "not-used")
 
 
@@ -39,8 +52,9 @@ def test_each_connector_offers_exactly_its_capabilities(name: str, secrets: None
     cfg = load("config.example.toml")
     platform = "statuspage" if name == "cachet" else name
     if name == "cachet":
-        page = cfg.settings.statuspage.model_copy(update={"provider": "cachet", "token_env": "CACHET_TOKEN",
-                                                          "api_key_env": None})  # fmt: skip
+        page = cfg.settings.statuspage.model_copy(
+            update={"provider": "cachet", "token_env": "CACHET_TOKEN", "api_key_env": None}
+        )
         cfg = type(cfg)(cfg.settings.model_copy(update={"statuspage": page}), cfg.path)
     connector = build(platform, cfg)
     assert isinstance(connector, Connector)

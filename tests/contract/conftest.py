@@ -15,10 +15,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from openapi_core import Config, OpenAPI
+from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from openapi_core.exceptions import OpenAPIError
 from openapi_core.validation.response.exceptions import MissingData
 from rfc3339_validator import validate_rfc3339
-from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
 from tests.specs import spec_path
 
@@ -46,7 +46,9 @@ def server_url(spec: OpenAPI) -> str:
     return str(spec.spec["servers"][0]["url"]).rstrip("/")
 
 
-def as_vendor_request(spec: OpenAPI, base_path_prefix: str, prepared: requests.PreparedRequest) -> RequestsOpenAPIRequest:
+def as_vendor_request(
+    spec: OpenAPI, base_path_prefix: str, prepared: requests.PreparedRequest
+) -> RequestsOpenAPIRequest:
     """The request as if sent to the spec's server: the sandbox's scheme and host are replaced by the
     spec's first server URL, and `base_path_prefix` (the part of the sandbox path that the server URL
     already holds, e.g. "/v1" for Statuspage, "" for Jira) is dropped from the path before joining."""

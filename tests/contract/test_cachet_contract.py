@@ -14,7 +14,8 @@ import copy
 import functools
 import json
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -24,8 +25,7 @@ from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from itsm_bridge.connectors.statuspage import CachetConnector
-from itsm_bridge.connectors.statuspage import status_page_connector
+from itsm_bridge.connectors.statuspage import CachetConnector, status_page_connector
 from itsm_bridge.model import Priority, State
 from itsm_bridge.sandbox.server import serve, stop
 from itsm_bridge.sandbox.statuspage.cachet import CachetPlatform
@@ -38,8 +38,11 @@ BASE = "/api/v1"
 URI = "urn:cachet-v2-community"
 NOT_DESCRIBED = {("post", "/incidents/{incident}/updates")}  # Cachet 2.4 routes it; see OFF_SPEC.md
 # Fields the real Cachet answers as null (soft deletes; no next/previous page), typed string there.
-NULLABLE = {"ComponentResponse": ("deleted_at",), "IncidentResponse": ("deleted_at",),
-            "Pagination": ("links.next_page", "links.previous_page")}  # fmt: skip
+NULLABLE = {
+    "ComponentResponse": ("deleted_at",),
+    "IncidentResponse": ("deleted_at",),
+    "Pagination": ("links.next_page", "links.previous_page"),
+}
 BOOLEAN_NUMBERS = {"Incident": ("notify",)}  # Laravel reads true/false, 1/0 (`(bool) Binput::get`)
 
 
@@ -125,10 +128,18 @@ def test_every_call_of_a_publish_life_fits_the_description(platform, recorded, v
     conn.find("INC0001")
     list(conn.changed_since(None))
     conn.publish(canary_incident(priority=Priority.P1, state=State.RESOLVED), ref)
-    paths = {(a.request.method, operation((a.request.method or "").lower(), urlsplit(a.url).path.removeprefix(BASE))[0])
-             for a in recorded}  # fmt: skip
-    assert {("GET", "/version"), ("GET", "/components"), ("PUT", "/components/{component}"), ("GET", "/incidents"),
-            ("POST", "/incidents"), ("GET", "/incidents/{incident}")} <= paths  # fmt: skip
+    paths = {
+        (a.request.method, operation((a.request.method or "").lower(), urlsplit(a.url).path.removeprefix(BASE))[0])
+        for a in recorded
+    }
+    assert {
+        ("GET", "/version"),
+        ("GET", "/components"),
+        ("PUT", "/components/{component}"),
+        ("GET", "/incidents"),
+        ("POST", "/incidents"),
+        ("GET", "/incidents/{incident}"),
+    } <= paths
     if version.startswith("2.4"):
         assert {("POST", "/incidents/{incident}/updates"), ("GET", "/incidents/{incident}/updates/{update}")} <= paths
     else:
@@ -143,13 +154,18 @@ def test_refusals_are_cachets_json_api_errors_which_the_description_leaves_out(p
     JsonValidationDisplayer.php for 400; the same shape from its other JSON displayers)."""
     api = platform.base_url + BASE
     token = {"X-Cachet-Token": platform.credentials()["token"]}
-    for answer, status in ((requests.post(f"{api}/incidents", json={"name": "x", "status": 1}), 401),  # no token
-                           (requests.post(f"{api}/incidents", json={"name": "x", "status": 9}, headers=token), 400),
-                           (requests.get(f"{api}/incidents/999", headers=token), 404)):  # fmt: skip
+    for answer, status in (
+        (requests.post(f"{api}/incidents", json={"name": "x", "status": 1}), 401),  # no token
+        (requests.post(f"{api}/incidents", json={"name": "x", "status": 9}, headers=token), 400),
+        (requests.get(f"{api}/incidents/999", headers=token), 404),
+    ):
         assert answer.status_code == status
         (error,) = answer.json()["errors"]
         assert set(answer.json()) == {"errors"} and {"id", "status", "title", "detail"} <= set(error)
-        assert error["status"] == status and operation(answer.request.method.lower(), urlsplit(answer.url).path.removeprefix(BASE))[1]
+        assert (
+            error["status"] == status
+            and operation(answer.request.method.lower(), urlsplit(answer.url).path.removeprefix(BASE))[1]
+        )
 
 
 def test_a_request_the_description_rejects_is_rejected(platform):

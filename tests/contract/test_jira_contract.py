@@ -5,8 +5,9 @@ and what the spec refuses the sandbox refuses too."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,7 +19,11 @@ from tests.contract.conftest import load_spec, request_is_valid, validate_exchan
 
 API = "/rest/api/3"
 INCIDENT = {"project": {"key": "OPS"}, "issuetype": {"id": "10001"}}
-DOC = {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": "db-7 is back"}]}]}
+DOC = {
+    "type": "doc",
+    "version": 1,
+    "content": [{"type": "paragraph", "content": [{"type": "text", "text": "db-7 is back"}]}],
+}
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +46,9 @@ def http(platform: JiraPlatform) -> Iterator[requests.Session]:
 
 @pytest.fixture(scope="module")
 def key(platform: JiraPlatform, http: requests.Session) -> str:
-    answer = http.post(platform.base_url + API + "/issue", json={"fields": {**INCIDENT, "summary": "Contract", "description": DOC}})
+    answer = http.post(
+        platform.base_url + API + "/issue", json={"fields": {**INCIDENT, "summary": "Contract", "description": DOC}}
+    )
     checked(answer, 201)
     return str(answer.json()["key"])
 
@@ -53,8 +60,16 @@ def checked(answer: requests.Response, status: int, spec: str = "jira-platform-v
 
 
 def test_create_and_get_issue_match_the_spec(platform: JiraPlatform, http: requests.Session, key: str) -> None:
-    body = {"fields": {**INCIDENT, "summary": "Mail relay down", "priority": {"id": "2"}, "labels": ["email"],
-                       "components": [{"name": "Email"}], "customfield_10050": {"value": "Software"}}}  # fmt: skip
+    body = {
+        "fields": {
+            **INCIDENT,
+            "summary": "Mail relay down",
+            "priority": {"id": "2"},
+            "labels": ["email"],
+            "components": [{"name": "Email"}],
+            "customfield_10050": {"value": "Software"},
+        }
+    }
     created = checked(http.post(platform.base_url + API + "/issue", json=body), 201).json()
     checked(http.get(f"{platform.base_url}{API}/issue/{created['key']}", params={"expand": "names"}), 200)
     checked(http.get(f"{platform.base_url}{API}/issue/{key}", params={"fields": ["summary", "status"]}), 200)
@@ -75,17 +90,32 @@ def test_transitions_match_the_spec(platform: JiraPlatform, http: requests.Sessi
 def test_comments_match_the_spec(platform: JiraPlatform, http: requests.Session, key: str) -> None:
     internal = {"body": DOC, "properties": [{"key": "sd.public.comment", "value": {"internal": True}}]}
     checked(http.post(f"{platform.base_url}{API}/issue/{key}/comment", json=internal), 201)
-    checked(http.get(f"{platform.base_url}{API}/issue/{key}/comment", params={"expand": "properties", "maxResults": 10}), 200)
+    checked(
+        http.get(f"{platform.base_url}{API}/issue/{key}/comment", params={"expand": "properties", "maxResults": 10}),
+        200,
+    )
 
 
 def test_search_jql_get_and_post_match_the_spec(platform: JiraPlatform, http: requests.Session, key: str) -> None:
-    params: dict[str, Any] = {"jql": "project = OPS ORDER BY updated ASC", "maxResults": 1, "fields": ["summary", "updated"]}
+    params: dict[str, Any] = {
+        "jql": "project = OPS ORDER BY updated ASC",
+        "maxResults": 1,
+        "fields": ["summary", "updated"],
+    }
     first = checked(http.get(platform.base_url + API + "/search/jql", params=params), 200).json()
     assert first["issues"]
-    body = {"jql": "project = OPS", "fields": ["*all"], "reconcileIssues": [int(first["issues"][0]["id"])], "maxResults": 1}
+    body = {
+        "jql": "project = OPS",
+        "fields": ["*all"],
+        "reconcileIssues": [int(first["issues"][0]["id"])],
+        "maxResults": 1,
+    }
     page = checked(http.post(platform.base_url + API + "/search/jql", json=body), 200).json()
     if "nextPageToken" in page:
-        checked(http.post(platform.base_url + API + "/search/jql", json={**body, "nextPageToken": page["nextPageToken"]}), 200)
+        checked(
+            http.post(platform.base_url + API + "/search/jql", json={**body, "nextPageToken": page["nextPageToken"]}),
+            200,
+        )
     checked(http.post(platform.base_url + API + "/search/approximate-count", json={"jql": "project = OPS"}), 200)
 
 
@@ -112,19 +142,32 @@ def test_metadata_endpoints_match_the_spec(platform: JiraPlatform, http: request
     checked(http.get(platform.base_url + API + "/project/NOPE/statuses"), 404)
 
 
-def test_edit_metadata_bulkfetch_and_an_all_refused_bulk_match_the_spec(platform: JiraPlatform, http: requests.Session, key: str) -> None:
+def test_edit_metadata_bulkfetch_and_an_all_refused_bulk_match_the_spec(
+    platform: JiraPlatform, http: requests.Session, key: str
+) -> None:
     checked(http.get(f"{platform.base_url}{API}/issue/{key}/editmeta"), 200)
     fetch = {"issueIdsOrKeys": [key, "OPS-99999"], "fields": ["summary"], "properties": ["itsm-bridge"]}
     assert len(checked(http.post(platform.base_url + API + "/issue/bulkfetch", json=fetch), 200).json()["issues"]) == 1
     six = {**fetch, "properties": [f"p{i}" for i in range(6)]}
     checked(http.post(platform.base_url + API + "/issue/bulkfetch", json=six), 400)
-    refused = [{"fields": INCIDENT}, {"fields": {**INCIDENT, "summary": "s"}, "update": {"comment": [{"add": {"body": DOC}}]}}]
+    refused = [
+        {"fields": INCIDENT},
+        {"fields": {**INCIDENT, "summary": "s"}, "update": {"comment": [{"add": {"body": DOC}}]}},
+    ]
     answer = checked(http.post(platform.base_url + API + "/issue/bulk", json={"issueUpdates": refused}), 400).json()
     assert answer["issues"] == [] and [e["failedElementNumber"] for e in answer["errors"]] == [0, 1]
     ride = {"fields": {**INCIDENT, "summary": "ride"}, "transition": {"id": "41"}}  # refused: the issue is still made
     assert checked(http.post(platform.base_url + API + "/issue", json=ride), 201).json()["transition"]["status"] == 400
-    long = {"fields": {**INCIDENT, "summary": "long", "description": {**DOC, "content": [{"type": "paragraph",
-            "content": [{"type": "text", "text": "x" * 33000}]}]}}}  # fmt: skip
+    long = {
+        "fields": {
+            **INCIDENT,
+            "summary": "long",
+            "description": {
+                **DOC,
+                "content": [{"type": "paragraph", "content": [{"type": "text", "text": "x" * 33000}]}],
+            },
+        }
+    }
     checked(http.post(platform.base_url + API + "/issue", json=long), 400)
 
 
@@ -161,16 +204,23 @@ def test_what_the_spec_rejects_the_sandbox_rejects(
 
 # Operations of the platform spec the Jira connector calls (doctor, read, write, read back).
 CONNECTOR_OPERATIONS = {
-    ("GET", "/rest/api/3/serverInfo"), ("GET", "/rest/api/3/myself"), ("GET", "/rest/api/3/project/{projectIdOrKey}"),
+    ("GET", "/rest/api/3/serverInfo"),
+    ("GET", "/rest/api/3/myself"),
+    ("GET", "/rest/api/3/project/{projectIdOrKey}"),
     ("GET", "/rest/api/3/project/{projectIdOrKey}/statuses"),
     ("GET", "/rest/api/3/issue/createmeta/{projectIdOrKey}/issuetypes"),
     ("GET", "/rest/api/3/issue/createmeta/{projectIdOrKey}/issuetypes/{issueTypeId}"),
-    ("POST", "/rest/api/3/search/jql"), ("POST", "/rest/api/3/issue"), ("POST", "/rest/api/3/issue/bulk"),
-    ("POST", "/rest/api/3/issue/bulkfetch"), ("GET", "/rest/api/3/issue/{issueIdOrKey}"),
-    ("PUT", "/rest/api/3/issue/{issueIdOrKey}"), ("GET", "/rest/api/3/issue/{issueIdOrKey}/transitions"),
-    ("POST", "/rest/api/3/issue/{issueIdOrKey}/transitions"), ("GET", "/rest/api/3/issue/{issueIdOrKey}/comment"),
+    ("POST", "/rest/api/3/search/jql"),
+    ("POST", "/rest/api/3/issue"),
+    ("POST", "/rest/api/3/issue/bulk"),
+    ("POST", "/rest/api/3/issue/bulkfetch"),
+    ("GET", "/rest/api/3/issue/{issueIdOrKey}"),
+    ("PUT", "/rest/api/3/issue/{issueIdOrKey}"),
+    ("GET", "/rest/api/3/issue/{issueIdOrKey}/transitions"),
+    ("POST", "/rest/api/3/issue/{issueIdOrKey}/transitions"),
+    ("GET", "/rest/api/3/issue/{issueIdOrKey}/comment"),
     ("POST", "/rest/api/3/issue/{issueIdOrKey}/comment"),
-}  # fmt: skip
+}
 
 
 def operation(spec_paths: dict[str, Any], method: str, path: str) -> tuple[str, str] | None:
@@ -203,8 +253,12 @@ def test_every_answer_the_connector_gets_matches_the_spec(monkeypatch: pytest.Mo
     try:
         conn = connector(jira)
         assert [c.check for c in conn.check() if not c.ok] == []
-        made = conn.create_many([NewIssue({"summary": f"contract {n}"}, f"INC{n:07d}", State.IN_PROGRESS) for n in range(3)])
-        refused = conn.create_many([NewIssue({"summary": "x", "priority": {"name": "Urgent"}}, "INC0009999")])  # a 400 bulk
+        made = conn.create_many(
+            [NewIssue({"summary": f"contract {n}"}, f"INC{n:07d}", State.IN_PROGRESS) for n in range(3)]
+        )
+        refused = conn.create_many(
+            [NewIssue({"summary": "x", "priority": {"name": "Urgent"}}, "INC0009999")]
+        )  # a 400 bulk
         assert all(not isinstance(r, Exception) for r in made) and isinstance(refused[0], Exception)
         ref = made[1]
         conn.update(ref, {"summary": "contract, edited", "description": "more"})  # type: ignore[arg-type]

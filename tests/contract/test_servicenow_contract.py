@@ -15,7 +15,8 @@ import functools
 import json
 import re
 import warnings
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -73,7 +74,9 @@ def connector(platform: ServiceNowPlatform, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def operation(answer: requests.Response) -> tuple[str, str]:
-    path = re.sub(r"^/api/now/(v\d/)?table/[^/]+", "/api/now/table/{tableName}", requests.utils.urlparse(answer.url).path)
+    path = re.sub(
+        r"^/api/now/(v\d/)?table/[^/]+", "/api/now/table/{tableName}", requests.utils.urlparse(answer.url).path
+    )
     return answer.request.method.lower(), re.sub(r"\{tableName\}/[^/]+$", "{tableName}/{sys_id}", path)  # type: ignore[union-attr]
 
 
@@ -81,10 +84,14 @@ def check_request(answer: requests.Response) -> None:
     """Path, method and parameters are the export's (or documented beside it)."""
     method, template = operation(answer)
     spec = export()
-    assert template in spec.spec["paths"] and method in spec.spec["paths"][template], f"{method} {template} not in the export"
+    assert template in spec.spec["paths"] and method in spec.spec["paths"][template], (
+        f"{method} {template} not in the export"
+    )
     declared = {p["name"] for p in spec.spec["paths"][template][method].get("parameters", [])}
-    sent = set(requests.utils.urlparse(answer.url).query and
-               dict(p.split("=", 1) for p in requests.utils.urlparse(answer.url).query.split("&")))  # fmt: skip
+    sent = set(
+        requests.utils.urlparse(answer.url).query
+        and dict(p.split("=", 1) for p in requests.utils.urlparse(answer.url).query.split("&"))
+    )
     undeclared = sent - declared - DOCUMENTED_PARAMS.get((method, template), set())
     assert not undeclared, f"{method} {template}: parameters not in the export: {undeclared}"
     with warnings.catch_warnings():
@@ -94,8 +101,11 @@ def check_request(answer: requests.Response) -> None:
 
 def check_cell(name: str, value: Any, display: str) -> None:
     if isinstance(value, dict):
-        keys = {"false": [{"link", "value"}, {"value"}], "true": [{"display_value", "link"}],
-                "all": [{"display_value", "value"}, {"display_value", "value", "link"}]}[display]  # fmt: skip
+        keys = {
+            "false": [{"link", "value"}, {"value"}],
+            "true": [{"display_value", "link"}],
+            "all": [{"display_value", "value"}, {"display_value", "value", "link"}],
+        }[display]
         assert set(value) in keys, (name, value)
         assert all(isinstance(v, str) for v in value.values()), (name, value)
     else:
@@ -105,7 +115,9 @@ def check_cell(name: str, value: Any, display: str) -> None:
 def check_answer(answer: requests.Response) -> None:
     """Status documented; body in the Table API's shapes."""
     method = answer.request.method or ""
-    assert answer.status_code in DOCUMENTED.get(method, set()) | REFUSALS, f"{method} {answer.url}: {answer.status_code}"
+    assert answer.status_code in DOCUMENTED.get(method, set()) | REFUSALS, (
+        f"{method} {answer.url}: {answer.status_code}"
+    )
     body = answer.json()
     if answer.status_code >= 400:
         assert set(body) == {"error", "status"} and body["status"] == "failure"
@@ -113,8 +125,10 @@ def check_answer(answer: requests.Response) -> None:
         return
     assert set(body) == {"result"}
     rows = body["result"] if isinstance(body["result"], list) else [body["result"]]
-    query = dict(requests.utils.urlparse(answer.url).query and
-                 (p.split("=", 1) for p in requests.utils.urlparse(answer.url).query.split("&")))  # fmt: skip
+    query = dict(
+        requests.utils.urlparse(answer.url).query
+        and (p.split("=", 1) for p in requests.utils.urlparse(answer.url).query.split("&"))
+    )
     display = query.get("sysparm_display_value", "false")
     for row in rows:
         for name, value in row.items():
@@ -123,21 +137,31 @@ def check_answer(answer: requests.Response) -> None:
         assert answer.headers.get("X-Total-Count", "0").isdigit()
 
 
-def test_every_call_of_a_sync_cycle_is_in_the_export_and_answered_in_the_vendors_shapes(platform, monkeypatch, recorded):
+def test_every_call_of_a_sync_cycle_is_in_the_export_and_answered_in_the_vendors_shapes(
+    platform, monkeypatch, recorded
+):
     for n in range(3):
         platform.insert_incident({"short_description": f"incident {n}", "work_notes": f"note {n}"})
     conn = connector(platform, monkeypatch)
     records = list(conn.changed_since(None))  # pages of 2, keyset; notes per page
     made = conn.create({"short_description": "Mail delayed", "assignment_group": "Service Desk"}, "KEY-1")
-    conn.update(made.ref, {"description": "Queue growing."}, comments=[Comment("ana", "Looking.", made.updated, Visibility.INTERNAL)])
+    conn.update(
+        made.ref,
+        {"description": "Queue growing."},
+        comments=[Comment("ana", "Looking.", made.updated, Visibility.INTERNAL)],
+    )
     conn.transition(made.ref, State.RESOLVED, {"close_code": "Solved (Permanently)", "close_notes": "Queue drained."})
     conn.find("KEY-1")
     conn.get(records[0].ref)
     conn.has_note(made.ref, Comment("ana", "Looking.", made.updated, Visibility.INTERNAL))
     conn.check()
     called = {operation(a) for a in recorded}
-    assert {("get", "/api/now/table/{tableName}"), ("post", "/api/now/table/{tableName}"),
-            ("get", "/api/now/table/{tableName}/{sys_id}"), ("patch", "/api/now/table/{tableName}/{sys_id}")} <= called  # fmt: skip
+    assert {
+        ("get", "/api/now/table/{tableName}"),
+        ("post", "/api/now/table/{tableName}"),
+        ("get", "/api/now/table/{tableName}/{sys_id}"),
+        ("patch", "/api/now/table/{tableName}/{sys_id}"),
+    } <= called
     tables = {re.search(r"/table/([^/?]+)", a.url).group(1) for a in recorded}  # type: ignore[union-attr]
     assert tables >= {"incident", "sys_journal_field", "sys_user_group", "sys_user_has_role", "sys_choice"}
     for answer in recorded:
@@ -170,8 +194,10 @@ def test_refusals_are_the_recorded_401_and_404_and_the_documented_429(platform, 
     check_answer(throttled)
     assert throttled.status_code == 429 and throttled.headers["Retry-After"].isdigit()
     assert {"X-RateLimit-Limit", "X-RateLimit-Reset", "X-RateLimit-Rule"} <= set(throttled.headers)
-    assert throttled.json()["error"] == {"message": "Rate limit exceeded",
-                                         "detail": "Rate limit of 1 requests per hour for Table API exceeded"}  # fmt: skip
+    assert throttled.json()["error"] == {
+        "message": "Rate limit exceeded",
+        "detail": "Rate limit of 1 requests per hour for Table API exceeded",
+    }
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from __future__ import annotations
 import copy
 import functools
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -30,12 +31,21 @@ from tests.specs import spec_path
 
 PREFIX = "/v1"  # the spec's server URL already ends in /v1
 NULLABLE = {
-    "Incident": ("impact_override", "monitoring_at", "resolved_at", "postmortem_body", "postmortem_body_last_updated_at",
-                 "postmortem_published_at", "scheduled_for", "scheduled_until", "scheduled_reminded_at",
-                 "reminder_intervals"),
+    "Incident": (
+        "impact_override",
+        "monitoring_at",
+        "resolved_at",
+        "postmortem_body",
+        "postmortem_body_last_updated_at",
+        "postmortem_published_at",
+        "scheduled_for",
+        "scheduled_until",
+        "scheduled_reminded_at",
+        "reminder_intervals",
+    ),
     "Component": ("description", "group_id", "start_date"),
     "IncidentUpdate": ("custom_tweet", "tweet_id", "twitter_updated_at"),
-}  # fmt: skip
+}
 
 
 @functools.cache
@@ -85,10 +95,18 @@ def checked(answer: requests.Response, status: int) -> Any:
 
 def new_incident(platform: StatuspagePlatform, http: requests.Session) -> dict[str, Any]:
     email = next(c["id"] for c in platform.components() if c["name"] == "Email")
-    body = {"incident": {"name": "Email delivery delayed", "status": "investigating", "impact_override": "major",
-                         "body": "Some messages are delayed.", "component_ids": [email],
-                         "components": {email: "partial_outage"}, "deliver_notifications": True,
-                         "metadata": {"itsm_bridge": {"key": "INC0001"}}}}  # fmt: skip
+    body = {
+        "incident": {
+            "name": "Email delivery delayed",
+            "status": "investigating",
+            "impact_override": "major",
+            "body": "Some messages are delayed.",
+            "component_ids": [email],
+            "components": {email: "partial_outage"},
+            "deliver_notifications": True,
+            "metadata": {"itsm_bridge": {"key": "INC0001"}},
+        }
+    }
     return dict(checked(http.post(url(platform, "/incidents"), json=body), 201))
 
 
@@ -102,14 +120,22 @@ def test_get_and_list_incidents_match_the_description(platform: StatuspagePlatfo
     assert checked(http.get(url(platform, f"/incidents/{inc['id']}")), 200)["id"] == inc["id"]
     listed = checked(http.get(url(platform, "/incidents"), params={"q": "email", "limit": 100, "page": 1}), 200)
     assert [i["id"] for i in listed] == [inc["id"]]
-    assert [i["id"] for i in checked(http.get(url(platform, "/incidents/unresolved"), params={"per_page": 100}), 200)] == [inc["id"]]
+    assert [
+        i["id"] for i in checked(http.get(url(platform, "/incidents/unresolved"), params={"per_page": 100}), 200)
+    ] == [inc["id"]]
 
 
 def test_patch_incident_matches_the_description(platform: StatuspagePlatform, http: requests.Session) -> None:
     inc = new_incident(platform, http)
     email = inc["components"][0]["id"]
-    body = {"incident": {"status": "resolved", "body": "Delivery is back to normal.", "components": {email: "operational"},
-                         "component_ids": [email]}}  # fmt: skip
+    body = {
+        "incident": {
+            "status": "resolved",
+            "body": "Delivery is back to normal.",
+            "components": {email: "operational"},
+            "component_ids": [email],
+        }
+    }
     resolved = checked(http.patch(url(platform, f"/incidents/{inc['id']}"), json=body), 200)
     assert resolved["status"] == "resolved" and resolved["resolved_at"] and len(resolved["incident_updates"]) == 2
 
@@ -117,7 +143,9 @@ def test_patch_incident_matches_the_description(platform: StatuspagePlatform, ht
 def test_list_and_patch_components_match_the_description(platform: StatuspagePlatform, http: requests.Session) -> None:
     components = checked(http.get(url(platform, "/components"), params={"per_page": 100, "page": 1}), 200)
     vpn = next(c["id"] for c in components if c["name"] == "VPN")
-    patched = checked(http.patch(url(platform, f"/components/{vpn}"), json={"component": {"status": "major_outage"}}), 200)
+    patched = checked(
+        http.patch(url(platform, f"/components/{vpn}"), json={"component": {"status": "major_outage"}}), 200
+    )
     assert patched["status"] == "major_outage"
     assert checked(http.get(url(platform, f"/components/{vpn}")), 200)["status"] == "major_outage"
 
@@ -155,14 +183,17 @@ def test_a_patch_the_description_rejects_is_rejected(platform: StatuspagePlatfor
     assert not request_is_valid(spec(), PREFIX, answer.request)
     assert answer.status_code == 422
     assert platform.incident(inc["id"])["status"] == "investigating"
-    bad_component = http.patch(url(platform, f"/components/{inc['components'][0]['id']}"), json={"component": {"status": "down"}})
+    bad_component = http.patch(
+        url(platform, f"/components/{inc['components'][0]['id']}"), json={"component": {"status": "down"}}
+    )
     assert not request_is_valid(spec(), PREFIX, bad_component.request) and bad_component.status_code == 422
 
 
-def test_every_answer_the_connector_gets_matches_the_description(platform: StatuspagePlatform, recorded, monkeypatch) -> None:
+def test_every_answer_the_connector_gets_matches_the_description(
+    platform: StatuspagePlatform, recorded, monkeypatch
+) -> None:
     """The connector's whole life of a page incident, each exchange validated as it made it."""
-    from itsm_bridge.connectors.statuspage import StatuspageConnector
-    from itsm_bridge.connectors.statuspage import status_page_connector
+    from itsm_bridge.connectors.statuspage import StatuspageConnector, status_page_connector
     from itsm_bridge.model import Priority, State
     from tests.connectors.statuspage.test_statuspage import canary_incident
     from tests.connectors.statuspage.test_statuspage_responses import page_config
@@ -176,10 +207,18 @@ def test_every_answer_the_connector_gets_matches_the_description(platform: Statu
     conn.find("INC0001")
     list(conn.changed_since(None))
     conn.publish(canary_incident(priority=Priority.P2, state=State.RESOLVED), ref)
-    shapes = {(a.request.method, a.request.path_url.split("?")[0].replace(platform.page_id, "{page}").replace(ref.id, "{id}"))
-              for a in recorded}  # fmt: skip
-    assert {("GET", "/v1/pages/{page}"), ("GET", "/v1/pages/{page}/components"), ("GET", "/v1/pages/{page}/incidents"),
-            ("GET", "/v1/pages/{page}/incidents/unresolved"), ("POST", "/v1/pages/{page}/incidents"),
-            ("PATCH", "/v1/pages/{page}/incidents/{id}"), ("GET", "/v1/pages/{page}/incidents/{id}")} <= shapes  # fmt: skip
+    shapes = {
+        (a.request.method, a.request.path_url.split("?")[0].replace(platform.page_id, "{page}").replace(ref.id, "{id}"))
+        for a in recorded
+    }
+    assert {
+        ("GET", "/v1/pages/{page}"),
+        ("GET", "/v1/pages/{page}/components"),
+        ("GET", "/v1/pages/{page}/incidents"),
+        ("GET", "/v1/pages/{page}/incidents/unresolved"),
+        ("POST", "/v1/pages/{page}/incidents"),
+        ("PATCH", "/v1/pages/{page}/incidents/{id}"),
+        ("GET", "/v1/pages/{page}/incidents/{id}"),
+    } <= shapes
     for answer in recorded:
         validate_exchange(spec(), PREFIX, answer)

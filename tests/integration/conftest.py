@@ -6,8 +6,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -54,8 +55,12 @@ class Bridge:
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "itsm_bridge.cli", "--config", str(self.config_path), *args],
-            capture_output=True, text=True, env=self.env, timeout=timeout, cwd=ROOT,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=timeout,
+            cwd=ROOT,
+        )
 
     def sync_json(self, *args: str) -> tuple[int, dict[str, Any]]:
         r = self.run("--json", "sync", *args)
@@ -66,5 +71,11 @@ class Bridge:
 
     def writes(self) -> list[Any]:
         """Every write request the sandbox received so far."""
-        reads = ("/rest/api/3/search/jql", "/rest/api/3/search/approximate-count", "/rest/api/3/issue/bulkfetch")  # POSTs that only read
-        return [c for c in self.sandbox.calls() if c.method in ("POST", "PUT", "PATCH", "DELETE") and c.path not in reads]
+        reads = (
+            "/rest/api/3/search/jql",
+            "/rest/api/3/search/approximate-count",
+            "/rest/api/3/issue/bulkfetch",
+        )  # POSTs that only read
+        return [
+            c for c in self.sandbox.calls() if c.method in ("POST", "PUT", "PATCH", "DELETE") and c.path not in reads
+        ]

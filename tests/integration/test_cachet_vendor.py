@@ -81,8 +81,9 @@ def test_cachet_23_is_kept_up_to_date_by_putting_the_incident(cachet_bridge: Bri
     assert doctor.returncode == 0 and checks["version"]["ok"] and "2.3" in checks["version"]["detail"], doctor.stdout
     record = add_incident(sb, impact="1", urgency="1")
     assert cachet_bridge.sync_json()[0] == 0
-    sb.servicenow.update_incident(record["sys_id"], {"state": "6", "close_code": "Solved (Permanently)",
-                                                     "close_notes": "Queue drained."})  # fmt: skip
+    sb.servicenow.update_incident(
+        record["sys_id"], {"state": "6", "close_code": "Solved (Permanently)", "close_notes": "Queue drained."}
+    )
     code, summary = cachet_bridge.sync_json()
     assert code == 0 and summary["failed"] == 0, summary
     (made,) = sb.cachet.incidents()

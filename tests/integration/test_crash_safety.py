@@ -9,8 +9,6 @@ import sys
 import threading
 from pathlib import Path
 
-import pytest
-
 from itsm_bridge.correlation import label_for
 from itsm_bridge.sandbox.app import Sandbox
 from itsm_bridge.sandbox.config_writer import write_config
@@ -26,13 +24,16 @@ def seed(sb: Sandbox) -> list[str]:
     cis = {s: sb.servicenow.add_reference("cmdb_ci", s) for s in SERVICES}
     ids = []
     for i in range(N):
-        rec = sb.servicenow.insert_incident({
-            "short_description": f"Incident {i}: {SERVICES[i % 4]} errors",
-            "category": ["software", "network", "database", "hardware"][i % 4],
-            "cmdb_ci": cis[SERVICES[i % 4]],
-            "impact": str(1 + i % 3), "urgency": str(1 + (i // 3) % 3),
-            "state": ["1", "2", "3"][i % 3],
-        })  # fmt: skip
+        rec = sb.servicenow.insert_incident(
+            {
+                "short_description": f"Incident {i}: {SERVICES[i % 4]} errors",
+                "category": ["software", "network", "database", "hardware"][i % 4],
+                "cmdb_ci": cis[SERVICES[i % 4]],
+                "impact": str(1 + i % 3),
+                "urgency": str(1 + (i // 3) % 3),
+                "state": ["1", "2", "3"][i % 3],
+            }
+        )
         ids.append(rec["sys_id"])
     return ids
 
@@ -73,8 +74,14 @@ def start(tmp: Path, sb: Sandbox) -> tuple[Path, dict[str, str]]:
 
 
 def sync(cfg: Path, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "itsm_bridge.cli", "--config", str(cfg), "-q", "sync"],
-                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "itsm_bridge.cli", "--config", str(cfg), "-q", "sync"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def new_sandbox() -> Sandbox:

@@ -13,8 +13,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "itsm_bridge.cli", *args], capture_output=True, text=True,
-                          cwd=ROOT, env=env or dict(os.environ), timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "itsm_bridge.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env or dict(os.environ),
+        timeout=300,
+    )
 
 
 def test_demo_syncs_writes_nothing_the_second_time_and_brings_a_jira_resolve_back(tmp_path):
@@ -44,16 +50,28 @@ def test_doctor_reports_every_check_ok_against_the_sandbox(bridge):
 
 def test_doctor_exits_4_when_credentials_are_refused(bridge):
     env = {**bridge.env, "ITSM_SANDBOX_JIRA_TOKEN": "wrong-token"}
-    r = subprocess.run([sys.executable, "-m", "itsm_bridge.cli", "--config", str(bridge.config_path), "doctor"],
-                       capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-m", "itsm_bridge.cli", "--config", str(bridge.config_path), "doctor"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
     assert r.returncode == 4, r.stdout + r.stderr
     assert "jira" in r.stdout and "FAIL" in r.stdout and "wrong-token" not in r.stdout + r.stderr
 
 
 def test_doctor_exits_2_when_a_secret_is_missing(bridge):
     env = {k: v for k, v in bridge.env.items() if k != "ITSM_SANDBOX_SNOW_PASSWORD"}
-    r = subprocess.run([sys.executable, "-m", "itsm_bridge.cli", "--config", str(bridge.config_path), "doctor"],
-                       capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-m", "itsm_bridge.cli", "--config", str(bridge.config_path), "doctor"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
     assert r.returncode == 2 and "ITSM_SANDBOX_SNOW_PASSWORD" in r.stdout
 
 
@@ -66,8 +84,14 @@ def test_two_syncs_started_together_one_exits_3(bridge):
         bridge.sandbox.servicenow.insert_incident({"short_description": f"slow {i}", "category": "software"})
 
     def start() -> subprocess.Popen[str]:
-        return subprocess.Popen([sys.executable, "-m", "itsm_bridge.cli", "--config", str(bridge.config_path), "sync"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=bridge.env)  # fmt: skip
+        return subprocess.Popen(
+            [sys.executable, "-m", "itsm_bridge.cli", "--config", str(bridge.config_path), "sync"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env=bridge.env,
+        )
 
     first = start()
     deadline = time.monotonic() + 60

@@ -29,12 +29,16 @@ def synced_incident(bridge, **fields):
 def shown_everywhere(bridge, key, platform, refused, holder):
     """`status`, `audit` and `doctor` each name the refused record and the one holding the key."""
     status = json.loads(bridge.run("--json", "status").stdout)
-    assert [(c["key"], c["platform"], c["record"], c["holder"]) for c in status["key_conflicts"]] == [(key, platform, refused, holder)]
+    assert [(c["key"], c["platform"], c["record"], c["holder"]) for c in status["key_conflicts"]] == [
+        (key, platform, refused, holder)
+    ]
     assert [q["key"] for q in status["quarantined"]] == [key]
     audit = bridge.run("--json", "audit")
     found = [f for f in json.loads(audit.stdout)["findings"] if f["kind"] == "key_conflict"]
     assert audit.returncode == 1
-    assert [(f["key"], f["platform"], f["ref"], f["expected"], f["severity"]) for f in found] == [(key, platform, refused, holder, "block")]
+    assert [(f["key"], f["platform"], f["ref"], f["expected"], f["severity"]) for f in found] == [
+        (key, platform, refused, holder, "block")
+    ]
     doctor = bridge.run("--json", "doctor")
     failed = [c for c in json.loads(doctor.stdout)["checks"] if not c["ok"]]
     assert doctor.returncode == 1, doctor.stdout
@@ -78,13 +82,22 @@ def test_another_servicenow_record_naming_a_linked_key_overwrites_nothing(bridge
     key = record["number"]
     page = [(p["name"], p["status"]) for p in page_incidents_for(bridge.sandbox, key)]
     assert [status for _, status in page] == ["identified"]
-    intruder = add_incident(bridge.sandbox, short_description="Printer jam", state="6", close_code="Solved (Permanently)",
-                            close_notes="fixed", correlation_id=key, correlation_display=CORRELATION_DISPLAY)  # fmt: skip
+    intruder = add_incident(
+        bridge.sandbox,
+        short_description="Printer jam",
+        state="6",
+        close_code="Solved (Permanently)",
+        close_notes="fixed",
+        correlation_id=key,
+        correlation_display=CORRELATION_DISPLAY,
+    )
     before = len(bridge.writes())
     planned = bridge.run("--json", "plan")
     assert planned.returncode == 1
     blocked = json.loads(planned.stdout)["blocked"]
-    assert [(b["key"], b["ref"], b["findings"][0]["rule_id"]) for b in blocked] == [(key, intruder["sys_id"], "identity.key_conflict")]
+    assert [(b["key"], b["ref"], b["findings"][0]["rule_id"]) for b in blocked] == [
+        (key, intruder["sys_id"], "identity.key_conflict")
+    ]
     assert json.loads(planned.stdout)["actions"] == []
     code, summary = bridge.sync_json()
     assert code == 1 and summary["quarantined"] == 1, summary
@@ -105,15 +118,23 @@ def test_another_servicenow_record_naming_a_linked_key_overwrites_nothing(bridge
 def test_a_linked_record_whose_correlation_id_changes_stays_with_its_link_and_the_change_is_journaled(bridge):
     record, issue = synced_incident(bridge)
     for n in range(2):
-        bridge.sandbox.servicenow.update_incident(record["sys_id"], {
-            "correlation_id": "ELSEWHERE-1", "correlation_display": CORRELATION_DISPLAY, "short_description": f"VPN slow ({n})"})  # fmt: skip
+        bridge.sandbox.servicenow.update_incident(
+            record["sys_id"],
+            {
+                "correlation_id": "ELSEWHERE-1",
+                "correlation_display": CORRELATION_DISPLAY,
+                "short_description": f"VPN slow ({n})",
+            },
+        )
         r = bridge.run("--json", "sync")
         assert r.returncode == 0 and "Traceback" not in r.stderr, r.stdout + r.stderr
         assert bridge.sandbox.jira.issue(issue["key"])["fields"]["summary"] == f"VPN slow ({n})"
         settle(bridge)
     entries = json.loads(bridge.run("--json", "journal", "show", "--key", record["number"], "--last", "500").stdout)
     changed = [e for e in entries if e["kind"] == "finding" and e["payload"]["rule_id"] == "identity.key_changed"]
-    assert [(e["platform"], e["payload"]["value"]) for e in changed] == [("servicenow", "ELSEWHERE-1")]  # once, not every run
+    assert [(e["platform"], e["payload"]["value"]) for e in changed] == [
+        ("servicenow", "ELSEWHERE-1")
+    ]  # once, not every run
     assert bridge.run("--json", "journal", "verify").returncode == 0
 
 

@@ -30,8 +30,15 @@ def notes_on(bridge, key: str) -> list[str]:
 
 
 def test_starting_notes_go_by_their_own_calls_and_every_issue_and_note_is_made_once(bridge):
-    records = [add_incident(bridge.sandbox, short_description=f"with notes {n}", work_notes=f"looked at mx{n}",
-                            comments=f"we are on it {n}") for n in range(3)]  # fmt: skip
+    records = [
+        add_incident(
+            bridge.sandbox,
+            short_description=f"with notes {n}",
+            work_notes=f"looked at mx{n}",
+            comments=f"we are on it {n}",
+        )
+        for n in range(3)
+    ]
     records.append(add_incident(bridge.sandbox, short_description="no notes"))
     code, summary = bridge.sync_json()
     assert code == 0, summary
@@ -116,8 +123,12 @@ def test_an_issue_done_in_jira_without_a_resolution_syncs_back_without_inventing
     assert bridge.sync_json()[0] == 0
     key = jira_issue_for(bridge.sandbox, record["number"])["key"]
     creds = bridge.sandbox.jira.credentials()
-    moved = requests.post(f"{bridge.sandbox.jira.base_url}/rest/api/3/issue/{key}/transitions", json={"transition": {"id": "71"}},
-                          auth=(creds["email"], creds["token"]), timeout=10)  # Cancel, its screen left empty  # fmt: skip
+    moved = requests.post(
+        f"{bridge.sandbox.jira.base_url}/rest/api/3/issue/{key}/transitions",
+        json={"transition": {"id": "71"}},
+        auth=(creds["email"], creds["token"]),
+        timeout=10,
+    )  # Cancel, its screen left empty
     assert moved.status_code == 204 and bridge.sandbox.jira.issue(key)["fields"]["resolution"] is None
     settle(bridge)
     code, summary = bridge.sync_json()
@@ -128,8 +139,9 @@ def test_an_issue_done_in_jira_without_a_resolution_syncs_back_without_inventing
 
 
 def test_a_work_note_and_a_comment_of_one_text_are_both_copied_without_a_lookup(bridge):
-    record = add_incident(bridge.sandbox, short_description="flapping", work_notes="restarted the relay",
-                          comments="restarted the relay")  # fmt: skip
+    record = add_incident(
+        bridge.sandbox, short_description="flapping", work_notes="restarted the relay", comments="restarted the relay"
+    )
     code, summary = bridge.sync_json()
     assert code == 0, summary
     key = jira_issue_for(bridge.sandbox, record["number"])["key"]

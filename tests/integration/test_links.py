@@ -141,7 +141,10 @@ def test_demo_runs_twice_in_one_workdir(tmp_path):
 def test_links_refuse_an_unknown_platform_in_one_line(bridge):
     for args in (("unlink", "INC1", "jirra"), ("relink", "INC1", "jirra", "X-1")):
         r = bridge.run("links", *args)
-        assert r.returncode == 2 and r.stderr.strip() == "error: PLATFORM 'jirra' is not one of servicenow, jira, statuspage", r.stderr
+        assert (
+            r.returncode == 2
+            and r.stderr.strip() == "error: PLATFORM 'jirra' is not one of servicenow, jira, statuspage"
+        ), r.stderr
 
 
 def test_after_a_jira_reset_hands_out_ids_again_a_recreate_links_the_new_issue_and_holds_the_stale_link(bridge):

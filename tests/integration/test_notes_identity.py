@@ -48,7 +48,9 @@ def test_a_persons_note_that_begins_with_the_marker_text_syncs_both_ways(bridge)
     record = add_incident(bridge.sandbox)
     assert bridge.sync_json()[0] == 0
     issue = jira_issue_for(bridge.sandbox, record["number"])["key"]
-    bridge.sandbox.servicenow.update_incident(record["sys_id"], {"work_notes": f"{NOTE_MARKER} (jira) from the runbook: restart"}, user="ana")
+    bridge.sandbox.servicenow.update_incident(
+        record["sys_id"], {"work_notes": f"{NOTE_MARKER} (jira) from the runbook: restart"}, user="ana"
+    )
     jira_comment_by_a_person(bridge.sandbox, issue, f"{NOTE_MARKER} pasted from chat: disk full")
     settle(bridge)
     code, summary = bridge.sync_json()

@@ -11,8 +11,9 @@ from tests.pg import needs_pg, pg_url  # noqa: F401 (pg_url: a fixture)
 
 @needs_pg
 def test_a_sync_on_postgresql_keeps_what_it_learned_of_jira(bridge, pg_url):
-    bridge.config_path.write_text(bridge.config_path.read_text().replace(
-        f"sqlite:///{bridge.config_path.with_suffix('.sqlite')}", pg_url))
+    bridge.config_path.write_text(
+        bridge.config_path.read_text().replace(f"sqlite:///{bridge.config_path.with_suffix('.sqlite')}", pg_url)
+    )
     record = add_incident(bridge.sandbox)
     code, summary = bridge.sync_json()
     assert code == 0 and summary["created"] == 1, summary

@@ -9,8 +9,8 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -66,7 +66,9 @@ def _upgrade_keeps_runs_and_writes_no_duplicate_and_no_echo(bridge: Bridge, stat
 
     retried = bridge.run("--json", "retry")  # the write the v2 run failed (a Jira update) is made now
     summary = json.loads(retried.stdout)
-    assert retried.returncode == 0 and summary["updated"] == 1 and summary["created"] == 0, retried.stdout + retried.stderr
+    assert retried.returncode == 0 and summary["updated"] == 1 and summary["created"] == 0, (
+        retried.stdout + retried.stderr
+    )
     issue = next(i for i in bridge.sandbox.jira.issues() if i["fields"]["summary"] == "Mail stopped")
     assert issue is not None
 
@@ -82,7 +84,9 @@ def _upgrade_keeps_runs_and_writes_no_duplicate_and_no_echo(bridge: Bridge, stat
 
 def test_a_version_2_sqlite_store_upgrades_in_place(resumed, tmp_path, monkeypatch):
     bridge = _bridge(resumed, tmp_path, monkeypatch, None)
-    _upgrade_keeps_runs_and_writes_no_duplicate_and_no_echo(bridge, f"sqlite:///{bridge.config_path.with_suffix('.sqlite')}")
+    _upgrade_keeps_runs_and_writes_no_duplicate_and_no_echo(
+        bridge, f"sqlite:///{bridge.config_path.with_suffix('.sqlite')}"
+    )
 
 
 @needs_pg

@@ -37,7 +37,9 @@ def jira_issue_for(sandbox, key):
 
 
 def page_incidents_for(sandbox, key):
-    return [i for i in sandbox.statuspage.incidents() if (i.get("metadata") or {}).get("itsm_bridge", {}).get("key") == key]
+    return [
+        i for i in sandbox.statuspage.incidents() if (i.get("metadata") or {}).get("itsm_bridge", {}).get("key") == key
+    ]
 
 
 def settle(bridge):
@@ -82,7 +84,9 @@ def test_a_quiet_cycle_costs_one_read_page_per_source_and_nothing_else(bridge):
     assert bridge.sync_json()[0] == 0  # the first from a Jira watermark: learns the user's time zone, once
     bridge.sandbox.clear_calls()
     code, summary = bridge.sync_json()
-    assert code == 0 and summary["api_calls"] == {"servicenow": 1, "jira": 1, "statuspage": 0}, [(c.method, c.path) for c in bridge.sandbox.calls()]
+    assert code == 0 and summary["api_calls"] == {"servicenow": 1, "jira": 1, "statuspage": 0}, [
+        (c.method, c.path) for c in bridge.sandbox.calls()
+    ]
     paths = sorted(f"{c.method} {c.path}" for c in bridge.sandbox.calls())
     assert paths == ["GET /api/now/table/incident", "POST /rest/api/3/search/jql"]  # no myself, no journal, no page
 
@@ -114,9 +118,12 @@ def test_a_state_change_moves_the_jira_issue_from_the_status_last_synced_without
     code, summary = bridge.sync_json()
     assert code == 0 and summary["transitioned"] == 1
     shapes = Counter(re.sub(r"/\d+", "/N", f"{c.method} {c.path}") for c in bridge.sandbox.calls("jira"))
-    assert shapes == {"POST /rest/api/N/search/jql": 1, "POST /rest/api/N/issue/N/transitions": 1,
-                      "POST /rest/api/N/issue/bulkfetch": 1,
-                      "GET /rest/api/N/issue/N/transitions": 1}  # the first move from this status: learned once, kept  # fmt: skip
+    assert shapes == {
+        "POST /rest/api/N/search/jql": 1,
+        "POST /rest/api/N/issue/N/transitions": 1,
+        "POST /rest/api/N/issue/bulkfetch": 1,
+        "GET /rest/api/N/issue/N/transitions": 1,
+    }  # the first move from this status: learned once, kept
     assert jira_issue_for(bridge.sandbox, record["number"])["fields"]["status"]["name"] == "Pending"
 
 
@@ -180,7 +187,10 @@ def test_unmapped_category_is_quarantined_and_retry_releases_it_after_a_fix(brid
     listed = bridge.run("--json", "quarantine", "list")
     assert bad["number"] in listed.stdout and good["number"] not in listed.stdout
     text = bridge.config_path.read_text()
-    text = text.replace('[taxonomy.categories.Inquiry]\n', '[taxonomy.categories.Facilities]\nservicenow = "facilities"\njira = "Facilities"\n\n[taxonomy.categories.Inquiry]\n')
+    text = text.replace(
+        "[taxonomy.categories.Inquiry]\n",
+        '[taxonomy.categories.Facilities]\nservicenow = "facilities"\njira = "Facilities"\n\n[taxonomy.categories.Inquiry]\n',
+    )
     bridge.config_path.write_text(text)
     r = bridge.run("--json", "retry")
     assert r.returncode == 0, r.stdout + r.stderr + bridge.run("--json", "quarantine", "list").stdout
@@ -201,7 +211,7 @@ def test_journal_verify_fails_after_one_byte_changes(bridge):
     add_incident(bridge.sandbox)
     assert bridge.sync_json()[0] == 0
     assert bridge.run("journal", "verify").returncode == 0
-    db = bridge.config.state_url[len("sqlite:///"):]
+    db = bridge.config.state_url[len("sqlite:///") :]
     con = sqlite3.connect(db)
     payload = con.execute("SELECT payload FROM journal WHERE seq = 2").fetchone()[0]
     con.execute("UPDATE journal SET payload = ? WHERE seq = 2", (payload.replace("o", "0", 1),))
@@ -250,7 +260,9 @@ def test_apply_refuses_a_stale_action(bridge, tmp_path):
     settle(bridge)
     assert bridge.sync_json()[0] == 0  # cursors past our own writes: the plan will not read Jira
     settle(bridge)
-    bridge.sandbox.servicenow.update_incident(record["sys_id"], {"short_description": "Mail delivery delayed (all offices)"})
+    bridge.sandbox.servicenow.update_incident(
+        record["sys_id"], {"short_description": "Mail delivery delayed (all offices)"}
+    )
     plan_file = tmp_path / "plan.json"
     assert bridge.run("plan", "--out", str(plan_file)).returncode == 0
     issue = jira_issue_for(bridge.sandbox, record["number"])
@@ -301,12 +313,22 @@ def test_dry_run_only_and_limit(bridge):
 
 
 def test_a_page_incident_published_before_is_found_by_key_and_resolved(bridge):
-    record = add_incident(bridge.sandbox, impact="1", urgency="1", state="6", close_code="Solved (Permanently)",
-                          close_notes="Failed over to mx3.")  # fmt: skip
-    stale = bridge.sandbox.statuspage.create_incident({
-        "name": "Mail delays", "status": "investigating", "body": "Investigating.",
-        "metadata": {"itsm_bridge": {"key": record["number"]}},
-    })  # fmt: skip
+    record = add_incident(
+        bridge.sandbox,
+        impact="1",
+        urgency="1",
+        state="6",
+        close_code="Solved (Permanently)",
+        close_notes="Failed over to mx3.",
+    )
+    stale = bridge.sandbox.statuspage.create_incident(
+        {
+            "name": "Mail delays",
+            "status": "investigating",
+            "body": "Investigating.",
+            "metadata": {"itsm_bridge": {"key": record["number"]}},
+        }
+    )
     code, summary = bridge.sync_json()
     assert code == 0, summary
     assert bridge.sandbox.statuspage.incident(stale["id"])["status"] == "resolved"
@@ -331,7 +353,9 @@ def test_an_impact_change_in_servicenow_moves_the_jira_priority(bridge):
 
 def test_a_warning_rule_on_create_is_shown_by_plan_and_does_not_block(bridge):
     with bridge.config_path.open("a") as fh:
-        fh.write('\n[[rules.required]]\nstep = "create"\nfields = ["assignee"]\nplatforms = ["jira"]\nseverity = "warn"\n')
+        fh.write(
+            '\n[[rules.required]]\nstep = "create"\nfields = ["assignee"]\nplatforms = ["jira"]\nseverity = "warn"\n'
+        )
     record = add_incident(bridge.sandbox)
     r = bridge.run("--json", "plan")
     assert r.returncode == 0, r.stderr

@@ -63,7 +63,9 @@ def test_unreadable_kept_facts_are_learned_again(bridge):
 def test_an_open_create_intent_for_a_refused_key_is_quarantined_not_raised_on_every_run(bridge):
     store = open_from_config(bridge.config)
     try:  # what a kill -9 leaves: an intent with no outcome, for a key Jira cannot be asked about
-        store.append("killed", "intent", {"changes": {}, "rule": "new incident"}, key=BAD_KEY, platform="jira", action="create")
+        store.append(
+            "killed", "intent", {"changes": {}, "rule": "new incident"}, key=BAD_KEY, platform="jira", action="create"
+        )
     finally:
         store.close()
     record = add_incident(bridge.sandbox)
@@ -109,11 +111,14 @@ def test_a_key_linked_to_one_page_incident_while_a_killed_run_made_another_settl
     # An overlapping run published the key again and was killed before its outcome was journaled.
     store = open_from_config(bridge.config)
     try:
-        store.append("raced", "intent", {"changes": {}, "rule": "publish"}, key=key, platform="statuspage", action="publish")
+        store.append(
+            "raced", "intent", {"changes": {}, "rule": "publish"}, key=key, platform="statuspage", action="publish"
+        )
     finally:
         store.close()
-    other = bridge.sandbox.statuspage.create_incident({"name": linked["name"], "status": "identified",
-                                                      "metadata": {"itsm_bridge": {"key": key}}})  # fmt: skip
+    other = bridge.sandbox.statuspage.create_incident(
+        {"name": linked["name"], "status": "identified", "metadata": {"itsm_bridge": {"key": key}}}
+    )
 
     for _ in range(2):
         code, summary = bridge.sync_json()

@@ -14,10 +14,22 @@ from itsm_bridge.sandbox.jira.store import adf_text, text_adf
 SERVICES = ("Email", "VPN", "Payments API", "Web Portal")
 CATEGORIES = ("software", "network", "database", "hardware")
 SNOW_STATE = {"1": "new", "2": "in_progress", "3": "on_hold", "6": "resolved", "7": "closed"}
-JIRA_STATE = {"Open": "new", "Work in progress": "in_progress", "Pending": "on_hold", "Resolved": "resolved", "Closed": "closed"}
+JIRA_STATE = {
+    "Open": "new",
+    "Work in progress": "in_progress",
+    "Pending": "on_hold",
+    "Resolved": "resolved",
+    "Closed": "closed",
+}
 JIRA_OF = {v: k for k, v in JIRA_STATE.items()}
 JIRA_PRIORITY = {"1": "Highest", "2": "High", "3": "Medium", "4": "Low", "5": "Lowest"}
-PUBLIC = {"new": "investigating", "in_progress": "identified", "on_hold": "monitoring", "resolved": "resolved", "closed": "resolved"}
+PUBLIC = {
+    "new": "investigating",
+    "in_progress": "identified",
+    "on_hold": "monitoring",
+    "resolved": "resolved",
+    "closed": "resolved",
+}
 DESCRIPTION_CANARY = "CANARY-internal-description-7f3a"
 NOTE_CANARY = "CANARY-work-note-91c2"
 
@@ -41,12 +53,17 @@ def seed_incidents(sb: Sandbox, rng: random.Random, n: int) -> list[str]:
         title = f"Incident {i}: {SERVICES[i % 4]} errors"
         if i == 0:
             title += ' <script>alert("x")</script> [click](javascript:alert(1))'
-        rec = sb.servicenow.insert_incident({
-            "short_description": title,
-            "description": f"Seen on db7.corp; {DESCRIPTION_CANARY}",
-            "category": CATEGORIES[i % 4], "cmdb_ci": cis[SERVICES[i % 4]],
-            "impact": str(rng.randint(1, 3)), "urgency": str(rng.randint(1, 2)), "state": "2",
-        })  # fmt: skip
+        rec = sb.servicenow.insert_incident(
+            {
+                "short_description": title,
+                "description": f"Seen on db7.corp; {DESCRIPTION_CANARY}",
+                "category": CATEGORIES[i % 4],
+                "cmdb_ci": cis[SERVICES[i % 4]],
+                "impact": str(rng.randint(1, 3)),
+                "urgency": str(rng.randint(1, 2)),
+                "state": "2",
+            }
+        )
         ids.append(rec["sys_id"])
     return ids
 
@@ -67,7 +84,9 @@ def human_round(sb: Sandbox, ids: list[str], rng: random.Random, round_no: int) 
             continue
         tag = f"r{round_no}-{n}-{rng.randrange(10**6)}"
         if rng.random() < 0.35:
-            made.append(_snow(sb, sys_id, round_no, number, "title", f"{snow['short_description'].split(' ~')[0]} ~{tag}"))
+            made.append(
+                _snow(sb, sys_id, round_no, number, "title", f"{snow['short_description'].split(' ~')[0]} ~{tag}")
+            )
         if rng.random() < 0.3:
             made.append(_snow(sb, sys_id, round_no, number, "state", "3" if snow["state"] == "2" else "2"))
         if rng.random() < 0.25:
@@ -117,9 +136,16 @@ def page_incidents(sb: Sandbox, number: str, cachet_links: dict[str, str] | None
     """The page incidents of `number`: Statuspage's by their metadata; with `cachet_links` (the
     store's links, as Cachet keeps no metadata), Cachet's, its status as a word."""
     if cachet_links is None:
-        return [i for i in sb.statuspage.incidents() if (i.get("metadata") or {}).get("itsm_bridge", {}).get("key") == number]
-    return [{**i, "status": CACHET_STATUS.get(i["status"], str(i["status"]))} for i in sb.cachet.incidents()
-            if str(i["id"]) == cachet_links.get(number)]  # fmt: skip
+        return [
+            i
+            for i in sb.statuspage.incidents()
+            if (i.get("metadata") or {}).get("itsm_bridge", {}).get("key") == number
+        ]
+    return [
+        {**i, "status": CACHET_STATUS.get(i["status"], str(i["status"]))}
+        for i in sb.cachet.incidents()
+        if str(i["id"]) == cachet_links.get(number)
+    ]
 
 
 def normalized(sb: Sandbox, ids: list[str], cachet_links: dict[str, str] | None = None) -> dict[str, Any]:
@@ -131,14 +157,20 @@ def normalized(sb: Sandbox, ids: list[str], cachet_links: dict[str, str] | None 
         key = jira_key(sb, number)
         jira = sb.jira.issue(key)["fields"] if key else {}
         out[number] = {
-            "servicenow": {k: snow[k] for k in ("short_description", "state", "impact", "urgency", "priority", "close_code")},
+            "servicenow": {
+                k: snow[k] for k in ("short_description", "state", "impact", "urgency", "priority", "close_code")
+            },
             "jira": {
                 "summary": jira.get("summary"),
                 "status": (jira.get("status") or {}).get("name"),
                 "priority": (jira.get("priority") or {}).get("name"),
-                "resolution": (jira.get("resolution") or {}).get("name") if isinstance(jira.get("resolution"), dict) else jira.get("resolution"),
+                "resolution": (jira.get("resolution") or {}).get("name")
+                if isinstance(jira.get("resolution"), dict)
+                else jira.get("resolution"),
             },
-            "notes": sorted(_human_notes(snow_note_texts(sb, sys_id)) + _human_notes(jira_comment_texts(sb, key) if key else [])),
+            "notes": sorted(
+                _human_notes(snow_note_texts(sb, sys_id)) + _human_notes(jira_comment_texts(sb, key) if key else [])
+            ),
             "page": sorted((p["name"], p["status"]) for p in page_incidents(sb, number, cachet_links)),
         }
     return out

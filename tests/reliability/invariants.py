@@ -102,10 +102,13 @@ def secrets_of(world: World) -> list[str]:
     creds = world.sandbox.info()["credentials"]
     snow, jira = creds["servicenow"], creds["jira"]
     return [
-        snow["password"], jira["token"], creds["statuspage"]["api_key"], creds["cachet"]["token"],
+        snow["password"],
+        jira["token"],
+        creds["statuspage"]["api_key"],
+        creds["cachet"]["token"],
         base64.b64encode(f"{snow['user']}:{snow['password']}".encode()).decode(),
         base64.b64encode(f"{jira['email']}:{jira['token']}".encode()).decode(),
-    ]  # fmt: skip
+    ]
 
 
 def journal_text(world: World) -> str:

@@ -13,11 +13,12 @@ import logging
 import os
 import random
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from itsm_bridge import config as config_module
 from itsm_bridge import http as http_module
@@ -57,10 +58,15 @@ class Schedule:
         profiles = {p: _profile(rng) for p in PLATFORMS}
         skew = {p: timedelta(seconds=rng.randint(-600, 600)) for p in PLATFORMS}
         return cls(
-            seed=seed, profiles=profiles, skew=skew, zone=rng.choice(ZONES),
-            search_lag_s=round(rng.uniform(0.0, 0.6), 2), throttle_420=rng.random() < 0.5,
-            incidents=rng.randint(3, 6), rounds=rng.randint(2, 3),
-        )  # fmt: skip
+            seed=seed,
+            profiles=profiles,
+            skew=skew,
+            zone=rng.choice(ZONES),
+            search_lag_s=round(rng.uniform(0.0, 0.6), 2),
+            throttle_420=rng.random() < 0.5,
+            incidents=rng.randint(3, 6),
+            rounds=rng.randint(2, 3),
+        )
 
     def clean(self) -> Schedule:
         """The same seed (same edits) with no faults."""
@@ -167,7 +173,11 @@ class World:
         return total
 
     def writes(self) -> int:
-        return sum(1 for c in self.sandbox.calls() if c.method in ("POST", "PUT", "PATCH", "DELETE") and c.path not in READ_POSTS)
+        return sum(
+            1
+            for c in self.sandbox.calls()
+            if c.method in ("POST", "PUT", "PATCH", "DELETE") and c.path not in READ_POSTS
+        )
 
     def wait_search_lag(self) -> None:
         """Let Jira's index catch up with the last writes: the lag is time passing, not an event."""

@@ -22,10 +22,11 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -36,8 +37,15 @@ from itsm_bridge.watermark import Watermark
 from tests.reliability import edits
 from tests.reliability.invariants import divergence, duplicates, lost_updates
 from tests.reliability.schedule import (
-    READ_POSTS, Result, Schedule, World, compressed_backoff, environment, process_zone, sync_until_clean,
-)  # fmt: skip
+    READ_POSTS,
+    Result,
+    Schedule,
+    World,
+    compressed_backoff,
+    environment,
+    process_zone,
+    sync_until_clean,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 9  # faults on every platform, lost create/update answers on ServiceNow and Jira, Lord Howe
@@ -46,9 +54,11 @@ SEED = 9  # faults on every platform, lost create/update answers on ServiceNow a
 SPREAD = timedelta(minutes=3)
 # The CLI's own entry point with the no-Retry-After backoff shortened as in-process schedules have
 # it (tests/reliability/schedule.py compressed_backoff): the same code path, seconds not minutes.
-CLI = ("from tests.reliability.schedule import compressed_backoff\n"
-       "from itsm_bridge.cli import main\n"
-       "with compressed_backoff():\n    main()\n")  # fmt: skip
+CLI = (
+    "from tests.reliability.schedule import compressed_backoff\n"
+    "from itsm_bridge.cli import main\n"
+    "with compressed_backoff():\n    main()\n"
+)
 
 
 def set_clocks(world: World, behind: timedelta) -> None:
@@ -88,8 +98,14 @@ class KillAfter:
 
 def cli(world: World, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, **world.env, "TZ": world.schedule.zone, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-c", CLI, "--config", str(world.config_path), *args],
-                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-c", CLI, "--config", str(world.config_path), *args],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def state_file(world: World) -> Path:
@@ -123,18 +139,30 @@ def unconfirmed_changes_left_behind(world: World) -> list[str]:
             shadow = shadows.get(key) if key else None
             confirmed = shadow is not None and shadow.versions.get(platform) == record.version
             if not confirmed and rid not in next_read[platform]:
-                missed.append(f"{platform} {rid} ({key}) at version {record.version}: "
-                              f"shadow has {shadow.versions.get(platform) if shadow else None}, cursor {cursors[platform].value}")  # fmt: skip
+                missed.append(
+                    f"{platform} {rid} ({key}) at version {record.version}: "
+                    f"shadow has {shadow.versions.get(platform) if shadow else None}, cursor {cursors[platform].value}"
+                )
     return missed
 
 
 def new_incidents(world: World, n: int) -> list[str]:
     """Incidents raised after the first sync: the killed run creates as well as updates."""
     ci = world.sandbox.servicenow.add_reference("cmdb_ci", "Email")
-    return [world.sandbox.servicenow.insert_incident({
-        "short_description": f"Late incident {i}: Email bounces", "description": f"on mx2; {edits.DESCRIPTION_CANARY}",
-        "category": "software", "cmdb_ci": ci, "impact": "1", "urgency": str(1 + i % 2), "state": "2",
-    })["sys_id"] for i in range(n)]  # fmt: skip
+    return [
+        world.sandbox.servicenow.insert_incident(
+            {
+                "short_description": f"Late incident {i}: Email bounces",
+                "description": f"on mx2; {edits.DESCRIPTION_CANARY}",
+                "category": "software",
+                "cmdb_ci": ci,
+                "impact": "1",
+                "urgency": str(1 + i % 2),
+                "state": "2",
+            }
+        )["sys_id"]
+        for i in range(n)
+    ]
 
 
 def crash_and_recover(tmp_path: Path, k: int, seed: int = SEED) -> dict[str, Any]:
@@ -200,7 +228,11 @@ def converge_and_check(world: World, result: Result) -> dict[str, Any]:
         sync_until_clean(world, result)
     verify = cli(world, "journal", "verify")
     out, err = verify.communicate(timeout=60)
-    return {"journal verify": (verify.returncode, out + err), "duplicates": duplicates(world), "divergence": divergence(world)}
+    return {
+        "journal verify": (verify.returncode, out + err),
+        "duplicates": duplicates(world),
+        "divergence": divergence(world),
+    }
 
 
 def assert_recovered(found: dict[str, Any], k: int) -> None:

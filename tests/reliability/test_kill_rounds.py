@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import random
 import signal
-import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -27,7 +27,15 @@ from itsm_bridge.errors import BridgeError
 from itsm_bridge.sandbox.core import Request, Response
 from itsm_bridge.store import open_from_config
 from tests.reliability import edits
-from tests.reliability.schedule import READ_POSTS, Result, Schedule, World, compressed_backoff, environment, process_zone
+from tests.reliability.schedule import (
+    READ_POSTS,
+    Result,
+    Schedule,
+    World,
+    compressed_backoff,
+    environment,
+    process_zone,
+)
 from tests.reliability.test_crash_under_faults import cli, converge_and_check, new_incidents
 
 SEED = 11
@@ -73,10 +81,19 @@ class Killer:
 def poison(world: World) -> dict[str, str]:
     """sys_id -> what holds it: a key no label or query can carry, a category mapped to nothing."""
     snow = world.sandbox.servicenow
-    bad_key = snow.insert_incident({"short_description": "Key not usable", "category": "software", "impact": "1",
-                                    "urgency": "1", "correlation_id": "VPN down^x", "correlation_display": "itsm-bridge"})
-    unmapped = snow.insert_incident({"short_description": "Unmapped category", "category": "not-a-category",
-                                     "impact": "2", "urgency": "2"})  # fmt: skip
+    bad_key = snow.insert_incident(
+        {
+            "short_description": "Key not usable",
+            "category": "software",
+            "impact": "1",
+            "urgency": "1",
+            "correlation_id": "VPN down^x",
+            "correlation_display": "itsm-bridge",
+        }
+    )
+    unmapped = snow.insert_incident(
+        {"short_description": "Unmapped category", "category": "not-a-category", "impact": "2", "urgency": "2"}
+    )
     return {bad_key["sys_id"]: "cannot link records", unmapped["sys_id"]: "not-a-category"}
 
 
@@ -121,7 +138,9 @@ def unsynced_without_reason(world: World, held: dict[str, str]) -> list[str]:
                 continue
             platforms = {r.platform for r in store.links(number)}
             if q is None and not ({"servicenow", "jira"} <= platforms and store.shadow(number) is not None):
-                problems.append(f"{number}: linked on {sorted(platforms)}, shadow {store.shadow(number) is not None}, not held")
+                problems.append(
+                    f"{number}: linked on {sorted(platforms)}, shadow {store.shadow(number) is not None}, not held"
+                )
         if store.open_intents():
             problems.append(f"{len(store.open_intents())} intent(s) left open")
         return problems
@@ -133,7 +152,9 @@ def play(tmp_path: Path, seed: int, rounds: int, faults: bool) -> dict[str, Any]
     schedule = Schedule.from_seed(seed)
     # Clocks agree here: a platform clock ahead of ours keeps its cursor still until ours catches
     # up (by design), and the poison would be read and held again each cycle. Skew has its tests.
-    schedule = replace(schedule if faults else schedule.clean(), search_lag_s=0.1, skew={p: timedelta(0) for p in schedule.skew})
+    schedule = replace(
+        schedule if faults else schedule.clean(), search_lag_s=0.1, skew={p: timedelta(0) for p in schedule.skew}
+    )
     world = World(tmp_path, schedule)
     rng = random.Random(seed)
     result = Result(schedule)
@@ -176,5 +197,7 @@ def test_rounds_of_kill_9_and_edits_then_everything_synced_or_quarantined_with_a
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("seed", "faults"), [(SEED, False), (3, True), (9, True), (17, True)])
-def test_twenty_rounds_of_kill_9_then_everything_synced_or_quarantined_with_a_reason(seed: int, faults: bool, tmp_path: Path) -> None:
+def test_twenty_rounds_of_kill_9_then_everything_synced_or_quarantined_with_a_reason(
+    seed: int, faults: bool, tmp_path: Path
+) -> None:
     assert_converged(play(tmp_path, seed, rounds=20, faults=faults), 20)

@@ -20,8 +20,14 @@ def test_overlapping_runs_one_exits_3_and_a_killed_runs_lock_is_recovered(tmp_pa
         first = sync(cfg, env)
         try:
             assert stall.reached.wait(60), "the first run never wrote"
-            second = subprocess.run([sys.executable, "-m", "itsm_bridge.cli", "--config", str(cfg), "sync"],
-                                    env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)  # fmt: skip
+            second = subprocess.run(
+                [sys.executable, "-m", "itsm_bridge.cli", "--config", str(cfg), "sync"],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert second.returncode == 3 and "another run holds the lock" in second.stderr
         finally:
             first.send_signal(signal.SIGKILL)

@@ -17,10 +17,11 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -52,7 +53,9 @@ class MidRead:
             resp = dispatch(req)
             if req.method == "GET" and req.path == LIST and resp.status == 200 and not self.done.is_set():
                 self.done.set()
-                self.edit([r["sys_id"] if isinstance(r["sys_id"], str) else r["sys_id"]["value"] for r in resp.body["result"]])
+                self.edit(
+                    [r["sys_id"] if isinstance(r["sys_id"], str) else r["sys_id"]["value"] for r in resp.body["result"]]
+                )
             return resp
 
         platform.dispatch = hooked  # type: ignore[method-assign]
@@ -65,8 +68,9 @@ class MidRead:
             title = f"edited during the read {n}"
             self.sandbox.servicenow.update_incident(sys_id, {"short_description": title})
             self.edited[sys_id] = title
-        row = self.sandbox.servicenow.insert_incident({"short_description": "inserted during the read", "impact": "3",
-                                                      "urgency": "3", "category": "software"})  # fmt: skip
+        row = self.sandbox.servicenow.insert_incident(
+            {"short_description": "inserted during the read", "impact": "3", "urgency": "3", "category": "software"}
+        )
         self.inserted.append(row["sys_id"])
 
 
@@ -82,8 +86,14 @@ def configure(sb: Sandbox, tmp: Path, page_size: int) -> tuple[Path, dict[str, s
 
 
 def sync(cfg: Path, env: dict[str, str]) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-m", "itsm_bridge.cli", "--config", str(cfg), "--json", "sync"],
-                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "itsm_bridge.cli", "--config", str(cfg), "--json", "sync"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     summary: dict[str, Any] = json.loads(done.stdout)
     return summary
@@ -91,9 +101,13 @@ def sync(cfg: Path, env: dict[str, str]) -> dict[str, Any]:
 
 def insert(sb: Sandbox, n: int, when: Callable[[int], datetime]) -> list[str]:
     """n P5 incidents (Jira only: no page incident, no transition: one create each)."""
-    return [sb.servicenow.insert_incident({"short_description": f"boundary {i}", "impact": "3", "urgency": "3",
-                                           "category": "software", "state": "1"}, updated_on=when(i))["sys_id"]
-            for i in range(n)]  # fmt: skip
+    return [
+        sb.servicenow.insert_incident(
+            {"short_description": f"boundary {i}", "impact": "3", "urgency": "3", "category": "software", "state": "1"},
+            updated_on=when(i),
+        )["sys_id"]
+        for i in range(n)
+    ]
 
 
 @pytest.fixture
@@ -127,7 +141,9 @@ def play(sb: Sandbox, tmp: Path, n: int, page_size: int, spread_s: int, stopped:
     assert len(sb.jira.issues()) == len(every)
     for sys_id, title in mid.edited.items():
         number = sb.servicenow.incident(sys_id)["number"]
-        assert per_label[label_for(number)][0]["fields"]["summary"] == title, f"{number}: the edit made during the read was lost"
+        assert per_label[label_for(number)][0]["fields"]["summary"] == title, (
+            f"{number}: the edit made during the read was lost"
+        )
     assert first["failed"] == second_cycle["failed"] == 0
 
 

@@ -17,10 +17,11 @@ import random
 import re
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -47,7 +48,9 @@ def refuse_poison(world: World) -> None:
     dispatch = platform.dispatch
 
     def hooked(req: Request) -> Response:
-        single = (req.method == "POST" and req.path.endswith("/issue")) or (req.method == "PUT" and EDIT.search(req.path))
+        single = (req.method == "POST" and req.path.endswith("/issue")) or (
+            req.method == "PUT" and EDIT.search(req.path)
+        )
         if single and POISON in req.body.decode():
             return Response(400, {"errorMessages": [], "errors": REFUSAL})
         if req.method == "POST" and req.path.endswith("/issue/bulk") and POISON in req.body.decode():
@@ -63,9 +66,14 @@ def _bulk_without_poison(dispatch: Callable[[Request], Response], req: Request) 
     resp = dispatch(replace(req, body=json.dumps({"issueUpdates": [u for _, u in healthy]}).encode()))
     answer = resp.body if isinstance(resp.body, dict) else {"issues": [], "errors": []}
     errors = [{**e, "failedElementNumber": healthy[e["failedElementNumber"]][0]} for e in answer.get("errors") or []]
-    errors += [{"status": 400, "failedElementNumber": n, "elementErrors": {"errorMessages": [], "errors": REFUSAL}}
-               for n, u in enumerate(updates) if POISON in json.dumps(u)]  # fmt: skip
-    return Response(201, {"issues": answer.get("issues") or [], "errors": sorted(errors, key=lambda e: e["failedElementNumber"])})
+    errors += [
+        {"status": 400, "failedElementNumber": n, "elementErrors": {"errorMessages": [], "errors": REFUSAL}}
+        for n, u in enumerate(updates)
+        if POISON in json.dumps(u)
+    ]
+    return Response(
+        201, {"issues": answer.get("issues") or [], "errors": sorted(errors, key=lambda e: e["failedElementNumber"])}
+    )
 
 
 @pytest.fixture
@@ -78,10 +86,24 @@ def poisoned(tmp_path: Path) -> Iterator[tuple[World, list[str], dict[str, str]]
             healthy = edits.seed_incidents(world.sandbox, random.Random(5), 12)
             snow = world.sandbox.servicenow
             poison = {
-                "validation": snow.insert_incident({"short_description": "Unmapped category", "category": "not-a-category",
-                                                    "impact": "3", "urgency": "3", "state": "2"})["sys_id"],  # fmt: skip
-                "write": snow.insert_incident({"short_description": f"{POISON}: Jira refuses this one", "category": "software",
-                                               "impact": "1", "urgency": "1", "state": "2"})["sys_id"],  # fmt: skip
+                "validation": snow.insert_incident(
+                    {
+                        "short_description": "Unmapped category",
+                        "category": "not-a-category",
+                        "impact": "3",
+                        "urgency": "3",
+                        "state": "2",
+                    }
+                )["sys_id"],
+                "write": snow.insert_incident(
+                    {
+                        "short_description": f"{POISON}: Jira refuses this one",
+                        "category": "software",
+                        "impact": "1",
+                        "urgency": "1",
+                        "state": "2",
+                    }
+                )["sys_id"],
             }
             world.incidents = healthy + list(poison.values())
             refuse_poison(world)
@@ -91,14 +113,24 @@ def poisoned(tmp_path: Path) -> Iterator[tuple[World, list[str], dict[str, str]]
 
 
 def cli_sync(world: World, command: str = "sync") -> tuple[int, dict[str, Any]]:
-    done = subprocess.run([sys.executable, "-m", "itsm_bridge.cli", "--config", str(world.config_path), "--json", command],
-                          env={**os.environ, **world.env}, cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "itsm_bridge.cli", "--config", str(world.config_path), "--json", command],
+        env={**os.environ, **world.env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return done.returncode, json.loads(done.stdout)
 
 
 def creates(world: World, since: int = 0) -> list[str]:
     """Bodies of Jira create calls (single or bulk) after the first `since` calls."""
-    return [c.body for c in world.sandbox.calls("jira")[since:] if c.method == "POST" and c.path.endswith(("/issue", "/issue/bulk"))]
+    return [
+        c.body
+        for c in world.sandbox.calls("jira")[since:]
+        if c.method == "POST" and c.path.endswith(("/issue", "/issue/bulk"))
+    ]
 
 
 def test_poison_records_do_not_stop_the_others_and_reruns_create_nothing_twice(poisoned) -> None:
@@ -146,7 +178,9 @@ def items(n: int, poison: set[int]) -> list[NewIssue]:
     return [NewIssue({"summary": f"{POISON} bulk {i}" if i in poison else f"bulk {i}"}, f"BULK-{i}") for i in range(n)]
 
 
-def test_a_refused_bulk_item_is_reported_at_its_index_while_the_others_are_created(world: World, jira: JiraConnector) -> None:
+def test_a_refused_bulk_item_is_reported_at_its_index_while_the_others_are_created(
+    world: World, jira: JiraConnector
+) -> None:
     refuse_poison(world)
     results = jira.create_many(items(60, {7, 55}))
     refused = [i for i, r in enumerate(results) if isinstance(r, RemoteValidation)]
@@ -155,7 +189,9 @@ def test_a_refused_bulk_item_is_reported_at_its_index_while_the_others_are_creat
     assert sorted(labels) == sorted(label_for(f"BULK-{i}") for i in range(60) if i not in (7, 55))
 
 
-def test_a_bulk_whose_answer_is_lost_is_looked_up_item_by_item_not_sent_again(world: World, jira: JiraConnector) -> None:
+def test_a_bulk_whose_answer_is_lost_is_looked_up_item_by_item_not_sent_again(
+    world: World, jira: JiraConnector
+) -> None:
     world.sandbox.jira.faults.inject("drop_after_commit", count=1, method="POST", path=r"/issue/bulk$")
     results = jira.create_many(items(5, set()))
     assert all(not isinstance(r, Exception) for r in results)

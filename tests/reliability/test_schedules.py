@@ -45,8 +45,6 @@ def test_more_fault_schedules_keep_every_invariant(seed: int, tmp_path: Path) ->
     assert_holds(found, schedule)
 
 
-
-
 @pytest.mark.parametrize("seed", [102, pytest.param(101, marks=pytest.mark.slow)])
 def test_a_faulty_run_ends_as_the_clean_run_of_the_same_seed(seed: int, tmp_path: Path) -> None:
     schedule = Schedule.from_seed(seed)

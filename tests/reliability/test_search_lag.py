@@ -13,11 +13,12 @@ import functools
 import json
 import random
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -71,8 +72,10 @@ def lagging(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[W
 
     def connectors(config: Any) -> dict[str, Any]:
         sync = config.settings.sync
-        return {p: build(p, config, sleep=fake.sleep, clock=fake.monotonic) if p == "jira" else build(p, config)
-                for p in dict.fromkeys([sync.source, *sync.targets])}  # fmt: skip
+        return {
+            p: build(p, config, sleep=fake.sleep, clock=fake.monotonic) if p == "jira" else build(p, config)
+            for p in dict.fromkeys([sync.source, *sync.targets])
+        }
 
     monkeypatch.setattr(runner, "build_all", connectors)
     monkeypatch.setattr(runner, "Engine", functools.partial(Engine, now=fake.now))
@@ -112,8 +115,9 @@ def test_while_a_120_s_lag_hides_new_issues_and_an_edit_no_cycle_creates_twice_o
     sb.jira.edit_issue(key, {"summary": "Renamed in Jira while search lags"})
     fake.advance(30)
     assert sync_once(world, result)
-    assert sb.servicenow.incident(world.incidents[0])["short_description"] != "Renamed in Jira while search lags", \
+    assert sb.servicenow.incident(world.incidents[0])["short_description"] != "Renamed in Jira while search lags", (
         "the edit should still be hidden by the lag"
+    )
     fake.advance(LAG_S)
     assert sync_once(world, result)
     assert sb.servicenow.incident(world.incidents[0])["short_description"] == "Renamed in Jira while search lags"

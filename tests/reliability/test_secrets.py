@@ -20,16 +20,26 @@ from tests.integration.test_crash_safety import ROOT, new_sandbox, seed, start
 
 
 def cli(cfg: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "itsm_bridge.cli", "--config", str(cfg), *args],
-                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "itsm_bridge.cli", "--config", str(cfg), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def canaries(sb) -> list[str]:
     creds = sb.info()["credentials"]
     snow, jira = creds["servicenow"], creds["jira"]
-    return [snow["password"], jira["token"], creds["statuspage"]["api_key"],
-            base64.b64encode(f"{snow['user']}:{snow['password']}".encode()).decode(),
-            base64.b64encode(f"{jira['email']}:{jira['token']}".encode()).decode()]  # fmt: skip
+    return [
+        snow["password"],
+        jira["token"],
+        creds["statuspage"]["api_key"],
+        base64.b64encode(f"{snow['user']}:{snow['password']}".encode()).decode(),
+        base64.b64encode(f"{jira['email']}:{jira['token']}".encode()).decode(),
+    ]
 
 
 def all_outputs(cfg: Path, env: dict[str, str], tmp: Path) -> dict[str, str]:
@@ -46,7 +56,10 @@ def all_outputs(cfg: Path, env: dict[str, str], tmp: Path) -> dict[str, str]:
     }
     for fmt in ("table", "json", "csv", "html"):
         runs[f"audit --out .{fmt}"] = cli(cfg, env, "-vv", "audit", "--format", fmt, "--out", str(tmp / f"audit.{fmt}"))
-    out = {**{f"{name}: stdout": r.stdout for name, r in runs.items()}, **{f"{name}: logs": r.stderr for name, r in runs.items()}}
+    out = {
+        **{f"{name}: stdout": r.stdout for name, r in runs.items()},
+        **{f"{name}: logs": r.stderr for name, r in runs.items()},
+    }
     for fmt in ("table", "json", "csv", "html"):
         report = tmp / f"audit.{fmt}"
         out[f"audit.{fmt} file"] = report.read_text() if report.exists() else ""
@@ -62,7 +75,9 @@ def test_secrets_never_appear_in_any_output_even_under_faults(tmp_path: Path) ->
         cfg, env = start(tmp_path, sb)
         outputs = all_outputs(cfg, env, tmp_path)
         assert outputs["sync --json (json logs): stdout"].strip().startswith("{")
-        assert outputs["audit.html file"].lstrip().lower().startswith("<!doctype html"), outputs["audit --out .html: logs"]
+        assert outputs["audit.html file"].lstrip().lower().startswith("<!doctype html"), outputs[
+            "audit --out .html: logs"
+        ]
         assert outputs["audit.csv file"] and outputs["audit.json file"].lstrip().startswith("{")
         for where, text in outputs.items():
             for secret in canaries(sb):
@@ -84,7 +99,11 @@ def test_a_refused_credential_is_not_retried_and_not_echoed(tmp_path: Path) -> N
 # A vendor (or a proxy in front of it) whose error answer repeats the request: its Authorization
 # header, and the credentials in a URL. The error's text then carries them into the exception, the
 # run summary, the journal and the logs, unless every one of those is redacted.
-ECHO_PLATFORMS = ["servicenow", pytest.param("jira", marks=pytest.mark.slow), pytest.param("statuspage", marks=pytest.mark.slow)]
+ECHO_PLATFORMS = [
+    "servicenow",
+    pytest.param("jira", marks=pytest.mark.slow),
+    pytest.param("statuspage", marks=pytest.mark.slow),
+]
 
 
 def echo_credentials(sb, platform: str) -> None:
@@ -92,8 +111,11 @@ def echo_credentials(sb, platform: str) -> None:
     dispatch = target.dispatch
     creds = sb.info()["credentials"]
     user = creds["servicenow"]["user"] if platform == "servicenow" else creds["jira"]["email"]
-    secret = {"servicenow": creds["servicenow"]["password"], "jira": creds["jira"]["token"],
-              "statuspage": creds["statuspage"]["api_key"]}[platform]  # fmt: skip
+    secret = {
+        "servicenow": creds["servicenow"]["password"],
+        "jira": creds["jira"]["token"],
+        "statuspage": creds["statuspage"]["api_key"],
+    }[platform]
 
     def echoing(req):
         if req.method in ("POST", "PUT", "PATCH") and "search" not in req.path:
@@ -116,7 +138,9 @@ def echoed_outputs(platform: str, tmp_path: Path) -> tuple[dict[str, str], list[
             time.sleep(sb.jira.search_lag_s + 0.1)
         echo_credentials(sb, platform)
         outputs = all_outputs(cfg, env, tmp_path)
-        assert "Bad request" in outputs["sync -vv: stdout"] + outputs["sync -vv: logs"], "the echoing error never happened"
+        assert "Bad request" in outputs["sync -vv: stdout"] + outputs["sync -vv: logs"], (
+            "the echoing error never happened"
+        )
         return outputs, canaries(sb)
 
 
@@ -147,8 +171,9 @@ def config_with(tmp: Path, old: str, new: str) -> Path:
 SNOW_URL = 'url = "http://127.0.0.1:8800"'
 
 
-@pytest.mark.parametrize("url", ["https://itsm.bridge:url-canary-71@acme.service-now.com",
-                                 "https://url-canary-71@acme.service-now.com"])  # fmt: skip
+@pytest.mark.parametrize(
+    "url", ["https://itsm.bridge:url-canary-71@acme.service-now.com", "https://url-canary-71@acme.service-now.com"]
+)
 def test_a_platform_url_carrying_credentials_is_refused_and_never_printed(url: str, tmp_path: Path) -> None:
     cfg = config_with(tmp_path, SNOW_URL, f'url = "{url}"')
     for args in (("config", "validate", str(cfg)), ("--json", "config", "show"), ("doctor",)):
@@ -158,9 +183,14 @@ def test_a_platform_url_carrying_credentials_is_refused_and_never_printed(url: s
         assert "url-canary-71" not in r.stdout + r.stderr
 
 
-@pytest.mark.parametrize("url", ["postgresql+psycopg://bridge@db.example/itsm?password=db-canary-72",
-                                 "postgresql+psycopg://bridge@db.example/itsm?sslmode=require&PASSWORD=db-canary-72",
-                                 "postgresql+psycopg://bridge:db-canary-72@db.example/itsm"])  # fmt: skip
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://bridge@db.example/itsm?password=db-canary-72",
+        "postgresql+psycopg://bridge@db.example/itsm?sslmode=require&PASSWORD=db-canary-72",
+        "postgresql+psycopg://bridge:db-canary-72@db.example/itsm",
+    ],
+)
 def test_a_store_url_carrying_a_password_anywhere_is_refused(url: str, tmp_path: Path) -> None:
     cfg = config_with(tmp_path, 'url = "sqlite:///itsm-bridge.sqlite"', f'url = "{url}"')
     r = cli(cfg, dict(os.environ), "config", "validate", str(cfg))
@@ -169,9 +199,17 @@ def test_a_store_url_carrying_a_password_anywhere_is_refused(url: str, tmp_path:
     assert "db-canary-72" not in r.stdout + r.stderr
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1@192.0.2.10", "http://127.0.0.1.attacker.example",
-                                 "http://localhost.attacker.example:8800", "http://127.0.0.1:80@192.0.2.10/",
-                                 "http://[::ffff:192.0.2.10]:8800", "http://192.0.2.10"])  # fmt: skip
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1@192.0.2.10",
+        "http://127.0.0.1.attacker.example",
+        "http://localhost.attacker.example:8800",
+        "http://127.0.0.1:80@192.0.2.10/",
+        "http://[::ffff:192.0.2.10]:8800",
+        "http://192.0.2.10",
+    ],
+)
 def test_plain_http_to_anything_but_loopback_is_refused(url: str, tmp_path: Path) -> None:
     cfg = config_with(tmp_path, SNOW_URL, f'url = "{url}"')
     r = cli(cfg, dict(os.environ), "config", "validate", str(cfg))
@@ -179,8 +217,16 @@ def test_plain_http_to_anything_but_loopback_is_refused(url: str, tmp_path: Path
     assert "servicenow.url" in r.stderr
 
 
-@pytest.mark.parametrize("url", ["http://localhost:8800", "http://127.0.0.1:8800", "http://127.8.9.10:8800",
-                                 "http://[::1]:8800", "https://acme.service-now.com"])  # fmt: skip
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost:8800",
+        "http://127.0.0.1:8800",
+        "http://127.8.9.10:8800",
+        "http://[::1]:8800",
+        "https://acme.service-now.com",
+    ],
+)
 def test_plain_http_to_loopback_and_https_anywhere_are_accepted(url: str, tmp_path: Path) -> None:
     cfg = config_with(tmp_path, SNOW_URL, f'url = "{url}"')
     r = cli(cfg, dict(os.environ), "config", "validate", str(cfg))
@@ -194,9 +240,10 @@ def oauth_world(tmp: Path, sb) -> tuple[Path, dict[str, str]]:
     """The sandbox's ServiceNow behind OAuth client credentials, with a client secret and tokens
     whose URL-encoded and base64 forms differ from their raw form."""
     cfg, env = start(tmp, sb)
-    text = cfg.read_text().replace('user = "itsm.bridge"\npassword_env = "ITSM_SANDBOX_SNOW_PASSWORD"\n',
-                                   'client_id_env = "ITSM_SANDBOX_SNOW_CLIENT_ID"\n'
-                                   'client_secret_env = "ITSM_SANDBOX_SNOW_CLIENT_SECRET"\n')  # fmt: skip
+    text = cfg.read_text().replace(
+        'user = "itsm.bridge"\npassword_env = "ITSM_SANDBOX_SNOW_PASSWORD"\n',
+        'client_id_env = "ITSM_SANDBOX_SNOW_CLIENT_ID"\nclient_secret_env = "ITSM_SANDBOX_SNOW_CLIENT_SECRET"\n',
+    )
     assert "client_id_env" in text
     cfg.write_text(text)
     snow = sb.servicenow
@@ -229,8 +276,13 @@ def all_forms(secret: str) -> list[str]:
     from urllib.parse import quote, quote_plus
 
     raw = secret.encode()
-    return [secret, quote(secret, safe=""), quote_plus(secret), base64.b64encode(raw).decode(),
-            base64.urlsafe_b64encode(raw).decode()]  # fmt: skip
+    return [
+        secret,
+        quote(secret, safe=""),
+        quote_plus(secret),
+        base64.b64encode(raw).decode(),
+        base64.urlsafe_b64encode(raw).decode(),
+    ]
 
 
 def test_an_oauth_client_secret_echoed_url_encoded_by_the_token_endpoint_is_redacted(tmp_path: Path) -> None:
@@ -244,12 +296,19 @@ def test_an_oauth_client_secret_echoed_url_encoded_by_the_token_endpoint_is_reda
         def refuse_echoing(req):  # an error page repeating the form it was sent
             if req.path != "/oauth_token.do":
                 return dispatch(req)
-            return Response(401, {"error": {"message": "invalid client", "detail": f"request was {req.body.decode()}"},
-                                  "status": "failure"})  # fmt: skip
+            return Response(
+                401,
+                {
+                    "error": {"message": "invalid client", "detail": f"request was {req.body.decode()}"},
+                    "status": "failure",
+                },
+            )
 
         snow.dispatch = refuse_echoing
-        outputs = {name: cli(cfg, env, "-vv", *args) for name, args in
-                   {"sync": ("sync",), "doctor": ("doctor",), "audit": ("--json", "audit")}.items()}  # fmt: skip
+        outputs = {
+            name: cli(cfg, env, "-vv", *args)
+            for name, args in {"sync": ("sync",), "doctor": ("doctor",), "audit": ("--json", "audit")}.items()
+        }
         assert outputs["sync"].returncode == 4, outputs["sync"].stderr
         assert "invalid client" in outputs["sync"].stderr
         text = "".join(r.stdout + r.stderr for r in outputs.values())
@@ -279,8 +338,11 @@ def test_oauth_tokens_obtained_at_run_time_are_redacted_in_every_form(tmp_path: 
             return dispatch(req)
 
         snow.dispatch = echoing
-        runs = {"sync": cli(cfg, env, "-vv", "sync"), "sync --json": cli(cfg, env, "--json", "sync"),
-                "journal show": cli(cfg, env, "journal", "show", "--last", "500")}  # fmt: skip
+        runs = {
+            "sync": cli(cfg, env, "-vv", "sync"),
+            "sync --json": cli(cfg, env, "--json", "sync"),
+            "journal show": cli(cfg, env, "journal", "show", "--last", "500"),
+        }
         echo_reads.append(True)  # now every read is refused too: doctor and audit meet the echo
         runs |= {"doctor": cli(cfg, env, "-vv", "doctor"), "audit": cli(cfg, env, "-vv", "--json", "audit")}
         assert "Bad request" in runs["sync"].stdout + runs["sync"].stderr, runs["sync"].stderr

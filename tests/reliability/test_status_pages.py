@@ -14,8 +14,15 @@ import pytest
 
 from tests.reliability import edits
 from tests.reliability.invariants import duplicates, problems, public_texts
-from tests.reliability.schedule import Result, Schedule, World, compressed_backoff, environment, run_schedule, sync_until_clean
-
+from tests.reliability.schedule import (
+    Result,
+    Schedule,
+    World,
+    compressed_backoff,
+    environment,
+    run_schedule,
+    sync_until_clean,
+)
 
 
 @pytest.mark.parametrize("provider", ["statuspage", "cachet"])
@@ -27,7 +34,9 @@ def test_a_page_incident_whose_create_answer_is_lost_is_published_once(provider:
     try:
         with environment(world.env), compressed_backoff():
             world.incidents = edits.seed_incidents(world.sandbox, random.Random(7), 3)
-            world.sandbox.servicenow.update_incident(world.incidents[0], {"impact": "1", "urgency": "1"})  # P1: published
+            world.sandbox.servicenow.update_incident(
+                world.incidents[0], {"impact": "1", "urgency": "1"}
+            )  # P1: published
             world.platform("statuspage").faults.inject("drop_after_commit", count=1, method="POST", path=r"incidents$")
             result = Result(schedule)
             sync_until_clean(world, result)

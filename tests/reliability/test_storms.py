@@ -12,7 +12,6 @@ from itsm_bridge import runner
 from itsm_bridge.store import open_from_config
 from tests.reliability.schedule import Result, World, sync_once, uncompressed_backoff
 
-
 IN_TRANSIT = timedelta(milliseconds=50)  # the throttled answer on its way to the client
 
 

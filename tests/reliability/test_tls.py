@@ -8,8 +8,8 @@ import shutil
 import ssl
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -59,9 +59,28 @@ def _serve(host: str, handler: type[_Handler], cert: Path | None = None) -> Iter
 @pytest.fixture
 def cert(tmp_path: Path) -> Path:
     pem = tmp_path / "loopback.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(pem.with_suffix(".key")), "-out", str(pem)],
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(pem.with_suffix(".key")),
+            "-out",
+            str(pem),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return pem
 
 
@@ -77,7 +96,9 @@ def test_a_self_signed_server_is_refused_without_its_ca(https: str) -> None:
         client.request("GET", "/api/now/table/incident")
 
 
-def test_a_self_signed_server_is_accepted_with_its_ca_as_ca_bundle(https: str, cert: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_self_signed_server_is_accepted_with_its_ca_as_ca_bundle(
+    https: str, cert: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Regression: with REQUESTS_CA_BUNDLE set (as on many hosts), requests ignored session.verify.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", ssl.get_default_verify_paths().openssl_cafile)
     client = HttpClient("servicenow", https, make_session(str(cert)), max_retries=0)

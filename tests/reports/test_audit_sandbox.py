@@ -49,8 +49,13 @@ def test_findings_name_the_platform_and_what_was_expected(bridge):
     bridge.sandbox.seed(100)
     report = json.loads(audit(bridge, "--format", "json").stdout)
     by = {(f["kind"], f["key"]): f for f in report["findings"]}
-    platform = {"unmapped_category": "servicenow", "unmapped_service": "servicenow", "priority_off_matrix": "jira",
-                "status_disagree": "jira", "page_stale": "statuspage"}  # fmt: skip
+    platform = {
+        "unmapped_category": "servicenow",
+        "unmapped_service": "servicenow",
+        "priority_off_matrix": "jira",
+        "status_disagree": "jira",
+        "page_stale": "statuspage",
+    }
     for kind, keys in bridge.sandbox.manifest.items():
         for key in keys:
             f = by[(kind, key)]
@@ -62,7 +67,10 @@ def test_findings_name_the_platform_and_what_was_expected(bridge):
         f = by[("priority_off_matrix", key)]
         assert f["expected"] == f"P{snow[key]['priority']}" and f["value"] != f["expected"]
     for key in bridge.sandbox.manifest["status_disagree"]:
-        assert (by[("status_disagree", key)]["value"], by[("status_disagree", key)]["expected"]) == ("in_progress", "resolved")
+        assert (by[("status_disagree", key)]["value"], by[("status_disagree", key)]["expected"]) == (
+            "in_progress",
+            "resolved",
+        )
 
 
 def test_audit_writes_nothing_to_any_platform(bridge):
@@ -79,10 +87,28 @@ def test_json_has_the_documented_keys(bridge):
     bridge.sandbox.seed(60)
     report = json.loads(bridge.run("--json", "audit").stdout)  # --json means --format json
     assert report["schema"] == "itsm-bridge/audit/1"
-    assert set(report) == {"schema", "generated_at", "since", "origin", "flow", "summary", "findings", "categories",
-                           "completeness", "metrics"}  # fmt: skip
-    assert set(report["summary"]) == {"incidents", "records", "records_without_key", "api_calls", "findings",
-                                      "by_severity", "by_kind", "clean"}  # fmt: skip
+    assert set(report) == {
+        "schema",
+        "generated_at",
+        "since",
+        "origin",
+        "flow",
+        "summary",
+        "findings",
+        "categories",
+        "completeness",
+        "metrics",
+    }
+    assert set(report["summary"]) == {
+        "incidents",
+        "records",
+        "records_without_key",
+        "api_calls",
+        "findings",
+        "by_severity",
+        "by_kind",
+        "clean",
+    }
     assert all(set(f) == set(FIELDS) and f["kind"] in KINDS for f in report["findings"])
     assert set(report["metrics"]) == {"incidents", "mtta", "mttr", "sla", "recurrence", "weekly_volume"}
     assert set(report["metrics"]["mttr"]) == {"overall", "by_priority", "by_category", "by_service"}
@@ -117,8 +143,14 @@ def test_duplicate_and_unlinked_copies_are_found_after_a_sync(bridge, sandbox):
     settle(bridge)
     key = record["number"]
     original = jira_issue_for(sandbox, key)
-    copy = sandbox.jira.create_issue({"summary": "copy", "issuetype": {"name": "[System] Incident"},
-                                      "project": {"key": sandbox.jira.project_key}, "labels": [label_for(key)]})  # fmt: skip
+    copy = sandbox.jira.create_issue(
+        {
+            "summary": "copy",
+            "issuetype": {"name": "[System] Incident"},
+            "project": {"key": sandbox.jira.project_key},
+            "labels": [label_for(key)],
+        }
+    )
     sandbox.jira.set_property(copy, PROPERTY_KEY, {"key": key})
     sandbox.jira.reindex()
     report = json.loads(bridge.run("--json", "audit").stdout)

@@ -24,11 +24,21 @@ def cfg(extra: str = ""):
 
 
 def copy(platform: str, key: str = "INC1", **fields) -> Copy:
-    base = dict(title="Mail down", impact=Level.HIGH, urgency=Level.MEDIUM, priority=Priority.P2, category="Software",
-                service="Email", opened=NOW - timedelta(hours=5), assignment_group="Messaging")  # fmt: skip
+    base = dict(
+        title="Mail down",
+        impact=Level.HIGH,
+        urgency=Level.MEDIUM,
+        priority=Priority.P2,
+        category="Software",
+        service="Email",
+        opened=NOW - timedelta(hours=5),
+        assignment_group="Messaging",
+    )
     page_impact = fields.pop("page_impact", None)
     inc = Incident(key=key, **{**base, **fields})
-    return Copy(platform, RemoteRef(platform, f"{platform}-{key}", f"{platform}-{key}"), inc, (), inc.updated, page_impact)
+    return Copy(
+        platform, RemoteRef(platform, f"{platform}-{key}", f"{platform}-{key}"), inc, (), inc.updated, page_impact
+    )
 
 
 def snap(*copies: Copy) -> Snapshot:
@@ -44,8 +54,9 @@ def kinds(report) -> list[tuple[str, str]]:
 
 def resolved_snow(minutes_ago: int) -> Copy:
     at = NOW - timedelta(minutes=minutes_ago)
-    return copy("servicenow", state=State.RESOLVED, resolved=at, resolution_code="Solved Permanently",
-                resolution_notes="fixed")  # fmt: skip
+    return copy(
+        "servicenow", state=State.RESOLVED, resolved=at, resolution_code="Solved Permanently", resolution_notes="fixed"
+    )
 
 
 def page(status: PublicStatus = PublicStatus.INVESTIGATING, impact: str = "major") -> Copy:
@@ -59,8 +70,12 @@ def test_page_open_longer_than_page_stale_minutes_after_resolve_is_stale():
 
 def test_page_within_the_grace_period_is_not_stale_and_the_threshold_is_configurable():
     assert kinds(build(snap(resolved_snow(20), page()), cfg(), NOW)) == []
-    strict = cfg().settings.model_copy(update={"audit": cfg().settings.audit.model_copy(update={"page_stale_minutes": 10})})
-    assert kinds(build(snap(resolved_snow(20), page()), config_module.Config(strict), NOW)) == [("page_stale", "statuspage")]
+    strict = cfg().settings.model_copy(
+        update={"audit": cfg().settings.audit.model_copy(update={"page_stale_minutes": 10})}
+    )
+    assert kinds(build(snap(resolved_snow(20), page()), config_module.Config(strict), NOW)) == [
+        ("page_stale", "statuspage")
+    ]
 
 
 def test_page_impact_against_priority():
@@ -69,8 +84,11 @@ def test_page_impact_against_priority():
 
 
 def test_a_value_a_platform_does_not_state_is_no_mismatch_but_a_different_one_is():
-    quiet = build(snap(copy("servicenow"), copy("jira", category=None, service=None, impact=Level.MEDIUM,
-                                                urgency=Level.HIGH)), cfg(), NOW)  # fmt: skip
+    quiet = build(
+        snap(copy("servicenow"), copy("jira", category=None, service=None, impact=Level.MEDIUM, urgency=Level.HIGH)),
+        cfg(),
+        NOW,
+    )
     assert [k for k in kinds(quiet) if k[0].endswith("_mismatch")] == []  # (the example's Jira rules still want them)
     loud = build(snap(copy("servicenow"), copy("jira", category="Network", service="VPN")), cfg(), NOW)
     assert sorted(kinds(loud)) == [("category_mismatch", "jira"), ("service_mismatch", "jira")]
@@ -78,18 +96,27 @@ def test_a_value_a_platform_does_not_state_is_no_mismatch_but_a_different_one_is
 
 def test_servicenow_off_its_own_matrix_is_named_not_jira_matching_the_matrix():
     report = build(snap(copy("servicenow", priority=Priority.P4), copy("jira")), cfg(), NOW)
-    assert [(f.kind, f.platform, f.value, f.expected) for f in report.findings] == [("priority_off_matrix", "servicenow", "P4", "P2")]
+    assert [(f.kind, f.platform, f.value, f.expected) for f in report.findings] == [
+        ("priority_off_matrix", "servicenow", "P4", "P2")
+    ]
 
 
 def test_required_fields_are_checked_per_platform_on_fields_it_holds_and_tallied_per_group():
     # the example config requires category and service to create on Jira; resolution_code to resolve there (warn)
     report = build(snap(copy("servicenow"), copy("jira", category=None, state=State.RESOLVED)), cfg(), NOW)
     assert sorted((f.kind, f.platform, f.field, f.severity) for f in report.findings) == [
-        ("required_missing", "jira", "category", "block"), ("required_missing", "jira", "resolution_code", "warn"),
-        ("status_disagree", "jira", "state", "warn")]  # fmt: skip
-    rows = {(r["platform"], r["assignment_group"], r["step"]): (r["checked"], r["incomplete"]) for r in report.completeness}
-    assert rows == {("servicenow", "Messaging", "create"): (1, 0), ("jira", "Messaging", "create"): (1, 1),
-                    ("jira", "Messaging", "resolve"): (1, 1)}  # fmt: skip
+        ("required_missing", "jira", "category", "block"),
+        ("required_missing", "jira", "resolution_code", "warn"),
+        ("status_disagree", "jira", "state", "warn"),
+    ]
+    rows = {
+        (r["platform"], r["assignment_group"], r["step"]): (r["checked"], r["incomplete"]) for r in report.completeness
+    }
+    assert rows == {
+        ("servicenow", "Messaging", "create"): (1, 0),
+        ("jira", "Messaging", "create"): (1, 1),
+        ("jira", "Messaging", "resolve"): (1, 1),
+    }
 
 
 def test_fail_on_thresholds():
@@ -104,15 +131,28 @@ def test_fail_on_thresholds():
 def test_metrics_mttr_sla_recurrence_and_weekly_volume():
     def inc(key, hours, service="Email", days_ago=3.0, priority="P1"):
         opened = NOW - timedelta(days=days_ago)
-        return Incident(key=key, title="t", state=State.RESOLVED, priority=priority, category="Software",
-                        service=service, opened=opened, resolved=opened + timedelta(hours=hours))  # fmt: skip
+        return Incident(
+            key=key,
+            title="t",
+            state=State.RESOLVED,
+            priority=priority,
+            category="Software",
+            service=service,
+            opened=opened,
+            resolved=opened + timedelta(hours=hours),
+        )
 
-    incidents = [inc("A", 2, days_ago=10), inc("B", 6, days_ago=8), inc("C", 1, service="VPN"),
-                 Incident(key="D", title="open", priority="P1", opened=NOW - timedelta(hours=9))]  # fmt: skip
+    incidents = [
+        inc("A", 2, days_ago=10),
+        inc("B", 6, days_ago=8),
+        inc("C", 1, service="VPN"),
+        Incident(key="D", title="open", priority="P1", opened=NOW - timedelta(hours=9)),
+    ]
     m = metrics.compute(incidents, {"P1": 240}, 7, NOW)
     assert m["mttr"]["by_priority"]["P1"] == {"count": 3, "mean_minutes": 180.0, "median_minutes": 120.0}
-    assert m["sla"] == [{"priority": "P1", "target_minutes": 240, "met": 2, "breached": 1, "open_breached": 1,
-                         "compliance_pct": 50.0}]  # fmt: skip
+    assert m["sla"] == [
+        {"priority": "P1", "target_minutes": 240, "met": 2, "breached": 1, "open_breached": 1, "compliance_pct": 50.0}
+    ]
     assert m["recurrence"]["recurrences"] == 1 and m["recurrence"]["groups"][0]["keys"] == ["B"]
     assert sum(w["opened"] for w in m["weekly_volume"]) == 4 and m["mtta"]["without_ack"] == 4
 
@@ -120,7 +160,10 @@ def test_metrics_mttr_sla_recurrence_and_weekly_volume():
 def test_audit_config_durations_and_unknown_keys():
     assert [duration_minutes(v) for v in (90, "30m", "4h", "2d")] == [90, 30, 240, 2880]
     assert cfg().settings.audit.sla.minutes() == {"P1": 240, "P2": 480, "P3": 4320, "P4": 7200, "P5": 14400}
-    for bad, path in (("[audit]\npage_stale_mins = 5", "audit.page_stale_mins"), ("[audit.sla]\nP1 = \"soon\"", "audit.sla.P1")):
+    for bad, path in (
+        ("[audit]\npage_stale_mins = 5", "audit.page_stale_mins"),
+        ('[audit.sla]\nP1 = "soon"', "audit.sla.P1"),
+    ):
         text = EXAMPLE.read_text().split("[audit]")[0] + bad + "\n"
         with pytest.raises(ConfigError) as err:
             config_module.parse(text)

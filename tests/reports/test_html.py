@@ -14,7 +14,7 @@ import struct
 import subprocess
 import zlib
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -31,18 +31,40 @@ def sample_report() -> Report:
     findings = [
         AuditFinding("unmapped_category", "block", "INC1", "servicenow", "category", "facilities", "", "INC1", "m"),
         AuditFinding("priority_off_matrix", "warn", "INC2", "jira", "priority", "P3", "P2", "OPS-2", "m"),
-        AuditFinding("page_stale", "warn", "INC3", "statuspage", "status", "investigating", "resolved", "p1", "m <script>"),
+        AuditFinding(
+            "page_stale", "warn", "INC3", "statuspage", "status", "investigating", "resolved", "p1", "m <script>"
+        ),
     ]
-    mttr = {"overall": {"count": 3, "mean_minutes": 300.0, "median_minutes": 240.0},
-            "by_priority": {"P1": {"count": 1, "mean_minutes": 120.0, "median_minutes": 120.0},
-                            "P2": {"count": 2, "mean_minutes": 400.0, "median_minutes": 400.0}},
-            "by_category": {}, "by_service": {}}  # fmt: skip
-    metrics = {"incidents": 3, "mtta": {**mttr, "without_ack": 0}, "mttr": mttr, "sla": [],
-               "recurrence": {"window_days": 7, "recurrences": 0, "groups": []},
-               "weekly_volume": [{"week": "2026-W09", "opened": 3, "resolved": 2}]}  # fmt: skip
-    return Report(NOW, None, "platforms", "servicenow", ["jira", "statuspage"], findings,
-                  {"servicenow": {"Network": 5, "Software": 3}, "jira": {"Network": 4, "Software": 3}},
-                  [], metrics, {"servicenow": 8, "jira": 7}, incidents=8)  # fmt: skip
+    mttr = {
+        "overall": {"count": 3, "mean_minutes": 300.0, "median_minutes": 240.0},
+        "by_priority": {
+            "P1": {"count": 1, "mean_minutes": 120.0, "median_minutes": 120.0},
+            "P2": {"count": 2, "mean_minutes": 400.0, "median_minutes": 400.0},
+        },
+        "by_category": {},
+        "by_service": {},
+    }
+    metrics = {
+        "incidents": 3,
+        "mtta": {**mttr, "without_ack": 0},
+        "mttr": mttr,
+        "sla": [],
+        "recurrence": {"window_days": 7, "recurrences": 0, "groups": []},
+        "weekly_volume": [{"week": "2026-W09", "opened": 3, "resolved": 2}],
+    }
+    return Report(
+        NOW,
+        None,
+        "platforms",
+        "servicenow",
+        ["jira", "statuspage"],
+        findings,
+        {"servicenow": {"Network": 5, "Software": 3}, "jira": {"Network": 4, "Software": 3}},
+        [],
+        metrics,
+        {"servicenow": 8, "jira": 7},
+        incidents=8,
+    )
 
 
 def test_html_is_self_contained_escaped_and_printable():
@@ -104,11 +126,24 @@ def test_headless_chromium_paints_the_three_charts(tmp_path):
     page.write_text(render(sample_report()), encoding="utf-8")
     shot = tmp_path / "shot.png"
     subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-         f"--screenshot={shot}", "--window-size=1200,1600", page.as_uri()],
-        capture_output=True, timeout=120, check=True,
-    )  # fmt: skip
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={shot}",
+            "--window-size=1200,1600",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
     width, bpp, rows = png_pixels(shot)
     counts: Counter[tuple[int, int, int]] = Counter()
     for row in rows:

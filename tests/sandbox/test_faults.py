@@ -22,14 +22,20 @@ def snow():
 
 def get(platform, **kw):
     creds = platform.credentials()
-    return requests.get(f"{platform.base_url}/api/now/table/incident", params={"sysparm_limit": 1},
-                        auth=(creds["user"], creds["password"]), timeout=kw.pop("timeout", 5), **kw)  # fmt: skip
+    return requests.get(
+        f"{platform.base_url}/api/now/table/incident",
+        params={"sysparm_limit": 1},
+        auth=(creds["user"], creds["password"]),
+        timeout=kw.pop("timeout", 5),
+        **kw,
+    )
 
 
 def post(platform, body):
     creds = platform.credentials()
-    return requests.post(f"{platform.base_url}/api/now/table/incident", json=body,
-                         auth=(creds["user"], creds["password"]), timeout=5)  # fmt: skip
+    return requests.post(
+        f"{platform.base_url}/api/now/table/incident", json=body, auth=(creds["user"], creds["password"]), timeout=5
+    )
 
 
 def test_latency_is_added_to_every_request(snow):

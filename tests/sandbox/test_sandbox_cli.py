@@ -8,9 +8,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import requests
 
@@ -22,8 +23,11 @@ def sandbox_process(*args: str) -> Iterator[tuple[subprocess.Popen[str], dict[st
     started = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-m", "itsm_bridge.cli", "--json", "sandbox", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         line = proc.stdout.readline()
         ready_after = time.monotonic() - started
@@ -41,15 +45,32 @@ def test_seeded_sandbox_answers_like_the_vendors_and_stops_on_sigterm():
     with sandbox_process("--seed", "50") as (proc, info, ready_after):
         assert ready_after < 5
         assert set(info) >= {"servicenow", "jira", "statuspage", "statuspage_page_id", "credentials", "env"}
-        snow, jira, page = info["credentials"]["servicenow"], info["credentials"]["jira"], info["credentials"]["statuspage"]
-        r = requests.get(f"{info['servicenow']}/api/now/table/incident", params={"sysparm_limit": 10},
-                         auth=(snow["user"], snow["password"]), timeout=10)  # fmt: skip
+        snow, jira, page = (
+            info["credentials"]["servicenow"],
+            info["credentials"]["jira"],
+            info["credentials"]["statuspage"],
+        )
+        r = requests.get(
+            f"{info['servicenow']}/api/now/table/incident",
+            params={"sysparm_limit": 10},
+            auth=(snow["user"], snow["password"]),
+            timeout=10,
+        )
         assert r.status_code == 200 and len(r.json()["result"]) == 10
         assert r.headers["X-Total-Count"] == "50" and 'rel="next"' in r.headers["Link"]
-        r = requests.post(f"{info['jira']}/rest/api/3/issue", json={"fields": {"project": {"key": "OPS"}, "issuetype": {"id": "10001"}}},
-                          auth=(jira["email"], jira["token"]), timeout=10)  # fmt: skip
+        r = requests.post(
+            f"{info['jira']}/rest/api/3/issue",
+            json={"fields": {"project": {"key": "OPS"}, "issuetype": {"id": "10001"}}},
+            auth=(jira["email"], jira["token"]),
+            timeout=10,
+        )
         assert r.status_code == 400 and "summary" in r.json()["errors"]
-        r = requests.get(f"{info['jira']}/rest/api/3/search", params={"jql": "project = OPS"}, auth=(jira["email"], jira["token"]), timeout=10)
+        r = requests.get(
+            f"{info['jira']}/rest/api/3/search",
+            params={"jql": "project = OPS"},
+            auth=(jira["email"], jira["token"]),
+            timeout=10,
+        )
         assert r.status_code == 410
         headers = {"Authorization": f"OAuth {page['api_key']}"}
         url = f"{info['statuspage']}/v1/pages/{info['statuspage_page_id']}/incidents"
@@ -75,7 +96,9 @@ def test_lossy_profile_keeps_a_create_whose_answer_was_lost():
                 lost = f"lossy {i}"
                 break
         assert lost is not None, "the lossy profile dropped no answer in 20 creates"
-        found = requests.get(base, params={"sysparm_query": f"short_description={lost}"}, auth=auth, timeout=10).json()["result"]
+        found = requests.get(base, params={"sysparm_query": f"short_description={lost}"}, auth=auth, timeout=10).json()[
+            "result"
+        ]
         assert len(found) == 1
 
 
@@ -86,8 +109,12 @@ def test_state_file_lets_a_sandbox_stop_and_resume(tmp_path):
     assert state.exists()
     with sandbox_process("--seed", "12", "--state", str(state)) as (_, info, _ready):
         snow = info["credentials"]["servicenow"]
-        r = requests.get(f"{info['servicenow']}/api/now/table/incident", params={"sysparm_limit": 1},
-                         auth=(snow["user"], snow["password"]), timeout=10)  # fmt: skip
+        r = requests.get(
+            f"{info['servicenow']}/api/now/table/incident",
+            params={"sysparm_limit": 1},
+            auth=(snow["user"], snow["password"]),
+            timeout=10,
+        )
         assert r.headers["X-Total-Count"] == "12"  # resumed, not seeded a second time
 
 
@@ -95,11 +122,23 @@ def test_written_config_syncs_against_the_sandbox_as_is(tmp_path):
     config = tmp_path / "sandbox.toml"
     with sandbox_process("--seed", "10", "--write-config", str(config)) as (_, info, _ready):
         env = {**os.environ, **info["env"]}
-        r = subprocess.run([sys.executable, "-m", "itsm_bridge.cli", "--config", str(config), "config", "validate"],
-                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)  # fmt: skip
+        r = subprocess.run(
+            [sys.executable, "-m", "itsm_bridge.cli", "--config", str(config), "config", "validate"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=60,
+        )
         assert r.returncode == 0, r.stderr
-        r = subprocess.run([sys.executable, "-m", "itsm_bridge.cli", "--config", str(config), "--json", "sync"],
-                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)  # fmt: skip
+        r = subprocess.run(
+            [sys.executable, "-m", "itsm_bridge.cli", "--config", str(config), "--json", "sync"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=120,
+        )
         summary = json.loads(r.stdout)
         assert summary["created"] >= 1 and summary["failed"] == 0, r.stdout + r.stderr
         assert r.returncode in (0, 1)  # 1: the seed's deliberate inconsistencies are quarantined

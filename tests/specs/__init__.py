@@ -30,8 +30,10 @@ def spec_path(name: str) -> Path:
     for folder in _outside():
         if (folder / name).exists():
             return folder / name
-    reason = (f"{name} (no licence stated, so not in the repository) is not under $ITSM_BRIDGE_SPECS "
-              f"or ../shared/specs; get it from {ELSEWHERE[name]} and set ITSM_BRIDGE_SPECS to its folder")
+    reason = (
+        f"{name} (no licence stated, so not in the repository) is not under $ITSM_BRIDGE_SPECS "
+        f"or ../shared/specs; get it from {ELSEWHERE[name]} and set ITSM_BRIDGE_SPECS to its folder"
+    )
     if os.environ.get("ITSM_BRIDGE_REQUIRE_SPECS"):  # CI: these tests must run, never skip
         pytest.fail(reason)
     pytest.skip(reason)

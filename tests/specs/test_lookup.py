@@ -28,8 +28,9 @@ def test_an_unlicensed_spec_missing_everywhere_skips_naming_the_file_and_its_ori
         specs.spec_path("statuspage-v1.openapi.json")
 
 
-def test_an_unlicensed_spec_is_taken_from_the_folder_the_environment_names(nothing_outside: Path,
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_an_unlicensed_spec_is_taken_from_the_folder_the_environment_names(
+    nothing_outside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = nothing_outside / "mine"
     folder.mkdir()
     (folder / "jira-servicedesk.openapi.json").write_text("{}")

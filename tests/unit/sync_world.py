@@ -103,9 +103,13 @@ class World:
 
     def state(self) -> dict[str, Any]:
         """Everything the store holds, to compare before and after."""
-        return {"journal": len(list(self.store.journal())), "links": list(self.store.all_links()),
-                "shadows": list(self.store.all_shadows()), "quarantine": self.store.quarantined(),
-                "cursors": [self.store.cursor(p) for p in ("servicenow", "jira")]}
+        return {
+            "journal": len(list(self.store.journal())),
+            "links": list(self.store.all_links()),
+            "shadows": list(self.store.all_shadows()),
+            "quarantine": self.store.quarantined(),
+            "cursors": [self.store.cursor(p) for p in ("servicenow", "jira")],
+        }
 
 
 def make_world(tmp_path: Path, *, page: bool = False) -> World:

@@ -14,12 +14,17 @@ def test_paragraphs_and_line_breaks_become_paragraph_and_hardbreak_nodes():
         "type": "doc",
         "version": 1,
         "content": [
-            {"type": "paragraph", "content": [
-                {"type": "text", "text": "first line"}, {"type": "hardBreak"}, {"type": "text", "text": "second line"},
-            ]},
+            {
+                "type": "paragraph",
+                "content": [
+                    {"type": "text", "text": "first line"},
+                    {"type": "hardBreak"},
+                    {"type": "text", "text": "second line"},
+                ],
+            },
             {"type": "paragraph", "content": [{"type": "text", "text": "next paragraph"}]},
         ],
-    }  # fmt: skip
+    }
 
 
 def test_http_https_and_mailto_become_link_marks_without_trailing_punctuation():
@@ -56,19 +61,31 @@ def test_reading_collects_mentions_emoji_cards_lists_and_headings():
         "version": 1,
         "content": [
             {"type": "heading", "attrs": {"level": 2}, "content": [{"type": "text", "text": "Impact"}]},
-            {"type": "paragraph", "content": [
-                {"type": "mention", "attrs": {"id": "5b10", "text": "@Ana Lima"}},
-                {"type": "text", "text": " saw "},
-                {"type": "emoji", "attrs": {"shortName": ":fire:", "text": "🔥"}},
-                {"type": "text", "text": " at "},
-                {"type": "inlineCard", "attrs": {"url": "https://x.example"}},
-            ]},
-            {"type": "bulletList", "content": [
-                {"type": "listItem", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "one"}]}]},
-                {"type": "listItem", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "two"}]}]},
-            ]},
+            {
+                "type": "paragraph",
+                "content": [
+                    {"type": "mention", "attrs": {"id": "5b10", "text": "@Ana Lima"}},
+                    {"type": "text", "text": " saw "},
+                    {"type": "emoji", "attrs": {"shortName": ":fire:", "text": "🔥"}},
+                    {"type": "text", "text": " at "},
+                    {"type": "inlineCard", "attrs": {"url": "https://x.example"}},
+                ],
+            },
+            {
+                "type": "bulletList",
+                "content": [
+                    {
+                        "type": "listItem",
+                        "content": [{"type": "paragraph", "content": [{"type": "text", "text": "one"}]}],
+                    },
+                    {
+                        "type": "listItem",
+                        "content": [{"type": "paragraph", "content": [{"type": "text", "text": "two"}]}],
+                    },
+                ],
+            },
         ],
-    }  # fmt: skip
+    }
     assert adf_to_text(doc) == "Impact\n\n@Ana Lima saw 🔥 at https://x.example\n\none\ntwo"
 
 
@@ -81,7 +98,9 @@ def test_text_round_trips_exactly(text):
     assert adf_to_text(text_to_adf(text)) == text
 
 
-@given(st.lists(st.sampled_from(["a", "b", " ", ":", "/", ".", "\n", "https://", "mailto:", "http://x.y"])).map("".join))
+@given(
+    st.lists(st.sampled_from(["a", "b", " ", ":", "/", ".", "\n", "https://", "mailto:", "http://x.y"])).map("".join)
+)
 def test_every_text_node_is_non_empty_and_links_are_safe(text):
     for para in text_to_adf(text)["content"]:
         for node in para["content"]:

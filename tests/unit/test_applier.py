@@ -30,8 +30,12 @@ def test_a_batch_journals_each_writes_intent_before_its_outcome(tmp_path):
 
     assert summary.created == 1 and summary.transitioned == 1
     entries = [e for e in world.store.journal(key="INC1") if e.kind in ("intent", "outcome")]
-    assert [(e.kind, e.action) for e in entries] == [("intent", "create"), ("outcome", "create"),
-                                                     ("intent", "transition"), ("outcome", "transition")]
+    assert [(e.kind, e.action) for e in entries] == [
+        ("intent", "create"),
+        ("outcome", "create"),
+        ("intent", "transition"),
+        ("outcome", "transition"),
+    ]
     assert [e.intent_seq for e in entries[1::2]] == [e.seq for e in entries[0::2]]
     shadow = world.store.shadow("INC1")
     assert shadow is not None and shadow.merged["state"] == "in_progress" and "jira" in shadow.versions
@@ -60,7 +64,9 @@ def test_a_create_the_vendor_refuses_quarantines_only_that_key(tmp_path):
     world = make_world(tmp_path)
     world.incident("INC1")
     world.incident("INC2")
-    world.jira.fail("create", RemoteValidation("summary is too long", fields=["summary"], platform="jira"), where="INC2")
+    world.jira.fail(
+        "create", RemoteValidation("summary is too long", fields=["summary"], platform="jira"), where="INC2"
+    )
 
     summary, _ = world.engine().sync()
 
@@ -130,7 +136,9 @@ def test_page_writes_run_on_their_own_pool_and_journal_like_the_others(tmp_path)
 
     assert summary.created == 2 and summary.published == 1 and not summary.failed
     assert [t.startswith("statuspage") for t in world.page.threads] == [True]
-    entries = [(e.kind, e.platform, e.action) for e in world.store.journal(key="INC1") if e.kind in ("intent", "outcome")]
+    entries = [
+        (e.kind, e.platform, e.action) for e in world.store.journal(key="INC1") if e.kind in ("intent", "outcome")
+    ]
     assert entries[-2:] == [("intent", "statuspage", "publish"), ("outcome", "statuspage", "publish")]
     assert world.page.find_id("INC1") is not None and world.page.find_id("INC2") is None
     assert world.store.shadow("INC1") is not None

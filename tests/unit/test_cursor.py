@@ -13,7 +13,9 @@ def test_first_read_starts_from_nothing():
 
 
 def test_advances_to_newest_applied_and_remembers_boundary_versions():
-    w = Watermark().advance([("a", "1", T0), ("b", "3", T0 + timedelta(seconds=5))], [], T0 + timedelta(hours=1), OVERLAP)
+    w = Watermark().advance(
+        [("a", "1", T0), ("b", "3", T0 + timedelta(seconds=5))], [], T0 + timedelta(hours=1), OVERLAP
+    )
     assert w.value == T0 + timedelta(seconds=5)
     assert w.read_from(OVERLAP) == T0 - timedelta(seconds=55)
     assert w.already_applied("a", "1") and w.already_applied("b", "3")
@@ -21,7 +23,9 @@ def test_advances_to_newest_applied_and_remembers_boundary_versions():
 
 
 def test_never_moves_past_an_unapplied_record():
-    w = Watermark(T0).advance([("a", "1", T0 + timedelta(seconds=30))], [T0 + timedelta(seconds=10)], T0 + timedelta(hours=1), OVERLAP)
+    w = Watermark(T0).advance(
+        [("a", "1", T0 + timedelta(seconds=30))], [T0 + timedelta(seconds=10)], T0 + timedelta(hours=1), OVERLAP
+    )
     assert w.value == T0  # the failed record at +10 s must be read again
 
 
@@ -49,7 +53,8 @@ def test_a_read_that_saw_everything_before_a_moment_moves_the_watermark_there_bu
     started = t + timedelta(hours=1)
     quiet = Watermark().advance(applied, [], started, timedelta(seconds=2), complete_to=t + timedelta(minutes=3))
     assert quiet.value == t + timedelta(minutes=3)  # past our own writes: the next read starts there
-    held = Watermark().advance(applied, [t + timedelta(minutes=1)], started, timedelta(seconds=2),
-                               complete_to=t + timedelta(minutes=3))  # fmt: skip
+    held = Watermark().advance(
+        applied, [t + timedelta(minutes=1)], started, timedelta(seconds=2), complete_to=t + timedelta(minutes=3)
+    )
     assert held.value == t + timedelta(minutes=1)  # a record not applied is read again
     assert Watermark().advance(applied, [], started, timedelta(seconds=2)).value == t + timedelta(seconds=5)

@@ -75,20 +75,36 @@ def test_entropy_separates_words_from_random_runs():
     assert entropy("Internationalization") < 4.0 < entropy("aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5")
 
 
-@pytest.mark.parametrize("text", [
-    "Login fails: password=Hunter2Secret!", "jdbc:postgresql://db/app?user=app&password=pw123",
-    "Server=db;Database=x;Pwd=abc123;", "token: Xy9_kk2q", "psql postgresql://app:S3cret@db.example.com/prod",
-    "Authorization: Basic YWRtaW46c2VjcmV0", "sent with Basic YWRtaW46c2VjcmV0",
-    "-----BEGIN OPENSSH PRIVATE KEY-----", "pass\u200bword=abc123", "AKIA\u2060IOSFODNN7EXAMPLE",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Login fails: password=Hunter2Secret!",
+        "jdbc:postgresql://db/app?user=app&password=pw123",
+        "Server=db;Database=x;Pwd=abc123;",
+        "token: Xy9_kk2q",
+        "psql postgresql://app:S3cret@db.example.com/prod",
+        "Authorization: Basic YWRtaW46c2VjcmV0",
+        "sent with Basic YWRtaW46c2VjcmV0",
+        "-----BEGIN OPENSSH PRIVATE KEY-----",
+        "pass\u200bword=abc123",
+        "AKIA\u2060IOSFODNN7EXAMPLE",
+    ],
+)
 def test_credential_shapes_are_caught_even_when_disguised(text):
     assert [h.kind for h in Guard().hits(text) if h.kind.startswith("token.")], text
 
 
-@pytest.mark.parametrize("text", [
-    "Password reset emails delayed", "Password: reset mails delayed", "Token expiry logs users out",
-    "Basic troubleshooting done", "Authorization: pending approval", "API key rotation today",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Password reset emails delayed",
+        "Password: reset mails delayed",
+        "Token expiry logs users out",
+        "Basic troubleshooting done",
+        "Authorization: pending approval",
+        "API key rotation today",
+    ],
+)
 def test_ordinary_titles_about_credentials_are_not_blocked(text):
     assert Guard().hits(text) == []
 

@@ -23,7 +23,9 @@ def client(sleeps: list[float], **kw) -> HttpClient:
         now[0] += seconds
 
     budget = RateBudget(1000.0, clock=lambda: now[0], sleep=advance)
-    return HttpClient("servicenow", BASE, make_session(), sleep=sleeps.append, backoff=Backoff(base_s=2.0), budget=budget, **kw)
+    return HttpClient(
+        "servicenow", BASE, make_session(), sleep=sleeps.append, backoff=Backoff(base_s=2.0), budget=budget, **kw
+    )
 
 
 @responses.activate
@@ -52,7 +54,11 @@ def test_429_without_retry_after_backs_off_exponentially_and_is_bounded():
 
 @responses.activate
 def test_401_is_never_retried():
-    responses.get(f"{BASE}/x", status=401, json={"error": {"message": "User Not Authenticated", "detail": "Required to provide Auth information"}})
+    responses.get(
+        f"{BASE}/x",
+        status=401,
+        json={"error": {"message": "User Not Authenticated", "detail": "Required to provide Auth information"}},
+    )
     sleeps: list[float] = []
     with pytest.raises(AuthError, match="User Not Authenticated") as exc:
         client(sleeps).request("GET", "/x")
@@ -86,8 +92,12 @@ def test_get_is_retried_on_503_and_connection_reset():
 
 @responses.activate
 def test_errors_carry_the_vendors_message():
-    responses.get(f"{BASE}/nf", status=404, json={"error": {"message": "No Record found", "detail": "Record doesn't exist"}})
-    responses.post(f"{BASE}/bad", status=400, json={"errorMessages": [], "errors": {"summary": "You must specify a summary"}})
+    responses.get(
+        f"{BASE}/nf", status=404, json={"error": {"message": "No Record found", "detail": "Record doesn't exist"}}
+    )
+    responses.post(
+        f"{BASE}/bad", status=400, json={"errorMessages": [], "errors": {"summary": "You must specify a summary"}}
+    )
     with pytest.raises(NotFound, match="No Record found"):
         client([]).request("GET", "/nf")
     with pytest.raises(RemoteValidation, match="summary: You must specify a summary"):
@@ -150,7 +160,10 @@ def test_an_error_text_echoing_a_secret_is_redacted_when_made():
 
     register_secret("s3cr3t-token-value", user="bridge@example.com")
     basic = base64.b64encode(b"bridge@example.com:s3cr3t-token-value").decode()
-    exc = ConnectorError(f"Bad request to https://bridge:s3cr3t-token-value@host/x (sent with Authorization: Basic {basic})",
-                         platform="jira", status=400)  # fmt: skip
+    exc = ConnectorError(
+        f"Bad request to https://bridge:s3cr3t-token-value@host/x (sent with Authorization: Basic {basic})",
+        platform="jira",
+        status=400,
+    )
     assert "s3cr3t-token-value" not in str(exc) and basic not in str(exc) and basic not in repr(exc)
     assert "***" in str(exc) and exc.status == 400

@@ -58,7 +58,9 @@ GRAPH = _graph()
 
 def _folder(module: str) -> str:
     parts = module.split(".")
-    return ".".join(parts[:2]) if len(parts) > 2 or (len(parts) == 2 and (PACKAGE / parts[1]).is_dir()) else "itsm_bridge"
+    return (
+        ".".join(parts[:2]) if len(parts) > 2 or (len(parts) == 2 and (PACKAGE / parts[1]).is_dir()) else "itsm_bridge"
+    )
 
 
 def _reachable(start: str) -> set[str]:
@@ -82,11 +84,17 @@ def test_no_import_circle_crosses_folders() -> None:
     assert not circles, "import circles across folders:\n" + "\n".join(circles)
 
 
-@pytest.mark.parametrize("folder, forbidden", [
-    ("itsm_bridge.connectors", ("itsm_bridge.sync", "itsm_bridge.mapping")),
-    ("itsm_bridge.mapping", ("itsm_bridge.connectors",)),
-    *((f"itsm_bridge.{ground}", UPPER) for ground in ("model", "records", "watermark", "findings", "errors", "http")),
-])
+@pytest.mark.parametrize(
+    "folder, forbidden",
+    [
+        ("itsm_bridge.connectors", ("itsm_bridge.sync", "itsm_bridge.mapping")),
+        ("itsm_bridge.mapping", ("itsm_bridge.connectors",)),
+        *(
+            (f"itsm_bridge.{ground}", UPPER)
+            for ground in ("model", "records", "watermark", "findings", "errors", "http")
+        ),
+    ],
+)
 def test_layer_imports_nothing_above_it(folder: str, forbidden: tuple[str, ...]) -> None:
     wrong = sorted(
         f"{m} imports {i}"

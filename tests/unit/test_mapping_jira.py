@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from itsm_bridge.config import load
-from itsm_bridge.records import RemoteRecord
 from itsm_bridge.mapping.jira import JiraMapper
 from itsm_bridge.model import Incident, Level, Priority, RemoteRef, State
+from itsm_bridge.records import RemoteRecord
 
 UPDATED = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 
@@ -20,17 +20,40 @@ def config():
 
 
 def record(**fields) -> RemoteRecord:
-    base = {"summary": "Mail down", "description": "text", "status": "Open", "priority": "High", "resolution": None,
-            "labels": ["itsm-bridge-INC1"], "components": [], "customfield_10051": [], "created": UPDATED,
-            "updated": UPDATED, "resolutiondate": None, "assignee": "acc-1", "reporter": None}  # fmt: skip
+    base = {
+        "summary": "Mail down",
+        "description": "text",
+        "status": "Open",
+        "priority": "High",
+        "resolution": None,
+        "labels": ["itsm-bridge-INC1"],
+        "components": [],
+        "customfield_10051": [],
+        "created": UPDATED,
+        "updated": UPDATED,
+        "resolutiondate": None,
+        "assignee": "acc-1",
+        "reporter": None,
+    }
     base.update(fields)
-    return RemoteRecord(RemoteRef("jira", "10001", "OPS-1"), base, "v", UPDATED, correlation_key="INC1",
-                        display={"assignee": "Ana Lima"})  # fmt: skip
+    return RemoteRecord(
+        RemoteRef("jira", "10001", "OPS-1"),
+        base,
+        "v",
+        UPDATED,
+        correlation_key="INC1",
+        display={"assignee": "Ana Lima"},
+    )
 
 
 def test_reads_status_priority_category_subcategory_service_and_resolution(config):
-    rec = record(status="resolved", priority="Highest", components=["Software", "Email", "Team A"],
-                 customfield_10051=["Payments API"], resolution="Cannot Reproduce")  # fmt: skip
+    rec = record(
+        status="resolved",
+        priority="Highest",
+        components=["Software", "Email", "Team A"],
+        customfield_10051=["Payments API"],
+        resolution="Cannot Reproduce",
+    )
     inc, findings = JiraMapper(config).to_canonical(rec)
     assert (inc.key, inc.state, inc.priority) == ("INC1", State.RESOLVED, Priority.P1)
     assert (inc.category, inc.subcategory, inc.service) == ("Software", "Email", "Payments API")
@@ -53,8 +76,16 @@ def test_unknown_component_falls_back_to_the_default_category_with_a_warning(con
 
 
 def test_writes_priority_by_name_summary_and_category_as_component_operations(config):
-    inc = Incident(key="INC1", title="T", description="D", priority=Priority.P2, category="network",
-                   subcategory="VPN", service="Mail", resolution_code="Workaround")  # fmt: skip
+    inc = Incident(
+        key="INC1",
+        title="T",
+        description="D",
+        priority=Priority.P2,
+        category="network",
+        subcategory="VPN",
+        service="Mail",
+        resolution_code="Workaround",
+    )
     fields, findings = JiraMapper(config).to_fields(inc)
     assert findings == []
     assert fields["summary"] == "T" and fields["description"] == "D"
@@ -73,16 +104,22 @@ def test_only_changed_fields_are_written(config):
 
 
 def test_labels_field_keeps_other_labels_and_category_in_custom_field_is_a_cascading_option(config):
-    settings = config.settings.model_copy(update={"jira": config.settings.jira.model_copy(
-        update={"category_field": "customfield_10050", "service_field": "labels"})})  # fmt: skip
+    settings = config.settings.model_copy(
+        update={
+            "jira": config.settings.jira.model_copy(
+                update={"category_field": "customfield_10050", "service_field": "labels"}
+            )
+        }
+    )
     cfg = type(config)(settings, config.path)
     mapper = JiraMapper(cfg)
     fields, _ = mapper.to_fields(Incident(key="K", title="t", category="Hardware", subcategory="Disk", service="VPN"))
     assert fields["customfield_10050"] == {"value": "Hardware", "child": {"value": "Disk"}}
     label_ops = fields["update"]["labels"]
     assert {"add": "VPN"} in label_ops and {"remove": "Email"} in label_ops
-    inc, findings = mapper.to_canonical(record(labels=["itsm-bridge-K", "customer-x", "VPN"],
-                                               customfield_10050=["Hardware", "Disk"]))  # fmt: skip
+    inc, findings = mapper.to_canonical(
+        record(labels=["itsm-bridge-K", "customer-x", "VPN"], customfield_10050=["Hardware", "Disk"])
+    )
     assert (inc.category, inc.subcategory, inc.service, findings) == ("Hardware", "Disk", "VPN", [])
 
 
@@ -92,5 +129,7 @@ def test_round_trip_of_every_mapped_category_and_service(config):
         for svc in config.taxonomy.services.terms:
             fields, _ = mapper.to_fields(Incident(key="K", title="t", category=cat, service=svc))
             comps = [op["add"]["name"] for op in fields["update"]["components"] if "add" in op]
-            inc, findings = mapper.to_canonical(record(components=comps, customfield_10051=[fields["customfield_10051"]["value"]]))
+            inc, findings = mapper.to_canonical(
+                record(components=comps, customfield_10051=[fields["customfield_10051"]["value"]])
+            )
             assert (inc.category, inc.service, findings) == (cat, svc, [])

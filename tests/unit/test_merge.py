@@ -17,7 +17,9 @@ def test_quiet_when_nothing_changed_and_echo_is_not_a_change():
 
 def test_change_on_one_side_is_carried_to_the_others():
     shadow = {"state": "new", "priority": "P2", "title": "Mail"}
-    r = merge(shadow, {"servicenow": dict(shadow), "jira": {**shadow, "state": "resolved"}}, FIELDS, OWNERS, "servicenow")
+    r = merge(
+        shadow, {"servicenow": dict(shadow), "jira": {**shadow, "state": "resolved"}}, FIELDS, OWNERS, "servicenow"
+    )
     assert r.changes == {"servicenow": {"state": ("new", "resolved")}}
     assert r.merged["state"] == "resolved" and r.origin == {"state": "jira"}
 
@@ -31,7 +33,10 @@ def test_same_change_on_both_sides_is_no_change_and_no_conflict():
 
 def test_conflict_is_settled_by_the_owner():
     shadow = {"state": "new", "priority": "P2", "title": "Mail"}
-    sides = {"servicenow": {**shadow, "state": "on_hold", "priority": "P1"}, "jira": {**shadow, "state": "resolved", "priority": "P3"}}
+    sides = {
+        "servicenow": {**shadow, "state": "on_hold", "priority": "P1"},
+        "jira": {**shadow, "state": "resolved", "priority": "P3"},
+    }
     r = merge(shadow, sides, FIELDS, OWNERS, "servicenow")
     won = {c.field: (c.winner, c.rule) for c in r.conflicts}
     assert won == {"state": ("jira", "owner"), "priority": ("servicenow", "owner")}
@@ -46,7 +51,13 @@ def test_conflict_on_unowned_field_goes_to_the_source():
 
 def test_platform_that_does_not_carry_a_field_is_left_alone():
     shadow = {"state": "new", "title": "Mail"}
-    r = merge(shadow, {"servicenow": {"state": "resolved", "title": "Mail"}, "statuspage": {"title": "Mail"}}, ["state", "title"], OWNERS, "servicenow")
+    r = merge(
+        shadow,
+        {"servicenow": {"state": "resolved", "title": "Mail"}, "statuspage": {"title": "Mail"}},
+        ["state", "title"],
+        OWNERS,
+        "servicenow",
+    )
     assert r.quiet and r.merged["state"] == "resolved"
 
 
@@ -68,7 +79,9 @@ def test_a_lossy_platform_is_neither_a_change_nor_rewritten_each_cycle():
     # Jira cannot hold the subcategory: it shows None where the canonical value is "Email".
     shadow = {"subcategory": "Email", "title": "Mail"}
     sides = {"servicenow": {"subcategory": "Email", "title": "Mail"}, "jira": {"subcategory": None, "title": "Mail"}}
-    r = merge(shadow, sides, ["subcategory", "title"], OWNERS, "servicenow", side_shadows={"jira": {"subcategory": None}})
+    r = merge(
+        shadow, sides, ["subcategory", "title"], OWNERS, "servicenow", side_shadows={"jira": {"subcategory": None}}
+    )
     assert r.quiet and r.merged["subcategory"] == "Email"
 
 

@@ -32,10 +32,14 @@ def test_reading_and_planning_write_nothing(tmp_path):
     summary = RunSummary("r1")
     pending = reader.targets(summary, None)
     planner = Planner(world.config, store, world.connectors)
-    plans = {key: planner.plan_key(key, {"servicenow": side, **pending.pop(key, {})}, findings)
-             for key, _, side, findings in reader.source_records(summary, None)}
+    plans = {
+        key: planner.plan_key(key, {"servicenow": side, **pending.pop(key, {})}, findings)
+        for key, _, side, findings in reader.source_records(summary, None)
+    }
 
-    assert [(a.kind, a.changes) for a in plans["INC1"].actions] == [("update", {"title": ["INC1 is down", "INC1: mail is down"]})]
+    assert [(a.kind, a.changes) for a in plans["INC1"].actions] == [
+        ("update", {"title": ["INC1 is down", "INC1: mail is down"]})
+    ]
     assert [a.kind for a in plans["INC2"].actions] == ["create", "transition"]
     assert plans["INC2"].merged is not None and plans["INC2"].merged.title == "INC2 is down"
     assert world.jira.writes == writes

@@ -50,9 +50,14 @@ class FakeDeskConnector:
 
 
 FAKE = platforms.PlatformSpec(
-    "fakedesk", platforms.TWO_WAY, frozenset({"title", "state", "category", "priority"}),
-    connector=f"{HERE}:FakeDeskConnector", mapper=f"{HERE}:FakeDeskMapper", settings=f"{HERE}:FakeDeskSettings",
-    shows_priority=True, vocabularies=("categories",),
+    "fakedesk",
+    platforms.TWO_WAY,
+    frozenset({"title", "state", "category", "priority"}),
+    connector=f"{HERE}:FakeDeskConnector",
+    mapper=f"{HERE}:FakeDeskMapper",
+    settings=f"{HERE}:FakeDeskSettings",
+    shows_priority=True,
+    vocabularies=("categories",),
     default_states={s.value: (s.value.upper(),) for s in State},
 )
 
@@ -66,7 +71,9 @@ password_env = "SNOW_PASSWORD"
 servicenow = "network"
 """
 
-WITH_FAKE = BASE + """
+WITH_FAKE = (
+    BASE
+    + """
 [fakedesk]
 url = "https://desk.example.com"
 queue = "OPS"
@@ -74,6 +81,7 @@ queue = "OPS"
 [sync]
 targets = ["fakedesk"]
 """
+)
 
 
 @pytest.fixture
@@ -115,11 +123,14 @@ def test_a_registered_platform_gets_its_config_table_validated_by_its_own_model(
 
 
 def test_a_registered_platform_takes_taxonomy_values_and_a_mapping_table_of_its_own(fakedesk, tmp_path):
-    text = WITH_FAKE.replace('servicenow = "network"\n', 'servicenow = "network"\nfakedesk = "Net"\n') + """
+    text = (
+        WITH_FAKE.replace('servicenow = "network"\n', 'servicenow = "network"\nfakedesk = "Net"\n')
+        + """
 [mapping.fakedesk]
 unmapped = "pass"
 states = { new = ["Fresh"], in_progress = ["Busy"], on_hold = ["Wait"], resolved = ["Done"], closed = ["Shut"], canceled = ["Void"] }
 """
+    )
     cfg = load(text, tmp_path)
     assert cfg.taxonomy.categories.platform_values("fakedesk") == {"network": "Net"}
     assert cfg.state_map("fakedesk").to_vendor(State.RESOLVED) == "Done"
@@ -147,8 +158,12 @@ def test_mapping_check_lists_a_registered_platform_and_its_gaps(fakedesk, tmp_pa
     entry = report["platforms"]["fakedesk"]
     assert entry["states"]["resolved"] == ["RESOLVED"]  # its spec's default states
     assert entry["unmapped_policy"] == "block"
-    assert {"platform": "fakedesk", "kind": "category", "term": "network",
-            "missing_key": "taxonomy.categories.network.fakedesk"} in report["gaps"]
+    assert {
+        "platform": "fakedesk",
+        "kind": "category",
+        "term": "network",
+        "missing_key": "taxonomy.categories.network.fakedesk",
+    } in report["gaps"]
     assert not report["ok"]
 
 
@@ -162,12 +177,28 @@ def test_factories_of_a_registered_platform_build_its_connector_and_mapper(faked
 def test_reconcile_compares_and_writes_a_registered_platform_on_the_fields_it_carries(fakedesk):
     assert compared("fakedesk") == ("title", "state", "category")  # priority is derived, never merged
     assert shows_priority("fakedesk") and not platforms.own_writer_pool("fakedesk")
-    incident = Incident(key="INC1", title="Down", state=State.IN_PROGRESS, impact=Level.HIGH, urgency=Level.HIGH,
-                        category="network", assignment_group="ops")
+    incident = Incident(
+        key="INC1",
+        title="Down",
+        state=State.IN_PROGRESS,
+        impact=Level.HIGH,
+        urgency=Level.HIGH,
+        category="network",
+        assignment_group="ops",
+    )
     assert carried("fakedesk", incident) == {"title": "Down", "state": "in_progress", "category": "network"}
     side = Side("servicenow", incident, "1", {"platform": "servicenow", "id": "a1"})
-    out = reconcile("INC1", None, {"servicenow": side}, {}, source="servicenow", targets=["fakedesk"], owners={},
-                    matrix=PriorityMatrix(), rules=())
+    out = reconcile(
+        "INC1",
+        None,
+        {"servicenow": side},
+        {},
+        source="servicenow",
+        targets=["fakedesk"],
+        owners={},
+        matrix=PriorityMatrix(),
+        rules=(),
+    )
     assert [(a.kind, a.platform) for a in out.actions] == [("create", "fakedesk"), ("transition", "fakedesk")]
 
 

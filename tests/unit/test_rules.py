@@ -1,12 +1,12 @@
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from itsm_bridge.config_schema import default_states
 from itsm_bridge.mapping.fields import StateMap
 from itsm_bridge.mapping.rules import VENDOR_RULES, RequiredRule, check, check_steps, steps_for
 from itsm_bridge.model import Incident, State
-
-from hypothesis import given
-from hypothesis import strategies as st
 
 
 def test_servicenow_resolve_needs_close_code_and_notes_all_reported():

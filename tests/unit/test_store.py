@@ -43,7 +43,9 @@ def test_links_both_ways(store):
 def test_shadow_and_cursor_round_trip(store):
     store.put_shadow(Shadow("K1", {"state": "new", "title": "Mail ✉"}, versions={"servicenow": "3"}))
     sides = {"jira": {"state": "in_progress", "title": "Mail ✉"}}
-    store.put_shadow(Shadow("K1", {"state": "resolved"}, sides, frozenset({"ab12", "cd34"}), {"servicenow": "4", "jira": "2024"}))
+    store.put_shadow(
+        Shadow("K1", {"state": "resolved"}, sides, frozenset({"ab12", "cd34"}), {"servicenow": "4", "jira": "2024"})
+    )
     sh = store.shadow("K1")
     assert (sh.merged, sh.sides, sh.comments_seen) == ({"state": "resolved"}, sides, frozenset({"ab12", "cd34"}))
     assert sh.versions == {"servicenow": "4", "jira": "2024"} and sh.updated_at is not None
@@ -72,7 +74,10 @@ def _swap_entries_2_and_3(con: sqlite3.Connection) -> None:
 @pytest.mark.parametrize(
     "tamper, expected",
     [
-        (lambda con: con.execute("UPDATE journal SET payload = replace(payload, '2', '9') WHERE seq = 3"), "entry 3 was changed"),
+        (
+            lambda con: con.execute("UPDATE journal SET payload = replace(payload, '2', '9') WHERE seq = 3"),
+            "entry 3 was changed",
+        ),
         (lambda con: con.execute("DELETE FROM journal WHERE seq = 3"), "entry 3 is missing"),
         (_swap_entries_2_and_3, "removed or reordered"),
     ],

@@ -6,9 +6,10 @@ from __future__ import annotations
 import multiprocessing
 import sqlite3
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -64,7 +65,9 @@ def test_a_version_2_sqlite_store_is_migrated_without_loss(tmp_path):
 def _dump(path: Any) -> dict[str, list[tuple[Any, ...]]]:
     db = sqlite3.connect(path)
     try:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'schema_version'")]
+        tables = [
+            r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'schema_version'")
+        ]
         return {t: sorted(db.execute(f'SELECT * FROM "{t}"').fetchall()) for t in tables}
     finally:
         db.close()
@@ -102,7 +105,11 @@ def test_two_processes_opening_a_version_2_store_at_once_migrate_it_once(tmp_pat
     url = f"sqlite:///{store_v2.copy_to(tmp_path / 'state.sqlite')}"
     _open_at_once(url)
     db = sqlite3.connect(url[len("sqlite:///") :])
-    assert db.execute("SELECT version, count(*) FROM schema_version GROUP BY version").fetchall() == [(1, 1), (2, 1), (3, 1)]
+    assert db.execute("SELECT version, count(*) FROM schema_version GROUP BY version").fetchall() == [
+        (1, 1),
+        (2, 1),
+        (3, 1),
+    ]
     db.close()
     store = open_store(url)
     assert_migrated_without_loss(store)

@@ -23,9 +23,15 @@ def test_links_shadows_cursors_journal_and_quarantine(pg_url):
     s.link("K1", RemoteRef("jira", "10001", "OPS-1"))
     assert s.key_for("jira", "10001") == "K1"
     s.put_shadow(Shadow("K1", {"state": "new", "title": "Mail ✉"}, versions={"jira": "v1"}))
-    s.put_shadow(Shadow("K1", {"state": "resolved"}, {"jira": {"state": "resolved"}}, frozenset({"f1"}), {"jira": "v2"}))
+    s.put_shadow(
+        Shadow("K1", {"state": "resolved"}, {"jira": {"state": "resolved"}}, frozenset({"f1"}), {"jira": "v2"})
+    )
     shadow = s.shadow("K1")
-    assert (shadow.merged, shadow.sides, shadow.comments_seen) == ({"state": "resolved"}, {"jira": {"state": "resolved"}}, {"f1"})
+    assert (shadow.merged, shadow.sides, shadow.comments_seen) == (
+        {"state": "resolved"},
+        {"jira": {"state": "resolved"}},
+        {"f1"},
+    )
     s.put_cursor(Cursor("servicenow", "2024-01-01T00:00:00+00:00", ("a@1|2024-01-01T00:00:00+00:00",)))
     assert s.cursor("servicenow").seen == ("a@1|2024-01-01T00:00:00+00:00",)
     intent = s.append("r", "intent", {"n": 1}, key="K1", platform="jira", action="create")

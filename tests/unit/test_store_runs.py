@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import event
@@ -25,8 +26,15 @@ def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
 
 def _outcome(store: Any, run: str, key: str, result: str) -> None:
     intent = store.append(run, "intent", {"changes": {}}, key=key, platform="jira", action="update")
-    store.append(run, "outcome", {"result": result, "error": "Transient"}, key=key, platform="jira", action="update",
-                 intent_seq=intent.seq)
+    store.append(
+        run,
+        "outcome",
+        {"result": result, "error": "Transient"},
+        key=key,
+        platform="jira",
+        action="update",
+        intent_seq=intent.seq,
+    )
 
 
 def test_the_last_run_its_failed_writes_and_the_links_changed_since_are_queries(store):

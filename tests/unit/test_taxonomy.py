@@ -5,8 +5,12 @@ from hypothesis import strategies as st
 
 from itsm_bridge.mapping.taxonomy import Taxonomy, Term, Vocabulary, normalize
 
-DB = Term("Database", ("DB", "Databases"), {"servicenow": "database", "jira": "Database"},
-          Vocabulary("subcategory", [Term("Oracle", ("ora",), {"servicenow": "oracle", "jira": "Oracle"})]))
+DB = Term(
+    "Database",
+    ("DB", "Databases"),
+    {"servicenow": "database", "jira": "Database"},
+    Vocabulary("subcategory", [Term("Oracle", ("ora",), {"servicenow": "oracle", "jira": "Oracle"})]),
+)
 NET = Term("Network", ("Net",), {"servicenow": "network", "jira": "Network"}, Vocabulary("subcategory", []))
 OTHER = Term("Inquiry", (), {"servicenow": "inquiry", "jira": "Inquiry"})
 CATS = Vocabulary("category", [DB, NET, OTHER], default="Inquiry")

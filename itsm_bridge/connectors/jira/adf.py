@@ -27,8 +27,23 @@ TEXT_LIMIT = 32767
 _URL = re.compile(r"(?:https?://|mailto:)[^\s<>\"'\[\]{}|\\^`]+", re.IGNORECASE)
 _TRAILING = ".,;:!?)"
 _LINKABLE = re.compile(r"(?:https?://|mailto:)[^.,;:!?)]", re.IGNORECASE)
-_BLOCKS = {"paragraph", "heading", "blockquote", "codeBlock", "panel", "rule", "mediaSingle", "mediaGroup",
-           "bulletList", "orderedList", "table", "expand", "nestedExpand", "decisionList", "taskList"}  # fmt: skip
+_BLOCKS = {
+    "paragraph",
+    "heading",
+    "blockquote",
+    "codeBlock",
+    "panel",
+    "rule",
+    "mediaSingle",
+    "mediaGroup",
+    "bulletList",
+    "orderedList",
+    "table",
+    "expand",
+    "nestedExpand",
+    "decisionList",
+    "taskList",
+}
 
 
 def empty_doc() -> ADF:

@@ -12,7 +12,8 @@ import logging
 import threading
 import time
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import requests
 
@@ -32,8 +33,12 @@ def classify_jira(platform: str, resp: requests.Response, ref: str | None = None
     error = classify_response(platform, resp, ref)
     if error is not None and resp.status_code in (429, 503) and not resp.headers.get("Retry-After"):
         if resp.headers.get("X-RateLimit-Reset"):
-            log.info("%s: %s without Retry-After; rate limit resets at %s", platform, resp.status_code,
-                     resp.headers["X-RateLimit-Reset"])  # fmt: skip
+            log.info(
+                "%s: %s without Retry-After; rate limit resets at %s",
+                platform,
+                resp.status_code,
+                resp.headers["X-RateLimit-Reset"],
+            )
         error.retry_after = None  # type: ignore[attr-defined]  # a Transient (503) has none declared
     if isinstance(error, RemoteValidation):
         try:
@@ -136,8 +141,9 @@ class JiraApi:
 
     def create_bulk(self, bodies: list[dict[str, Any]]) -> dict[str, Any]:
         """`POST issue/bulk` (at most 50), sent once."""
-        answer: dict[str, Any] = self.http.request("POST", f"{API}/issue/bulk", json={"issueUpdates": bodies},
-                                                   idempotent=False).json()  # fmt: skip
+        answer: dict[str, Any] = self.http.request(
+            "POST", f"{API}/issue/bulk", json={"issueUpdates": bodies}, idempotent=False
+        ).json()
         return answer
 
     def edit(self, issue_id: str, body: dict[str, Any], ref: str) -> None:

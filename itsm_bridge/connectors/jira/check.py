@@ -9,7 +9,8 @@ priorities from the create screen's allowed values (createmeta, read for the iss
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import requests
 from jira import JIRA, JIRAError
@@ -34,9 +35,16 @@ class SiteClient:
 
     def _jira(self) -> JIRA:
         if self._client is None:
-            self._client = self._call(lambda: JIRA(
-                self.settings.url, options={"rest_api_version": "3", "verify": self.settings.ca_bundle or True},
-                basic_auth=self._basic, token_auth=self._pat, max_retries=0, timeout=self.settings.timeout_s))  # fmt: skip
+            self._client = self._call(
+                lambda: JIRA(
+                    self.settings.url,
+                    options={"rest_api_version": "3", "verify": self.settings.ca_bundle or True},
+                    basic_auth=self._basic,
+                    token_auth=self._pat,
+                    max_retries=0,
+                    timeout=self.settings.timeout_s,
+                )
+            )
         return self._client
 
     def myself(self) -> dict[str, Any]:
@@ -67,15 +75,32 @@ def _result(check: str, ok: bool, detail: str = "", fix: str = "") -> CheckResul
 class Doctor:
     """The `doctor` lines for one Jira site, from the collaborators they read."""
 
-    def __init__(self, settings: JiraSettings, site: SiteClient, api: JiraApi, createmeta: Callable[[], CreateMeta],
-                 search: Callable[..., Iterator[dict[str, Any]]], mover: Mover, priorities: Mapping[str, str]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        settings: JiraSettings,
+        site: SiteClient,
+        api: JiraApi,
+        createmeta: Callable[[], CreateMeta],
+        search: Callable[..., Iterator[dict[str, Any]]],
+        mover: Mover,
+        priorities: Mapping[str, str],
+    ) -> None:
         self.settings, self.site, self.api, self.createmeta = settings, site, api, createmeta
         self.search, self.mover, self.priorities = search, mover, priorities
 
     def written_fields(self) -> set[str]:
         """Create fields the connector fills from the mapping."""
         s = self.settings
-        return {"project", "issuetype", "summary", "description", "priority", "labels", s.category_field, s.service_field}
+        return {
+            "project",
+            "issuetype",
+            "summary",
+            "description",
+            "priority",
+            "labels",
+            s.category_field,
+            s.service_field,
+        }
 
     def run(self) -> list[CheckResult]:
         s = self.settings
@@ -84,23 +109,36 @@ class Doctor:
             me = self.site.myself()
         except ConnectorError as exc:
             return [_result("credentials", False, str(exc), f"check that {who} is valid for {s.url}")]
-        out = [_result("credentials", True, f"signed in as {me.get('displayName') or me.get('emailAddress') or 'user'}")]
+        out = [
+            _result("credentials", True, f"signed in as {me.get('displayName') or me.get('emailAddress') or 'user'}")
+        ]
         try:
             self.site.project(s.project)
             out.append(_result("project", True, f"project {s.project} is visible"))
         except ConnectorError as exc:
-            out.append(_result("project", False, str(exc), f"give the user browse and create permission in {s.project}"))
+            out.append(
+                _result("project", False, str(exc), f"give the user browse and create permission in {s.project}")
+            )
             return out
         try:
             meta = self.createmeta()
         except ConnectorError as exc:
-            out.append(_result("issue type", False, str(exc), "set jira.issue_type to one of the project's issue types"))
+            out.append(
+                _result("issue type", False, str(exc), "set jira.issue_type to one of the project's issue types")
+            )
             return out
         out.append(_result("issue type", True, f"{meta.issue_type_name} (id {meta.issue_type_id})"))
         unmapped = [f"{f.name} ({f.id})" for f in meta.required() if f.id not in self.written_fields()]
-        out.append(_result("required fields", not unmapped,
-                           "every required create field is mapped" if not unmapped else f"required but not mapped: {', '.join(unmapped)}",
-                           "give these fields a default in Jira, or map them (jira.category_field / service_field)"))  # fmt: skip
+        out.append(
+            _result(
+                "required fields",
+                not unmapped,
+                "every required create field is mapped"
+                if not unmapped
+                else f"required but not mapped: {', '.join(unmapped)}",
+                "give these fields a default in Jira, or map them (jira.category_field / service_field)",
+            )
+        )
         out.append(self._statuses())
         out.append(self._priorities(meta))
         return out
@@ -110,13 +148,20 @@ class Doctor:
         `GET /rest/api/3/priority` is deprecated, and the screen's list is what a create may set)."""
         field = meta.fields.get("priority")
         if field is None:
-            return _result("priorities", False, "the priority field is not on the create screen",
-                           "add Priority to the project's create screen, or map no priorities")  # fmt: skip
+            return _result(
+                "priorities",
+                False,
+                "the priority field is not on the create screen",
+                "add Priority to the project's create screen, or map no priorities",
+            )
         known = {name.casefold() for name in field.allowed}
         missing = [f"{k}={v}" for k, v in sorted(self.priorities.items()) if v.casefold() not in known]
-        return _result("priorities", not missing,
-                       "every mapped priority exists" if not missing else f"no such priority: {', '.join(missing)}",
-                       "fix [mapping.jira.priorities] to the site's priority names")  # fmt: skip
+        return _result(
+            "priorities",
+            not missing,
+            "every mapped priority exists" if not missing else f"no such priority: {', '.join(missing)}",
+            "fix [mapping.jira.priorities] to the site's priority names",
+        )
 
     def _statuses(self) -> CheckResult:
         """Mapped statuses against the project's statuses, and the transitions learned from a sample issue."""
@@ -144,6 +189,12 @@ class Doctor:
         if not missing:
             return _result("statuses", True, "every mapped status is in the workflow")
         if not authoritative:  # only part of the workflow is visible from one issue
-            return _result("statuses", True, f"not verified (not seen from the transitions discovered): {', '.join(missing)}")
-        return _result("statuses", False, f"not in the workflow: {', '.join(missing)}",
-                       "fix [mapping.jira.states] to the workflow's status names")  # fmt: skip
+            return _result(
+                "statuses", True, f"not verified (not seen from the transitions discovered): {', '.join(missing)}"
+            )
+        return _result(
+            "statuses",
+            False,
+            f"not in the workflow: {', '.join(missing)}",
+            "fix [mapping.jira.states] to the workflow's status names",
+        )

@@ -24,8 +24,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, Callable, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from itsm_bridge import correlation
@@ -88,8 +89,15 @@ class JiraConnector:
         else:
             basic, pat = None, config.secret("jira", "pat_env")
             auth = BearerAuth(pat)
-        http = HttpClient.for_platform(PLATFORM, settings, auth=auth, sleep=sleep, clock=clock,
-                                       backoff=Backoff(base_s=2.0, jitter=0.3), classify=classify_jira)  # fmt: skip
+        http = HttpClient.for_platform(
+            PLATFORM,
+            settings,
+            auth=auth,
+            sleep=sleep,
+            clock=clock,
+            backoff=Backoff(base_s=2.0, jitter=0.3),
+            classify=classify_jira,
+        )
         self.api = JiraApi(http, IssueWriteLimiter(*WRITES_PER_ISSUE, clock=clock, sleep=sleep))
         self.workflow = Workflow()
         self.statuses = Statuses(self.api)
@@ -98,10 +106,18 @@ class JiraConnector:
         self._learning = learning
         resolutions = config.taxonomy.resolution_codes.platform_values("jira")
         self.mover = Mover(self.api, self.workflow, self.statuses, self.state_map, resolutions, learning)
-        self.creator = Creator(self.api, settings, self.createmeta, self.mover, self.statuses, self.created, self.find,
-                               clock, sleep)  # fmt: skip
-        self.doctor = Doctor(settings, SiteClient(settings, basic, pat), self.api, self.createmeta, self.search,
-                             self.mover, dict(config.settings.mapping.jira.priorities))  # fmt: skip
+        self.creator = Creator(
+            self.api, settings, self.createmeta, self.mover, self.statuses, self.created, self.find, clock, sleep
+        )
+        self.doctor = Doctor(
+            settings,
+            SiteClient(settings, basic, pat),
+            self.api,
+            self.createmeta,
+            self.search,
+            self.mover,
+            dict(config.settings.mapping.jira.priorities),
+        )
         self._meta: CreateMeta | None = None
         self._zone: tzinfo | None = None
         self._account: frozenset[str] | None = None
@@ -134,8 +150,12 @@ class JiraConnector:
     # --- what one run learns and the next starts from (kept in the state store)
     def facts(self) -> dict[str, Any]:
         zone = getattr(self._zone, "key", None) or (str(self._zone) if self._zone is not None else None)
-        return {"zone": zone, "start_status": self.creator.start_status, "workflow": self.workflow.to_data(),
-                "account": sorted(self._account or ())}  # fmt: skip
+        return {
+            "zone": zone,
+            "start_status": self.creator.start_status,
+            "workflow": self.workflow.to_data(),
+            "account": sorted(self._account or ()),
+        }
 
     def restore(self, facts: dict[str, Any]) -> None:
         """Start from an earlier run's facts: the user's time zone (checked against the offsets
@@ -208,7 +228,11 @@ class JiraConnector:
         return None
 
     def search(
-        self, jql: str, *, reconcile: list[str] | None = None, page_size: int | None = None,
+        self,
+        jql: str,
+        *,
+        reconcile: list[str] | None = None,
+        page_size: int | None = None,
         began: list[datetime | None] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Raw issues matching `jql`, page after page (`POST search/jql`, `nextPageToken`); `began`
@@ -259,8 +283,11 @@ class JiraConnector:
         ids = list(dict.fromkeys(r.id for r in refs))
         out: list[RemoteRecord] = []
         for start in range(0, len(ids), FETCH_SIZE):
-            body = {"issueIdsOrKeys": ids[start : start + FETCH_SIZE], "fields": search_fields(self.settings),
-                    "properties": identity.PROPERTIES}  # fmt: skip
+            body = {
+                "issueIdsOrKeys": ids[start : start + FETCH_SIZE],
+                "fields": search_fields(self.settings),
+                "properties": identity.PROPERTIES,
+            }
             out += [self.record(issue) for issue in self.api.bulkfetch(body).get("issues") or []]
         return out
 

@@ -17,7 +17,8 @@ search lag has passed) before it is created on its own.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from itsm_bridge import stopping
 from itsm_bridge.config_schema import JiraSettings
@@ -44,9 +45,18 @@ class Creator:
     """Creates issues, alone or in bulk; after a lost answer, looks each up (`find`) until the
     search lag has passed before creating it again, so exactly one exists."""
 
-    def __init__(self, api: JiraApi, settings: JiraSettings, createmeta: Callable[[], CreateMeta], mover: Mover,
-                 statuses: Statuses, created: Created, find: Callable[[str], RemoteRecord | None],
-                 clock: Callable[[], float], sleep: Callable[[float], None]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        api: JiraApi,
+        settings: JiraSettings,
+        createmeta: Callable[[], CreateMeta],
+        mover: Mover,
+        statuses: Statuses,
+        created: Created,
+        find: Callable[[str], RemoteRecord | None],
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+    ) -> None:
         self.api, self.settings, self.createmeta, self.mover = api, settings, createmeta, mover
         self.statuses, self.created, self.find = statuses, created, find
         self.clock, self.sleep = clock, sleep
@@ -76,7 +86,9 @@ class Creator:
             except Interrupted as exc:  # what was created stays known; a chunk cut short may exist
                 for i in order[start:]:
                     if results[i] is None:
-                        results[i] = exc if i in chunk else Interrupted("not sent: the run was interrupted", unsent=True)
+                        results[i] = (
+                            exc if i in chunk else Interrupted("not sent: the run was interrupted", unsent=True)
+                        )
                 break
         return [r if r is not None else ConnectorError("no result", platform=PLATFORM) for r in results]
 
@@ -154,7 +166,9 @@ class Creator:
             try:
                 answer = self.api.create(body)
             except Transient as exc:
-                log.warning("jira: create of %s got no answer (%s); looking it up before any retry", correlation_key, exc)
+                log.warning(
+                    "jira: create of %s got no answer (%s); looking it up before any retry", correlation_key, exc
+                )
                 error = exc
                 found = self.await_committed(correlation_key)
                 if found is not None:
@@ -184,8 +198,12 @@ class Creator:
         self.created.add(correlation_key, ref.id)
         ride = answer.get("transition")
         if isinstance(ride, dict) and ride.get("status") not in (None, 200, 204) and self.start_status:
-            log.info("jira: %s created, but its first transition was refused (%s); it stays in %r",
-                     ref.display or ref.id, ride.get("errorCollection"), self.start_status)  # fmt: skip
+            log.info(
+                "jira: %s created, but its first transition was refused (%s); it stays in %r",
+                ref.display or ref.id,
+                ride.get("errorCollection"),
+                self.start_status,
+            )
             self.mover.workflow.forget(self.start_status)
             landing = self.start_status
         if landing is not None:

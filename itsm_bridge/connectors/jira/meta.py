@@ -6,8 +6,9 @@ checked before any create: a required field left empty is a blocking Finding and
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from itsm_bridge import correlation
 from itsm_bridge.config_schema import JiraSettings
@@ -73,10 +74,13 @@ def load_createmeta(api: JiraApi, project: str, issue_type: str) -> CreateMeta:
     fields: dict[str, FieldMeta] = {}
     for f in _pages(api, f"/issue/createmeta/{project}/issuetypes/{type_id}", "fields"):
         fid = str(f.get("fieldId") or f.get("key"))
-        allowed = tuple(str(v.get("name") or v.get("value")) for v in f.get("allowedValues") or [] if isinstance(v, dict))
+        allowed = tuple(
+            str(v.get("name") or v.get("value")) for v in f.get("allowedValues") or [] if isinstance(v, dict)
+        )
         cascading = str((f.get("schema") or {}).get("custom") or "").endswith(":cascadingselect")
-        fields[fid] = FieldMeta(fid, str(f.get("name") or fid), bool(f.get("required")), bool(f.get("hasDefaultValue")),
-                                allowed, cascading)  # fmt: skip
+        fields[fid] = FieldMeta(
+            fid, str(f.get("name") or fid), bool(f.get("required")), bool(f.get("hasDefaultValue")), allowed, cascading
+        )
     return CreateMeta(type_id, str(match.get("name")), fields)
 
 
@@ -119,14 +123,20 @@ def create_body(meta: CreateMeta, settings: JiraSettings, fields: dict[str, Any]
         out["components"] = components
     missing = [f for f in meta.required() if _empty(out.get(f.id))]
     if missing:
-        raise MissingRequiredFields([
-            Finding(
-                rule_id=f"required.create.{f.id}", platform="jira", field=f.id, severity="block", key=key,
-                message=f"cannot create in Jira project {settings.project}: {f.name} ({f.id}) is required by "
-                        f"the {meta.issue_type_name} create screen and nothing maps to it",
-            )
-            for f in missing
-        ])  # fmt: skip
+        raise MissingRequiredFields(
+            [
+                Finding(
+                    rule_id=f"required.create.{f.id}",
+                    platform="jira",
+                    field=f.id,
+                    severity="block",
+                    key=key,
+                    message=f"cannot create in Jira project {settings.project}: {f.name} ({f.id}) is required by "
+                    f"the {meta.issue_type_name} create screen and nothing maps to it",
+                )
+                for f in missing
+            ]
+        )
     return {"fields": out, "properties": [{"key": correlation.PROPERTY_KEY, "value": {"key": key}}]}
 
 

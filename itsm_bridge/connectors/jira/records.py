@@ -6,23 +6,36 @@ service fields (components, labels or a select custom field) become plain lists 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from itsm_bridge import correlation
 from itsm_bridge.config_schema import JiraSettings
 from itsm_bridge.connectors.jira.adf import adf_to_text, text_to_adf_within
-from itsm_bridge.records import RemoteRecord
 from itsm_bridge.connectors.jira.identity import author_ids, carried_key
 from itsm_bridge.errors import RemoteValidation
 from itsm_bridge.model import Comment, RemoteRef, Visibility
+from itsm_bridge.records import RemoteRecord
 
 PLATFORM = "jira"
 INTERNAL_PROPERTY = "sd.public.comment"
-BASE_FIELDS = ("summary", "description", "status", "priority", "resolution", "labels", "created", "updated",
-               "resolutiondate", "assignee", "reporter", "comment")  # fmt: skip
+BASE_FIELDS = (
+    "summary",
+    "description",
+    "status",
+    "priority",
+    "resolution",
+    "labels",
+    "created",
+    "updated",
+    "resolutiondate",
+    "assignee",
+    "reporter",
+    "comment",
+)
 
 
 def jql_value(value: str) -> str:
@@ -113,7 +126,9 @@ def is_internal(comment: dict[str, Any]) -> bool:
     return comment.get("jsdPublic") is False
 
 
-def comments(raw: Iterable[dict[str, Any]], account: Callable[[], frozenset[str]] | None = None) -> tuple[tuple[Comment, ...], tuple[str, ...]]:
+def comments(
+    raw: Iterable[dict[str, Any]], account: Callable[[], frozenset[str]] | None = None
+) -> tuple[tuple[Comment, ...], tuple[str, ...]]:
     """Comments people wrote, and the ids of the notes the bridge's own copies name. A comment is
     the bridge's copy when it carries the marker and its author is the API user (`account`, asked
     only when a comment carries the marker); a person's comment starting with the marker is a
@@ -129,12 +144,25 @@ def comments(raw: Iterable[dict[str, Any]], account: Callable[[], frozenset[str]
         created = parse_time(c.get("created")) or datetime.now(UTC)
         author = (c.get("author") or {}).get("displayName") or (c.get("author") or {}).get("accountId") or ""
         visibility = Visibility.INTERNAL if is_internal(c) else Visibility.PUBLIC
-        out.append(Comment(author=author, body=body, created=created, visibility=visibility, origin=PLATFORM, id=str(c.get("id") or "")))
+        out.append(
+            Comment(
+                author=author,
+                body=body,
+                created=created,
+                visibility=visibility,
+                origin=PLATFORM,
+                id=str(c.get("id") or ""),
+            )
+        )
     return tuple(out), tuple(copied)
 
 
-def to_record(issue: dict[str, Any], settings: JiraSettings, all_comments: list[dict[str, Any]] | None = None,
-              account: Callable[[], frozenset[str]] | None = None) -> RemoteRecord:  # fmt: skip
+def to_record(
+    issue: dict[str, Any],
+    settings: JiraSettings,
+    all_comments: list[dict[str, Any]] | None = None,
+    account: Callable[[], frozenset[str]] | None = None,
+) -> RemoteRecord:
     """A RemoteRecord from an issue as search or GET issue returns it."""
     f = issue.get("fields") or {}
     updated_raw = str(f.get("updated") or "")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from itsm_bridge.connectors.jira.api import JiraApi
 from itsm_bridge.connectors.jira.records import PLATFORM
@@ -27,8 +28,15 @@ MAX_HOPS = 10  # transitions tried to reach one status
 class Mover:
     """Moves issues through the workflow (see the module docstring)."""
 
-    def __init__(self, api: JiraApi, workflow: Workflow, statuses: Statuses, state_map: StatusMap,
-                 resolutions: Mapping[str, str], learning: threading.RLock) -> None:  # fmt: skip
+    def __init__(
+        self,
+        api: JiraApi,
+        workflow: Workflow,
+        statuses: Statuses,
+        state_map: StatusMap,
+        resolutions: Mapping[str, str],
+        learning: threading.RLock,
+    ) -> None:
         self.api, self.workflow, self.statuses, self.state_map = api, workflow, statuses, state_map
         self.resolutions = resolutions
         self.learning = learning  # lazy reads of the workflow made once, not per worker
@@ -36,7 +44,9 @@ class Mover:
     def transition(self, ref: RemoteRef, state: State, fields: Mapping[str, Any]) -> RemoteRef:
         target = self.state_map.to_vendor(state)
         if target is None:
-            raise TransitionNotAllowed(f"no Jira status mapped for state {state.value}", platform=PLATFORM, ref=str(ref))
+            raise TransitionNotAllowed(
+                f"no Jira status mapped for state {state.value}", platform=PLATFORM, ref=str(ref)
+            )
         targets = {fold(v) for v in self.state_map.values.get(state, ())}
         status = self.statuses.of(ref)
         visited = {fold(status)}
@@ -53,7 +63,9 @@ class Mover:
                 raise TransitionNotAllowed(
                     f"no path from status {status!r} to {target!r} in the workflow (known transitions: "
                     f"{', '.join(f'{t.name} -> {t.to}' for t in self.workflow.transitions(status)) or 'none'})",
-                    platform=PLATFORM, ref=str(ref))  # fmt: skip
+                    platform=PLATFORM,
+                    ref=str(ref),
+                )
             try:
                 self.move(ref, step, fields)
                 status = step.to
@@ -62,7 +74,9 @@ class Mover:
                 self.workflow.forget(status)
                 status = self.statuses.of(ref, fresh=True)
             visited.add(fold(status))
-        raise TransitionNotAllowed(f"{target!r} not reached within {MAX_HOPS} transitions", platform=PLATFORM, ref=str(ref))
+        raise TransitionNotAllowed(
+            f"{target!r} not reached within {MAX_HOPS} transitions", platform=PLATFORM, ref=str(ref)
+        )
 
     def move(self, ref: RemoteRef, step: Transition, fields: Mapping[str, Any]) -> None:
         """One transition, with the resolution when its screen takes one."""

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from itsm_bridge.model import State
 
@@ -71,8 +72,13 @@ class Transition:
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Transition:
         fields = data.get("fields")
-        return cls(str(data["id"]), str(data.get("name") or ""), str(data["to"]),
-                   frozenset(fields) if fields is not None else None, frozenset(data.get("required") or ()))  # fmt: skip
+        return cls(
+            str(data["id"]),
+            str(data.get("name") or ""),
+            str(data["to"]),
+            frozenset(fields) if fields is not None else None,
+            frozenset(data.get("required") or ()),
+        )
 
 
 class Workflow:

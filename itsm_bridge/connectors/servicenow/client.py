@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import requests
 
@@ -183,7 +184,9 @@ class TableClient:
         resp = self.request("GET", f"{TABLE}/{table}", params=params)
         return Page(resp.json().get("result") or [], _total(resp))
 
-    def pages(self, table: str, params: Mapping[str, Any], counted: list[int] | None = None) -> Iterator[list[dict[str, Any]]]:
+    def pages(
+        self, table: str, params: Mapping[str, Any], counted: list[int] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
         """Every page of a list, following `Link: <...>; rel="next"` until there is none; the first
         answer's `X-Total-Count` goes into `counted` when given."""
         url: str | None = f"{TABLE}/{table}"
@@ -206,8 +209,9 @@ class TableClient:
             return None
         if not nxt.startswith(self.http.base_url + "/"):
             # Credentials go to the configured instance only, whatever a header says.
-            raise ConnectorError(f"refusing to follow a next-page link off {self.http.base_url}: {nxt}",
-                                 platform=PLATFORM)  # fmt: skip
+            raise ConnectorError(
+                f"refusing to follow a next-page link off {self.http.base_url}: {nxt}", platform=PLATFORM
+            )
         return nxt
 
     def get(self, table: str, sys_id: str, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -225,8 +229,9 @@ class TableClient:
         """A PATCH of plain fields is idempotent and retried where safe; one carrying a journal
         field is not (a resent note is a second note), unless ServiceNow said it did not process it."""
         idempotent = not (JOURNAL_FIELDS & body.keys())
-        resp = self.request("PATCH", f"{TABLE}/{table}/{sys_id}", params=params, json=dict(body),
-                            ref=sys_id, idempotent=idempotent)  # fmt: skip
+        resp = self.request(
+            "PATCH", f"{TABLE}/{table}/{sys_id}", params=params, json=dict(body), ref=sys_id, idempotent=idempotent
+        )
         result: dict[str, Any] = resp.json()["result"]
         return result
 
@@ -241,7 +246,9 @@ def _total(resp: requests.Response) -> int | None:
 WRITE_ROLES = ("itil", "sn_incident_write", "admin")
 
 
-def check_instance(client: TableClient, instance: str, expected: Mapping[str, set[tuple[str, str]]]) -> list[CheckResult]:
+def check_instance(
+    client: TableClient, instance: str, expected: Mapping[str, set[tuple[str, str]]]
+) -> list[CheckResult]:
     """`doctor` lines: reachable, credentials accepted, incident readable and writable, and every
     expected (value, depends-on value) of each sys_choice element present on incident."""
     auth = client.auth
@@ -254,11 +261,16 @@ def check_instance(client: TableClient, instance: str, expected: Mapping[str, se
     except Unreachable as exc:
         return [line("reachable", False, str(exc), f"check servicenow.url ({instance}), DNS, proxy and ca_bundle")]
     except AuthError as exc:
-        return [line("reachable", True, instance),
-                line("credentials", False, str(exc), f"check the credentials of {auth.who}")]  # fmt: skip
+        return [
+            line("reachable", True, instance),
+            line("credentials", False, str(exc), f"check the credentials of {auth.who}"),
+        ]
     except Forbidden as exc:
-        return [line("reachable", True, instance), line("credentials", True, auth.who),
-                line("read incident", False, str(exc), "grant the itil role (or an ACL to read incident)")]  # fmt: skip
+        return [
+            line("reachable", True, instance),
+            line("credentials", True, auth.who),
+            line("read incident", False, str(exc), "grant the itil role (or an ACL to read incident)"),
+        ]
     except ConnectorError as exc:
         return [line("reachable", False, str(exc), "retry later; the instance answered with an error")]
     out = [line("reachable", True, instance), line("credentials", True, auth.who), line("read incident", True)]
@@ -278,13 +290,20 @@ def _journal_check(client: TableClient, line: Callable[..., CheckResult]) -> Che
     try:
         page = client.page("sys_journal_field", params)
     except (NotFound, Forbidden) as exc:
-        return line("read notes", False, f"cannot read sys_journal_field: {exc}; work notes and comments would never sync", fix)
+        return line(
+            "read notes", False, f"cannot read sys_journal_field: {exc}; work notes and comments would never sync", fix
+        )
     if page.total is None or page.total == 0:
         return line("read notes", True, "sys_journal_field readable (no incident notes yet to check the ACLs against)")
     wanted = min(page.total, 20)
     if len(page.rows) < wanted:
-        return line("read notes", False, f"sys_journal_field holds {page.total} incident note(s) but showed {client.auth.who} "
-                    f"{len(page.rows)} of the first {wanted}: a read ACL hides them, so notes would silently never sync", fix)  # fmt: skip
+        return line(
+            "read notes",
+            False,
+            f"sys_journal_field holds {page.total} incident note(s) but showed {client.auth.who} "
+            f"{len(page.rows)} of the first {wanted}: a read ACL hides them, so notes would silently never sync",
+            fix,
+        )
     return line("read notes", True, f"sys_journal_field readable ({page.total} incident notes)")
 
 
@@ -292,40 +311,71 @@ def _write_check(client: TableClient, line: Callable[..., CheckResult]) -> Check
     """ServiceNow has no dry-run write: the user's roles are checked, not a write."""
     user = client.auth.user
     if client.auth.kind != "basic" or not user:
-        return line("write incident", True, f"not verified: {client.auth.who} has no user name to look roles up by; "
-                    "the first write proves it")  # fmt: skip
+        return line(
+            "write incident",
+            True,
+            f"not verified: {client.auth.who} has no user name to look roles up by; the first write proves it",
+        )
     query = Query().where("user.user_name", "=", user).where("role.name", "IN", list(WRITE_ROLES))
     try:
-        resp = client.request("GET", f"{TABLE}/sys_user_has_role",
-                              params={"sysparm_query": query.encode(), "sysparm_fields": "sys_id", "sysparm_limit": "1"})  # fmt: skip
+        resp = client.request(
+            "GET",
+            f"{TABLE}/sys_user_has_role",
+            params={"sysparm_query": query.encode(), "sysparm_fields": "sys_id", "sysparm_limit": "1"},
+        )
     except (NotFound, Forbidden) as exc:
-        return line("write incident", True, f"not verified: cannot read sys_user_has_role ({exc}); the first write proves it")
+        return line(
+            "write incident", True, f"not verified: cannot read sys_user_has_role ({exc}); the first write proves it"
+        )
     if resp.json().get("result"):
-        return line("write incident", True, f"{user} holds one of the roles {', '.join(WRITE_ROLES)} (roles checked, no write made)")
-    return line("write incident", False, f"{user} holds none of the roles {', '.join(WRITE_ROLES)}",
-                f"grant {user} the itil role")  # fmt: skip
+        return line(
+            "write incident",
+            True,
+            f"{user} holds one of the roles {', '.join(WRITE_ROLES)} (roles checked, no write made)",
+        )
+    return line(
+        "write incident",
+        False,
+        f"{user} holds none of the roles {', '.join(WRITE_ROLES)}",
+        f"grant {user} the itil role",
+    )
 
 
-def _choice_checks(client: TableClient, expected: Mapping[str, set[tuple[str, str]]],
-                   line: Callable[..., CheckResult]) -> list[CheckResult]:  # fmt: skip
-    query = (Query().where("name", "=", "incident").where("element", "IN", sorted(expected))
-             .where("inactive", "=", "false"))  # fmt: skip
-    params = {"sysparm_query": query.encode(), "sysparm_fields": "element,value,dependent_value", "sysparm_limit": "1000"}
+def _choice_checks(
+    client: TableClient, expected: Mapping[str, set[tuple[str, str]]], line: Callable[..., CheckResult]
+) -> list[CheckResult]:
+    query = (
+        Query().where("name", "=", "incident").where("element", "IN", sorted(expected)).where("inactive", "=", "false")
+    )
+    params = {
+        "sysparm_query": query.encode(),
+        "sysparm_fields": "element,value,dependent_value",
+        "sysparm_limit": "1000",
+    }
     present: dict[str, set[tuple[str, str]]] = {e: set() for e in expected}
     try:
         for rows in client.pages("sys_choice", params):
             for row in rows:
                 present.setdefault(str(row.get("element")), set()).add(
-                    (str(row.get("value") or ""), str(row.get("dependent_value") or "")))
+                    (str(row.get("value") or ""), str(row.get("dependent_value") or ""))
+                )
     except (NotFound, Forbidden) as exc:
-        return [line("choices", False, f"cannot read sys_choice: {exc}", "grant read on sys_choice to check mapped values")]
+        return [
+            line("choices", False, f"cannot read sys_choice: {exc}", "grant read on sys_choice to check mapped values")
+        ]
     out = []
     for element, wanted in sorted(expected.items()):
         have = present.get(element, set())
         missing = sorted(v for v, dep in wanted if (v, dep) not in have and (v, "") not in have)
         if missing:
-            out.append(line(f"choices {element}", False, f"missing on incident.{element}: {', '.join(missing)}",
-                            f"add these {element} choices in ServiceNow or fix the taxonomy in the config"))  # fmt: skip
+            out.append(
+                line(
+                    f"choices {element}",
+                    False,
+                    f"missing on incident.{element}: {', '.join(missing)}",
+                    f"add these {element} choices in ServiceNow or fix the taxonomy in the config",
+                )
+            )
         else:
             out.append(line(f"choices {element}", True, f"all {len(wanted)} mapped value(s) present"))
     return out

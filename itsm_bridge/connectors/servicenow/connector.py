@@ -29,19 +29,18 @@ import dataclasses
 import logging
 import re
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import requests
 
 from itsm_bridge.config import Config
 from itsm_bridge.connectors.base import CheckResult
-from itsm_bridge.records import ChangeRead, Pages, RemoteRecord
 from itsm_bridge.connectors.servicenow.client import PLATFORM, Auth, TableClient, check_instance, make_classifier
 from itsm_bridge.connectors.servicenow.query import Query
 from itsm_bridge.connectors.servicenow.rows import READ_FIELDS, Position, page_query, position, split_row, to_record
-from itsm_bridge.vendor_time import parse_snow_time
 from itsm_bridge.correlation import CORRELATION_DISPLAY, bridge_copy, mark
 from itsm_bridge.errors import (
     ConfigError,
@@ -50,11 +49,13 @@ from itsm_bridge.errors import (
     Forbidden,
     NotFound,
     RemoteValidation,
-    TransitionNotAllowed,
     Transient,
+    TransitionNotAllowed,
 )
 from itsm_bridge.http import HttpClient
 from itsm_bridge.model import Comment, RemoteRef, State, Visibility
+from itsm_bridge.records import ChangeRead, Pages, RemoteRecord
+from itsm_bridge.vendor_time import parse_snow_time
 from itsm_bridge.watermark import Watermark
 
 log = logging.getLogger("itsm_bridge.servicenow")
@@ -88,8 +89,9 @@ class ServiceNowConnector:
 
     name = PLATFORM
 
-    def __init__(self, config: Config, *, session: requests.Session | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
+    def __init__(
+        self, config: Config, *, session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         settings = config.settings.servicenow
         if settings is None:
             raise ConfigError([ConfigProblem("servicenow", "no [servicenow] table in the config")])
@@ -133,8 +135,15 @@ class ServiceNowConnector:
         limit = self.settings.page_size
         after: Position | None = None  # the last row read
         while True:
-            page = self.client.page(TABLE, {**self._read_params(), "sysparm_query": page_query(read_from, after).encode(),
-                                            "sysparm_limit": str(limit), "sysparm_suppress_pagination_header": "true"})  # fmt: skip
+            page = self.client.page(
+                TABLE,
+                {
+                    **self._read_params(),
+                    "sysparm_query": page_query(read_from, after).encode(),
+                    "sysparm_limit": str(limit),
+                    "sysparm_suppress_pagination_header": "true",
+                },
+            )
             stats.pages += 1
             records: list[RemoteRecord] = []
             for row in page.rows:
@@ -144,8 +153,11 @@ class ServiceNowConnector:
                 if after is not None and at <= after:
                     # The instance dropped the keyset condition or the ordering (an invalid query
                     # part is ignored, not refused): going on would read the same rows forever.
-                    raise ConnectorError(f"incident rows came back out of (sys_updated_on, sys_id) order at {at[1]}; "
-                                         "the keyset query was not applied", platform=PLATFORM)  # fmt: skip
+                    raise ConnectorError(
+                        f"incident rows came back out of (sys_updated_on, sys_id) order at {at[1]}; "
+                        "the keyset query was not applied",
+                        platform=PLATFORM,
+                    )
                 after = at
                 if cursor is not None and cursor.already_applied(values["sys_id"], values.get("sys_mod_count", "0")):
                     stats.already_applied += 1
@@ -159,8 +171,11 @@ class ServiceNowConnector:
             if not page.more(limit):
                 return None
             if not page.rows:  # no row to go on from
-                raise Forbidden(f"{self.settings.url} showed {self.auth.who} none of the {limit} incidents of a page "
-                                "(ACLs hide them); the read cannot go past them", platform=PLATFORM)  # fmt: skip
+                raise Forbidden(
+                    f"{self.settings.url} showed {self.auth.who} none of the {limit} incidents of a page "
+                    "(ACLs hide them); the read cannot go past them",
+                    platform=PLATFORM,
+                )
 
     def get(self, ref: RemoteRef) -> RemoteRecord:
         """The incident with all its notes (bar those itsm-bridge wrote)."""
@@ -170,9 +185,14 @@ class ServiceNowConnector:
 
     def find(self, correlation_key: str) -> RemoteRecord | None:
         """The incident carrying `correlation_key`: our correlation_id, or its number. Fields only."""
-        query = (Query().where("correlation_id", "=", correlation_key)
-                 .where("correlation_display", "=", CORRELATION_DISPLAY).new_query()
-                 .where("number", "=", correlation_key).order_by("sys_created_on"))  # fmt: skip
+        query = (
+            Query()
+            .where("correlation_id", "=", correlation_key)
+            .where("correlation_display", "=", CORRELATION_DISPLAY)
+            .new_query()
+            .where("number", "=", correlation_key)
+            .order_by("sys_created_on")
+        )
         params = {**self._read_params(), "sysparm_query": query.encode(), "sysparm_limit": "2"}
         rows = next(self.client.pages(TABLE, params), [])
         if not rows:
@@ -186,9 +206,16 @@ class ServiceNowConnector:
         whose answer was lost must not be sent twice)."""
         wanted = " ".join(_note_text(comment).split())
         query = Query().where("element_id", "=", ref.id).where("element", "=", NOTE_COLUMN[comment.visibility])
-        params = {"sysparm_query": query.encode(), "sysparm_fields": "value", "sysparm_limit": str(self.settings.page_size)}
-        return any(" ".join(str(split_row(row)[0].get("value", "")).split()) == wanted
-                   for rows in self.client.pages("sys_journal_field", params) for row in rows)  # fmt: skip
+        params = {
+            "sysparm_query": query.encode(),
+            "sysparm_fields": "value",
+            "sysparm_limit": str(self.settings.page_size),
+        }
+        return any(
+            " ".join(str(split_row(row)[0].get("value", "")).split()) == wanted
+            for rows in self.client.pages("sys_journal_field", params)
+            for row in rows
+        )
 
     def _notes(self, sys_ids: Sequence[str]) -> dict[str, tuple[tuple[Comment, ...], tuple[str, ...]]]:
         """Journal entries (work notes and comments) of these incidents, oldest first, ours left
@@ -204,20 +231,36 @@ class ServiceNowConnector:
         return {k: (tuple(out.get(k, ())), tuple(copies.get(k, ()))) for k in {*out, *copies}}
 
     def _journal_batch(self, sys_ids: list[str], out: dict[str, list[Comment]], copies: dict[str, list[str]]) -> None:
-        query = (Query().where("element_id", "IN", sys_ids).where("element", "IN", ["work_notes", "comments"])
-                 .order_by("sys_created_on").order_by("sys_id"))  # fmt: skip
-        params = {"sysparm_query": query.encode(), "sysparm_fields": JOURNAL_FIELDS,
-                  "sysparm_limit": str(self.settings.page_size), "sysparm_offset": "0"}  # fmt: skip
+        query = (
+            Query()
+            .where("element_id", "IN", sys_ids)
+            .where("element", "IN", ["work_notes", "comments"])
+            .order_by("sys_created_on")
+            .order_by("sys_id")
+        )
+        params = {
+            "sysparm_query": query.encode(),
+            "sysparm_fields": JOURNAL_FIELDS,
+            "sysparm_limit": str(self.settings.page_size),
+            "sysparm_offset": "0",
+        }
         counted: list[int] = []
         try:
             pages = list(self.client.pages("sys_journal_field", params, counted))
         except Forbidden as exc:  # a read ACL on the table: say which, or it reads as a credentials problem
-            raise Forbidden(f"cannot read sys_journal_field, where work notes and comments are ({exc}); "
-                            "grant the user read on it (`itsm-bridge doctor` checks it)", platform=PLATFORM) from None  # fmt: skip
+            raise Forbidden(
+                f"cannot read sys_journal_field, where work notes and comments are ({exc}); "
+                "grant the user read on it (`itsm-bridge doctor` checks it)",
+                platform=PLATFORM,
+            ) from None
         if counted and counted[0] and not pages:
             # The count is taken before ACL evaluation (c_TableAPI.md): a read ACL hides the rows.
-            log.warning("servicenow: sys_journal_field holds %d note(s) of these incidents but showed %s none: "
-                        "a read ACL hides them and they do not sync (see `itsm-bridge doctor`)", counted[0], self.auth.who)
+            log.warning(
+                "servicenow: sys_journal_field holds %d note(s) of these incidents but showed %s none: "
+                "a read ACL hides them and they do not sync (see `itsm-bridge doctor`)",
+                counted[0],
+                self.auth.who,
+            )
         for rows in pages:
             for row in rows:
                 values, _ = split_row(row)
@@ -232,7 +275,14 @@ class ServiceNowConnector:
                     continue
                 visibility = Visibility.INTERNAL if values.get("element") == "work_notes" else Visibility.PUBLIC
                 out.setdefault(values["element_id"], []).append(
-                    Comment(values.get("sys_created_by", ""), body, created, visibility, origin=PLATFORM, id=values.get("sys_id", ""))
+                    Comment(
+                        values.get("sys_created_by", ""),
+                        body,
+                        created,
+                        visibility,
+                        origin=PLATFORM,
+                        id=values.get("sys_id", ""),
+                    )
                 )
 
     def _integration_user(self) -> set[str] | None:
@@ -257,8 +307,11 @@ class ServiceNowConnector:
         """POST with correlation_id/correlation_display. After a lost answer, look the key up
         first and send again only if the record is not there."""
         Query().where("correlation_id", "=", correlation_key)  # refuses a key a later find() could not use
-        body = {**self._resolve_references(fields), "correlation_id": correlation_key,
-                "correlation_display": CORRELATION_DISPLAY}  # fmt: skip
+        body = {
+            **self._resolve_references(fields),
+            "correlation_id": correlation_key,
+            "correlation_display": CORRELATION_DISPLAY,
+        }
         failures = 0
         while True:
             try:
@@ -294,8 +347,12 @@ class ServiceNowConnector:
 
     def add_comment(self, ref: RemoteRef, comment: Comment) -> None:
         """A work note (internal) or comment (public), marked so it is never read back as new."""
-        row = self.client.patch(TABLE, ref.id, {NOTE_COLUMN[comment.visibility]: _note_text(comment)},
-                                {"sysparm_fields": "sys_id,sys_updated_by"})  # fmt: skip
+        row = self.client.patch(
+            TABLE,
+            ref.id,
+            {NOTE_COLUMN[comment.visibility]: _note_text(comment)},
+            {"sysparm_fields": "sys_id,sys_updated_by"},
+        )
         self._wrote(split_row(row)[0])
 
     def transition(self, ref: RemoteRef, state: State, fields: Mapping[str, Any] | None = None) -> RemoteRecord:
@@ -323,8 +380,11 @@ class ServiceNowConnector:
         cached = self._names.get((table, name))
         if cached:
             return cached
-        params = {"sysparm_query": Query().where("name", "=", name).encode(), "sysparm_fields": "sys_id,name",
-                  "sysparm_limit": "2"}  # fmt: skip
+        params = {
+            "sysparm_query": Query().where("name", "=", name).encode(),
+            "sysparm_fields": "sys_id,name",
+            "sysparm_limit": "2",
+        }
         try:
             rows = next(self.client.pages(table, params), [])
         except (NotFound, Forbidden) as exc:
@@ -356,7 +416,11 @@ class ServiceNowConnector:
 
 def _note_text(comment: Comment) -> str:
     """A note as the bridge copies it: marked with the note it copies, its author named in the text."""
-    return mark(f"{comment.author}: {comment.body}" if comment.author else comment.body, comment.origin or "itsm-bridge", comment.id)
+    return mark(
+        f"{comment.author}: {comment.body}" if comment.author else comment.body,
+        comment.origin or "itsm-bridge",
+        comment.id,
+    )
 
 
 def _auth(config: Config) -> Auth:

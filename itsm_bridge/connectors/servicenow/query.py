@@ -14,8 +14,8 @@ every inactive record. Such values are refused with `UnsafeQueryValue`, never se
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Iterable, Sequence
 
 from itsm_bridge.errors import UnsafeQueryValue
 from itsm_bridge.vendor_time import snow_time

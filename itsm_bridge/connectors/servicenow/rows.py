@@ -3,8 +3,9 @@ row (read with display values `all`) as a RemoteRecord."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from itsm_bridge.connectors.servicenow.client import PLATFORM
 from itsm_bridge.connectors.servicenow.query import Query
@@ -14,12 +15,32 @@ from itsm_bridge.model import Comment, RemoteRef
 from itsm_bridge.records import RemoteRecord
 from itsm_bridge.vendor_time import parse_snow_time
 
-INCIDENT_COLUMNS = ("correlation_id", "short_description", "description", "state", "impact", "urgency", "priority",
-                    "category", "subcategory", "cmdb_ci", "assignment_group", "assigned_to", "caller_id",
-                    "major_incident_state", "opened_at", "resolved_at", "closed_at", "sys_updated_on", "close_code",
-                    "close_notes")  # fmt: skip
+INCIDENT_COLUMNS = (
+    "correlation_id",
+    "short_description",
+    "description",
+    "state",
+    "impact",
+    "urgency",
+    "priority",
+    "category",
+    "subcategory",
+    "cmdb_ci",
+    "assignment_group",
+    "assigned_to",
+    "caller_id",
+    "major_incident_state",
+    "opened_at",
+    "resolved_at",
+    "closed_at",
+    "sys_updated_on",
+    "close_code",
+    "close_notes",
+)
 """The incident columns a record carries (every column the mapping reads or writes)."""
-READ_FIELDS = ",".join(sorted({*INCIDENT_COLUMNS, "sys_id", "number", "sys_mod_count", "correlation_display", "sys_updated_by"}))
+READ_FIELDS = ",".join(
+    sorted({*INCIDENT_COLUMNS, "sys_id", "number", "sys_mod_count", "correlation_display", "sys_updated_by"})
+)
 
 
 Position = tuple[datetime, str]  # (sys_updated_on, sys_id): a row's place in the read order
@@ -34,7 +55,9 @@ def page_query(read_from: datetime | None, after: Position | None) -> Query:
         query.where("sys_updated_on", ">=", read_from)
     if after is not None:
         updated, sys_id = after
-        query.where("sys_updated_on", ">", updated).or_where("sys_id", ">", sys_id).where("sys_updated_on", ">=", updated)
+        query.where("sys_updated_on", ">", updated).or_where("sys_id", ">", sys_id).where(
+            "sys_updated_on", ">=", updated
+        )
     return query.order_by("sys_updated_on").order_by("sys_id")
 
 

@@ -15,8 +15,9 @@ The lifecycle is in `page.py`, the ownership and cadence rules in `rules.py`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, Iterator
+from typing import Any
 
 from itsm_bridge.connectors.base import CheckResult
 from itsm_bridge.connectors.statuspage.page import StatusPageConnector
@@ -26,7 +27,6 @@ from itsm_bridge.http import HttpClient, shared_budget
 
 PAGE_SIZE = 100  # the API's maximum `limit`
 META_KEY = "itsm_bridge"
-
 
 
 def page_incident(data: dict[str, Any]) -> PageIncident:
@@ -96,14 +96,18 @@ class StatuspageConnector(StatusPageConnector):
     def _paged(self, path: str, size_param: str) -> Iterator[dict[str, Any]]:
         page = 1
         while True:
-            rows = self.http.request("GET", f"{self.page_path}{path}", params={size_param: PAGE_SIZE, "page": page}).json()
+            rows = self.http.request(
+                "GET", f"{self.page_path}{path}", params={size_param: PAGE_SIZE, "page": page}
+            ).json()
             yield from rows
             if len(rows) < PAGE_SIZE:
                 return
             page += 1
 
     def _fetch_components(self) -> dict[str, tuple[str, str]]:
-        return {str(c["name"]): (str(c["id"]), str(c.get("status") or "")) for c in self._paged("/components", "per_page")}
+        return {
+            str(c["name"]): (str(c["id"]), str(c.get("status") or "")) for c in self._paged("/components", "per_page")
+        }
 
     def _read(self, incident_id: str) -> PageIncident:
         resp = self.http.request("GET", f"{self.page_path}/incidents/{incident_id}", ref=incident_id)
@@ -115,8 +119,9 @@ class StatuspageConnector(StatusPageConnector):
     def _all(self) -> Iterator[PageIncident]:
         return (page_incident(d) for d in self._paged("/incidents", "limit"))
 
-    def _send(self, incident_id: str | None, fields: dict[str, Any], components: dict[str, str],
-              key: str | None) -> PageIncident:  # fmt: skip
+    def _send(
+        self, incident_id: str | None, fields: dict[str, Any], components: dict[str, str], key: str | None
+    ) -> PageIncident:
         payload = incident_body(fields, components, key)
         if incident_id is None:
             resp = self.http.request("POST", f"{self.page_path}/incidents", json=payload, ref=key)
@@ -135,7 +140,9 @@ class StatuspageConnector(StatusPageConnector):
         except NotFound:
             return [
                 CheckResult(self.name, "credentials", True, "key accepted"),
-                CheckResult(self.name, "page", False, f"page {self.settings.page_id} not found", "fix statuspage.page_id"),
+                CheckResult(
+                    self.name, "page", False, f"page {self.settings.page_id} not found", "fix statuspage.page_id"
+                ),
             ]
         except ConnectorError as exc:
             return [CheckResult(self.name, "reachable", False, str(exc), f"check statuspage.url ({self.settings.url})")]

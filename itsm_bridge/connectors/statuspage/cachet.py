@@ -34,16 +34,17 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, tzinfo
-from typing import Any, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from itsm_bridge.connectors.base import CheckResult
-from itsm_bridge.records import RemoteRecord
 from itsm_bridge.connectors.statuspage.page import StatusPageConnector
 from itsm_bridge.connectors.statuspage.rules import PageIncident, parse_page_time
 from itsm_bridge.errors import AuthError, ConnectorError, Forbidden, Transient
 from itsm_bridge.http import HttpClient, shared_budget
+from itsm_bridge.records import RemoteRecord
 
 log = logging.getLogger("itsm_bridge.connectors.cachet")
 
@@ -84,7 +85,9 @@ def release(version: str) -> tuple[int, int]:
     """(major, minor) of a version string as `GET /api/v1/version` gives it ("2.4.1", "v2.3.18")."""
     m = re.match(r"^v?(\d+)\.(\d+)", version.strip())
     if not m:
-        raise UnsupportedVersion(f"Cachet answered version {version!r}, which is not a version number", platform="statuspage")
+        raise UnsupportedVersion(
+            f"Cachet answered version {version!r}, which is not a version number", platform="statuspage"
+        )
     return int(m.group(1)), int(m.group(2))
 
 
@@ -148,8 +151,10 @@ class CachetConnector(StatusPageConnector):
                 found = release(text)
                 if found not in SUPPORTED:
                     names = " and ".join(f"{a}.{b}" for a, b in SUPPORTED)
-                    raise UnsupportedVersion(f"Cachet {text} at {self.settings.url} is not supported (supported: {names})",
-                                             platform=self.name)  # fmt: skip
+                    raise UnsupportedVersion(
+                        f"Cachet {text} at {self.settings.url} is not supported (supported: {names})",
+                        platform=self.name,
+                    )
                 self._version = found
             return self._version
 
@@ -178,7 +183,9 @@ class CachetConnector(StatusPageConnector):
     def _paged(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         page = 1
         while True:
-            answer = self.http.request("GET", f"{API}{path}", params={**(params or {}), "per_page": PAGE_SIZE, "page": page}).json()
+            answer = self.http.request(
+                "GET", f"{API}{path}", params={**(params or {}), "per_page": PAGE_SIZE, "page": page}
+            ).json()
             rows = answer.get("data") or []
             yield from rows
             pagination = (answer.get("meta") or {}).get("pagination") or {}
@@ -195,7 +202,9 @@ class CachetConnector(StatusPageConnector):
 
     def _open(self) -> list[PageIncident]:
         zone = self.zone
-        return [page_incident(d, zone) for status in OPEN_STATUSES for d in self._paged("/incidents", {"status": status})]
+        return [
+            page_incident(d, zone) for status in OPEN_STATUSES for d in self._paged("/incidents", {"status": status})
+        ]
 
     def _all(self) -> Iterator[PageIncident]:
         zone = self.zone
@@ -206,8 +215,9 @@ class CachetConnector(StatusPageConnector):
         meta (the links table is the only correlation there)."""
         return super().find(correlation_key) if self.keeps_meta else None
 
-    def _send(self, incident_id: str | None, fields: dict[str, Any], components: dict[str, str],
-              key: str | None) -> PageIncident:  # fmt: skip
+    def _send(
+        self, incident_id: str | None, fields: dict[str, Any], components: dict[str, str], key: str | None
+    ) -> PageIncident:
         if incident_id is None:
             known = set(self._open_snapshot())
             body = incident_body(fields, components, True)
@@ -261,17 +271,27 @@ class CachetConnector(StatusPageConnector):
         try:
             major, minor = self.version()
         except UnsupportedVersion as exc:
-            return [*results, CheckResult(self.name, "version", False, str(exc), "upgrade Cachet to 2.4 (2.3 works, without meta)")]
+            return [
+                *results,
+                CheckResult(self.name, "version", False, str(exc), "upgrade Cachet to 2.4 (2.3 works, without meta)"),
+            ]
         how = "incident meta and updates" if (major, minor) >= (2, 4) else "no meta: status changes PUT the incident"
         results.append(CheckResult(self.name, "version", True, f"Cachet {major}.{minor} ({how})"))
         if not components:
-            return [*results, CheckResult(self.name, "credentials", False, "no component to check the token on",
-                                          "add a component to the page")]  # fmt: skip
+            return [
+                *results,
+                CheckResult(
+                    self.name, "credentials", False, "no component to check the token on", "add a component to the page"
+                ),
+            ]
         try:
             # Reads are public on Cachet (a wrong token reads as a guest), so the token is proven
             # by a write that changes nothing people see: a component PUT with an empty body.
             cid = next(iter(components.values()))[0]
             self.http.request("PUT", f"{API}/components/{cid}", json={}, idempotent=True)
         except (AuthError, Forbidden) as exc:
-            return [*results, CheckResult(self.name, "credentials", False, str(exc), "check the token in statuspage.token_env")]
+            return [
+                *results,
+                CheckResult(self.name, "credentials", False, str(exc), "check the token in statuspage.token_env"),
+            ]
         return [*results, CheckResult(self.name, "credentials", True, "token accepted")]

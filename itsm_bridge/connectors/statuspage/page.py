@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from itsm_bridge import platforms
 from itsm_bridge.connectors.base import CheckResult, PublishResult
-from itsm_bridge.records import ChangeRead, Pages, RemoteRecord
 from itsm_bridge.connectors.statuspage.rules import (
     DEFAULT_COMPONENT_STATUS,
     RESOLVED,
@@ -33,6 +33,7 @@ from itsm_bridge.errors import ConfigError, ConfigProblem, RemoteValidation
 from itsm_bridge.findings import Finding, blocking
 from itsm_bridge.http import HttpClient
 from itsm_bridge.model import Comment, Incident, RemoteRef, State
+from itsm_bridge.records import ChangeRead, Pages, RemoteRecord
 from itsm_bridge.watermark import Watermark
 
 if TYPE_CHECKING:
@@ -46,7 +47,9 @@ class PagePolicy(Protocol):
         """Whether `incident` gets a page incident at all."""
         ...
 
-    def to_fields(self, incident: Incident, changed: Iterable[str] | None = None) -> tuple[dict[str, Any], list[Finding]]:
+    def to_fields(
+        self, incident: Incident, changed: Iterable[str] | None = None
+    ) -> tuple[dict[str, Any], list[Finding]]:
         """The neutral page fields (`name`, `body`, `status`, `impact`, `component`,
         `component_status`), a text the leak guard blocks left out with a blocking Finding."""
         ...
@@ -65,8 +68,14 @@ class StatusPageConnector:
     carries_impact = True  # whether the provider stores an incident impact to compare against
     newest_first = True  # whether `_all` comes newest update first (else every incident is read)
 
-    def __init__(self, config: Config, *, policy: PagePolicy | None = None, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], datetime] = utcnow) -> None:  # fmt: skip
+    def __init__(
+        self,
+        config: Config,
+        *,
+        policy: PagePolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         settings = config.settings.statuspage
         if settings is None:
             raise ConfigError([ConfigProblem("statuspage", "is not configured")])
@@ -100,8 +109,9 @@ class StatusPageConnector:
         """Every incident on the page, newest first, paged."""
         raise NotImplementedError
 
-    def _send(self, incident_id: str | None, fields: dict[str, Any], components: dict[str, str],
-              key: str | None) -> PageIncident:  # fmt: skip
+    def _send(
+        self, incident_id: str | None, fields: dict[str, Any], components: dict[str, str], key: str | None
+    ) -> PageIncident:
         """Create (no id) or update one incident, component statuses in the same call."""
         raise NotImplementedError
 
@@ -154,9 +164,18 @@ class StatusPageConnector:
         """A page incident as a RemoteRecord: neutral fields, components by name."""
         names = {cid: name for name, (cid, _) in self._components().items()}
         holds = {names.get(cid, cid): status or DEFAULT_COMPONENT_STATUS for cid, status in inc.holds.items()}
-        fields = {"name": inc.name, "status": inc.status, "impact": inc.impact, "body": inc.body,
-                  "components": holds, "created_at": inc.created, "resolved_at": inc.resolved}  # fmt: skip
-        return RemoteRecord(RemoteRef(self.name, inc.id, inc.name), fields, inc.updated.isoformat(), inc.updated, inc.key)
+        fields = {
+            "name": inc.name,
+            "status": inc.status,
+            "impact": inc.impact,
+            "body": inc.body,
+            "components": holds,
+            "created_at": inc.created,
+            "resolved_at": inc.resolved,
+        }
+        return RemoteRecord(
+            RemoteRef(self.name, inc.id, inc.name), fields, inc.updated.isoformat(), inc.updated, inc.key
+        )
 
     def get(self, ref: RemoteRef) -> RemoteRecord:
         return self.record(self._read(ref.id))
@@ -280,8 +299,9 @@ class StatusPageConnector:
         components: dict[str, str] = {}
         if "component_status" in fields or "component" in fields:
             current = current or self._read(ref.id)
-            wanted = self._wanted(fields) or {cid: fields.get("component_status") or s or DEFAULT_COMPONENT_STATUS
-                                              for cid, s in current.holds.items()}  # fmt: skip
+            wanted = self._wanted(fields) or {
+                cid: fields.get("component_status") or s or DEFAULT_COMPONENT_STATUS for cid, s in current.holds.items()
+            }
             components = hold_plan(ref.id, wanted, self._open_holding())
             self._held[ref.id] = wanted
         inc = self._sent(self._send(ref.id, fields, components, None))

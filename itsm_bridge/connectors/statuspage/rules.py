@@ -22,9 +22,10 @@ Providers translate the neutral fields the mapper produces (`name`, `body`, `sta
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from itsm_bridge.errors import BridgeError, MappingError
 from itsm_bridge.findings import Finding

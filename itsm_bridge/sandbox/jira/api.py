@@ -22,8 +22,14 @@ from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, b
 from itsm_bridge.sandbox.jira import issue_properties, servicedesk
 from itsm_bridge.sandbox.jira.create import CreateRoutes
 from itsm_bridge.sandbox.jira.schema import (
-    API_EMAIL, FIELDS, ISSUE_TYPES, RESOLUTIONS, JiraConfig, Renderer, Workflow,
-)  # fmt: skip
+    API_EMAIL,
+    FIELDS,
+    ISSUE_TYPES,
+    RESOLUTIONS,
+    JiraConfig,
+    Renderer,
+    Workflow,
+)
 from itsm_bridge.sandbox.jira.search import SearchRoutes
 from itsm_bridge.sandbox.jira.store import FieldErrors, Issue, JiraStore, Record
 from itsm_bridge.sandbox.jira.views import IssueViews, field_list
@@ -175,9 +181,19 @@ class JiraPlatform(CreateRoutes, SearchRoutes, Platform):
             return None
         headers = {"WWW-Authenticate": 'Basic realm="protected-area"', "X-Seraph-LoginReason": "AUTHENTICATED_FAILED"}
         if req.path.startswith("/rest/servicedeskapi/"):
-            return Response(401, {"errorMessage": "You are not authenticated. Authentication required to perform this operation."}, headers)
-        return Response(401, {"errorMessages": ["You are not authenticated. Authentication required to perform this operation."],
-                              "errors": {}}, headers)  # fmt: skip
+            return Response(
+                401,
+                {"errorMessage": "You are not authenticated. Authentication required to perform this operation."},
+                headers,
+            )
+        return Response(
+            401,
+            {
+                "errorMessages": ["You are not authenticated. Authentication required to perform this operation."],
+                "errors": {},
+            },
+            headers,
+        )
 
     def rate_limited(self, req: Request, retry_after: str | None) -> Response | None:
         wait = self.over_limit(self.rate_limit, self.config.api_account)
@@ -205,7 +221,9 @@ class JiraPlatform(CreateRoutes, SearchRoutes, Platform):
     @staticmethod
     def _body(req: Request) -> Any:
         if not req.body:
-            raise HTTPFailure(Response(400, {"errorMessages": ["No content to map to Object due to end of input"], "errors": {}}))
+            raise HTTPFailure(
+                Response(400, {"errorMessages": ["No content to map to Object due to end of input"], "errors": {}})
+            )
         return req.json()
 
     @staticmethod
@@ -219,11 +237,27 @@ class JiraPlatform(CreateRoutes, SearchRoutes, Platform):
         r("GET", f"{API}/myself", lambda req: Response(200, self.views.renderer.user(self.config.api_account)))
         r("GET", f"{API}/field", lambda req: Response(200, self.views.renderer.fields()))
         r("GET", f"{API}/priority", lambda req: Response(200, self.views.renderer.priorities()))
-        r("GET", f"{API}/resolution", lambda req: Response(200, [self.views.renderer.resolution(n) for _, n in RESOLUTIONS]))
-        r("GET", f"{API}/issuetype", lambda req: Response(200, [self.views.renderer.issuetype(n) for _, n in ISSUE_TYPES]))
-        r("GET", f"{API}/status", lambda req: Response(200, [self.views.renderer.status(s.name) for s in self.workflow.statuses]))
+        r(
+            "GET",
+            f"{API}/resolution",
+            lambda req: Response(200, [self.views.renderer.resolution(n) for _, n in RESOLUTIONS]),
+        )
+        r(
+            "GET",
+            f"{API}/issuetype",
+            lambda req: Response(200, [self.views.renderer.issuetype(n) for _, n in ISSUE_TYPES]),
+        )
+        r(
+            "GET",
+            f"{API}/status",
+            lambda req: Response(200, [self.views.renderer.status(s.name) for s in self.workflow.statuses]),
+        )
         r("GET", f"{API}/project/{{project}}", self._project)
-        r("GET", f"{API}/project/{{project}}/components", lambda req: Response(200, self._project(req).body["components"]))
+        r(
+            "GET",
+            f"{API}/project/{{project}}/components",
+            lambda req: Response(200, self._project(req).body["components"]),
+        )
         self.add_create_routes(r)
         r("GET", f"{API}/issue/{{key}}", self._get_issue)
         r("PUT", f"{API}/issue/{{key}}", self._edit)
@@ -240,12 +274,21 @@ class JiraPlatform(CreateRoutes, SearchRoutes, Platform):
                 r(method, f"/rest/api/{version}/search", lambda req: self.error(410, REMOVED_SEARCH))
 
     def _server_info(self, req: Request) -> Response:
-        return Response(200, {
-            "baseUrl": self.base_url, "displayUrl": self.base_url, "version": "1001.0.0-SNAPSHOT",
-            "versionNumbers": [1001, 0, 0], "deploymentType": "Cloud", "buildNumber": 100282,
-            "buildDate": "2025-01-01T00:00:00.000+0000", "serverTime": self.views.time(self.clock.now()),
-            "scmInfo": "sandbox", "serverTitle": "Jira",
-        })  # fmt: skip
+        return Response(
+            200,
+            {
+                "baseUrl": self.base_url,
+                "displayUrl": self.base_url,
+                "version": "1001.0.0-SNAPSHOT",
+                "versionNumbers": [1001, 0, 0],
+                "deploymentType": "Cloud",
+                "buildNumber": 100282,
+                "buildDate": "2025-01-01T00:00:00.000+0000",
+                "serverTime": self.views.time(self.clock.now()),
+                "scmInfo": "sandbox",
+                "serverTitle": "Jira",
+            },
+        )
 
     def _project(self, req: Request) -> Response:
         """The project `req` names; an unknown key or id is answered 404 (raised, as `_issue` does)."""
@@ -256,9 +299,13 @@ class JiraPlatform(CreateRoutes, SearchRoutes, Platform):
     def _get_issue(self, req: Request) -> Response:
         issue = self._issue(req.params["key"])
         wanted = field_list(req.query.get("fields"), ["*all"])
-        view = self.views.issue(issue, issue.fields, wanted, req.arg("expand"), field_list(req.query.get("properties"), []))
+        view = self.views.issue(
+            issue, issue.fields, wanted, req.arg("expand"), field_list(req.query.get("properties"), [])
+        )
         if "transitions" in (req.arg("expand") or ""):
-            view["transitions"] = [self.views.transition(t, False) for t in self.workflow.available(issue.fields["status"])]
+            view["transitions"] = [
+                self.views.transition(t, False) for t in self.workflow.available(issue.fields["status"])
+            ]
         return Response(200, view)
 
     def _editmeta(self, req: Request) -> Response:
@@ -296,7 +343,9 @@ class JiraPlatform(CreateRoutes, SearchRoutes, Platform):
         with_fields = "transitions.fields" in (req.arg("expand") or "")
         wanted = req.arg("transitionId")
         found = [t for t in self.workflow.available(issue.fields["status"]) if wanted in (None, t.id)]
-        return Response(200, {"expand": "transitions", "transitions": [self.views.transition(t, with_fields) for t in found]})
+        return Response(
+            200, {"expand": "transitions", "transitions": [self.views.transition(t, with_fields) for t in found]}
+        )
 
     def _transition(self, req: Request) -> Response:
         issue = self._issue(req.params["key"])

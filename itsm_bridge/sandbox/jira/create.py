@@ -74,8 +74,13 @@ class CreateRoutes(JiraParts):
         self._project(req)  # 404 for an unknown project
         r = self.views.renderer
         statuses = [r.status(s.name) for s in self.workflow.statuses]
-        return Response(200, [{"id": i, "name": n, "self": f"{r.api}/issuetype/{i}", "subtask": False, "statuses": statuses}
-                              for i, n in ISSUE_TYPES])  # fmt: skip
+        return Response(
+            200,
+            [
+                {"id": i, "name": n, "self": f"{r.api}/issuetype/{i}", "subtask": False, "statuses": statuses}
+                for i, n in ISSUE_TYPES
+            ],
+        )
 
     # --- creates
     def _create_one(self, data: Any) -> tuple[Issue, dict[str, Any] | None]:
@@ -126,7 +131,9 @@ class CreateRoutes(JiraParts):
         if not isinstance(updates, list):
             return self._refused(FieldErrors(messages=["Field 'issueUpdates' must be a list."]))
         if len(updates) > 50:
-            return self._refused(FieldErrors(messages=["The number of issues to be created exceeds the maximum of 50."]))
+            return self._refused(
+                FieldErrors(messages=["The number of issues to be created exceeds the maximum of 50."])
+            )
         created, errors = [], []
         for number, data in enumerate(updates):
             try:

@@ -35,7 +35,15 @@ MAX_VALUE_BYTES = 32768
 MAX_KEY_CHARS = 255
 MAX_READ_KEYS = 5  # per search/jql or bulkfetch request
 CLONE_PREFIX = "CLONE -"
-CLONED_FIELDS = ("description", "priority", "labels", "components", "customfield_10050", "customfield_10051", "assignee")
+CLONED_FIELDS = (
+    "description",
+    "priority",
+    "labels",
+    "components",
+    "customfield_10050",
+    "customfield_10051",
+    "assignee",
+)
 
 
 def add_routes(platform: JiraPlatform) -> None:
@@ -62,7 +70,9 @@ def from_create(raw: Any) -> dict[str, Any]:
         if not isinstance(key, str) or not key or len(key) > MAX_KEY_CHARS:
             raise FieldErrors(messages=[f"The property key must be 1 to {MAX_KEY_CHARS} characters."])
         if value is None or len(json.dumps(value)) > MAX_VALUE_BYTES:
-            raise FieldErrors(messages=[f"The property value must be non-empty JSON of at most {MAX_VALUE_BYTES} bytes."])
+            raise FieldErrors(
+                messages=[f"The property value must be non-empty JSON of at most {MAX_VALUE_BYTES} bytes."]
+            )
         out[key] = value
     return out
 

@@ -17,24 +17,43 @@ lists of strings (labels, components), and `properties` (entity property key -> 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 Record = Mapping[str, Any]
 Predicate = Callable[[Record], bool]
 
 # JQL name (lower case) -> record name.
 FIELDS: dict[str, str] = {
-    "project": "project", "key": "key", "issuekey": "key", "id": "id", "labels": "labels",
-    "status": "status", "priority": "priority", "resolution": "resolution", "summary": "summary",
-    "updated": "updated", "updateddate": "updated", "created": "created", "createddate": "created",
-    "resolved": "resolutiondate", "resolutiondate": "resolutiondate", "issuetype": "issuetype",
-    "type": "issuetype", "assignee": "assignee", "reporter": "reporter", "component": "components",
-    "statuscategory": "statusCategory", "text": "summary",
-    "cf[10050]": "customfield_10050", "customfield_10050": "customfield_10050",
-    "cf[10051]": "customfield_10051", "customfield_10051": "customfield_10051",
-}  # fmt: skip
+    "project": "project",
+    "key": "key",
+    "issuekey": "key",
+    "id": "id",
+    "labels": "labels",
+    "status": "status",
+    "priority": "priority",
+    "resolution": "resolution",
+    "summary": "summary",
+    "updated": "updated",
+    "updateddate": "updated",
+    "created": "created",
+    "createddate": "created",
+    "resolved": "resolutiondate",
+    "resolutiondate": "resolutiondate",
+    "issuetype": "issuetype",
+    "type": "issuetype",
+    "assignee": "assignee",
+    "reporter": "reporter",
+    "component": "components",
+    "statuscategory": "statusCategory",
+    "text": "summary",
+    "cf[10050]": "customfield_10050",
+    "customfield_10050": "customfield_10050",
+    "cf[10051]": "customfield_10051",
+    "customfield_10051": "customfield_10051",
+}
 DATE_FIELDS = frozenset({"updated", "created", "resolutiondate"})
 LIST_FIELDS = frozenset({"labels", "components"})
 CASE_SENSITIVE = frozenset({"labels"})
@@ -86,8 +105,12 @@ def tokenize(text: str) -> list[Token]:
         if m.group("bad") is not None:
             char = m.group("bad")
             if char in "\"'":
-                raise JQLError(f"The quoted string {text[m.start('bad'):]} has not been completed. (line 1, character {m.start('bad') + 1})")
-            raise JQLError(f"The character '{char}' is a reserved JQL character. (line 1, character {m.start('bad') + 1})")
+                raise JQLError(
+                    f"The quoted string {text[m.start('bad') :]} has not been completed. (line 1, character {m.start('bad') + 1})"
+                )
+            raise JQLError(
+                f"The character '{char}' is a reserved JQL character. (line 1, character {m.start('bad') + 1})"
+            )
         kind = m.lastgroup or "word"
         raw = m.group(kind)
         value = _unescape(raw[1:-1]) if kind == "str" else raw
@@ -310,9 +333,13 @@ def _is_empty(value: Any) -> bool:
 
 def _ordered_test(get: Callable[[Record], Any], op: str, bound: Any) -> Predicate:
     compare: dict[str, Callable[[Any, Any], bool]] = {
-        "=": lambda a, b: a == b, "!=": lambda a, b: a != b, ">": lambda a, b: a > b,
-        ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
-    }  # fmt: skip
+        "=": lambda a, b: a == b,
+        "!=": lambda a, b: a != b,
+        ">": lambda a, b: a > b,
+        ">=": lambda a, b: a >= b,
+        "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b,
+    }
     test = compare[op]
 
     def check(record: Record) -> bool:
@@ -363,7 +390,9 @@ def sort_key(name: str, value: Any) -> Any:
 R = TypeVar("R", bound=Record)
 
 
-def order_records(records: list[R], order: tuple[tuple[str, bool], ...], default: tuple[tuple[str, bool], ...]) -> list[R]:
+def order_records(
+    records: list[R], order: tuple[tuple[str, bool], ...], default: tuple[tuple[str, bool], ...]
+) -> list[R]:
     """Sort by the ORDER BY terms (or `default`), ties broken by id ascending, so pages are stable."""
     ordered = sorted(records, key=lambda r: sort_key("id", r.get("id")))
     for name, desc in reversed(order or default):

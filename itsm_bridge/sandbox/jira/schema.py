@@ -25,13 +25,21 @@ STATUS_CATEGORIES: dict[str, tuple[int, str, str]] = {
 }
 PRIORITIES: list[tuple[str, str]] = [("1", "Highest"), ("2", "High"), ("3", "Medium"), ("4", "Low"), ("5", "Lowest")]
 RESOLUTIONS: list[tuple[str, str]] = [
-    ("10000", "Done"), ("10001", "Won't Do"), ("10002", "Duplicate"), ("10003", "Cannot Reproduce"),
-]  # fmt: skip
+    ("10000", "Done"),
+    ("10001", "Won't Do"),
+    ("10002", "Duplicate"),
+    ("10003", "Cannot Reproduce"),
+]
 ISSUE_TYPES: list[tuple[str, str]] = [("10001", "[System] Incident"), ("10002", "Task")]
 COMPONENTS: list[tuple[str, str]] = [
-    ("10100", "Database"), ("10101", "Network"), ("10102", "Email"), ("10103", "Storage"),
-    ("10104", "Web"), ("10105", "Identity"), ("10106", "Payments"),
-]  # fmt: skip
+    ("10100", "Database"),
+    ("10101", "Network"),
+    ("10102", "Email"),
+    ("10103", "Storage"),
+    ("10104", "Web"),
+    ("10105", "Identity"),
+    ("10106", "Payments"),
+]
 
 # field id -> (name, schema, clause names); the create/edit screens use a subset of these.
 FIELDS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
@@ -65,10 +73,32 @@ FIELDS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
 # screen does (`update.comment[].add` on PUT issue). Source: the POST issue and POST issue/bulk
 # descriptions in tests/specs/jira-platform-v3.openapi.json ("the fields that can be set ... are
 # the same fields that appear on the issue's create screen") and GET issue/{key}/editmeta.
-CREATE_SCREEN = ("summary", "issuetype", "project", "description", "priority", "labels", "components",
-                 CATEGORY_FIELD, SERVICE_FIELD, "reporter", "assignee")  # fmt: skip
-EDIT_SCREEN = ("summary", "description", "priority", "labels", "components", CATEGORY_FIELD, SERVICE_FIELD,
-               "reporter", "assignee", "issuetype", "comment")  # fmt: skip
+CREATE_SCREEN = (
+    "summary",
+    "issuetype",
+    "project",
+    "description",
+    "priority",
+    "labels",
+    "components",
+    CATEGORY_FIELD,
+    SERVICE_FIELD,
+    "reporter",
+    "assignee",
+)
+EDIT_SCREEN = (
+    "summary",
+    "description",
+    "priority",
+    "labels",
+    "components",
+    CATEGORY_FIELD,
+    SERVICE_FIELD,
+    "reporter",
+    "assignee",
+    "issuetype",
+    "comment",
+)
 # Jira refuses a description or comment longer than this (measured here on the ADF document as
 # sent, the strictest reading): "The entered text is too long. It exceeds the allowed limit of
 # 32,767 characters." Sources: https://jira.atlassian.com/browse/JRACLOUD-59124,
@@ -174,6 +204,7 @@ class JiraConfig:
 
 # --- timestamps
 
+
 def jira_time(moment: datetime) -> str:
     """Jira's timestamp format: `2024-01-01T12:34:56.789+0000`."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
@@ -184,6 +215,7 @@ def parse_jira_time(text: str) -> datetime:
 
 
 # --- rendering of configuration objects
+
 
 class Renderer:
     """Turns configuration objects into Jira JSON with `self` links under `base_url`."""
@@ -199,9 +231,13 @@ class Renderer:
         name = self.config.users.get(acc, acc)
         email = API_EMAIL if acc == self.config.api_account else None
         user: dict[str, Any] = {
-            "self": f"{self.api}/user?accountId={acc}", "accountId": acc, "displayName": name,
-            "active": True, "timeZone": "Etc/UTC", "accountType": "atlassian",
-        }  # fmt: skip
+            "self": f"{self.api}/user?accountId={acc}",
+            "accountId": acc,
+            "displayName": name,
+            "active": True,
+            "timeZone": "Etc/UTC",
+            "accountType": "atlassian",
+        }
         if email:
             user["emailAddress"] = email
         return user
@@ -210,21 +246,37 @@ class Renderer:
         status = self.config.workflow.status(name) or Status("0", name, "new")
         cat_id, cat_name, color = STATUS_CATEGORIES[status.category]
         return {
-            "self": f"{self.api}/status/{status.id}", "description": "", "iconUrl": f"{self.base_url}/images/icons/status.png",
-            "name": status.name, "id": status.id,
-            "statusCategory": {"self": f"{self.api}/statuscategory/{cat_id}", "id": cat_id, "key": status.category,
-                               "colorName": color, "name": cat_name},
-        }  # fmt: skip
+            "self": f"{self.api}/status/{status.id}",
+            "description": "",
+            "iconUrl": f"{self.base_url}/images/icons/status.png",
+            "name": status.name,
+            "id": status.id,
+            "statusCategory": {
+                "self": f"{self.api}/statuscategory/{cat_id}",
+                "id": cat_id,
+                "key": status.category,
+                "colorName": color,
+                "name": cat_name,
+            },
+        }
 
     def priority(self, name: str | None) -> dict[str, Any] | None:
         found = next(((i, n) for i, n in PRIORITIES if n == name), None)
         if found is None:
             return None
-        return {"self": f"{self.api}/priority/{found[0]}", "iconUrl": f"{self.base_url}/images/icons/priorities/{found[1].lower()}.svg",
-                "name": found[1], "id": found[0]}  # fmt: skip
+        return {
+            "self": f"{self.api}/priority/{found[0]}",
+            "iconUrl": f"{self.base_url}/images/icons/priorities/{found[1].lower()}.svg",
+            "name": found[1],
+            "id": found[0],
+        }
 
     def priorities(self) -> list[dict[str, Any]]:
-        return [p | {"description": n, "statusColor": "#ffffff"} for _, n in PRIORITIES if (p := self.priority(n)) is not None]
+        return [
+            p | {"description": n, "statusColor": "#ffffff"}
+            for _, n in PRIORITIES
+            if (p := self.priority(n)) is not None
+        ]
 
     def resolution(self, name: str | None) -> dict[str, Any] | None:
         found = next(((i, n) for i, n in RESOLUTIONS if n == name), None)
@@ -234,8 +286,15 @@ class Renderer:
 
     def issuetype(self, name: str) -> dict[str, Any]:
         type_id = next((i for i, n in ISSUE_TYPES if n == name), "0")
-        return {"self": f"{self.api}/issuetype/{type_id}", "id": type_id, "description": name, "name": name,
-                "iconUrl": f"{self.base_url}/images/icons/issuetypes/{type_id}.svg", "subtask": False, "hierarchyLevel": 0}  # fmt: skip
+        return {
+            "self": f"{self.api}/issuetype/{type_id}",
+            "id": type_id,
+            "description": name,
+            "name": name,
+            "iconUrl": f"{self.base_url}/images/icons/issuetypes/{type_id}.svg",
+            "subtask": False,
+            "hierarchyLevel": 0,
+        }
 
     def component(self, name: str) -> dict[str, Any]:
         comp_id = next((i for i, n in COMPONENTS if n == name), "0")
@@ -249,8 +308,14 @@ class Renderer:
 
     def project(self) -> dict[str, Any]:
         c = self.config
-        return {"self": f"{self.api}/project/{c.project_id}", "id": c.project_id, "key": c.project_key,
-                "name": c.project_name, "projectTypeKey": "service_desk", "simplified": False}  # fmt: skip
+        return {
+            "self": f"{self.api}/project/{c.project_id}",
+            "id": c.project_id,
+            "key": c.project_key,
+            "name": c.project_name,
+            "projectTypeKey": "service_desk",
+            "simplified": False,
+        }
 
     def project_full(self) -> dict[str, Any]:
         return self.project() | {
@@ -266,15 +331,31 @@ class Renderer:
     def fields(self) -> list[dict[str, Any]]:
         out = []
         for fid, (name, schema, clauses) in FIELDS.items():
-            out.append({"id": fid, "key": fid, "name": name, "custom": fid.startswith("customfield_"),
-                        "orderable": fid not in READ_ONLY, "navigable": True, "searchable": True,
-                        "clauseNames": clauses, "schema": schema})  # fmt: skip
+            out.append(
+                {
+                    "id": fid,
+                    "key": fid,
+                    "name": name,
+                    "custom": fid.startswith("customfield_"),
+                    "orderable": fid not in READ_ONLY,
+                    "navigable": True,
+                    "searchable": True,
+                    "clauseNames": clauses,
+                    "schema": schema,
+                }
+            )
         return out
 
     def field_meta(self, fid: str, required: bool, with_id: bool = True) -> dict[str, Any]:
         name, schema, _ = FIELDS[fid]
-        meta: dict[str, Any] = {"required": required, "schema": schema, "name": name, "key": fid,
-                                "hasDefaultValue": False, "operations": ["set"]}  # fmt: skip
+        meta: dict[str, Any] = {
+            "required": required,
+            "schema": schema,
+            "name": name,
+            "key": fid,
+            "hasDefaultValue": False,
+            "operations": ["set"],
+        }
         if with_id:
             meta["fieldId"] = fid
         if fid in ("labels", "components"):

@@ -18,7 +18,17 @@ from itsm_bridge.sandbox.jira.parts import JiraParts
 from itsm_bridge.sandbox.jira.store import FieldErrors, Record
 from itsm_bridge.sandbox.jira.views import field_list
 
-SEARCH_KEYS = {"jql", "nextPageToken", "maxResults", "fields", "expand", "properties", "fieldsByKeys", "reconcileIssues", "failFast"}
+SEARCH_KEYS = {
+    "jql",
+    "nextPageToken",
+    "maxResults",
+    "fields",
+    "expand",
+    "properties",
+    "fieldsByKeys",
+    "reconcileIssues",
+    "failFast",
+}
 KEPT_SEARCHES = 32
 
 
@@ -32,16 +42,31 @@ class SearchRoutes(JiraParts):
     def _search_params(self, req: Request) -> dict[str, Any]:
         if req.method == "GET":
             reconcile = [int(v) for raw in req.query.get("reconcileIssues", []) for v in raw.split(",") if v]
-            return {"jql": req.arg("jql"), "nextPageToken": req.arg("nextPageToken"), "maxResults": req.arg("maxResults"),
-                    "fields": req.query.get("fields"), "properties": req.query.get("properties"), "reconcileIssues": reconcile}  # fmt: skip
+            return {
+                "jql": req.arg("jql"),
+                "nextPageToken": req.arg("nextPageToken"),
+                "maxResults": req.arg("maxResults"),
+                "fields": req.query.get("fields"),
+                "properties": req.query.get("properties"),
+                "reconcileIssues": reconcile,
+            }
         body = self._body(req)
         if not isinstance(body, dict):
             raise HTTPFailure(self.error(400, "The request body must be an object."))
         for name, value in body.items():
             if name not in SEARCH_KEYS:
                 raise HTTPFailure(self.error(400, f'Unrecognized field "{name}", not marked as ignorable.'))
-            expected = {"jql": str, "nextPageToken": str, "expand": str, "maxResults": int, "fields": list,
-                        "properties": list, "reconcileIssues": list, "fieldsByKeys": bool, "failFast": bool}[name]  # fmt: skip
+            expected = {
+                "jql": str,
+                "nextPageToken": str,
+                "expand": str,
+                "maxResults": int,
+                "fields": list,
+                "properties": list,
+                "reconcileIssues": list,
+                "fieldsByKeys": bool,
+                "failFast": bool,
+            }[name]
             if value is not None and (not isinstance(value, expected) or isinstance(value, bool) != (expected is bool)):
                 raise HTTPFailure(self.error(400, f"Field '{name}' has an invalid type."))
         return body
@@ -54,9 +79,15 @@ class SearchRoutes(JiraParts):
             prefixed = message if message.startswith("Field '") else f"Error in the JQL Query: {message}"
             raise HTTPFailure(self.error(400, prefixed)) from None
         if query.predicate is None:
-            raise HTTPFailure(self.error(400, "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."))
-        known = {"project": {self.config.project_key.casefold(), self.config.project_id},
-                 "status": {s.name.casefold() for s in self.workflow.statuses} | {s.id for s in self.workflow.statuses}}  # fmt: skip
+            raise HTTPFailure(
+                self.error(
+                    400, "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
+                )
+            )
+        known = {
+            "project": {self.config.project_key.casefold(), self.config.project_id},
+            "status": {s.name.casefold() for s in self.workflow.statuses} | {s.id for s in self.workflow.statuses},
+        }
         for name, values in query.clauses:
             for value in values:
                 if name in known and value.casefold() not in known[name]:

@@ -45,14 +45,26 @@ def _page(platform: JiraPlatform, req: Request, values: list[Any]) -> dict[str, 
     links = {"base": platform.base_url, "context": "", "self": platform.base_url + req.path}
     if start + limit < len(values):
         links["next"] = f"{platform.base_url}{req.path}?start={start + limit}&limit={limit}"
-    return {"_expands": [], "size": len(page), "start": start, "limit": limit,
-            "isLastPage": start + limit >= len(values), "_links": links, "values": page}  # fmt: skip
+    return {
+        "_expands": [],
+        "size": len(page),
+        "start": start,
+        "limit": limit,
+        "isLastPage": start + limit >= len(values),
+        "_links": links,
+        "values": page,
+    }
 
 
 def _service_desks(platform: JiraPlatform, req: Request) -> Response:
     c = platform.config
-    desk = {"id": "1", "projectId": c.project_id, "projectKey": c.project_key, "projectName": c.project_name,
-            "_links": {"self": f"{platform.base_url}{SD}/servicedesk/1"}}  # fmt: skip
+    desk = {
+        "id": "1",
+        "projectId": c.project_id,
+        "projectKey": c.project_key,
+        "projectName": c.project_name,
+        "_links": {"self": f"{platform.base_url}{SD}/servicedesk/1"},
+    }
     return Response(200, _page(platform, req, [desk]))
 
 
@@ -64,10 +76,19 @@ def _comment_view(platform: JiraPlatform, comment: dict[str, Any]) -> dict[str, 
         "id": comment["id"],
         "body": adf_text(comment["body"]),
         "public": not internal,
-        "author": {"accountId": user.get("accountId"), "displayName": user.get("displayName"), "active": True,
-                   "timeZone": "Etc/UTC", "_links": {"jiraRest": user.get("self"), "self": user.get("self")}},  # fmt: skip
-        "created": {"iso8601": created.strftime("%Y-%m-%dT%H:%M:%S+0000"), "jira": platform.views.time(created),
-                    "friendly": created.strftime("%d/%b/%y %I:%M %p"), "epochMillis": int(created.timestamp() * 1000)},  # fmt: skip
+        "author": {
+            "accountId": user.get("accountId"),
+            "displayName": user.get("displayName"),
+            "active": True,
+            "timeZone": "Etc/UTC",
+            "_links": {"jiraRest": user.get("self"), "self": user.get("self")},
+        },
+        "created": {
+            "iso8601": created.strftime("%Y-%m-%dT%H:%M:%S+0000"),
+            "jira": platform.views.time(created),
+            "friendly": created.strftime("%d/%b/%y %I:%M %p"),
+            "epochMillis": int(created.timestamp() * 1000),
+        },
         "_links": {"self": f"{platform.base_url}{SD}/request/{comment.get('issue_id', '')}/comment/{comment['id']}"},
     }
 

@@ -12,15 +12,24 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 
 from itsm_bridge.sandbox.core import Clock
 from itsm_bridge.sandbox.jira import jql
 from itsm_bridge.sandbox.jira.schema import (
-    COMPONENTS, FIELDS, ISSUE_TYPES, PRIORITIES, RESOLUTIONS, TEXT_LIMIT, TEXT_TOO_LONG, JiraConfig,
-    jira_time, parse_jira_time,
-)  # fmt: skip
+    COMPONENTS,
+    FIELDS,
+    ISSUE_TYPES,
+    PRIORITIES,
+    RESOLUTIONS,
+    TEXT_LIMIT,
+    TEXT_TOO_LONG,
+    JiraConfig,
+    jira_time,
+    parse_jira_time,
+)
 
 Record = dict[str, Any]
 DATE_KEYS = ("created", "updated", "resolutiondate")
@@ -44,7 +53,9 @@ def too_long(doc: Any) -> bool:
 class FieldErrors(Exception):
     """A write Jira refuses: `errors` per field and `messages` overall, answered as 400."""
 
-    def __init__(self, errors: dict[str, str] | None = None, messages: list[str] | None = None, status: int = 400) -> None:
+    def __init__(
+        self, errors: dict[str, str] | None = None, messages: list[str] | None = None, status: int = 400
+    ) -> None:
         super().__init__(errors or messages)
         self.errors = errors or {}
         self.messages = messages or []
@@ -232,12 +243,26 @@ class JiraStore:
         now = updated or self.clock.now()
         key = f"{self.config.project_key}-{self.next_number}"
         record: Record = {
-            "id": self.next_id, "key": key, "project": self.config.project_key, "properties": {},
-            "summary": None, "description": None, "issuetype": ISSUE_TYPES[0][1], "priority": "Medium",
-            "status": self.config.workflow.initial, "resolution": None, "resolutiondate": None, "labels": (),
-            "components": (), "customfield_10050": None, "customfield_10051": None, "created": now, "updated": now,
-            "reporter": reporter or self.config.api_account, "assignee": None,
-        }  # fmt: skip
+            "id": self.next_id,
+            "key": key,
+            "project": self.config.project_key,
+            "properties": {},
+            "summary": None,
+            "description": None,
+            "issuetype": ISSUE_TYPES[0][1],
+            "priority": "Medium",
+            "status": self.config.workflow.initial,
+            "resolution": None,
+            "resolutiondate": None,
+            "labels": (),
+            "components": (),
+            "customfield_10050": None,
+            "customfield_10051": None,
+            "created": now,
+            "updated": now,
+            "reporter": reporter or self.config.api_account,
+            "assignee": None,
+        }
         record.update(values)
         issue = Issue(self.next_id, key, record)
         self.next_number += 1
@@ -254,7 +279,9 @@ class JiraStore:
         issue.fields = record
         self._index(issue)
 
-    def apply_update(self, current: Record, update: Any, screen: tuple[str, ...]) -> tuple[Record, list[tuple[Any, dict[str, Any]]]]:
+    def apply_update(
+        self, current: Record, update: Any, screen: tuple[str, ...]
+    ) -> tuple[Record, list[tuple[Any, dict[str, Any]]]]:
         """Jira's `update` verbs (set, add, remove) as field changes, plus comments to add
         (body, properties)."""
         if not isinstance(update, dict):
@@ -281,7 +308,7 @@ class JiraStore:
         if not isinstance(operations, list):
             raise ValueError(f"Operations on '{fid}' must be a list.")
         for op in operations:
-            (verb, arg), = op.items() if isinstance(op, dict) and len(op) == 1 else [("?", None)]
+            ((verb, arg),) = op.items() if isinstance(op, dict) and len(op) == 1 else [("?", None)]
             if verb == "set":
                 current = self.normalize(fid, arg)
             elif verb in ("add", "remove") and fid in ("labels", "components"):
@@ -320,8 +347,14 @@ class JiraStore:
         if not adf_text(body).strip() and not body.get("content"):
             raise FieldErrors({"comment": "Comment body can not be empty!"})
         now = self.clock.now()
-        comment = {"id": str(self.next_comment_id), "author": author, "body": body, "created": now,
-                   "updated": now, "properties": dict(properties)}  # fmt: skip
+        comment = {
+            "id": str(self.next_comment_id),
+            "author": author,
+            "body": body,
+            "created": now,
+            "updated": now,
+            "properties": dict(properties),
+        }
         self.next_comment_id += 1
         issue.comments.append(comment)
         self.write(issue, {}, updated=now)
@@ -362,19 +395,28 @@ class JiraStore:
         for issue in self:
             fields = {k: (jira_time(v) if k in DATE_KEYS and v is not None else v) for k, v in issue.fields.items()}
             fields["labels"], fields["components"] = list(fields["labels"]), list(fields["components"])
-            comments = [{**c, "created": jira_time(c["created"]), "updated": jira_time(c["updated"])} for c in issue.comments]
+            comments = [
+                {**c, "created": jira_time(c["created"]), "updated": jira_time(c["updated"])} for c in issue.comments
+            ]
             issues.append({"fields": fields, "comments": comments})
-        return {"issues": issues, "next_number": self.next_number, "next_id": self.next_id,
-                "next_comment_id": self.next_comment_id}  # fmt: skip
+        return {
+            "issues": issues,
+            "next_number": self.next_number,
+            "next_id": self.next_id,
+            "next_comment_id": self.next_comment_id,
+        }
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.clear()
         for item in state.get("issues", []):
-            fields: Record = {k: (parse_jira_time(v) if k in DATE_KEYS and v is not None else v) for k, v in item["fields"].items()}
+            fields: Record = {
+                k: (parse_jira_time(v) if k in DATE_KEYS and v is not None else v) for k, v in item["fields"].items()
+            }
             fields["labels"], fields["components"] = tuple(fields["labels"]), tuple(fields["components"])
             issue = Issue(fields["id"], fields["key"], fields)
             issue.comments = [
-                {**c, "created": parse_jira_time(c["created"]), "updated": parse_jira_time(c["updated"])} for c in item["comments"]
+                {**c, "created": parse_jira_time(c["created"]), "updated": parse_jira_time(c["updated"])}
+                for c in item["comments"]
             ]
             issue.visible = fields
             self.by_key[issue.key] = issue

@@ -45,7 +45,12 @@ class IssueViews:
         return [f for f in chosen if f not in excluded]
 
     def issue(
-        self, issue: Issue, record: Record, wanted: list[str], expand: str | None = None, properties: list[str] | None = None
+        self,
+        issue: Issue,
+        record: Record,
+        wanted: list[str],
+        expand: str | None = None,
+        properties: list[str] | None = None,
     ) -> dict[str, Any]:
         """An IssueBean for `record` (a version of `issue`: current, or as the search index sees it)."""
         view: dict[str, Any] = {"expand": EXPAND, **self.created(issue)}
@@ -81,27 +86,44 @@ class IssueViews:
             return r.user(value)
         if fid == "comment":
             comments = [self.comment(c, False) for c in issue.comments]
-            return {"comments": comments, "self": f"{r.api}/issue/{issue.id}/comment", "maxResults": len(comments),
-                    "total": len(comments), "startAt": 0}  # fmt: skip
+            return {
+                "comments": comments,
+                "self": f"{r.api}/issue/{issue.id}/comment",
+                "maxResults": len(comments),
+                "total": len(comments),
+                "startAt": 0,
+            }
         return value
 
     def comment(self, comment: dict[str, Any], with_properties: bool) -> dict[str, Any]:
         author = self.renderer.user(comment["author"])
         internal = bool((comment["properties"].get("sd.public.comment") or {}).get("internal"))
         view: dict[str, Any] = {
-            "self": f"{self.renderer.api}/comment/{comment['id']}", "id": comment["id"], "author": author,
-            "body": comment["body"], "updateAuthor": author, "created": self.time(comment["created"]),
-            "updated": self.time(comment["updated"]), "jsdPublic": not internal,
-        }  # fmt: skip
+            "self": f"{self.renderer.api}/comment/{comment['id']}",
+            "id": comment["id"],
+            "author": author,
+            "body": comment["body"],
+            "updateAuthor": author,
+            "created": self.time(comment["created"]),
+            "updated": self.time(comment["updated"]),
+            "jsdPublic": not internal,
+        }
         if with_properties:
             view["properties"] = [{"key": k, "value": v} for k, v in comment["properties"].items()]
         return view
 
     def transition(self, step: Transition, with_fields: bool) -> dict[str, Any]:
         view: dict[str, Any] = {
-            "id": step.id, "name": step.name, "to": self.renderer.status(step.to), "hasScreen": bool(step.screen),
-            "isGlobal": not step.sources, "isInitial": False, "isAvailable": True, "isConditional": False, "isLooped": False,
-        }  # fmt: skip
+            "id": step.id,
+            "name": step.name,
+            "to": self.renderer.status(step.to),
+            "hasScreen": bool(step.screen),
+            "isGlobal": not step.sources,
+            "isInitial": False,
+            "isAvailable": True,
+            "isConditional": False,
+            "isLooped": False,
+        }
         if with_fields:
             view["fields"] = {f: self.renderer.field_meta(f, f in step.required, with_id=False) for f in step.screen}
         return view

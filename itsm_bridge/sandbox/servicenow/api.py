@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, basic_auth
@@ -41,13 +42,29 @@ TABLE_PATHS = ("/api/now/table", "/api/now/v1/table", "/api/now/v2/table")
 TOKEN_PATH = "/oauth_token.do"
 DEFAULT_LIMIT = 10000
 NOMINAL_HOURLY_LIMIT = 5000  # shown in X-RateLimit-Limit by an injected 429 when no rule is set
-UNAUTHENTICATED = {"error": {"message": "User Not Authenticated", "detail": "Required to provide Auth information"},
-                   "status": "failure"}  # fmt: skip
-NO_RECORD = {"error": {"message": "No Record found", "detail": "Record doesn't exist or ACL restricts the record retrieval"},
-             "status": "failure"}  # fmt: skip
-CONTROL = frozenset({"sysparm_query", "sysparm_limit", "sysparm_offset", "sysparm_fields", "sysparm_display_value",
-                     "sysparm_exclude_reference_link", "sysparm_no_count", "sysparm_suppress_pagination_header",
-                     "sysparm_view", "sysparm_query_category", "sysparm_query_no_domain"})  # fmt: skip
+UNAUTHENTICATED = {
+    "error": {"message": "User Not Authenticated", "detail": "Required to provide Auth information"},
+    "status": "failure",
+}
+NO_RECORD = {
+    "error": {"message": "No Record found", "detail": "Record doesn't exist or ACL restricts the record retrieval"},
+    "status": "failure",
+}
+CONTROL = frozenset(
+    {
+        "sysparm_query",
+        "sysparm_limit",
+        "sysparm_offset",
+        "sysparm_fields",
+        "sysparm_display_value",
+        "sysparm_exclude_reference_link",
+        "sysparm_no_count",
+        "sysparm_suppress_pagination_header",
+        "sysparm_view",
+        "sysparm_query_category",
+        "sysparm_query_no_domain",
+    }
+)
 
 
 def _flag(req: Request, name: str) -> bool:
@@ -91,13 +108,22 @@ class ServiceNowPlatform(Platform):
 
     # --- credentials
     def credentials(self) -> dict[str, str]:
-        return {"user": USER, "password": f"snow-sandbox-{self.seed}", "token": f"snow-token-{self.seed}",
-                "client_id": f"snow-client-{self.seed}", "client_secret": f"snow-secret-{self.seed}"}  # fmt: skip
+        return {
+            "user": USER,
+            "password": f"snow-sandbox-{self.seed}",
+            "token": f"snow-token-{self.seed}",
+            "client_id": f"snow-client-{self.seed}",
+            "client_secret": f"snow-secret-{self.seed}",
+        }
 
     def env(self) -> dict[str, str]:
         c = self.credentials()
-        return {"ITSM_SANDBOX_SNOW_PASSWORD": c["password"], "ITSM_SANDBOX_SNOW_TOKEN": c["token"],
-                "ITSM_SANDBOX_SNOW_CLIENT_ID": c["client_id"], "ITSM_SANDBOX_SNOW_CLIENT_SECRET": c["client_secret"]}  # fmt: skip
+        return {
+            "ITSM_SANDBOX_SNOW_PASSWORD": c["password"],
+            "ITSM_SANDBOX_SNOW_TOKEN": c["token"],
+            "ITSM_SANDBOX_SNOW_CLIENT_ID": c["client_id"],
+            "ITSM_SANDBOX_SNOW_CLIENT_SECRET": c["client_secret"],
+        }
 
     def user_of(self, req: Request) -> str | None:
         """The authenticated user name, or None."""
@@ -119,13 +145,16 @@ class ServiceNowPlatform(Platform):
         form = {k: v[-1] for k, v in parse_qs(req.body.decode("utf-8"), keep_blank_values=True).items()}
         creds = self.credentials()
         if form.get("grant_type") != "client_credentials" or (form.get("client_id"), form.get("client_secret")) != (
-            creds["client_id"], creds["client_secret"]
+            creds["client_id"],
+            creds["client_secret"],
         ):
             return Response(401, {"error_description": "access_denied", "error": "server_error"})
         token = hashlib.sha256(f"{self.seed}-{len(self._oauth_tokens)}".encode()).hexdigest()
         self._oauth_tokens[token] = self.clock.now() + timedelta(seconds=self.oauth_ttl_s)
-        return Response(200, {"access_token": token, "scope": "useraccount", "token_type": "Bearer",
-                              "expires_in": self.oauth_ttl_s - 1})  # fmt: skip
+        return Response(
+            200,
+            {"access_token": token, "scope": "useraccount", "token_type": "Bearer", "expires_in": self.oauth_ttl_s - 1},
+        )
 
     # --- vendor answers
     def error(self, status: int, message: str, detail: str = "") -> Response:
@@ -162,13 +191,21 @@ class ServiceNowPlatform(Platform):
         return None if window_wait is None else self.throttled_response(retry_after or window_wait)
 
     def throttled_response(self, retry_after: str) -> Response:
-        limit, window = (self.hourly_rule, 3600.0) if self.hourly_rule else self.rate_limit or (NOMINAL_HOURLY_LIMIT, 3600.0)
+        limit, window = (
+            (self.hourly_rule, 3600.0) if self.hourly_rule else self.rate_limit or (NOMINAL_HOURLY_LIMIT, 3600.0)
+        )
         per = "hour" if window == 3600 else f"{window:g} seconds"
         reset = int(self.clock.now().timestamp() + float(retry_after))
-        headers = {"Retry-After": retry_after, "X-RateLimit-Limit": str(limit), "X-RateLimit-Reset": str(reset),
-                   "X-RateLimit-Rule": self.rate_limit_rule}  # fmt: skip
+        headers = {
+            "Retry-After": retry_after,
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Reset": str(reset),
+            "X-RateLimit-Rule": self.rate_limit_rule,
+        }
         detail = f"Rate limit of {limit} requests per {per} for Table API exceeded"
-        return Response(429, {"error": {"message": "Rate limit exceeded", "detail": detail}, "status": "failure"}, headers)
+        return Response(
+            429, {"error": {"message": "Rate limit exceeded", "detail": detail}, "status": "failure"}, headers
+        )
 
     # --- handlers
     def _table(self, req: Request) -> Table:
@@ -224,8 +261,13 @@ class ServiceNowPlatform(Platform):
         if cached is not None and cached[0] == table.version:
             self._selections.move_to_end(key)
             return cached[1]
-        rows = encoded_query.run(list(table.rows.values()), text, lambda c: self.store.known(table, c),
-                              lambda c: self.store.getter(table, c), self.store.numeric)  # fmt: skip
+        rows = encoded_query.run(
+            list(table.rows.values()),
+            text,
+            lambda c: self.store.known(table, c),
+            lambda c: self.store.getter(table, c),
+            self.store.numeric,
+        )
         self._selections[key] = (table.version, rows)
         while len(self._selections) > 8:
             self._selections.popitem(last=False)
@@ -236,7 +278,9 @@ class ServiceNowPlatform(Platform):
         params = {k: v[-1] for k, v in req.query.items()}
 
         def link(at: int, rel: str) -> str:
-            return f'<{base}?{urlencode({**params, "sysparm_offset": str(at), "sysparm_limit": str(limit)})}>;rel="{rel}"'
+            return (
+                f'<{base}?{urlencode({**params, "sysparm_offset": str(at), "sysparm_limit": str(limit)})}>;rel="{rel}"'
+            )
 
         links = [link(0, "first")]
         if offset > 0:
@@ -244,7 +288,11 @@ class ServiceNowPlatform(Platform):
         if more:
             links.append(link(offset + limit, "next"))
         if total is not None:
-            last = offset + ((total - 1 - offset) // limit) * limit if total > offset else ((max(total, 1) - 1) // limit) * limit
+            last = (
+                offset + ((total - 1 - offset) // limit) * limit
+                if total > offset
+                else ((max(total, 1) - 1) // limit) * limit
+            )
             links.append(link(last, "last"))
         return ",".join(links)
 
@@ -312,16 +360,18 @@ class ServiceNowPlatform(Platform):
         return Response(204)
 
     # --- Python API for tests, seeding and benchmarks
-    def insert_incident(self, fields: Mapping[str, Any], *, updated_on: datetime | None = None,
-                        created_by: str = "admin") -> dict[str, str]:  # fmt: skip
+    def insert_incident(
+        self, fields: Mapping[str, Any], *, updated_on: datetime | None = None, created_by: str = "admin"
+    ) -> dict[str, str]:
         """An incident stored as a POST would store it (number, priority, sys fields, journal), bar
         the data policy; `updated_on` sets its sys_updated_on (and creation time, when earlier)."""
         with self.lock:
             row = self.store.write_incident(None, fields, created_by, data_policy=False, at=updated_on)
             return self._values("incident", row)
 
-    def update_incident(self, sys_id: str, fields: Mapping[str, Any], *, user: str = "admin",
-                        updated_on: datetime | None = None) -> dict[str, str]:  # fmt: skip
+    def update_incident(
+        self, sys_id: str, fields: Mapping[str, Any], *, user: str = "admin", updated_on: datetime | None = None
+    ) -> dict[str, str]:
         """The same rules as a PATCH (data policy included: HTTPFailure with the 403)."""
         with self.lock:
             if sys_id not in self.store.tables["incident"].rows:
@@ -356,8 +406,12 @@ class ServiceNowPlatform(Platform):
     def references(self) -> dict[str, str]:
         """sys_id -> display name of every user, group and CI."""
         with self.lock:
-            return {sys_id: t.value(row, t.defn.display) for name in ("sys_user", "sys_user_group", "cmdb_ci")
-                    for t in [self.store.tables[name]] for sys_id, row in t.rows.items()}  # fmt: skip
+            return {
+                sys_id: t.value(row, t.defn.display)
+                for name in ("sys_user", "sys_user_group", "cmdb_ci")
+                for t in [self.store.tables[name]]
+                for sys_id, row in t.rows.items()
+            }
 
     def _values(self, table_name: str, row: Row) -> dict[str, str]:
         table = self.store.tables[table_name]

@@ -21,17 +21,35 @@ as text, which orders them correctly; integer columns compare as numbers.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 Row = dict[str, str]
 Getter = Callable[[Row], str]
 
 OPERATORS = (
-    "ISNOTEMPTY", "ISEMPTY", "STARTSWITH", "ENDSWITH", "NOT LIKE", "NOTLIKE", "NOT IN", "NOTIN",
-    "BETWEEN", "LIKE", "IN", "!=", ">=", "<=", "=", ">", "<",
-)  # fmt: skip
-_CONDITION = re.compile(r"^(?P<field>[a-z0-9_.]+)(?P<op>" + "|".join(re.escape(o) for o in OPERATORS) + r")(?P<value>.*)$", re.S)
+    "ISNOTEMPTY",
+    "ISEMPTY",
+    "STARTSWITH",
+    "ENDSWITH",
+    "NOT LIKE",
+    "NOTLIKE",
+    "NOT IN",
+    "NOTIN",
+    "BETWEEN",
+    "LIKE",
+    "IN",
+    "!=",
+    ">=",
+    "<=",
+    "=",
+    ">",
+    "<",
+)
+_CONDITION = re.compile(
+    r"^(?P<field>[a-z0-9_.]+)(?P<op>" + "|".join(re.escape(o) for o in OPERATORS) + r")(?P<value>.*)$", re.S
+)
 _DATE_GENERATE = re.compile(r"^javascript:\s*gs\.dateGenerate\(\s*'([^']*)'\s*,\s*'([^']*)'\s*\)\s*;?$")
 _NAMED_TIMES = {"start": "00:00:00", "end": "23:59:59"}
 
@@ -124,8 +142,11 @@ def _ordered(op: str, target: str, get: Getter, numeric: bool) -> Callable[[Row]
     key = _sort_key(numeric)
     bound = key(target)
     compare: Callable[[Any, Any], bool] = {
-        ">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
-    }[op]  # fmt: skip
+        ">": lambda a, b: a > b,
+        ">=": lambda a, b: a >= b,
+        "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b,
+    }[op]
 
     def test(row: Row) -> bool:
         value = get(row)
@@ -187,8 +208,9 @@ def compile_filter(
     return test
 
 
-def order_rows(rows: list[Row], orders: list[tuple[str, bool]], getter: Callable[[str], Getter],
-               numeric: Callable[[str], bool]) -> list[Row]:  # fmt: skip
+def order_rows(
+    rows: list[Row], orders: list[tuple[str, bool]], getter: Callable[[str], Getter], numeric: Callable[[str], bool]
+) -> list[Row]:
     """`rows` sorted by each (field, descending), first field first; ties keep the given order."""
     out = list(rows)
     for name, descending in reversed(orders):
@@ -197,8 +219,13 @@ def order_rows(rows: list[Row], orders: list[tuple[str, bool]], getter: Callable
     return out
 
 
-def run(rows: list[Row], text: str, known: Callable[[str], bool], getter: Callable[[str], Getter],
-        numeric: Callable[[str], bool]) -> list[Row]:  # fmt: skip
+def run(
+    rows: list[Row],
+    text: str,
+    known: Callable[[str], bool],
+    getter: Callable[[str], Getter],
+    numeric: Callable[[str], bool],
+) -> list[Row]:
     """The rows `text` selects, in its order (the given order where it names none)."""
     query = parse(text, known)
     test = compile_filter(query, getter, numeric)

@@ -25,38 +25,111 @@ INCIDENT_COLUMNS = tuple(
     escalation upon_approval correlation_id location category major_incident_state""".split()
 )
 INCIDENT_DEFAULTS = {
-    "made_sla": "true", "upon_reject": "cancel", "child_incidents": "0", "knowledge": "false", "state": "1",
-    "incident_state": "1", "impact": "3", "urgency": "3", "priority": "5", "active": "true", "notify": "1",
-    "sys_class_name": "incident", "severity": "3", "approval": "not requested", "reassignment_count": "0",
-    "reopen_count": "0", "escalation": "0", "upon_approval": "proceed", "sys_mod_count": "0",
-    "sys_domain": "global", "sys_domain_path": "/", "category": "inquiry",
-}  # fmt: skip
+    "made_sla": "true",
+    "upon_reject": "cancel",
+    "child_incidents": "0",
+    "knowledge": "false",
+    "state": "1",
+    "incident_state": "1",
+    "impact": "3",
+    "urgency": "3",
+    "priority": "5",
+    "active": "true",
+    "notify": "1",
+    "sys_class_name": "incident",
+    "severity": "3",
+    "approval": "not requested",
+    "reassignment_count": "0",
+    "reopen_count": "0",
+    "escalation": "0",
+    "upon_approval": "proceed",
+    "sys_mod_count": "0",
+    "sys_domain": "global",
+    "sys_domain_path": "/",
+    "category": "inquiry",
+}
 INCIDENT_REFERENCES = {
-    "opened_by": "sys_user", "sys_domain": "sys_user_group", "cmdb_ci": "cmdb_ci", "caller_id": "sys_user",
-    "assignment_group": "sys_user_group", "assigned_to": "sys_user", "resolved_by": "sys_user",
-    "closed_by": "sys_user", "reopened_by": "sys_user", "business_service": "cmdb_ci",
-}  # fmt: skip
+    "opened_by": "sys_user",
+    "sys_domain": "sys_user_group",
+    "cmdb_ci": "cmdb_ci",
+    "caller_id": "sys_user",
+    "assignment_group": "sys_user_group",
+    "assigned_to": "sys_user",
+    "resolved_by": "sys_user",
+    "closed_by": "sys_user",
+    "reopened_by": "sys_user",
+    "business_service": "cmdb_ci",
+}
 JOURNAL_COLUMNS = ("work_notes", "comments")
 WRITE_ONLY = frozenset({*JOURNAL_COLUMNS, "comments_and_work_notes"})  # GET always shows ""
-INCIDENT_READ_ONLY = frozenset({
-    "sys_id", "number", "task_effective_number", "priority", "active", "incident_state", "sys_created_on",
-    "sys_created_by", "sys_updated_on", "sys_updated_by", "sys_mod_count", "sys_class_name", "sys_domain_path",
-    "comments_and_work_notes", "child_incidents", "reopen_count", "calendar_stc", "business_stc",
-})  # fmt: skip
-INTEGER_COLUMNS = frozenset({
-    "sys_mod_count", "state", "incident_state", "impact", "urgency", "priority", "severity", "notify",
-    "reassignment_count", "reopen_count", "child_incidents", "escalation", "inactive_sequence", "sequence",
-})  # fmt: skip
-CHOICE_COLUMNS = frozenset({"state", "incident_state", "impact", "urgency", "priority", "category", "subcategory",
-                            "close_code", "hold_reason", "contact_type"})  # fmt: skip
+INCIDENT_READ_ONLY = frozenset(
+    {
+        "sys_id",
+        "number",
+        "task_effective_number",
+        "priority",
+        "active",
+        "incident_state",
+        "sys_created_on",
+        "sys_created_by",
+        "sys_updated_on",
+        "sys_updated_by",
+        "sys_mod_count",
+        "sys_class_name",
+        "sys_domain_path",
+        "comments_and_work_notes",
+        "child_incidents",
+        "reopen_count",
+        "calendar_stc",
+        "business_stc",
+    }
+)
+INTEGER_COLUMNS = frozenset(
+    {
+        "sys_mod_count",
+        "state",
+        "incident_state",
+        "impact",
+        "urgency",
+        "priority",
+        "severity",
+        "notify",
+        "reassignment_count",
+        "reopen_count",
+        "child_incidents",
+        "escalation",
+        "inactive_sequence",
+        "sequence",
+    }
+)
+CHOICE_COLUMNS = frozenset(
+    {
+        "state",
+        "incident_state",
+        "impact",
+        "urgency",
+        "priority",
+        "category",
+        "subcategory",
+        "close_code",
+        "hold_reason",
+        "contact_type",
+    }
+)
 CHOICE_ELEMENT = {"incident_state": "state"}  # columns that share another column's choice list
 TIME_COLUMNS = frozenset({"sys_created_on", "sys_updated_on", "opened_at", "resolved_at", "closed_at"})
 
 PRIORITY = {
-    ("1", "1"): "1", ("1", "2"): "2", ("1", "3"): "3",
-    ("2", "1"): "2", ("2", "2"): "3", ("2", "3"): "4",
-    ("3", "1"): "3", ("3", "2"): "4", ("3", "3"): "5",
-}  # fmt: skip
+    ("1", "1"): "1",
+    ("1", "2"): "2",
+    ("1", "3"): "3",
+    ("2", "1"): "2",
+    ("2", "2"): "3",
+    ("2", "3"): "4",
+    ("3", "1"): "3",
+    ("3", "2"): "4",
+    ("3", "3"): "5",
+}
 """The default priority lookup (impact, urgency) -> priority (`def-prio-lookup-rules.md`)."""
 
 CLOSED_STATES = frozenset({"6", "7", "8"})
@@ -77,44 +150,109 @@ class TableDef:
 
 TABLES = (
     TableDef("incident", INCIDENT_COLUMNS, "number", INCIDENT_DEFAULTS, INCIDENT_REFERENCES, INCIDENT_READ_ONLY),
-    TableDef("sys_journal_field", ("sys_id", "element", "element_id", "name", "value", "sys_created_on",
-                                   "sys_created_by", "sys_tags"), "value"),  # fmt: skip
-    TableDef("sys_choice", ("sys_id", "name", "element", "value", "label", "dependent_value", "inactive",
-                            "sequence", "language", "hint"), "label", {"inactive": "false", "language": "en"}),  # fmt: skip
-    TableDef("sys_user", ("sys_id", "user_name", "name", "first_name", "last_name", "email", "active"),
-             defaults={"active": "true"}),  # fmt: skip
+    TableDef(
+        "sys_journal_field",
+        ("sys_id", "element", "element_id", "name", "value", "sys_created_on", "sys_created_by", "sys_tags"),
+        "value",
+    ),
+    TableDef(
+        "sys_choice",
+        ("sys_id", "name", "element", "value", "label", "dependent_value", "inactive", "sequence", "language", "hint"),
+        "label",
+        {"inactive": "false", "language": "en"},
+    ),
+    TableDef(
+        "sys_user",
+        ("sys_id", "user_name", "name", "first_name", "last_name", "email", "active"),
+        defaults={"active": "true"},
+    ),
     TableDef("sys_user_group", ("sys_id", "name", "description", "email", "active"), defaults={"active": "true"}),
-    TableDef("cmdb_ci", ("sys_id", "name", "sys_class_name", "operational_status"),
-             defaults={"sys_class_name": "cmdb_ci", "operational_status": "1"}),  # fmt: skip
+    TableDef(
+        "cmdb_ci",
+        ("sys_id", "name", "sys_class_name", "operational_status"),
+        defaults={"sys_class_name": "cmdb_ci", "operational_status": "1"},
+    ),
     TableDef("sys_user_role", ("sys_id", "name", "description")),
-    TableDef("sys_user_has_role", ("sys_id", "user", "role", "state", "inherited"), "role",
-             {"state": "active", "inherited": "false"}, {"user": "sys_user", "role": "sys_user_role"}),  # fmt: skip
+    TableDef(
+        "sys_user_has_role",
+        ("sys_id", "user", "role", "state", "inherited"),
+        "role",
+        {"state": "active", "inherited": "false"},
+        {"user": "sys_user", "role": "sys_user_role"},
+    ),
 )
-KIND_ALIASES = {"user": "sys_user", "group": "sys_user_group", "ci": "cmdb_ci", "role": "sys_user_role",
-                "assignment_group": "sys_user_group", "caller_id": "sys_user", "assigned_to": "sys_user"}  # fmt: skip
+KIND_ALIASES = {
+    "user": "sys_user",
+    "group": "sys_user_group",
+    "ci": "cmdb_ci",
+    "role": "sys_user_role",
+    "assignment_group": "sys_user_group",
+    "caller_id": "sys_user",
+    "assigned_to": "sys_user",
+}
 
 # --- seeded vocabulary (a default instance's demo data, trimmed)
-USERS = [("admin", "System Administrator"), ("itsm.bridge", "ITSM Bridge"), ("abel.tuter", "Abel Tuter"),
-         ("beth.anglin", "Beth Anglin"), ("david.loo", "David Loo")]  # fmt: skip
+USERS = [
+    ("admin", "System Administrator"),
+    ("itsm.bridge", "ITSM Bridge"),
+    ("abel.tuter", "Abel Tuter"),
+    ("beth.anglin", "Beth Anglin"),
+    ("david.loo", "David Loo"),
+]
 GROUPS = ["Service Desk", "Network", "Database", "Software", "Hardware"]
 CIS = ["EXCH-SD-05", "Email", "SAP ERP"]
 ROLES = {"admin": "admin", "itsm.bridge": "itil"}
 CHOICES: dict[str, list[tuple[str, str, str]]] = {  # element -> (value, label, dependent_value)
-    "state": [("1", "New", ""), ("2", "In Progress", ""), ("3", "On Hold", ""), ("6", "Resolved", ""),
-              ("7", "Closed", ""), ("8", "Canceled", "")],
+    "state": [
+        ("1", "New", ""),
+        ("2", "In Progress", ""),
+        ("3", "On Hold", ""),
+        ("6", "Resolved", ""),
+        ("7", "Closed", ""),
+        ("8", "Canceled", ""),
+    ],
     "impact": [("1", "1 - High", ""), ("2", "2 - Medium", ""), ("3", "3 - Low", "")],
     "urgency": [("1", "1 - High", ""), ("2", "2 - Medium", ""), ("3", "3 - Low", "")],
-    "priority": [("1", "1 - Critical", ""), ("2", "2 - High", ""), ("3", "3 - Moderate", ""), ("4", "4 - Low", ""),
-                 ("5", "5 - Planning", "")],
-    "category": [("inquiry", "Inquiry / Help", ""), ("software", "Software", ""), ("hardware", "Hardware", ""),
-                 ("network", "Network", ""), ("database", "Database", "")],
-    "subcategory": [("antivirus", "Antivirus", "inquiry"), ("email", "Email", "inquiry"),
-                    ("email", "Email", "software"), ("os", "Operating System", "software"),
-                    ("cpu", "CPU", "hardware"), ("disk", "Disk", "hardware"), ("memory", "Memory", "hardware"),
-                    ("dhcp", "DHCP", "network"), ("dns", "DNS", "network"), ("vpn", "VPN", "network"),
-                    ("wireless", "Wireless", "network"), ("db2", "DB2", "database"),
-                    ("sql server", "MS SQL Server", "database"), ("oracle", "Oracle", "database")],
-    "close_code": [(v, v, "") for v in ("Solved (Work Around)", "Solved (Permanently)", "Solved Remotely (Work Around)",
-                                        "Solved Remotely (Permanently)", "Not Solved (Not Reproducible)",
-                                        "Not Solved (Too Costly)", "Closed/Resolved by Caller")],
-}  # fmt: skip
+    "priority": [
+        ("1", "1 - Critical", ""),
+        ("2", "2 - High", ""),
+        ("3", "3 - Moderate", ""),
+        ("4", "4 - Low", ""),
+        ("5", "5 - Planning", ""),
+    ],
+    "category": [
+        ("inquiry", "Inquiry / Help", ""),
+        ("software", "Software", ""),
+        ("hardware", "Hardware", ""),
+        ("network", "Network", ""),
+        ("database", "Database", ""),
+    ],
+    "subcategory": [
+        ("antivirus", "Antivirus", "inquiry"),
+        ("email", "Email", "inquiry"),
+        ("email", "Email", "software"),
+        ("os", "Operating System", "software"),
+        ("cpu", "CPU", "hardware"),
+        ("disk", "Disk", "hardware"),
+        ("memory", "Memory", "hardware"),
+        ("dhcp", "DHCP", "network"),
+        ("dns", "DNS", "network"),
+        ("vpn", "VPN", "network"),
+        ("wireless", "Wireless", "network"),
+        ("db2", "DB2", "database"),
+        ("sql server", "MS SQL Server", "database"),
+        ("oracle", "Oracle", "database"),
+    ],
+    "close_code": [
+        (v, v, "")
+        for v in (
+            "Solved (Work Around)",
+            "Solved (Permanently)",
+            "Solved Remotely (Work Around)",
+            "Solved Remotely (Permanently)",
+            "Not Solved (Not Reproducible)",
+            "Not Solved (Too Costly)",
+            "Closed/Resolved by Caller",
+        )
+    ],
+}

@@ -13,15 +13,32 @@ from __future__ import annotations
 
 import random
 import sys
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from itsm_bridge.sandbox.core import Clock, HTTPFailure, Response
 from itsm_bridge.sandbox.servicenow.encoded_query import Getter, Row
 from itsm_bridge.sandbox.servicenow.schema import (
-    ADMIN_SYS_ID, CHOICE_COLUMNS, CHOICE_ELEMENT, CHOICES, CIS, CLOSED_STATES, GROUPS, INTEGER_COLUMNS, JOURNAL_COLUMNS,
-    KIND_ALIASES, POLICY_LABELS, PRIORITY, ROLES, TABLES, TIME_COLUMNS, USERS, WRITE_ONLY, TableDef,
-)  # fmt: skip
+    ADMIN_SYS_ID,
+    CHOICE_COLUMNS,
+    CHOICE_ELEMENT,
+    CHOICES,
+    CIS,
+    CLOSED_STATES,
+    GROUPS,
+    INTEGER_COLUMNS,
+    JOURNAL_COLUMNS,
+    KIND_ALIASES,
+    POLICY_LABELS,
+    PRIORITY,
+    ROLES,
+    TABLES,
+    TIME_COLUMNS,
+    USERS,
+    WRITE_ONLY,
+    TableDef,
+)
 
 _UNIQUE = frozenset({"sys_id", "number", "task_effective_number", "correlation_id", "value", "element_id"})
 
@@ -87,8 +104,10 @@ class SnowStore:
             for name in names:
                 self.add_reference(kind, name)
         for user_name, role in ROLES.items():
-            self.insert("sys_user_has_role", {"user": self._names[("sys_user", user_name)],
-                                              "role": self.add_reference("sys_user_role", role)})  # fmt: skip
+            self.insert(
+                "sys_user_has_role",
+                {"user": self._names[("sys_user", user_name)], "role": self.add_reference("sys_user_role", role)},
+            )
         for element, rows in CHOICES.items():
             for value, label, dependent in rows:
                 self.add_choice(element, value, label, dependent)
@@ -214,22 +233,38 @@ class SnowStore:
     def add_choice(self, element: str, value: str, label: str, dependent_value: str = "") -> Row:
         """An incident choice (category, subcategory, close_code, state...), replacing its label if present."""
         for row in self.tables["sys_choice"].rows.values():
-            if (row.get("element"), row.get("value"), row.get("dependent_value", "")) == (element, value, dependent_value):
+            if (row.get("element"), row.get("value"), row.get("dependent_value", "")) == (
+                element,
+                value,
+                dependent_value,
+            ):
                 return self.update("sys_choice", row["sys_id"], {"label": label})
-        return self.insert("sys_choice", {"name": "incident", "element": element, "value": value, "label": label,
-                                          "dependent_value": dependent_value})  # fmt: skip
+        return self.insert(
+            "sys_choice",
+            {
+                "name": "incident",
+                "element": element,
+                "value": value,
+                "label": label,
+                "dependent_value": dependent_value,
+            },
+        )
 
     # --- incidents
-    def write_incident(self, sys_id: str | None, values: Mapping[str, Any], user: str, *, data_policy: bool,
-                       at: datetime | None = None) -> Row:  # fmt: skip
+    def write_incident(
+        self, sys_id: str | None, values: Mapping[str, Any], user: str, *, data_policy: bool, at: datetime | None = None
+    ) -> Row:
         """Create (sys_id None) or update an incident by the instance's rules; HTTPFailure(403) when
         the data policy refuses it."""
         table = self.tables["incident"]
         now = snow_time(at or self.clock.now())
         current = table.rows[sys_id] if sys_id else None
         old: Row = current if current is not None else {}
-        changes = {c: self._resolve(table, c, text_of(v)) for c, v in values.items()
-                   if c in table.defn.columns and c not in table.defn.read_only}  # fmt: skip
+        changes = {
+            c: self._resolve(table, c, text_of(v))
+            for c, v in values.items()
+            if c in table.defn.columns and c not in table.defn.read_only
+        }
         notes = [(c, changes.pop(c)) for c in JOURNAL_COLUMNS if c in changes]
         notes = [(c, text) for c, text in notes if text.strip()]
 
@@ -255,8 +290,17 @@ class SnowStore:
         else:
             table.version += 1
         for element, text in notes:
-            self.insert("sys_journal_field", {"element": element, "element_id": row["sys_id"], "name": "incident",
-                                              "value": text, "sys_created_on": now, "sys_created_by": user})  # fmt: skip
+            self.insert(
+                "sys_journal_field",
+                {
+                    "element": element,
+                    "element_id": row["sys_id"],
+                    "name": "incident",
+                    "value": text,
+                    "sys_created_on": now,
+                    "sys_created_by": user,
+                },
+            )
         return row
 
     def _new_incident(self, table: Table, values: Mapping[str, Any], user: str, now: str) -> Row:
@@ -269,8 +313,16 @@ class SnowStore:
         table.put(row, "opened_by", self.user_sys_id(user))
         return row
 
-    def _derive(self, table: Table, changes: dict[str, str], old: Row, creating: bool,
-                value: Callable[[str], str], user: str, now: str) -> None:  # fmt: skip
+    def _derive(
+        self,
+        table: Table,
+        changes: dict[str, str],
+        old: Row,
+        creating: bool,
+        value: Callable[[str], str],
+        user: str,
+        now: str,
+    ) -> None:
         """Fields the instance computes from the written ones (into `changes`)."""
         changes["priority"] = PRIORITY.get((value("impact"), value("urgency")), table.value(old, "priority"))
         if creating and not value("opened_at"):
@@ -297,7 +349,10 @@ class SnowStore:
 
     # --- persistence
     def to_state(self) -> dict[str, Any]:
-        return {"tables": {name: list(t.rows.values()) for name, t in self.tables.items()}, "next_number": self.next_number}
+        return {
+            "tables": {name: list(t.rows.values()) for name, t in self.tables.items()},
+            "next_number": self.next_number,
+        }
 
     def load_state(self, state: Mapping[str, Any]) -> None:
         self.tables = {d.name: Table(d) for d in TABLES}
@@ -318,11 +373,14 @@ class SnowStore:
 
 def data_policy_refusal(missing: list[str]) -> Response:
     """The instance's answer when a data policy aborts a write (403, fields by label)."""
-    return Response(403, {
-        "error": {
-            "message": "Data Policy Exception: \n The following fields are mandatory: " + ", ".join(missing),
-            "detail": "Operation against file 'incident' was aborted by Business Rule 'Data Policy Exception'. "
-                      "Business Rule Stack:Data Policy Exception",
+    return Response(
+        403,
+        {
+            "error": {
+                "message": "Data Policy Exception: \n The following fields are mandatory: " + ", ".join(missing),
+                "detail": "Operation against file 'incident' was aborted by Business Rule 'Data Policy Exception'. "
+                "Business Rule Stack:Data Policy Exception",
+            },
+            "status": "failure",
         },
-        "status": "failure",
-    })  # fmt: skip
+    )

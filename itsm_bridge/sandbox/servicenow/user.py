@@ -28,8 +28,10 @@ from typing import Literal
 from itsm_bridge.sandbox.core import HTTPFailure, Response
 
 JournalAccess = Literal["read", "hidden", "denied"]
-NOT_AUTHORIZED = {"error": {"message": "User Not Authorized", "detail": "Failed API level ACL Validation"},
-                  "status": "failure"}  # fmt: skip
+NOT_AUTHORIZED = {
+    "error": {"message": "User Not Authorized", "detail": "Failed API level ACL Validation"},
+    "status": "failure",
+}
 
 
 class HourlyRule:
@@ -46,8 +48,11 @@ class HourlyRule:
 
     def headers(self, now: datetime) -> dict[str, str]:
         """What every answer matching the rule carries."""
-        return {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Reset": str(self.reset_at(now)),
-                "X-RateLimit-Rule": self.rule_id}  # fmt: skip
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Reset": str(self.reset_at(now)),
+            "X-RateLimit-Rule": self.rule_id,
+        }
 
     def admit(self, user: str, now: datetime) -> str | None:
         """Count one request of `user`; None when within the rule, else the Retry-After seconds."""

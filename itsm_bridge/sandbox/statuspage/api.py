@@ -19,9 +19,18 @@ from typing import Any
 
 from itsm_bridge.sandbox.core import Platform, Request, Response
 from itsm_bridge.sandbox.statuspage.rules import (
-    COMPONENT_STATUSES, IMPACTS, STATUS_IMPACT, check_component, check_incident, ident, page_of, refuse,
-    searchable, timestamp, wrapped,
-)  # fmt: skip
+    COMPONENT_STATUSES,
+    IMPACTS,
+    STATUS_IMPACT,
+    check_component,
+    check_incident,
+    ident,
+    page_of,
+    refuse,
+    searchable,
+    timestamp,
+    wrapped,
+)
 from itsm_bridge.sandbox.vocabulary import SERVICES
 
 API = "/v1/pages/{page_id}"
@@ -104,9 +113,15 @@ class StatuspagePlatform(Platform):
             cid = ident(self.seed, "component", n)
             now = timestamp(self.clock.now())
             self._components[cid] = {
-                "id": cid, "name": name, "status": status, "initial_status": status, "position": n + 1,
-                "description": None, "created_at": now, "updated_at": now,
-            }  # fmt: skip
+                "id": cid,
+                "name": name,
+                "status": status,
+                "initial_status": status,
+                "position": n + 1,
+                "description": None,
+                "created_at": now,
+                "updated_at": now,
+            }
             return cid
 
     def components(self) -> list[dict[str, Any]]:
@@ -165,32 +180,64 @@ class StatuspagePlatform(Platform):
     def _page_view(self) -> dict[str, Any]:
         sub = f"sandbox-{self.page_id[:6]}"
         return {
-            "id": self.page_id, "created_at": self._created, "updated_at": self._created, "name": self.page_name,
-            "page_description": "Status of Example Corp services", "headline": "", "branding": "basic",
-            "subdomain": sub, "domain": "", "url": f"https://{sub}.statuspage.io", "support_url": "",
-            "hidden_from_search": False, "allow_page_subscribers": True, "allow_incident_subscribers": True,
-            "allow_email_subscribers": True, "allow_sms_subscribers": False, "allow_rss_atom_feeds": True,
-            "allow_webhook_subscribers": True, "time_zone": "Etc/UTC", "viewers_must_be_team_members": False,
-        }  # fmt: skip
+            "id": self.page_id,
+            "created_at": self._created,
+            "updated_at": self._created,
+            "name": self.page_name,
+            "page_description": "Status of Example Corp services",
+            "headline": "",
+            "branding": "basic",
+            "subdomain": sub,
+            "domain": "",
+            "url": f"https://{sub}.statuspage.io",
+            "support_url": "",
+            "hidden_from_search": False,
+            "allow_page_subscribers": True,
+            "allow_incident_subscribers": True,
+            "allow_email_subscribers": True,
+            "allow_sms_subscribers": False,
+            "allow_rss_atom_feeds": True,
+            "allow_webhook_subscribers": True,
+            "time_zone": "Etc/UTC",
+            "viewers_must_be_team_members": False,
+        }
 
     def _component_view(self, comp: dict[str, Any]) -> dict[str, Any]:
         view = {k: v for k, v in comp.items() if k != "initial_status"}
-        view.update(page_id=self.page_id, group_id=None, group=False, showcase=True, only_show_if_degraded=False,
-                    automation_email=f"component+{comp['id']}@notifications.statuspage.io", start_date=None)  # fmt: skip
+        view.update(
+            page_id=self.page_id,
+            group_id=None,
+            group=False,
+            showcase=True,
+            only_show_if_degraded=False,
+            automation_email=f"component+{comp['id']}@notifications.statuspage.io",
+            start_date=None,
+        )
         return view
 
     def _incident_view(self, inc: dict[str, Any]) -> dict[str, Any]:
         view = {k: v for k, v in inc.items() if k not in ("component_ids", "updates", "seq")}
         view.update(
             page_id=self.page_id,
-            components=[self._component_view(self._components[c]) for c in inc["component_ids"] if c in self._components],
+            components=[
+                self._component_view(self._components[c]) for c in inc["component_ids"] if c in self._components
+            ],
             incident_updates=[dict(u) for u in reversed(inc["updates"])],  # newest first, as Statuspage lists them
             shortlink=f"https://stspg.io/{inc['id'][:6]}",
-            postmortem_body=None, postmortem_body_last_updated_at=None, postmortem_ignored=False,
-            postmortem_notified_subscribers=False, postmortem_notified_twitter=False, postmortem_published_at=None,
-            scheduled_for=None, scheduled_until=None, scheduled_remind_prior=False, scheduled_reminded_at=None,
-            scheduled_auto_in_progress=False, scheduled_auto_completed=False, reminder_intervals=None,
-        )  # fmt: skip
+            postmortem_body=None,
+            postmortem_body_last_updated_at=None,
+            postmortem_ignored=False,
+            postmortem_notified_subscribers=False,
+            postmortem_notified_twitter=False,
+            postmortem_published_at=None,
+            scheduled_for=None,
+            scheduled_until=None,
+            scheduled_remind_prior=False,
+            scheduled_reminded_at=None,
+            scheduled_auto_in_progress=False,
+            scheduled_auto_completed=False,
+            reminder_intervals=None,
+        )
         return view
 
     # --- lookups
@@ -271,10 +318,21 @@ class StatuspagePlatform(Platform):
         self._counters["incident"] += 1
         now = timestamp(self.clock.now())
         inc: dict[str, Any] = {
-            "id": ident(self.seed, "incident", n), "seq": n, "name": "", "status": "investigating",
-            "impact": "none", "impact_override": None, "metadata": {}, "created_at": now, "updated_at": now,
-            "started_at": now, "resolved_at": None, "monitoring_at": None, "component_ids": [], "updates": [],
-        }  # fmt: skip
+            "id": ident(self.seed, "incident", n),
+            "seq": n,
+            "name": "",
+            "status": "investigating",
+            "impact": "none",
+            "impact_override": None,
+            "metadata": {},
+            "created_at": now,
+            "updated_at": now,
+            "started_at": now,
+            "resolved_at": None,
+            "monitoring_at": None,
+            "component_ids": [],
+            "updates": [],
+        }
         self._apply(inc, checked, creating=True)
         self._incidents[inc["id"]] = inc
         return inc
@@ -316,13 +374,25 @@ class StatuspagePlatform(Platform):
             inc["impact"] = inc["impact_override"]
         return affected
 
-    def _add_update(self, inc: dict[str, Any], fields: dict[str, Any], affected: list[dict[str, Any]], now: str) -> None:
+    def _add_update(
+        self, inc: dict[str, Any], fields: dict[str, Any], affected: list[dict[str, Any]], now: str
+    ) -> None:
         n = self._counters["update"]
         self._counters["update"] += 1
-        inc["updates"].append({
-            "id": ident(self.seed, "update", n), "incident_id": inc["id"], "status": inc["status"],
-            "body": fields.get("body") or "", "affected_components": affected,
-            "deliver_notifications": fields.get("deliver_notifications", True), "created_at": now,
-            "updated_at": now, "display_at": now, "custom_tweet": None, "tweet_id": None,
-            "twitter_updated_at": None, "wants_twitter_update": False,
-        })  # fmt: skip
+        inc["updates"].append(
+            {
+                "id": ident(self.seed, "update", n),
+                "incident_id": inc["id"],
+                "status": inc["status"],
+                "body": fields.get("body") or "",
+                "affected_components": affected,
+                "deliver_notifications": fields.get("deliver_notifications", True),
+                "created_at": now,
+                "updated_at": now,
+                "display_at": now,
+                "custom_tweet": None,
+                "tweet_id": None,
+                "twitter_updated_at": None,
+                "wants_twitter_update": False,
+            }
+        )

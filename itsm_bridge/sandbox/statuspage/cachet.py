@@ -30,13 +30,25 @@ What it keeps faithful, because the connector must cope with it:
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from itsm_bridge.sandbox.core import Platform, Request, Response
 from itsm_bridge.sandbox.statuspage.cachet_fields import (
-    body_of, cachet_error, filtered, find, flag, in_zone, integer, invalid, not_found, query_int, sorted_rows, text,
+    body_of,
+    cachet_error,
+    filtered,
+    find,
+    flag,
+    in_zone,
+    integer,
+    invalid,
+    not_found,
+    query_int,
+    sorted_rows,
+    text,
     timestamp,
-)  # fmt: skip
+)
 from itsm_bridge.sandbox.vocabulary import SERVICES
 
 API = "/api/v1"
@@ -128,9 +140,19 @@ class CachetPlatform(Platform):
             cid = self._counters["component"]
             now = timestamp(self.clock.now())
             self._components[cid] = {
-                "id": cid, "name": name, "description": "", "link": "", "status": status, "initial_status": status,
-                "order": cid, "group_id": 0, "enabled": True, "created_at": now, "updated_at": now, "deleted_at": None,
-            }  # fmt: skip
+                "id": cid,
+                "name": name,
+                "description": "",
+                "link": "",
+                "status": status,
+                "initial_status": status,
+                "order": cid,
+                "group_id": 0,
+                "enabled": True,
+                "created_at": now,
+                "updated_at": now,
+                "deleted_at": None,
+            }
             return cid
 
     def components(self) -> list[dict[str, Any]]:
@@ -182,7 +204,11 @@ class CachetPlatform(Platform):
 
     def load_state(self, state: dict[str, Any]) -> None:
         with self.lock:
-            for key, store in (("components", self._components), ("incidents", self._incidents), ("updates", self._updates)):
+            for key, store in (
+                ("components", self._components),
+                ("incidents", self._incidents),
+                ("updates", self._updates),
+            ):
                 store.clear()
                 store.update({int(row["id"]): dict(row) for row in state.get(key, [])})
             self._counters.update(state.get("counters", {}))
@@ -203,7 +229,9 @@ class CachetPlatform(Platform):
 
     def _update_view(self, update: dict[str, Any]) -> dict[str, Any]:
         permalink = f"{self.base_url}/incidents/{update['incident_id']}#update-{update['id']}"
-        return in_zone({**update, "human_status": INCIDENT_STATUS[update["status"]], "permalink": permalink}, self.app_timezone)
+        return in_zone(
+            {**update, "human_status": INCIDENT_STATUS[update["status"]], "permalink": permalink}, self.app_timezone
+        )
 
     def _release_24(self) -> bool:
         """Whether this is Cachet 2.4 (incident updates, meta) rather than 2.3."""
@@ -300,10 +328,19 @@ class CachetPlatform(Platform):
         iid = self._counters["incident"]
         now = timestamp(self.clock.now())
         self._incidents[iid] = {
-            "id": iid, "component_id": component[0] if component else 0, "name": name, "status": status,
-            "visible": visible, "stickied": False, "notifications": notify, "message": message,
-            "occurred_at": now, "created_at": now, "updated_at": now, "deleted_at": None,
-        }  # fmt: skip
+            "id": iid,
+            "component_id": component[0] if component else 0,
+            "name": name,
+            "status": status,
+            "visible": visible,
+            "stickied": False,
+            "notifications": notify,
+            "message": message,
+            "occurred_at": now,
+            "created_at": now,
+            "updated_at": now,
+            "deleted_at": None,
+        }
         if meta and self._release_24():  # empty values are not stored (StoresMeta::removeEmptyValues)
             self._incidents[iid]["meta"] = {str(k): v for k, v in meta.items() if v not in (None, "", [], {})}
         return self._incidents[iid]
@@ -353,13 +390,22 @@ class CachetPlatform(Platform):
         self._counters["update"] += 1
         uid = self._counters["update"]
         now = timestamp(self.clock.now())
-        self._updates[uid] = {"id": uid, "incident_id": inc["id"], "status": status, "message": message,
-                              "user_id": 1, "created_at": now, "updated_at": now}  # fmt: skip
+        self._updates[uid] = {
+            "id": uid,
+            "incident_id": inc["id"],
+            "status": status,
+            "message": message,
+            "user_id": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
         inc.update(status=status, updated_at=now)  # an update moves the incident, as in Cachet 2.4
         return Response(200, {"data": self._update_view(self._updates[uid])})
 
     # --- paging
-    def _paged(self, req: Request, rows: list[dict[str, Any]], view: Callable[[dict[str, Any]], dict[str, Any]]) -> Response:
+    def _paged(
+        self, req: Request, rows: list[dict[str, Any]], view: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> Response:
         per_page = max(1, query_int(req, "per_page", DEFAULT_PER_PAGE))
         page = max(1, query_int(req, "page", 1))
         total_pages = max(1, math.ceil(len(rows) / per_page))
@@ -373,9 +419,13 @@ class CachetPlatform(Platform):
             return f"{self.base_url}{req.path}?{pairs}"
 
         pagination = {
-            "total": len(rows), "count": len(chunk), "per_page": per_page, "current_page": page,
-            "total_pages": total_pages, "links": {"next_page": link(page + 1), "previous_page": link(page - 1)},
-        }  # fmt: skip
+            "total": len(rows),
+            "count": len(chunk),
+            "per_page": per_page,
+            "current_page": page,
+            "total_pages": total_pages,
+            "links": {"next_page": link(page + 1), "previous_page": link(page - 1)},
+        }
         return Response(200, {"meta": {"pagination": pagination}, "data": [view(r) for r in chunk]})
 
 

@@ -14,10 +14,13 @@ TITLES = {
     400: ("Bad Request", "The request cannot be fulfilled due to bad syntax."),
     401: ("Unauthorized", "Authentication is required and has failed or has not yet been provided."),
     404: ("Not Found", "The requested resource could not be found but may be available again in the future."),
-    405: ("Method Not Allowed", "A request was made of a resource using a request method not supported by that resource."),
+    405: (
+        "Method Not Allowed",
+        "A request was made of a resource using a request method not supported by that resource.",
+    ),
     429: ("Too Many Requests", "The user has sent too many requests in a given amount of time."),
     503: ("Service Unavailable", "The server is currently unavailable. It may be overloaded or down for maintenance."),
-}  # fmt: skip
+}
 
 
 TIME_COLUMNS = ("occurred_at", "created_at", "updated_at", "deleted_at")
@@ -115,7 +118,9 @@ def find(store: dict[int, dict[str, Any]], key: int | str) -> dict[str, Any]:
     return row
 
 
-def filtered(rows: list[dict[str, Any]], req: Request, ints: tuple[str, ...], flags: tuple[str, ...]) -> list[dict[str, Any]]:
+def filtered(
+    rows: list[dict[str, Any]], req: Request, ints: tuple[str, ...], flags: tuple[str, ...]
+) -> list[dict[str, Any]]:
     """Exact-match filters from the query, as Cachet's searchable scope applies them."""
     for key in ints:
         if req.arg(key) not in (None, ""):

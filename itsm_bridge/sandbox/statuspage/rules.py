@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from datetime import datetime
-from typing import Any, Collection
+from typing import Any
 
 from itsm_bridge.sandbox.core import HTTPFailure, Request, Response
 
@@ -63,7 +64,9 @@ def check_incident(fields: Any, creating: bool, components: Collection[str]) -> 
     if not isinstance(fields.get("deliver_notifications", True), bool):
         raise refuse(422, "Deliver notifications must be true or false")
     metadata = fields.get("metadata")
-    if metadata is not None and not (isinstance(metadata, dict) and all(isinstance(v, dict) for v in metadata.values())):
+    if metadata is not None and not (
+        isinstance(metadata, dict) and all(isinstance(v, dict) for v in metadata.values())
+    ):
         raise refuse(422, "Metadata must be an object whose top-level values are objects")
     _check_components(fields, components)
     return fields

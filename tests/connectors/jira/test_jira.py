@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from itsm_bridge.records import ref_of
 from itsm_bridge.connectors.jira import JiraConnector
 from itsm_bridge.model import Comment, RemoteRef, State, Visibility
+from itsm_bridge.records import ref_of
 from itsm_bridge.sandbox.jira.api import JiraPlatform
 from itsm_bridge.sandbox.server import serve, stop
 from itsm_bridge.watermark import Watermark
@@ -31,8 +31,13 @@ def platform(monkeypatch):
 
 
 def connector(platform: JiraPlatform, **settings: object) -> JiraConnector:
-    values = {"email": platform.credentials()["email"], "category_field": CATEGORY, "service_field": SERVICE,
-              "search_lag_s": 3.0, **settings}  # fmt: skip
+    values = {
+        "email": platform.credentials()["email"],
+        "category_field": CATEGORY,
+        "service_field": SERVICE,
+        "search_lag_s": 3.0,
+        **settings,
+    }
     return JiraConnector(jira_config(platform.base_url, **values))
 
 
@@ -52,7 +57,9 @@ def test_300_issues_updated_within_one_minute_are_read_exactly_once(platform):
     pages = [c for c in platform.call_log.calls() if c.path.endswith("/search/jql")]
     assert len(pages) == 3  # 100 per page, followed by nextPageToken
     # JQL cannot say seconds: the next read sees the same minute again, and skips what was applied.
-    mark = Watermark().advance([(r.ref.id, r.version, r.updated) for r in first], [], datetime.now(UTC), timedelta(seconds=120))
+    mark = Watermark().advance(
+        [(r.ref.id, r.version, r.updated) for r in first], [], datetime.now(UTC), timedelta(seconds=120)
+    )
     assert list(jira.changed_since(mark)) == []
     platform.edit_issue("OPS-7", {"summary": "changed"}, updated=minute + timedelta(seconds=59))
     platform.reindex()
@@ -102,13 +109,26 @@ def test_an_internal_comment_stays_internal_and_ours_are_not_imported(platform):
     when = datetime.now(UTC)
     jira.add_comment(ref, Comment("Ana", "root cause: disk", when, Visibility.INTERNAL, "servicenow"))
     (stored,) = platform.comments(key)
-    assert stored["jsdPublic"] is False and {"key": "sd.public.comment", "value": {"internal": True}} in stored["properties"]
+    assert (
+        stored["jsdPublic"] is False
+        and {"key": "sd.public.comment", "value": {"internal": True}} in stored["properties"]
+    )
     # A person's internal comment, written out of band, reads back internal.
     creds = platform.credentials()
-    body = {"body": {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": "agents only"}]}]},
-            "properties": [{"key": "sd.public.comment", "value": {"internal": True}}]}  # fmt: skip
-    requests.post(f"{platform.base_url}/rest/api/3/issue/{key}/comment", json=body,
-                  auth=(creds["email"], creds["token"]), timeout=5).raise_for_status()  # fmt: skip
+    body = {
+        "body": {
+            "type": "doc",
+            "version": 1,
+            "content": [{"type": "paragraph", "content": [{"type": "text", "text": "agents only"}]}],
+        },
+        "properties": [{"key": "sd.public.comment", "value": {"internal": True}}],
+    }
+    requests.post(
+        f"{platform.base_url}/rest/api/3/issue/{key}/comment",
+        json=body,
+        auth=(creds["email"], creds["token"]),
+        timeout=5,
+    ).raise_for_status()
     read = jira.get(ref).comments
     assert [(c.body, c.visibility) for c in read] == [("agents only", Visibility.INTERNAL)]
 
@@ -119,8 +139,13 @@ def test_a_429_without_retry_after_is_retried_with_backoff(platform):
     platform.create_issue({"summary": "after the storm"})
     platform.reindex()
     fake = FakeTime()
-    jira = JiraConnector(jira_config(platform.base_url, email=platform.credentials()["email"], category_field=CATEGORY,
-                                     service_field=SERVICE), sleep=fake.sleep, clock=fake.clock)  # fmt: skip
+    jira = JiraConnector(
+        jira_config(
+            platform.base_url, email=platform.credentials()["email"], category_field=CATEGORY, service_field=SERVICE
+        ),
+        sleep=fake.sleep,
+        clock=fake.clock,
+    )
     assert [r.fields["summary"] for r in jira.changed_since(None)] == ["after the storm"]
     # 2 s then 4 s, each +-30%; the paused rate budget may add a top-up after the first wait.
     waits = [s for s in fake.sleeps if s >= 1.0]

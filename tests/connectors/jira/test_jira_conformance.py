@@ -7,8 +7,8 @@ import json
 import pytest
 import requests
 
-from itsm_bridge.connectors.jira.adf import adf_to_text, text_to_adf
 from itsm_bridge.connectors.jira import JiraConnector
+from itsm_bridge.connectors.jira.adf import adf_to_text, text_to_adf
 from itsm_bridge.connectors.jira.records import is_internal
 from itsm_bridge.model import RemoteRef, State, Visibility
 from itsm_bridge.sandbox.jira.api import JiraPlatform
@@ -37,7 +37,9 @@ class TestJiraConformance(ConnectorConformance):
 
         def bad() -> JiraConnector:
             monkeypatch.setenv("JIRA_WRONG_TOKEN", "not-the-token")
-            return JiraConnector(jira_config(platform.base_url, email=creds["email"], token_env="JIRA_WRONG_TOKEN", **EXTRA))
+            return JiraConnector(
+                jira_config(platform.base_url, email=creds["email"], token_env="JIRA_WRONG_TOKEN", **EXTRA)
+            )
 
         def insert(title: str) -> RemoteRef:
             key = platform.create_issue({"summary": title})
@@ -45,14 +47,22 @@ class TestJiraConformance(ConnectorConformance):
             return RemoteRef("jira", str(platform.issue(key)["id"]), key)
 
         def add_note(ref: RemoteRef, text: str, visibility: Visibility) -> None:
-            body = {"body": text_to_adf(text),
-                    "properties": [{"key": "sd.public.comment", "value": {"internal": visibility is Visibility.INTERNAL}}]}  # fmt: skip
-            requests.post(f"{platform.base_url}/rest/api/3/issue/{ref.id}/comment", json=body,
-                          auth=(creds["email"], creds["token"]), timeout=5).raise_for_status()  # fmt: skip
+            body = {
+                "body": text_to_adf(text),
+                "properties": [{"key": "sd.public.comment", "value": {"internal": visibility is Visibility.INTERNAL}}],
+            }
+            requests.post(
+                f"{platform.base_url}/rest/api/3/issue/{ref.id}/comment",
+                json=body,
+                auth=(creds["email"], creds["token"]),
+                timeout=5,
+            ).raise_for_status()
 
         def notes(ref: RemoteRef) -> list[tuple[str, Visibility]]:
-            return [(adf_to_text(c["body"]), Visibility.INTERNAL if is_internal(c) else Visibility.PUBLIC)
-                    for c in platform.comments(ref.display)]  # fmt: skip
+            return [
+                (adf_to_text(c["body"]), Visibility.INTERNAL if is_internal(c) else Visibility.PUBLIC)
+                for c in platform.comments(ref.display)
+            ]
 
         def last_write_fields() -> set[str]:
             writes = [c for c in platform.call_log.calls() if c.method == "PUT" and "/rest/api/3/issue/" in c.path]

@@ -13,9 +13,9 @@ import responses
 from responses import matchers
 
 from itsm_bridge.config import Config, load
-from itsm_bridge.connectors.jira.adf import text_to_adf
 from itsm_bridge.connectors.base import NewIssue
 from itsm_bridge.connectors.jira import JiraConnector
+from itsm_bridge.connectors.jira.adf import text_to_adf
 from itsm_bridge.connectors.jira.meta import MissingRequiredFields
 from itsm_bridge.connectors.jira.records import jql_value
 from itsm_bridge.errors import AuthError, RateLimited, RemoteValidation, Transient, TransitionNotAllowed
@@ -25,8 +25,22 @@ from itsm_bridge.watermark import Watermark, seen_key
 BASE = "https://acme.atlassian.net"
 API = f"{BASE}/rest/api/3"
 TOKEN = "jira-token-not-to-be-seen-7"
-FIELDS = ["summary", "description", "status", "priority", "resolution", "labels", "created", "updated",
-          "resolutiondate", "assignee", "reporter", "comment", "components", "customfield_10051"]  # fmt: skip
+FIELDS = [
+    "summary",
+    "description",
+    "status",
+    "priority",
+    "resolution",
+    "labels",
+    "created",
+    "updated",
+    "resolutiondate",
+    "assignee",
+    "reporter",
+    "comment",
+    "components",
+    "customfield_10051",
+]
 
 
 def jira_config(url: str, **jira: object) -> Config:
@@ -62,14 +76,24 @@ def fake() -> FakeTime:
 @pytest.fixture
 def jira(monkeypatch, fake) -> JiraConnector:
     monkeypatch.setenv("ITSM_SANDBOX_JIRA_TOKEN", TOKEN)
-    return JiraConnector(jira_config(BASE, search_lag_s=30.0, workers=1), sleep=fake.sleep, clock=fake.clock)  # requests in order
+    return JiraConnector(
+        jira_config(BASE, search_lag_s=30.0, workers=1), sleep=fake.sleep, clock=fake.clock
+    )  # requests in order
 
 
 def issue(n: int, updated: str = "2024-05-01T10:16:00.000+0000", status: str = "Open", **fields: object) -> dict:
-    f = {"summary": f"issue {n}", "description": text_to_adf(f"text {n}"), "status": {"name": status},
-         "priority": {"name": "High"}, "labels": [f"itsm-bridge-K{n}"], "components": [{"name": "Network"}],
-         "updated": updated, "created": "2024-05-01T09:00:00.000+0000",
-         "comment": {"comments": [], "total": 0, "maxResults": 50, "startAt": 0}, **fields}  # fmt: skip
+    f = {
+        "summary": f"issue {n}",
+        "description": text_to_adf(f"text {n}"),
+        "status": {"name": status},
+        "priority": {"name": "High"},
+        "labels": [f"itsm-bridge-K{n}"],
+        "components": [{"name": "Network"}],
+        "updated": updated,
+        "created": "2024-05-01T09:00:00.000+0000",
+        "comment": {"comments": [], "total": 0, "maxResults": 50, "startAt": 0},
+        **fields,
+    }
     return {"id": str(10000 + n), "key": f"OPS-{n}", "fields": f}
 
 
@@ -79,13 +103,25 @@ def add_server(myself_zone: str = "UTC") -> None:
 
 
 def add_createmeta(required: tuple[str, ...] = ("project", "issuetype", "summary")) -> None:
-    responses.get(f"{API}/issue/createmeta/OPS/issuetypes",
-                  json={"issueTypes": [{"id": "10002", "name": "Task"}, {"id": "10001", "name": "[System] Incident"}],
-                        "total": 2, "startAt": 0, "maxResults": 50})  # fmt: skip
-    fields = [{"fieldId": f, "name": f.title(), "required": f in required, "hasDefaultValue": False}
-              for f in ("project", "issuetype", "summary", "description", "priority", "components", "customfield_10077")]  # fmt: skip
-    fields[4]["allowedValues"] = [{"id": str(i), "name": n} for i, n in enumerate(("Highest", "High", "Medium", "Low"), 1)]
-    responses.get(f"{API}/issue/createmeta/OPS/issuetypes/10001", json={"fields": fields, "total": len(fields), "startAt": 0})
+    responses.get(
+        f"{API}/issue/createmeta/OPS/issuetypes",
+        json={
+            "issueTypes": [{"id": "10002", "name": "Task"}, {"id": "10001", "name": "[System] Incident"}],
+            "total": 2,
+            "startAt": 0,
+            "maxResults": 50,
+        },
+    )
+    fields = [
+        {"fieldId": f, "name": f.title(), "required": f in required, "hasDefaultValue": False}
+        for f in ("project", "issuetype", "summary", "description", "priority", "components", "customfield_10077")
+    ]
+    fields[4]["allowedValues"] = [
+        {"id": str(i), "name": n} for i, n in enumerate(("Highest", "High", "Medium", "Low"), 1)
+    ]
+    responses.get(
+        f"{API}/issue/createmeta/OPS/issuetypes/10001", json={"fields": fields, "total": len(fields), "startAt": 0}
+    )
 
 
 def body(call: responses.Call) -> dict:
@@ -97,13 +133,21 @@ def test_changed_since_pins_jql_in_the_user_zone_fields_and_follows_next_page_to
     add_server("Europe/Berlin")
     jql = 'project = "OPS" AND updated >= "2024/05/01 12:15" ORDER BY updated ASC, key ASC'
     first = {"jql": jql, "maxResults": 100, "fields": FIELDS, "properties": ["itsm-bridge"]}
-    responses.post(f"{API}/search/jql", match=[matchers.json_params_matcher(first)],
-                   json={"issues": [issue(1), issue(2)], "nextPageToken": "tok-2", "isLast": False})  # fmt: skip
-    responses.post(f"{API}/search/jql", match=[matchers.json_params_matcher({**first, "nextPageToken": "tok-2"})],
-                   json={"issues": [issue(2), issue(3, "2024-05-01T10:17:00.000+0000")], "isLast": True})  # fmt: skip
+    responses.post(
+        f"{API}/search/jql",
+        match=[matchers.json_params_matcher(first)],
+        json={"issues": [issue(1), issue(2)], "nextPageToken": "tok-2", "isLast": False},
+    )
+    responses.post(
+        f"{API}/search/jql",
+        match=[matchers.json_params_matcher({**first, "nextPageToken": "tok-2"})],
+        json={"issues": [issue(2), issue(3, "2024-05-01T10:17:00.000+0000")], "isLast": True},
+    )
     # 10:17:42 UTC minus the 120 s overlap = 10:15:42 UTC = 12:15 in Berlin, truncated to the minute.
-    mark = Watermark(datetime(2024, 5, 1, 10, 17, 42, tzinfo=UTC),
-                     {seen_key("10001", "2024-05-01T10:16:00.000+0000"): datetime(2024, 5, 1, 10, 16, tzinfo=UTC)})  # fmt: skip
+    mark = Watermark(
+        datetime(2024, 5, 1, 10, 17, 42, tzinfo=UTC),
+        {seen_key("10001", "2024-05-01T10:16:00.000+0000"): datetime(2024, 5, 1, 10, 16, tzinfo=UTC)},
+    )
     records = list(jira.changed_since(mark))
     assert [r.ref.display for r in records] == ["OPS-2", "OPS-3"]  # OPS-1 applied; OPS-2 once only
     rec = records[0]
@@ -125,7 +169,9 @@ def test_first_read_has_no_time_clause(jira):
 def test_a_read_to_the_end_is_complete_to_when_the_search_began_less_the_lag(jira):
     add_server()
     date = {"Date": "Wed, 01 May 2024 10:30:00 GMT"}
-    responses.post(f"{API}/search/jql", json={"issues": [issue(1)], "nextPageToken": "t", "isLast": False}, headers=date)
+    responses.post(
+        f"{API}/search/jql", json={"issues": [issue(1)], "nextPageToken": "t", "isLast": False}, headers=date
+    )
     responses.post(f"{API}/search/jql", json={"issues": [issue(2)], "isLast": True}, headers=date)
     whole = jira.changed_since(None)
     assert whole.complete_to is None  # nothing read yet
@@ -159,10 +205,14 @@ def test_create_sends_adf_description_label_property_issue_type_id_and_cut_summa
     add_createmeta()
     responses.post(f"{API}/issue", status=201, json={"id": "10042", "key": "OPS-42", "self": f"{API}/issue/10042"})
     long_title = "x" * 300
-    fields = {"summary": long_title, "description": "see https://s.example/1\n@all *not bold*",
-              "priority": {"name": "High"}, "resolution": {"name": "Done"},
-              "customfield_10051": {"value": "Email", "child": {"value": "Exchange"}},  # a plain select: no child
-              "update": {"components": [{"remove": {"name": "VPN"}}, {"add": {"name": "Network"}}]}}  # fmt: skip
+    fields = {
+        "summary": long_title,
+        "description": "see https://s.example/1\n@all *not bold*",
+        "priority": {"name": "High"},
+        "resolution": {"name": "Done"},
+        "customfield_10051": {"value": "Email", "child": {"value": "Exchange"}},  # a plain select: no child
+        "update": {"components": [{"remove": {"name": "VPN"}}, {"add": {"name": "Network"}}]},
+    }
     assert jira.create(fields, "INC0010001") == RemoteRef("jira", "10042", "OPS-42")
     assert len(responses.calls) == 3  # createmeta twice, then the create: nothing read back
     sent = body(responses.calls[2])
@@ -171,19 +221,32 @@ def test_create_sends_adf_description_label_property_issue_type_id_and_cut_summa
             "project": {"key": "OPS"},
             "issuetype": {"id": "10001"},
             "summary": "x" * 254 + "…",
-            "description": {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [
-                {"type": "text", "text": "see "},
-                {"type": "text", "text": "https://s.example/1", "marks": [{"type": "link", "attrs": {"href": "https://s.example/1"}}]},
-                {"type": "hardBreak"},
-                {"type": "text", "text": "@all *not bold*"},
-            ]}]},
+            "description": {
+                "type": "doc",
+                "version": 1,
+                "content": [
+                    {
+                        "type": "paragraph",
+                        "content": [
+                            {"type": "text", "text": "see "},
+                            {
+                                "type": "text",
+                                "text": "https://s.example/1",
+                                "marks": [{"type": "link", "attrs": {"href": "https://s.example/1"}}],
+                            },
+                            {"type": "hardBreak"},
+                            {"type": "text", "text": "@all *not bold*"},
+                        ],
+                    }
+                ],
+            },
             "priority": {"name": "High"},
             "customfield_10051": {"value": "Email"},
             "labels": ["itsm-bridge-INC0010001"],
             "components": [{"name": "Network"}],
         },
         "properties": [{"key": "itsm-bridge", "value": {"key": "INC0010001"}}],
-    }  # fmt: skip
+    }
     assert len(sent["fields"]["summary"]) == 255
 
 
@@ -228,11 +291,19 @@ def test_bulk_create_learns_the_start_step_then_sends_50_per_call_with_first_tra
     responses.post(f"{API}/issue", status=201, json={"id": "20000", "key": "OPS-0"})  # the first, alone
     responses.get(f"{API}/issue/20000", json={"id": "20000", "fields": {"status": {"name": "Open"}}})
     responses.get(f"{API}/issue/20000/transitions", json=transitions(("11", "Start work", "Work in progress")))
-    responses.post(f"{API}/issue/bulk", json={
-        "issues": [{"id": str(20000 + i), "key": f"OPS-{i}"} for i in range(1, 51) if i != 4],
-        "errors": [{"status": 400, "failedElementNumber": 3,
-                    "elementErrors": {"errorMessages": [], "errors": {"priority": "invalid priority"}}}],
-    })  # fmt: skip
+    responses.post(
+        f"{API}/issue/bulk",
+        json={
+            "issues": [{"id": str(20000 + i), "key": f"OPS-{i}"} for i in range(1, 51) if i != 4],
+            "errors": [
+                {
+                    "status": 400,
+                    "failedElementNumber": 3,
+                    "elementErrors": {"errorMessages": [], "errors": {"priority": "invalid priority"}},
+                }
+            ],
+        },
+    )
     responses.post(f"{API}/issue/bulk", json={"issues": [{"id": "20051", "key": "OPS-51"}], "errors": []})
     results = jira.create_many(items)
     bulk = [body(c)["issueUpdates"] for c in responses.calls if c.request.url.endswith("/issue/bulk")]
@@ -249,10 +320,21 @@ def test_bulk_create_learns_the_start_step_then_sends_50_per_call_with_first_tra
 @responses.activate
 def test_a_bulk_create_moves_toward_a_status_beyond_the_known_workflow_by_its_first_step(jira):
     add_createmeta()
-    jira.restore({"zone": "UTC", "start_status": "Open", "workflow": {"Open": [  # nothing known past Open yet
-        {"id": "11", "name": "Start work", "to": "Work in progress", "fields": [], "required": []},
-        {"id": "71", "name": "Cancel", "to": "Canceled", "fields": ["resolution"], "required": []}]}})  # fmt: skip
-    responses.post(f"{API}/issue/bulk", json={"issues": [{"id": "1", "key": "OPS-1"}, {"id": "2", "key": "OPS-2"}], "errors": []})
+    jira.restore(
+        {
+            "zone": "UTC",
+            "start_status": "Open",
+            "workflow": {
+                "Open": [  # nothing known past Open yet
+                    {"id": "11", "name": "Start work", "to": "Work in progress", "fields": [], "required": []},
+                    {"id": "71", "name": "Cancel", "to": "Canceled", "fields": ["resolution"], "required": []},
+                ]
+            },
+        }
+    )
+    responses.post(
+        f"{API}/issue/bulk", json={"issues": [{"id": "1", "key": "OPS-1"}, {"id": "2", "key": "OPS-2"}], "errors": []}
+    )
     responses.post(f"{API}/issue/bulk", json={"issues": [{"id": "3", "key": "OPS-3"}], "errors": []})
     jira.create_many([NewIssue({"summary": "a"}, "K1", State.CLOSED), NewIssue({"summary": "b"}, "K2", State.CANCELED)])
     sent = body(responses.calls[-1])["issueUpdates"]
@@ -267,10 +349,21 @@ def test_a_bulk_create_refused_as_a_whole_gives_each_item_its_own_error_and_rais
     add_createmeta()
     jira.restore({"zone": "UTC", "start_status": "Open", "workflow": {}})
     element = {"errorMessages": [], "errors": {"priority": "The priority selected is invalid."}, "status": 400}
-    responses.post(f"{API}/issue/bulk", status=400, json={"issues": [], "errors": [  # Jira's answer when every element is invalid
-        {"status": 400, "elementErrors": element, "failedElementNumber": 0},
-        {"status": 400, "elementErrors": {**element, "errors": {"summary": "You must specify a summary of the issue."}},
-         "failedElementNumber": 1}]})  # fmt: skip
+    responses.post(
+        f"{API}/issue/bulk",
+        status=400,
+        json={
+            "issues": [],
+            "errors": [  # Jira's answer when every element is invalid
+                {"status": 400, "elementErrors": element, "failedElementNumber": 0},
+                {
+                    "status": 400,
+                    "elementErrors": {**element, "errors": {"summary": "You must specify a summary of the issue."}},
+                    "failedElementNumber": 1,
+                },
+            ],
+        },
+    )
     results = jira.create_many([NewIssue({"summary": "a"}, "K1"), NewIssue({"summary": "b"}, "K2")])
     assert [type(r) for r in results] == [RemoteValidation, RemoteValidation]  # quarantined by the engine
     assert [r.fields for r in results] == [["priority"], ["summary"]]
@@ -281,10 +374,24 @@ def test_a_bulk_create_refused_as_a_whole_gives_each_item_its_own_error_and_rais
 @responses.activate
 def test_a_transition_refused_while_riding_a_create_leaves_the_issue_in_the_start_step_and_is_relearned(jira):
     add_createmeta()
-    jira.restore({"zone": "UTC", "start_status": "Open", "workflow": {"Open": [
-        {"id": "99", "name": "Start work", "to": "Work in progress", "fields": [], "required": []}]}})  # remembered, now stale
-    ride = {"status": 400, "errorCollection": {"errorMessages": ["Transition id '99' is not valid for this issue."], "errors": {}}}
-    responses.post(f"{API}/issue/bulk", status=201, json={"issues": [{"id": "30000", "key": "OPS-1", "transition": ride}], "errors": []})
+    jira.restore(
+        {
+            "zone": "UTC",
+            "start_status": "Open",
+            "workflow": {
+                "Open": [{"id": "99", "name": "Start work", "to": "Work in progress", "fields": [], "required": []}]
+            },
+        }
+    )  # remembered, now stale
+    ride = {
+        "status": 400,
+        "errorCollection": {"errorMessages": ["Transition id '99' is not valid for this issue."], "errors": {}},
+    }
+    responses.post(
+        f"{API}/issue/bulk",
+        status=201,
+        json={"issues": [{"id": "30000", "key": "OPS-1", "transition": ride}], "errors": []},
+    )
     responses.get(f"{API}/issue/30000/transitions", json=transitions(("11", "Start work", "Work in progress")))
     responses.post(f"{API}/issue/30000/transitions", status=204)
     (result,) = jira.create_many([NewIssue({"summary": "t"}, "K1", State.IN_PROGRESS)])
@@ -331,21 +438,34 @@ def transitions(*pairs: tuple[str, str, str], resolution: bool = False) -> dict:
 
 @responses.activate
 def test_a_status_two_transitions_away_is_reached_with_the_resolution_filled(jira):
-    responses.get(f"{API}/issue/10001", match=[matchers.query_param_matcher({"fields": "status"})],
-                  json={"id": "10001", "fields": {"status": {"name": "Open"}}})  # fmt: skip
-    responses.get(f"{API}/issue/10001/transitions", match=[matchers.query_param_matcher({"expand": "transitions.fields"})],
-                  json=transitions(("11", "Start work", "Work in progress"), ("71", "Cancel", "Canceled"),
-                                   ("21", "Pend", "Pending")))  # fmt: skip
-    responses.get(f"{API}/issue/10001/transitions",
-                  json=transitions(("41", "Resolve", "Resolved"), ("21", "Pend", "Pending"), resolution=True))
+    responses.get(
+        f"{API}/issue/10001",
+        match=[matchers.query_param_matcher({"fields": "status"})],
+        json={"id": "10001", "fields": {"status": {"name": "Open"}}},
+    )
+    responses.get(
+        f"{API}/issue/10001/transitions",
+        match=[matchers.query_param_matcher({"expand": "transitions.fields"})],
+        json=transitions(
+            ("11", "Start work", "Work in progress"), ("71", "Cancel", "Canceled"), ("21", "Pend", "Pending")
+        ),
+    )
+    responses.get(
+        f"{API}/issue/10001/transitions",
+        json=transitions(("41", "Resolve", "Resolved"), ("21", "Pend", "Pending"), resolution=True),
+    )
     responses.post(f"{API}/issue/10001/transitions", status=204)
-    ref = jira.transition(RemoteRef("jira", "10001", "OPS-1"), State.RESOLVED, {"resolution": {"name": "Cannot Reproduce"}})
+    ref = jira.transition(
+        RemoteRef("jira", "10001", "OPS-1"), State.RESOLVED, {"resolution": {"name": "Cannot Reproduce"}}
+    )
     posts = [body(c) for c in responses.calls if c.request.method == "POST"]
     assert posts == [
         {"transition": {"id": "11"}},
         {"transition": {"id": "41"}, "fields": {"resolution": {"name": "Cannot Reproduce"}}},
     ]
-    assert ref.id == "10001" and [c.request.method for c in responses.calls].count("GET") == 3  # status, two transition lists
+    assert (
+        ref.id == "10001" and [c.request.method for c in responses.calls].count("GET") == 3
+    )  # status, two transition lists
     # The graph is learned: the same move on another issue goes straight along the known path.
     assert [t.id for t in jira.workflow.path("Open", {"resolved"}) or []] == ["11", "41"]
 
@@ -368,11 +488,15 @@ def test_internal_comments_carry_the_sd_public_comment_property_and_the_marker(j
     add_server()
     responses.post(f"{API}/issue/10001/comment", status=201, json={"id": "1", "body": {}})
     when = datetime(2024, 5, 1, tzinfo=UTC)
-    jira.add_comment(RemoteRef("jira", "10001"), Comment("Ana", "checked logs", when, Visibility.INTERNAL, "servicenow"))
+    jira.add_comment(
+        RemoteRef("jira", "10001"), Comment("Ana", "checked logs", when, Visibility.INTERNAL, "servicenow")
+    )
     jira.add_comment(RemoteRef("jira", "10001"), Comment("Ana", "we are on it", when, Visibility.PUBLIC, "servicenow"))
     internal, public = [body(c) for c in responses.calls if c.request.url.endswith("/comment")]
-    assert internal == {"body": text_to_adf("[itsm-bridge] (servicenow) checked logs"),
-                        "properties": [{"key": "sd.public.comment", "value": {"internal": True}}]}  # fmt: skip
+    assert internal == {
+        "body": text_to_adf("[itsm-bridge] (servicenow) checked logs"),
+        "properties": [{"key": "sd.public.comment", "value": {"internal": True}}],
+    }
     assert public == {"body": text_to_adf("[itsm-bridge] (servicenow) we are on it")}
 
 
@@ -380,24 +504,52 @@ def test_internal_comments_carry_the_sd_public_comment_property_and_the_marker(j
 def test_comments_read_back_with_visibility_and_ours_are_not_imported(jira):
     add_server()  # `myself`: the API user, accountId a1
     bridge = {"accountId": "a1", "displayName": "Bridge"}
-    comment_page = {"comments": [
-        {"id": "1", "body": text_to_adf("from a person"), "created": "2024-05-01T10:00:00.000+0000",
-         "author": {"displayName": "Ana", "accountId": "b2"}, "jsdPublic": False},
-        {"id": "2", "body": text_to_adf("[itsm-bridge] (servicenow) echo"), "created": "2024-05-01T10:01:00.000+0000",
-         "author": bridge, "jsdPublic": True},
-        {"id": "3", "body": text_to_adf("to the customer"), "created": "2024-05-01T10:02:00.000+0000",
-         "properties": [{"key": "sd.public.comment", "value": {"internal": False}}]},
-        {"id": "4", "body": text_to_adf("[itsm-bridge] (servicenow:9f0c) Ana: copied"), "created": "2024-05-01T10:03:00.000+0000",
-         "author": bridge, "jsdPublic": False},
-        {"id": "5", "body": text_to_adf("[itsm-bridge] (servicenow:9f0c) pasted by a person"), "created": "2024-05-01T10:04:00.000+0000",
-         "author": {"displayName": "Ana", "accountId": "b2"}, "jsdPublic": False},
-    ], "total": 5}  # fmt: skip
+    comment_page = {
+        "comments": [
+            {
+                "id": "1",
+                "body": text_to_adf("from a person"),
+                "created": "2024-05-01T10:00:00.000+0000",
+                "author": {"displayName": "Ana", "accountId": "b2"},
+                "jsdPublic": False,
+            },
+            {
+                "id": "2",
+                "body": text_to_adf("[itsm-bridge] (servicenow) echo"),
+                "created": "2024-05-01T10:01:00.000+0000",
+                "author": bridge,
+                "jsdPublic": True,
+            },
+            {
+                "id": "3",
+                "body": text_to_adf("to the customer"),
+                "created": "2024-05-01T10:02:00.000+0000",
+                "properties": [{"key": "sd.public.comment", "value": {"internal": False}}],
+            },
+            {
+                "id": "4",
+                "body": text_to_adf("[itsm-bridge] (servicenow:9f0c) Ana: copied"),
+                "created": "2024-05-01T10:03:00.000+0000",
+                "author": bridge,
+                "jsdPublic": False,
+            },
+            {
+                "id": "5",
+                "body": text_to_adf("[itsm-bridge] (servicenow:9f0c) pasted by a person"),
+                "created": "2024-05-01T10:04:00.000+0000",
+                "author": {"displayName": "Ana", "accountId": "b2"},
+                "jsdPublic": False,
+            },
+        ],
+        "total": 5,
+    }
     responses.get(f"{API}/issue/10001", json=issue(1, comment=comment_page))
     rec = jira.get(RemoteRef("jira", "10001"))
     assert [(c.id, c.body, c.visibility, c.author) for c in rec.comments] == [
-        ("1", "from a person", Visibility.INTERNAL, "Ana"), ("3", "to the customer", Visibility.PUBLIC, ""),
+        ("1", "from a person", Visibility.INTERNAL, "Ana"),
+        ("3", "to the customer", Visibility.PUBLIC, ""),
         ("5", "[itsm-bridge] (servicenow:9f0c) pasted by a person", Visibility.INTERNAL, "Ana"),
-    ]  # fmt: skip
+    ]
     assert rec.copied == ("9f0c",)  # the note our copy names: a fresh store does not copy it again
     # the embedded page was complete and said each comment's visibility; `myself` is read once
     assert [c.request.url.split("?")[0].rsplit("/", 1)[-1] for c in responses.calls] == ["10001", "myself"]
@@ -407,17 +559,26 @@ def test_comments_read_back_with_visibility_and_ours_are_not_imported(jira):
 def test_update_sends_only_given_fields_and_never_resolution_or_status(jira):
     responses.put(f"{API}/issue/10001", status=204)
     responses.get(f"{API}/issue/10001", json=issue(1))
-    jira.update(RemoteRef("jira", "10001"), {"description": "new", "resolution": {"name": "Done"},
-                                             "update": {"labels": [{"add": "VPN"}]}})  # fmt: skip
-    assert body(responses.calls[0]) == {"fields": {"description": text_to_adf("new")}, "update": {"labels": [{"add": "VPN"}]}}
+    jira.update(
+        RemoteRef("jira", "10001"),
+        {"description": "new", "resolution": {"name": "Done"}, "update": {"labels": [{"add": "VPN"}]}},
+    )
+    assert body(responses.calls[0]) == {
+        "fields": {"description": text_to_adf("new")},
+        "update": {"labels": [{"add": "VPN"}]},
+    }
 
 
 @responses.activate
 def test_429_without_retry_after_backs_off_from_2s_doubling_and_logs_the_reason(jira, fake, caplog):
     add_server()
     for _ in range(2):
-        responses.post(f"{API}/search/jql", status=429, json={},
-                       headers={"RateLimit-Reason": "jira-burst-based", "X-RateLimit-Reset": "2999-01-01T00:00Z"})
+        responses.post(
+            f"{API}/search/jql",
+            status=429,
+            json={},
+            headers={"RateLimit-Reason": "jira-burst-based", "X-RateLimit-Reset": "2999-01-01T00:00Z"},
+        )
     responses.post(f"{API}/search/jql", json={"issues": [], "isLast": True})
     with caplog.at_level(logging.INFO, logger="itsm_bridge.http"):
         assert list(jira.changed_since(None)) == []
@@ -450,7 +611,9 @@ def test_doctor_signs_in_through_python_jira_whose_errors_never_carry_the_creden
 @responses.activate
 def test_a_personal_access_token_is_sent_as_bearer(monkeypatch, fake):
     monkeypatch.setenv("JIRA_TEST_PAT", "pat-123")
-    conn = JiraConnector(jira_config(BASE, token_env=None, email=None, pat_env="JIRA_TEST_PAT"), sleep=fake.sleep, clock=fake.clock)
+    conn = JiraConnector(
+        jira_config(BASE, token_env=None, email=None, pat_env="JIRA_TEST_PAT"), sleep=fake.sleep, clock=fake.clock
+    )
     responses.get(f"{API}/issue/10001", json=issue(1))
     conn.get(RemoteRef("jira", "10001"))
     assert responses.calls[0].request.headers["Authorization"] == "Bearer pat-123"
@@ -472,8 +635,15 @@ def test_check_covers_project_issue_type_required_fields_statuses_and_priorities
     add_server()
     add_createmeta(required=("project", "issuetype", "summary", "customfield_10077"))
     responses.get(f"{API}/project/OPS", json={"id": "10000", "key": "OPS", "name": "Operations"})
-    responses.get(f"{API}/project/OPS/statuses", json=[{"name": "[System] Incident", "statuses": [
-        {"name": n} for n in ("Open", "Work in progress", "Pending", "Resolved", "Closed")]}])  # fmt: skip
+    responses.get(
+        f"{API}/project/OPS/statuses",
+        json=[
+            {
+                "name": "[System] Incident",
+                "statuses": [{"name": n} for n in ("Open", "Work in progress", "Pending", "Resolved", "Closed")],
+            }
+        ],
+    )
     responses.post(f"{API}/search/jql", json={"issues": [issue(1)], "isLast": True})
     responses.get(f"{API}/issue/10001/transitions", json=transitions(("11", "Start work", "Work in progress")))
     results = {r.check: r for r in jira.check()}
@@ -505,8 +675,20 @@ def test_a_description_or_note_over_jiras_limit_is_sent_cut_with_a_visible_note(
 def test_a_bulk_element_failing_with_a_server_error_is_transient_not_a_refusal(jira):
     add_createmeta()
     jira.restore({"zone": "UTC", "start_status": "Open", "workflow": {}})
-    responses.post(f"{API}/issue/bulk", status=201, json={"issues": [{"id": "1", "key": "OPS-1"}], "errors": [
-        {"status": 503, "elementErrors": {"errorMessages": ["Service unavailable"], "errors": {}}, "failedElementNumber": 1}]})  # fmt: skip
+    responses.post(
+        f"{API}/issue/bulk",
+        status=201,
+        json={
+            "issues": [{"id": "1", "key": "OPS-1"}],
+            "errors": [
+                {
+                    "status": 503,
+                    "elementErrors": {"errorMessages": ["Service unavailable"], "errors": {}},
+                    "failedElementNumber": 1,
+                }
+            ],
+        },
+    )
     results = jira.create_many([NewIssue({"summary": "a"}, "K1"), NewIssue({"summary": "b"}, "K2")])
     assert results[0] == RemoteRef("jira", "1", "OPS-1")
     assert isinstance(results[1], Transient) and results[1].disposition == "retry"  # tried again next run

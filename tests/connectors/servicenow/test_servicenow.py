@@ -4,6 +4,7 @@ second, 429 storms, lossy creates, resolve checks, data policy, notes read back,
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 import requests
@@ -30,8 +31,9 @@ def platform():
     stop([served])
 
 
-def connect(platform: ServiceNowPlatform, monkeypatch: pytest.MonkeyPatch, password: str | None = None,
-            **settings: object) -> ServiceNowConnector:  # fmt: skip
+def connect(
+    platform: ServiceNowPlatform, monkeypatch: pytest.MonkeyPatch, password: str | None = None, **settings: object
+) -> ServiceNowConnector:
     monkeypatch.setenv("SNOW_TEST_PASSWORD", password or platform.credentials()["password"])
     return ServiceNowConnector(snow_config(platform.base_url, requests_per_second=1000.0, **settings))
 
@@ -45,8 +47,11 @@ def delete_rows(platform: ServiceNowPlatform, table: str, query: str) -> int:
     creds = platform.credentials()
     with requests.Session() as http:
         http.auth = (creds["user"], creds["password"])
-        rows = http.get(f"{platform.base_url}{TABLE}/{table}", params={"sysparm_query": query, "sysparm_fields": "sys_id"},
-                        timeout=5).json()["result"]  # fmt: skip
+        rows = http.get(
+            f"{platform.base_url}{TABLE}/{table}",
+            params={"sysparm_query": query, "sysparm_fields": "sys_id"},
+            timeout=5,
+        ).json()["result"]
         for r in rows:
             http.delete(f"{platform.base_url}{TABLE}/{table}/{r['sys_id']}", timeout=5).raise_for_status()
     return len(rows)
@@ -55,8 +60,9 @@ def delete_rows(platform: ServiceNowPlatform, table: str, query: str) -> int:
 # --- incremental read
 def test_2500_incidents_in_one_second_are_read_exactly_once_across_pages(platform, monkeypatch):
     platform.clock.freeze(SECOND)
-    inserted = {platform.insert_incident({"short_description": f"storm {i}"}, updated_on=SECOND)["sys_id"]
-                for i in range(2500)}  # fmt: skip
+    inserted = {
+        platform.insert_incident({"short_description": f"storm {i}"}, updated_on=SECOND)["sys_id"] for i in range(2500)
+    }
     snow = connect(platform, monkeypatch, page_size=1000)
     read = [r.ref.id for r in snow.changed_since(Watermark(SECOND), notes=False)]
     assert len(read) == len(set(read)) == 2500 and set(read) == inserted
@@ -64,16 +70,22 @@ def test_2500_incidents_in_one_second_are_read_exactly_once_across_pages(platfor
     queries = [c.query for c in platform.call_log.calls() if c.path.endswith("/incident")]
     assert all("sysparm_offset" not in q for q in queries)
     ordered = sorted(inserted)
-    for q, last in zip(queries[1:], (ordered[999], ordered[1999])):  # each page starts after the last row read
-        assert q["sysparm_query"][-1] == (f"sys_updated_on>=2024-05-02 08:29:15^sys_updated_on>2024-05-02 08:30:15"
-                                          f"^ORsys_id>{last}^sys_updated_on>=2024-05-02 08:30:15"
-                                          "^ORDERBYsys_updated_on^ORDERBYsys_id")  # fmt: skip
+    for q, last in zip(
+        queries[1:], (ordered[999], ordered[1999]), strict=True
+    ):  # each page starts after the last row read
+        assert q["sysparm_query"][-1] == (
+            f"sys_updated_on>=2024-05-02 08:29:15^sys_updated_on>2024-05-02 08:30:15"
+            f"^ORsys_id>{last}^sys_updated_on>=2024-05-02 08:30:15"
+            "^ORDERBYsys_updated_on^ORDERBYsys_id"
+        )
 
 
 def test_a_record_updated_mid_read_does_not_make_the_read_skip_another(platform, monkeypatch):
     start = datetime(2024, 5, 2, 8, 0, tzinfo=UTC)
-    ids = [platform.insert_incident({"short_description": f"n{i}"}, updated_on=start + timedelta(minutes=i))["sys_id"]
-           for i in range(30)]  # fmt: skip
+    ids = [
+        platform.insert_incident({"short_description": f"n{i}"}, updated_on=start + timedelta(minutes=i))["sys_id"]
+        for i in range(30)
+    ]
     snow = connect(platform, monkeypatch, page_size=10)
     read = []
     for record in snow.changed_since(None, notes=False):
@@ -92,11 +104,18 @@ def test_the_keyset_condition_means_strictly_after_the_last_row_on_the_sandbox_e
     rows = [{"sys_updated_on": t, "sys_id": f"{n:032x}"} for t in times for n in (1, 2, 3)]
     edge = datetime(2024, 5, 2, 8, 0, 1, tzinfo=UTC)
     text = page_query(edge - timedelta(seconds=1), (edge, f"{2:032x}")).encode()
-    assert text == (f"sys_updated_on>=2024-05-02 08:00:00^sys_updated_on>2024-05-02 08:00:01^ORsys_id>{2:032x}"
-                    "^sys_updated_on>=2024-05-02 08:00:01^ORDERBYsys_updated_on^ORDERBYsys_id")  # fmt: skip
+    assert text == (
+        f"sys_updated_on>=2024-05-02 08:00:00^sys_updated_on>2024-05-02 08:00:01^ORsys_id>{2:032x}"
+        "^sys_updated_on>=2024-05-02 08:00:01^ORDERBYsys_updated_on^ORDERBYsys_id"
+    )
     got = run(rows, text, lambda f: True, lambda f: lambda r: r.get(f, ""), lambda f: False)
     # (updated > E or sys_id > S) and updated >= E: not (08:00:00, 3), though its sys_id is past S
-    assert [(r["sys_updated_on"][-2:], int(r["sys_id"], 16)) for r in got] == [("01", 3), ("02", 1), ("02", 2), ("02", 3)]
+    assert [(r["sys_updated_on"][-2:], int(r["sys_id"], 16)) for r in got] == [
+        ("01", 3),
+        ("02", 1),
+        ("02", 2),
+        ("02", 3),
+    ]
 
 
 # --- rate limits
@@ -108,7 +127,7 @@ def test_a_429_storm_is_ridden_out_without_sending_before_retry_after(platform, 
     assert len(list(snow.changed_since(None, notes=False))) == 3
     calls = platform.call_log.calls()
     assert [c.status for c in calls] == [429, 429, 429, 200]
-    for throttled, following in zip(calls, calls[1:]):
+    for throttled, following in pairwise(calls):
         waited = (start_of(following) - datetime.fromisoformat(throttled.at)).total_seconds()
         assert waited >= 1.0, f"sent {waited:.3f}s after a 429 with Retry-After: 1"
 
@@ -130,8 +149,11 @@ def test_resolve_with_code_and_notes_sets_the_mapped_close_code(platform, monkey
     sys_id = platform.insert_incident({"short_description": "to resolve"})["sys_id"]
     snow = connect(platform, monkeypatch)
     incident = Incident("K-1", "to resolve", resolution_code="Solved Permanently", resolution_notes="restarted")
-    snow.transition(RemoteRef("servicenow", sys_id), State.RESOLVED,
-                    ServiceNowMapper(snow.config).transition_fields(incident, State.RESOLVED))  # fmt: skip
+    snow.transition(
+        RemoteRef("servicenow", sys_id),
+        State.RESOLVED,
+        ServiceNowMapper(snow.config).transition_fields(incident, State.RESOLVED),
+    )
     stored = platform.incident(sys_id)
     assert (stored["state"], stored["close_code"], stored["close_notes"]) == ("6", "Solved (Permanently)", "restarted")
 
@@ -176,7 +198,12 @@ def test_check_looks_up_roles_and_choices_and_passes_on_a_seeded_instance(platfo
     assert [name for name, r in results.items() if not r.ok] == []
     assert "itsm.bridge holds one of the roles" in results["write incident"].detail
     paths = [c.path for c in platform.call_log.calls()]
-    assert paths == [f"{TABLE}/incident", f"{TABLE}/sys_user_has_role", f"{TABLE}/sys_journal_field", f"{TABLE}/sys_choice"]
+    assert paths == [
+        f"{TABLE}/incident",
+        f"{TABLE}/sys_user_has_role",
+        f"{TABLE}/sys_journal_field",
+        f"{TABLE}/sys_choice",
+    ]
     assert all(c.method == "GET" for c in platform.call_log.calls())  # no write made to prove write access
 
 

@@ -33,18 +33,28 @@ class TestServiceNowConformance(ConnectorConformance):
             return set(json.loads(writes[-1].body))
 
         def notes(ref: RemoteRef) -> list[tuple[str, Visibility]]:
-            return [(n["value"], Visibility.INTERNAL if n["element"] == "work_notes" else Visibility.PUBLIC)
-                    for n in platform.journal(ref.id)]  # fmt: skip
+            return [
+                (n["value"], Visibility.INTERNAL if n["element"] == "work_notes" else Visibility.PUBLIC)
+                for n in platform.journal(ref.id)
+            ]
 
         return Harness(
             connector=snow,
             bad_connector=lambda: connect(platform, monkeypatch, password="wrong"),
-            insert=lambda title: RemoteRef("servicenow", platform.insert_incident({"short_description": title})["sys_id"]),
-            create_fields=lambda title: {"short_description": title, "impact": "2", "urgency": "2", "category": "software"},
+            insert=lambda title: RemoteRef(
+                "servicenow", platform.insert_incident({"short_description": title})["sys_id"]
+            ),
+            create_fields=lambda title: {
+                "short_description": title,
+                "impact": "2",
+                "urgency": "2",
+                "category": "software",
+            },
             title_of=lambda r: r.fields["short_description"],
             state_of=lambda r: mapper.to_canonical(r)[0].state,
             add_note=lambda ref, body, vis: platform.update_incident(
-                ref.id, {"work_notes" if vis is Visibility.INTERNAL else "comments": body}, user="ana.lima"),
+                ref.id, {"work_notes" if vis is Visibility.INTERNAL else "comments": body}, user="ana.lima"
+            ),
             notes_on_platform=notes,
             last_write_fields=last_write_fields,
             resolve_fields={"close_code": "Solved (Permanently)", "close_notes": "restarted the service"},

@@ -13,10 +13,8 @@ import requests
 import responses
 
 from itsm_bridge.connectors.servicenow import ServiceNowConnector
-from itsm_bridge.connectors.servicenow.rows import INCIDENT_COLUMNS, READ_FIELDS
-from itsm_bridge.mapping.fields import SERVICENOW_FIELDS
-from itsm_bridge.mapping.servicenow import ServiceNowMapper
 from itsm_bridge.connectors.servicenow.query import Query
+from itsm_bridge.connectors.servicenow.rows import INCIDENT_COLUMNS, READ_FIELDS
 from itsm_bridge.correlation import NOTE_MARKER
 from itsm_bridge.errors import (
     AuthError,
@@ -27,6 +25,8 @@ from itsm_bridge.errors import (
     RequiredFieldMissing,
     UnsafeQueryValue,
 )
+from itsm_bridge.mapping.fields import SERVICENOW_FIELDS
+from itsm_bridge.mapping.servicenow import ServiceNowMapper
 from itsm_bridge.model import Comment, Incident, RemoteRef, State, Visibility
 from itsm_bridge.watermark import Watermark, seen_key
 from tests.connectors import snow_config
@@ -42,9 +42,20 @@ def sid(n: int) -> str:
 
 
 def row(n: int, updated: str = "2024-03-01 12:00:00", mod: str = "0", **extra: str) -> dict:
-    values = {"sys_id": sid(n), "number": f"INC{n:07d}", "sys_mod_count": mod, "sys_updated_on": updated,
-              "correlation_id": "", "correlation_display": "", "state": "1", "impact": "3", "urgency": "3",
-              "priority": "5", "short_description": f"incident {n}", **extra}  # fmt: skip
+    values = {
+        "sys_id": sid(n),
+        "number": f"INC{n:07d}",
+        "sys_mod_count": mod,
+        "sys_updated_on": updated,
+        "correlation_id": "",
+        "correlation_display": "",
+        "state": "1",
+        "impact": "3",
+        "urgency": "3",
+        "priority": "5",
+        "short_description": f"incident {n}",
+        **extra,
+    }
     return {k: {"value": v, "display_value": v} for k, v in values.items()}
 
 
@@ -89,12 +100,18 @@ def test_changed_since_pins_query_fields_and_the_keyset_of_the_next_page(snow_pa
     assert set(READ_FIELDS.split(",")) >= {"sys_id", "sys_mod_count", "sys_updated_on", "correlation_id", "cmdb_ci"}
     assert "work_notes" not in READ_FIELDS.split(",")
     second = query_of(responses.calls[2])  # strictly after (12:00:00, sid(2)), no offset
-    assert second == {**first, "sysparm_query": (f"sys_updated_on>=2024-03-01 11:59:00^sys_updated_on>2024-03-01 12:00:00"
-                                                 f"^ORsys_id>{sid(2)}^sys_updated_on>=2024-03-01 12:00:00"
-                                                 "^ORDERBYsys_updated_on^ORDERBYsys_id")}  # fmt: skip
+    assert second == {
+        **first,
+        "sysparm_query": (
+            f"sys_updated_on>=2024-03-01 11:59:00^sys_updated_on>2024-03-01 12:00:00"
+            f"^ORsys_id>{sid(2)}^sys_updated_on>=2024-03-01 12:00:00"
+            "^ORDERBYsys_updated_on^ORDERBYsys_id"
+        ),
+    }
     journal = query_of(responses.calls[1])
-    assert journal["sysparm_query"] == (f"element_idIN{sid(1)},{sid(2)}^elementINwork_notes,comments"
-                                        "^ORDERBYsys_created_on^ORDERBYsys_id")  # fmt: skip
+    assert journal["sysparm_query"] == (
+        f"element_idIN{sid(1)},{sid(2)}^elementINwork_notes,comments^ORDERBYsys_created_on^ORDERBYsys_id"
+    )
     assert len(responses.calls) == 4  # X-Total-Count 1 fits a page: no further request
 
 
@@ -165,15 +182,30 @@ def test_records_already_applied_at_their_version_are_skipped(snow):
 def test_notes_are_read_back_internal_and_public_apart_and_ours_are_left_out(snow):
     responses.get(INCIDENT, json={"result": [row(1)]})
     note = {"element_id": sid(1), "sys_created_by": "ana", "sys_created_on": "2024-03-01 12:00:00"}
-    responses.get(JOURNAL, json={"result": [
-        {**note, "sys_id": "a", "element": "work_notes", "value": "checked the logs"},
-        {**note, "sys_id": "b", "element": "comments", "value": "we are on it"},
-        {**note, "sys_id": "c", "element": "comments", "value": f"{NOTE_MARKER} (jira) copied over",
-         "sys_created_by": snow.settings.user},
-        {**note, "sys_id": "d", "element": "work_notes", "value": f"{NOTE_MARKER} (jira:10007) Ana: copied",
-         "sys_created_by": snow.settings.user},
-        {**note, "sys_id": "e", "element": "work_notes", "value": f"{NOTE_MARKER} pasted by a person"},
-    ]})  # fmt: skip
+    responses.get(
+        JOURNAL,
+        json={
+            "result": [
+                {**note, "sys_id": "a", "element": "work_notes", "value": "checked the logs"},
+                {**note, "sys_id": "b", "element": "comments", "value": "we are on it"},
+                {
+                    **note,
+                    "sys_id": "c",
+                    "element": "comments",
+                    "value": f"{NOTE_MARKER} (jira) copied over",
+                    "sys_created_by": snow.settings.user,
+                },
+                {
+                    **note,
+                    "sys_id": "d",
+                    "element": "work_notes",
+                    "value": f"{NOTE_MARKER} (jira:10007) Ana: copied",
+                    "sys_created_by": snow.settings.user,
+                },
+                {**note, "sys_id": "e", "element": "work_notes", "value": f"{NOTE_MARKER} pasted by a person"},
+            ]
+        },
+    )
     (record,) = snow.changed_since(None)
     assert [(c.id, c.body, c.visibility) for c in record.comments] == [
         ("a", "checked the logs", Visibility.INTERNAL),
@@ -199,8 +231,16 @@ def test_query_builder_refuses_unsafe_values_and_field_names():
         Query().where("short_description", "=", "a\nb")
     with pytest.raises(UnsafeQueryValue, match="field name"):
         Query().where("state=1^ORnumber", "=", "x")
-    q = Query().where("number", "IN", ["INC1", "INC2"]).where("active", "=", "true").new_query().where("number", "=", "X")
-    assert q.order_by("sys_id", descending=True).encode() == "numberININC1,INC2^active=true^NQnumber=X^ORDERBYDESCsys_id"
+    q = (
+        Query()
+        .where("number", "IN", ["INC1", "INC2"])
+        .where("active", "=", "true")
+        .new_query()
+        .where("number", "=", "X")
+    )
+    assert (
+        q.order_by("sys_id", descending=True).encode() == "numberININC1,INC2^active=true^NQnumber=X^ORDERBYDESCsys_id"
+    )
     assert Query().where("a", "=", "1").or_where("b", ">", "2").where("c", "=", "3").encode() == "a=1^ORb>2^c=3"
     with pytest.raises(UnsafeQueryValue):
         Query().where("a", "=", "1").or_where("sys_id", ">", "x^NQactive=false")
@@ -220,13 +260,22 @@ def test_find_asks_for_our_correlation_id_or_the_number(snow):
 
 @responses.activate
 def test_create_posts_correlation_and_fields_once(snow):
-    responses.post(INCIDENT, status=201, json={"result": row(9, correlation_id="K-9", correlation_display="itsm-bridge")})
+    responses.post(
+        INCIDENT, status=201, json={"result": row(9, correlation_id="K-9", correlation_display="itsm-bridge")}
+    )
     record = snow.create({"short_description": "Mail down", "impact": "1"}, "K-9")
     assert record.correlation_key == "K-9" and record.version == "0"
     (call,) = responses.calls
-    assert json.loads(call.request.body) == {"short_description": "Mail down", "impact": "1",
-                                             "correlation_id": "K-9", "correlation_display": "itsm-bridge"}  # fmt: skip
-    assert call.request.headers["Authorization"] == "Basic " + base64.b64encode(f"itsm.bridge:{PASSWORD}".encode()).decode()
+    assert json.loads(call.request.body) == {
+        "short_description": "Mail down",
+        "impact": "1",
+        "correlation_id": "K-9",
+        "correlation_display": "itsm-bridge",
+    }
+    assert (
+        call.request.headers["Authorization"]
+        == "Basic " + base64.b64encode(f"itsm.bridge:{PASSWORD}".encode()).decode()
+    )
 
 
 @responses.activate
@@ -242,7 +291,9 @@ def test_a_lost_create_answer_is_looked_up_before_anything_is_sent_again(snow):
 def test_a_lost_create_that_did_not_commit_is_sent_again_after_the_lookup(snow):
     responses.post(INCIDENT, body=requests.exceptions.ReadTimeout("read timed out"))
     responses.get(INCIDENT, json={"result": []})
-    responses.post(INCIDENT, status=201, json={"result": row(9, correlation_id="K-9", correlation_display="itsm-bridge")})
+    responses.post(
+        INCIDENT, status=201, json={"result": row(9, correlation_id="K-9", correlation_display="itsm-bridge")}
+    )
     assert snow.create({"short_description": "Mail down"}, "K-9").ref.id == sid(9)
     assert [c.request.method for c in responses.calls] == ["POST", "GET", "POST"]
 
@@ -258,11 +309,17 @@ def test_update_sends_only_the_given_fields_and_notes_in_one_patch_with_names_re
     snow.update(ref, {"assignment_group": group})
     assert record.version == "1"
     methods = [(c.request.method, urlsplit(c.request.url).path) for c in responses.calls]
-    assert methods == [("GET", "/api/now/table/sys_user_group"), ("PATCH", f"/api/now/table/incident/{sid(1)}"),
-                       ("PATCH", f"/api/now/table/incident/{sid(1)}")]  # fmt: skip
+    assert methods == [
+        ("GET", "/api/now/table/sys_user_group"),
+        ("PATCH", f"/api/now/table/incident/{sid(1)}"),
+        ("PATCH", f"/api/now/table/incident/{sid(1)}"),
+    ]
     assert query_of(responses.calls[0])["sysparm_query"] == "name=Service Desk"
     assert json.loads(responses.calls[1].request.body) == {
-        "assignment_group": sid(50), "impact": "2", "work_notes": f"{NOTE_MARKER} (jira) Ana: rebooted"}  # fmt: skip
+        "assignment_group": sid(50),
+        "impact": "2",
+        "work_notes": f"{NOTE_MARKER} (jira) Ana: rebooted",
+    }
 
 
 @responses.activate
@@ -287,14 +344,22 @@ def test_resolve_sends_state_close_code_and_notes_in_one_patch(snow):
     fields = ServiceNowMapper(snow.config).transition_fields(incident, State.RESOLVED)
     snow.transition(RemoteRef("servicenow", sid(1)), State.RESOLVED, fields)
     (call,) = responses.calls
-    assert json.loads(call.request.body) == {"state": "6", "close_code": "Solved (Permanently)", "close_notes": "patched"}
+    assert json.loads(call.request.body) == {
+        "state": "6",
+        "close_code": "Solved (Permanently)",
+        "close_notes": "patched",
+    }
 
 
 @responses.activate
 def test_a_data_policy_refusal_is_a_validation_error_naming_the_fields(snow):
-    body = {"error": {"message": "Operation Failed",
-                      "detail": "Data Policy Exception: The following fields are mandatory: Resolution code, Resolution notes"},
-            "status": "failure"}  # fmt: skip
+    body = {
+        "error": {
+            "message": "Operation Failed",
+            "detail": "Data Policy Exception: The following fields are mandatory: Resolution code, Resolution notes",
+        },
+        "status": "failure",
+    }
     responses.patch(f"{INCIDENT}/{sid(1)}", status=403, json=body)
     with pytest.raises(RemoteValidation) as exc:
         snow.update(RemoteRef("servicenow", sid(1)), {"state": "6"})
@@ -321,7 +386,9 @@ def test_a_403_without_data_policy_is_forbidden_and_not_retried(snow):
 
 @responses.activate
 def test_a_429_waits_at_least_retry_after_then_continues(snow):
-    responses.get(INCIDENT, status=429, headers={"Retry-After": "3"}, json={"error": {"message": "limit", "detail": ""}})
+    responses.get(
+        INCIDENT, status=429, headers={"Retry-After": "3"}, json={"error": {"message": "limit", "detail": ""}}
+    )
     responses.get(INCIDENT, json={"result": []})
     assert snow.find("K-1") is None
     assert any(s >= 3.0 for s in snow.sleeps) and len(responses.calls) == 2
@@ -330,8 +397,15 @@ def test_a_429_waits_at_least_retry_after_then_continues(snow):
 @responses.activate
 def test_a_429_asking_for_longer_than_max_wait_s_stops_the_platform_without_waiting(snow):
     reset = int(datetime.now(UTC).timestamp()) + 3000
-    headers = {"Retry-After": "3000", "X-RateLimit-Limit": "100", "X-RateLimit-Reset": str(reset), "X-RateLimit-Rule": sid(9)}
-    responses.get(INCIDENT, status=429, headers=headers, json={"error": {"message": "Rate limit exceeded", "detail": ""}})
+    headers = {
+        "Retry-After": "3000",
+        "X-RateLimit-Limit": "100",
+        "X-RateLimit-Reset": str(reset),
+        "X-RateLimit-Rule": sid(9),
+    }
+    responses.get(
+        INCIDENT, status=429, headers=headers, json={"error": {"message": "Rate limit exceeded", "detail": ""}}
+    )
     with pytest.raises(Paused) as caught:
         snow.find("K-1")
     assert snow.sleeps == [] and len(responses.calls) == 1  # not slept out, not retried
@@ -342,11 +416,19 @@ def test_a_429_asking_for_longer_than_max_wait_s_stops_the_platform_without_wait
 
 
 @responses.activate
-@pytest.mark.parametrize(("answer", "detail"), [
-    ({"status": 403, "json": {"error": {"message": "User Not Authorized", "detail": "Failed API level ACL Validation"}}},
-     "cannot read sys_journal_field"),
-    ({"json": {"result": []}, "headers": {"X-Total-Count": "7"}}, "holds 7 incident note(s) but showed"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("answer", "detail"),
+    [
+        (
+            {
+                "status": 403,
+                "json": {"error": {"message": "User Not Authorized", "detail": "Failed API level ACL Validation"}},
+            },
+            "cannot read sys_journal_field",
+        ),
+        ({"json": {"result": []}, "headers": {"X-Total-Count": "7"}}, "holds 7 incident note(s) but showed"),
+    ],
+)
 def test_check_says_when_an_acl_hides_or_denies_the_notes(snow, answer, detail):
     responses.get(INCIDENT, json={"result": [{"sys_id": sid(1)}]})
     responses.get(f"{BASE}/api/now/table/sys_user_has_role", json={"result": [{"sys_id": sid(2)}]})
@@ -359,7 +441,13 @@ def test_check_says_when_an_acl_hides_or_denies_the_notes(snow, answer, detail):
 @responses.activate
 def test_a_next_link_to_another_host_is_not_followed(snow):
     responses.get(INCIDENT, json={"result": [row(1)]})
-    note = {"sys_id": "a", "element_id": sid(1), "element": "comments", "value": "hi", "sys_created_on": "2024-03-01 12:00:00"}
+    note = {
+        "sys_id": "a",
+        "element_id": sid(1),
+        "element": "comments",
+        "value": "hi",
+        "sys_created_on": "2024-03-01 12:00:00",
+    }
     responses.get(JOURNAL, json={"result": [note]}, headers={"Link": '<https://evil.example/x>;rel="next"'})
     with pytest.raises(ConnectorError, match="refusing to follow"):
         list(snow.changed_since(None))
@@ -386,12 +474,22 @@ def test_oauth_client_credentials_token_is_cached_and_renewed_once_on_401(monkey
     conn = ServiceNowConnector(snow_config(BASE, auth="oauth"))
     conn.find("K-1")
     conn.find("K-2")
-    sent = [(c.request.method, urlsplit(c.request.url).path, c.request.headers.get("Authorization")) for c in responses.calls]
-    assert sent == [("POST", "/oauth_token.do", None), ("GET", "/api/now/table/incident", "Bearer t1"),
-                    ("GET", "/api/now/table/incident", "Bearer t1"), ("POST", "/oauth_token.do", None),
-                    ("GET", "/api/now/table/incident", "Bearer t2")]  # fmt: skip
+    sent = [
+        (c.request.method, urlsplit(c.request.url).path, c.request.headers.get("Authorization"))
+        for c in responses.calls
+    ]
+    assert sent == [
+        ("POST", "/oauth_token.do", None),
+        ("GET", "/api/now/table/incident", "Bearer t1"),
+        ("GET", "/api/now/table/incident", "Bearer t1"),
+        ("POST", "/oauth_token.do", None),
+        ("GET", "/api/now/table/incident", "Bearer t2"),
+    ]
     assert parse_qs(responses.calls[0].request.body) == {
-        "grant_type": ["client_credentials"], "client_id": ["cid"], "client_secret": ["csecret"]}  # fmt: skip
+        "grant_type": ["client_credentials"],
+        "client_id": ["cid"],
+        "client_secret": ["csecret"],
+    }
 
 
 @responses.activate
@@ -399,21 +497,38 @@ def test_check_reports_each_missing_choice_value_by_name(snow):
     responses.get(INCIDENT, json={"result": [{"sys_id": sid(1)}]})
     responses.get(f"{BASE}/api/now/table/sys_user_has_role", json={"result": [{"sys_id": sid(2)}]})
     responses.get(JOURNAL, json={"result": [{"sys_id": sid(3)}]}, headers={"X-Total-Count": "1"})
-    choices = [{"element": "category", "value": v, "dependent_value": ""}
-               for v in ("inquiry", "software", "hardware", "network")]  # "database" missing
-    choices += [{"element": "subcategory", "value": v, "dependent_value": d} for v, d in
-                [("email", "software"), ("os", "software"), ("cpu", "hardware"), ("disk", "hardware"),
-                 ("vpn", "network"), ("dns", "network"), ("db2", "database"), ("oracle", "database")]]  # fmt: skip
-    choices += [{"element": "close_code", "value": v, "dependent_value": ""} for v in
-                ("Solved (Permanently)", "Solved (Work Around)", "Not Solved (Not Reproducible)")]  # fmt: skip
+    choices = [
+        {"element": "category", "value": v, "dependent_value": ""}
+        for v in ("inquiry", "software", "hardware", "network")
+    ]  # "database" missing
+    choices += [
+        {"element": "subcategory", "value": v, "dependent_value": d}
+        for v, d in [
+            ("email", "software"),
+            ("os", "software"),
+            ("cpu", "hardware"),
+            ("disk", "hardware"),
+            ("vpn", "network"),
+            ("dns", "network"),
+            ("db2", "database"),
+            ("oracle", "database"),
+        ]
+    ]
+    choices += [
+        {"element": "close_code", "value": v, "dependent_value": ""}
+        for v in ("Solved (Permanently)", "Solved (Work Around)", "Not Solved (Not Reproducible)")
+    ]
     responses.get(f"{BASE}/api/now/table/sys_choice", json={"result": choices})
     results = {r.check: r for r in snow.check()}
-    assert all(results[c].ok for c in ("reachable", "credentials", "read incident", "write incident", "read notes",
-                                       "choices subcategory"))  # fmt: skip
+    assert all(
+        results[c].ok
+        for c in ("reachable", "credentials", "read incident", "write incident", "read notes", "choices subcategory")
+    )
     assert not results["choices category"].ok and results["choices category"].detail.endswith(": database")
     assert not results["choices close_code"].ok and "Closed/Resolved by Caller" in results["choices close_code"].detail
     assert query_of(responses.calls[3])["sysparm_query"] == (
-        "name=incident^elementINcategory,close_code,subcategory^inactive=false")
+        "name=incident^elementINcategory,close_code,subcategory^inactive=false"
+    )
 
 
 @responses.activate
@@ -428,11 +543,19 @@ def test_times_are_read_as_utc_whatever_the_local_zone(tmp_path):
     import subprocess
     import sys
 
-    code = ("import time; time.tzset(); from itsm_bridge.vendor_time import parse_snow_time;"
-            "print(parse_snow_time('2024-07-01 23:30:00').isoformat())")  # fmt: skip
+    code = (
+        "import time; time.tzset(); from itsm_bridge.vendor_time import parse_snow_time;"
+        "print(parse_snow_time('2024-07-01 23:30:00').isoformat())"
+    )
     path = {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}  # this tree's package
-    out = subprocess.run([sys.executable, "-c", code], env={"TZ": "America/Los_Angeles", "PATH": "", **path},
-                         capture_output=True, text=True, check=True, cwd=str(tmp_path.parent))  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"TZ": "America/Los_Angeles", "PATH": "", **path},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=str(tmp_path.parent),
+    )
     assert out.stdout.strip() == "2024-07-01T23:30:00+00:00"
     assert datetime.fromisoformat(out.stdout.strip()) - datetime(2024, 7, 1, 23, 30, tzinfo=UTC) == timedelta(0)
 
@@ -466,12 +589,22 @@ def test_with_a_token_the_author_of_our_notes_is_learned_from_our_writes_and_kep
     note = {"element_id": sid(1), "sys_created_on": "2024-03-01 12:00:00", "element": "work_notes"}
     copy = f"{NOTE_MARKER} (jira:10007) Ana: copied"
     responses.get(INCIDENT, json={"result": [row(1)]})
-    responses.get(JOURNAL, json={"result": [{**note, "sys_id": "a", "value": copy, "sys_created_by": "svc.bridge"},
-                                            {**note, "sys_id": "b", "value": copy, "sys_created_by": "ana"}]})  # fmt: skip
+    responses.get(
+        JOURNAL,
+        json={
+            "result": [
+                {**note, "sys_id": "a", "value": copy, "sys_created_by": "svc.bridge"},
+                {**note, "sys_id": "b", "value": copy, "sys_created_by": "ana"},
+            ]
+        },
+    )
     (before,) = snow.changed_since(None)  # who the bridge is is not known yet: a marker naming a note is ours
     assert before.comments == () and before.copied == ("10007", "10007")
     responses.patch(f"{INCIDENT}/{sid(1)}", json={"result": {"sys_id": sid(1), "sys_updated_by": "svc.bridge"}})
-    snow.add_comment(RemoteRef("servicenow", sid(1)), Comment("Ana", "hi", datetime(2024, 3, 1, tzinfo=UTC), origin="jira", id="10008"))
+    snow.add_comment(
+        RemoteRef("servicenow", sid(1)),
+        Comment("Ana", "hi", datetime(2024, 3, 1, tzinfo=UTC), origin="jira", id="10008"),
+    )
     assert query_of(responses.calls[-1])["sysparm_fields"] == "sys_id,sys_updated_by"
     (after,) = snow.changed_since(None)  # now only the copy svc.bridge wrote is ours; ana's is hers
     assert [(c.id, c.author) for c in after.comments] == [("b", "ana")] and after.copied == ("10007",)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from itertools import pairwise
 
 import pytest
 
-from itsm_bridge.connectors.statuspage import CachetConnector
-from itsm_bridge.connectors.statuspage import status_page_connector
+from itsm_bridge.connectors.statuspage import CachetConnector, status_page_connector
 from itsm_bridge.model import Priority, State
 from itsm_bridge.sandbox.rendering import cachet_view
 from itsm_bridge.sandbox.server import serve, stop
@@ -30,8 +30,14 @@ def platform(monkeypatch):
 
 
 def connector(platform, *, interval: float = 0.0, extra: str = "", zone: str = "UTC") -> CachetConnector:
-    cfg = page_config(platform.base_url, provider="cachet", rps=50.0, interval=interval, extra=extra,
-                      page_extra=f'timezone = "{zone}"')  # fmt: skip
+    cfg = page_config(
+        platform.base_url,
+        provider="cachet",
+        rps=50.0,
+        interval=interval,
+        extra=extra,
+        page_extra=f'timezone = "{zone}"',
+    )
     conn = status_page_connector(cfg)
     assert isinstance(conn, CachetConnector)
     return conn
@@ -151,7 +157,9 @@ def test_status_changes_are_cachet_updates_and_keep_the_timeline(platform):
     assert [u["message"] for u in platform.updates(ref.id)] == ["Cause found."]
     assert platform.incident(ref.id)["status"] == 2
     # Nothing changed since: the latest public message is read back, so no repeat update is sent.
-    assert conn.publish(canary_incident(state=State.IN_PROGRESS, public_message="Cause found."), ref).action == "unchanged"
+    assert (
+        conn.publish(canary_incident(state=State.IN_PROGRESS, public_message="Cause found."), ref).action == "unchanged"
+    )
 
 
 def test_a_429_from_cachet_is_waited_out(platform):
@@ -172,7 +180,7 @@ def test_thirty_status_changes_in_a_burst_keep_to_the_rate_with_no_errors(platfo
         conn.update(ref, {"status": ("identified", "monitoring", "investigating")[n % 3], "body": f"Update {n + 1}."})
     calls = platform.call_log.calls()
     assert [c for c in calls if c.status >= 400] == [] and len(platform.updates(ref.id)) == 30
-    assert min(b - a for a, b in zip(sent, sent[1:])) >= 0.025  # ~1/20 s apart, never bunched (see test_statuspage)
+    assert min(b - a for a, b in pairwise(sent)) >= 0.025  # ~1/20 s apart, never bunched (see test_statuspage)
     assert most_in_any_window(arrival_times(platform), 1.0) <= 20
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 import requests
 
-from itsm_bridge.records import RemoteRecord
 from itsm_bridge.connectors.statuspage import StatuspageConnector
 from itsm_bridge.mapping.statuspage import StatuspageMapper
 from itsm_bridge.model import Comment, Incident, Priority, PublicStatus, State
+from itsm_bridge.records import RemoteRecord
 from itsm_bridge.sandbox.rendering import statuspage_view
 from itsm_bridge.sandbox.server import serve, stop
 from itsm_bridge.sandbox.statuspage.api import StatuspagePlatform
@@ -31,7 +32,9 @@ def platform(monkeypatch):
 
 
 def connector(platform, *, rps: float = 50.0, interval: float = 0.0, extra: str = "") -> StatuspageConnector:
-    return StatuspageConnector(page_config(platform.base_url, page_id=platform.page_id, rps=rps, interval=interval, extra=extra))
+    return StatuspageConnector(
+        page_config(platform.base_url, page_id=platform.page_id, rps=rps, interval=interval, extra=extra)
+    )
 
 
 def component_status(platform, name: str) -> str:
@@ -46,18 +49,41 @@ def canary_incident(**kw) -> Incident:
     """Every canonical text field outside the template allow-list holds a unique canary."""
     when = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
     base = dict(
-        key="INC0001", title="Email delivery delayed", service="Email", priority=Priority.P1, state=State.NEW,
-        public_message="Some messages are delayed.", opened=when,
-        description="CANARY-description-71", assignment_group="CANARY-group-72", assignee="CANARY-assignee-73",
-        reporter="CANARY-reporter-74", category="CANARY-category-75", subcategory="CANARY-subcategory-76",
-        resolution_code="CANARY-rescode-77", resolution_notes="CANARY-resnotes-78",
+        key="INC0001",
+        title="Email delivery delayed",
+        service="Email",
+        priority=Priority.P1,
+        state=State.NEW,
+        public_message="Some messages are delayed.",
+        opened=when,
+        description="CANARY-description-71",
+        assignment_group="CANARY-group-72",
+        assignee="CANARY-assignee-73",
+        reporter="CANARY-reporter-74",
+        category="CANARY-category-75",
+        subcategory="CANARY-subcategory-76",
+        resolution_code="CANARY-rescode-77",
+        resolution_notes="CANARY-resnotes-78",
         comments=(Comment("CANARY-author-79", "CANARY-worknote-80", when),),
-    )  # fmt: skip
+    )
     return Incident(**{**base, **kw})
 
 
-CANARIES = [f"CANARY-{n}" for n in ("description-71", "group-72", "assignee-73", "reporter-74", "category-75",
-                                     "subcategory-76", "rescode-77", "resnotes-78", "author-79", "worknote-80")]  # fmt: skip
+CANARIES = [
+    f"CANARY-{n}"
+    for n in (
+        "description-71",
+        "group-72",
+        "assignee-73",
+        "reporter-74",
+        "category-75",
+        "subcategory-76",
+        "rescode-77",
+        "resnotes-78",
+        "author-79",
+        "worknote-80",
+    )
+]
 
 
 def test_no_canary_reaches_the_page_through_create_update_and_resolve(platform):
@@ -65,9 +91,17 @@ def test_no_canary_reaches_the_page_through_create_update_and_resolve(platform):
     inc = canary_incident()
     created = conn.publish(inc)
     assert created.action == "created"
-    assert conn.publish(inc.replace(state=State.IN_PROGRESS, public_message="We found the cause."), created.ref).action == "updated"
+    assert (
+        conn.publish(inc.replace(state=State.IN_PROGRESS, public_message="We found the cause."), created.ref).action
+        == "updated"
+    )
     conn.add_comment(created.ref, inc.comments[0])
-    assert conn.publish(inc.replace(state=State.RESOLVED, public_message="Delivery is back to normal."), created.ref).action == "resolved"
+    assert (
+        conn.publish(
+            inc.replace(state=State.RESOLVED, public_message="Delivery is back to normal."), created.ref
+        ).action
+        == "resolved"
+    )
     bodies = [c.body for c in platform.call_log.calls()]
     assert len(writes(platform)) == 3
     assert not [c for c in CANARIES if any(c in b for b in bodies)]
@@ -100,7 +134,9 @@ def test_resolving_the_first_of_two_overlapping_incidents_leaves_the_component_d
     assert component_status(platform, "Email") == "partial_outage"
     conn.publish(canary_incident(key="INC0001", priority=Priority.P2, state=State.RESOLVED), first.ref)
     assert component_status(platform, "Email") == "degraded_performance"  # INC0002 still holds it
-    conn.publish(canary_incident(key="INC0002", priority=Priority.P3, state=State.RESOLVED), second.ref)  # no longer major: still resolved
+    conn.publish(
+        canary_incident(key="INC0002", priority=Priority.P3, state=State.RESOLVED), second.ref
+    )  # no longer major: still resolved
     assert component_status(platform, "Email") == "operational"
 
 
@@ -156,7 +192,9 @@ def test_check_reports_a_refused_key(platform, monkeypatch):
 def arrival_times(platform) -> list[datetime]:
     """When each request reached the page: a call is logged once handled, `duration_ms` after it
     arrived (handling times differ, and on a loaded machine they would blur the spacing)."""
-    return sorted(datetime.fromisoformat(c.at) - timedelta(milliseconds=c.duration_ms) for c in platform.call_log.calls())
+    return sorted(
+        datetime.fromisoformat(c.at) - timedelta(milliseconds=c.duration_ms) for c in platform.call_log.calls()
+    )
 
 
 def send_times(monkeypatch) -> list[float]:
@@ -191,7 +229,7 @@ def test_thirty_status_changes_in_a_burst_keep_to_the_rate_with_no_errors(platfo
     assert [c for c in calls if c.status >= 400] == []
     # ~1/10 s apart, never bunched (half that at least: a loaded machine wakes a sleeper late, and
     # the one after it then goes closer behind; the page's own window count is the vendor's rule)
-    assert min(b - a for a, b in zip(sent, sent[1:])) >= 0.05
+    assert min(b - a for a, b in pairwise(sent)) >= 0.05
     assert most_in_any_window(arrival_times(platform), 1.0) <= 10
     assert len(platform.incident(ref.id)["incident_updates"]) == 31
 
@@ -201,7 +239,7 @@ def test_at_the_real_rate_requests_are_a_second_apart(platform):
     conn.publish(canary_incident())  # three requests: open incidents (find and holders), components, create
     times = arrival_times(platform)
     assert len(times) == 3 and all(c.status < 400 for c in platform.call_log.calls())
-    assert all((b - a).total_seconds() >= 0.95 for a, b in zip(times, times[1:]))
+    assert all((b - a).total_seconds() >= 0.95 for a, b in pairwise(times))
 
 
 def test_a_420_from_an_older_page_is_waited_out_like_a_429(platform):
@@ -221,4 +259,6 @@ def test_workers_publishing_at_once_read_components_and_open_incidents_once(plat
         done = list(pool.map(lambda n: conn.publish(canary_incident(key=f"INC000{n}")), range(1, 5)))
     assert [r.action for r in done] == ["created"] * 4
     reads = [c.path for c in platform.call_log.calls() if c.method == "GET"]
-    assert sorted(reads) == sorted([f"/v1/pages/{platform.page_id}/components", f"/v1/pages/{platform.page_id}/incidents/unresolved"])
+    assert sorted(reads) == sorted(
+        [f"/v1/pages/{platform.page_id}/components", f"/v1/pages/{platform.page_id}/incidents/unresolved"]
+    )

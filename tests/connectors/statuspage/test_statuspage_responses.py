@@ -9,9 +9,7 @@ import pytest
 import responses
 
 from itsm_bridge import config as config_mod
-from itsm_bridge.connectors.statuspage import CachetConnector
-from itsm_bridge.connectors.statuspage import StatuspageConnector
-from itsm_bridge.connectors.statuspage import status_page_connector
+from itsm_bridge.connectors.statuspage import CachetConnector, StatuspageConnector, status_page_connector
 from itsm_bridge.connectors.statuspage.rules import Deferred, PublishBlocked, hold_plan, release_plan
 from itsm_bridge.errors import RemoteValidation
 from itsm_bridge.mapping.publish import should_publish
@@ -24,10 +22,22 @@ CACHET = "https://status.example.com"
 KEY = "sp-key-not-to-be-seen-7"
 
 
-def page_config(url: str = SP, *, provider: str = "statuspage", page_id: str = "pg1", rps: float = 1000.0,
-                interval: float = 300.0, extra: str = "", page_extra: str = "") -> config_mod.Config:  # fmt: skip
+def page_config(
+    url: str = SP,
+    *,
+    provider: str = "statuspage",
+    page_id: str = "pg1",
+    rps: float = 1000.0,
+    interval: float = 300.0,
+    extra: str = "",
+    page_extra: str = "",
+) -> config_mod.Config:
     """A config publishing P1-P2 and major incidents onto a page with Email, VPN and Payments API."""
-    auth = f'page_id = "{page_id}"\napi_key_env = "SP_TEST_KEY"' if provider == "statuspage" else 'token_env = "SP_TEST_KEY"'
+    auth = (
+        f'page_id = "{page_id}"\napi_key_env = "SP_TEST_KEY"'
+        if provider == "statuspage"
+        else 'token_env = "SP_TEST_KEY"'
+    )
     return config_mod.parse(f"""
 [servicenow]
 url = "https://acme.service-now.com"
@@ -60,8 +70,14 @@ servicenow = "Printing"
 
 
 def incident(**kw) -> Incident:
-    base = dict(key="INC0001", title="Email delayed", service="Email", priority=Priority.P1, state=State.NEW,
-                opened=datetime(2024, 3, 1, 9, 0, tzinfo=UTC))  # fmt: skip
+    base = dict(
+        key="INC0001",
+        title="Email delayed",
+        service="Email",
+        priority=Priority.P1,
+        state=State.NEW,
+        opened=datetime(2024, 3, 1, 9, 0, tzinfo=UTC),
+    )
     return Incident(**{**base, **kw})
 
 
@@ -94,16 +110,28 @@ COMPONENTS = [
 ]
 
 
-def page_incident(iid: str = "i1", *, status: str = "investigating", impact: str = "critical", components=("c-email",),
-                  key: str | None = "INC0001", updated: str = "2024-03-01T12:00:00Z", body: str = "b") -> dict:  # fmt: skip
+def page_incident(
+    iid: str = "i1",
+    *,
+    status: str = "investigating",
+    impact: str = "critical",
+    components=("c-email",),
+    key: str | None = "INC0001",
+    updated: str = "2024-03-01T12:00:00Z",
+    body: str = "b",
+) -> dict:
     return {
-        "id": iid, "name": f"incident {iid}", "status": status, "impact": impact,
+        "id": iid,
+        "name": f"incident {iid}",
+        "status": status,
+        "impact": impact,
         "components": [{"id": c, "name": c, "status": "major_outage"} for c in components],
         "incident_updates": [{"body": body, "status": status, "created_at": updated}],
         "metadata": {"itsm_bridge": {"key": key}} if key else {},
-        "created_at": "2024-03-01T11:00:00Z", "updated_at": updated,
+        "created_at": "2024-03-01T11:00:00Z",
+        "updated_at": updated,
         "resolved_at": updated if status == "resolved" else None,
-    }  # fmt: skip
+    }
 
 
 def sent(call: responses.Call) -> dict:
@@ -125,7 +153,7 @@ def test_publish_rule_is_priority_or_major_and_a_mapped_component(monkeypatch):
     assert not should_publish(incident(service="Printing"), cfg)  # no page component
     assert not should_publish(incident(service=None), cfg)
     assert should_publish(incident(service="payments"), cfg)  # an alias maps too
-    no_major = page_config(extra="[publish]\nwhen_major = false\npriorities = [\"P1\"]")
+    no_major = page_config(extra='[publish]\nwhen_major = false\npriorities = ["P1"]')
     assert not should_publish(incident(priority=Priority.P4, major=True), no_major)
 
 
@@ -178,11 +206,18 @@ def test_create_sends_one_call_with_components_impact_and_key_in_metadata(sp):
     assert result.action == "created" and result.ref == RemoteRef("statuspage", "i1", "incident i1")
     (post,) = writes()
     assert post.request.headers["Authorization"] == f"OAuth {KEY}"
-    assert sent(post) == {"incident": {
-        "name": "Email delayed", "status": "investigating", "body": "Some mail is delayed.",
-        "impact_override": "critical", "components": {"c-email": "major_outage"}, "component_ids": ["c-email"],
-        "metadata": {"itsm_bridge": {"key": "INC0001"}}, "deliver_notifications": True,
-    }}  # fmt: skip
+    assert sent(post) == {
+        "incident": {
+            "name": "Email delayed",
+            "status": "investigating",
+            "body": "Some mail is delayed.",
+            "impact_override": "critical",
+            "components": {"c-email": "major_outage"},
+            "component_ids": ["c-email"],
+            "metadata": {"itsm_bridge": {"key": "INC0001"}},
+            "deliver_notifications": True,
+        }
+    }
     assert not any("/components/" in c.request.url for c in responses.calls)  # no separate component PATCH
 
 
@@ -191,7 +226,11 @@ def test_component_status_follows_priority(sp):
     responses.get(f"{PAGE}/components", json=COMPONENTS)
     responses.get(f"{PAGE}/incidents/unresolved", json=[])
     responses.post(f"{PAGE}/incidents", json=page_incident(), status=201)
-    for priority, expected in ((Priority.P1, "major_outage"), (Priority.P2, "partial_outage"), (Priority.P3, "degraded_performance")):
+    for priority, expected in (
+        (Priority.P1, "major_outage"),
+        (Priority.P2, "partial_outage"),
+        (Priority.P3, "degraded_performance"),
+    ):
         fresh = StatuspageConnector(page_config(), sleep=sp.sleep, clock=sp.cadence.clock)  # no other incident holds it
         fields, _ = fresh.policy.to_fields(incident(priority=priority))
         fresh.create(fields, "INC0001")
@@ -259,14 +298,22 @@ def test_resolve_is_never_deferred_and_releases_an_unheld_component(sp):
     responses.patch(f"{PAGE}/incidents/i1", json=page_incident(status="resolved"))
     sp.cadence.note("i1")  # just written: an ordinary update would wait
     sp.transition(RemoteRef("statuspage", "i1"), State.RESOLVED, {"body": "Fixed."})
-    assert sent(writes()[0]) == {"incident": {"status": "resolved", "body": "Fixed.",
-                                               "components": {"c-email": "operational"}, "component_ids": ["c-email"]}}  # fmt: skip
+    assert sent(writes()[0]) == {
+        "incident": {
+            "status": "resolved",
+            "body": "Fixed.",
+            "components": {"c-email": "operational"},
+            "component_ids": ["c-email"],
+        }
+    }
 
 
 @responses.activate
 def test_resolving_one_of_two_overlapping_incidents_leaves_the_component_down(sp):
     responses.get(f"{PAGE}/components", json=COMPONENTS)
-    responses.get(f"{PAGE}/incidents/unresolved", json=[page_incident(), page_incident("i2", impact="major", key="INC0002")])
+    responses.get(
+        f"{PAGE}/incidents/unresolved", json=[page_incident(), page_incident("i2", impact="major", key="INC0002")]
+    )
     responses.patch(f"{PAGE}/incidents/i1", json=page_incident(status="resolved"))
     sp.transition(RemoteRef("statuspage", "i1"), State.RESOLVED)
     assert sent(writes()[0])["incident"]["components"] == {"c-email": "partial_outage"}  # i2's hold
@@ -317,7 +364,9 @@ def test_find_reads_the_key_from_metadata(sp):
 @responses.activate
 def test_read_back_shows_page_state_for_drift_audits(sp):
     responses.get(f"{PAGE}/components", json=COMPONENTS)
-    responses.get(f"{PAGE}/incidents/i1", json=page_incident(status="resolved", impact="critical", components=("c-email",)))
+    responses.get(
+        f"{PAGE}/incidents/i1", json=page_incident(status="resolved", impact="critical", components=("c-email",))
+    )
     record = sp.get(RemoteRef("statuspage", "i1"))
     assert record.fields["status"] == "resolved" and record.fields["components"] == {"Email": "major_outage"}
     page_view, findings = StatuspageMapper(sp.config).to_canonical(record)
@@ -386,8 +435,17 @@ def cachet_list(rows: list[dict]) -> dict:
 
 
 def cachet_incident(iid: int = 7, status: int = 1, component: int = 2, meta: dict | None = None) -> dict:
-    return {"id": iid, "name": "n", "status": status, "message": "m", "component_id": component, "visible": 1,
-            "created_at": "2024-03-01 11:00:00", "updated_at": "2024-03-01 12:00:00", "meta": meta or {}}  # fmt: skip
+    return {
+        "id": iid,
+        "name": "n",
+        "status": status,
+        "message": "m",
+        "component_id": component,
+        "visible": 1,
+        "created_at": "2024-03-01 11:00:00",
+        "updated_at": "2024-03-01 12:00:00",
+        "meta": meta or {},
+    }
 
 
 def cachet_version(version: str = "2.4.1") -> None:
@@ -398,16 +456,26 @@ def cachet_version(version: str = "2.4.1") -> None:
 def test_cachet_create_uses_numbers_token_header_and_one_component(cachet):
     assert isinstance(cachet, CachetConnector)
     cachet_version()
-    responses.get(f"{CACHET}/api/v1/components", json=cachet_list([{"id": 1, "name": "VPN", "status": 1}, {"id": 2, "name": "Email", "status": 1}]))
+    responses.get(
+        f"{CACHET}/api/v1/components",
+        json=cachet_list([{"id": 1, "name": "VPN", "status": 1}, {"id": 2, "name": "Email", "status": 1}]),
+    )
     responses.get(f"{CACHET}/api/v1/incidents", json=cachet_list([]))
     responses.post(f"{CACHET}/api/v1/incidents", json={"data": cachet_incident()})
     result = cachet.publish(incident(priority=Priority.P2, public_message="Mail is slow."))
     assert result.action == "created" and result.ref.id == "7"
     (post,) = writes()
     assert post.request.headers["X-Cachet-Token"] == KEY
-    assert sent(post) == {"name": "Email delayed", "message": "Mail is slow.", "status": 1, "component_id": 2,
-                          "component_status": 3, "visible": 1, "notify": True,
-                          "meta": {"itsm_bridge_key": "INC0001"}}  # fmt: skip
+    assert sent(post) == {
+        "name": "Email delayed",
+        "message": "Mail is slow.",
+        "status": 1,
+        "component_id": 2,
+        "component_status": 3,
+        "visible": 1,
+        "notify": True,
+        "meta": {"itsm_bridge_key": "INC0001"},
+    }
 
 
 @responses.activate
@@ -433,7 +501,10 @@ def test_cachet_23_find_is_none_after_reading_only_the_version(cachet):
 @responses.activate
 def test_cachet_24_finds_an_incident_by_the_key_in_its_meta(cachet):
     cachet_version()
-    rows = [cachet_incident(7, meta={"itsm_bridge_key": "INC0002"}), cachet_incident(8, meta={"itsm_bridge_key": "INC0001"})]
+    rows = [
+        cachet_incident(7, meta={"itsm_bridge_key": "INC0002"}),
+        cachet_incident(8, meta={"itsm_bridge_key": "INC0001"}),
+    ]
     responses.get(f"{CACHET}/api/v1/incidents", json=cachet_list(rows))
     responses.get(f"{CACHET}/api/v1/components", json=cachet_list([{"id": 2, "name": "Email", "status": 1}]))
     found = cachet.find("INC0001")
@@ -458,7 +529,9 @@ def test_cachet_of_an_unsupported_version_is_refused_naming_it(cachet):
     from itsm_bridge.connectors.statuspage.cachet import UnsupportedVersion
 
     cachet_version("2.2.4")
-    with pytest.raises(UnsupportedVersion, match=r"Cachet 2\.2\.4 .* not supported \(supported: 2\.3 and 2\.4\)") as caught:
+    with pytest.raises(
+        UnsupportedVersion, match=r"Cachet 2\.2\.4 .* not supported \(supported: 2\.3 and 2\.4\)"
+    ) as caught:
         cachet.find("INC0001")
     assert caught.value.exit_code == 4
 
@@ -468,8 +541,14 @@ def test_cachet_of_an_unsupported_version_is_refused_naming_it(cachet):
 
 def test_mapper_fields_for_a_new_p1():
     fields, findings = StatuspageMapper(page_config()).to_fields(incident(public_message="Mail is delayed."))
-    assert fields == {"name": "Email delayed", "body": "Mail is delayed.", "status": "investigating",
-                      "impact": "critical", "component": "Email", "component_status": "major_outage"}  # fmt: skip
+    assert fields == {
+        "name": "Email delayed",
+        "body": "Mail is delayed.",
+        "status": "investigating",
+        "impact": "critical",
+        "component": "Email",
+        "component_status": "major_outage",
+    }
     assert findings == []
 
 
@@ -494,7 +573,10 @@ def test_public_status_of_an_open_incident_can_be_set_but_never_to_resolved():
     mapper = StatuspageMapper(page_config())
     assert mapper.public_status(incident(public_status=PublicStatus.MONITORING)) is PublicStatus.MONITORING
     assert mapper.public_status(incident(public_status=PublicStatus.RESOLVED)) is PublicStatus.INVESTIGATING
-    assert mapper.public_status(incident(state=State.RESOLVED, public_status=PublicStatus.MONITORING)) is PublicStatus.RESOLVED
+    assert (
+        mapper.public_status(incident(state=State.RESOLVED, public_status=PublicStatus.MONITORING))
+        is PublicStatus.RESOLVED
+    )
 
 
 def test_impact_map_is_configurable_and_names_are_capped():

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -19,7 +20,11 @@ INCIDENT = {"project": {"key": "OPS"}, "issuetype": {"id": "10001"}}
 
 
 def adf(text: str) -> dict[str, Any]:
-    return {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}]}
+    return {
+        "type": "doc",
+        "version": 1,
+        "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -72,10 +77,20 @@ def keys(result: dict[str, Any]) -> list[str]:
 
 def test_python_jira_client_creates_searches_transitions_and_comments(platform: JiraPlatform) -> None:
     creds = platform.credentials()
-    client = JIRA(platform.base_url, basic_auth=(creds["email"], creds["token"]),
-                  options={"rest_api_version": "3"}, max_retries=0, timeout=5)  # fmt: skip
-    issue = client.create_issue(project="OPS", issuetype="[System] Incident", summary="Mail queue stuck",
-                                priority={"name": "High"}, components=[{"name": "Email"}])  # fmt: skip
+    client = JIRA(
+        platform.base_url,
+        basic_auth=(creds["email"], creds["token"]),
+        options={"rest_api_version": "3"},
+        max_retries=0,
+        timeout=5,
+    )
+    issue = client.create_issue(
+        project="OPS",
+        issuetype="[System] Incident",
+        summary="Mail queue stuck",
+        priority={"name": "High"},
+        components=[{"name": "Email"}],
+    )
     assert (issue.key, issue.fields.status.name, issue.fields.priority.name) == ("OPS-1", "Open", "High")
     assert [t["name"] for t in client.transitions(issue.key)] == ["Start work", "Cancel"]
     client.transition_issue(issue.key, "11")
@@ -94,7 +109,9 @@ def test_create_without_summary_names_the_field(platform: JiraPlatform, http: re
     assert answer.json() == {"errorMessages": [], "errors": {"summary": "You must specify a summary of the issue."}}
 
 
-def test_create_collects_every_invalid_field_and_configured_required_ones(platform: JiraPlatform, http: requests.Session) -> None:
+def test_create_collects_every_invalid_field_and_configured_required_ones(
+    platform: JiraPlatform, http: requests.Session
+) -> None:
     platform.createmeta_required.add("customfield_10050")
     fields = {**INCIDENT, "summary": "x" * 256, "priority": {"name": "Urgent"}, "components": [{"name": "Fax"}]}
     errors = http.post(url(platform, "/issue"), json={"fields": fields}).json()["errors"]
@@ -109,37 +126,64 @@ def test_create_collects_every_invalid_field_and_configured_required_ones(platfo
 
 
 def test_bulk_create_answers_created_issues_and_element_errors(platform: JiraPlatform, http: requests.Session) -> None:
-    updates = [{"fields": {**INCIDENT, "summary": "one"}}, {"fields": INCIDENT}, {"fields": {**INCIDENT, "summary": "three"}}]
+    updates = [
+        {"fields": {**INCIDENT, "summary": "one"}},
+        {"fields": INCIDENT},
+        {"fields": {**INCIDENT, "summary": "three"}},
+    ]
     answer = http.post(url(platform, "/issue/bulk"), json={"issueUpdates": updates})
     assert answer.status_code == 201
     body = answer.json()
     assert [i["key"] for i in body["issues"]] == ["OPS-1", "OPS-2"]
-    assert body["errors"] == [{"status": 400, "failedElementNumber": 1, "elementErrors": {
-        "errorMessages": [], "errors": {"summary": "You must specify a summary of the issue."}, "status": 400}}]  # fmt: skip
+    assert body["errors"] == [
+        {
+            "status": 400,
+            "failedElementNumber": 1,
+            "elementErrors": {
+                "errorMessages": [],
+                "errors": {"summary": "You must specify a summary of the issue."},
+                "status": 400,
+            },
+        }
+    ]
     too_many = http.post(url(platform, "/issue/bulk"), json={"issueUpdates": updates * 17})
     assert too_many.status_code == 400 and len(platform.issues()) == 2
 
 
-def test_a_create_applies_a_start_step_transition_and_reports_it_in_the_answer(platform: JiraPlatform, http: requests.Session) -> None:
-    answer = http.post(url(platform, "/issue"), json={"fields": {**INCIDENT, "summary": "moved"}, "transition": {"id": "11"}})
+def test_a_create_applies_a_start_step_transition_and_reports_it_in_the_answer(
+    platform: JiraPlatform, http: requests.Session
+) -> None:
+    answer = http.post(
+        url(platform, "/issue"), json={"fields": {**INCIDENT, "summary": "moved"}, "transition": {"id": "11"}}
+    )
     assert answer.status_code == 201, answer.text
     assert answer.json()["transition"] == {"status": 200, "errorCollection": {"errorMessages": [], "errors": {}}}
     assert platform.issue(answer.json()["key"])["fields"]["status"]["name"] == "Work in progress"
 
 
-def test_a_transition_refused_while_riding_a_create_does_not_refuse_the_create(platform: JiraPlatform, http: requests.Session) -> None:
+def test_a_transition_refused_while_riding_a_create_does_not_refuse_the_create(
+    platform: JiraPlatform, http: requests.Session
+) -> None:
     # Resolve is not offered by the start step: the issue is made and stays where it started.
-    answer = http.post(url(platform, "/issue"), json={"fields": {**INCIDENT, "summary": "x"}, "transition": {"id": "41"}})
+    answer = http.post(
+        url(platform, "/issue"), json={"fields": {**INCIDENT, "summary": "x"}, "transition": {"id": "41"}}
+    )
     assert answer.status_code == 201, answer.text
     ride = answer.json()["transition"]
-    assert ride["status"] == 400 and ride["errorCollection"]["errorMessages"] == ["Transition id '41' is not valid for this issue."]
+    assert ride["status"] == 400 and ride["errorCollection"]["errorMessages"] == [
+        "Transition id '41' is not valid for this issue."
+    ]
     assert platform.issue(answer.json()["key"])["fields"]["status"]["name"] == "Open"
 
 
-def test_bulkfetch_reads_issues_by_id_or_key_at_once_despite_search_lag(platform: JiraPlatform, http: requests.Session) -> None:
+def test_bulkfetch_reads_issues_by_id_or_key_at_once_despite_search_lag(
+    platform: JiraPlatform, http: requests.Session
+) -> None:
     platform.search_lag_s = 60.0
     first, second = create(platform, http, "one"), create(platform, http, "two")
-    answer = http.post(url(platform, "/issue/bulkfetch"), json={"issueIdsOrKeys": [second, first, "OPS-999"], "fields": ["summary"]})
+    answer = http.post(
+        url(platform, "/issue/bulkfetch"), json={"issueIdsOrKeys": [second, first, "OPS-999"], "fields": ["summary"]}
+    )
     assert answer.status_code == 200
     body = answer.json()
     assert set(body) == {"issues", "issueErrors"}  # BulkIssueResults has no `expand`
@@ -165,7 +209,9 @@ def test_next_page_token_pages_over_every_issue_once(platform: JiraPlatform, htt
     pages = 0
     while True:
         params = {"jql": "project = OPS ORDER BY key ASC", "maxResults": 50, "fields": ["summary"]}
-        answer = http.get(url(platform, "/search/jql"), params={**params, **({"nextPageToken": token} if token else {})}).json()
+        answer = http.get(
+            url(platform, "/search/jql"), params={**params, **({"nextPageToken": token} if token else {})}
+        ).json()
         pages += 1
         seen += keys(answer)
         assert "total" not in answer
@@ -207,7 +253,9 @@ def test_updated_bounds_have_minute_precision(platform: JiraPlatform, http: requ
     for second in (0, 59):
         platform.create_issue({"summary": f"at {second}"}, updated=base + timedelta(seconds=second))
     platform.create_issue({"summary": "next minute"}, updated=base + timedelta(minutes=1))
-    assert keys(search(platform, http, 'updated >= "2024/01/01 12:34" AND updated < "2024-01-01 12:35" ORDER BY key ASC')) == ["OPS-1", "OPS-2"]
+    assert keys(
+        search(platform, http, 'updated >= "2024/01/01 12:34" AND updated < "2024-01-01 12:35" ORDER BY key ASC')
+    ) == ["OPS-1", "OPS-2"]
     assert keys(search(platform, http, 'updated > "2024/01/01 12:34" ORDER BY key ASC')) == ["OPS-2", "OPS-3"]
     assert keys(search(platform, http, 'updated <= "2024/01/01 12:34"')) == ["OPS-1"]
 
@@ -229,7 +277,9 @@ def test_malformed_and_unbounded_jql_are_refused(platform: JiraPlatform, http: r
     assert unknown.json()["errorMessages"] == ["The value 'Frozen' does not exist for the field 'status'."]
 
 
-def test_open_to_resolved_takes_two_transitions_and_a_resolution(platform: JiraPlatform, http: requests.Session) -> None:
+def test_open_to_resolved_takes_two_transitions_and_a_resolution(
+    platform: JiraPlatform, http: requests.Session
+) -> None:
     key = create(platform, http, "VPN down")
     refused = http.post(url(platform, f"/issue/{key}/transitions"), json={"transition": {"id": "41"}})
     assert refused.status_code == 400
@@ -279,7 +329,10 @@ def test_issue_properties_round_trip(platform: JiraPlatform, http: requests.Sess
     key = create(platform, http, "Prop")
     assert http.put(url(platform, f"/issue/{key}/properties/itsm-bridge"), json={"sys_id": "abc"}).status_code == 201
     assert http.put(url(platform, f"/issue/{key}/properties/itsm-bridge"), json={"sys_id": "def"}).status_code == 200
-    assert http.get(url(platform, f"/issue/{key}/properties/itsm-bridge")).json() == {"key": "itsm-bridge", "value": {"sys_id": "def"}}
+    assert http.get(url(platform, f"/issue/{key}/properties/itsm-bridge")).json() == {
+        "key": "itsm-bridge",
+        "value": {"sys_id": "def"},
+    }
     assert [k["key"] for k in http.get(url(platform, f"/issue/{key}/properties")).json()["keys"]] == ["itsm-bridge"]
     assert keys(search(platform, http, 'issue.property[itsm-bridge].sys_id = "def"')) == [key]
 
@@ -318,9 +371,19 @@ def test_state_round_trips_and_reset_keeps_configuration(platform: JiraPlatform,
     assert create(platform, http, "Next", priority={"id": "2"}) == "OPS-2"
 
 
-@pytest.mark.parametrize("path", ["/project/NOPE", "/project/NOPE/components", "/project/NOPE/statuses",
-                                  "/issue/createmeta/NOPE/issuetypes", "/issue/createmeta/NOPE/issuetypes/10001"])  # fmt: skip
-def test_an_unknown_project_is_answered_404_on_every_project_route(platform: JiraPlatform, http: requests.Session, path: str) -> None:
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/project/NOPE",
+        "/project/NOPE/components",
+        "/project/NOPE/statuses",
+        "/issue/createmeta/NOPE/issuetypes",
+        "/issue/createmeta/NOPE/issuetypes/10001",
+    ],
+)
+def test_an_unknown_project_is_answered_404_on_every_project_route(
+    platform: JiraPlatform, http: requests.Session, path: str
+) -> None:
     # jira-platform-v3.openapi.json: 404 "Returned if the project is not found" on each of them
     answer = http.get(url(platform, path))
     assert answer.status_code == 404

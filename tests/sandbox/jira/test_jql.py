@@ -12,8 +12,15 @@ NOW = datetime(2024, 5, 1, 12, 0, 30, tzinfo=UTC)
 
 
 def record(key: str, **fields: object) -> dict[str, object]:
-    base: dict[str, object] = {"key": key, "id": int(key.split("-")[1]) + 10000, "project": "OPS", "status": "Open",
-                               "labels": (), "updated": NOW, "properties": {}}  # fmt: skip
+    base: dict[str, object] = {
+        "key": key,
+        "id": int(key.split("-")[1]) + 10000,
+        "project": "OPS",
+        "status": "Open",
+        "labels": (),
+        "updated": NOW,
+        "properties": {},
+    }
     return {**base, **fields}
 
 
@@ -81,7 +88,7 @@ def test_order_by_sorts_keys_numerically_and_breaks_ties_by_id() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('project = "OPS', "The quoted string \"OPS has not been completed. (line 1, character 11)"),
+        ('project = "OPS', 'The quoted string "OPS has not been completed. (line 1, character 11)'),
         ("project OPS", "Expecting operator but got 'OPS'."),
         ("foo = 1", "Field 'foo' does not exist or you do not have permission to view it."),
         ("key in (OPS-1, OPS-2", "Expecting more input at the end of the query."),

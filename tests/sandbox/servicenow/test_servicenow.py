@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -65,8 +66,10 @@ def numbers(answer: requests.Response) -> list[str]:
 
 
 def many(snow: ServiceNowPlatform, n: int) -> list[dict[str, str]]:
-    return [snow.insert_incident({"short_description": f"incident {i}"}, updated_on=T0 + timedelta(minutes=i))
-            for i in range(n)]  # fmt: skip
+    return [
+        snow.insert_incident({"short_description": f"incident {i}"}, updated_on=T0 + timedelta(minutes=i))
+        for i in range(n)
+    ]
 
 
 # --- paging
@@ -79,7 +82,10 @@ def test_a_page_of_ten_of_fifty_carries_the_total_and_first_next_last_links(snow
     assert re.fullmatch(r'(<http://[^>]+>;rel="\w+",)*<http://[^>]+>;rel="\w+"', answer.headers["Link"])
     nxt = http.get(answer.links["next"]["url"])
     assert numbers(nxt) == [f"INC00{10011 + i}" for i in range(10)]
-    assert "sysparm_offset=10" in answer.links["next"]["url"] and "sysparm_query=ORDERBYnumber" in answer.links["next"]["url"]
+    assert (
+        "sysparm_offset=10" in answer.links["next"]["url"]
+        and "sysparm_query=ORDERBYnumber" in answer.links["next"]["url"]
+    )
     assert set(nxt.links) == {"first", "prev", "next", "last"}
     last = http.get(answer.links["last"]["url"])
     assert "sysparm_offset=40" in answer.links["last"]["url"] and "next" not in last.links
@@ -137,7 +143,9 @@ def test_or_and_nq_widen_a_query_as_the_instance_does(snow, http):
 
 def test_a_value_holding_nq_really_widens_the_result(snow, http):
     snow.insert_incident({"short_description": "open one"})
-    snow.insert_incident({"short_description": "done", "state": "7", "close_code": "Solved (Permanently)", "close_notes": "ok"})
+    snow.insert_incident(
+        {"short_description": "done", "state": "7", "close_code": "Solved (Permanently)", "close_notes": "ok"}
+    )
     assert numbers(get(snow, http, sysparm_query="correlation_id=x")) == []
     widened = get(snow, http, sysparm_query="correlation_id=x^NQactive=false")
     assert numbers(widened) == ["INC0010002"]
@@ -146,9 +154,18 @@ def test_a_value_holding_nq_really_widens_the_result(snow, http):
 def test_orderby_and_orderbydesc_keep_ties_in_insertion_order(snow, http):
     for i, impact in enumerate(["2", "1", "2", "1"]):
         snow.insert_incident({"short_description": f"t{i}", "impact": impact})
-    assert numbers(get(snow, http, sysparm_query="ORDERBYimpact")) == ["INC0010002", "INC0010004", "INC0010001", "INC0010003"]
+    assert numbers(get(snow, http, sysparm_query="ORDERBYimpact")) == [
+        "INC0010002",
+        "INC0010004",
+        "INC0010001",
+        "INC0010003",
+    ]
     assert numbers(get(snow, http, sysparm_query="ORDERBYDESCimpact^ORDERBYDESCnumber")) == [
-        "INC0010003", "INC0010001", "INC0010004", "INC0010002"]  # fmt: skip
+        "INC0010003",
+        "INC0010001",
+        "INC0010004",
+        "INC0010002",
+    ]
 
 
 def test_a_condition_on_an_unknown_field_is_ignored_not_an_error(snow, http):
@@ -164,11 +181,18 @@ def test_name_value_pairs_filter_like_a_query(snow, http):
 
 def test_sys_choice_rows_answer_the_same_encoded_queries(snow, http):
     snow.add_choice("subcategory", "router", "Router", dependent_value="network")
-    answer = get(snow, http, "/api/now/table/sys_choice", sysparm_fields="value,label",
-                 sysparm_query="name=incident^element=subcategory^dependent_value=network^ORDERBYvalue")  # fmt: skip
+    answer = get(
+        snow,
+        http,
+        "/api/now/table/sys_choice",
+        sysparm_fields="value,label",
+        sysparm_query="name=incident^element=subcategory^dependent_value=network^ORDERBYvalue",
+    )
     assert {"value": "router", "label": "Router"} in answer.json()["result"]
     assert all(set(row) == {"value", "label"} for row in answer.json()["result"])
-    codes = get(snow, http, "/api/now/table/sys_choice", sysparm_query="element=close_code^inactive=false").json()["result"]
+    codes = get(snow, http, "/api/now/table/sys_choice", sysparm_query="element=close_code^inactive=false").json()[
+        "result"
+    ]
     assert {"Solved (Permanently)", "Closed/Resolved by Caller"} <= {row["value"] for row in codes}
 
 
@@ -186,16 +210,24 @@ def test_fields_selection_returns_only_those_fields(snow, http):
 
 def test_display_values_false_true_and_all(snow, http):
     group = snow.add_reference("sys_user_group", "Service Desk")
-    snow.insert_incident({"short_description": "x", "impact": "1", "urgency": "1", "assignment_group": group, "category": "network"})
+    snow.insert_incident(
+        {"short_description": "x", "impact": "1", "urgency": "1", "assignment_group": group, "category": "network"}
+    )
     fields = "state,priority,category,assignment_group,sys_updated_on"
     plain = get(snow, http, sysparm_fields=fields, sysparm_exclude_reference_link="true").json()["result"][0]
     assert plain["state"] == "1" and plain["priority"] == "1" and plain["assignment_group"] == group
-    shown = get(snow, http, sysparm_fields=fields, sysparm_display_value="true",
-                sysparm_exclude_reference_link="true").json()["result"][0]  # fmt: skip
+    shown = get(
+        snow, http, sysparm_fields=fields, sysparm_display_value="true", sysparm_exclude_reference_link="true"
+    ).json()["result"][0]
     assert (shown["state"], shown["priority"], shown["category"], shown["assignment_group"]) == (
-        "New", "1 - Critical", "Network", "Service Desk")  # fmt: skip
-    both = get(snow, http, sysparm_fields=fields, sysparm_display_value="all",
-               sysparm_exclude_reference_link="true").json()["result"][0]  # fmt: skip
+        "New",
+        "1 - Critical",
+        "Network",
+        "Service Desk",
+    )
+    both = get(
+        snow, http, sysparm_fields=fields, sysparm_display_value="all", sysparm_exclude_reference_link="true"
+    ).json()["result"][0]
     assert both["priority"] == {"display_value": "1 - Critical", "value": "1"}
     assert both["assignment_group"] == {"display_value": "Service Desk", "value": group}
     assert TIME.match(both["sys_updated_on"]["value"])
@@ -217,7 +249,9 @@ def test_reference_tables_answer_lookups_by_name_and_dot_walks(snow, http):
     snow.add_reference("sys_user", "Ana Lima")
     users = get(snow, http, "/api/now/table/sys_user", sysparm_query="name=Ana Lima", sysparm_fields="sys_id,user_name")
     assert users.json()["result"][0]["user_name"] == "ana.lima"
-    roles = get(snow, http, "/api/now/table/sys_user_has_role", sysparm_query="user.user_name=itsm.bridge^role.nameINitil,admin")
+    roles = get(
+        snow, http, "/api/now/table/sys_user_has_role", sysparm_query="user.user_name=itsm.bridge^role.nameINitil,admin"
+    )
     assert len(roles.json()["result"]) == 1
 
 
@@ -239,7 +273,9 @@ def test_post_answers_201_with_the_fields_and_formats_of_a_real_create(snow, htt
 
 
 def test_priority_is_computed_from_impact_and_urgency_and_a_written_one_is_ignored(snow, http):
-    created = http.post(snow.base_url + INCIDENT, json={"impact": "2", "urgency": "1", "priority": "5"}).json()["result"]
+    created = http.post(snow.base_url + INCIDENT, json={"impact": "2", "urgency": "1", "priority": "5"}).json()[
+        "result"
+    ]
     assert created["priority"] == "2"
     patched = http.patch(f"{snow.base_url}{INCIDENT}/{created['sys_id']}", json={"urgency": "3", "priority": "1"})
     assert patched.json()["result"]["priority"] == "4"
@@ -250,7 +286,9 @@ def test_priority_is_computed_from_impact_and_urgency_and_a_written_one_is_ignor
 
 def test_resolving_without_resolution_code_and_notes_is_refused_by_the_data_policy(snow, http):
     sys_id = snow.insert_incident({"short_description": "x"})["sys_id"]
-    refused = http.patch(f"{snow.base_url}{INCIDENT}/{sys_id}", json={"state": "6", "close_code": "Solved (Permanently)"})
+    refused = http.patch(
+        f"{snow.base_url}{INCIDENT}/{sys_id}", json={"state": "6", "close_code": "Solved (Permanently)"}
+    )
     assert refused.status_code == 403
     error = refused.json()
     assert error["status"] == "failure" and set(error["error"]) == {"message", "detail"}
@@ -290,10 +328,13 @@ def test_journal_fields_are_write_only_and_land_in_sys_journal_field(snow, http)
     answer = http.patch(f"{snow.base_url}{INCIDENT}/{sys_id}", json={"work_notes": "checked logs", "comments": "on it"})
     assert answer.json()["result"]["work_notes"] == "" and answer.json()["result"]["comments"] == ""
     assert get(snow, http, f"{INCIDENT}/{sys_id}").json()["result"]["work_notes"] == ""
-    rows = get(snow, http, "/api/now/table/sys_journal_field",
-               sysparm_query=f"element_id={sys_id}^ORDERBYelement").json()["result"]  # fmt: skip
+    rows = get(
+        snow, http, "/api/now/table/sys_journal_field", sysparm_query=f"element_id={sys_id}^ORDERBYelement"
+    ).json()["result"]
     assert [(r["element"], r["value"], r["name"], r["sys_created_by"]) for r in rows] == [
-        ("comments", "on it", "incident", "itsm.bridge"), ("work_notes", "checked logs", "incident", "itsm.bridge")]  # fmt: skip
+        ("comments", "on it", "incident", "itsm.bridge"),
+        ("work_notes", "checked logs", "incident", "itsm.bridge"),
+    ]
     assert all(TIME.match(r["sys_created_on"]) for r in rows)
     snow.update_incident(sys_id, {"work_notes": "from python"}, user="ana.lima")
     assert [(n["value"], n["sys_created_by"]) for n in snow.journal(sys_id)][-1] == ("from python", "ana.lima")
@@ -321,8 +362,14 @@ def test_a_bearer_token_and_an_oauth_client_are_accepted(snow):
     creds = snow.credentials()
     token = requests.get(snow.base_url + INCIDENT, headers={"Authorization": f"Bearer {creds['token']}"})
     assert token.status_code == 200
-    grant = requests.post(snow.base_url + "/oauth_token.do", data={
-        "grant_type": "client_credentials", "client_id": creds["client_id"], "client_secret": creds["client_secret"]})  # fmt: skip
+    grant = requests.post(
+        snow.base_url + "/oauth_token.do",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"],
+        },
+    )
     issued = grant.json()["access_token"]
     assert requests.get(snow.base_url + INCIDENT, headers={"Authorization": f"Bearer {issued}"}).status_code == 200
     assert requests.get(snow.base_url + INCIDENT, headers={"Authorization": "Bearer nope"}).status_code == 401
@@ -330,7 +377,10 @@ def test_a_bearer_token_and_an_oauth_client_are_accepted(snow):
 
 
 def test_an_unknown_sys_id_answers_the_vendor_404(snow, http):
-    for answer in (get(snow, http, f"{INCIDENT}/{'0' * 32}"), http.patch(f"{snow.base_url}{INCIDENT}/{'0' * 32}", json={})):
+    for answer in (
+        get(snow, http, f"{INCIDENT}/{'0' * 32}"),
+        http.patch(f"{snow.base_url}{INCIDENT}/{'0' * 32}", json={}),
+    ):
         assert answer.status_code == 404 and answer.json() == example("table-record-404.json")
 
 
@@ -339,9 +389,13 @@ def test_over_the_rate_limit_answers_429_with_retry_after_and_rate_limit_headers
     assert [get(snow, http).status_code for _ in range(3)] == [200, 200, 200]
     throttled = get(snow, http)
     assert throttled.status_code == 429
-    assert throttled.json() == {"error": {"message": "Rate limit exceeded",
-                                          "detail": "Rate limit of 3 requests per hour for Table API exceeded"},
-                                "status": "failure"}  # fmt: skip
+    assert throttled.json() == {
+        "error": {
+            "message": "Rate limit exceeded",
+            "detail": "Rate limit of 3 requests per hour for Table API exceeded",
+        },
+        "status": "failure",
+    }
     assert 3590 <= int(throttled.headers["Retry-After"]) <= 3600
     assert throttled.headers["X-RateLimit-Limit"] == "3"
     assert abs(int(throttled.headers["X-RateLimit-Reset"]) - (datetime.now(UTC).timestamp() + 3600)) < 15
@@ -358,7 +412,9 @@ def test_an_injected_429_storm_answers_with_the_same_headers(snow, http):
 
 # --- Python API and state
 def test_insert_sets_times_from_updated_on_and_state_round_trips(snow):
-    record = snow.insert_incident({"short_description": "x", "work_notes": "first"}, updated_on=T0, created_by="ana.lima")
+    record = snow.insert_incident(
+        {"short_description": "x", "work_notes": "first"}, updated_on=T0, created_by="ana.lima"
+    )
     assert record["sys_updated_on"] == record["sys_created_on"] == "2024-03-01 12:00:00"
     assert record["sys_created_by"] == "ana.lima" and len(snow.journal(record["sys_id"])) == 1
     state = json.loads(json.dumps(snow.to_state()))
@@ -383,8 +439,11 @@ def test_an_hourly_rule_puts_its_headers_on_every_answer_and_429s_until_the_top_
     snow.clock.freeze(datetime(2024, 3, 1, 12, 10, 0, tzinfo=UTC))
     snow.hourly_rule = 3
     reset = str(int(datetime(2024, 3, 1, 13, 0, tzinfo=UTC).timestamp()))
-    answers = [get(snow, http), get(snow, http, INCIDENT + "/0123456789abcdef0123456789abcdef"),
-               http.post(snow.base_url + INCIDENT, json={"short_description": "x"})]
+    answers = [
+        get(snow, http),
+        get(snow, http, INCIDENT + "/0123456789abcdef0123456789abcdef"),
+        http.post(snow.base_url + INCIDENT, json={"short_description": "x"}),
+    ]
     assert [a.status_code for a in answers] == [200, 404, 201]
     for answer in answers:  # every answer matching the rule, refusals included
         assert (answer.headers["X-RateLimit-Limit"], answer.headers["X-RateLimit-Reset"]) == ("3", reset)
@@ -397,16 +456,24 @@ def test_an_hourly_rule_puts_its_headers_on_every_answer_and_429s_until_the_top_
     assert get(snow, http).status_code == 200
 
 
-@pytest.mark.parametrize(("zone", "shown"), [("Australia/Lord_Howe", "2024-03-01 23:00:00"),
-                                             ("America/Los_Angeles", "2024-03-01 04:00:00")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("zone", "shown"), [("Australia/Lord_Howe", "2024-03-01 23:00:00"), ("America/Los_Angeles", "2024-03-01 04:00:00")]
+)
 def test_display_values_of_date_times_are_in_the_users_time_zone_values_stay_utc(snow, http, zone, shown):
     snow.user_timezone = zone
     record = snow.insert_incident({"short_description": "x"}, updated_on=T0)
-    row = get(snow, http, INCIDENT + "/" + record["sys_id"], sysparm_display_value="all",
-              sysparm_fields="sys_updated_on,opened_at").json()["result"]  # fmt: skip
+    row = get(
+        snow,
+        http,
+        INCIDENT + "/" + record["sys_id"],
+        sysparm_display_value="all",
+        sysparm_fields="sys_updated_on,opened_at",
+    ).json()["result"]
     assert row["sys_updated_on"] == {"display_value": shown, "value": "2024-03-01 12:00:00"}
     assert row["opened_at"]["display_value"] == shown
-    plain = get(snow, http, INCIDENT, sysparm_query="sys_updated_on>=2024-03-01 12:00:00", sysparm_fields="sys_updated_on")
+    plain = get(
+        snow, http, INCIDENT, sysparm_query="sys_updated_on>=2024-03-01 12:00:00", sysparm_fields="sys_updated_on"
+    )
     assert plain.json()["result"] == [{"sys_updated_on": "2024-03-01 12:00:00"}]  # queries compare UTC values
 
 
@@ -420,6 +487,8 @@ def test_a_user_without_read_on_sys_journal_field_gets_a_403_or_sees_no_rows(sno
     snow.journal_access = "denied"
     denied = get(snow, http, journal)
     assert denied.status_code == 403
-    assert denied.json() == {"error": {"message": "User Not Authorized", "detail": "Failed API level ACL Validation"},
-                             "status": "failure"}  # fmt: skip
+    assert denied.json() == {
+        "error": {"message": "User Not Authorized", "detail": "Failed API level ACL Validation"},
+        "status": "failure",
+    }
     assert get(snow, http).status_code == 200  # incident itself stays readable

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -52,7 +53,9 @@ def component_id(platform: CachetPlatform, name: str) -> int:
 
 
 def create(platform: CachetPlatform, http: requests.Session, **fields: Any) -> dict[str, Any]:
-    answer = http.post(url(platform, "/incidents"), json={"name": "Email delayed", "message": "Looking.", "status": 1, **fields})
+    answer = http.post(
+        url(platform, "/incidents"), json={"name": "Email delayed", "message": "Looking.", "status": 1, **fields}
+    )
     assert answer.status_code == 200, answer.text
     return dict(answer.json()["data"])
 
@@ -75,7 +78,9 @@ def test_writes_need_the_token_and_refusals_use_the_cachet_error_shape(platform:
     assert platform.env() == {"ITSM_SANDBOX_CACHET_TOKEN": "cachet-sandbox-8"}
 
 
-def test_reads_are_public_but_guests_do_not_see_hidden_incidents(platform: CachetPlatform, http: requests.Session) -> None:
+def test_reads_are_public_but_guests_do_not_see_hidden_incidents(
+    platform: CachetPlatform, http: requests.Session
+) -> None:
     shown, hidden = create(platform, http)["id"], create(platform, http, visible=0)["id"]
     guest = requests.get(url(platform, "/incidents")).json()["data"]
     assert [i["id"] for i in guest] == [shown]
@@ -95,7 +100,9 @@ def test_components_page_under_meta_pagination(platform: CachetPlatform, http: r
     assert (pagination["total"], pagination["count"], pagination["total_pages"]) == (7, 3, 3)
     assert pagination["links"]["previous_page"] is None and "page=2" in pagination["links"]["next_page"]
     last = http.get(url(platform, "/components"), params={"per_page": 3, "page": 3}).json()
-    assert [c["name"] for c in last["data"]] == ["Database"] and last["meta"]["pagination"]["links"]["next_page"] is None
+    assert [c["name"] for c in last["data"]] == ["Database"] and last["meta"]["pagination"]["links"][
+        "next_page"
+    ] is None
     assert [c["id"] for c in first["data"]] == [1, 2, 3] and first["data"][0]["status_name"] == "Operational"
     assert len(http.get(url(platform, "/components")).json()["data"]) == 7  # default per_page 20
 
@@ -123,7 +130,9 @@ def test_putting_a_component_status_changes_it_and_an_out_of_range_status_is_a_4
     assert http.get(url(platform, "/components"), params={"status": 3}).json()["meta"]["pagination"]["total"] == 1
 
 
-def test_an_empty_component_put_proves_the_token_and_changes_nothing(platform: CachetPlatform, http: requests.Session) -> None:
+def test_an_empty_component_put_proves_the_token_and_changes_nothing(
+    platform: CachetPlatform, http: requests.Session
+) -> None:
     before = platform.component(1)
     platform.clock.skew = timedelta(minutes=5)  # a later write would show a later updated_at
     assert http.put(url(platform, "/components/1"), json={}).status_code == 200
@@ -136,13 +145,17 @@ def test_an_empty_component_put_proves_the_token_and_changes_nothing(platform: C
 # --- incidents
 
 
-def test_an_incident_with_component_status_sets_the_component_in_the_same_call(platform: CachetPlatform, http: requests.Session) -> None:
+def test_an_incident_with_component_status_sets_the_component_in_the_same_call(
+    platform: CachetPlatform, http: requests.Session
+) -> None:
     email = component_id(platform, "Email")
     inc = create(platform, http, component_id=email, component_status=4, visible=1, notify=True)
     assert inc["component_id"] == email and inc["human_status"] == "Investigating"
     assert platform.component(email)["status"] == 4
-    fixed = http.put(url(platform, f"/incidents/{inc['id']}"), json={"status": 4, "message": "Fixed.", "component_id": email,
-                                                                   "component_status": 1}).json()["data"]  # fmt: skip
+    fixed = http.put(
+        url(platform, f"/incidents/{inc['id']}"),
+        json={"status": 4, "message": "Fixed.", "component_id": email, "component_status": 1},
+    ).json()["data"]
     assert (fixed["status"], fixed["message"]) == (4, "Fixed.") and platform.component(email)["status"] == 1
     assert http.get(url(platform, f"/incidents/{inc['id']}")).json()["data"] == fixed
 
@@ -182,7 +195,9 @@ def test_incidents_filter_by_status_and_component_and_sort(platform: CachetPlatf
     assert http.get(url(platform, "/incidents"), params={"status": "open"}).status_code == 400
 
 
-def test_incident_updates_are_listed_and_move_the_incident_status(platform: CachetPlatform, http: requests.Session) -> None:
+def test_incident_updates_are_listed_and_move_the_incident_status(
+    platform: CachetPlatform, http: requests.Session
+) -> None:
     inc = create(platform, http)
     path = url(platform, f"/incidents/{inc['id']}/updates")
     for status, message in ((2, "Cause found."), (3, "Watching.")):
@@ -201,7 +216,9 @@ def test_incident_updates_are_listed_and_move_the_incident_status(platform: Cach
 # --- rate limit and state
 
 
-def test_no_rate_limit_by_default_and_429_with_retry_after_once_set(platform: CachetPlatform, http: requests.Session) -> None:
+def test_no_rate_limit_by_default_and_429_with_retry_after_once_set(
+    platform: CachetPlatform, http: requests.Session
+) -> None:
     assert {http.get(url(platform, "/components")).status_code for _ in range(70)} == {200}
     platform.rate_limit = (2, 60.0)
     answers = [http.get(url(platform, "/components")) for _ in range(3)]
@@ -223,8 +240,9 @@ def test_reset_and_state_round_trip(platform: CachetPlatform, http: requests.Ses
 
 
 @pytest.mark.parametrize(("zone", "hours"), [("Australia/Lord_Howe", (10.5, 11)), ("America/Los_Angeles", (-8, -7))])
-def test_times_are_naive_and_in_the_app_timezone_not_utc(platform: CachetPlatform, http: requests.Session,
-                                                         zone: str, hours: tuple[float, float]) -> None:  # fmt: skip
+def test_times_are_naive_and_in_the_app_timezone_not_utc(
+    platform: CachetPlatform, http: requests.Session, zone: str, hours: tuple[float, float]
+) -> None:
     """Cachet 2.4 renders created_at/updated_at with DateFactory::make (cachet.timezone = app_timezone)."""
     from datetime import UTC, datetime
 
@@ -240,7 +258,9 @@ def test_times_are_naive_and_in_the_app_timezone_not_utc(platform: CachetPlatfor
     assert round((datetime.strptime(comp["created_at"], "%Y-%m-%d %H:%M:%S") - now).total_seconds() / 1800) / 2 in hours
 
 
-def test_cachet_24_keeps_incident_meta_and_shows_it_on_every_read(platform: CachetPlatform, http: requests.Session) -> None:
+def test_cachet_24_keeps_incident_meta_and_shows_it_on_every_read(
+    platform: CachetPlatform, http: requests.Session
+) -> None:
     made = create(platform, http, meta={"itsm_bridge_key": "INC0001", "empty": ""})
     assert made["meta"] == {"itsm_bridge_key": "INC0001"}  # empty values are not stored
     listed = http.get(url(platform, "/incidents")).json()["data"]
@@ -260,11 +280,18 @@ def test_cachet_23_has_no_incident_updates_and_keeps_no_meta(platform: CachetPla
     assert put.status_code == 200 and (put.json()["data"]["status"], put.json()["data"]["message"]) == (2, "Found.")
 
 
-def test_sort_by_a_column_not_sortable_is_ignored_with_its_order(platform: CachetPlatform, http: requests.Session) -> None:
+def test_sort_by_a_column_not_sortable_is_ignored_with_its_order(
+    platform: CachetPlatform, http: requests.Session
+) -> None:
     """SortableTrait::scopeSort: updated_at is not in Incident::$sortable, so the list stays in id order."""
     first, second = create(platform, http, name="A"), create(platform, http, name="B")
     http.put(url(platform, f"/incidents/{first['id']}"), json={"name": "A2"})
-    ids = [i["id"] for i in http.get(url(platform, "/incidents"), params={"sort": "updated_at", "order": "desc"}).json()["data"]]
+    ids = [
+        i["id"]
+        for i in http.get(url(platform, "/incidents"), params={"sort": "updated_at", "order": "desc"}).json()["data"]
+    ]
     assert ids == [first["id"], second["id"]]
-    ids = [i["id"] for i in http.get(url(platform, "/incidents"), params={"sort": "id", "order": "desc"}).json()["data"]]
+    ids = [
+        i["id"] for i in http.get(url(platform, "/incidents"), params={"sort": "id", "order": "desc"}).json()["data"]
+    ]
     assert ids == [second["id"], first["id"]]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -63,7 +64,11 @@ def test_requests_without_the_right_oauth_key_are_refused_with_an_error_body(pla
         answer = requests.get(url(platform), headers=headers)
         assert answer.status_code == 401 and answer.json() == {"error": "Could not authenticate"}
     assert requests.get(url(platform), params={"api_key": key}).status_code == 200
-    assert platform.env() == {"ITSM_SANDBOX_STATUSPAGE_KEY": key} == {"ITSM_SANDBOX_STATUSPAGE_KEY": "statuspage-sandbox-5"}
+    assert (
+        platform.env()
+        == {"ITSM_SANDBOX_STATUSPAGE_KEY": key}
+        == {"ITSM_SANDBOX_STATUSPAGE_KEY": "statuspage-sandbox-5"}
+    )
 
 
 def test_page_and_component_ids_are_stable_for_a_seed(platform: StatuspagePlatform, http: requests.Session) -> None:
@@ -81,14 +86,21 @@ def test_an_unknown_page_or_incident_answers_404(platform: StatuspagePlatform, h
     answer = http.get(f"{platform.base_url}/v1/pages/nosuchpage000/incidents")
     assert answer.status_code == 404 and "error" in answer.json()
     assert http.get(url(platform, "/incidents/nosuchincident")).status_code == 404
-    assert http.patch(url(platform, "/components/nosuch"), json={"component": {"status": "operational"}}).status_code == 404
+    assert (
+        http.patch(url(platform, "/components/nosuch"), json={"component": {"status": "operational"}}).status_code
+        == 404
+    )
 
 
 # --- components
 
 
-def test_components_page_with_per_page_and_page_capped_at_100(platform: StatuspagePlatform, http: requests.Session) -> None:
-    assert [len(http.get(url(platform, "/components"), params={"per_page": 3, "page": p}).json()) for p in (1, 2, 3, 4)] == [3, 3, 1, 0]
+def test_components_page_with_per_page_and_page_capped_at_100(
+    platform: StatuspagePlatform, http: requests.Session
+) -> None:
+    assert [
+        len(http.get(url(platform, "/components"), params={"per_page": 3, "page": p}).json()) for p in (1, 2, 3, 4)
+    ] == [3, 3, 1, 0]
     big = StatuspagePlatform(seed=5)  # its own server: added components outlive reset()
     for n in range(100):
         big.add_component(f"Extra {n}")
@@ -100,7 +112,9 @@ def test_components_page_with_per_page_and_page_capped_at_100(platform: Statuspa
         stop([server])
 
 
-def test_patching_a_component_sets_its_status_and_refuses_an_unknown_one(platform: StatuspagePlatform, http: requests.Session) -> None:
+def test_patching_a_component_sets_its_status_and_refuses_an_unknown_one(
+    platform: StatuspagePlatform, http: requests.Session
+) -> None:
     vpn = component_id(platform, "VPN")
     answer = http.patch(url(platform, f"/components/{vpn}"), json={"component": {"status": "partial_outage"}})
     assert answer.status_code == 200 and answer.json()["status"] == "partial_outage"
@@ -117,15 +131,24 @@ def test_a_created_incident_sets_its_components_in_the_same_call_and_starts_with
     platform: StatuspagePlatform, http: requests.Session
 ) -> None:
     email, vpn = component_id(platform, "Email"), component_id(platform, "VPN")
-    inc = create(platform, http, status="identified", body="Some messages are delayed.", component_ids=[email, vpn],
-                 components={email: "major_outage"}, metadata={"itsm_bridge": {"key": "INC0001"}})  # fmt: skip
+    inc = create(
+        platform,
+        http,
+        status="identified",
+        body="Some messages are delayed.",
+        component_ids=[email, vpn],
+        components={email: "major_outage"},
+        metadata={"itsm_bridge": {"key": "INC0001"}},
+    )
     assert platform.component(email)["status"] == "major_outage" and platform.component(vpn)["status"] == "operational"
     assert [c["id"] for c in inc["components"]] == [email, vpn]
     assert inc["impact"] == "critical" and inc["impact_override"] is None and inc["resolved_at"] is None
     assert inc["metadata"] == {"itsm_bridge": {"key": "INC0001"}}
     (update,) = inc["incident_updates"]
     assert (update["status"], update["body"]) == ("identified", "Some messages are delayed.")
-    assert update["affected_components"] == [{"code": email, "name": "Email", "old_status": "operational", "new_status": "major_outage"}]
+    assert update["affected_components"] == [
+        {"code": email, "name": "Email", "old_status": "operational", "new_status": "major_outage"}
+    ]
     assert http.get(url(platform, f"/incidents/{inc['id']}")).json() == inc
 
 
@@ -186,11 +209,18 @@ def test_a_body_without_the_incident_wrapper_is_a_400(platform: StatuspagePlatfo
     assert answer.status_code == 400 and "incident" in answer.json()["error"]
 
 
-def test_incidents_list_newest_first_page_with_limit_and_search_with_q(platform: StatuspagePlatform, http: requests.Session) -> None:
-    ids = [create(platform, http, name=f"Incident {n}", body="VPN drops" if n % 2 else "Mail slow")["id"] for n in range(5)]
+def test_incidents_list_newest_first_page_with_limit_and_search_with_q(
+    platform: StatuspagePlatform, http: requests.Session
+) -> None:
+    ids = [
+        create(platform, http, name=f"Incident {n}", body="VPN drops" if n % 2 else "Mail slow")["id"] for n in range(5)
+    ]
     listed = http.get(url(platform, "/incidents")).json()
     assert [i["id"] for i in listed] == ids[::-1]
-    pages = [[i["id"] for i in http.get(url(platform, "/incidents"), params={"limit": 2, "page": p}).json()] for p in (1, 2, 3)]
+    pages = [
+        [i["id"] for i in http.get(url(platform, "/incidents"), params={"limit": 2, "page": p}).json()]
+        for p in (1, 2, 3)
+    ]
     assert pages == [ids[4:2:-1], ids[2:0:-1], ids[:1]]
     assert [i["id"] for i in http.get(url(platform, "/incidents"), params={"q": "vpn"}).json()] == [ids[3], ids[1]]
     assert http.get(url(platform, "/incidents"), params={"limit": "many"}).status_code == 400
@@ -215,7 +245,9 @@ def test_the_python_api_applies_the_same_rules(platform: StatuspagePlatform) -> 
 # --- rate limit
 
 
-def test_the_61st_request_in_a_burst_is_refused_with_429_and_retry_after(platform: StatuspagePlatform, http: requests.Session) -> None:
+def test_the_61st_request_in_a_burst_is_refused_with_429_and_retry_after(
+    platform: StatuspagePlatform, http: requests.Session
+) -> None:
     statuses = [http.get(url(platform, "/components")).status_code for _ in range(60)]
     refused = http.get(url(platform, "/components"))
     assert statuses == [200] * 60 and refused.status_code == 429
@@ -224,14 +256,18 @@ def test_the_61st_request_in_a_burst_is_refused_with_429_and_retry_after(platfor
     assert http.get(url(platform)).status_code == 420
 
 
-def test_the_rate_limit_is_configurable_and_reset_clears_the_window(platform: StatuspagePlatform, http: requests.Session) -> None:
+def test_the_rate_limit_is_configurable_and_reset_clears_the_window(
+    platform: StatuspagePlatform, http: requests.Session
+) -> None:
     platform.rate_limit = (2, 60.0)
     assert [http.get(url(platform)).status_code for _ in range(3)] == [200, 200, 429]
     platform.reset()
     assert http.get(url(platform)).status_code == 200
 
 
-def test_an_injected_429_storm_answers_in_the_statuspage_shape(platform: StatuspagePlatform, http: requests.Session) -> None:
+def test_an_injected_429_storm_answers_in_the_statuspage_shape(
+    platform: StatuspagePlatform, http: requests.Session
+) -> None:
     platform.faults.inject("rate_429", count=2, retry_after="7")
     platform.throttle_status = 420
     answers = [http.get(url(platform)) for _ in range(3)]
@@ -242,7 +278,9 @@ def test_an_injected_429_storm_answers_in_the_statuspage_shape(platform: Statusp
 # --- state
 
 
-def test_reset_clears_incidents_and_calls_and_restores_component_statuses(platform: StatuspagePlatform, http: requests.Session) -> None:
+def test_reset_clears_incidents_and_calls_and_restores_component_statuses(
+    platform: StatuspagePlatform, http: requests.Session
+) -> None:
     email = component_id(platform, "Email")
     create(platform, http, components={email: "major_outage"})
     platform.reset()
@@ -250,7 +288,9 @@ def test_reset_clears_incidents_and_calls_and_restores_component_statuses(platfo
     assert platform.component(email)["status"] == "operational"
 
 
-def test_state_survives_a_json_round_trip_into_a_new_platform(platform: StatuspagePlatform, http: requests.Session) -> None:
+def test_state_survives_a_json_round_trip_into_a_new_platform(
+    platform: StatuspagePlatform, http: requests.Session
+) -> None:
     email = component_id(platform, "Email")
     inc = create(platform, http, body="Down.", components={email: "partial_outage"})
     copy = StatuspagePlatform(seed=5)
