@@ -65,6 +65,7 @@ class Plan:
     blocked: list[dict[str, Any]] = field(default_factory=list)  # quarantined records and their findings
     warnings: list[dict[str, Any]] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    first_links: list[dict[str, Any]] = field(default_factory=list)  # keys where the source's values stood
     read: dict[str, int] = field(default_factory=dict)  # platform -> records read
     incidents: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> merged incident (plain data)
 
@@ -96,6 +97,7 @@ class Plan:
             "blocked": self.blocked,
             "warnings": self.warnings,
             "conflicts": self.conflicts,
+            "first_links": self.first_links,
             "read": self.read,
             "counts": self.counts(),
         }
@@ -138,6 +140,7 @@ class Plan:
             blocked=data.get("blocked", []),
             warnings=data.get("warnings", []),
             conflicts=data.get("conflicts", []),
+            first_links=data.get("first_links", []),
             read=data.get("read", {}),
         )
 
@@ -149,6 +152,11 @@ class Plan:
                 lines.append(f"! blocked {b['platform']} [{b['key'] or b['ref']}]: {f['message']}")
         for c in self.conflicts:
             lines.append(f"! conflict [{c['key']}] {c['field']}: {c['values']} -> kept {c['winner']} ({c['rule']})")
+        for f in self.first_links:
+            lines.append(
+                f"~ first link [{f['key']}]: {f['source']}'s value kept for {', '.join(f['fields'])}"
+                " (the system of record wins on a first link; [sync.owners] names no owner for these)"
+            )
         counts = self.counts()
         summary = ", ".join(f"{n} to {k}" for k, n in counts.items() if n) or "nothing to do"
         lines.append(f"\nPlan: {summary}; {len(self.blocked)} blocked; read {self.read}.")

@@ -18,7 +18,7 @@ from itsm_bridge.platforms import is_publish_only
 from itsm_bridge.store.base import StateStore
 from itsm_bridge.sync.plan import Action, Plan
 from itsm_bridge.sync.publish import plan_publish
-from itsm_bridge.sync.reconcile import Outcome, Side, reconcile
+from itsm_bridge.sync.reconcile import FIRST_LINK, Outcome, Side, reconcile
 
 if TYPE_CHECKING:
     from itsm_bridge.sync.apply import Applied
@@ -74,6 +74,7 @@ class Planner:
                 matrix=self.config.matrix,
                 rules=self.config.rules,
                 versions=shadow.versions if shadow else None,
+                explicit_owners=explicit_owners(self.config),
             )
             for target in self.sync.targets:
                 if outcome.merged is not None and is_publish_only(target) and target in self.connectors:
@@ -82,6 +83,23 @@ class Planner:
             outcome.blocked[self.sync.source] = blocking
         warnings = [f.for_key(key) for f in findings if not f.blocking]
         return KeyPlan(key, outcome, sides, shadow.versions if shadow else {}, shadow.sides if shadow else {}, warnings)
+
+
+def explicit_owners(config: Config) -> dict[str, str]:
+    """The `[sync.owners]` the configuration names itself; none when it keeps the defaults (a
+    table written in the file replaces the defaults whole)."""
+    sync = config.settings.sync
+    return dict(sync.owners) if "owners" in sync.model_fields_set else {}
+
+
+def first_link_entry(plan: KeyPlan) -> dict[str, Any] | None:
+    """The fields whose source value stood because the key was linked for the first time, as
+    journaled (a real run) or shown (a dry run); None when the source kept nothing that way."""
+    kept = plan.outcome.first_link_kept
+    if not kept:
+        return None
+    source = next(c.winner for c in plan.outcome.conflicts if c.rule == FIRST_LINK)
+    return {"key": plan.key, "source": source, "fields": list(kept), "rule": FIRST_LINK}
 
 
 def conflict_entries(plan: KeyPlan) -> list[dict[str, Any]]:
@@ -96,6 +114,9 @@ def show(plan: Plan, key_plan: KeyPlan) -> None:
     """A dry run: put one key's plan in the `Plan` the command prints (nothing is written)."""
     key = key_plan.key
     plan.conflicts += conflict_entries(key_plan)
+    first_link = first_link_entry(key_plan)
+    if first_link is not None:
+        plan.first_links.append(first_link)
     plan.warnings += [f.to_dict() for f in key_plan.warnings]
     plan.warnings += [f.for_key(key).to_dict() for f in key_plan.outcome.warnings]
     for platform, platform_findings in key_plan.outcome.blocked.items():

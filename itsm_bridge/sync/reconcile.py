@@ -8,13 +8,16 @@ incident and the actions for each target, or the Findings that block it.
   and a platform showing another priority is corrected.
 - Only the fields a platform carries (its `PlatformSpec`) are compared for it.
 - A platform not read this cycle is taken to be as the shadow says (it did not change).
+- On a first link (a record found on a target by its key, no shadow yet) the source is the system
+  of record: its values stand for every field, unless `[sync.owners]` names an owner for that
+  field in the configuration itself (`explicit_owners`); the fields it kept are `first_link_kept`.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -44,6 +47,9 @@ MERGED_FIELDS: tuple[str, ...] = (
 """Canonical fields merged between two-way platforms. The others are facts only the source knows
 (times, people, major, public text) or derived (priority, from impact x urgency)."""
 
+FIRST_LINK = "first_link"
+"""The rule that kept the source's value of a field on a first link."""
+
 
 def fingerprint(comment: Comment) -> str:
     text = f"{comment.visibility.value}|{' '.join(comment.body.split())}"
@@ -62,6 +68,7 @@ class Outcome:
     side_shadows: dict[str, dict[str, Any]] = field(default_factory=dict)  # as found in the shadow
     comments_seen: frozenset[str] = frozenset()  # the shadow's, with the comments carried this cycle
     origin: dict[str, str] = field(default_factory=dict)  # field -> platform whose change it carries
+    first_link_kept: tuple[str, ...] = ()  # fields whose source value stood because the link is new
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,10 @@ def reconcile(
     matrix: PriorityMatrix,
     rules: tuple[RequiredRule, ...],
     versions: Mapping[str, str] | None = None,
+    explicit_owners: Mapping[str, str] | None = None,
 ) -> Outcome:
+    """`owners`: who wins a conflict on a linked key; `explicit_owners`: those the configuration
+    names itself, the only ones that win over the source on a first link (None: all of `owners`)."""
     out = Outcome(key)
     base = dict(shadow.merged) if shadow else {}
     seen_comments = set(shadow.comments_seen) if shadow else set()
@@ -108,11 +118,18 @@ def reconcile(
         elif platform in linked and shadow is not None:
             compare[platform] = {f: base.get(f) for f in fields}
     # On first contact with a pair that already exists on both sides there is no common
-    # ancestor: every difference is a conflict, settled by the field's owner.
-    ancestor = {} if first_contact and len(compare) > 1 else base
-    result = merge(ancestor, compare, list(MERGED_FIELDS), owners, source, side_shadows)
+    # ancestor: every difference is a conflict. The source is the system of record there: only
+    # an owner the configuration names itself wins over it (a default owner is not a decision).
+    first_link = first_contact and len(compare) > 1
+    ancestor = {} if first_link else base
+    settle_by = (owners if explicit_owners is None else explicit_owners) if first_link else owners
+    result = merge(ancestor, compare, list(MERGED_FIELDS), settle_by, source, side_shadows)
     result.merged = {**base, **result.merged}
-    out.conflicts = result.conflicts
+    out.conflicts = [
+        replace(c, rule=FIRST_LINK) if first_link and c.rule == "source" and c.winner == source else c
+        for c in result.conflicts
+    ]
+    out.first_link_kept = tuple(c.field for c in out.conflicts if c.rule == FIRST_LINK)
     merged_fields = result.merged
     if source in sides:  # facts only the source knows (times, people, major, public text)
         for name, value in _fields(sides[source].incident).items():

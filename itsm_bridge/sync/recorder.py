@@ -19,7 +19,7 @@ from itsm_bridge.store.base import Shadow, StateStore
 from itsm_bridge.sync.apply import Applied
 from itsm_bridge.sync.hints import keep_facts
 from itsm_bridge.sync.identity import is_conflict
-from itsm_bridge.sync.planner import KeyPlan, conflict_entries
+from itsm_bridge.sync.planner import KeyPlan, conflict_entries, first_link_entry
 from itsm_bridge.sync.reader import Reads, overlap
 from itsm_bridge.sync.reconcile import carried
 from itsm_bridge.sync.summary import RunSummary
@@ -39,6 +39,9 @@ class Recorder:
         for entry in conflict_entries(plan):
             summary.conflicts += 1
             self.store.append(self.run_id, "conflict", entry, key=plan.key, platform=entry["winner"])
+        first_link = first_link_entry(plan)
+        if first_link is not None:
+            self.store.append(self.run_id, "first_link", first_link, key=plan.key, platform=first_link["source"])
 
     def link_and_hold(self, plan: KeyPlan, summary: RunSummary) -> None:
         """Link records found by their correlation key (never duplicate them) and quarantine
