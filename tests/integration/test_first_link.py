@@ -45,7 +45,8 @@ def test_a_first_link_keeps_the_resolved_incident_and_resolves_the_jira_issue(br
     moves = [(a["platform"], a["kind"], a["changes"]) for a in plan["actions"] if a["kind"] == "transition"]
     assert moves == [("jira", "transition", {"state": ["in_progress", "resolved"]})]
     text = bridge.run("plan").stdout
-    assert f"~ first link [{key}]: servicenow's value kept for description, state (the system of record wins" in text
+    section = text[text.index(key) :].split("\n\n")[0]
+    assert "  ~ first link: servicenow's value kept for description, state (the system of record wins" in section
     assert bridge.writes() == []
 
     code, summary = bridge.sync_json()
