@@ -264,7 +264,7 @@ class Writer:
         stopping.begin_action()
         connector = self.connectors[action.platform]
         ref = None if action.kind == "create" else self._ref(action, out, optional=action.kind == "publish")
-        if self.check_stale and ref is not None and action.expected_version is not None:
+        if self.check_stale and ref is not None and action.expected_version is not None and not _wrote(out, action):
             current = connector.get(ref)
             if current.version != action.expected_version:
                 raise Stale(
@@ -410,3 +410,9 @@ class Writer:
 def _failed(exc: BridgeError) -> dict[str, Any]:
     """The outcome journaled for a write that failed."""
     return {"result": "failed", "error": type(exc).__name__, "message": str(exc)}
+
+
+def _wrote(out: Applied, action: Action) -> bool:
+    """Whether an earlier action of this key already wrote `action`'s record in this apply: the
+    stale check was made before that write, and the version it moved to is our own."""
+    return any(done.platform == action.platform for done in out.done)
