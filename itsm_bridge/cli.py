@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from itsm_bridge.api import Bridge
     from itsm_bridge.config import Config
     from itsm_bridge.results import RunResult
+    from itsm_bridge.store.base import JournalEntry
 
 T = TypeVar("T")
 
@@ -209,27 +210,10 @@ def _finish(ctx: Context, result: RunResult, text: str) -> None:
 
 
 def _summary_text(result: RunResult) -> str:
+    from itsm_bridge.output import counts, run_counts
+
     d = result.to_dict()
-    parts = [
-        f"{k} {d[k]}"
-        for k in (
-            "created",
-            "updated",
-            "transitioned",
-            "commented",
-            "published",
-            "skipped",
-            "quarantined",
-            "conflicts",
-            "failed",
-            "deferred",
-        )
-        if d[k]
-    ]
-    calls = ", ".join(f"{p} {n}" for p, n in d["api_calls"].items())
-    lines = [
-        f"run {d['run_id']}: read {d['read']}; " + (", ".join(parts) or "nothing to write") + f"; API calls: {calls}"
-    ]
+    lines = [f"run {d['run_id']}: {run_counts(d)}; API calls: {counts(d['api_calls'])}"]
     lines += [f"  failed {e['action']} {e['platform']} [{e['key']}]: {e['message']}" for e in d["errors"]]
     lines += [
         f"  {p}: rate limit reached; its work waits for the next run (the limit resets at {at})"
@@ -412,6 +396,16 @@ def journal_verify(ctx: Context, head_value: str | None) -> None:
     sys.exit(0 if result.ok else 1)
 
 
+def _journal_result(entry: JournalEntry) -> str:
+    """The `result` column of `journal show`: a run's counts, else the entry's outcome or reason."""
+    from itsm_bridge.output import run_counts
+
+    p = entry.payload
+    if entry.kind == "run":  # an interrupted run's result says so, with what it did
+        return ("retry: " if p.get("retry") else "") + str(p.get("result") or run_counts(p))
+    return str(p.get("result") or p.get("rule") or p.get("reason") or p.get("message") or "")
+
+
 @journal_group.command("show")
 @click.option("--key", help="Only entries of this canonical key.")
 @click.option("--last", type=click.IntRange(min=1), default=50, show_default=True, help="How many entries.")
@@ -431,7 +425,7 @@ def journal_show(ctx: Context, key: str | None, last: int) -> None:
             e.platform or "",
             e.key or "",
             e.ref or "",
-            e.payload.get("result") or e.payload.get("rule") or e.payload.get("reason") or "",
+            _journal_result(e),
         ]
         for e in entries
     ]

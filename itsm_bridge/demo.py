@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from itsm_bridge.api import Bridge
+from itsm_bridge.output import counts
 from itsm_bridge.sandbox.app import Sandbox
 from itsm_bridge.sandbox.config_writer import write_config
 from itsm_bridge.stopping import Interrupted
@@ -123,7 +124,7 @@ def _step(result: DemoResult, title: str, summary: RunSummary, echo: Callable[[s
         f"commented {data['commented']}, published {data['published']}, quarantined {data['quarantined']}, "
         f"conflicts {data['conflicts']}, failed {data['failed']}"
     )
-    echo(f"  API calls: {', '.join(f'{p} {n}' for p, n in data['api_calls'].items())}")
+    echo(f"  API calls: {counts(data['api_calls'])}")
     if summary.interrupted:  # the run stopped on a signal: so does the demo
         raise Interrupted(f"demo interrupted by {summary.interrupted} during: {title}")
     return summary
@@ -160,5 +161,7 @@ def _audit(result: DemoResult, bridge: Bridge, root: Path, echo: Callable[[str],
     path.write_text(render(report), encoding="utf-8")
     result.report_path = path
     result.audit = report.to_dict()["summary"]
-    echo(f"\naudit: {result.audit['findings']} finding(s) {result.audit['by_kind']}")
+    echo(f"\naudit: {result.audit['findings']} finding(s)")
+    for kind, n in result.audit["by_kind"].items():
+        echo(f"  {kind}: {n}")
     echo(f"Audit report: {path}")

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from itsm_bridge.findings import Finding
 from itsm_bridge.model import Comment, Incident, RemoteRef
+from itsm_bridge.output import conflict_lines, counts
 
 ActionKind = Literal["create", "update", "transition", "comment", "publish"]
 PLAN_FORMAT = 1
@@ -148,10 +149,11 @@ class Plan:
             for f in b["findings"]:
                 lines.append(f"! blocked {b['platform']} [{b['key'] or b['ref']}]: {f['message']}")
         for c in self.conflicts:
-            lines.append(f"! conflict [{c['key']}] {c['field']}: {c['values']} -> kept {c['winner']} ({c['rule']})")
-        counts = self.counts()
-        summary = ", ".join(f"{n} to {k}" for k, n in counts.items() if n) or "nothing to do"
-        lines.append(f"\nPlan: {summary}; {len(self.blocked)} blocked; read {self.read}.")
+            lines.append(f"! conflict [{c['key']}] {c['field']}: kept {c['winner']} ({c['rule']})")
+            lines += conflict_lines(c)
+        planned = self.counts()
+        summary = ", ".join(f"{n} to {k}" for k, n in planned.items() if n) or "nothing to do"
+        lines.append(f"\nPlan: {summary}; {len(self.blocked)} blocked; read {counts(self.read)}.")
         return "\n".join(lines)
 
 
