@@ -19,10 +19,10 @@ from itsm_bridge import __version__
 from itsm_bridge.cli_global import BridgeGroup
 
 if TYPE_CHECKING:
+    from itsm_bridge import JournalEntry
     from itsm_bridge.api import Bridge
     from itsm_bridge.config import Config
     from itsm_bridge.results import RunResult
-    from itsm_bridge.store.base import JournalEntry
 
 T = TypeVar("T")
 
@@ -459,6 +459,7 @@ def demo_command(ctx: Context, incidents: int, workdir: str | None) -> None:
     sync again (writes nothing), resolve an issue in Jira and sync it back. No account needed."""
     from itsm_bridge import stopping
     from itsm_bridge.demo import run_demo
+    from itsm_bridge.demo_story import next_steps
     from itsm_bridge.errors import BridgeError
 
     try:
@@ -473,6 +474,7 @@ def demo_command(ctx: Context, incidents: int, workdir: str | None) -> None:
     ]
     text += [f"PROBLEM: {p}" for p in result.problems]
     text.append("Demo OK." if result.ok else "Demo FAILED.")
+    text += next_steps(result)
     emit(ctx, result.to_dict(), "\n".join(text))
     sys.exit(0 if result.ok else 1)
 
@@ -629,9 +631,11 @@ def sandbox_command(
 
 
 def _register() -> None:
+    from itsm_bridge.cli_init import init_command
     from itsm_bridge.cli_links import links_group
 
     main.add_command(links_group)
+    main.add_command(init_command)
 
 
 _register()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import shlex
 import tomllib
 import types
 import typing
@@ -139,7 +140,8 @@ def load(path: str | os.PathLike[str] | None = None) -> Config:
     try:
         data = file.read_bytes()
     except FileNotFoundError:
-        raise ConfigError([ConfigProblem("", f"config file not found (looked for {file})", str(file))]) from None
+        found = f"config file not found (looked for {file}); create one with: itsm-bridge init {shlex.quote(str(file))}"
+        raise ConfigError([ConfigProblem("", found, str(file))]) from None
     except OSError as exc:
         raise ConfigError([ConfigProblem("", f"cannot read config file: {exc.strerror}", str(file))]) from None
     return parse(_decode(data, file), file)

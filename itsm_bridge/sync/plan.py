@@ -19,7 +19,6 @@ from typing import Any, Literal
 
 from itsm_bridge.findings import Finding
 from itsm_bridge.model import Comment, Incident, RemoteRef
-from itsm_bridge.output import conflict_lines, counts
 
 ActionKind = Literal["create", "update", "transition", "comment", "publish"]
 PLAN_FORMAT = 1
@@ -48,7 +47,7 @@ class Action:
     def describe(self) -> str:
         target = self.ref["display"] or self.ref["id"] if self.ref else "(new)"
         head = {"create": "+", "update": "~", "transition": "~", "comment": "+", "publish": "~"}[self.kind]
-        lines = [f"{head} {self.kind} {self.platform} {target}  [{self.key}]  # {self.rule}"]
+        lines = [f"{head} {self.kind} {self.platform} {target}" + (f"  # {self.rule}" if self.rule else "")]
         for name, (old, new) in self.changes.items():
             lines.append(f"    {name}: {_show(old)} -> {_show(new)}")
         if self.comment:
@@ -143,18 +142,41 @@ class Plan:
         )
 
     def render(self) -> str:
-        """Terraform-like text for people."""
-        lines = [a.describe() for a in self.actions]
+        """Terraform-like text for people: one section per key in key order, each action with the
+        fields it sets, then a closing line of counts that `apply` of this plan matches."""
+        sections: dict[str, list[str]] = {}
+        for a in self.actions:
+            sections.setdefault(a.key, []).append(self._describe(a))
         for b in self.blocked:
             for f in b["findings"]:
-                lines.append(f"! blocked {b['platform']} [{b['key'] or b['ref']}]: {f['message']}")
+                sections.setdefault(b["key"] or b["ref"] or "", []).append(
+                    f"  ! blocked {b['platform']}: {f['message']}"
+                )
         for c in self.conflicts:
-            lines.append(f"! conflict [{c['key']}] {c['field']}: kept {c['winner']} ({c['rule']})")
-            lines += conflict_lines(c)
-        planned = self.counts()
-        summary = ", ".join(f"{n} to {k}" for k, n in planned.items() if n) or "nothing to do"
-        lines.append(f"\nPlan: {summary}; {len(self.blocked)} blocked; read {counts(self.read)}.")
+            values = ", ".join(f"{side} {_show(v)}" for side, v in c["values"].items())
+            sections.setdefault(c["key"], []).append(
+                f"  ! conflict {c['field']}: {values}; kept {c['winner']} ({c['rule']})"
+            )
+        lines: list[str] = []
+        for key in sorted(sections):
+            title = (self.incidents.get(key) or {}).get("title")
+            lines += [f"{key}" + (f"  {_short(title, 60)}" if title else ""), *sections[key], ""]
+        counts = self.counts()
+        lines.append("Plan: " + ", ".join(f"{n} to {kind}" for kind, n in counts.items()) + ".")
+        read = ", ".join(f"{platform} {n}" for platform, n in sorted(self.read.items())) or "nothing"
+        lines.append(f"{len(self.blocked)} blocked; read {read}.")
         return "\n".join(lines)
+
+    def _describe(self, action: Action) -> str:
+        """One action, indented under its key; a create lists the fields it will set."""
+        text = "\n".join("  " + line for line in action.describe().splitlines())
+        if action.kind != "create" or action.changes:
+            return text
+        from itsm_bridge.sync.reconcile import compared  # reconcile builds Actions: import late
+
+        incident = self.incidents.get(action.key) or {}
+        sets = [f"      {name}: {_show(incident[name])}" for name in compared(action.platform) if incident.get(name)]
+        return "\n".join([text, *sets])
 
 
 def _show(value: Any) -> str:

@@ -17,7 +17,7 @@ from itsm_bridge.model import Incident
 from itsm_bridge.platforms import is_publish_only
 from itsm_bridge.store.base import StateStore
 from itsm_bridge.sync.plan import Action, Plan
-from itsm_bridge.sync.publish import plan_publish
+from itsm_bridge.sync.publish import ShowsOpenKeys, plan_publish
 from itsm_bridge.sync.reconcile import Outcome, Side, reconcile
 
 if TYPE_CHECKING:
@@ -77,7 +77,11 @@ class Planner:
             )
             for target in self.sync.targets:
                 if outcome.merged is not None and is_publish_only(target) and target in self.connectors:
-                    plan_publish(outcome, shadow.merged if shadow else None, linked.get(target), self.config, target)
+                    page = self.connectors[target]
+                    open_keys = page.open_keys if isinstance(page, ShowsOpenKeys) else None
+                    plan_publish(
+                        outcome, shadow.merged if shadow else None, linked.get(target), self.config, target, open_keys
+                    )
         else:
             outcome.blocked[self.sync.source] = blocking
         warnings = [f.for_key(key) for f in findings if not f.blocking]

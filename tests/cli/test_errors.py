@@ -26,7 +26,7 @@ from tests.cli.conftest import ROOT, Bridge, cli
 
 EXAMPLE = (ROOT / "config.example.toml").read_text(encoding="utf-8")
 TABLE = {0, 1, 2, 3, 4}
-NO_CONFIG = {("sandbox",), ("demo",)}  # they make their own platforms and config
+NO_CONFIG = {("sandbox",), ("demo",), ("init",)}  # sandbox and demo make their own config; init writes one
 
 
 def commands(

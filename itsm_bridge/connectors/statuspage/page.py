@@ -135,6 +135,11 @@ class StatusPageConnector:
                 self._open_now = {inc.id: inc for inc in self._open()}
             return self._open_now
 
+    def open_keys(self) -> set[str]:
+        """The keys the page's unresolved incidents carry (this run's snapshot): what `publish`
+        of a resolved, never-published incident would find to resolve."""
+        return {inc.key for inc in self._open_snapshot().values() if inc.key}
+
     def _sent(self, inc: PageIncident) -> PageIncident:
         if self._open_now is not None:
             if inc.is_open:
