@@ -465,6 +465,7 @@ def demo_command(ctx: Context, incidents: int, workdir: str | None) -> None:
     sync again (writes nothing), resolve an issue in Jira and sync it back. No account needed."""
     from itsm_bridge import stopping
     from itsm_bridge.demo import run_demo
+    from itsm_bridge.demo_story import next_steps
     from itsm_bridge.errors import BridgeError
 
     try:
@@ -479,6 +480,7 @@ def demo_command(ctx: Context, incidents: int, workdir: str | None) -> None:
     ]
     text += [f"PROBLEM: {p}" for p in result.problems]
     text.append("Demo OK." if result.ok else "Demo FAILED.")
+    text += next_steps(result)
     emit(ctx, result.to_dict(), "\n".join(text))
     sys.exit(0 if result.ok else 1)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from itsm_bridge.api import Bridge
+from itsm_bridge.demo_story import seed_explanation
 from itsm_bridge.sandbox.app import Sandbox
 from itsm_bridge.sandbox.config_writer import write_config
 from itsm_bridge.stopping import Interrupted
@@ -37,6 +38,7 @@ class DemoResult:
     report_path: Path | None = None
     audit: dict[str, Any] = field(default_factory=dict)
     previous_state: Path | None = None  # an earlier demo's state, set aside
+    deliberate: dict[str, list[str]] = field(default_factory=dict)  # seeded inconsistencies: kind -> keys
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +52,7 @@ class DemoResult:
             "report": str(self.report_path) if self.report_path else None,
             "audit": self.audit,
             "previous_state": str(self.previous_state) if self.previous_state else None,
+            "deliberate": self.deliberate,
         }
 
 
@@ -73,6 +76,9 @@ def run_demo(incidents: int = 20, workdir: str | None = None, echo: Callable[[st
         result.previous_state = _set_aside(result.state_path)
         if result.previous_state:
             echo(f"An earlier demo's state (its sandbox is gone) was moved to {result.previous_state}")
+        result.deliberate = dict(sandbox.manifest)
+        for line in seed_explanation(result.deliberate):
+            echo(line)
 
         first = _step(result, "initial sync: ServiceNow -> Jira and the status page", bridge.sync().summary, echo)
         if first.created == 0:
