@@ -19,6 +19,7 @@ from itsm_bridge import __version__
 from itsm_bridge.cli_global import BridgeGroup
 
 if TYPE_CHECKING:
+    from itsm_bridge import JournalEntry
     from itsm_bridge.api import Bridge
     from itsm_bridge.config import Config
     from itsm_bridge.results import RunResult
@@ -209,27 +210,10 @@ def _finish(ctx: Context, result: RunResult, text: str) -> None:
 
 
 def _summary_text(result: RunResult) -> str:
+    from itsm_bridge.output import counts, run_counts
+
     d = result.to_dict()
-    parts = [
-        f"{k} {d[k]}"
-        for k in (
-            "created",
-            "updated",
-            "transitioned",
-            "commented",
-            "published",
-            "skipped",
-            "quarantined",
-            "conflicts",
-            "failed",
-            "deferred",
-        )
-        if d[k]
-    ]
-    calls = ", ".join(f"{p} {n}" for p, n in d["api_calls"].items())
-    lines = [
-        f"run {d['run_id']}: read {d['read']}; " + (", ".join(parts) or "nothing to write") + f"; API calls: {calls}"
-    ]
+    lines = [f"run {d['run_id']}: {run_counts(d)}; API calls: {counts(d['api_calls'])}"]
     lines += [f"  failed {e['action']} {e['platform']} [{e['key']}]: {e['message']}" for e in d["errors"]]
     lines += [
         f"  {p}: rate limit reached; its work waits for the next run (the limit resets at {at})"
@@ -412,6 +396,16 @@ def journal_verify(ctx: Context, head_value: str | None) -> None:
     sys.exit(0 if result.ok else 1)
 
 
+def _journal_result(entry: JournalEntry) -> str:
+    """The `result` column of `journal show`: a run's counts, else the entry's outcome or reason."""
+    from itsm_bridge.output import run_counts
+
+    p = entry.payload
+    if entry.kind == "run":  # an interrupted run's result says so, with what it did
+        return ("retry: " if p.get("retry") else "") + str(p.get("result") or run_counts(p))
+    return str(p.get("result") or p.get("rule") or p.get("reason") or p.get("message") or "")
+
+
 @journal_group.command("show")
 @click.option("--key", help="Only entries of this canonical key.")
 @click.option("--last", type=click.IntRange(min=1), default=50, show_default=True, help="How many entries.")
@@ -431,7 +425,7 @@ def journal_show(ctx: Context, key: str | None, last: int) -> None:
             e.platform or "",
             e.key or "",
             e.ref or "",
-            e.payload.get("result") or e.payload.get("rule") or e.payload.get("reason") or "",
+            _journal_result(e),
         ]
         for e in entries
     ]
@@ -465,6 +459,7 @@ def demo_command(ctx: Context, incidents: int, workdir: str | None) -> None:
     sync again (writes nothing), resolve an issue in Jira and sync it back. No account needed."""
     from itsm_bridge import stopping
     from itsm_bridge.demo import run_demo
+    from itsm_bridge.demo_story import next_steps
     from itsm_bridge.errors import BridgeError
 
     try:
@@ -479,6 +474,7 @@ def demo_command(ctx: Context, incidents: int, workdir: str | None) -> None:
     ]
     text += [f"PROBLEM: {p}" for p in result.problems]
     text.append("Demo OK." if result.ok else "Demo FAILED.")
+    text += next_steps(result)
     emit(ctx, result.to_dict(), "\n".join(text))
     sys.exit(0 if result.ok else 1)
 

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from itsm_bridge.api import Bridge
+from itsm_bridge.demo_story import seed_explanation
+from itsm_bridge.output import counts
 from itsm_bridge.sandbox.app import Sandbox
 from itsm_bridge.sandbox.config_writer import write_config
 from itsm_bridge.stopping import Interrupted
@@ -37,6 +39,7 @@ class DemoResult:
     report_path: Path | None = None
     audit: dict[str, Any] = field(default_factory=dict)
     previous_state: Path | None = None  # an earlier demo's state, set aside
+    deliberate: dict[str, list[str]] = field(default_factory=dict)  # seeded inconsistencies: kind -> keys
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +53,7 @@ class DemoResult:
             "report": str(self.report_path) if self.report_path else None,
             "audit": self.audit,
             "previous_state": str(self.previous_state) if self.previous_state else None,
+            "deliberate": self.deliberate,
         }
 
 
@@ -73,6 +77,9 @@ def run_demo(incidents: int = 20, workdir: str | None = None, echo: Callable[[st
         result.previous_state = _set_aside(result.state_path)
         if result.previous_state:
             echo(f"An earlier demo's state (its sandbox is gone) was moved to {result.previous_state}")
+        result.deliberate = dict(sandbox.manifest)
+        for line in seed_explanation(result.deliberate):
+            echo(line)
 
         first = _step(result, "initial sync: ServiceNow -> Jira and the status page", bridge.sync().summary, echo)
         if first.created == 0:
@@ -123,7 +130,7 @@ def _step(result: DemoResult, title: str, summary: RunSummary, echo: Callable[[s
         f"commented {data['commented']}, published {data['published']}, quarantined {data['quarantined']}, "
         f"conflicts {data['conflicts']}, failed {data['failed']}"
     )
-    echo(f"  API calls: {', '.join(f'{p} {n}' for p, n in data['api_calls'].items())}")
+    echo(f"  API calls: {counts(data['api_calls'])}")
     if summary.interrupted:  # the run stopped on a signal: so does the demo
         raise Interrupted(f"demo interrupted by {summary.interrupted} during: {title}")
     return summary
@@ -160,5 +167,7 @@ def _audit(result: DemoResult, bridge: Bridge, root: Path, echo: Callable[[str],
     path.write_text(render(report), encoding="utf-8")
     result.report_path = path
     result.audit = report.to_dict()["summary"]
-    echo(f"\naudit: {result.audit['findings']} finding(s) {result.audit['by_kind']}")
+    echo(f"\naudit: {result.audit['findings']} finding(s)")
+    for kind, n in result.audit["by_kind"].items():
+        echo(f"  {kind}: {n}")
     echo(f"Audit report: {path}")

@@ -7,7 +7,7 @@ incident title could otherwise clear the screen, retitle the window or plant a h
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 # Bidirectional overrides, embeddings, isolates and marks: they reorder what a reader sees.
@@ -28,6 +28,47 @@ def printable(text: str, keep: str = "\n\t") -> str:
     """`text` with control characters (C0, DEL, C1) and bidi controls shown as `\\xNN` /
     `\\uNNNN` escapes, so vendor data cannot drive the terminal; characters in `keep` stay."""
     return "".join(_escape(ch) if ch not in keep and is_control(ch) else ch for ch in text)
+
+
+# A run's counts in the order a reader wants them; zero counts are left out.
+RUN_COUNTS = (
+    "created",
+    "updated",
+    "transitioned",
+    "commented",
+    "published",
+    "skipped",
+    "quarantined",
+    "conflicts",
+    "failed",
+    "deferred",
+)
+
+
+def counts(by_name: Mapping[str, Any]) -> str:
+    """Counts by name as people write them: "servicenow 50, jira 2" ("none" when empty)."""
+    return ", ".join(f"{name} {n}" for name, n in by_name.items()) or "none"
+
+
+def run_counts(run: Mapping[str, Any]) -> str:
+    """A run's summary (a `RunResult.to_dict()` or a journaled run): what it read and wrote."""
+    wrote = ", ".join(f"{k} {run[k]}" for k in RUN_COUNTS if run.get(k)) or "nothing to write"
+    return f"read {counts(run.get('read') or {})}; {wrote}"
+
+
+def one_line(value: Any, limit: int = 70) -> str:
+    """A value on one line: whitespace (newlines included) folded, long text cut with an ellipsis."""
+    text = "(empty)" if value in (None, "") else " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def conflict_lines(conflict: Mapping[str, Any], indent: str = "    ") -> list[str]:
+    """Each platform's value of a conflicting field on its own line, names aligned."""
+    values = conflict["values"]
+    if not isinstance(values, Mapping):
+        return [f"{indent}{one_line(values)}"]
+    width = max((len(str(p)) for p in values), default=0)
+    return [f"{indent}{str(p).ljust(width)}  {one_line(v)}" for p, v in values.items()]
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -70,6 +111,8 @@ def render_mapping(report: dict[str, Any]) -> str:
 
 
 def render_status(st: dict[str, Any]) -> str:
+    """Top down: the last run, then what needs attention (runs in error, records held in
+    quarantine, recent conflicts), then the state (links, cursors)."""
     last = st["last_run"]
     lines = []
     if last:
@@ -81,17 +124,17 @@ def render_status(st: dict[str, Any]) -> str:
         lines.append(
             f"Last run {last['run_id']} at {last['at'][:19]}: created {last.get('created', 0)}, "
             f"updated {last.get('updated', 0)}, failed {last.get('failed', 0)}, "
-            f"quarantined {last.get('quarantined', 0)}"
+            f"newly quarantined {last.get('quarantined', 0)}"
         )
     else:
         lines.append("No run yet.")
+    attention = bool(st.get("run_errors") or st["quarantined"] or st["conflicts"])
+    lines.append("\nNeeds attention:" if attention else "Nothing needs attention.")
     if st.get("run_errors"):
         lines.append(f"{st['run_errors_total']} run(s) ended in error{' since then' if last else ''} (latest last):")
         lines += [f"  {e['at'][:19]} {e['command']}: {e['error']}: {e['message']}" for e in st["run_errors"]]
-    lines.append(f"Linked incidents: {st['links']}; open intents: {st['open_intents']}")
-    lines += [f"Cursor {p}: {v}" for p, v in st["cursors"].items()]
     if st["quarantined"]:
-        lines.append(f"\nQuarantined ({len(st['quarantined'])}):")
+        lines.append(f"Held in quarantine ({len(st['quarantined'])}, from any run until released):")
         lines.append(
             table(
                 ["id", "key", "platform", "findings"],
@@ -99,14 +142,10 @@ def render_status(st: dict[str, Any]) -> str:
             )
         )
     if st["conflicts"]:
-        lines.append(f"\nRecent conflicts ({len(st['conflicts'])}):")
-        lines.append(
-            table(
-                ["at", "key", "field", "values", "kept"],
-                [
-                    [c["at"][:19], c["key"], c["field"], c["values"], f"{c['winner']} ({c['rule']})"]
-                    for c in st["conflicts"]
-                ],
-            )
-        )
+        lines.append(f"Recent conflicts ({len(st['conflicts'])}):")
+        for c in st["conflicts"]:
+            lines.append(f"  {c['at'][:19]}  {c['key']}  {c['field']}: kept {c['winner']} ({c['rule']})")
+            lines += conflict_lines(c)
+    lines.append(f"\nLinked incidents: {st['links']}; open intents: {st['open_intents']}")
+    lines += [f"Cursor {p}: {v}" for p, v in st["cursors"].items()]
     return "\n".join(lines)

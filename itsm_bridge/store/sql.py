@@ -391,6 +391,10 @@ class SqlStore:
                 else true(),
             )
             row = conn.execute(select(quarantine).where(*match)).first()
+            if row is None:  # held again after a release (retry releases first): the same entry, same id
+                row = conn.execute(
+                    select(quarantine).where(*match[:1], *match[2:]).order_by(quarantine.c.id.desc())
+                ).first()
             if row is None:
                 new_id = conn.execute(
                     insert(quarantine).values(
@@ -416,6 +420,7 @@ class SqlStore:
                         last_seen=now,
                         attempts=attempts,
                         ref=ref or row.ref,
+                        released_at=None,
                     )
                 )
         return QuarantineEntry(new_id, key, platform, ref, findings, record, first, now, attempts)

@@ -51,7 +51,9 @@ def plan_publish(
             rule = "matches [publish]: new on the page"
         else:  # a page incident published before we knew it (found by its key) must not stay open
             rule = "matches [publish], resolved: resolve any page incident carrying its key"
-        changes: dict[str, list[Any]] = {"state": [None, merged.state.value]}
+        data = merged.to_dict()
+        shown = PUBLIC_FIELDS if merged.state.is_open else ("state",)  # a new page incident: all it shows
+        changes: dict[str, list[Any]] = {f: [None, data[f]] for f in shown if data.get(f) not in (None, "", False)}
     else:
         data = merged.to_dict()
         before = shadow or {}

@@ -42,7 +42,10 @@ def incident_section(key: str, title: str, service: str) -> list[str]:
         "  ~ transition jira (new)  # created as new; source state is in_progress",
         "      state: new -> in_progress",
         "  ~ publish statuspage (new)  # matches [publish]: new on the page",
+        f"      title: (empty) -> {title}",
         "      state: (empty) -> in_progress",
+        f"      service: (empty) -> {service}",
+        "      priority: (empty) -> P2",
         "",
     ]
 

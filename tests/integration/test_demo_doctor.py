@@ -33,6 +33,21 @@ def test_demo_syncs_writes_nothing_the_second_time_and_brings_a_jira_resolve_bac
     assert back["transitioned"] >= 1
     assert result["resolved"]["servicenow_state"] == "6" and result["resolved"]["close_code"]
     assert Path(result["state"]).exists() and Path(result["config"]).exists()
+    held = result["deliberate"]["unmapped_category"] + result["deliberate"]["unmapped_service"]
+    assert held and first["quarantined"] == len(held)  # the seed's unmappable records, and only they
+
+
+def test_demo_says_why_its_seed_has_quarantines_and_conflicts_and_ends_with_next_steps(tmp_path):
+    r = cli("demo", "--incidents", "10", "--workdir", str(tmp_path))
+    assert r.returncode == 0, r.stdout + r.stderr
+    before_sync, after = r.stdout.split("initial sync", 1)
+    assert "wrong on purpose" in before_sync and "quarantine" in before_sync and "conflict" in before_sync
+    assert all(kind in before_sync for kind in ("category the taxonomy does not know", "still open in Jira"))
+    steps = after[after.index("Next steps:") :]
+    assert r.stdout.rstrip().endswith(steps.rstrip())
+    assert f"Open {tmp_path / 'audit.html'}" in steps and (tmp_path / "audit.html").exists()
+    assert f"itsm-bridge sandbox --seed 50 --write-config {tmp_path / 'sandbox.toml'}" in steps
+    assert f"itsm-bridge --config {tmp_path / 'sandbox.toml'} plan" in steps
 
 
 def test_doctor_reports_every_check_ok_against_the_sandbox(bridge):
