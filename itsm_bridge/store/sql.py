@@ -381,20 +381,22 @@ class SqlStore:
     ) -> QuarantineEntry:
         now = _now()
         with self._write() as conn:
-            match = (
+            same_record = (
                 quarantine.c.platform == platform,
-                quarantine.c.released_at.is_(None),
                 (quarantine.c.key == key) if key is not None else (quarantine.c.ref == ref),
                 # two records of one platform carrying one key (a key conflict) are two entries
                 or_(quarantine.c.ref == ref, quarantine.c.ref.is_(None))
                 if key is not None and ref is not None
                 else true(),
             )
-            row = conn.execute(select(quarantine).where(*match)).first()
-            if row is None:  # held again after a release (retry releases first): the same entry, same id
-                row = conn.execute(
-                    select(quarantine).where(*match[:1], *match[2:]).order_by(quarantine.c.id.desc())
-                ).first()
+            # The open entry, else the newest released one: a record held again after a release
+            # (retry releases first) keeps its entry and id.
+            row = conn.execute(
+                select(quarantine)
+                .where(*same_record)
+                .order_by(quarantine.c.released_at.is_not(None), quarantine.c.id.desc())
+                .limit(1)
+            ).first()
             if row is None:
                 new_id = conn.execute(
                     insert(quarantine).values(
