@@ -221,13 +221,13 @@ class Backoff:
         return raw * (1 + self.jitter * (2 * self.rng.random() - 1))
 
 
-def _why(exc: BaseException | None) -> str:
+def _why(exc: BaseException | None, base_url: str) -> str:
     """A retried failure in a few words, for a person watching: "rate limited (HTTP 429)"."""
     status = getattr(exc, "status", None)
     if isinstance(exc, RateLimited):
         what = "rate limited"
     elif getattr(exc, "connect_failed", False):
-        what = "cannot connect"
+        what = f"cannot connect to {shown_url(base_url)}"
     elif status:
         what = "server error"
     else:
@@ -373,7 +373,7 @@ class HttpClient:
         """Say why a request waits before it is sent again (logs, and a live line on a terminal)."""
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
-        what = _why(exc)
+        what = _why(exc, self.base_url)
         if getattr(exc, "retry_after", None) is not None:
             reason = f"{what}; waiting {wait:.0f} s as Retry-After asks"
         else:

@@ -8,6 +8,7 @@ import ast
 import os
 import pty
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -173,6 +174,22 @@ def test_a_request_slower_than_a_second_shows_what_it_waits_for_without_credenti
     secrets = [v for k, v in bridge.env.items() if k.startswith("ITSM_SANDBOX_")]
     assert secrets and not any(s in screen for s in secrets)
     assert re.search(r"^checking jira .*done in", screen, re.M), screen
+
+
+def test_a_platform_that_refuses_connections_shows_each_retry_with_its_url(bridge):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    text = bridge.config_path.read_text()
+    url = re.search(r'^url = "(http://[^"]+)"', text, re.M)
+    assert url
+    config = bridge.config_path.with_name("closed.toml")
+    config.write_text(text.replace(url.group(0), f'url = "{closed}"\nmax_retries = 1', 1))
+    code, stdout, screen = on_terminal(bridge, "doctor", config=config)
+    assert code == 4, stdout + screen
+    assert re.search(
+        rf"^servicenow: cannot connect to {closed}; retry 1 of 1 in [0-9] s \([0-9.]+ s left\)$", screen, re.M
+    ), screen
 
 
 @pytest.mark.slow  # the whole demo: about 8 s
