@@ -118,7 +118,7 @@ def collect(
         for record in progress.reading(platform, connector.changed_since(watermark)):
             snap.read[platform] += 1
             _add(snap, platform, record, mapper, by_id, config)
-    for key, refs in links.items():
+    for key, refs in progress.counted("links", "checking linked records", list(links.items())):
         view = snap.views.get(key)
         if view is None:
             if since is not None:
