@@ -401,6 +401,21 @@ class AuditSettings(Section):
         return {name: platform_url(url) for name, url in v.items()}
 
 
+class ServeSettings(Section):
+    """`itsm-bridge serve`: the webhook receiver and its workers."""
+
+    jira_webhook_secret_env: str | None = Field(
+        None, pattern=ENV_NAME, description="Variable holding the secret of the Jira admin webhook."
+    )
+    servicenow_webhook_secret_env: str | None = Field(
+        None, pattern=ENV_NAME, description="Variable holding the secret the ServiceNow business rule signs with."
+    )
+    sweep_interval_seconds: int = Field(300, ge=0, description="A full sync this often catches lost webhooks; 0: none.")
+    max_body_bytes: int = Field(
+        1048576, ge=1024, le=64 * 1048576, description="Larger webhook bodies are refused (413)."
+    )
+
+
 class Settings(Section):
     servicenow: ServiceNowSettings | None = None
     jira: JiraSettings | None = None
@@ -413,6 +428,7 @@ class Settings(Section):
     taxonomy: TaxonomySettings = TaxonomySettings()
     rules: RulesSettings = RulesSettings()
     audit: AuditSettings = AuditSettings()
+    serve: ServeSettings = ServeSettings()
 
     @model_validator(mode="after")
     def _platforms_configured(self) -> Settings:

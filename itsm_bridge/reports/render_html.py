@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 
@@ -30,7 +31,21 @@ def _num(value: float) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
 
 
+@dataclass(frozen=True)
+class Cell:
+    """A cell shown as `text` and sorted by `value` (a duration in minutes shown in hours)."""
+
+    text: str
+    value: float | None
+
+
+def _duration(minutes: float | None) -> Cell:
+    return Cell(hours(minutes), minutes)
+
+
 def _td(c: Any) -> str:
+    if isinstance(c, Cell):
+        return f'<td data-v="{"" if c.value is None else c.value}">{escape(c.text)}</td>'
     if isinstance(c, (int, float)) and not isinstance(c, bool):
         return f'<td class="n">{escape(_num(c))}</td>'
     return f"<td>{escape(str(c if c is not None else ''))}</td>"
@@ -232,7 +247,7 @@ def _trend_charts(m: dict[str, Any]) -> list[str]:
 
 def _stat_cell(name: str, value: Any) -> Any:
     if name.endswith("_minutes"):
-        return hours(value)
+        return _duration(value)
     return "-" if value is None else value
 
 
@@ -244,16 +259,31 @@ def _breakdown(title: str, data: dict[str, Any]) -> str:
     for dim in ("priority", "category", "service"):
         for name, s in (data.get(f"by_{dim}") or {}).items():
             rows.append([dim, name, *(_stat_cell(k, s.get(k)) for k in stats)])
-    headers = ["by", "value", *(("n" if s == "count" else s.replace("_minutes", "").replace("_", " ")) for s in stats)]
-    return f"<h3>{escape(title)}</h3>" + _table(headers, rows, numeric=[2])
+    names = {"count": "n", "rate_pct": "rate %"}
+    headers = ["by", "value", *(names.get(s) or s.replace("_minutes", "").replace("_", " ") for s in stats)]
+    return f"<h3>{escape(title)}</h3>" + _table(headers, rows, numeric=range(2, 2 + len(stats)))
 
 
 def _measures(m: dict[str, Any]) -> str:
+    """Every measure with a breakdown (MTTA, MTTR, MTTD, first-contact resolution, reopen rate,
+    ...); one the platforms give no data for says so instead of a table of zeros."""
     out = []
     for name, data in m.items():
-        if isinstance(data, dict) and isinstance(data.get("overall"), dict):
-            out.append(_breakdown(name.upper() if len(name) <= 5 else name.replace("_", " "), data))
+        if not (isinstance(data, dict) and isinstance(data.get("overall"), dict)):
+            continue
+        title = name.upper() if len(name) <= 5 else name.replace("_", " ").capitalize()
+        if data.get("measured") is False:
+            out.append(f"<h3>{escape(title)}</h3><p>Not measured: {escape(NOT_MEASURED.get(name, 'no data'))}.</p>")
+        else:
+            out.append(_breakdown(title, data))
     return "".join(out)
+
+
+NOT_MEASURED = {
+    "mttd": "no detected-at field is configured for the system of record",
+    "first_contact_resolution": "the system of record counts no reassignments",
+    "reopen_rate": "the platform counts no reopens",
+}
 
 
 def _cards(report: Report, d: dict[str, Any]) -> str:
@@ -299,11 +329,11 @@ def render(report: Report) -> str:
     sla = _table(
         ["priority", "target", "met", "breached", "open and late", "compliance %"],
         [
-            [r["priority"], hours(r["target_minutes"]), r["met"], r["breached"], r["open_breached"]]
+            [r["priority"], _duration(r["target_minutes"]), r["met"], r["breached"], r["open_breached"]]
             + ["-" if r["compliance_pct"] is None else r["compliance_pct"]]
             for r in m["sla"]
         ],
-        numeric=[2, 3, 4, 5],
+        numeric=[1, 2, 3, 4, 5],
     )
     rec = m["recurrence"]
     recurrence = _table(
@@ -321,11 +351,11 @@ def render(report: Report) -> str:
         [
             [w["week"], w["opened"], w["resolved"], w["sla_judged"]]
             + ["-" if w["sla_compliance_pct"] is None else w["sla_compliance_pct"], w["mttr"]["count"]]
-            + [hours(w["mttr"]["median_minutes"]), hours(w["mttr"]["mean_minutes"])]
+            + [_duration(w["mttr"]["median_minutes"]), _duration(w["mttr"]["mean_minutes"])]
             for w in m.get("weekly") or []
         ],
         "weekly",
-        numeric=[1, 2, 3, 4, 5],
+        numeric=[1, 2, 3, 4, 5, 6, 7],
     )
     read = ", ".join(f"{escape(p)} {n:,}" for p, n in s["records"].items())
     since = f" · incidents opened since {escape(d['since'])}" if d["since"] else ""

@@ -18,7 +18,8 @@ from itsm_bridge.reports.baseline import Baseline, Comparison, compare
 from itsm_bridge.reports.collect import Snapshot
 from itsm_bridge.reports.fields import Completeness, required
 from itsm_bridge.reports.findings import KINDS, AuditFinding, Severity, reaches
-from itsm_bridge.reports.metrics import compute, timeline
+from itsm_bridge.reports.metrics import of_timelines
+from itsm_bridge.reports.timeline import Timeline
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
@@ -122,8 +123,12 @@ def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None
         for s in platforms.specs()
         if "category" in s.carries and s.name in (snap.source, *snap.targets)
     }
+    lines: list[Timeline] = []
     for view in snap.views.values():
-        mine = checks.mapping_gaps(view) + checks.categorization(view, snap)
+        line = view.timeline(snap.source)
+        if line is not None:
+            lines.append(line)
+        mine = checks.mapping_gaps(view) + checks.categorization(view, snap) + checks.timeline(view, snap, line)
         already = {(f.platform, f.field) for f in mine}
         mine += checks.priority(view, snap, config) + checks.status(view, snap, config, now)
         mine += required(view, snap, config, tally, already)
@@ -137,9 +142,8 @@ def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None
                 distribution[platform][name] += 1
     findings += links.quarantine(snap) + checks.key_conflicts(snap)
     audit = config.settings.audit
-    incidents = [i for v in snap.views.values() if (i := v.canonical(snap.source)) is not None]
-    metrics = compute(incidents, audit.sla.minutes(), audit.recurrence_days, now)
-    metrics["weekly"] = trends.weekly([timeline(i) for i in incidents], audit.sla.minutes())
+    metrics = of_timelines(lines, audit.sla.minutes(), audit.recurrence_days, now)
+    metrics["weekly"] = trends.weekly(lines, audit.sla.minutes())
     return Report(
         generated_at=now,
         since=since,

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from itsm_bridge.reports.metrics import Timeline, _minutes, _stats, _week
+from itsm_bridge.reports.metrics import _minutes, _stats, _week
+from itsm_bridge.reports.timeline import Timeline
 
 
 def weekly(lines: list[Timeline], targets: dict[str, int]) -> list[dict[str, Any]]:
@@ -29,7 +30,8 @@ def weekly(lines: list[Timeline], targets: dict[str, int]) -> list[dict[str, Any
         resolved[week] += 1
         if (minutes := _minutes(t.opened, t.finished)) is None:
             continue
-        times[week].append(minutes)
+        if t.consistent:  # as in metrics.durations: a timeline out of order gives no MTTR
+            times[week].append(minutes)
         target = targets.get(t.priority)
         if target is not None:
             judged[week] += 1

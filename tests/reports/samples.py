@@ -61,8 +61,24 @@ def metrics(n_weeks: int = 8) -> dict[str, Any]:
     }
     return {
         "incidents": 3,
+        "timeline_inconsistent": 0,
         "mtta": {**mttr, "without_ack": 0},
         "mttr": mttr,
+        "mttd": {**mttr, "measured": False, "without_detected": 0, "detected_after_opened": 0},
+        "first_contact_resolution": {
+            "measured": True,
+            "overall": {
+                "count": 3,
+                "first_contact": 2,
+                "rate_pct": 66.7,
+                "mean_reassignments": 0.33,
+                "median_reassignments": 0,
+            },
+            "by_priority": {},
+            "by_category": {},
+            "by_service": {},
+        },
+        "reopen_rate": {"measured": False, "overall": {}, "by_priority": {}, "by_category": {}, "by_service": {}},
         "sla": [
             {
                 "priority": "P1",

@@ -116,7 +116,19 @@ def test_json_has_the_documented_keys(bridge):
     }
     assert report["baseline"] is None  # without --baseline
     assert all(set(f) == set(FIELDS) and f["kind"] in KINDS for f in report["findings"])
-    assert set(report["metrics"]) >= {"incidents", "mtta", "mttr", "sla", "recurrence", "weekly_volume", "weekly"}
+    assert set(report["metrics"]) == {
+        "incidents",
+        "timeline_inconsistent",
+        "mtta",
+        "mttr",
+        "mttd",
+        "first_contact_resolution",
+        "reopen_rate",
+        "sla",
+        "recurrence",
+        "weekly_volume",
+        "weekly",  # audit/2
+    }
     assert set(report["metrics"]["weekly"][0]) == {
         "week",
         "opened",

@@ -85,6 +85,20 @@ def test_block_is_red_and_severity_colours_mark_nothing_else():
     assert not set(SERIES.values()) & set(SEVERITY.values())
 
 
+def test_every_measure_shows_n_mean_and_median_or_says_it_is_not_measured():
+    html = render(sample_report())
+    section = html[html.index("<h2>Time to detect") : html.index("<h2>SLA compliance")]
+    assert "<h3>MTTA</h3>" in section and "<h3>MTTR</h3>" in section
+    assert "<h3>MTTD</h3><p>Not measured: no detected-at field is configured" in section
+    assert "<h3>Reopen rate</h3><p>Not measured" in section
+    fcr = section[section.index("<h3>First contact resolution</h3>") :]
+    assert '<th data-type="num">n</th><th data-type="num">first contact</th><th data-type="num">rate %</th>' in fcr
+    assert '<td class="n">66.7</td>' in fcr
+    mttr = section[section.index("<h3>MTTR</h3>") :]
+    assert '<th data-type="num">mean</th><th data-type="num">median</th>' in mttr
+    assert '<td data-v="400.0">6.7 h</td><td data-v="240.0">4.0 h</td>' in mttr  # sorted by minutes, not by text
+
+
 def test_charts_show_n_and_median_beside_the_mean():
     html = render(sample_report())
     mttr = figure(html, "MTTR by priority")
