@@ -19,7 +19,8 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bott
 .sev{display:inline-block;border-radius:3px;padding:0 6px;font-size:12px;font-weight:600;color:#fff}
 .sev.block,tr.block td.sv{background:var(--block)}.sev.warn,tr.warn td.sv{background:var(--warn)}
 td.sv{color:#fff;font-weight:600;font-size:12px}
-.charts{display:flex;flex-wrap:wrap;gap:18px}figure{margin:0;border:1px solid var(--line);border-radius:6px;padding:8px;max-width:100%;overflow-x:auto}
+.charts{display:flex;flex-wrap:wrap;gap:18px}figure{margin:0;border:1px solid var(--line);border-radius:6px;padding:8px;flex:1 1 calc(50% - 36px);min-width:0}
+svg.chart{max-width:100%;height:auto}
 figcaption{font-weight:600;margin-bottom:4px}figcaption small{font-weight:400;color:#4a5568}
 table{border-collapse:collapse;width:100%;font-size:13px;margin:6px 0}th,td{border:1px solid var(--line);padding:3px 6px;text-align:left;vertical-align:top}
 th{background:#edf2f7}td.n{text-align:right}

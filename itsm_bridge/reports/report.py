@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 SCHEMA = "itsm-bridge/audit/2"
 """audit/2 adds to audit/1 (whose keys all stay): `records`, `baseline`, `metrics.weekly`,
 `summary.incidents_with_findings`, `summary.incidents_by_severity`, `summary.held_back`, and with a
-baseline a `change` on each finding (docs/audit-json.md)."""
+baseline a `change` on each finding (README, "Audit reports")."""
 
 
 @dataclass
