@@ -286,6 +286,36 @@ NOT_MEASURED = {
 }
 
 
+def _kept(incident: dict[str, Any]) -> str:
+    if incident["cadence_minutes"] is None:
+        return "-"
+    return "breached" if incident["breached"] else "kept"
+
+
+def _communication(m: dict[str, Any]) -> str:
+    """Per published incident: time to first public post, longest gap against its cadence."""
+    c = m.get("communication")
+    if not c:
+        return ""
+    first = c["first_post"]
+    rows = [
+        [i["key"], i["priority"] or "", "yes" if i["major"] else "", _duration(i["first_post_minutes"])]
+        + [_duration(i["longest_gap_minutes"]), _duration(i["cadence_minutes"]), _kept(i)]
+        for i in c["incidents"]
+    ]
+    table = _table(
+        ["incident", "priority", "major", "first public post", "longest gap", "cadence", "cadence kept"],
+        rows,
+        "communication",
+        numeric=[3, 4, 5],
+    )
+    return (
+        f"<h2>Communication on the status page ({c['published']:,} published, {c['breaches']:,} cadence "
+        f"breach{'' if c['breaches'] == 1 else 'es'})</h2><p>Time to first public post: median {hours(first['median_minutes'])}, mean "
+        f"{hours(first['mean_minutes'])}, n {first['count']:,}.</p>{table}"
+    )
+
+
 def _cards(report: Report, d: dict[str, Any]) -> str:
     s = d["summary"]
     block, warn = s["incidents_by_severity"]["block"], s["incidents_by_severity"]["warn"]
@@ -377,6 +407,7 @@ def render(report: Report) -> str:
 <p class="meta">Each measure with n, mean and median; {m["mtta"]["without_ack"]:,} incident(s) without an acknowledgement time are left out of MTTA.</p>
 {_measures(m)}
 <h2>SLA compliance (resolution targets from [audit.sla])</h2>{sla}
+{_communication(m)}
 <h2>Weekly trend</h2>{weekly}
 <h2>Required fields: completeness per platform, assignment group and step</h2>{completeness}
 <h2>Recurrence: same service and category within {rec["window_days"]} days ({rec["recurrences"]:,})</h2>{recurrence}

@@ -94,6 +94,31 @@ def metrics(n_weeks: int = 8) -> dict[str, Any]:
             {"week": w["week"], "opened": w["opened"], "resolved": w["resolved"]} for w in weeks(n_weeks)
         ],
         "weekly": weeks(n_weeks),
+        "communication": {
+            "published": 2,
+            "breaches": 1,
+            "first_post": stats(2, 12.5, 12.5),
+            "incidents": [
+                {
+                    "key": "INC1",
+                    "priority": "P1",
+                    "major": True,
+                    "first_post_minutes": 5.0,
+                    "longest_gap_minutes": 95.0,
+                    "cadence_minutes": 30,
+                    "breached": True,
+                },
+                {
+                    "key": "INC3",
+                    "priority": "P3",
+                    "major": False,
+                    "first_post_minutes": 20.0,
+                    "longest_gap_minutes": 40.0,
+                    "cadence_minutes": None,
+                    "breached": False,
+                },
+            ],
+        },
     }
 
 

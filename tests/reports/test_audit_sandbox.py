@@ -128,6 +128,7 @@ def test_json_has_the_documented_keys(bridge):
         "recurrence",
         "weekly_volume",
         "weekly",  # audit/2
+        "communication",
     }
     assert set(report["metrics"]["weekly"][0]) == {
         "week",

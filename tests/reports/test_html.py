@@ -99,6 +99,15 @@ def test_every_measure_shows_n_mean_and_median_or_says_it_is_not_measured():
     assert '<td data-v="400.0">6.7 h</td><td data-v="240.0">4.0 h</td>' in mttr  # sorted by minutes, not by text
 
 
+def test_communication_shows_first_post_and_cadence_per_published_incident():
+    html = render(sample_report())
+    section = html[html.index("<h2>Communication") :]
+    assert section.startswith("<h2>Communication on the status page (2 published, 1 cadence breach)</h2>")
+    assert "Time to first public post: median 12 min, mean 12 min, n 2." in section
+    assert '<td>INC1</td><td>P1</td><td>yes</td><td data-v="5.0">5 min</td><td data-v="95.0">95 min</td>' in section
+    assert '<td data-v="30">30 min</td><td>breached</td>' in section and "<td>-</td></tr>" in section
+
+
 def test_charts_show_n_and_median_beside_the_mean():
     html = render(sample_report())
     mttr = figure(html, "MTTR by priority")
