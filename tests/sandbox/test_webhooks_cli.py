@@ -37,6 +37,14 @@ def test_the_sandbox_process_signs_webhooks_with_the_secret_from_the_environment
             "servicenow_webhook_secret_env": "HOOKS_TEST_SECRET",
         }
         assert SECRET not in config.read_text("utf-8")
+        valid = subprocess.run(
+            [sys.executable, "-m", "itsm_bridge.cli", "config", "validate", str(config)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+        assert valid.returncode == 0, valid.stderr
         snow = info["credentials"]["servicenow"]
         r = requests.post(
             f"{info['servicenow']}/api/now/table/incident",
