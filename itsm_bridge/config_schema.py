@@ -431,6 +431,15 @@ class AuditSettings(Section):
         default_factory=dict,
         description="Per platform, the field holding when the problem was detected (MTTD); none: not measured.",
     )
+    web_url: dict[PlatformName, str] = Field(
+        default_factory=dict,
+        description="Per platform, the web address people open records at (the HTML report links every key there).",
+    )
+
+    @field_validator("web_url")
+    @classmethod
+    def _web_urls(cls, v: dict[str, str]) -> dict[str, str]:
+        return {name: platform_url(url) for name, url in v.items()}
 
 
 class ServeSettings(Section):
