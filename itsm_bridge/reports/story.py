@@ -102,6 +102,17 @@ def _metrics(m: dict[str, Any]) -> list[str]:
     judged = sum(r["met"] + r["breached"] + r["open_breached"] for r in m["sla"])
     if judged:
         out.append(f"{100.0 * met / judged:.0f}% of {plural(judged, 'incident')} judged met their resolution target.")
+    if m.get("timeline_inconsistent"):
+        n = m["timeline_inconsistent"]
+        out.append(f"{plural(n, 'incident')} with times out of order, left out of MTTA, MTTR and MTTD.")
+    c = m.get("communication") or {}
+    if c.get("published"):
+        first = c["first_post"]
+        out.append(
+            f"{c['breaches']:,} of {plural(c['published'], 'published incident')} went longer without a public "
+            f"update than their cadence; the first public post came after a median {hours(first['median_minutes'])} "
+            f"(n {first['count']:,})."
+        )
     return out
 
 
