@@ -579,6 +579,19 @@ def audit_command(ctx: Context, fmt: str, out: str | None, since: str | None, fa
     help="A vendor behaviour, e.g. servicenow.hourly_rule=1000, servicenow.user_timezone=Europe/Berlin, "
     "servicenow.journal_access=hidden, cachet.version=2.3.18, cachet.app_timezone=Australia/Sydney.",
 )
+@click.option(
+    "--webhook-url", metavar="BASE", help="Post Jira and ServiceNow webhooks to BASE/webhooks/jira|servicenow."
+)
+@click.option(
+    "--webhook-secret-env", metavar="NAME", help="Sign webhooks with the secret in environment variable NAME."
+)
+@click.option(
+    "--webhook-faults",
+    type=click.Choice(["none", "lossy", "duplicate", "reorder", "chaos"]),
+    default="none",
+    show_default=True,
+    help="Drop (lossy), duplicate or reorder webhook deliveries, seeded (chaos: all three).",
+)
 @pass_ctx
 def sandbox_command(
     ctx: Context,
@@ -590,17 +603,22 @@ def sandbox_command(
     write_config: str | None,
     provider: str,
     vendor: tuple[str, ...],
+    webhook_url: str | None,
+    webhook_secret_env: str | None,
+    webhook_faults: str,
 ) -> None:
     """Serve local ServiceNow, Jira, Statuspage and Cachet imitations until SIGINT or SIGTERM.
 
     With --json, prints one line of JSON when ready: each platform's URL, the Statuspage page id,
-    the credentials, and "env" (the environment variables holding them).
+    the credentials, and "env" (the environment variables holding them). With --webhook-url and
+    --webhook-secret-env, every later change posts the vendors' signed webhooks ("webhooks" in
+    the JSON), and --write-config adds the [serve] settings that verify them.
     """
     import errno
 
     from itsm_bridge.cli_errors import UnusablePath
     from itsm_bridge.sandbox.app import VendorOptionError
-    from itsm_bridge.sandbox.run import serve_until_stopped
+    from itsm_bridge.sandbox.run import WebhookOptionError, serve_until_stopped
 
     _writable(ctx, (write_config, "--write-config"), (state, "--state"))
     try:
@@ -615,7 +633,12 @@ def sandbox_command(
             as_json=ctx.json,
             echo=click.echo,
             vendor=vendor,
+            webhook_url=webhook_url,
+            webhook_secret_env=webhook_secret_env,
+            webhook_faults=webhook_faults,
         )
+    except WebhookOptionError as exc:
+        raise click.BadParameter(str(exc), param_hint=exc.option) from None
     except VendorOptionError as exc:
         raise click.BadParameter(str(exc), param_hint="--vendor") from None
     except OSError as exc:

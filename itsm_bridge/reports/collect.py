@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Any
 from itsm_bridge import platforms
 from itsm_bridge.errors import NotFound
 from itsm_bridge.findings import Finding
+from itsm_bridge.history import History
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import TIME_FIELDS, Incident, Level, Priority, PublicStatus, RemoteRef, State
+from itsm_bridge.reports.timeline import Timeline, timeline
 from itsm_bridge.store.base import QuarantineEntry, Shadow, StateStore
 from itsm_bridge.watermark import Watermark
 
@@ -40,6 +42,7 @@ class Copy:
     updated: datetime | None = None
     page_impact: str | None = None  # a status page's own impact, compared against the priority
     matches_flow: bool = True  # a source record that passes [sync.filters]
+    history: History | None = None  # its past, where the platform's connector reads it (HistoryReader)
 
 
 @dataclass
@@ -60,6 +63,11 @@ class View:
                 if c.ref.id == linked.id:
                     return c
         return found[0] if found else None
+
+    def timeline(self, source: str) -> Timeline | None:
+        """The incident's timeline as its system of record tells it (else as any copy does)."""
+        main = self.copy(source) or next((c for copies in self.copies.values() for c in copies), None)
+        return None if main is None else timeline(main.incident, main.history)
 
     def canonical(self, source: str) -> Incident | None:
         """The incident as its system of record (the flow's source) says, else as any copy says."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from itsm_bridge.output import table
 from itsm_bridge.reports.report import Report
 
@@ -60,4 +62,29 @@ def render(report: Report) -> str:
         lines += ["", table(["priority", "SLA", "met", "breached", "open, late", "compliance"], sla)]
     rec = m["recurrence"]
     lines.append(f"\nRecurrences (same service and category within {rec['window_days']} days): {rec['recurrences']}")
+    lines += _itil_lines(m)
     return "\n".join(lines)
+
+
+def _itil_lines(m: dict[str, Any]) -> list[str]:
+    """MTTD, first-contact resolution, reopen rate and out-of-order timelines, one line each."""
+    d = m["mttd"]["overall"]
+    mttd = (
+        f"mean {_minutes(d['mean_minutes'])}, median {_minutes(d['median_minutes'])} (n={d['count']})"
+        if m["mttd"]["measured"]
+        else "not measured (no [audit] detected_at field for the system of record)"
+    )
+    out = [f"MTTD (detected -> opened): {mttd}"]
+    for name, key, hit in (
+        ("First-contact resolution", "first_contact_resolution", "first_contact"),
+        ("Reopen rate", "reopen_rate", "reopened"),
+    ):
+        o = m[key]["overall"]
+        shown = "not measured on the system of record"
+        if m[key]["measured"]:
+            rate = "-" if o["rate_pct"] is None else f"{o['rate_pct']}%"
+            shown = f"{rate} ({o[hit]} of {o['count']})"
+        out.append(f"{name}: {shown}")
+    if m["timeline_inconsistent"]:
+        out.append(f"Timelines out of order (no MTTA/MTTR taken): {m['timeline_inconsistent']}")
+    return out

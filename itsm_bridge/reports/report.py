@@ -16,7 +16,8 @@ from itsm_bridge.reports import checks, links
 from itsm_bridge.reports.collect import Snapshot
 from itsm_bridge.reports.fields import Completeness, required
 from itsm_bridge.reports.findings import KINDS, AuditFinding, Severity, reaches
-from itsm_bridge.reports.metrics import compute
+from itsm_bridge.reports.metrics import of_timelines
+from itsm_bridge.reports.timeline import Timeline
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
@@ -97,8 +98,12 @@ def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None
         for s in platforms.specs()
         if "category" in s.carries and s.name in (snap.source, *snap.targets)
     }
+    lines: list[Timeline] = []
     for view in snap.views.values():
-        mine = checks.mapping_gaps(view) + checks.categorization(view, snap)
+        line = view.timeline(snap.source)
+        if line is not None:
+            lines.append(line)
+        mine = checks.mapping_gaps(view) + checks.categorization(view, snap) + checks.timeline(view, snap, line)
         already = {(f.platform, f.field) for f in mine}
         mine += checks.priority(view, snap, config) + checks.status(view, snap, config, now)
         mine += required(view, snap, config, tally, already)
@@ -112,8 +117,7 @@ def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None
                 distribution[platform][name] += 1
     findings += links.quarantine(snap) + checks.key_conflicts(snap)
     audit = config.settings.audit
-    incidents = [i for v in snap.views.values() if (i := v.canonical(snap.source)) is not None]
-    metrics = compute(incidents, audit.sla.minutes(), audit.recurrence_days, now)
+    metrics = of_timelines(lines, audit.sla.minutes(), audit.recurrence_days, now)
     return Report(
         generated_at=now,
         since=since,

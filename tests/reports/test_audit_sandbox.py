@@ -110,7 +110,18 @@ def test_json_has_the_documented_keys(bridge):
         "clean",
     }
     assert all(set(f) == set(FIELDS) and f["kind"] in KINDS for f in report["findings"])
-    assert set(report["metrics"]) == {"incidents", "mtta", "mttr", "sla", "recurrence", "weekly_volume"}
+    assert set(report["metrics"]) == {
+        "incidents",
+        "timeline_inconsistent",
+        "mtta",
+        "mttr",
+        "mttd",
+        "first_contact_resolution",
+        "reopen_rate",
+        "sla",
+        "recurrence",
+        "weekly_volume",
+    }
     assert set(report["metrics"]["mttr"]) == {"overall", "by_priority", "by_category", "by_service"}
     assert report["summary"]["incidents"] == 60 and report["summary"]["records"]["servicenow"] == 60
     assert sum(report["categories"]["servicenow"].values()) == 60
