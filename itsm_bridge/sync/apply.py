@@ -43,6 +43,7 @@ from itsm_bridge.records import RemoteRecord, Written, ref_of
 from itsm_bridge.stopping import Interrupted
 from itsm_bridge.store.base import JournalEntry, StateStore
 from itsm_bridge.store.serialized import Serialized
+from itsm_bridge.sync.cadence import next_update_at
 from itsm_bridge.sync.linking import link_or_report
 from itsm_bridge.sync.plan import Action
 
@@ -341,8 +342,12 @@ class Writer:
         """The page connector decides create, update or resolve; a guard block is quarantined."""
         if not isinstance(connector, Publisher):
             raise TypeError(f"{action.platform} cannot publish")
+        scheduled = next_update_at(action)
         try:
-            result = connector.publish(incident, ref)
+            if scheduled is None:
+                result = connector.publish(incident, ref)
+            else:  # a scheduled update (sync.cadence): the page posts the update template
+                result = connector.publish(incident, ref, next_update_at=scheduled)
         except BridgeError as exc:
             self._failed_outcome(intent, action, ref, exc)
             raise

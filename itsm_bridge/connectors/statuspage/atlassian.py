@@ -56,6 +56,7 @@ def page_incident(data: dict[str, Any]) -> PageIncident:
         impact=impact,
         body=str(updates[0].get("body") or "") if updates else "",
         key=str(ours["key"]) if isinstance(ours, dict) and ours.get("key") else None,
+        last_update=max(filter(None, (parse_page_time(u.get("created_at")) for u in updates)), default=None),
     )
 
 
