@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from itsm_bridge import platforms
+from itsm_bridge import platforms, progress
 from itsm_bridge.errors import NotFound
 from itsm_bridge.findings import Finding
 from itsm_bridge.history import History
@@ -43,6 +43,7 @@ class Copy:
     page_impact: str | None = None  # a status page's own impact, compared against the priority
     matches_flow: bool = True  # a source record that passes [sync.filters]
     history: History | None = None  # its past, where the platform's connector reads it (HistoryReader)
+    public_updates: tuple[datetime, ...] | None = None  # a status page's update times, where the page lists them
 
 
 @dataclass
@@ -114,7 +115,7 @@ def collect(
     for platform, connector in connectors.items():
         mapper = mapper_for(platform, config)
         snap.read[platform] = 0
-        for record in connector.changed_since(watermark):
+        for record in progress.reading(platform, connector.changed_since(watermark)):
             snap.read[platform] += 1
             _add(snap, platform, record, mapper, by_id, config)
     for key, refs in links.items():
@@ -154,8 +155,15 @@ def _add(
         record.updated,
         page_impact=record.fields.get("impact") if platforms.is_publish_only(platform) else None,
         matches_flow=platform != snap.source or _matches_filter(record, config),
+        public_updates=_public_updates(record) if platforms.is_publish_only(platform) else None,
     )
     snap.views.setdefault(key, View(key)).copies.setdefault(platform, []).append(copy)
+
+
+def _public_updates(record: RemoteRecord) -> tuple[datetime, ...] | None:
+    """When a page incident's public updates went out (None when the page does not list them)."""
+    times = record.fields.get("updates")
+    return None if times is None else tuple(sorted(times))
 
 
 def _complete(snap: Snapshot, view: View, connectors: dict[str, Connector], config: Config) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from itsm_bridge import platforms
-from itsm_bridge.reports import checks, links
+from itsm_bridge.reports import checks, communication, links
 from itsm_bridge.reports.collect import Snapshot
 from itsm_bridge.reports.fields import Completeness, required
 from itsm_bridge.reports.findings import KINDS, AuditFinding, Severity, reaches
@@ -99,6 +99,7 @@ def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None
         if "category" in s.carries and s.name in (snap.source, *snap.targets)
     }
     lines: list[Timeline] = []
+    measured: list[communication.Posts] = []
     for view in snap.views.values():
         line = view.timeline(snap.source)
         if line is not None:
@@ -108,6 +109,9 @@ def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None
         mine += checks.priority(view, snap, config) + checks.status(view, snap, config, now)
         mine += required(view, snap, config, tally, already)
         mine += links.duplicates(view) + links.broken(view) + links.unlinked(view, snap, config, held)
+        posts = communication.measure(view, snap, config, now)
+        measured += [posts] if posts is not None else []
+        mine += communication.breach(posts)
         findings += mine
         unmapped = {f.platform for f in mine if f.kind == "unmapped_category"}
         for platform in view.copies:
@@ -118,6 +122,7 @@ def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None
     findings += links.quarantine(snap) + checks.key_conflicts(snap)
     audit = config.settings.audit
     metrics = of_timelines(lines, audit.sla.minutes(), audit.recurrence_days, now)
+    metrics["communication"] = communication.summary(measured)
     return Report(
         generated_at=now,
         since=since,

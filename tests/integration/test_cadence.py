@@ -208,3 +208,22 @@ def test_plan_shows_the_scheduled_update_and_apply_posts_exactly_it(cli: Cli, tm
     assert newest["body"].endswith(f"Next update by {next_at:%H:%M} UTC.")
     again = cli.run("plan")  # the update just posted restarts the cadence
     assert "0 to publish" in again.stdout, again.stdout
+
+
+def test_the_audit_reads_the_pages_timeline_and_reports_the_silence_as_a_cadence_breach(
+    cli: Cli, clock: FakeClock
+) -> None:
+    record = add_incident(cli.sandbox, **P1)
+    bridge = api(cli, clock)
+    assert bridge.sync().ok
+    clock.advance(timedelta(minutes=31))
+    assert bridge.sync().summary.published == 1  # kept to the cadence so far
+    clock.advance(-clock.offset)  # no sync since: by now the page has been silent for hours
+    r = cli.run("audit", "--format", "json")
+    report = json.loads(r.stdout)
+    (breach,) = [f for f in report["findings"] if f["kind"] == "cadence_breach"]
+    assert breach["key"] == record["number"] and breach["expected"] == "30"
+    assert int(breach["value"]) >= 140
+    (row,) = report["metrics"]["communication"]["incidents"]
+    assert row["key"] == record["number"] and row["breached"] and row["cadence_minutes"] == 30
+    assert row["first_post_minutes"] is not None

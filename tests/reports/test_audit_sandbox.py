@@ -121,6 +121,7 @@ def test_json_has_the_documented_keys(bridge):
         "sla",
         "recurrence",
         "weekly_volume",
+        "communication",
     }
     assert set(report["metrics"]["mttr"]) == {"overall", "by_priority", "by_category", "by_service"}
     assert report["summary"]["incidents"] == 60 and report["summary"]["records"]["servicenow"] == 60

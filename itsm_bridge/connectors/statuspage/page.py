@@ -71,6 +71,7 @@ class StatusPageConnector:
     provider = ""
     carries_impact = True  # whether the provider stores an incident impact to compare against
     newest_first = True  # whether `_all` comes newest update first (else every incident is read)
+    lists_updates = False  # whether a page incident read lists the times of its public updates
 
     def __init__(
         self,
@@ -186,6 +187,7 @@ class StatusPageConnector:
             "components": holds,
             "created_at": inc.created,
             "resolved_at": inc.resolved,
+            "updates": list(inc.update_times) if self.lists_updates else None,  # None: not listed by the page
         }
         return RemoteRecord(
             RemoteRef(self.name, inc.id, inc.name), fields, inc.updated.isoformat(), inc.updated, inc.key
