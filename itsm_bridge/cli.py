@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from itsm_bridge import JournalEntry
     from itsm_bridge.api import Bridge
     from itsm_bridge.config import Config
+    from itsm_bridge.reports.baseline import Baseline
     from itsm_bridge.results import RunResult
 
 T = TypeVar("T")
@@ -508,8 +509,15 @@ def demo_command(ctx: Context, incidents: int, workdir: str | None) -> None:
     show_default=True,
     help="Exit 1 when a finding is at least this severe (warn: any finding).",
 )
+@click.option(
+    "--baseline",
+    metavar="PREVIOUS.json",
+    help="A previous `audit --format json` report: mark each finding new or still open, and list the fixed.",
+)
 @pass_ctx
-def audit_command(ctx: Context, fmt: str, out: str | None, since: str | None, fail_on: str) -> None:
+def audit_command(
+    ctx: Context, fmt: str, out: str | None, since: str | None, fail_on: str, baseline: str | None
+) -> None:
     """Read the platforms (read only) and the state store and report categorization consistency,
     priority conformance, status drift, required fields, link health and ITIL metrics.
 
@@ -531,7 +539,10 @@ def audit_command(ctx: Context, fmt: str, out: str | None, since: str | None, fa
                 f"{since!r} is not a date; use YYYY-MM-DD or ISO 8601", param_hint="--since"
             ) from None
         when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    previous = _baseline(baseline) if baseline else None  # before the whole platform read, not after it
     report = _run(ctx, lambda bridge: bridge.audit(since=when))
+    if previous is not None:
+        report.against(previous)
     severity: Literal["warn", "block"] = "block" if fail_on == "block" else "warn"
     fmt = "json" if ctx.json and fmt == "table" else fmt
     text = render(report, fmt)
@@ -546,6 +557,15 @@ def audit_command(ctx: Context, fmt: str, out: str | None, since: str | None, fa
     else:
         click.echo(text, nl=not text.endswith("\n"))
     sys.exit(EXIT_FAILED if report.reaches(severity) else EXIT_OK)
+
+
+def _baseline(path: str) -> Baseline:
+    from itsm_bridge.reports.baseline import BaselineError, load
+
+    try:
+        return load(path)
+    except BaselineError as e:
+        raise click.BadParameter(str(e), param_hint="--baseline") from None
 
 
 # ---------------------------------------------------------------------------------------------
