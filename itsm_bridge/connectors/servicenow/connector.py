@@ -119,7 +119,9 @@ class ServiceNowConnector:
         return self.client.http.calls
 
     def _read_params(self) -> dict[str, str]:
-        return {"sysparm_display_value": "all", "sysparm_exclude_reference_link": "true", "sysparm_fields": READ_FIELDS}
+        owner = self.settings.communication_owner_field  # a custom column, read where configured
+        fields = f"{READ_FIELDS},{owner}" if owner else READ_FIELDS
+        return {"sysparm_display_value": "all", "sysparm_exclude_reference_link": "true", "sysparm_fields": fields}
 
     # --- read
     def changed_since(self, cursor: Watermark | None, *, notes: bool = True) -> ChangeRead:

@@ -398,6 +398,11 @@ class ServiceNowPlatform(Platform):
         with self.lock:
             return self.store.add_reference(kind, display)
 
+    def add_column(self, table: str, column: str, reference: str | None = None) -> None:
+        """Add a custom `u_` column to `table` (a reference to users, groups or CIs when given)."""
+        with self.lock:
+            self.store.add_column(table, column, reference)
+
     def add_choice(self, element: str, value: str, label: str, dependent_value: str = "") -> dict[str, str]:
         with self.lock:
             return self._values("sys_choice", self.store.add_choice(element, value, label, dependent_value))
