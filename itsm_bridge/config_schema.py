@@ -434,6 +434,15 @@ class AuditSettings(Section):
     page_stale_minutes: int = Field(30, ge=0, description="A page still open this long after the resolve is stale.")
     recurrence_days: int = Field(7, ge=1, description="Same service and category again within N days recurs.")
     sla: SlaSettings = SlaSettings()
+    web_url: dict[PlatformName, str] = Field(
+        default_factory=dict,
+        description="Per platform, the web address people open records at (the HTML report links every key there).",
+    )
+
+    @field_validator("web_url")
+    @classmethod
+    def _web_urls(cls, v: dict[str, str]) -> dict[str, str]:
+        return {name: platform_url(url) for name, url in v.items()}
 
 
 class ServeSettings(Section):

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from itsm_bridge import platforms, stopping
+from itsm_bridge import platforms, progress, stopping
 from itsm_bridge.config import Config
 from itsm_bridge.connectors import build_all
 from itsm_bridge.connectors.base import CheckResult, Connector
@@ -210,8 +210,9 @@ def doctor(config: Config) -> list[CheckResult]:
     sync_settings = config.settings.sync
     for platform in dict.fromkeys([sync_settings.source, *sync_settings.targets]):
         try:
-            built[platform] = connector = build(platform, config)
-            results += connector.check()
+            with progress.step(f"check:{platform}", f"checking {platform}"):
+                built[platform] = connector = build(platform, config)
+                results += connector.check()
         except BridgeError as exc:
             check = "config" if exc.exit_code == 2 else "connect"
             results.append(CheckResult(platform, check, False, str(exc), _fix_for(exc)))
@@ -227,7 +228,8 @@ def doctor(config: Config) -> list[CheckResult]:
         )
     )
     if all(r.ok for r in results):  # links are read only from platforms that answer
-        results.append(_links_check(config, built))
+        with progress.step("check:links", "checking linked records"):
+            results.append(_links_check(config, built))
     return results + _identity_checks(config)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from itsm_bridge import platforms
+from itsm_bridge import platforms, progress
 from itsm_bridge.errors import NotFound
 from itsm_bridge.findings import Finding
 from itsm_bridge.history import History
@@ -115,7 +115,7 @@ def collect(
     for platform, connector in connectors.items():
         mapper = mapper_for(platform, config)
         snap.read[platform] = 0
-        for record in connector.changed_since(watermark):
+        for record in progress.reading(platform, connector.changed_since(watermark)):
             snap.read[platform] += 1
             _add(snap, platform, record, mapper, by_id, config)
     for key, refs in links.items():

@@ -26,7 +26,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from itsm_bridge import stopping
+from itsm_bridge import progress, stopping
 from itsm_bridge.connectors.base import (
     Connector,
     CreatesInBulk,
@@ -195,6 +195,7 @@ class Writer:
             folded, answers, strict=True
         ):  # an answer: Written or the item's error
             out = results[key]
+            progress.wrote(group[0].kind, platform)
             if isinstance(answer, Interrupted):
                 out.interrupted = True
                 remaining[key] = []
@@ -250,6 +251,8 @@ class Writer:
                 log.warning("%s %s %s failed: %s", action.kind, action.platform, action.key, exc)
                 out.failed.append((action, exc))
                 break
+            finally:
+                progress.wrote(action.kind, action.platform)
         return out
 
     def _ref(self, action: Action, out: Applied, optional: bool = False) -> RemoteRef | None:
