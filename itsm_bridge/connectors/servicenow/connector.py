@@ -39,6 +39,7 @@ import requests
 from itsm_bridge.config import Config
 from itsm_bridge.connectors.base import CheckResult
 from itsm_bridge.connectors.servicenow.client import PLATFORM, Auth, TableClient, check_instance, make_classifier
+from itsm_bridge.connectors.servicenow.history import read_history
 from itsm_bridge.connectors.servicenow.query import Query
 from itsm_bridge.connectors.servicenow.rows import READ_FIELDS, Position, page_query, position, split_row, to_record
 from itsm_bridge.correlation import CORRELATION_DISPLAY, bridge_copy, mark
@@ -52,6 +53,7 @@ from itsm_bridge.errors import (
     Transient,
     TransitionNotAllowed,
 )
+from itsm_bridge.history import History
 from itsm_bridge.http import HttpClient
 from itsm_bridge.model import Comment, RemoteRef, State, Visibility
 from itsm_bridge.records import ChangeRead, Pages, RemoteRecord
@@ -114,15 +116,26 @@ class ServiceNowConnector:
         self._unreadable: set[str] = set()  # lookup tables this user cannot read
         self._user: str | None = settings.user  # who our writes are made as: the author of our notes
         self.stats = ReadStats()
+        self._detected = config.settings.audit.detected_at.get(PLATFORM)  # [audit] detected_at, for MTTD
 
     @property
     def calls(self) -> int:
         return self.client.http.calls
 
     def _read_params(self) -> dict[str, str]:
-        owner = self.settings.communication_owner_field  # a custom column, read where configured
-        fields = f"{READ_FIELDS},{owner}" if owner else READ_FIELDS
+        # custom columns read where configured: the detected-at time, the communication owner
+        extra = [c for c in (self._detected, self.settings.communication_owner_field) if c]
+        fields = ",".join([READ_FIELDS, *extra])
         return {"sysparm_display_value": "all", "sysparm_exclude_reference_link": "true", "sysparm_fields": fields}
+
+    def history(self, records: list[RemoteRecord]) -> dict[str, History]:
+        """State, assignee and group changes from sys_audit, counts from the rows (see history.py)."""
+
+        def state_of(value: str) -> str:
+            state = self.states.from_vendor(value) if value else None
+            return state.value if state else value
+
+        return read_history(self.client, records, state_of, self.settings.page_size, self._detected)
 
     # --- read
     def changed_since(self, cursor: Watermark | None, *, notes: bool = True) -> ChangeRead:

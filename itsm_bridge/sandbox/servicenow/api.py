@@ -16,7 +16,7 @@ What it keeps faithful, because the connector must cope with it:
   its ACLs let it read of sys_journal_field (`journal_access`: read, hidden rows, or denied 403),
   as `user` describes with sources.
 
-Tables served: incident, sys_journal_field, sys_choice, and the reference tables sys_user,
+Tables served: incident, sys_journal_field, sys_audit (state, assignee and group updates), sys_choice, and the reference tables sys_user,
 sys_user_group, cmdb_ci, sys_user_role, sys_user_has_role. Another name answers 400 Invalid table.
 """
 
@@ -379,6 +379,13 @@ class ServiceNowPlatform(Platform):
             row = self.store.write_incident(sys_id, fields, user, data_policy=self.data_policy, at=updated_on)
             return self._values("incident", row)
 
+    def add_column(self, table_name: str, column: str, reference: str | None = None) -> None:
+        """An admin adds a custom field to a table (a `u_` name, as the instance prefixes it), read
+        and written like the others, a reference to users, groups or CIs when `reference` names
+        them (https://www.servicenow.com/docs/r/platform-administration/t_CreatingNewFields.html)."""
+        with self.lock:
+            self.store.add_column(table_name, column, reference)
+
     def incident(self, sys_id: str) -> dict[str, str]:
         """Every column's value of one incident (KeyError when there is none)."""
         with self.lock:
@@ -397,11 +404,6 @@ class ServiceNowPlatform(Platform):
         """sys_id of the user (`sys_user`), group (`sys_user_group`) or CI (`cmdb_ci`) named `display`."""
         with self.lock:
             return self.store.add_reference(kind, display)
-
-    def add_column(self, table: str, column: str, reference: str | None = None) -> None:
-        """Add a custom `u_` column to `table` (a reference to users, groups or CIs when given)."""
-        with self.lock:
-            self.store.add_column(table, column, reference)
 
     def add_choice(self, element: str, value: str, label: str, dependent_value: str = "") -> dict[str, str]:
         with self.lock:
