@@ -67,6 +67,15 @@ def updates(sandbox: Sandbox, key: str) -> list[dict[str, Any]]:
     return list(page["incident_updates"])
 
 
+def silent_p1(cli: Cli, clock: FakeClock) -> tuple[dict[str, str], itsm_bridge.Bridge, itsm_bridge.SyncResult]:
+    """A P1 published, then 31 minutes of silence, then a sync: its incident, bridge and result."""
+    record = add_incident(cli.sandbox, **P1)
+    bridge = api(cli, clock)
+    assert bridge.sync().ok
+    clock.advance(timedelta(minutes=31))
+    return record, bridge, bridge.sync()
+
+
 def minute_names(start: datetime, end: datetime) -> set[str]:
     """`HH:MM UTC` of every minute from `start` to `end` (a time computed in between is one of them)."""
     at = start.replace(second=0, microsecond=0)
@@ -165,11 +174,7 @@ def test_the_leak_guard_stops_a_scheduled_update_whose_template_names_an_interna
         "\n\n[communication.cadence]",
     )
     cli.config_path.write_text(text)
-    record = add_incident(cli.sandbox, **P1)
-    bridge = api(cli, clock)
-    assert bridge.sync().ok
-    clock.advance(timedelta(minutes=31))
-    result = bridge.sync()
+    record, bridge, result = silent_p1(cli, clock)
     assert result.exit_code == 1 and result.summary.published == 0
     assert len(updates(cli.sandbox, record["number"])) == 1  # nothing reached the page
     (held,) = bridge.status().quarantined
@@ -234,11 +239,7 @@ def test_the_pages_update_interval_holds_back_a_scheduled_update_as_any_update(c
     # The page's own rate rule (statuspage.min_update_interval_s, on the system clock): a day.
     text = cli.config_path.read_text().replace("min_update_interval_s = 0.0", "min_update_interval_s = 86400.0")
     cli.config_path.write_text(text)
-    record = add_incident(cli.sandbox, **P1)
-    bridge = api(cli, clock)
-    assert bridge.sync().ok
-    clock.advance(timedelta(minutes=31))
-    result = bridge.sync()
+    record, bridge, result = silent_p1(cli, clock)
     assert result.summary.published == 0 and result.summary.deferred == 1, result.to_dict()
     assert len(updates(cli.sandbox, record["number"])) == 1
 
