@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from itsm_bridge import platforms
 from itsm_bridge.reports import checks, links
+from itsm_bridge.reports.assignment import assignment
 from itsm_bridge.reports.collect import Snapshot
 from itsm_bridge.reports.fields import Completeness, required
 from itsm_bridge.reports.findings import KINDS, AuditFinding, Severity, reaches
@@ -101,7 +102,7 @@ def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None
         mine = checks.mapping_gaps(view) + checks.categorization(view, snap)
         already = {(f.platform, f.field) for f in mine}
         mine += checks.priority(view, snap, config) + checks.status(view, snap, config, now)
-        mine += required(view, snap, config, tally, already)
+        mine += assignment(view, snap) + required(view, snap, config, tally, already)
         mine += links.duplicates(view) + links.broken(view) + links.unlinked(view, snap, config, held)
         findings += mine
         unmapped = {f.platform for f in mine if f.kind == "unmapped_category"}

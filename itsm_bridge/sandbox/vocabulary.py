@@ -58,4 +58,5 @@ def taxonomy_config() -> dict[str, object]:
         "categories": categories,
         "services": {n: {"servicenow": n, "jira": n, "statuspage": c} for n, c in SERVICES.items()},
         "resolution_codes": {n: {"servicenow": s, "jira": j} for n, (s, j) in RESOLUTION_CODES.items()},
+        "groups": {g: {"servicenow": g, "jira": g} for g in GROUPS},
     }

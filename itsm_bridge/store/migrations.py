@@ -24,6 +24,7 @@ from itsm_bridge.store.schema import (
     facts,
     journal,
     links,
+    people,
     quarantine,
     schema_version,
     shadows,
@@ -117,6 +118,10 @@ def _typed_store(conn: Any) -> None:
     _run_indexes(conn)
 
 
+def _people_cache(conn: Any) -> None:
+    people.create(conn, checkfirst=True)
+
+
 def _columns(conn: Any, table: str) -> set[str]:
     return {c["name"] for c in inspect(conn).get_columns(table)}
 
@@ -125,6 +130,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Any], None]]] = [
     (1, "initial: links, shadows, cursors, journal, quarantine", _initial),
     (2, "journal.chain: entries HMAC-keyed from the environment", _journal_chain),
     (3, "typed store: shadow sides and comments seen in columns, a facts table, journal run indexes", _typed_store),
+    (4, "people: user lookups by e-mail address, kept for their time to live", _people_cache),
 ]
 
 
