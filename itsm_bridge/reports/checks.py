@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from itsm_bridge import links, platforms
 from itsm_bridge.reports.collect import Copy, Snapshot, View
 from itsm_bridge.reports.findings import AuditFinding
+from itsm_bridge.reports.timeline import Timeline
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
@@ -213,4 +214,26 @@ def _stale(view: View, src: Copy, page: Copy, config: Config, now: datetime) -> 
     )
     return [
         AuditFinding("page_stale", "warn", view.key, page.platform, "status", said, "resolved", _display(page), message)
+    ]
+
+
+def timeline(view: View, snap: Snapshot, line: Timeline | None) -> list[AuditFinding]:
+    """Times out of order on the system of record (opened <= acknowledged <= resolved <= closed):
+    one finding per broken pair, and the incident gives no duration to the metrics."""
+    src = view.copy(snap.source)
+    if line is None or src is None:
+        return []
+    return [
+        AuditFinding(
+            "timeline_inconsistent",
+            "warn",
+            view.key,
+            src.platform,
+            b.later,
+            b.later_at.isoformat(),
+            f">= {b.earlier} {b.earlier_at.isoformat()}",
+            _display(src),
+            f"{src.platform}: {b.message()}",
+        )
+        for b in line.broken
     ]

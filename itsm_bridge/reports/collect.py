@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from itsm_bridge import platforms
+from itsm_bridge import platforms, progress
 from itsm_bridge.errors import NotFound
 from itsm_bridge.findings import Finding
+from itsm_bridge.history import History
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import TIME_FIELDS, Incident, Level, Priority, PublicStatus, RemoteRef, State
+from itsm_bridge.reports.timeline import Timeline, timeline
 from itsm_bridge.store.base import QuarantineEntry, Shadow, StateStore
 from itsm_bridge.watermark import Watermark
 
@@ -40,6 +42,8 @@ class Copy:
     updated: datetime | None = None
     page_impact: str | None = None  # a status page's own impact, compared against the priority
     matches_flow: bool = True  # a source record that passes [sync.filters]
+    history: History | None = None  # its past, where the platform's connector reads it (HistoryReader)
+    public_updates: tuple[datetime, ...] | None = None  # a status page's update times, where the page lists them
 
 
 @dataclass
@@ -60,6 +64,11 @@ class View:
                 if c.ref.id == linked.id:
                     return c
         return found[0] if found else None
+
+    def timeline(self, source: str) -> Timeline | None:
+        """The incident's timeline as its system of record tells it (else as any copy does)."""
+        main = self.copy(source) or next((c for copies in self.copies.values() for c in copies), None)
+        return None if main is None else timeline(main.incident, main.history)
 
     def canonical(self, source: str) -> Incident | None:
         """The incident as its system of record (the flow's source) says, else as any copy says."""
@@ -106,7 +115,7 @@ def collect(
     for platform, connector in connectors.items():
         mapper = mapper_for(platform, config)
         snap.read[platform] = 0
-        for record in connector.changed_since(watermark):
+        for record in progress.reading(platform, connector.changed_since(watermark)):
             snap.read[platform] += 1
             _add(snap, platform, record, mapper, by_id, config)
     for key, refs in links.items():
@@ -146,8 +155,15 @@ def _add(
         record.updated,
         page_impact=record.fields.get("impact") if platforms.is_publish_only(platform) else None,
         matches_flow=platform != snap.source or _matches_filter(record, config),
+        public_updates=_public_updates(record) if platforms.is_publish_only(platform) else None,
     )
     snap.views.setdefault(key, View(key)).copies.setdefault(platform, []).append(copy)
+
+
+def _public_updates(record: RemoteRecord) -> tuple[datetime, ...] | None:
+    """When a page incident's public updates went out (None when the page does not list them)."""
+    times = record.fields.get("updates")
+    return None if times is None else tuple(sorted(times))
 
 
 def _complete(snap: Snapshot, view: View, connectors: dict[str, Connector], config: Config) -> None:

@@ -1,9 +1,18 @@
 """ITIL metrics from the canonical timeline of each incident (as its system of record says).
 
-- MTTA: acknowledged - opened. The acknowledged time is the incident's own when a platform gives
-  it, else its first note or comment by a person (itsm-bridge's own notes are never read back);
-  incidents with neither are counted under `without_ack`, not guessed.
+- MTTA: acknowledged - opened. Acknowledged is the first of: the platform's own acknowledged time,
+  the first move out of New, the first assignment to a person, the first note by a person
+  (itsm-bridge's own notes are never read back); never after the resolve, which is itself a move
+  out of New. Open incidents with none of these are counted under `without_ack`, not guessed.
 - MTTR: resolved (else closed) - opened, for finished incidents.
+- Every timeline must read opened <= acknowledged <= resolved <= closed: an incident where it does
+  not gets a `timeline_inconsistent` finding (checks.timeline) and no MTTA, MTTR or MTTD.
+- MTTD: opened - detected, where a detected-at field is configured for the system of record
+  ([audit] detected_at): the time from the monitoring alert (or whatever the field records) to the
+  incident. Without the field it is reported as not measured.
+- First-contact resolution: finished incidents resolved by their first assignment group (no
+  reassignment), where the system of record counts reassignments.
+- Reopen rate: incidents ever resolved that were reopened, where the platform counts reopens.
 - SLA: resolution within [audit.sla] per priority; open incidents already past it are breaches.
 - Recurrence: the same service and category again within [audit] recurrence_days.
 - Weekly volume: incidents opened and resolved per ISO week.
@@ -14,48 +23,15 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
+from itsm_bridge.history import History
 from itsm_bridge.model import Incident
+from itsm_bridge.reports.timeline import Timeline, timeline
 
 DIMENSIONS = ("priority", "category", "service")
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """What metrics need of one incident."""
-
-    key: str
-    opened: datetime | None
-    acknowledged: datetime | None
-    finished: datetime | None
-    is_open: bool
-    priority: str
-    category: str
-    service: str
-
-
-def timeline(incident: Incident) -> Timeline:
-    ack = incident.acknowledged
-    if ack is None and incident.opened is not None:
-        after = [c.created for c in incident.comments if c.created >= incident.opened]
-        ack = min(after) if after else None
-    finished = incident.resolved or incident.closed
-    if finished is None and not incident.state.is_open:
-        finished = incident.updated
-    return Timeline(
-        incident.key,
-        incident.opened,
-        ack,
-        None if incident.state.is_open else finished,
-        incident.state.is_open,
-        incident.priority.value if incident.priority else "(none)",
-        incident.category or "(none)",
-        incident.service or "(none)",
-    )
 
 
 def _minutes(start: datetime | None, end: datetime | None) -> float | None:
@@ -74,22 +50,72 @@ def _stats(values: list[float]) -> dict[str, Any]:
     }
 
 
-def durations(lines: list[Timeline], measure: str) -> dict[str, Any]:
-    """Mean and median of `measure` (mtta | mttr) overall and by priority, category and service."""
-
-    def pick(t: Timeline) -> float | None:
-        return _minutes(t.opened, t.acknowledged if measure == "mtta" else t.finished)
-
-    values = [(t, v) for t in lines if (v := pick(t)) is not None]
-    out: dict[str, Any] = {"overall": _stats([v for _, v in values])}
+def _grouped(values: list[tuple[Timeline, Any]], summary: Any) -> dict[str, Any]:
+    """`summary` of the values overall and by priority, category and service."""
+    out: dict[str, Any] = {"overall": summary([v for _, v in values])}
     for dim in DIMENSIONS:
-        groups: dict[str, list[float]] = defaultdict(list)
+        groups: dict[str, list[Any]] = defaultdict(list)
         for t, v in values:
             groups[getattr(t, dim)].append(v)
-        out[f"by_{dim}"] = {name: _stats(vs) for name, vs in sorted(groups.items())}
-    if measure == "mtta":
-        out["without_ack"] = sum(1 for t in lines if t.acknowledged is None)
+        out[f"by_{dim}"] = {name: summary(vs) for name, vs in sorted(groups.items())}
     return out
+
+
+def durations(lines: list[Timeline], measure: str) -> dict[str, Any]:
+    """Mean and median of `measure` (mtta | mttr | mttd) overall and by priority, category and
+    service. A timeline out of order gives no duration (it is a `timeline_inconsistent` finding)."""
+    ok = [t for t in lines if t.consistent]
+    if measure == "mttd":
+        values = [(t, v) for t in ok if (v := _minutes(t.detected, t.opened)) is not None]
+    else:
+        values = [(t, v) for t in ok if (v := _minutes(t.opened, _end(t, measure))) is not None]
+    out = _grouped(values, _stats)
+    if measure == "mtta":
+        out["without_ack"] = sum(1 for t in ok if t.acknowledged is None)
+    if measure == "mttd":
+        measured = [t for t in ok if t.detected_measured]
+        out["measured"] = bool(measured)
+        out["without_detected"] = sum(1 for t in measured if t.detected is None)
+        out["detected_after_opened"] = sum(1 for t in measured if t.detected and t.opened and t.detected > t.opened)
+    return out
+
+
+def _end(t: Timeline, measure: str) -> datetime | None:
+    return t.acknowledged if measure == "mtta" else t.finished
+
+
+def _rate(flags: list[tuple[bool, int]], hit: str, counted: str) -> dict[str, Any]:
+    """n judged, how many are `hit`, the rate, and the mean and median of the per-incident count."""
+    n = len(flags)
+    hits = sum(1 for flag, _ in flags if flag)
+    counts = [c for _, c in flags]
+    return {
+        "count": n,
+        hit: hits,
+        "rate_pct": round(100.0 * hits / n, 1) if n else None,
+        f"mean_{counted}": round(statistics.fmean(counts), 2) if counts else None,
+        f"median_{counted}": statistics.median(counts) if counts else None,
+    }
+
+
+def first_contact(lines: list[Timeline]) -> dict[str, Any]:
+    """Resolved (or closed) incidents resolved by their first assignment group: no reassignment.
+    Only where the system of record counts reassignments; else `measured` is false."""
+    judged = [(t, (t.reassignments == 0, t.reassignments)) for t in lines if t.fixed and t.reassignments is not None]
+    out = _grouped(judged, lambda vs: _rate(vs, "first_contact", "reassignments"))
+    return {"measured": any(t.reassignments is not None for t in lines), **out}
+
+
+def reopen_rate(lines: list[Timeline]) -> dict[str, Any]:
+    """Of the incidents ever resolved (finished now, or reopened since), those reopened at least
+    once. Only where the platform counts reopens; else `measured` is false."""
+    judged = [
+        (t, ((t.reopens or 0) > 0, t.reopens or 0))
+        for t in lines
+        if t.reopens is not None and (t.fixed or t.reopens > 0)
+    ]
+    out = _grouped(judged, lambda vs: _rate(vs, "reopened", "reopens"))
+    return {"measured": any(t.reopens is not None for t in lines), **out}
 
 
 def sla(lines: list[Timeline], targets: dict[str, int], now: datetime) -> list[dict[str, Any]]:
@@ -158,14 +184,26 @@ def _week(when: datetime) -> str:
 
 
 def compute(
-    incidents: Iterable[Incident], targets: dict[str, int], recurrence_days: int, now: datetime
+    incidents: Iterable[Incident | tuple[Incident, History | None]],
+    targets: dict[str, int],
+    recurrence_days: int,
+    now: datetime,
 ) -> dict[str, Any]:
-    """Every metric of the report's `metrics` object."""
-    lines = [timeline(i) for i in incidents]
+    """Every metric of the report's `metrics` object; an incident may come with its History."""
+    lines = [timeline(*i) if isinstance(i, tuple) else timeline(i) for i in incidents]
+    return of_timelines(lines, targets, recurrence_days, now)
+
+
+def of_timelines(lines: list[Timeline], targets: dict[str, int], recurrence_days: int, now: datetime) -> dict[str, Any]:
+    """`compute` over timelines already built (the audit builds each once, for checks and metrics)."""
     return {
         "incidents": len(lines),
+        "timeline_inconsistent": sum(1 for t in lines if not t.consistent),
         "mtta": durations(lines, "mtta"),
         "mttr": durations(lines, "mttr"),
+        "mttd": durations(lines, "mttd"),
+        "first_contact_resolution": first_contact(lines),
+        "reopen_rate": reopen_rate(lines),
         "sla": sla(lines, targets, now),
         "recurrence": recurrence(lines, recurrence_days),
         "weekly_volume": weekly_volume(lines),

@@ -13,11 +13,14 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from itsm_bridge.sandbox.core import Call, Platform
-from itsm_bridge.sandbox.faults import PROFILES
+from itsm_bridge.sandbox.faults import PROFILES, DeliveryFaults
 from itsm_bridge.sandbox.server import Served, serve, stop
+
+if TYPE_CHECKING:
+    from itsm_bridge.sandbox.webhooks import Webhooks
 
 
 def _zone(value: str) -> str:
@@ -88,6 +91,8 @@ class Sandbox:
         self.fault_profile = faults
         self.manifest: dict[str, list[str]] = {}  # deliberate inconsistencies of the seeded data
         self._served: list[Served] = []
+        self.webhooks: Webhooks | None = None  # set by send_webhooks
+        self.webhook_secret_env: str | None = None  # the variable a receiver reads the secret from
 
     @property
     def platforms(self) -> dict[str, Platform]:
@@ -121,7 +126,24 @@ class Sandbox:
             platform.faults.set_profile(self.fault_profile, seed=self.seed_value + offset)
         return self
 
+    def send_webhooks(
+        self, base_url: str, secret: str, *, faults: str | DeliveryFaults = "none", secret_env: str | None = None
+    ) -> Webhooks:
+        """From now on, Jira and ServiceNow post a signed webhook for every change to `base_url`
+        (`/webhooks/jira`, `/webhooks/servicenow`); `secret_env` names, for `info()` and the
+        written config, the variable the receiver reads the secret from."""
+        from itsm_bridge.sandbox.webhooks import attach
+
+        if self.webhooks is not None:
+            self.webhooks.stop()
+        self.webhooks = attach(self, base_url, secret, faults, seed=self.seed_value)
+        self.webhook_secret_env = secret_env
+        return self.webhooks
+
     def stop(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.stop()
+            self.webhooks = None
         stop(self._served)
         self._served.clear()
         if self.state_file:
@@ -173,7 +195,15 @@ class Sandbox:
             "cachet_timezone": self.cachet.app_timezone,  # the zone of Cachet's times: a config's statuspage.timezone
             "credentials": credentials,
             "env": env,
+            **self._webhook_info(),
         }
+
+    def _webhook_info(self) -> dict[str, Any]:
+        if self.webhooks is None:
+            return {}
+        base = self.webhooks.base_url
+        where = {"jira": self.webhooks.jira.url, "servicenow": self.webhooks.servicenow.url, "base_url": base}
+        return {"webhooks": {**where, "secret_env": self.webhook_secret_env}}
 
     # --- persistence (--state FILE)
     def save_state(self, path: str | os.PathLike[str]) -> None:

@@ -65,6 +65,15 @@ def sandbox_config(info: dict[str, Any], state_path: Path, provider: str = "stat
 
 def write_config(info: dict[str, Any], path: Path, provider: str = "statuspage") -> Path:
     path = path.resolve()
-    data = sandbox_config(info, path.with_name(path.stem + ".sqlite"), provider)
+    data = with_serve(info, sandbox_config(info, path.with_name(path.stem + ".sqlite"), provider))
     path.write_text(HEADER + "\n" + render_toml(data), encoding="utf-8")
     return path
+
+
+def with_serve(info: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """With a sandbox sending webhooks, `config` plus the [serve] settings that verify them (both
+    vendors sign with the one secret, read from the variable the sandbox was given)."""
+    secret_env = (info.get("webhooks") or {}).get("secret_env")
+    if secret_env:
+        config["serve"] = {"jira_webhook_secret_env": secret_env, "servicenow_webhook_secret_env": secret_env}
+    return config

@@ -123,3 +123,29 @@ class Faults:
                 self.injected["drop_after_commit"] += 1
                 return "drop_after_commit", None
             return None, None
+
+
+@dataclass(frozen=True)
+class DeliveryFaults:
+    """What happens to the sandbox's outgoing webhooks, per delivery; seeded like the request faults.
+
+    Vendors promise neither exactly-once nor in-order delivery: Jira says a webhook "might be
+    delivered more than once" and later than usual (its retry policy,
+    https://developer.atlassian.com/cloud/jira/platform/webhooks/#retry-policy), and a ServiceNow
+    business rule's outbound call is simply lost when the receiver is down. These profiles play that.
+    """
+
+    drop: float = 0.0  # never sent
+    duplicate: float = 0.0  # sent twice, same delivery id (an acknowledgement the vendor lost)
+    reorder: float = 0.0  # held back `hold_s`, so later deliveries overtake it
+    hold_s: float = 0.5
+
+
+DELIVERY_PROFILES: dict[str, DeliveryFaults] = {
+    "none": DeliveryFaults(),
+    "lossy": DeliveryFaults(drop=0.2),
+    "duplicate": DeliveryFaults(duplicate=0.2),
+    "reorder": DeliveryFaults(reorder=0.3),
+    "chaos": DeliveryFaults(drop=0.1, duplicate=0.1, reorder=0.2),
+}
+DELIVERY_FAULT_KINDS = ("drop", "duplicate", "reorder")

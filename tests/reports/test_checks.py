@@ -154,7 +154,7 @@ def test_metrics_mttr_sla_recurrence_and_weekly_volume():
         {"priority": "P1", "target_minutes": 240, "met": 2, "breached": 1, "open_breached": 1, "compliance_pct": 50.0}
     ]
     assert m["recurrence"]["recurrences"] == 1 and m["recurrence"]["groups"][0]["keys"] == ["B"]
-    assert sum(w["opened"] for w in m["weekly_volume"]) == 4 and m["mtta"]["without_ack"] == 4
+    assert sum(w["opened"] for w in m["weekly_volume"]) == 4 and m["mtta"]["without_ack"] == 1
 
 
 def test_audit_config_durations_and_unknown_keys():

@@ -84,6 +84,7 @@ class ReadStats:
     rows: int = 0
     yielded: int = 0
     already_applied: int = 0  # skipped by the watermark's seen-set
+    expected: int | None = None  # rows the pass yields in all, as far as the last page's count says
 
 
 class ServiceNowConnector(FindsPeopleBy):
@@ -131,11 +132,12 @@ class ServiceNowConnector(FindsPeopleBy):
         """Incidents updated at or after `cursor.read_from(overlap)`, oldest first, streamed page by
         page (keyset paging, see the module docstring); each page's notes are read in one more call
         unless `notes` is False. The read promises nothing past its last record (`complete_to`
-        stays None)."""
-        return ChangeRead(self._changes(cursor, notes))
-
-    def _changes(self, cursor: Watermark | None, notes: bool) -> Pages:
+        stays None). Its `expected()` is known from the first page on: each page's `X-Total-Count`
+        counts the rows from that page on (keyset), less those the watermark skipped so far."""
         self.stats = stats = ReadStats()
+        return ChangeRead(self._changes(cursor, notes, stats), expected=lambda: stats.expected)
+
+    def _changes(self, cursor: Watermark | None, notes: bool, stats: ReadStats) -> Pages:
         read_from = cursor.read_from(timedelta(seconds=self.settings.overlap_s)) if cursor else None
         limit = self.settings.page_size
         after: Position | None = None  # the last row read
@@ -150,6 +152,8 @@ class ServiceNowConnector(FindsPeopleBy):
                 },
             )
             stats.pages += 1
+            if page.total is not None:
+                stats.expected = stats.rows - stats.already_applied + page.total
             records: list[RemoteRecord] = []
             for row in page.rows:
                 stats.rows += 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -120,6 +120,10 @@ class JiraStore:
         self.config = config
         self.clock = clock
         self.search_lag_s = 2.0
+        # Called on each change a webhook reports: (webhookEvent, issue, detail), detail holding
+        # "changes" [(field, old, new)], "event_type" and "comment" as they apply; set by the
+        # sandbox's webhooks.
+        self.notify: Callable[[str, Issue, dict[str, Any]], None] | None = None
         self.clear()
 
     def clear(self) -> None:
@@ -270,14 +274,36 @@ class JiraStore:
         self.by_key[key] = issue
         self.by_id[issue.id] = issue
         self._index(issue)
+        self._notify("jira:issue_created", issue)
         return issue
 
     def write(self, issue: Issue, changes: Record, *, updated: datetime | None = None) -> None:
         """Replace the issue's record with `changes` applied and `updated` moved on."""
-        record = {**issue.fields, **changes}
+        before, record = issue.fields, {**issue.fields, **changes}
         record["updated"] = updated or self.clock.now()
         issue.fields = record
         self._index(issue)
+        changed = [(f, before.get(f), v) for f, v in changes.items() if f != "updated" and before.get(f) != v]
+        if changed:
+            kind = "issue_generic" if any(f == "status" for f, _, _ in changed) else "issue_updated"
+            self._notify("jira:issue_updated", issue, changes=changed, event_type=kind)
+
+    def delete(self, issue: Issue) -> None:
+        """Remove the issue (ids and keys are never handed out again)."""
+        del self.by_key[issue.key], self.by_id[issue.id]
+        self._notify("jira:issue_deleted", issue)
+
+    def edit_comment(self, issue: Issue, comment: dict[str, Any], body: Any, editor: str) -> dict[str, Any]:
+        """Replace a comment's body (ADF, checked as on add); its `updated` moves on."""
+        self._check_comment(body)
+        comment.update(body=body, updated=self.clock.now(), update_author=editor)
+        self._notify("comment_updated", issue, comment=comment)
+        self._notify("jira:issue_updated", issue, comment=comment, event_type="issue_comment_edited")
+        return comment
+
+    def _notify(self, event: str, issue: Issue, **detail: Any) -> None:
+        if self.notify is not None:
+            self.notify(event, issue, detail)
 
     def apply_update(
         self, current: Record, update: Any, screen: tuple[str, ...]
@@ -339,13 +365,7 @@ class JiraStore:
         self.write(issue, changes)
 
     def add_comment(self, issue: Issue, body: Any, properties: dict[str, Any], author: str) -> dict[str, Any]:
-        problem = adf_problem(body)
-        if problem:
-            raise FieldErrors({"comment": problem})
-        if too_long(body):
-            raise FieldErrors({"comment": TEXT_TOO_LONG})
-        if not adf_text(body).strip() and not body.get("content"):
-            raise FieldErrors({"comment": "Comment body can not be empty!"})
+        self._check_comment(body)
         now = self.clock.now()
         comment = {
             "id": str(self.next_comment_id),
@@ -358,7 +378,19 @@ class JiraStore:
         self.next_comment_id += 1
         issue.comments.append(comment)
         self.write(issue, {}, updated=now)
+        self._notify("comment_created", issue, comment=comment)
+        self._notify("jira:issue_updated", issue, comment=comment, event_type="issue_commented")
         return comment
+
+    @staticmethod
+    def _check_comment(body: Any) -> None:
+        problem = adf_problem(body)
+        if problem:
+            raise FieldErrors({"comment": problem})
+        if too_long(body):
+            raise FieldErrors({"comment": TEXT_TOO_LONG})
+        if not adf_text(body).strip() and not body.get("content"):
+            raise FieldErrors({"comment": "Comment body can not be empty!"})
 
     # --- the search index
     def _index(self, issue: Issue) -> None:

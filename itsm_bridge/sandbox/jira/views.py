@@ -103,7 +103,7 @@ class IssueViews:
             "id": comment["id"],
             "author": author,
             "body": comment["body"],
-            "updateAuthor": author,
+            "updateAuthor": self.renderer.user(comment.get("update_author", comment["author"])),
             "created": self.time(comment["created"]),
             "updated": self.time(comment["updated"]),
             "jsdPublic": not internal,

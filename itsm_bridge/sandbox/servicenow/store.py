@@ -87,6 +87,9 @@ class SnowStore:
     def __init__(self, clock: Clock, seed: int = 0) -> None:
         self.clock = clock
         self.seed = seed
+        # Called on each change a business rule sees: (table, row, "insert" | "update"), for an
+        # incident written and a journal entry inserted; set by the sandbox's webhooks.
+        self.notify: Callable[[str, Row, str], None] | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -178,6 +181,8 @@ class SnowStore:
             row["sys_created_on"] = snow_time(self.clock.now())
             row["sys_created_by"] = sys.intern(user)
         self._add(table, row)
+        if table_name == "sys_journal_field" and self.notify is not None:
+            self.notify(table_name, row, "insert")
         return row
 
     def _add(self, table: Table, row: Row) -> None:
@@ -292,6 +297,8 @@ class SnowStore:
             self._add(table, row)
         else:
             table.version += 1
+        if self.notify is not None:
+            self.notify("incident", row, "insert" if current is None else "update")
         for element, text in notes:
             self.insert(
                 "sys_journal_field",
