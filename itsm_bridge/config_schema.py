@@ -463,6 +463,10 @@ class AuditSettings(Section):
     page_stale_minutes: int = Field(30, ge=0, description="A page still open this long after the resolve is stale.")
     recurrence_days: int = Field(7, ge=1, description="Same service and category again within N days recurs.")
     sla: SlaSettings = SlaSettings()
+    detected_at: dict[TwoWayName, Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")]] = Field(
+        default_factory=dict,
+        description="Per platform, the field holding when the problem was detected (MTTD); none: not measured.",
+    )
     web_url: dict[PlatformName, str] = Field(
         default_factory=dict,
         description="Per platform, the web address people open records at (the HTML report links every key there).",

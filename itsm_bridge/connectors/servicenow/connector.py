@@ -40,6 +40,7 @@ from itsm_bridge.config import Config
 from itsm_bridge.connectors.base import CheckResult
 from itsm_bridge.connectors.people import FindsPeopleBy
 from itsm_bridge.connectors.servicenow.client import PLATFORM, Auth, TableClient, check_instance, make_classifier
+from itsm_bridge.connectors.servicenow.history import read_history
 from itsm_bridge.connectors.servicenow.people import ServiceNowPeople
 from itsm_bridge.connectors.servicenow.query import Query
 from itsm_bridge.connectors.servicenow.rows import READ_FIELDS, Position, page_query, position, split_row, to_record
@@ -54,6 +55,7 @@ from itsm_bridge.errors import (
     Transient,
     TransitionNotAllowed,
 )
+from itsm_bridge.history import History
 from itsm_bridge.http import HttpClient
 from itsm_bridge.model import Comment, RemoteRef, State, Visibility
 from itsm_bridge.people import Directory
@@ -119,13 +121,24 @@ class ServiceNowConnector(FindsPeopleBy):
         self.stats = ReadStats()
         ttl = timedelta(hours=config.settings.people.cache_ttl_hours)
         self.people = ServiceNowPeople(self.client, Directory(PLATFORM, config.people_of(PLATFORM), ttl))
+        self._detected = config.settings.audit.detected_at.get(PLATFORM)  # [audit] detected_at, for MTTD
 
     @property
     def calls(self) -> int:
         return self.client.http.calls
 
     def _read_params(self) -> dict[str, str]:
-        return {"sysparm_display_value": "all", "sysparm_exclude_reference_link": "true", "sysparm_fields": READ_FIELDS}
+        fields = f"{READ_FIELDS},{self._detected}" if self._detected else READ_FIELDS
+        return {"sysparm_display_value": "all", "sysparm_exclude_reference_link": "true", "sysparm_fields": fields}
+
+    def history(self, records: list[RemoteRecord]) -> dict[str, History]:
+        """State, assignee and group changes from sys_audit, counts from the rows (see history.py)."""
+
+        def state_of(value: str) -> str:
+            state = self.states.from_vendor(value) if value else None
+            return state.value if state else value
+
+        return read_history(self.client, records, state_of, self.settings.page_size, self._detected)
 
     # --- read
     def changed_since(self, cursor: Watermark | None, *, notes: bool = True) -> ChangeRead:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from itsm_bridge.sandbox.people import EMAILS, HIDDEN_IN_JIRA
-from itsm_bridge.sandbox.vocabulary import CATEGORIES, GROUPS, PEOPLE, SERVICES, UNMAPPED_SERVICE
+from itsm_bridge.sandbox.vocabulary import CATEGORIES, MAPPED_GROUPS, PEOPLE, SERVICES, UNMAPPED_SERVICE
 
 API_EMAIL = "itsm-bridge@example.com"
 CATEGORY_FIELD = "customfield_10050"
@@ -196,7 +196,7 @@ class JiraConfig:
         default_factory=lambda: {
             CATEGORY_FIELD: [jira for _, jira, _ in CATEGORIES.values()] + ["Facilities"],
             SERVICE_FIELD: list(SERVICES) + [UNMAPPED_SERVICE],
-            GROUP_FIELD: list(GROUPS),
+            GROUP_FIELD: list(MAPPED_GROUPS),
         }
     )
     users: dict[str, str] = field(
