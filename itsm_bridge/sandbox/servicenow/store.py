@@ -14,10 +14,12 @@ from __future__ import annotations
 import random
 import sys
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from itsm_bridge.sandbox.core import Clock, HTTPFailure, Response
+from itsm_bridge.sandbox.people import EMAILS
 from itsm_bridge.sandbox.servicenow.encoded_query import Getter, Row
 from itsm_bridge.sandbox.servicenow.schema import (
     ADMIN_SYS_ID,
@@ -103,6 +105,8 @@ class SnowStore:
         for user_name, name in USERS:
             sys_id = ADMIN_SYS_ID if user_name == "admin" else None
             self.insert("sys_user", {"sys_id": sys_id, "user_name": user_name, "name": name})
+        for name, email in EMAILS.items():  # the people of the sandbox, by their addresses (sandbox.people)
+            self.insert("sys_user", {"user_name": email.split("@")[0], "name": name, "email": email})
         self.insert("sys_user_group", {"sys_id": "global", "name": "global"})
         for kind, names in (("sys_user_group", GROUPS), ("cmdb_ci", CIS)):
             for name in names:
@@ -222,6 +226,18 @@ class SnowStore:
         if not value or target is None or value in self.tables[target].rows:
             return value
         return self._names.get((target, value), value)
+
+    def add_column(self, table_name: str, column: str, reference: str | None = None) -> None:
+        """A custom column an administrator added (a reference to `reference`'s rows when given).
+        Its name starts with `u_`, as the instance names every column made that way: "the u_
+        prefix is automatically added to the column name" (docs.servicenow.com, platform
+        administration, "Create a field": administer/field-administration/task/t_CreatingNewFields.html)."""
+        if not column.startswith("u_"):
+            raise ValueError(f"a custom field's name starts with u_, not {column!r}")
+        table = self.tables[table_name]
+        columns = table.defn.columns if column in table.defn.columns else (*table.defn.columns, column)
+        refs = {**table.defn.references, **({column: KIND_ALIASES.get(reference, reference)} if reference else {})}
+        table.defn = replace(table.defn, columns=columns, references=refs)
 
     def add_reference(self, kind: str, display: str) -> str:
         """The sys_id of the `kind` record (table name or user/group/ci) named `display`, created once."""
