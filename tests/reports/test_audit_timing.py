@@ -138,3 +138,34 @@ def audit_metrics_any(bridge) -> tuple[dict, dict]:
     assert r.returncode in (0, 1), r.stderr
     report = json.loads(r.stdout)
     return report, report["metrics"]
+
+
+def test_jira_as_system_of_record_acknowledges_and_counts_reopens_from_the_changelog(bridge):
+    text = bridge.config_path.read_text()
+    text = text.replace('source = "servicenow"', 'source = "jira"').replace(
+        'targets = ["jira", "statuspage"]', 'targets = ["servicenow"]'
+    )
+    bridge.config_path.write_text(text)
+    jira = bridge.sandbox.jira
+    opened = jira.clock.now().replace(microsecond=0) - timedelta(days=4)
+    fields = {"summary": "Checkout fails", "priority": {"name": "High"}}
+    for minutes, step in (
+        (0, None),
+        (15, "Work in progress"),
+        (120, "Resolved"),
+        (180, "Work in progress"),
+        (300, "Resolved"),
+    ):
+        jira.clock.freeze(opened + timedelta(minutes=minutes))
+        if step is None:
+            key = jira.create_issue(fields, updated=opened)
+        else:
+            jira.transition_to(key, step, resolution="Done")
+    jira.clock.freeze(None)
+    jira.reindex()
+    report, m = audit_metrics_any(bridge)
+    assert m["mtta"]["overall"]["mean_minutes"] == 15.0  # the move out of Open, from the changelog
+    assert m["mttr"]["overall"]["mean_minutes"] == 300.0
+    assert m["reopen_rate"]["measured"] and m["reopen_rate"]["overall"]["reopened"] == 1
+    assert m["first_contact_resolution"]["measured"] is False  # Jira holds no assignment group
+    assert any(c.path == "/rest/api/3/changelog/bulkfetch" for c in bridge.sandbox.calls())
