@@ -142,7 +142,7 @@ def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None
         mine += links.duplicates(view) + links.broken(view) + links.unlinked(view, snap, config, held)
         posts = communication.measure(view, snap, config, now)
         measured += [posts] if posts is not None else []
-        mine += communication.breach(posts)
+        mine += communication.breach(posts) + communication.owner_missing(view, snap, config)
         findings += mine
         unmapped = {f.platform for f in mine if f.kind == "unmapped_category"}
         for platform in view.copies:
