@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import timedelta
 
@@ -169,3 +171,21 @@ def test_jira_as_system_of_record_acknowledges_and_counts_reopens_from_the_chang
     assert m["reopen_rate"]["measured"] and m["reopen_rate"]["overall"]["reopened"] == 1
     assert m["first_contact_resolution"]["measured"] is False  # Jira holds no assignment group
     assert any(c.path == "/rest/api/3/changelog/bulkfetch" for c in bridge.sandbox.calls())
+
+
+def test_metrics_csv_has_a_row_per_metric_and_group(bridge):
+    snow = bridge.sandbox.servicenow
+    opened = snow.clock.now() - timedelta(days=1)
+    sys_id = incident(bridge.sandbox, opened)
+    snow.update_incident(sys_id, {"state": "2"}, updated_on=opened + timedelta(minutes=20))
+    resolve(bridge.sandbox, sys_id, opened + timedelta(hours=3))
+    r = bridge.run("audit", "--format", "metrics-csv", "--fail-on", "block")
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    by = {(row["metric"], row["breakdown"], row["group"]): row for row in rows}
+    assert by[("mtta", "overall", "all")]["mean_minutes"] == "20.0" and by[("mtta", "overall", "all")]["n"] == "1"
+    assert by[("mttr", "priority", "P1")]["median_minutes"] == "180.0"
+    assert by[("mttd", "overall", "all")]["measured"] == "False" and by[("mttd", "overall", "all")]["n"] == "0"
+    fcr = by[("first_contact_resolution", "service", "(none)")]
+    assert (fcr["hits"], fcr["rate_pct"], fcr["mean_minutes"]) == ("1", "100.0", "")
+    assert by[("reopen_rate", "category", "Software")]["median_per_incident"] == "0"
