@@ -42,13 +42,18 @@ class Bridge:
     `config` is a loaded `Config`, a path to a TOML file, or None for the default
     (`$ITSM_BRIDGE_CONFIG`, else `./itsm-bridge.toml`); a path is read and validated at once
     (`ConfigError` listing every problem). Secrets come from the environment variables the
-    config names, read when a platform is first used.
+    config names, read when a platform is first used. `clock` (also settable as `bridge.clock`)
+    is the time `sync` and `plan` decide by (when a scheduled public update is due, where the
+    cursors may move): a test moves it; None is the system clock.
     """
 
-    def __init__(self, config: Config | str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, config: Config | str | os.PathLike[str] | None = None, *, clock: Callable[[], datetime] | None = None
+    ) -> None:
         from itsm_bridge.config import Config, load
 
         self.config: Config = config if isinstance(config, Config) else load(config)
+        self.clock = clock  # what `sync` and `plan` take as now (aware UTC); None: the system clock
 
     def __repr__(self) -> str:
         return f"Bridge({str(self.config.path) if self.config.path else '<config>'!r})"
@@ -91,7 +96,9 @@ class Bridge:
         instead of raising: the result says so (`summary.interrupted`, `exit_code` 130 or 143)."""
         from itsm_bridge import runner
 
-        summary, plan = runner.sync(self.config, dry_run=dry_run, only=only, limit=limit, progress=progress)
+        summary, plan = runner.sync(
+            self.config, dry_run=dry_run, only=only, limit=limit, progress=progress, now=self.clock
+        )
         return SyncResult(summary, plan if dry_run else None)
 
     def apply(self, plan: Plan | str | os.PathLike[str]) -> RunResult:

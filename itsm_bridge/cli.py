@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from itsm_bridge import JournalEntry
     from itsm_bridge.api import Bridge
     from itsm_bridge.config import Config
+    from itsm_bridge.reports.baseline import Baseline
     from itsm_bridge.results import RunResult
 
 T = TypeVar("T")
@@ -35,6 +36,7 @@ class Context:
     json: bool
     verbosity: int
     log_format: str
+    progress: bool | None = None  # --progress / --no-progress; None: on a terminal only
 
     def load_config(self, path: str | None = None) -> Config:
         from itsm_bridge import load_config
@@ -95,16 +97,28 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Errors only on stderr.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--progress/--no-progress",
+    "show_progress",
+    default=None,
+    help="Live progress on stderr (default: on a terminal, not with --json or -q).",
+)
 @click.pass_context
 def main(
-    click_ctx: click.Context, config_path: str | None, as_json: bool, verbose: int, quiet: bool, log_format: str
+    click_ctx: click.Context,
+    config_path: str | None,
+    as_json: bool,
+    verbose: int,
+    quiet: bool,
+    log_format: str,
+    show_progress: bool | None,
 ) -> None:
     """Keep ServiceNow, Jira Service Management and a status page aligned on one incident model."""
     from itsm_bridge.log import setup
 
     verbosity = -1 if quiet else verbose
     setup(verbosity, log_format)
-    click_ctx.obj = Context(config_path, as_json, verbosity, log_format)
+    click_ctx.obj = Context(config_path, as_json, verbosity, log_format, show_progress)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,20 +188,16 @@ def mapping_check(ctx: Context) -> None:
 # sync, plan, apply, retry
 
 
-def _progress() -> Callable[[int], None] | None:
-    """A live count on a terminal; nothing under cron (not a TTY)."""
-    if not sys.stderr.isatty():
-        return None
-    return lambda n: click.echo(f"\rprocessed {n} record(s)", err=True, nl=False)
-
-
 def _run(ctx: Context, work: Callable[[Bridge], T]) -> T:
-    """`work` done by the Bridge over the command's config; a BridgeError ends the command."""
+    """`work` done by the Bridge over the command's config, with live progress on a terminal
+    (ended before anything is printed); a BridgeError ends the command."""
     from itsm_bridge.api import Bridge
+    from itsm_bridge.cli_progress import shown
     from itsm_bridge.errors import BridgeError
 
     try:
-        return work(Bridge(ctx.config_path))
+        with shown(ctx.progress, ctx.json, ctx.verbosity):
+            return work(Bridge(ctx.config_path))
     except BridgeError as exc:
         fail(ctx, exc)
 
@@ -248,10 +258,7 @@ def sync_command(ctx: Context, dry_run: bool, only: str | None, limit: int | Non
     exists nowhere included), 3 when another run holds the lock, 4 when a platform is unreachable
     or refuses the credentials.
     """
-    progress = _progress()
-    result = _run(ctx, lambda bridge: bridge.sync(dry_run=dry_run, only=only, limit=limit, progress=progress))
-    if progress:
-        click.echo("", err=True)  # end the live count's line
+    result = _run(ctx, lambda bridge: bridge.sync(dry_run=dry_run, only=only, limit=limit))
     text = (result.plan.render() + "\n") if result.plan is not None else ""
     _finish(ctx, result, text + _summary_text(result))
 
@@ -458,13 +465,14 @@ def demo_command(ctx: Context, incidents: int, workdir: str | None) -> None:
     """Run the whole product on the bundled sandbox: sync ServiceNow -> Jira and the status page,
     sync again (writes nothing), resolve an issue in Jira and sync it back. No account needed."""
     from itsm_bridge import stopping
+    from itsm_bridge.cli_progress import paused_echo, shown
     from itsm_bridge.demo import run_demo
     from itsm_bridge.demo_story import next_steps
     from itsm_bridge.errors import BridgeError
 
-    try:
-        with stopping.handling():  # a signal ends the demo after the writes in flight (exit 130/143)
-            result = run_demo(incidents, workdir, echo=(lambda line: None) if ctx.json else click.echo)
+    try:  # a signal ends the demo after the writes in flight (exit 130/143)
+        with shown(ctx.progress, ctx.json, ctx.verbosity) as live, stopping.handling():
+            result = run_demo(incidents, workdir, echo=(lambda line: None) if ctx.json else paused_echo(live))
     except BridgeError as exc:
         fail(ctx, exc)
     text = [
@@ -501,8 +509,15 @@ def demo_command(ctx: Context, incidents: int, workdir: str | None) -> None:
     show_default=True,
     help="Exit 1 when a finding is at least this severe (warn: any finding).",
 )
+@click.option(
+    "--baseline",
+    metavar="PREVIOUS.json",
+    help="A previous `audit --format json` report: mark each finding new or still open, and list the fixed.",
+)
 @pass_ctx
-def audit_command(ctx: Context, fmt: str, out: str | None, since: str | None, fail_on: str) -> None:
+def audit_command(
+    ctx: Context, fmt: str, out: str | None, since: str | None, fail_on: str, baseline: str | None
+) -> None:
     """Read the platforms (read only) and the state store and report categorization consistency,
     priority conformance, status drift, required fields, link health and ITIL metrics.
 
@@ -524,7 +539,10 @@ def audit_command(ctx: Context, fmt: str, out: str | None, since: str | None, fa
                 f"{since!r} is not a date; use YYYY-MM-DD or ISO 8601", param_hint="--since"
             ) from None
         when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    previous = _baseline(baseline) if baseline else None  # before the whole platform read, not after it
     report = _run(ctx, lambda bridge: bridge.audit(since=when))
+    if previous is not None:
+        report.against(previous)
     severity: Literal["warn", "block"] = "block" if fail_on == "block" else "warn"
     fmt = "json" if ctx.json and fmt == "table" else fmt
     text = render(report, fmt)
@@ -539,6 +557,15 @@ def audit_command(ctx: Context, fmt: str, out: str | None, since: str | None, fa
     else:
         click.echo(text, nl=not text.endswith("\n"))
     sys.exit(EXIT_FAILED if report.reaches(severity) else EXIT_OK)
+
+
+def _baseline(path: str) -> Baseline:
+    from itsm_bridge.reports.baseline import BaselineError, load
+
+    try:
+        return load(path)
+    except BaselineError as e:
+        raise click.BadParameter(str(e), param_hint="--baseline") from None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The command group's behaviour shared by every command: usage mistakes and ordinary failures
 (`cli_errors.ordinary`) end in one `error:` line, never a traceback; and the global options
-(`--config`, `--json`, `-v`, `-q`, `--log-format`) are accepted after the subcommand too: `itsm-bridge status --json` and `itsm-bridge sync --config x.toml`, as users of
+(`--config`, `--json`, `-v`, `-q`, `--log-format`, `--progress`) are accepted after the subcommand too: `itsm-bridge status --json` and `itsm-bridge sync --config x.toml`, as users of
 `gh` or `sqlite-utils` expect. The form before the subcommand keeps working; given in both places,
 the one after the subcommand wins.
 
@@ -21,6 +21,9 @@ LOG_FORMATS = ("text", "json")
 
 def _apply(ctx: click.Context, param: click.Parameter, value: Any) -> None:
     obj = ctx.find_root().obj  # the Context the group made (by position: under `python -m` cli is __main__)
+    if obj is not None and param.name == "show_progress" and value is not None:
+        obj.progress = value  # --no-progress (False) counts too
+        return
     if obj is None or value in (None, False, 0):
         return
     if param.name == "config_path":
@@ -59,6 +62,12 @@ def global_params() -> list[click.Parameter]:
         click.Option(["-q", "--quiet"], is_flag=True, help="Errors only on stderr (as the global -q).", **common),
         click.Option(
             ["--log-format"], type=click.Choice(LOG_FORMATS), help="Log format (as the global --log-format).", **common
+        ),
+        click.Option(
+            ["--progress/--no-progress", "show_progress"],
+            default=None,
+            help="Live progress on stderr (as the global --progress).",
+            **common,
         ),
     ]
 

@@ -214,6 +214,8 @@ def setting_problems(settings: Settings, file: str, lines: dict[str, int]) -> li
     for key in ("name_template", "body_template"):
         for message in template_problems(getattr(settings.publish, key)):
             add(f"publish.{key}", message)
+    for message in template_problems(settings.communication.update_template, scheduled=True):
+        add("communication.update_template", message)
     for name in platforms.names():
         section = settings.section(name)
         bundle = section.ca_bundle if section is not None else None

@@ -386,10 +386,60 @@ class SlaSettings(Section):
         return {p: duration_minutes(v) for p in ("P1", "P2", "P3", "P4", "P5") if (v := getattr(self, p)) is not None}
 
 
+class CadenceSettings(Section):
+    """Most time between two public updates of an open, published incident: per priority, and
+    for a major incident (the shorter applies). Absent: no updates are posted on a schedule."""
+
+    major: str | int | None = None
+    P1: str | int | None = None
+    P2: str | int | None = None
+    P3: str | int | None = None
+    P4: str | int | None = None
+    P5: str | int | None = None
+
+    @field_validator("major", "P1", "P2", "P3", "P4", "P5")
+    @classmethod
+    def _duration(cls, v: str | int | None) -> str | int | None:
+        if v is not None and duration_minutes(v) > MAX_CADENCE_MINUTES:
+            raise ValueError(f"{v!r} is longer than a day; a cadence is at most 24h (the update names a time of day)")
+        return v
+
+    def minutes(self) -> dict[str, int]:
+        """ "major" and each priority -> minutes, for those that have a cadence."""
+        names = ("major", "P1", "P2", "P3", "P4", "P5")
+        return {n: duration_minutes(v) for n in names if (v := getattr(self, n)) is not None}
+
+
+MAX_CADENCE_MINUTES = 24 * 60
+
+
+class CommunicationSettings(Section):
+    """Public updates kept on a cadence while a published incident is open."""
+
+    cadence: CadenceSettings = CadenceSettings()
+    update_template: str = (
+        "We are continuing to investigate the issue affecting {{ service or 'our services' }}."
+        " Next update by {{ next_update_at }}."
+    )
+
+
 class AuditSettings(Section):
     page_stale_minutes: int = Field(30, ge=0, description="A page still open this long after the resolve is stale.")
     recurrence_days: int = Field(7, ge=1, description="Same service and category again within N days recurs.")
     sla: SlaSettings = SlaSettings()
+    detected_at: dict[TwoWayName, Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")]] = Field(
+        default_factory=dict,
+        description="Per platform, the field holding when the problem was detected (MTTD); none: not measured.",
+    )
+    web_url: dict[PlatformName, str] = Field(
+        default_factory=dict,
+        description="Per platform, the web address people open records at (the HTML report links every key there).",
+    )
+
+    @field_validator("web_url")
+    @classmethod
+    def _web_urls(cls, v: dict[str, str]) -> dict[str, str]:
+        return {name: platform_url(url) for name, url in v.items()}
 
 
 class ServeSettings(Section):
@@ -419,6 +469,7 @@ class Settings(Section):
     taxonomy: TaxonomySettings = TaxonomySettings()
     rules: RulesSettings = RulesSettings()
     audit: AuditSettings = AuditSettings()
+    communication: CommunicationSettings = CommunicationSettings()
     serve: ServeSettings = ServeSettings()
 
     @model_validator(mode="after")

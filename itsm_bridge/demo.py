@@ -64,6 +64,7 @@ def run_demo(incidents: int = 20, workdir: str | None = None, echo: Callable[[st
     sandbox.jira.search_lag_s = 0.5  # short, so the demo does not sit waiting for search
     sandbox.statuspage.rate_limit = (600, 60.0)
     with sandbox:
+        echo(f"Seeding the sandbox with {incidents} incident(s) ...")
         sandbox.seed(incidents)
         info = sandbox.info()
         os.environ.update(info["env"])
@@ -81,11 +82,11 @@ def run_demo(incidents: int = 20, workdir: str | None = None, echo: Callable[[st
         for line in seed_explanation(result.deliberate):
             echo(line)
 
-        first = _step(result, "initial sync: ServiceNow -> Jira and the status page", bridge.sync().summary, echo)
+        first = _step(result, "initial sync: ServiceNow -> Jira and the status page", bridge, echo)
         if first.created == 0:
             result.problems.append("the first sync created nothing")
         time.sleep(sandbox.jira.search_lag_s + 0.1)  # let Jira search see our own writes
-        second = _step(result, "second sync: nothing changed, so nothing is written", bridge.sync().summary, echo)
+        second = _step(result, "second sync: nothing changed, so nothing is written", bridge, echo)
         if second.writes:
             result.problems.append(f"the second sync wrote {second.writes} time(s); it must write nothing")
 
@@ -93,7 +94,7 @@ def run_demo(incidents: int = 20, workdir: str | None = None, echo: Callable[[st
         result.resolved = resolved
         echo(f"\nResolved {resolved.get('jira')} in Jira (resolution Done), linked to {resolved.get('key')}")
         time.sleep(sandbox.jira.search_lag_s + 0.1)
-        _step(result, "sync back: the Jira resolve reaches ServiceNow", bridge.sync().summary, echo)
+        _step(result, "sync back: the Jira resolve reaches ServiceNow", bridge, echo)
         incident = sandbox.servicenow.incident(resolved["servicenow_id"]) if resolved else {}
         resolved["servicenow_state"] = incident.get("state")
         resolved["close_code"] = incident.get("close_code")
@@ -121,10 +122,12 @@ def _set_aside(state: Path) -> Path | None:
     return aside
 
 
-def _step(result: DemoResult, title: str, summary: RunSummary, echo: Callable[[str], None]) -> RunSummary:
+def _step(result: DemoResult, title: str, bridge: Bridge, echo: Callable[[str], None]) -> RunSummary:
+    """One sync of the demo: its title as it starts (the sync may take a while), its counts after."""
+    echo(f"\n{title}")
+    summary = bridge.sync().summary
     data = summary.to_dict()
     result.steps.append({"step": title, **data})
-    echo(f"\n{title}")
     echo(
         f"  created {data['created']}, updated {data['updated']}, transitioned {data['transitioned']}, "
         f"commented {data['commented']}, published {data['published']}, quarantined {data['quarantined']}, "
@@ -158,6 +161,7 @@ def _audit(result: DemoResult, bridge: Bridge, root: Path, echo: Callable[[str],
     from itsm_bridge.errors import BridgeError
     from itsm_bridge.reports.render_html import render
 
+    echo("\naudit: reading every platform and the state store")
     try:
         report = bridge.audit()
     except BridgeError as exc:
@@ -167,7 +171,7 @@ def _audit(result: DemoResult, bridge: Bridge, root: Path, echo: Callable[[str],
     path.write_text(render(report), encoding="utf-8")
     result.report_path = path
     result.audit = report.to_dict()["summary"]
-    echo(f"\naudit: {result.audit['findings']} finding(s)")
+    echo(f"audit: {result.audit['findings']} finding(s)")
     for kind, n in result.audit["by_kind"].items():
         echo(f"  {kind}: {n}")
     echo(f"Audit report: {path}")

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from itsm_bridge.model import RemoteRef
+if TYPE_CHECKING:
+    from itsm_bridge.records import RemoteRecord
 
 STATE, ASSIGNEE, GROUP = "state", "assignee", "assignment_group"
 """The canonical fields whose changes a History carries."""
@@ -50,6 +51,6 @@ class History:
 class HistoryReader(Protocol):
     """A connector that reads its vendor's record history (for the audit, read only)."""
 
-    def history(self, refs: list[RemoteRef]) -> dict[str, History]:
-        """History by record id, for every ref given (one or a few calls per batch of refs)."""
+    def history(self, records: list[RemoteRecord]) -> dict[str, History]:
+        """History by record id, for every record given (one or a few calls per batch)."""
         ...

@@ -27,12 +27,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from itsm_bridge import stopping
+from itsm_bridge import progress, stopping
 from itsm_bridge.errors import (
     AuthError,
     BridgeError,
@@ -220,6 +221,28 @@ class Backoff:
         return raw * (1 + self.jitter * (2 * self.rng.random() - 1))
 
 
+def _why(exc: BaseException | None, base_url: str) -> str:
+    """A retried failure in a few words, for a person watching: "rate limited (HTTP 429)"."""
+    status = getattr(exc, "status", None)
+    if isinstance(exc, RateLimited):
+        what = "rate limited"
+    elif getattr(exc, "connect_failed", False):
+        what = f"cannot connect to {shown_url(base_url)}"
+    elif status:
+        what = "server error"
+    else:
+        what = "no answer, or the connection was lost"
+    return what + (f" (HTTP {status})" if status else "")
+
+
+def shown_url(url: str) -> str:
+    """`url` as a person may see it: scheme, host and path; no credentials, no query."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+
 def make_session(ca_bundle: str | None = None, pool: int = 4) -> requests.Session:
     """A session for one connector: TLS verified (optionally against a private CA), keeping
     `pool` connections a host: as many as the client has requests in flight, or urllib3 discards
@@ -329,6 +352,7 @@ class HttpClient:
             wait=self._wait,
             retry=retry_if_exception(retryable),
             sleep=self.sleep,
+            before_sleep=self._before_sleep,
             reraise=True,
         )
         try:
@@ -345,6 +369,18 @@ class HttpClient:
             return float(retry_after) * (1 + 0.1 * self.backoff.rng.random())  # a minimum, never less
         return self.backoff.delay(state.attempt_number)
 
+    def _before_sleep(self, state: RetryCallState) -> None:
+        """Say why a request waits before it is sent again (logs, and a live line on a terminal)."""
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        what = _why(exc, self.base_url)
+        if getattr(exc, "retry_after", None) is not None:
+            reason = f"{what}; waiting {wait:.0f} s as Retry-After asks"
+        else:
+            reason = f"{what}; retry {state.attempt_number} of {self.max_retries} in {wait:.0f} s"
+        log.info("%s: %s: %s", self.platform, reason, exc)
+        progress.current().waiting(self.platform, reason, wait)
+
     def _send(
         self, method: str, path: str, params: Any, body: Any, headers: Any, ref: str | None, data: Any = None
     ) -> requests.Response:
@@ -357,6 +393,7 @@ class HttpClient:
         with self._calls_lock:
             self.calls += 1
         started = time.perf_counter()
+        waiting = progress.current().request(self.platform, f"{method} {shown_url(url)}")
         try:
             with self._slots:
                 resp = self.session.request(
@@ -392,6 +429,8 @@ class HttpClient:
             err = Transient(f"{method} {path}: no answer within {self.timeout_s}s", platform=self.platform, ref=ref)
             err.maybe_committed = True  # type: ignore[attr-defined]
             raise err from None
+        finally:
+            progress.current().answered(waiting)
         log.debug(
             "%s %s %s -> %s in %.0f ms",
             self.platform,

@@ -6,7 +6,7 @@ them into the canonical model, the engine reads them. Nothing here imports any o
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -49,12 +49,21 @@ class ChangeRead:
 
     Once iterated to the end, `complete_to` says the read saw every change made before that
     moment (the platform's clock), so a cursor may move there though no record is that new;
-    None when the read promises nothing of the kind, or was not read to the end."""
+    None when the read promises nothing of the kind, or was not read to the end.
 
-    def __init__(self, pages: Pages) -> None:
+    `expected()` is how many records the read will yield as far as the vendor says (None when
+    it does not): known from a page's count while reading, or asked once with a call of its own
+    (so only ask to show it)."""
+
+    def __init__(self, pages: Pages, expected: Callable[[], int | None] | None = None) -> None:
         self._pages = pages
+        self._expected = expected
         self.complete_to: datetime | None = None
         self._started = False
+
+    def expected(self) -> int | None:
+        """How many records the read yields in all, as far as the vendor says (an estimate)."""
+        return self._expected() if self._expected is not None else None
 
     def __iter__(self) -> Iterator[RemoteRecord]:
         if self._started:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from itsm_bridge import platforms, stopping
+from itsm_bridge import platforms, progress, stopping
 from itsm_bridge.config import Config
 from itsm_bridge.connectors import build_all
 from itsm_bridge.connectors.base import CheckResult, Connector
@@ -38,18 +38,20 @@ def sync(
     only: str | None = None,
     limit: int | None = None,
     progress: Callable[[int], None] | None = None,
+    now: Callable[[], datetime] | None = None,
 ) -> tuple[RunSummary, Plan]:
-    """One cycle under the store lock (a dry run reads only and takes no lock)."""
+    """One cycle under the store lock (a dry run reads only and takes no lock); `now`: the
+    engine's clock (default the system's)."""
     store = open_from_config(config)
     try:
         if dry_run:
-            engine = _engine(config, store, only, progress)
+            engine = _engine(config, store, only, progress, now)
             summary, plan = engine.sync(dry_run=True, only=only, limit=limit)
             summary.held = len(store.quarantined())
             summary.journal_head = store.head().to_dict()
             return summary, plan
         with store.lock("sync"), recorded(store, "sync"), stopping.handling():
-            engine = _engine(config, store, only, progress)
+            engine = _engine(config, store, only, progress, now)
             log.info("sync %s started", engine.run_id, extra={"fields": {"run_id": engine.run_id, "store": store.url}})
             summary, plan = engine.sync(only=only, limit=limit)
             _record(config, store, summary)
@@ -82,12 +84,18 @@ def _record(config: Config, store: StateStore, summary: RunSummary, **extra: Any
     record_run(config, store, summary, **extra)
 
 
-def _engine(config: Config, store: StateStore, only: str | None, progress: Callable[[int], None] | None) -> Engine:
+def _engine(
+    config: Config,
+    store: StateStore,
+    only: str | None,
+    progress: Callable[[int], None] | None,
+    now: Callable[[], datetime] | None = None,
+) -> Engine:
     """The sync's engine over every platform, once `--only KEY` (when given) is known to exist."""
     connectors = build_all(config)
     if only is not None:
         _require_known(store, connectors, config.settings.sync.source, only)
-    return Engine(config, store, connectors, progress=progress)
+    return Engine(config, store, connectors, progress=progress, now=now or (lambda: datetime.now(UTC)))
 
 
 class UnknownKey(BridgeError):
@@ -202,8 +210,9 @@ def doctor(config: Config) -> list[CheckResult]:
     sync_settings = config.settings.sync
     for platform in dict.fromkeys([sync_settings.source, *sync_settings.targets]):
         try:
-            built[platform] = connector = build(platform, config)
-            results += connector.check()
+            with progress.step(f"check:{platform}", f"checking {platform}"):
+                built[platform] = connector = build(platform, config)
+                results += connector.check()
         except BridgeError as exc:
             check = "config" if exc.exit_code == 2 else "connect"
             results.append(CheckResult(platform, check, False, str(exc), _fix_for(exc)))
@@ -219,7 +228,8 @@ def doctor(config: Config) -> list[CheckResult]:
         )
     )
     if all(r.ok for r in results):  # links are read only from platforms that answer
-        results.append(_links_check(config, built))
+        with progress.step("check:links", "checking linked records"):
+            results.append(_links_check(config, built))
     return results + _identity_checks(config)
 
 

@@ -229,7 +229,9 @@ class FakePage(FakeConnector):
         super().__init__(name, **kw)
         self.threads: list[str] = []
 
-    def publish(self, incident: Incident, ref: RemoteRef | None = None) -> PublishResult:
+    def publish(
+        self, incident: Incident, ref: RemoteRef | None = None, *, next_update_at: datetime | None = None
+    ) -> PublishResult:
         self._call("publish", incident.key)
         self.threads.append(threading.current_thread().name)
         record_id = ref.id if ref is not None else self.find_id(incident.key)

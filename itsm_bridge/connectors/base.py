@@ -22,6 +22,8 @@ from itsm_bridge.records import ChangeRead, RemoteRecord, Written
 from itsm_bridge.watermark import Watermark
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from itsm_bridge.errors import BridgeError
     from itsm_bridge.findings import Finding
 
@@ -168,4 +170,6 @@ class PublishResult:
 class Publisher(Protocol):
     """A one-way target that decides itself whether an incident is created, updated or resolved."""
 
-    def publish(self, incident: Incident, ref: RemoteRef | None = None) -> PublishResult: ...
+    def publish(
+        self, incident: Incident, ref: RemoteRef | None = None, *, next_update_at: datetime | None = None
+    ) -> PublishResult: ...

@@ -22,9 +22,10 @@ while the incident is open, or the reverse.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from itsm_bridge.findings import Finding
+from itsm_bridge.findings import Finding, blocking
 from itsm_bridge.mapping.guard import Guard, public_text
 from itsm_bridge.mapping.publish import component_status_for, page_component, should_publish
 from itsm_bridge.mapping.templates import TemplateProblem, render_public
@@ -121,6 +122,22 @@ class StatuspageMapper:
             if not blocked:
                 texts[field] = text
         return texts, findings
+
+    def update_fields(self, incident: Incident, next_update_at: datetime) -> tuple[dict[str, Any], list[Finding]]:
+        """The body of a scheduled update (`communication.update_template`, with `next_update_at`),
+        rendered and guarded like every public text; a blocked text is left out."""
+        template = self.config.settings.communication.update_template
+        try:
+            text = public_text(render_public(template, incident, True, next_update_at), keep="\n")
+        except TemplateProblem as exc:
+            rule = Finding("publish.template", PLATFORM, "body", "block", f"{exc}; fix communication.update_template")
+            return {}, [rule.for_key(incident.key)]
+        findings = self.check_text("body", text, incident.key)
+        if not text:
+            findings.append(
+                Finding("publish.empty", PLATFORM, "body", "block", "the scheduled update renders empty", incident.key)
+            )
+        return ({} if blocking(findings) else {"body": text}), findings
 
     def to_fields(
         self, incident: Incident, changed: Iterable[str] | None = None

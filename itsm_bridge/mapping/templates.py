@@ -21,7 +21,7 @@ The rendered text then goes through `mapping.guard` before anything is sent.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
@@ -32,7 +32,12 @@ from itsm_bridge.model import Incident
 ALLOWED_FIELDS: tuple[str, ...] = ("title", "public_status", "public_message", "service", "started", "resolved")
 """The only names a public template can use. `started` is the incident's `opened` time."""
 
+UPDATE_FIELDS: tuple[str, ...] = (*ALLOWED_FIELDS, "next_update_at")
+"""What the scheduled-update template (`communication.update_template`) can use: the public
+fields and `next_update_at`, the time of day the next update is due (`14:30 UTC`)."""
+
 TIME_FORMAT = "%Y-%m-%d %H:%M UTC"
+NEXT_UPDATE_FORMAT = "%H:%M UTC"  # a cadence is at most a day: the time of day says when
 
 # Inline markdown that changes meaning anywhere in a line.
 # `<`, `>` and `&` are left to HTML autoescape: a backslash before an entity would show it raw.
@@ -103,24 +108,31 @@ def _environment(markup: bool) -> SandboxedEnvironment:
 _ENVS = {True: _environment(True), False: _environment(False)}
 
 
-def render_public(template: str, incident: Incident, markup: bool = True) -> str:
+def render_public(
+    template: str, incident: Incident, markup: bool = True, next_update_at: datetime | None = None
+) -> str:
     """Render `template` for `incident` with the allow-listed context, escaped for a markup field
-    (`markup`), plain for a plain-text one.
+    (`markup`), plain for a plain-text one; `next_update_at`, when given (a scheduled update),
+    is in the context too (UPDATE_FIELDS).
 
     Raises TemplateProblem for a template that does not parse or uses an unknown name.
     """
+    context: dict[str, str | None] = public_context(incident, markup)
+    if next_update_at is not None:
+        context["next_update_at"] = next_update_at.astimezone(UTC).strftime(NEXT_UPDATE_FORMAT)
     try:
         compiled = _ENVS[markup].from_string(template)
-        return compiled.render(**public_context(incident, markup)).strip()
+        return compiled.render(**context).strip()
     except TemplateError as exc:
         raise TemplateProblem(f"publish template cannot be rendered: {exc}") from None
 
 
-def template_problems(template: str) -> list[str]:
-    """What is wrong with a template, checked against a sample incident (for `config validate`)."""
+def template_problems(template: str, scheduled: bool = False) -> list[str]:
+    """What is wrong with a template, checked against a sample incident (for `config validate`);
+    `scheduled`: the scheduled-update template, which also has `next_update_at`."""
     sample = Incident(key="sample", title="Sample", service="Sample", public_message="Sample")
     try:
-        render_public(template, sample)
+        render_public(template, sample, next_update_at=datetime.now(UTC) if scheduled else None)
     except TemplateProblem as exc:
         return [str(exc)]
     return []

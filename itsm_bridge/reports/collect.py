@@ -11,14 +11,14 @@ Only `changed_since` and `get` are called: nothing is written anywhere, not even
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from itsm_bridge import platforms
+from itsm_bridge import platforms, progress
 from itsm_bridge.errors import NotFound
 from itsm_bridge.findings import Finding
-from itsm_bridge.history import History
+from itsm_bridge.history import History, HistoryReader
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import TIME_FIELDS, Incident, Level, Priority, PublicStatus, RemoteRef, State
 from itsm_bridge.reports.timeline import Timeline, timeline
@@ -43,6 +43,7 @@ class Copy:
     page_impact: str | None = None  # a status page's own impact, compared against the priority
     matches_flow: bool = True  # a source record that passes [sync.filters]
     history: History | None = None  # its past, where the platform's connector reads it (HistoryReader)
+    public_updates: tuple[datetime, ...] | None = None  # a status page's update times, where the page lists them
 
 
 @dataclass
@@ -111,12 +112,14 @@ def collect(
         by_id[(ref.platform, ref.id)] = key
     snap = Snapshot(sync.source, list(sync.targets), {})
     watermark = Watermark(since) if since else None
+    source_records: list[RemoteRecord] = []  # the system of record's: their history is read once, at the end
     for platform, connector in connectors.items():
         mapper = mapper_for(platform, config)
         snap.read[platform] = 0
-        for record in connector.changed_since(watermark):
+        for record in progress.reading(platform, connector.changed_since(watermark)):
             snap.read[platform] += 1
-            _add(snap, platform, record, mapper, by_id, config)
+            if _add(snap, platform, record, mapper, by_id, config) and platform == sync.source:
+                source_records.append(record)
     for key, refs in links.items():
         view = snap.views.get(key)
         if view is None:
@@ -124,7 +127,8 @@ def collect(
                 continue  # nothing of it changed since: out of scope
             view = snap.views[key] = View(key)
         view.links = dict(refs)
-        _complete(snap, view, connectors, config)
+        source_records += _complete(snap, view, connectors, config)
+    _attach_history(snap, connectors.get(sync.source), source_records)
     snap.quarantined = store.quarantined()
     cursor = Watermark.from_cursor(store.cursor(sync.source))
     snap.source_cursor = cursor.value
@@ -139,11 +143,12 @@ def _add(
     mapper: PlatformMapper,
     by_id: dict[tuple[str, str], str],
     config: Config,
-) -> None:
+) -> bool:
+    """Add the record's copy to its view; False when it carries no key (not ours)."""
     key = by_id.get((platform, record.ref.id)) or record.correlation_key
     if key is None and platform != snap.source:
         snap.foreign[platform] = snap.foreign.get(platform, 0) + 1
-        return
+        return False
     incident, findings = mapper.to_canonical(record)
     key = key or incident.key
     copy = Copy(
@@ -154,12 +159,22 @@ def _add(
         record.updated,
         page_impact=record.fields.get("impact") if platforms.is_publish_only(platform) else None,
         matches_flow=platform != snap.source or _matches_filter(record, config),
+        public_updates=_public_updates(record) if platforms.is_publish_only(platform) else None,
     )
     snap.views.setdefault(key, View(key)).copies.setdefault(platform, []).append(copy)
+    return True
 
 
-def _complete(snap: Snapshot, view: View, connectors: dict[str, Connector], config: Config) -> None:
-    """Fetch linked records not read (unchanged since `since`); a missing one is a broken link."""
+def _public_updates(record: RemoteRecord) -> tuple[datetime, ...] | None:
+    """When a page incident's public updates went out (None when the page does not list them)."""
+    times = record.fields.get("updates")
+    return None if times is None else tuple(sorted(times))
+
+
+def _complete(snap: Snapshot, view: View, connectors: dict[str, Connector], config: Config) -> list[RemoteRecord]:
+    """Fetch linked records not read (unchanged since `since`); a missing one is a broken link.
+    Returns the system of record's records fetched."""
+    fetched = []
     for platform, ref in view.links.items():
         if platform not in connectors or any(c.ref.id == ref.id for c in view.copies.get(platform, [])):
             continue
@@ -169,6 +184,21 @@ def _complete(snap: Snapshot, view: View, connectors: dict[str, Connector], conf
             view.broken.append(ref)
             continue
         _add(snap, platform, record, mapper_for(platform, config), {(platform, ref.id): view.key}, config)
+        if platform == snap.source:
+            fetched.append(record)
+    return fetched
+
+
+def _attach_history(snap: Snapshot, connector: Connector | None, records: list[RemoteRecord]) -> None:
+    """Each system-of-record copy gets its History, where the connector reads one (read only)."""
+    reader: object = connector  # a capability beyond the Connector protocol
+    if not records or not isinstance(reader, HistoryReader):
+        return
+    found = reader.history(records)
+    for view in snap.views.values():
+        copies = view.copies.get(snap.source)
+        if copies:
+            view.copies[snap.source] = [replace(c, history=found.get(c.ref.id)) for c in copies]
 
 
 def _matches_filter(record: RemoteRecord, config: Config) -> bool:

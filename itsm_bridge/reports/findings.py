@@ -24,6 +24,7 @@ KINDS: dict[str, str] = {
     "unlinked": "a record a flow should have linked (the sync has read past it) is not linked",
     "link_broken": "the store links a record the platform no longer has",
     "quarantined": "the store holds the record back because of blocking findings",
+    "cadence_breach": "a published incident went longer without a public update than [communication.cadence] allows",
     "timeline_inconsistent": "the incident's times are out of order (opened <= acknowledged <= resolved <= closed): "
     "no MTTA, MTTR or MTTD is taken from it",
 }

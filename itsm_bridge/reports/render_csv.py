@@ -1,5 +1,8 @@
 """The findings as CSV, one finding per row, for spreadsheets (columns: `findings.FIELDS`).
 
+With a baseline (`audit --baseline`) a last column `change` says `new` or `still_open`, and the
+findings fixed since the baseline follow as rows whose `change` is `fixed`.
+
 A cell that begins with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with a single
 quote (OWASP's rule against CSV injection): a spreadsheet would otherwise run vendor data such as
 a category `=HYPERLINK(...)` as a formula when an auditor opens the file.
@@ -23,8 +26,12 @@ def neutralise(cell: str) -> str:
 
 def render(report: Report) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(FIELDS), lineterminator="\r\n")  # RFC 4180, as spreadsheets expect
+    columns = [*FIELDS, "change"] if report.baseline else list(FIELDS)
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")  # RFC 4180, as spreadsheets expect
     writer.writeheader()
-    for finding in report.findings:
-        writer.writerow({k: neutralise(v) if isinstance(v, str) else v for k, v in finding.to_dict().items()})
+    rows = [[report.finding_dict(f) for f in report.findings]]
+    if report.baseline:
+        rows.append([{**f, "change": "fixed"} for f in report.baseline.fixed])
+    for row in (r for part in rows for r in part):
+        writer.writerow({k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()})
     return out.getvalue()

@@ -1,4 +1,4 @@
-"""The report as JSON: `Report.to_dict()`, schema "itsm-bridge/audit/1" (see the README)."""
+"""The report as JSON: `Report.to_dict()`, schema "itsm-bridge/audit/2", additive over /1 (see the README)."""
 
 from __future__ import annotations
 

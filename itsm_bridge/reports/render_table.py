@@ -1,4 +1,5 @@
-"""The report for a terminal: summary, findings, and the headline metrics, as fixed-width tables."""
+"""The report for a terminal: the executive summary, findings (with their change since a
+baseline), and the headline metrics, as fixed-width tables."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from itsm_bridge.output import table
 from itsm_bridge.reports.report import Report
+from itsm_bridge.reports.story import sentences
 
 
 def _minutes(value: float | None) -> str:
@@ -16,22 +18,19 @@ def _minutes(value: float | None) -> str:
 
 def render(report: Report) -> str:
     d = report.to_dict()
-    s = d["summary"]
-    read = ", ".join(f"{p} {n}" for p, n in s["records"].items())
-    lines = [
-        f"Audit of {s['incidents']} incident(s) (read: {read}); "
-        f"{s['findings']} finding(s): {s['by_severity']['block']} block, {s['by_severity']['warn']} warn"
-    ]
+    lines = sentences(report)
     if report.findings:
-        lines += [
-            "",
-            table(
-                ["kind", "sev", "key", "platform", "field", "value", "expected", "ref"],
-                [[f.kind, f.severity, f.key, f.platform, f.field, f.value, f.expected, f.ref] for f in report.findings],
-            ),
-        ]
+        headers = ["kind", "sev", "key", "platform", "field", "value", "expected", "ref"]
+        rows = [[f.kind, f.severity, f.key, f.platform, f.field, f.value, f.expected, f.ref] for f in report.findings]
+        if report.baseline:
+            headers.append("change")
+            rows = [[*row, report.change(f) or ""] for row, f in zip(rows, report.findings, strict=True)]
+        lines += ["", table(headers, rows)]
     else:
         lines.append("No findings: the platforms tell the same story.")
+    if report.baseline and report.baseline.fixed:
+        fixed = [[f[k] for k in ("kind", "severity", "key", "platform", "field", "ref")] for f in report.baseline.fixed]
+        lines += ["", "Fixed since the baseline:", table(["kind", "sev", "key", "platform", "field", "ref"], fixed)]
     m = d["metrics"]
     rows = []
     for priority, mttr in m["mttr"]["by_priority"].items():

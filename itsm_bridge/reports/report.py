@@ -12,7 +12,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from itsm_bridge import platforms
-from itsm_bridge.reports import checks, links
+from itsm_bridge.reports import checks, communication, links, trends, weblinks
+from itsm_bridge.reports import incidents as per_incident
+from itsm_bridge.reports.baseline import Baseline, Comparison, compare
 from itsm_bridge.reports.collect import Snapshot
 from itsm_bridge.reports.fields import Completeness, required
 from itsm_bridge.reports.findings import KINDS, AuditFinding, Severity, reaches
@@ -22,7 +24,10 @@ from itsm_bridge.reports.timeline import Timeline
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
 
-SCHEMA = "itsm-bridge/audit/1"
+SCHEMA = "itsm-bridge/audit/2"
+"""audit/2 adds to audit/1 (whose keys all stay): `records`, `baseline`, `metrics.weekly`,
+`summary.incidents_with_findings`, `summary.incidents_by_severity`, `summary.held_back`, and with a
+baseline a `change` on each finding (README, "Audit reports")."""
 
 
 @dataclass
@@ -40,6 +45,8 @@ class Report:
     foreign: dict[str, int] = field(default_factory=dict)
     api_calls: dict[str, int] = field(default_factory=dict)
     incidents: int = 0
+    records: dict[str, dict[str, dict[str, str | None]]] = field(default_factory=dict)
+    baseline: Comparison | None = None
 
     @property
     def clean(self) -> bool:
@@ -51,6 +58,21 @@ class Report:
     def by_kind(self) -> dict[str, int]:
         counts = Counter(f.kind for f in self.findings)
         return {k: counts[k] for k in KINDS if counts[k]}
+
+    def against(self, previous: Baseline) -> Report:
+        """This report compared with a previous audit's (new, fixed, still open findings)."""
+        self.baseline = compare(self.findings, previous)
+        return self
+
+    def change(self, finding: AuditFinding) -> str | None:
+        """`new` or `still_open` against the baseline; None without one."""
+        return self.baseline.change(finding) if self.baseline else None
+
+    def finding_dict(self, finding: AuditFinding) -> dict[str, Any]:
+        out = finding.to_dict()
+        if self.baseline is not None:
+            out["change"] = self.baseline.change(finding)
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         severities = Counter(f.severity for f in self.findings)
@@ -69,8 +91,11 @@ class Report:
                 "by_severity": {"block": severities["block"], "warn": severities["warn"]},
                 "by_kind": self.by_kind(),
                 "clean": self.clean,
+                **per_incident.tally(self.findings),
             },
-            "findings": [f.to_dict() for f in self.findings],
+            "findings": [self.finding_dict(f) for f in self.findings],
+            "records": self.records,
+            "baseline": self.baseline.to_dict() if self.baseline else None,
             "categories": self.categories,
             "completeness": self.completeness,
             "metrics": self.metrics,
@@ -99,6 +124,7 @@ def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None
         if "category" in s.carries and s.name in (snap.source, *snap.targets)
     }
     lines: list[Timeline] = []
+    measured: list[communication.Posts] = []
     for view in snap.views.values():
         line = view.timeline(snap.source)
         if line is not None:
@@ -108,6 +134,9 @@ def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None
         mine += checks.priority(view, snap, config) + checks.status(view, snap, config, now)
         mine += required(view, snap, config, tally, already)
         mine += links.duplicates(view) + links.broken(view) + links.unlinked(view, snap, config, held)
+        posts = communication.measure(view, snap, config, now)
+        measured += [posts] if posts is not None else []
+        mine += communication.breach(posts)
         findings += mine
         unmapped = {f.platform for f in mine if f.kind == "unmapped_category"}
         for platform in view.copies:
@@ -118,6 +147,8 @@ def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None
     findings += links.quarantine(snap) + checks.key_conflicts(snap)
     audit = config.settings.audit
     metrics = of_timelines(lines, audit.sla.minutes(), audit.recurrence_days, now)
+    metrics["weekly"] = trends.weekly(lines, audit.sla.minutes())
+    metrics["communication"] = communication.summary(measured)
     return Report(
         generated_at=now,
         since=since,
@@ -132,4 +163,9 @@ def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None
         foreign=dict(snap.foreign),
         api_calls=dict(snap.api_calls),
         incidents=len(snap.views),
+        records=_records(snap, findings, config),
     )
+
+
+def _records(snap: Snapshot, findings: list[AuditFinding], config: Config) -> dict[str, Any]:
+    return per_incident.records(snap, {f.key for f in findings if f.key}, weblinks.bases(config))

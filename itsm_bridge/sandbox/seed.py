@@ -30,10 +30,12 @@ from itsm_bridge.sandbox.vocabulary import (
 
 if TYPE_CHECKING:
     from itsm_bridge.sandbox.app import Sandbox
+    from itsm_bridge.sandbox.servicenow.api import ServiceNowPlatform
 
 STATES = [("1", 25), ("2", 30), ("3", 10), ("6", 20), ("7", 10), ("8", 5)]
 PRIORITY_NAMES = {1: "Highest", 2: "High", 3: "Medium", 4: "Low", 5: "Lowest"}
 MATRIX = {(1, 1): 1, (1, 2): 2, (1, 3): 3, (2, 1): 2, (2, 2): 3, (2, 3): 4, (3, 1): 3, (3, 2): 4, (3, 3): 5}
+MATRIX_VALUE = {(str(i), str(u)): str(p) for (i, u), p in MATRIX.items()}  # as the stored values
 OPEN_JIRA = {"1": "Open", "2": "Work in progress", "3": "Pending"}
 
 TITLES = [
@@ -65,18 +67,20 @@ def seed_sandbox(sb: Sandbox, n: int, seed: int = 0) -> dict[str, list[str]]:
     manifest: dict[str, list[str]] = {
         k: [] for k in ("unmapped_category", "unmapped_service", "priority_off_matrix", "status_disagree", "page_stale")
     }
-    start = snow.clock.now() - timedelta(days=30)
+    now = snow.clock.now()
+    start = now - timedelta(days=30)
     special = _special_slots(n, rng)
+    timing = random.Random(f"timing-{seed}")  # apart from `rng`: what a seed gives stays as it was
     for i in range(n):
         kind = special.get(i)
         opened = start + timedelta(minutes=rng.randrange(0, 30 * 24 * 60))
         fields = _incident_fields(rng, refs, i, opened, kind)
-        record = snow.insert_incident(fields, updated_on=opened + timedelta(minutes=rng.randrange(1, 600)))
-        for _ in range(rng.randrange(0, 3)):
-            element = rng.choice(["work_notes", "comments"])
-            snow.update_incident(
-                record["sys_id"], {element: rng.choice(NOTES)}, user=rng.choice(["ana.lima", "emeka.obi"])
-            )
+        rng.randrange(1, 600)  # drawn as before, so later draws are unchanged
+        notes = [
+            (rng.choice(["work_notes", "comments"]), rng.choice(NOTES), rng.choice(["ana.lima", "emeka.obi"]))
+            for _ in range(rng.randrange(0, 3))
+        ]
+        record = _live(snow, fields, notes, [opened, *_steps(timing, fields, opened, now)], refs, timing)
         key = record["number"]
         if kind in ("unmapped_category", "unmapped_service"):
             manifest[kind].append(key)
@@ -89,6 +93,85 @@ def seed_sandbox(sb: Sandbox, n: int, seed: int = 0) -> dict[str, list[str]]:
     sb.jira.reindex()  # seeded history is old news: visible to search at once
     sb.manifest = manifest
     return manifest
+
+
+# Minutes from one step to the next, by priority: (acknowledge, resolve after that). Plausible,
+# with a tail past the example config's SLA ([audit.sla]: P1 4 h ... P5 10 d) so the audit has breaches.
+PACE = {
+    "1": ((5, 30), (60, 420)),
+    "2": ((10, 90), (120, 1200)),
+    "3": ((30, 480), (480, 4800)),
+    "4": ((60, 1440), (1440, 8640)),
+    "5": ((120, 2880), (2880, 14400)),
+}
+
+
+def _steps(timing: random.Random, fields: dict[str, str], opened: datetime, now: datetime) -> list[datetime]:
+    """When the incident is acknowledged, resolved and closed (as far as its state goes), in order,
+    each before `now`: a life squeezed into the time since it was opened when it would not fit."""
+    ack, fix = PACE[MATRIX_VALUE[(fields["impact"], fields["urgency"])]]
+    gaps: list[float] = [timing.randint(*ack), timing.randint(*fix), timing.randint(600, 4320)]
+    room = (now - opened).total_seconds() / 60 - 1
+    if sum(gaps) > room:
+        gaps = [g * room / sum(gaps) for g in gaps]
+    out, at = [], opened
+    for gap in gaps:
+        at += timedelta(minutes=gap)
+        out.append(at)
+    return out
+
+
+def _live(
+    snow: ServiceNowPlatform,
+    fields: dict[str, str],
+    notes: list[tuple[str, str, str]],
+    steps: list[datetime],
+    refs: dict[str, dict[str, str]],
+    timing: random.Random,
+) -> dict[str, str]:
+    """The incident created New at its opening, then taken (In Progress, assigned to a person),
+    worked on with notes, and put in its final state, each change at its own time: the history
+    (sys_audit, sys_journal_field, resolved_at, closed_at) reads as a real incident's would."""
+    final = fields["state"]
+    closing: dict[str, str] = {k: fields.pop(k) for k in ("close_code", "close_notes") if k in fields}
+    opened, ack, resolve, close = steps
+    record = snow.insert_incident({**fields, "state": "1"}, updated_on=opened)
+    if final == "1":
+        _notes(snow, record, notes, ack, resolve)  # a note on a New incident: someone has looked at it
+        return snow.incident(record["sys_id"])
+    if final == "8":
+        return snow.update_incident(record["sys_id"], {"state": "8"}, updated_on=ack)
+    sys_id = record["sys_id"]
+    person = timing.choice(list(refs["people"].values()))
+    snow.update_incident(sys_id, {"state": "2", "assigned_to": person}, updated_on=ack)
+    work = resolve - ack  # notes in its first half, then a hand-over or a false fix, in time order
+    _notes(snow, record, notes, ack, ack + work / 2)
+    if timing.random() < 0.2:  # handed on to another group: a reassignment
+        groups = [g for g in refs["assignment_group"].values() if g != record["assignment_group"]]
+        snow.update_incident(sys_id, {"assignment_group": timing.choice(groups)}, updated_on=ack + work * 0.6)
+    if final == "3":
+        return snow.update_incident(sys_id, {"state": "3", "hold_reason": "1"}, updated_on=resolve)
+    if final in ("6", "7") and timing.random() < 0.1:  # resolved too early: the caller reopens it
+        snow.update_incident(sys_id, {"state": "6", **closing}, updated_on=ack + work * 0.7)
+        snow.update_incident(sys_id, {"state": "2"}, updated_on=ack + work * 0.8)
+    if final in ("6", "7"):
+        snow.update_incident(sys_id, {"state": "6", **closing}, updated_on=resolve)
+    if final == "7":
+        snow.update_incident(sys_id, {"state": "7"}, updated_on=close)
+    return snow.incident(sys_id)
+
+
+def _notes(
+    snow: ServiceNowPlatform,
+    record: dict[str, str],
+    notes: list[tuple[str, str, str]],
+    after: datetime,
+    before: datetime,
+) -> None:
+    """Each note at its own time between `after` and `before` (inside the incident's work)."""
+    span = (before - after) / (len(notes) + 1)
+    for n, (element, text, user) in enumerate(notes, 1):
+        snow.update_incident(record["sys_id"], {element: text}, user=user, updated_on=after + span * n)
 
 
 def _special_slots(n: int, rng: random.Random) -> dict[int, str]:

@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Protocol
 
-from itsm_bridge import stopping
+from itsm_bridge import progress, stopping
 from itsm_bridge.config import Config
 from itsm_bridge.connectors.base import Connector
 from itsm_bridge.mapping.translate import PlatformMapper
@@ -120,6 +120,7 @@ class Applier:
             hint_states(self.store, self.connectors, w.key, w.shown, w.sides)
         incidents: dict[str, Incident] = {w.key: w.merged for w in batch if w.merged is not None}
         work = [(w.key, [a for a in w.actions if a.platform not in w.outcome.blocked]) for w in batch]
+        progress.planned((a.kind, a.platform) for _, actions in work for a in actions)
         results, futures = self.writer.apply_batch([(k, a) for k, a in work if a], incidents, self._executors())
         for w in batch:
             result = results.get(w.key, Applied())

@@ -26,7 +26,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from itsm_bridge import stopping
+from itsm_bridge import progress, stopping
 from itsm_bridge.connectors.base import (
     Connector,
     CreatesInBulk,
@@ -43,6 +43,7 @@ from itsm_bridge.records import RemoteRecord, Written, ref_of
 from itsm_bridge.stopping import Interrupted
 from itsm_bridge.store.base import JournalEntry, StateStore
 from itsm_bridge.store.serialized import Serialized
+from itsm_bridge.sync.cadence import next_update_at
 from itsm_bridge.sync.linking import link_or_report
 from itsm_bridge.sync.plan import Action
 
@@ -194,6 +195,7 @@ class Writer:
             folded, answers, strict=True
         ):  # an answer: Written or the item's error
             out = results[key]
+            progress.wrote(group[0].kind, platform)
             if isinstance(answer, Interrupted):
                 out.interrupted = True
                 remaining[key] = []
@@ -249,6 +251,8 @@ class Writer:
                 log.warning("%s %s %s failed: %s", action.kind, action.platform, action.key, exc)
                 out.failed.append((action, exc))
                 break
+            finally:
+                progress.wrote(action.kind, action.platform)
         return out
 
     def _ref(self, action: Action, out: Applied, optional: bool = False) -> RemoteRef | None:
@@ -341,8 +345,12 @@ class Writer:
         """The page connector decides create, update or resolve; a guard block is quarantined."""
         if not isinstance(connector, Publisher):
             raise TypeError(f"{action.platform} cannot publish")
+        scheduled = next_update_at(action)
         try:
-            result = connector.publish(incident, ref)
+            if scheduled is None:
+                result = connector.publish(incident, ref)
+            else:  # a scheduled update (sync.cadence): the page posts the update template
+                result = connector.publish(incident, ref, next_update_at=scheduled)
         except BridgeError as exc:
             self._failed_outcome(intent, action, ref, exc)
             raise

@@ -30,6 +30,7 @@ from itsm_bridge.stopping import Interrupted
 from itsm_bridge.store.base import Shadow, StateStore
 from itsm_bridge.store.serialized import Serialized
 from itsm_bridge.sync.applier import Applier, Shown, Sink
+from itsm_bridge.sync.cadence import ShowsPublicUpdates, due_keys, scheduling
 from itsm_bridge.sync.cursor import ReadProgress
 from itsm_bridge.sync.hints import restore_facts
 from itsm_bridge.sync.identity import Identity, is_conflict
@@ -70,7 +71,7 @@ class Engine:
         self.now = now
         self.progress = progress or (lambda n: None)
         self.identity = Identity(self.store, self.run_id)
-        self.planner = Planner(config, self.store, connectors)
+        self.planner = Planner(config, self.store, connectors, now)
         self._appliers: list[Applier] = []
 
     # --- public entry points
@@ -165,6 +166,7 @@ class Engine:
         reader = Reader(self.config, self.store, self.connectors, self.mappers, self.identity, reads)
         pending = reader.targets(summary, only)
         processed = 0
+        planned: set[str] = set()  # keys planned this cycle (a scheduled update is checked with them)
         for batch in _batches(reader.source_records(summary, only), BATCH):
             work: list[KeyPlan] = []
             for key, record, read_side, findings in batch:
@@ -175,6 +177,7 @@ class Engine:
                     summary.skipped += 1
                     continue
                 processed += 1
+                planned.add(key)
                 targets = pending.pop(key, {})
                 work.append(self.planner.plan_key(key, {self.source: read_side, **targets}, findings))
             sink.apply(work)
@@ -189,11 +192,33 @@ class Engine:
             if stopping.requested():
                 break
             sink.apply([self.planner.plan_key(key, sides, []) for key, sides in rest[start : start + BATCH]])
+        planned.update(key for key, _ in rest)
+        room = None if limit is None else max(0, limit - processed - len(rest))
+        self._schedule_updates(sink, planned, only, room)
         sink.finish(started)
         summary.read = {p: r.count for p, r in reads.items()}
         plan.read = dict(summary.read)
         summary.api_calls = {p: c.calls for p, c in self.connectors.items()}
         return summary, plan
+
+    def _schedule_updates(self, sink: Sink, planned: set[str], only: str | None, room: int | None) -> None:
+        """Plan the scheduled public updates of the keys this cycle did not plan (nothing of them
+        changed): those whose page incident is open and has been silent past its cadence
+        (`sync.cadence`); at most `room` keys under `--limit`. Keys held in quarantine wait."""
+        if not scheduling(self.config) or stopping.requested():
+            return
+        held = {entry.key for entry in self.store.quarantined() if entry.key}
+        skip = planned | held
+        keys: list[str] = []
+        for platform in self.targets:
+            page: object = self.connectors.get(platform)
+            if isinstance(page, ShowsPublicUpdates):
+                keys += [
+                    k for k in due_keys(self.store, self.config, platform, page, self.now(), skip) if k not in keys
+                ]
+        keys = [k for k in keys if only is None or k == only][:room]
+        for start in range(0, len(keys), BATCH):
+            sink.apply([self.planner.plan_key(key, {}, []) for key in keys[start : start + BATCH]])
 
     def retry(self) -> RunSummary:
         """Re-evaluate every quarantined record (the mapping may have been fixed since) and every

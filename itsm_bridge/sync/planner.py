@@ -6,8 +6,9 @@ shown (a dry run: `show` puts it in the `Plan`) or applied (`sync.applier.Applie
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from itsm_bridge.config import Config
@@ -16,6 +17,7 @@ from itsm_bridge.findings import Finding
 from itsm_bridge.model import Incident
 from itsm_bridge.platforms import is_publish_only
 from itsm_bridge.store.base import StateStore
+from itsm_bridge.sync.cadence import ShowsPublicUpdates, plan_scheduled_update, scheduling
 from itsm_bridge.sync.plan import Action, Plan
 from itsm_bridge.sync.publish import ShowsOpenKeys, plan_publish
 from itsm_bridge.sync.reconcile import FIRST_LINK, Outcome, Side, reconcile
@@ -50,11 +52,18 @@ class KeyPlan:
 class Planner:
     """Reconciles one key at a time; reads the store, never writes it."""
 
-    def __init__(self, config: Config, store: StateStore, connectors: Mapping[str, Connector]) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: StateStore,
+        connectors: Mapping[str, Connector],
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.config = config
         self.store = store
         self.connectors = connectors
         self.sync = config.settings.sync
+        self.now = now  # the engine's clock: when a scheduled public update is due
 
     def plan_key(self, key: str, sides: dict[str, Side], findings: list[Finding]) -> KeyPlan:
         """`sides`: what each platform read this cycle says; `findings`: the source's, from mapping."""
@@ -83,6 +92,8 @@ class Planner:
                     plan_publish(
                         outcome, shadow.merged if shadow else None, linked.get(target), self.config, target, open_keys
                     )
+                    if isinstance(page, ShowsPublicUpdates) and scheduling(self.config):
+                        plan_scheduled_update(outcome, linked.get(target), self.config, target, page, self.now())
         else:
             outcome.blocked[self.sync.source] = blocking
         warnings = [f.for_key(key) for f in findings if not f.blocking]

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from itsm_bridge import stopping
+from itsm_bridge import progress, stopping
 from itsm_bridge.config import Config
 from itsm_bridge.config_schema import ReadSettings
 from itsm_bridge.connectors.base import Connector
@@ -96,7 +96,7 @@ class Reader:
         summary: RunSummary,
     ) -> None:
         changes = self.connectors[platform].changed_since(read.watermark)
-        for record in changes:
+        for record in progress.reading(platform, changes):
             if stopping.requested():
                 return
             read.last = record.updated or read.last
@@ -138,7 +138,7 @@ class Reader:
             return  # a page not fetched: the run takes no more records
 
     def _source_records(self, read: ReadProgress, summary: RunSummary, only: str | None) -> Iterator[SourceItem]:
-        for record in self.connectors[self.source].changed_since(read.watermark):
+        for record in progress.reading(self.source, self.connectors[self.source].changed_since(read.watermark)):
             if stopping.requested():
                 return
             read.last = record.updated or read.last

@@ -86,8 +86,10 @@ def test_audit_writes_nothing_to_any_platform(bridge):
 def test_json_has_the_documented_keys(bridge):
     bridge.sandbox.seed(60)
     report = json.loads(bridge.run("--json", "audit").stdout)  # --json means --format json
-    assert report["schema"] == "itsm-bridge/audit/1"
+    assert report["schema"] == "itsm-bridge/audit/2"
     assert set(report) == {
+        "records",  # audit/2 adds these to audit/1's keys
+        "baseline",
         "schema",
         "generated_at",
         "since",
@@ -108,7 +110,11 @@ def test_json_has_the_documented_keys(bridge):
         "by_severity",
         "by_kind",
         "clean",
+        "incidents_with_findings",  # audit/2
+        "incidents_by_severity",
+        "held_back",
     }
+    assert report["baseline"] is None  # without --baseline
     assert all(set(f) == set(FIELDS) and f["kind"] in KINDS for f in report["findings"])
     assert set(report["metrics"]) == {
         "incidents",
@@ -121,7 +127,25 @@ def test_json_has_the_documented_keys(bridge):
         "sla",
         "recurrence",
         "weekly_volume",
+        "weekly",  # audit/2
+        "communication",
     }
+    assert set(report["metrics"]["weekly"][0]) == {
+        "week",
+        "opened",
+        "resolved",
+        "sla_judged",
+        "sla_met",
+        "sla_compliance_pct",
+        "mttr",
+    }
+    keys_with_findings = {f["key"] for f in report["findings"]}
+    assert set(report["records"]) == keys_with_findings
+    snow = {i["number"]: i["sys_id"] for i in bridge.sandbox.servicenow.incidents()}
+    base = bridge.sandbox.servicenow.base_url.rstrip("/")  # no [audit.web_url]: the instance's own URL
+    for key, records in report["records"].items():
+        assert records["servicenow"]["id"] == snow[key] and records["servicenow"]["ref"] == key
+        assert records["servicenow"]["url"] == f"{base}/nav_to.do?uri=incident.do%3Fsys_id%3D{snow[key]}"
     assert set(report["metrics"]["mttr"]) == {"overall", "by_priority", "by_category", "by_service"}
     assert report["summary"]["incidents"] == 60 and report["summary"]["records"]["servicenow"] == 60
     assert sum(report["categories"]["servicenow"].values()) == 60

@@ -119,6 +119,13 @@ class JiraApi:
         """One page of the enhanced search (`POST search/jql`): a read, so it may be retried."""
         return self.http.request("POST", f"{API}/search/jql", json=body, idempotent=True)
 
+    def count(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Jira's estimate of how many issues a bounded JQL matches (`POST search/approximate-count`)."""
+        answer: dict[str, Any] = self.http.request(
+            "POST", f"{API}/search/approximate-count", json=body, idempotent=True
+        ).json()
+        return answer
+
     def bulkfetch(self, body: dict[str, Any]) -> dict[str, Any]:
         """Issues by id or key (`POST issue/bulkfetch`): a read, so it may be retried."""
         answer: dict[str, Any] = self.http.request("POST", f"{API}/issue/bulkfetch", json=body, idempotent=True).json()

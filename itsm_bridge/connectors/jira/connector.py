@@ -54,7 +54,7 @@ from itsm_bridge.connectors.jira.records import (
 from itsm_bridge.connectors.jira.statuses import Created, Statuses
 from itsm_bridge.connectors.jira.transitions import Mover
 from itsm_bridge.connectors.jira.workflow import StatusMap, Workflow
-from itsm_bridge.errors import ConfigError, ConfigProblem, NotFound
+from itsm_bridge.errors import ConfigError, ConfigProblem, ConnectorError, NotFound
 from itsm_bridge.http import Backoff, HttpClient
 from itsm_bridge.model import Comment, RemoteRef, State
 from itsm_bridge.records import ChangeRead, Pages, RemoteRecord
@@ -205,7 +205,27 @@ class JiraConnector:
         """Issues updated since the watermark (minus the overlap), oldest first, streamed page by
         page; versions already applied, and repeats within this pass, are skipped. Read to the
         end, it is complete to the moment the search began, less the index lag."""
-        return ChangeRead(self._changes(cursor))
+        counted: list[int | None] = []
+
+        def expected() -> int | None:  # asked once, and only by whoever shows it: it costs a call
+            if not counted:
+                counted.append(self._count(cursor))
+            return counted[0]
+
+        return ChangeRead(self._changes(cursor), expected=expected)
+
+    def _count(self, cursor: Watermark | None) -> int | None:
+        """Jira's estimate of the issues a read matches (`POST search/approximate-count`: the
+        enhanced search's pages carry no total); None where the site has no such call."""
+        since = (cursor or Watermark()).read_from(timedelta(seconds=self.settings.overlap_s))
+        jql = self.changed_jql(since).partition(" ORDER BY ")[0]
+        try:
+            count = self.api.count({"jql": jql}).get("count")
+        except ConnectorError as exc:
+            if exc.disposition == "abort":
+                raise
+            return None  # an estimate for people to read: without it the line shows no total
+        return int(count) if isinstance(count, int) else None
 
     def _changes(self, cursor: Watermark | None) -> Pages:
         watermark = cursor or Watermark()

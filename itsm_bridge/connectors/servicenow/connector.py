@@ -39,6 +39,7 @@ import requests
 from itsm_bridge.config import Config
 from itsm_bridge.connectors.base import CheckResult
 from itsm_bridge.connectors.servicenow.client import PLATFORM, Auth, TableClient, check_instance, make_classifier
+from itsm_bridge.connectors.servicenow.history import read_history
 from itsm_bridge.connectors.servicenow.query import Query
 from itsm_bridge.connectors.servicenow.rows import READ_FIELDS, Position, page_query, position, split_row, to_record
 from itsm_bridge.correlation import CORRELATION_DISPLAY, bridge_copy, mark
@@ -52,6 +53,7 @@ from itsm_bridge.errors import (
     Transient,
     TransitionNotAllowed,
 )
+from itsm_bridge.history import History
 from itsm_bridge.http import HttpClient
 from itsm_bridge.model import Comment, RemoteRef, State, Visibility
 from itsm_bridge.records import ChangeRead, Pages, RemoteRecord
@@ -82,6 +84,7 @@ class ReadStats:
     rows: int = 0
     yielded: int = 0
     already_applied: int = 0  # skipped by the watermark's seen-set
+    expected: int | None = None  # rows the pass yields in all, as far as the last page's count says
 
 
 class ServiceNowConnector:
@@ -113,24 +116,36 @@ class ServiceNowConnector:
         self._unreadable: set[str] = set()  # lookup tables this user cannot read
         self._user: str | None = settings.user  # who our writes are made as: the author of our notes
         self.stats = ReadStats()
+        self._detected = config.settings.audit.detected_at.get(PLATFORM)  # [audit] detected_at, for MTTD
 
     @property
     def calls(self) -> int:
         return self.client.http.calls
 
     def _read_params(self) -> dict[str, str]:
-        return {"sysparm_display_value": "all", "sysparm_exclude_reference_link": "true", "sysparm_fields": READ_FIELDS}
+        fields = f"{READ_FIELDS},{self._detected}" if self._detected else READ_FIELDS
+        return {"sysparm_display_value": "all", "sysparm_exclude_reference_link": "true", "sysparm_fields": fields}
+
+    def history(self, records: list[RemoteRecord]) -> dict[str, History]:
+        """State, assignee and group changes from sys_audit, counts from the rows (see history.py)."""
+
+        def state_of(value: str) -> str:
+            state = self.states.from_vendor(value) if value else None
+            return state.value if state else value
+
+        return read_history(self.client, records, state_of, self.settings.page_size, self._detected)
 
     # --- read
     def changed_since(self, cursor: Watermark | None, *, notes: bool = True) -> ChangeRead:
         """Incidents updated at or after `cursor.read_from(overlap)`, oldest first, streamed page by
         page (keyset paging, see the module docstring); each page's notes are read in one more call
         unless `notes` is False. The read promises nothing past its last record (`complete_to`
-        stays None)."""
-        return ChangeRead(self._changes(cursor, notes))
-
-    def _changes(self, cursor: Watermark | None, notes: bool) -> Pages:
+        stays None). Its `expected()` is known from the first page on: each page's `X-Total-Count`
+        counts the rows from that page on (keyset), less those the watermark skipped so far."""
         self.stats = stats = ReadStats()
+        return ChangeRead(self._changes(cursor, notes, stats), expected=lambda: stats.expected)
+
+    def _changes(self, cursor: Watermark | None, notes: bool, stats: ReadStats) -> Pages:
         read_from = cursor.read_from(timedelta(seconds=self.settings.overlap_s)) if cursor else None
         limit = self.settings.page_size
         after: Position | None = None  # the last row read
@@ -145,6 +160,8 @@ class ServiceNowConnector:
                 },
             )
             stats.pages += 1
+            if page.total is not None:
+                stats.expected = stats.rows - stats.already_applied + page.total
             records: list[RemoteRecord] = []
             for row in page.rows:
                 stats.rows += 1

@@ -39,7 +39,13 @@ INCIDENT_COLUMNS = (
 )
 """The incident columns a record carries (every column the mapping reads or writes)."""
 READ_FIELDS = ",".join(
-    sorted({*INCIDENT_COLUMNS, "sys_id", "number", "sys_mod_count", "correlation_display", "sys_updated_by"})
+    sorted(
+        {
+            *INCIDENT_COLUMNS,
+            *("sys_id", "number", "sys_mod_count", "correlation_display", "sys_updated_by"),
+            *("reassignment_count", "reopen_count"),  # for the audit's first-contact and reopen rates
+        }
+    )
 )
 
 

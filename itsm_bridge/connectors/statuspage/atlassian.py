@@ -56,6 +56,7 @@ def page_incident(data: dict[str, Any]) -> PageIncident:
         impact=impact,
         body=str(updates[0].get("body") or "") if updates else "",
         key=str(ours["key"]) if isinstance(ours, dict) and ours.get("key") else None,
+        update_times=tuple(sorted(filter(None, (parse_page_time(u.get("created_at")) for u in updates)))),
     )
 
 
@@ -78,6 +79,7 @@ class StatuspageConnector(StatusPageConnector):
     """Atlassian Statuspage, one page (`statuspage.page_id`)."""
 
     provider = "statuspage"
+    lists_updates = True
 
     def _client(self) -> HttpClient:
         key = self.config.secret("statuspage", "api_key_env")

@@ -58,6 +58,10 @@ class PagePolicy(Protocol):
         """The leak guard's findings for a text about to be sent."""
         ...
 
+    def update_fields(self, incident: Incident, next_update_at: datetime) -> tuple[dict[str, Any], list[Finding]]:
+        """The `body` of a scheduled update naming `next_update_at`, guarded like `to_fields`."""
+        ...
+
 
 class StatusPageConnector:
     """A page incident's life (create, update at a cadence, resolve), component ownership, drift
@@ -67,6 +71,7 @@ class StatusPageConnector:
     provider = ""
     carries_impact = True  # whether the provider stores an incident impact to compare against
     newest_first = True  # whether `_all` comes newest update first (else every incident is read)
+    lists_updates = False  # whether a page incident read lists the times of its public updates
 
     def __init__(
         self,
@@ -140,6 +145,11 @@ class StatusPageConnector:
         of a resolved, never-published incident would find to resolve."""
         return {inc.key for inc in self._open_snapshot().values() if inc.key}
 
+    def last_public_updates(self) -> dict[str, datetime]:
+        """When each unresolved page incident (by id) last had a public update, as the page's
+        own timeline says (this run's snapshot, kept up to date by our sends)."""
+        return {inc.id: inc.last_public_update for inc in self._open_snapshot().values()}
+
     def _sent(self, inc: PageIncident) -> PageIncident:
         if self._open_now is not None:
             if inc.is_open:
@@ -177,6 +187,7 @@ class StatusPageConnector:
             "components": holds,
             "created_at": inc.created,
             "resolved_at": inc.resolved,
+            "updates": list(inc.update_times) if self.lists_updates else None,  # None: not listed by the page
         }
         return RemoteRecord(
             RemoteRef(self.name, inc.id, inc.name), fields, inc.updated.isoformat(), inc.updated, inc.key
@@ -248,11 +259,16 @@ class StatusPageConnector:
         return [*results, CheckResult(self.name, "components", not missing, detail, fix)]
 
     # --- the whole decision for one incident
-    def publish(self, incident: Incident, ref: RemoteRef | None = None) -> PublishResult:
+    def publish(
+        self, incident: Incident, ref: RemoteRef | None = None, *, next_update_at: datetime | None = None
+    ) -> PublishResult:
         """Bring the page in line with `incident`: create, update, resolve, or nothing.
 
         The publish rule decides what gets a page incident; one already on the page (`ref`)
-        is kept up to date and resolved even if the incident no longer meets the rule."""
+        is kept up to date and resolved even if the incident no longer meets the rule.
+        `next_update_at`: a scheduled update instead (`scheduled_update`)."""
+        if next_update_at is not None:
+            return self.scheduled_update(incident, ref, next_update_at)
         if ref is None and not self.policy.chosen(incident):
             return PublishResult("skipped", None, detail="not chosen for the page by [publish]")
         fields, findings = self.policy.to_fields(incident)
@@ -276,6 +292,25 @@ class StatusPageConnector:
         except Deferred as exc:
             return PublishResult("deferred", ref, findings, str(exc))
         return PublishResult("resolved" if changes.get("status") == RESOLVED else "updated", ref, findings)
+
+    def scheduled_update(self, incident: Incident, ref: RemoteRef | None, next_update_at: datetime) -> PublishResult:
+        """Post the scheduled update (`communication.update_template`) on the open page incident
+        `ref`, keeping its status: a new entry on its public timeline. The leak guard and the
+        update interval apply as to any update; a resolved incident gets none."""
+        open_now = self._open_snapshot()
+        if ref is None or not incident.state.is_open:
+            return PublishResult("skipped", ref, detail="no scheduled update: not open or not on the page")
+        if ref.id not in open_now:
+            return PublishResult("unchanged", ref, detail="resolved on the page: no scheduled update")
+        fields, findings = self.policy.update_fields(incident, next_update_at)
+        if blocking(findings):
+            return PublishResult("blocked", ref, findings, "the leak guard stopped it; nothing was sent")
+        current = open_now[ref.id]
+        try:
+            self._update(ref, {"status": current.status, **fields}, current)
+        except Deferred as exc:
+            return PublishResult("deferred", ref, findings, str(exc))
+        return PublishResult("updated", ref, findings, "scheduled update")
 
     # --- internals
     def _changes(self, current: PageIncident, fields: dict[str, Any]) -> dict[str, Any]:

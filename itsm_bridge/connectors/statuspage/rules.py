@@ -77,6 +77,12 @@ class PageIncident:
     impact: str | None = None
     body: str = ""  # the latest update's message
     key: str | None = None  # the canonical key, where the provider can store it
+    update_times: tuple[datetime, ...] = ()  # when each public update went out, oldest first, where the page lists them
+
+    @property
+    def last_public_update(self) -> datetime:
+        """When the public last heard about it: the newest update, else the incident's change."""
+        return self.update_times[-1] if self.update_times else self.updated
 
     @property
     def is_open(self) -> bool:

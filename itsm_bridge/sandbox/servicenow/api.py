@@ -16,12 +16,13 @@ What it keeps faithful, because the connector must cope with it:
   its ACLs let it read of sys_journal_field (`journal_access`: read, hidden rows, or denied 403),
   as `user` describes with sources.
 
-Tables served: incident, sys_journal_field, sys_choice, and the reference tables sys_user,
+Tables served: incident, sys_journal_field, sys_audit (state, assignee and group updates), sys_choice, and the reference tables sys_user,
 sys_user_group, cmdb_ci, sys_user_role, sys_user_has_role. Another name answers 400 Invalid table.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -378,6 +379,16 @@ class ServiceNowPlatform(Platform):
                 raise KeyError(f"no incident {sys_id}")
             row = self.store.write_incident(sys_id, fields, user, data_policy=self.data_policy, at=updated_on)
             return self._values("incident", row)
+
+    def add_column(self, table_name: str, column: str) -> None:
+        """An admin adds a custom field to a table (a `u_` name, as the instance prefixes it), read
+        and written like the others (https://www.servicenow.com/docs/r/platform-administration/t_CreatingNewFields.html)."""
+        if not column.startswith("u_"):
+            raise ValueError(f"a custom field's name starts with u_, not {column!r}")
+        with self.lock:
+            table = self.store.tables[table_name]
+            if column not in table.defn.columns:
+                table.defn = dataclasses.replace(table.defn, columns=(*table.defn.columns, column))
 
     def incident(self, sys_id: str) -> dict[str, str]:
         """Every column's value of one incident (KeyError when there is none)."""

@@ -133,6 +133,11 @@ PRIORITY = {
 """The default priority lookup (impact, urgency) -> priority (`def-prio-lookup-rules.md`)."""
 
 CLOSED_STATES = frozenset({"6", "7", "8"})
+AUDITED = ("state", "assigned_to", "assignment_group")
+"""Incident columns whose updates the sandbox writes to sys_audit. An instance audits every column
+of an audited table; the sandbox keeps the ones the audit reads, so 100k seeded incidents stay
+small. Inserts are not audited: glide.sys.audit_inserts is false by default
+(https://www.servicenow.com/docs/r/platform-security/c_TrackingInserts.html)."""
 POLICY_LABELS = {"close_code": "Resolution code", "close_notes": "Resolution notes"}
 
 
@@ -154,6 +159,23 @@ TABLES = (
         "sys_journal_field",
         ("sys_id", "element", "element_id", "name", "value", "sys_created_on", "sys_created_by", "sys_tags"),
         "value",
+    ),
+    TableDef(  # c_UnderstandingTheSysAuditTable (ServiceNow docs, platform-security): one row per changed field
+        "sys_audit",
+        (
+            "sys_id",
+            "tablename",
+            "documentkey",
+            "fieldname",
+            "oldvalue",
+            "newvalue",
+            "user",
+            "reason",
+            "record_checkpoint",
+            "sys_created_on",
+            "sys_created_by",
+        ),
+        "fieldname",
     ),
     TableDef(
         "sys_choice",

@@ -21,6 +21,7 @@ from itsm_bridge.sandbox.core import Clock, HTTPFailure, Response
 from itsm_bridge.sandbox.servicenow.encoded_query import Getter, Row
 from itsm_bridge.sandbox.servicenow.schema import (
     ADMIN_SYS_ID,
+    AUDITED,
     CHOICE_COLUMNS,
     CHOICE_ELEMENT,
     CHOICES,
@@ -283,6 +284,7 @@ class SnowStore:
                 raise HTTPFailure(data_policy_refusal(missing))
         if current is not None and not notes and all(table.value(old, c) == v for c, v in changes.items()):
             return current  # nothing changed: not an update, as on the instance
+        before = {c: table.value(old, c) for c in AUDITED}
         row = old if current is not None else self._new_incident(table, values, user, now)
         for column, text in changes.items():
             table.put(row, column, text)
@@ -296,6 +298,8 @@ class SnowStore:
             table.version += 1
         if self.notify is not None:
             self.notify("incident", row, "insert" if current is None else "update")
+        if current is not None:
+            self._audit(row, before, changes, user, now)
         for element, text in notes:
             self.insert(
                 "sys_journal_field",
@@ -309,6 +313,27 @@ class SnowStore:
                 },
             )
         return row
+
+    def _audit(self, row: Row, before: dict[str, str], changes: dict[str, str], user: str, now: str) -> None:
+        """sys_audit rows for the audited columns an update changed (values as stored: choice
+        values, reference sys_ids; times UTC)."""
+        checkpoint = self.tables["incident"].value(row, "sys_mod_count")
+        for column in AUDITED:
+            if column in changes and changes[column] != before[column]:
+                self.insert(
+                    "sys_audit",
+                    {
+                        "tablename": "incident",
+                        "documentkey": row["sys_id"],
+                        "fieldname": column,
+                        "oldvalue": before[column],
+                        "newvalue": changes[column],
+                        "user": user,
+                        "record_checkpoint": checkpoint,
+                        "sys_created_on": now,
+                        "sys_created_by": user,
+                    },
+                )
 
     def _new_incident(self, table: Table, values: Mapping[str, Any], user: str, now: str) -> Row:
         number = f"INC{self.next_number:07d}"
@@ -332,6 +357,10 @@ class SnowStore:
     ) -> None:
         """Fields the instance computes from the written ones (into `changes`)."""
         changes["priority"] = PRIORITY.get((value("impact"), value("urgency")), table.value(old, "priority"))
+        group = table.value(old, "assignment_group")
+        if not creating and group and value("assignment_group") != group:
+            # the task's reassignment counter: a move to another group after the first assignment
+            changes["reassignment_count"] = str(int(table.value(old, "reassignment_count")) + 1)
         if creating and not value("opened_at"):
             changes["opened_at"] = now
         before = None if creating else table.value(old, "state")
