@@ -683,9 +683,11 @@ def sandbox_command(
 def _register() -> None:
     from itsm_bridge.cli_init import init_command
     from itsm_bridge.cli_links import links_group
+    from itsm_bridge.cli_serve import serve_command
 
     main.add_command(links_group)
     main.add_command(init_command)
+    main.add_command(serve_command)
 
 
 _register()

@@ -91,7 +91,8 @@ class Config:
     @cached_property
     def rules(self) -> tuple[RequiredRule, ...]:
         own = tuple(
-            RequiredRule(r.step, tuple(r.fields), tuple(r.platforms), r.severity) for r in self.settings.rules.required
+            RequiredRule(r.step, tuple(r.fields), tuple(r.platforms), r.severity, major_only=r.major_only)
+            for r in self.settings.rules.required
         )
         return VENDOR_RULES + own
 

@@ -82,6 +82,9 @@ class ServiceNowSettings(ReadSettings):
     max_wait_s: float = Field(
         60.0, ge=0, description="Longest rate-limit wait sat out; past it, the platform's work stops for this run."
     )
+    communication_owner_field: str | None = Field(
+        None, pattern=r"^u_[a-z0-9_]+$", description="The incident's communication owner: a custom u_ column."
+    )
 
     @model_validator(mode="after")
     def _one_auth(self) -> ServiceNowSettings:
@@ -106,6 +109,9 @@ class JiraSettings(ReadSettings):
     search_lag_s: float = Field(120.0, ge=0)
     page_size: int = Field(100, ge=1, le=5000)
     overlap_s: int = Field(120, ge=0)
+    communication_owner_field: str | None = Field(
+        None, pattern=r"^customfield_[0-9]+$", description="The issue's communication owner: a user or text field."
+    )
 
     @model_validator(mode="after")
     def _overlap_covers_lag(self) -> JiraSettings:
@@ -288,6 +294,7 @@ class RequiredSettings(Section):
     fields: list[str]
     platforms: list[PlatformName] = []
     severity: Literal["block", "warn"] = "block"
+    major_only: bool = Field(False, description="The rule holds for incidents flagged major only.")
 
     @field_validator("fields")
     @classmethod

@@ -22,6 +22,7 @@ import logging
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("itsm_bridge.http")
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+THROTTLED: Counter[str] = Counter()  # per platform, this process's 429 and 420 answers (serve's /metrics)
+_throttled_lock = threading.Lock()
 USER_AGENT = "itsm-bridge"
 
 
@@ -443,6 +446,8 @@ class HttpClient:
         if error is None:
             return resp
         if isinstance(error, RateLimited):
+            with _throttled_lock:
+                THROTTLED[self.platform] += 1
             if resp.headers.get("RateLimit-Reason"):
                 log.info("%s rate limited: %s", self.platform, resp.headers["RateLimit-Reason"])
             wait = error.retry_after

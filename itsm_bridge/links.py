@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from itsm_bridge import progress
 from itsm_bridge.connectors.base import Connector, FetchesInBulk
 from itsm_bridge.errors import NotFound
 from itsm_bridge.model import RemoteRef
@@ -75,7 +76,7 @@ def gone(store: StateStore, connectors: Mapping[str, Connector]) -> list[dict[st
             by_platform.setdefault(ref.platform, []).append((key, ref))
     out: list[dict[str, str]] = []
     for platform, pairs in by_platform.items():
-        missing = _missing(connectors[platform], pairs)
+        missing = _missing(connectors[platform], pairs, f"links:{platform}")
         out += [
             {"key": key, "platform": platform, "id": ref.id, "display": ref.display, "fix": repair_hint(key, platform)}
             for key, ref in missing
@@ -83,14 +84,18 @@ def gone(store: StateStore, connectors: Mapping[str, Connector]) -> list[dict[st
     return out
 
 
-def _missing(connector: Connector, pairs: list[tuple[str, RemoteRef]]) -> Iterable[tuple[str, RemoteRef]]:
+def _missing(connector: Connector, pairs: list[tuple[str, RemoteRef]], line: str) -> Iterable[tuple[str, RemoteRef]]:
+    label = f"checking links to {connector.name}"
     if isinstance(connector, FetchesInBulk):
+        shown = progress.current()
+        shown.line(line, label, "rec", total=len(pairs))
         for start in range(0, len(pairs), CHECK_BATCH):
             chunk = pairs[start : start + CHECK_BATCH]
             found = {r.ref.id for r in connector.fetch_many([ref for _, ref in chunk])}
+            shown.advance(line, len(chunk))
             yield from ((key, ref) for key, ref in chunk if ref.id not in found)
         return
-    for key, ref in pairs:
+    for key, ref in progress.counted(line, label, pairs):
         try:
             connector.get(ref)
         except NotFound:

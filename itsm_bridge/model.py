@@ -115,6 +115,7 @@ class Incident:
     assignment_group: str | None = None
     assignee: str | None = None
     reporter: str | None = None
+    communication_owner: str | None = None  # who speaks to customers about it (a configured field)
     major: bool = False
     opened: datetime | None = None
     acknowledged: datetime | None = None

@@ -13,7 +13,7 @@ Nothing here imports a library or another layer: any layer may report.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -97,6 +97,19 @@ def reading(platform: str, records: Iterable[T], label: str = "reading") -> Iter
                 known = total
                 observer.total(key, total)
         yield record
+    observer.done(key)
+
+
+def counted(key: str, label: str, items: Sequence[T], unit: str = "rec") -> Iterator[T]:
+    """`items`, counted on the line `key` as they are taken (its total: how many there are)."""
+    observer = current()
+    if not observer.showing:
+        yield from items
+        return
+    observer.line(key, label, unit, total=len(items))
+    for item in items:
+        yield item
+        observer.advance(key)
     observer.done(key)
 
 

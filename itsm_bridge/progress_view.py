@@ -76,7 +76,7 @@ class Lines(Progress):
         self.waits = waits  # rendered already while the base class is made
         super().__init__(
             TextColumn("{task.description}"),
-            BarColumn(bar_width=24),
+            BarColumn(bar_width=24 if console.width >= 100 else 10),
             Figures(),
             console=console,
             refresh_per_second=REFRESH_PER_SECOND,
@@ -153,6 +153,8 @@ class TerminalProgress(progress.Observer):
         self._tasks: dict[str, TaskID] = {}
         self._totals: dict[str, int | None] = {}
         self._counts: dict[str, int] = {}
+        self._began: dict[str, float] = {}  # when a line's work began: its first step, for a queue
+        self._queued: set[str] = set()  # lines whose work is handed over before it starts (writes)
         self._handlers: list[tuple[logging.StreamHandler[Any], Any]] = []
 
     # --- the display's life
@@ -173,7 +175,8 @@ class TerminalProgress(progress.Observer):
             self._lines.stop()
             self._restore_logs()
             self._lines = None
-            self._tasks, self._totals, self._counts = {}, {}, {}
+            self._tasks, self._totals, self._counts, self._began = {}, {}, {}, {}
+            self._queued.clear()
 
     def _follow_logs(self) -> None:
         """Log handlers writing to the terminal's stderr write through the display while it runs
@@ -195,7 +198,7 @@ class TerminalProgress(progress.Observer):
             lines = self._display()
             if key not in self._tasks:
                 self._tasks[key] = lines.add_task(printable(label), total=total, unit=unit)
-                self._totals[key], self._counts[key] = total, 0
+                self._totals[key], self._counts[key], self._began[key] = total, 0, time.monotonic()
             elif total is not None:
                 self.total(key, total)
 
@@ -203,6 +206,7 @@ class TerminalProgress(progress.Observer):
         with self._lock:
             if self._lines is not None and key in self._tasks:
                 self._totals[key] = (self._totals[key] or 0) + n
+                self._queued.add(key)
                 self._lines.update(self._tasks[key], total=self._totals[key], took=None)
 
     def total(self, key: str, total: int) -> None:
@@ -214,6 +218,8 @@ class TerminalProgress(progress.Observer):
     def advance(self, key: str, n: int = 1) -> None:
         with self._lock:
             if self._lines is not None and key in self._tasks:
+                if key in self._queued and not self._counts[key]:
+                    self._began[key] = time.monotonic()  # a queue's rate counts from its first write
                 self._counts[key] += n
                 self._lines.advance(self._tasks[key], n)
                 total = self._totals[key]
@@ -223,10 +229,9 @@ class TerminalProgress(progress.Observer):
     def done(self, key: str) -> None:
         with self._lock:
             if self._lines is not None and key in self._tasks:
-                task = self._tasks[key]
-                elapsed = next((t.elapsed for t in self._lines.tasks if t.id == task), None)
                 self._totals[key] = self._counts[key]
-                self._lines.update(task, total=self._counts[key], took=elapsed or 0.0)
+                took = time.monotonic() - self._began[key]
+                self._lines.update(self._tasks[key], total=self._counts[key], took=took)
 
     # --- requests and waits
     def request(self, platform: str, target: str) -> object:

@@ -228,8 +228,7 @@ def doctor(config: Config) -> list[CheckResult]:
         )
     )
     if all(r.ok for r in results):  # links are read only from platforms that answer
-        with progress.step("check:links", "checking linked records"):
-            results.append(_links_check(config, built))
+        results.append(_links_check(config, built))
     return results + _identity_checks(config)
 
 

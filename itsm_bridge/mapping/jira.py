@@ -48,6 +48,7 @@ class JiraMapper:
         jira = config.settings.jira
         self.category_field = jira.category_field if jira else "components"
         self.service_field = jira.service_field if jira else "labels"
+        self.owner_field = jira.communication_owner_field if jira else None
         self.taxonomy = config.taxonomy
         self.states = config.state_map(PLATFORM)
         self.matrix = config.matrix
@@ -91,6 +92,7 @@ class JiraMapper:
             service=service.value,
             assignee=d.get("assignee") or _text(f.get("assignee")) or None,
             reporter=d.get("reporter") or _text(f.get("reporter")) or None,
+            communication_owner=_person(f.get(self.owner_field)) if self.owner_field else None,
             opened=f.get("created"),
             resolved=f.get("resolutiondate"),
             updated=record.updated,
@@ -222,6 +224,13 @@ class JiraMapper:
         wrap = (lambda v: {"name": v}) if field == "components" else (lambda v: v)
         ops += [{"remove": wrap(v)} for v in sorted(managed - set(values))]
         ops += [{"add": wrap(v)} for v in values]
+
+
+def _person(value: Any) -> str | None:
+    """A user field's person by name (a user picker gives an object), or a text field's text."""
+    if isinstance(value, dict):
+        value = value.get("displayName") or value.get("emailAddress") or value.get("accountId")
+    return _text(value) or None
 
 
 def _text(value: Any) -> str:

@@ -35,9 +35,14 @@ class RequiredRule:
     platforms: tuple[str, ...] = ()  # empty: every platform
     severity: Severity = "block"
     origin: str = "config"  # "vendor" for the built-in defaults
+    major_only: bool = False  # holds for incidents flagged major only (a communication owner, say)
 
     def applies(self, step: Step, platform: str) -> bool:
         return self.step == step and (not self.platforms or platform in self.platforms)
+
+    def holds_for(self, incident: Checked) -> bool:
+        """Whether the rule concerns `incident` at all (a major-only rule: a major incident)."""
+        return not self.major_only or bool(getattr(incident, "major", False))
 
 
 VENDOR_RULES: tuple[RequiredRule, ...] = (
@@ -70,7 +75,7 @@ def check(
     findings: list[Finding] = []
     seen: set[str] = set()
     for rule in rules:
-        if not rule.applies(step, platform):
+        if not rule.applies(step, platform) or not rule.holds_for(incident):
             continue
         for name in rule.fields:
             if name in seen or not _is_empty(getattr(incident, name, None)):
@@ -79,6 +84,8 @@ def check(
             vendor = vendor_field(platform, name)
             named = name if vendor == name else f"{name} ({platform} {vendor})"
             source = "the vendor requires it" if rule.origin == "vendor" else "a rule in [[rules.required]]"
+            if rule.major_only:
+                source += " requires it for major incidents"
             findings.append(
                 Finding(
                     rule_id=f"required.{step}.{name}",

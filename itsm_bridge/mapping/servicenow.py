@@ -45,6 +45,8 @@ class ServiceNowMapper:
         self.taxonomy = config.taxonomy
         self.states = config.state_map(PLATFORM)
         self.matrix = config.matrix
+        snow = config.settings.servicenow
+        self.owner_field = snow.communication_owner_field if snow is not None else None
 
     # --- read
     def to_canonical(self, record: RemoteRecord) -> tuple[Incident, list[Finding]]:
@@ -89,6 +91,7 @@ class ServiceNowMapper:
             assignment_group=_name(f, d, "assignment_group"),
             assignee=_name(f, d, "assigned_to"),
             reporter=_name(f, d, "caller_id"),
+            communication_owner=_name(f, d, self.owner_field) if self.owner_field else None,
             major=_text(f.get("major_incident_state")) == MAJOR_ACCEPTED,
             opened=parse_snow_time(f.get("opened_at")),
             resolved=parse_snow_time(f.get("resolved_at")),

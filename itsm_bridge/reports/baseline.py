@@ -44,7 +44,7 @@ class Comparison:
 
     def change(self, finding: AuditFinding) -> str:
         """`new` or `still_open`."""
-        return "new" if identity(finding.to_dict()) in self.new else "still_open"
+        return "new" if _identity(finding) in self.new else "still_open"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +60,10 @@ class Comparison:
 
 def identity(finding: dict[str, Any]) -> tuple[str, ...]:
     return tuple(str(finding.get(k) or "") for k in IDENTITY)
+
+
+def _identity(finding: AuditFinding) -> tuple[str, ...]:
+    return tuple(str(getattr(finding, k) or "") for k in IDENTITY)
 
 
 def load(path: str | Path) -> Baseline:
@@ -83,6 +87,6 @@ def load(path: str | Path) -> Baseline:
 def compare(findings: list[AuditFinding], previous: Baseline) -> Comparison:
     """Sort this audit's findings into new and still open against `previous`, and list the fixed."""
     before = {identity(f) for f in previous.findings}
-    now = {identity(f.to_dict()) for f in findings}
+    now = {_identity(f) for f in findings}
     fixed = tuple(f for f in previous.findings if identity(f) not in now)
     return Comparison(previous, frozenset(now - before), fixed, len(now & before))

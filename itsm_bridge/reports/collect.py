@@ -120,7 +120,7 @@ def collect(
             snap.read[platform] += 1
             if _add(snap, platform, record, mapper, by_id, config) and platform == sync.source:
                 source_records.append(record)
-    for key, refs in links.items():
+    for key, refs in progress.counted("links", "checking linked records", list(links.items())):
         view = snap.views.get(key)
         if view is None:
             if since is not None:

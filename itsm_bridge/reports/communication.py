@@ -7,7 +7,9 @@ them: Statuspage does, Cachet's incident list does not, so there it is not measu
   first update;
 - the longest gap between public updates while the incident was open (to the resolve, or to now
   for one still open), against the cadence of `[communication.cadence]`: longer is a
-  `cadence_breach` finding.
+  `cadence_breach` finding;
+- a major incident without a communication owner (where the system of record has the field
+  configured: `communication_owner_field`) is a `communication_owner_missing` finding.
 """
 
 from __future__ import annotations
@@ -114,6 +116,32 @@ def breach(posts: Posts | None) -> list[AuditFinding]:
             message,
         )
     ]
+
+
+def owner_missing(view: View, snap: Snapshot, config: Config) -> list[AuditFinding]:
+    """A major incident whose system of record names no communication owner, where it has the field."""
+    src = view.copy(snap.source)
+    field = _owner_field(config, snap.source)
+    if src is None or not src.incident.major or field is None or src.incident.communication_owner:
+        return []
+    return [
+        AuditFinding(
+            "communication_owner_missing",
+            "warn",
+            view.key,
+            snap.source,
+            "communication_owner",
+            "",
+            "",
+            src.ref.display or src.ref.id,
+            f"a major incident with no communication owner ({snap.source} {field} is empty)",
+        )
+    ]
+
+
+def _owner_field(config: Config, platform: str) -> str | None:
+    section = config.settings.section(platform)
+    return getattr(section, "communication_owner_field", None)
 
 
 def summary(measured: list[Posts]) -> dict[str, Any]:

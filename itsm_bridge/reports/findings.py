@@ -25,6 +25,7 @@ KINDS: dict[str, str] = {
     "link_broken": "the store links a record the platform no longer has",
     "quarantined": "the store holds the record back because of blocking findings",
     "cadence_breach": "a published incident went longer without a public update than [communication.cadence] allows",
+    "communication_owner_missing": "a major incident names no communication owner",
     "timeline_inconsistent": "the incident's times are out of order (opened <= acknowledged <= resolved <= closed): "
     "no MTTA, MTTR or MTTD is taken from it",
 }

@@ -14,7 +14,7 @@ from typing import Any
 from itsm_bridge.model import RemoteRef
 from itsm_bridge.reports import weblinks
 from itsm_bridge.reports.collect import Snapshot
-from itsm_bridge.reports.findings import SEVERITY_RANK, AuditFinding, Severity
+from itsm_bridge.reports.findings import AuditFinding, Severity
 
 HELD = ("quarantined", "key_conflict")
 """Kinds that say the store holds the record back (the sync writes nothing of it)."""
@@ -37,6 +37,10 @@ class Group:
         return sorted({f.kind for f in self.findings})
 
 
+def _worst(findings: list[AuditFinding]) -> Severity:
+    return "block" if any(f.severity == "block" for f in findings) else "warn"
+
+
 def group_key(finding: AuditFinding) -> str:
     """The incident a finding is about; a record with no key stands for itself."""
     return finding.key or f"{finding.platform}:{finding.ref}"
@@ -47,15 +51,11 @@ def groups(findings: Iterable[AuditFinding]) -> list[Group]:
     by: dict[str, list[AuditFinding]] = {}
     for f in findings:
         by.setdefault(group_key(f), []).append(f)
-    return [
-        Group(key, max((f.severity for f in fs), key=SEVERITY_RANK.__getitem__), tuple(fs))
-        for key, fs in sorted(by.items())
-    ]
+    return [Group(key, _worst(fs), tuple(fs)) for key, fs in sorted(by.items())]
 
 
-def tally(findings: Iterable[AuditFinding]) -> dict[str, Any]:
+def tally(gs: list[Group]) -> dict[str, Any]:
     """Incidents with findings, by worst severity (each once), and how many are held back."""
-    gs = groups(findings)
     return {
         "incidents_with_findings": len(gs),
         "incidents_by_severity": {

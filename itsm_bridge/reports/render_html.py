@@ -20,7 +20,7 @@ from itsm_bridge.reports import charts
 from itsm_bridge.reports.charts import SERIES, SEVERITY, Bar, Column
 from itsm_bridge.reports.findings import KINDS, SEVERITY_RANK, AuditFinding
 from itsm_bridge.reports.html_assets import CSS, SCRIPT
-from itsm_bridge.reports.incidents import Group, groups
+from itsm_bridge.reports.incidents import Group
 from itsm_bridge.reports.report import Report
 from itsm_bridge.reports.story import hours, sentences
 
@@ -333,8 +333,8 @@ def _cards(report: Report, d: dict[str, Any]) -> str:
 def render(report: Report) -> str:
     d = report.to_dict()
     s, m = d["summary"], d["metrics"]
-    gs = groups(report.findings)
-    story = "".join(f"<p>{escape(line)}</p>" for line in sentences(report))
+    gs = report.groups
+    story = "".join(f"<p>{escape(line)}</p>" for line in sentences(report, d))
     categories = sorted({c for per in d["categories"].values() for c in per})
     platform_colours = {p: charts.platform_colour(p, i) for i, p in enumerate(d["categories"])}
     figures = [

@@ -18,7 +18,7 @@ def _minutes(value: float | None) -> str:
 
 def render(report: Report) -> str:
     d = report.to_dict()
-    lines = sentences(report)
+    lines = sentences(report, d)
     if report.findings:
         headers = ["kind", "sev", "key", "platform", "field", "value", "expected", "ref"]
         rows = [[f.kind, f.severity, f.key, f.platform, f.field, f.value, f.expected, f.ref] for f in report.findings]

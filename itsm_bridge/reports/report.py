@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from itsm_bridge import platforms
@@ -17,7 +18,7 @@ from itsm_bridge.reports import incidents as per_incident
 from itsm_bridge.reports.baseline import Baseline, Comparison, compare
 from itsm_bridge.reports.collect import Snapshot
 from itsm_bridge.reports.fields import Completeness, required
-from itsm_bridge.reports.findings import KINDS, AuditFinding, Severity, reaches
+from itsm_bridge.reports.findings import FIELDS, KINDS, AuditFinding, Severity, reaches
 from itsm_bridge.reports.metrics import of_timelines
 from itsm_bridge.reports.timeline import Timeline
 
@@ -68,8 +69,13 @@ class Report:
         """`new` or `still_open` against the baseline; None without one."""
         return self.baseline.change(finding) if self.baseline else None
 
+    @cached_property
+    def groups(self) -> list[per_incident.Group]:
+        """The findings per incident, each incident once (the findings do not change after build)."""
+        return per_incident.groups(self.findings)
+
     def finding_dict(self, finding: AuditFinding) -> dict[str, Any]:
-        out = finding.to_dict()
+        out = {k: getattr(finding, k) for k in FIELDS}  # as finding.to_dict(), without asdict's deep copy
         if self.baseline is not None:
             out["change"] = self.baseline.change(finding)
         return out
@@ -91,7 +97,7 @@ class Report:
                 "by_severity": {"block": severities["block"], "warn": severities["warn"]},
                 "by_kind": self.by_kind(),
                 "clean": self.clean,
-                **per_incident.tally(self.findings),
+                **per_incident.tally(self.groups),
             },
             "findings": [self.finding_dict(f) for f in self.findings],
             "records": self.records,
@@ -136,7 +142,7 @@ def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None
         mine += links.duplicates(view) + links.broken(view) + links.unlinked(view, snap, config, held)
         posts = communication.measure(view, snap, config, now)
         measured += [posts] if posts is not None else []
-        mine += communication.breach(posts)
+        mine += communication.breach(posts) + communication.owner_missing(view, snap, config)
         findings += mine
         unmapped = {f.platform for f in mine if f.kind == "unmapped_category"}
         for platform in view.copies:

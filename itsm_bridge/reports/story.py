@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from itsm_bridge.reports.incidents import Group, groups
+from itsm_bridge.reports.incidents import Group
 from itsm_bridge.reports.report import Report
 
 SHOWN = 5  # values named in a sentence before "and N more"
@@ -32,10 +32,10 @@ def hours(minutes: float | None) -> str:
     return f"{minutes / 60:,.1f} h" if minutes >= 120 else f"{minutes:,.0f} min"
 
 
-def sentences(report: Report) -> list[str]:
-    """The summary, sentence by sentence."""
-    d = report.to_dict()
-    s, gs = d["summary"], groups(report.findings)
+def sentences(report: Report, d: dict[str, Any] | None = None) -> list[str]:
+    """The summary, sentence by sentence (`d`: the report's `to_dict()`, when the caller has it)."""
+    d = d or report.to_dict()
+    s, gs = d["summary"], report.groups
     read = ", ".join(f"{p} {n:,}" for p, n in s["records"].items())
     if not gs:
         out = [f"{plural(s['incidents'], 'incident')} audited ({read}): no findings."]
@@ -102,6 +102,17 @@ def _metrics(m: dict[str, Any]) -> list[str]:
     judged = sum(r["met"] + r["breached"] + r["open_breached"] for r in m["sla"])
     if judged:
         out.append(f"{100.0 * met / judged:.0f}% of {plural(judged, 'incident')} judged met their resolution target.")
+    if m.get("timeline_inconsistent"):
+        n = m["timeline_inconsistent"]
+        out.append(f"{plural(n, 'incident')} with times out of order, left out of MTTA, MTTR and MTTD.")
+    c = m.get("communication") or {}
+    if c.get("published"):
+        first = c["first_post"]
+        out.append(
+            f"{c['breaches']:,} of {plural(c['published'], 'published incident')} went longer without a public "
+            f"update than their cadence; the first public post came after a median {hours(first['median_minutes'])} "
+            f"(n {first['count']:,})."
+        )
     return out
 
 

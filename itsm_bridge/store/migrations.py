@@ -21,6 +21,7 @@ from itsm_bridge.store.chain import dumps
 from itsm_bridge.store.schema import (
     JOURNAL_INDEXES,
     cursors,
+    deliveries,
     facts,
     journal,
     links,
@@ -117,6 +118,10 @@ def _typed_store(conn: Any) -> None:
     _run_indexes(conn)
 
 
+def _deliveries(conn: Any) -> None:
+    deliveries.create(conn, checkfirst=True)
+
+
 def _columns(conn: Any, table: str) -> set[str]:
     return {c["name"] for c in inspect(conn).get_columns(table)}
 
@@ -125,6 +130,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Any], None]]] = [
     (1, "initial: links, shadows, cursors, journal, quarantine", _initial),
     (2, "journal.chain: entries HMAC-keyed from the environment", _journal_chain),
     (3, "typed store: shadow sides and comments seen in columns, a facts table, journal run indexes", _typed_store),
+    (5, "deliveries: webhook delivery ids serve has taken, to drop a replay", _deliveries),
 ]
 
 

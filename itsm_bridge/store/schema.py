@@ -93,3 +93,10 @@ quarantine = Table(
     Column("attempts", Integer, nullable=False, default=1),
     Column("released_at", String(40)),
 )
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("platform", String(40), primary_key=True),
+    Column("delivery_id", String(200), primary_key=True),  # the vendor's id of one webhook delivery
+    Column("received_at", String(40), nullable=False, index=True),
+)

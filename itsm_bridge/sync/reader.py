@@ -174,6 +174,18 @@ class Reader:
             incident, findings = incident.replace(key=key), [f.for_key(key) for f in findings]
         return incident, findings
 
+    def source_item(self, record: RemoteRecord, summary: RunSummary) -> SourceItem | None:
+        """One source record read by its id, as the stream yields it; None when `[sync.filters]`
+        leave it out or another record holds its key (refused, to be quarantined)."""
+        if not self._matches_filter(record):
+            summary.filtered += 1
+            return None
+        incident, findings = self.identified(record, summary)
+        if incident is None:
+            return None
+        findings += key_findings(incident.key, self.source)
+        return incident.key, record, side(self.source, incident, record), findings
+
     def _matches_filter(self, record: RemoteRecord) -> bool:
         wanted = self.config.settings.sync.filters.get(self.source, {})
         return all(str(record.fields.get(k, "")) == v or record.display.get(k) == v for k, v in wanted.items())

@@ -92,3 +92,18 @@ def test_pausing_the_display_leaves_its_last_state_and_the_next_event_starts_a_n
     assert "publishing statuspage" not in after_pause  # drawn only once the display started again
     assert "publishing statuspage" in screen.getvalue()[len(after_pause) :]
     assert "reading servicenow" not in screen.getvalue()[len(after_pause) :]  # the paused lines are not drawn twice
+
+
+def test_doctor_reports_a_line_per_platform_and_counts_the_links_it_checks(bridge):
+    bridge.sandbox.seed(3)
+    api = Bridge(bridge.config_path)
+    assert api.sync().ok
+    links = Counter(link.platform for link in api.links())
+    recorder = Recorder()
+    with progress.observing(recorder):
+        assert api.doctor().ok
+    lines = {key for kind, key, _ in recorder.events if kind == "line"}
+    assert {"check:servicenow", "check:jira", "check:statuspage"} <= lines
+    totals = {key: n for kind, key, n in recorder.events if kind == "line" and key.startswith("links:")}
+    assert totals == {f"links:{p}": n for p, n in links.items()}
+    assert recorder.sum("advance")["links:jira"] == links["jira"]  # Jira's read in bulk, counted per link

@@ -63,6 +63,13 @@ def test_the_summary_says_in_sentences_what_holds_incidents_back():
     assert "2 incidents held back: 'Legacy Fax Gateway' and 'facilities' are not in the taxonomy." in lines
     assert "2 incidents with warnings: 1 priority off matrix and 1 page stale." in lines
     assert "MTTR median 4.0 h over 3 resolved incidents (mean 5.0 h)." in lines
+    assert (
+        "1 of 2 published incidents went longer without a public update than their cadence; "
+        "the first public post came after a median 12 min (n 2)."
+    ) in lines
+    report = sample_report()
+    report.metrics["timeline_inconsistent"] = 2
+    assert "2 incidents with times out of order, left out of MTTA, MTTR and MTTD." in sentences(report)
     html = render(sample_report())
     assert html.index('id="summary"') < html.index("Findings by kind") < html.index('id="incidents"')
 

@@ -60,8 +60,8 @@ def user_zone(myself: dict[str, Any]) -> tzinfo:
 def search_fields(settings: JiraSettings) -> list[str]:
     """The issue fields a record is built from (the search API returns only ids by default)."""
     fields = list(BASE_FIELDS)
-    for extra in (settings.category_field, settings.service_field):
-        if extra not in fields:
+    for extra in (settings.category_field, settings.service_field, settings.communication_owner_field):
+        if extra and extra not in fields:
             fields.append(extra)
     return fields
 
@@ -184,6 +184,8 @@ def to_record(
     for extra in (settings.category_field, settings.service_field):
         if extra != "labels":
             fields[extra] = names(f.get(extra))
+    if settings.communication_owner_field:  # a user picker's object or a text, as Jira gives it
+        fields[settings.communication_owner_field] = f.get(settings.communication_owner_field)
     display = {k: str(v.get("displayName")) for k, v in people.items() if v.get("displayName")}
     if fields["status"]:
         display["status"] = fields["status"]

@@ -123,7 +123,9 @@ class ServiceNowConnector:
         return self.client.http.calls
 
     def _read_params(self) -> dict[str, str]:
-        fields = f"{READ_FIELDS},{self._detected}" if self._detected else READ_FIELDS
+        # custom columns read where configured: the detected-at time, the communication owner
+        extra = [c for c in (self._detected, self.settings.communication_owner_field) if c]
+        fields = ",".join([READ_FIELDS, *extra])
         return {"sysparm_display_value": "all", "sysparm_exclude_reference_link": "true", "sysparm_fields": fields}
 
     def history(self, records: list[RemoteRecord]) -> dict[str, History]:

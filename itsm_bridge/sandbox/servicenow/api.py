@@ -22,7 +22,6 @@ sys_user_group, cmdb_ci, sys_user_role, sys_user_has_role. Another name answers 
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -380,15 +379,12 @@ class ServiceNowPlatform(Platform):
             row = self.store.write_incident(sys_id, fields, user, data_policy=self.data_policy, at=updated_on)
             return self._values("incident", row)
 
-    def add_column(self, table_name: str, column: str) -> None:
+    def add_column(self, table_name: str, column: str, reference: str | None = None) -> None:
         """An admin adds a custom field to a table (a `u_` name, as the instance prefixes it), read
-        and written like the others (https://www.servicenow.com/docs/r/platform-administration/t_CreatingNewFields.html)."""
-        if not column.startswith("u_"):
-            raise ValueError(f"a custom field's name starts with u_, not {column!r}")
+        and written like the others, a reference to users, groups or CIs when `reference` names
+        them (https://www.servicenow.com/docs/r/platform-administration/t_CreatingNewFields.html)."""
         with self.lock:
-            table = self.store.tables[table_name]
-            if column not in table.defn.columns:
-                table.defn = dataclasses.replace(table.defn, columns=(*table.defn.columns, column))
+            self.store.add_column(table_name, column, reference)
 
     def incident(self, sys_id: str) -> dict[str, str]:
         """Every column's value of one incident (KeyError when there is none)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 import sys
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -222,6 +223,18 @@ class SnowStore:
         if not value or target is None or value in self.tables[target].rows:
             return value
         return self._names.get((target, value), value)
+
+    def add_column(self, table_name: str, column: str, reference: str | None = None) -> None:
+        """A custom column an administrator added (a reference to `reference`'s rows when given).
+        Its name starts with `u_`, as the instance names every column made that way: "the u_
+        prefix is automatically added to the column name" (docs.servicenow.com, platform
+        administration, "Create a field": administer/field-administration/task/t_CreatingNewFields.html)."""
+        if not column.startswith("u_"):
+            raise ValueError(f"a custom field's name starts with u_, not {column!r}")
+        table = self.tables[table_name]
+        columns = table.defn.columns if column in table.defn.columns else (*table.defn.columns, column)
+        refs = {**table.defn.references, **({column: KIND_ALIASES.get(reference, reference)} if reference else {})}
+        table.defn = replace(table.defn, columns=columns, references=refs)
 
     def add_reference(self, kind: str, display: str) -> str:
         """The sys_id of the `kind` record (table name or user/group/ci) named `display`, created once."""

@@ -1,0 +1,52 @@
+"""Webhook delivery ids kept in the state store, so a replayed or retried delivery is taken once.
+
+The row is written in the store every serve process shares (the `deliveries` table, store
+migration 5), so a replay sent to another process is dropped too. Ids older than `KEEP` are
+pruned by the sweep: the vendors retry for hours, not days, and ServiceNow's signed timestamp
+refuses anything older than five minutes anyway.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert
+from sqlalchemy.exc import IntegrityError
+
+from itsm_bridge.store.schema import deliveries
+
+KEEP = timedelta(days=7)
+
+
+def _engine(store: Any) -> Any:
+    return store.engine.execution_options(immediate=True)  # SQLite: take the write lock at BEGIN
+
+
+def first_time(store: Any, platform: str, delivery_id: str) -> bool:
+    """Record the delivery; False when it was recorded before (a replay or a vendor's retry)."""
+    try:
+        with _engine(store).begin() as conn:
+            conn.execute(
+                insert(deliveries).values(
+                    platform=platform, delivery_id=delivery_id[:200], received_at=datetime.now(UTC).isoformat()
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def forget(store: Any, platform: str, delivery_id: str) -> None:
+    """Drop a delivery's record (its job could not be queued: the vendor's retry must be taken)."""
+    with _engine(store).begin() as conn:
+        conn.execute(
+            delete(deliveries).where(deliveries.c.platform == platform, deliveries.c.delivery_id == delivery_id[:200])
+        )
+
+
+def prune(store: Any, now: datetime | None = None) -> int:
+    """Drop delivery ids older than KEEP; return how many."""
+    before = ((now or datetime.now(UTC)) - KEEP).isoformat()
+    with _engine(store).begin() as conn:
+        return int(conn.execute(delete(deliveries).where(deliveries.c.received_at < before)).rowcount or 0)
