@@ -396,7 +396,8 @@ class HttpClient:
         with self._calls_lock:
             self.calls += 1
         started = time.perf_counter()
-        waiting = progress.current().request(self.platform, f"{method} {shown_url(url)}")
+        observer = progress.current()
+        waiting = observer.request(self.platform, f"{method} {shown_url(url)}") if observer.showing else None
         try:
             with self._slots:
                 resp = self.session.request(
@@ -433,7 +434,7 @@ class HttpClient:
             err.maybe_committed = True  # type: ignore[attr-defined]
             raise err from None
         finally:
-            progress.current().answered(waiting)
+            observer.answered(waiting)
         log.debug(
             "%s %s %s -> %s in %.0f ms",
             self.platform,

@@ -19,6 +19,7 @@ import pytest
 import itsm_bridge
 from itsm_bridge.sandbox.app import Sandbox
 from tests.integration.conftest import Bridge as Cli
+from tests.integration.test_cachet_vendor import cachet_bridge  # noqa: F401  (fixture)
 from tests.integration.test_sync import add_incident, page_incidents_for
 
 CADENCE = '\n[communication.cadence]\nP1 = "30m"\nP2 = 60\n'
@@ -64,6 +65,15 @@ def updates(sandbox: Sandbox, key: str) -> list[dict[str, Any]]:
     """The public timeline of the key's page incident, newest first."""
     (page,) = page_incidents_for(sandbox, key)
     return list(page["incident_updates"])
+
+
+def silent_p1(cli: Cli, clock: FakeClock) -> tuple[dict[str, str], itsm_bridge.Bridge, itsm_bridge.SyncResult]:
+    """A P1 published, then 31 minutes of silence, then a sync: its incident, bridge and result."""
+    record = add_incident(cli.sandbox, **P1)
+    bridge = api(cli, clock)
+    assert bridge.sync().ok
+    clock.advance(timedelta(minutes=31))
+    return record, bridge, bridge.sync()
 
 
 def minute_names(start: datetime, end: datetime) -> set[str]:
@@ -164,11 +174,7 @@ def test_the_leak_guard_stops_a_scheduled_update_whose_template_names_an_interna
         "\n\n[communication.cadence]",
     )
     cli.config_path.write_text(text)
-    record = add_incident(cli.sandbox, **P1)
-    bridge = api(cli, clock)
-    assert bridge.sync().ok
-    clock.advance(timedelta(minutes=31))
-    result = bridge.sync()
+    record, bridge, result = silent_p1(cli, clock)
     assert result.exit_code == 1 and result.summary.published == 0
     assert len(updates(cli.sandbox, record["number"])) == 1  # nothing reached the page
     (held,) = bridge.status().quarantined
@@ -227,3 +233,40 @@ def test_the_audit_reads_the_pages_timeline_and_reports_the_silence_as_a_cadence
     (row,) = report["metrics"]["communication"]["incidents"]
     assert row["key"] == record["number"] and row["breached"] and row["cadence_minutes"] == 30
     assert row["first_post_minutes"] is not None
+
+
+def test_the_pages_update_interval_holds_back_a_scheduled_update_as_any_update(cli: Cli, clock: FakeClock) -> None:
+    # The page's own rate rule (statuspage.min_update_interval_s, on the system clock): a day.
+    text = cli.config_path.read_text().replace("min_update_interval_s = 0.0", "min_update_interval_s = 86400.0")
+    cli.config_path.write_text(text)
+    record, bridge, result = silent_p1(cli, clock)
+    assert result.summary.published == 0 and result.summary.deferred == 1, result.to_dict()
+    assert len(updates(cli.sandbox, record["number"])) == 1
+
+
+@pytest.fixture
+def cachet(cachet_bridge: Cli) -> Cli:
+    cachet_bridge.config_path.write_text(cachet_bridge.config_path.read_text() + CADENCE)
+    return cachet_bridge
+
+
+def test_on_cachet_a_scheduled_update_is_an_incident_update_keeping_its_status(cachet: Cli) -> None:
+    clock = FakeClock(cachet.sandbox)
+    record = add_incident(cachet.sandbox, **P1)
+    bridge = api(cachet, clock)
+    assert bridge.sync().ok
+    (made,) = cachet.sandbox.cachet.incidents()
+    clock.advance(timedelta(minutes=20))
+    assert bridge.sync().summary.published == 0
+    clock.advance(timedelta(minutes=11))
+    before = clock.now()
+    result = bridge.sync()
+    assert result.ok and result.summary.published == 1, result.to_dict()
+    (posted,) = cachet.sandbox.cachet.updates(made["id"])
+    due = minute_names(before + timedelta(minutes=30), clock.now() + timedelta(minutes=30))
+    said = re.search(r"Next update by (\d\d:\d\d UTC)", posted["message"])
+    assert said and said.group(1) in due, posted["message"]
+    assert posted["status"] == made["status"] == cachet.sandbox.cachet.incident(made["id"])["status"]
+    clock.advance(timedelta(minutes=10))
+    assert bridge.sync().summary.published == 0  # the update moved the incident: the cadence restarts
+    assert record["number"] in json.dumps(cachet.sandbox.cachet.incident(made["id"]).get("meta"))

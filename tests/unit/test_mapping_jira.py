@@ -33,6 +33,7 @@ def record(**fields) -> RemoteRecord:
         "updated": UPDATED,
         "resolutiondate": None,
         "assignee": "acc-1",
+        "assignee.email": "Ana.Lima@example.com",
         "reporter": None,
     }
     base.update(fields)
@@ -57,7 +58,7 @@ def test_reads_status_priority_category_subcategory_service_and_resolution(confi
     inc, findings = JiraMapper(config).to_canonical(rec)
     assert (inc.key, inc.state, inc.priority) == ("INC1", State.RESOLVED, Priority.P1)
     assert (inc.category, inc.subcategory, inc.service) == ("Software", "Email", "Payments API")
-    assert inc.resolution_code == "Not Reproducible" and inc.assignee == "Ana Lima"
+    assert inc.resolution_code == "Not Reproducible" and inc.assignee == "ana.lima@example.com"
     assert (inc.impact, inc.urgency) == (Level.HIGH, Level.HIGH)  # the matrix cell of P1
     assert findings == []
 

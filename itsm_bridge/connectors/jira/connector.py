@@ -38,6 +38,7 @@ from itsm_bridge.connectors.jira.api import WRITES_PER_ISSUE, BearerAuth, IssueW
 from itsm_bridge.connectors.jira.check import Doctor, SiteClient
 from itsm_bridge.connectors.jira.create import Creator, Result
 from itsm_bridge.connectors.jira.meta import CreateMeta, edit_body, load_createmeta
+from itsm_bridge.connectors.jira.people import JiraPeople
 from itsm_bridge.connectors.jira.records import (
     PLATFORM,
     checked_key,
@@ -54,9 +55,11 @@ from itsm_bridge.connectors.jira.records import (
 from itsm_bridge.connectors.jira.statuses import Created, Statuses
 from itsm_bridge.connectors.jira.transitions import Mover
 from itsm_bridge.connectors.jira.workflow import StatusMap, Workflow
+from itsm_bridge.connectors.people import FindsPeopleBy
 from itsm_bridge.errors import ConfigError, ConfigProblem, ConnectorError, NotFound
 from itsm_bridge.http import Backoff, HttpClient
 from itsm_bridge.model import Comment, RemoteRef, State
+from itsm_bridge.people import Directory
 from itsm_bridge.records import ChangeRead, Pages, RemoteRecord
 from itsm_bridge.watermark import Watermark
 
@@ -65,10 +68,11 @@ log = logging.getLogger("itsm_bridge.connectors.jira")
 FETCH_SIZE = 100  # Jira's limit per issue/bulkfetch call
 
 
-class JiraConnector:
+class JiraConnector(FindsPeopleBy):
     """Jira Cloud (email + API token) or Data Center (personal access token), REST v3."""
 
     name = PLATFORM
+    people: JiraPeople
 
     def __init__(
         self,
@@ -117,7 +121,10 @@ class JiraConnector:
             self.search,
             self.mover,
             dict(config.settings.mapping.jira.priorities),
+            config.taxonomy.groups.platform_values(PLATFORM),
         )
+        ttl = timedelta(hours=config.settings.people.cache_ttl_hours)
+        self.people = JiraPeople(self.api, Directory(PLATFORM, config.people_of(PLATFORM), ttl))
         self._meta: CreateMeta | None = None
         self._zone: tzinfo | None = None
         self._account: frozenset[str] | None = None
@@ -286,6 +293,7 @@ class JiraConnector:
             record = to_record(issue, self.settings, self.comments(str(issue["id"])), self.account)
         else:
             record = to_record(issue, self.settings, account=self.account)
+        record = self.people.read(record)
         if record.fields.get("status"):
             self.statuses.know(record.ref.id, str(record.fields["status"]))
         return record
@@ -353,15 +361,16 @@ class JiraConnector:
         """Create one issue, its first transition riding along; after a lost answer, look it up
         until the search lag has passed before creating again, so exactly one exists (no
         read-back: the engine fetches what it wrote in bulk)."""
-        return self.creator.create_one(NewIssue(fields, correlation_key))
+        return self.creator.create_one(NewIssue(self.people.outgoing(fields, True), correlation_key))
 
     def create_many(self, items: list[NewIssue]) -> list[Result]:
         """Create issues 50 per `issue/bulk` call; one result per item, in order: its ref, or
         the error that item met (a refused item does not stop the others)."""
-        return self.creator.create_many(items)
+        return self.creator.create_many([NewIssue(self.people.outgoing(i.fields, True), i.key, i.state) for i in items])
 
     def update(self, ref: RemoteRef, fields: dict[str, Any]) -> RemoteRef:
         """Edit only `fields` (status and resolution go through `transition`)."""
+        fields = self.people.outgoing(fields, False)
         cascades = any(isinstance(v, dict) and "child" in v for v in fields.values())
         body = edit_body(self.createmeta() if cascades else None, fields)
         if body:
