@@ -67,6 +67,12 @@ def test_the_summary_says_in_sentences_what_holds_incidents_back():
         "1 of 2 published incidents went longer without a public update than their cadence; "
         "the first public post came after a median 12 min (n 2)."
     ) in lines
+    before_sync = sample_report()
+    before_sync.findings = [f for f in before_sync.findings if f.kind != "quarantined"]
+    assert (
+        "2 incidents with blocking findings, not held back (yet): 1 unmapped category and 1 unmapped service."
+        in sentences(before_sync)
+    )
     report = sample_report()
     report.metrics["timeline_inconsistent"] = 2
     assert "2 incidents with times out of order, left out of MTTA, MTTR and MTTD." in sentences(report)
