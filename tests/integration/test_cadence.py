@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 
 import itsm_bridge
+from itsm_bridge.connectors import build
+from itsm_bridge.model import Incident, RemoteRef, State
 from itsm_bridge.sandbox.app import Sandbox
 from tests.integration.conftest import Bridge as Cli
 from tests.integration.test_cachet_vendor import cachet_bridge  # noqa: F401  (fixture)
@@ -270,3 +272,21 @@ def test_on_cachet_a_scheduled_update_is_an_incident_update_keeping_its_status(c
     clock.advance(timedelta(minutes=10))
     assert bridge.sync().summary.published == 0  # the update moved the incident: the cadence restarts
     assert record["number"] in json.dumps(cachet.sandbox.cachet.incident(made["id"]).get("meta"))
+
+
+def test_a_scheduled_update_never_reopens_a_page_incident_a_person_resolved_after_the_page_was_read(
+    cli: Cli, clock: FakeClock
+) -> None:
+    # A long-lived connector (serve's) read the page's open incidents before a person resolved one.
+    record = add_incident(cli.sandbox, **P1)
+    assert api(cli, clock).sync().ok
+    (page,) = page_incidents_for(cli.sandbox, record["number"])
+    connector = build("statuspage", cli.config)
+    assert record["number"] in connector.open_keys()  # the snapshot: still open
+    cli.sandbox.statuspage.update_incident(page["id"], {"status": "resolved", "body": "Fixed, says the on-call."})
+    incident = Incident(record["number"], "Mail delivery delayed", state=State.IN_PROGRESS, service="Email")
+    writes = len(cli.writes())
+    result = connector.publish(incident, RemoteRef("statuspage", page["id"]), next_update_at=clock.now())
+    assert result.action == "unchanged" and cli.writes()[writes:] == []
+    (page,) = page_incidents_for(cli.sandbox, record["number"])
+    assert page["status"] == "resolved"
