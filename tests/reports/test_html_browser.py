@@ -123,7 +123,6 @@ def test_each_record_link_opens_the_record_on_the_configured_web_url(browser, tm
         links = "[...document.querySelectorAll('#incidents tbody tr')].find(r => r.cells[1].textContent === 'INC2').cells[2]"
         browser.js(f"{links}.querySelectorAll('a')[{n}].id = 'go'")
         assert browser.js("document.getElementById('go').textContent").startswith(platform)
-        browser.events.clear()
         browser.click("#go")
         shown = "location.href + ' ' + (document.getElementById('path') || {}).textContent"
         deadline = time.monotonic() + 10
@@ -187,5 +186,5 @@ def test_5000_incidents_open_filter_and_sort_quickly(browser, tmp_path):
     browser.type(".controls[data-for=incidents] input", "INC10000042")
     assert browser.js(SHOWN_KEYS) == ["INC10000042"]
     browser.click("#incidents th:nth-child(4)")  # by number of findings
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 10  # about 0.1 s on an idle machine
     browser.screenshot(tmp_path / "5000.png")
