@@ -101,7 +101,7 @@ def test_block_is_red_and_severity_colours_mark_nothing_else():
 def test_every_measure_shows_n_mean_and_median_or_says_it_is_not_measured():
     html = render(sample_report())
     section = html[html.index("<h2>Time to detect") : html.index("<h2>SLA compliance")]
-    assert "<h3>MTTA</h3>" in section and "<h3>MTTR</h3>" in section
+    assert '<h3>MTTA</h3><p class="meta">without ack: 0</p>' in section and "<h3>MTTR</h3><table" in section
     assert "<h3>MTTD</h3><p>Not measured: no detected-at field is configured" in section
     assert "<h3>Reopen rate</h3><p>Not measured" in section
     fcr = section[section.index("<h3>First contact resolution</h3>") :]
