@@ -21,6 +21,7 @@ with backoff until `search_lag_s` has passed, and only then created again.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -37,6 +38,7 @@ from itsm_bridge.connectors.jira.adf import adf_to_text
 from itsm_bridge.connectors.jira.api import WRITES_PER_ISSUE, BearerAuth, IssueWriteLimiter, JiraApi, classify_jira
 from itsm_bridge.connectors.jira.check import Doctor, SiteClient
 from itsm_bridge.connectors.jira.create import Creator, Result
+from itsm_bridge.connectors.jira.history import read_history
 from itsm_bridge.connectors.jira.meta import CreateMeta, edit_body, load_createmeta
 from itsm_bridge.connectors.jira.people import JiraPeople
 from itsm_bridge.connectors.jira.records import (
@@ -57,6 +59,7 @@ from itsm_bridge.connectors.jira.transitions import Mover
 from itsm_bridge.connectors.jira.workflow import StatusMap, Workflow
 from itsm_bridge.connectors.people import FindsPeopleBy
 from itsm_bridge.errors import ConfigError, ConfigProblem, ConnectorError, NotFound
+from itsm_bridge.history import History
 from itsm_bridge.http import Backoff, HttpClient
 from itsm_bridge.model import Comment, RemoteRef, State
 from itsm_bridge.people import Directory
@@ -129,6 +132,7 @@ class JiraConnector(FindsPeopleBy):
         self._zone: tzinfo | None = None
         self._account: frozenset[str] | None = None
         self._zone_confirmed = False
+        self._detected = config.settings.audit.detected_at.get(PLATFORM)
 
     @property
     def calls(self) -> int:
@@ -267,7 +271,7 @@ class JiraConnector(FindsPeopleBy):
         body: dict[str, Any] = {
             "jql": jql,
             "maxResults": page_size or self.settings.page_size,
-            "fields": search_fields(self.settings),
+            "fields": self._fields(),
             "properties": identity.PROPERTIES,
         }
         if reconcile:
@@ -296,7 +300,24 @@ class JiraConnector(FindsPeopleBy):
         record = self.people.read(record)
         if record.fields.get("status"):
             self.statuses.know(record.ref.id, str(record.fields["status"]))
+        if self._detected:  # [audit] detected_at: the field's raw value, for MTTD
+            detected = (issue.get("fields") or {}).get(self._detected)
+            record = dataclasses.replace(record, fields={**record.fields, self._detected: detected})
         return record
+
+    def _fields(self) -> list[str]:
+        """The issue fields read: the record's, and the configured detected-at field."""
+        fields = search_fields(self.settings)
+        return [*fields, self._detected] if self._detected and self._detected not in fields else fields
+
+    def history(self, records: list[RemoteRecord]) -> dict[str, History]:
+        """Status and assignee changes from the changelog, for the audit (see history.py)."""
+
+        def state_of(name: str) -> str:
+            state = self.state_map.from_vendor(name) if name else None
+            return state.value if state else name
+
+        return read_history(self.api, records, state_of, self._detected)
 
     def assume_state(self, issue_id: str, state: State) -> None:
         """Unless its status is known this run, take the issue to show the status `state` maps to
@@ -313,7 +334,7 @@ class JiraConnector(FindsPeopleBy):
         for start in range(0, len(ids), FETCH_SIZE):
             body = {
                 "issueIdsOrKeys": ids[start : start + FETCH_SIZE],
-                "fields": search_fields(self.settings),
+                "fields": self._fields(),
                 "properties": identity.PROPERTIES,
             }
             out += [self.record(issue) for issue in self.api.bulkfetch(body).get("issues") or []]
@@ -333,7 +354,7 @@ class JiraConnector(FindsPeopleBy):
                 return out
 
     def get(self, ref: RemoteRef) -> RemoteRecord:
-        params = {"fields": ",".join(search_fields(self.settings)), "properties": ",".join(identity.PROPERTIES)}
+        params = {"fields": ",".join(self._fields()), "properties": ",".join(identity.PROPERTIES)}
         return self.record(self.api.issue(ref.id, params, str(ref)))
 
     def find(self, correlation_key: str) -> RemoteRecord | None:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, basic_auth
-from itsm_bridge.sandbox.jira import edits, issue_properties, servicedesk, users
+from itsm_bridge.sandbox.jira import changelog, edits, issue_properties, servicedesk, users
 from itsm_bridge.sandbox.jira.create import CreateRoutes
 from itsm_bridge.sandbox.jira.schema import (
     API_EMAIL,
@@ -60,6 +60,7 @@ class JiraPlatform(CreateRoutes, SearchRoutes, Platform):
         issue_properties.add_routes(self)
         users.add_routes(self)
         edits.add_routes(self)
+        changelog.add_routes(self)
 
     # --- configuration, as attributes tests set
     @property
