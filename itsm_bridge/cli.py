@@ -491,10 +491,11 @@ def demo_command(ctx: Context, incidents: int, workdir: str | None) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json", "csv", "html"]),
+    type=click.Choice(["table", "json", "csv", "html", "metrics-csv"]),
     default="table",
     show_default=True,
-    help="table on the terminal; json (documented schema); csv, one finding per row; html, one self-contained file.",
+    help="table on the terminal; json (documented schema); csv, one finding per row; html, one self-contained "
+    "file; metrics-csv, one row per metric and group.",
 )
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
 @click.option(

@@ -75,6 +75,11 @@ class Config:
                 "resolution_code",
                 [Term(n, tuple(s.aliases), s.platform_values()) for n, s in t.resolution_codes.items()],
             ),
+            groups=Vocabulary(
+                "assignment_group",
+                [Term(n, tuple(g.aliases), g.platform_values()) for n, g in t.groups.items()],
+                default=t.default_group,
+            ),
             policies={p: section.unmapped for p in platforms.names() if (section := m.platform(p)) is not None},
         )
 
@@ -95,6 +100,21 @@ class Config:
             for r in self.settings.rules.required
         )
         return VENDOR_RULES + own
+
+    @cached_property
+    def people_map(self) -> dict[str, dict[str, str]]:
+        """E-mail address -> platform -> user id: the CSV file's rows, then `[people.map]` over them."""
+        from itsm_bridge.people_csv import read_people_csv
+
+        people = self.settings.people
+        out = read_people_csv(self.base_dir / people.csv) if people.csv else {}
+        for email, ids in people.map.items():
+            out.setdefault(email, {}).update(ids)
+        return out
+
+    def people_of(self, platform: str) -> dict[str, str]:
+        """E-mail address -> `platform`'s user id, as the map says."""
+        return {email: ids[platform] for email, ids in self.people_map.items() if ids.get(platform)}
 
     @property
     def state_url(self) -> str:

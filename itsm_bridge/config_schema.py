@@ -106,6 +106,9 @@ class JiraSettings(ReadSettings):
     issue_type: str = "[System] Incident"
     category_field: str = Field("components", description="components, labels, or a customfield_NNNNN id")
     service_field: str = Field("labels", description="components, labels, or a customfield_NNNNN id")
+    group_field: str | None = Field(
+        None, description="Where the assignment group goes: components or a customfield_NNNNN id (a select)"
+    )
     search_lag_s: float = Field(120.0, ge=0)
     page_size: int = Field(100, ge=1, le=5000)
     overlap_s: int = Field(120, ge=0)
@@ -136,6 +139,13 @@ class JiraSettings(ReadSettings):
         if v in ("components", "labels") or v.startswith("customfield_"):
             return v
         raise ValueError("must be components, labels, or a customfield_NNNNN id")
+
+    @field_validator("group_field")
+    @classmethod
+    def _group_field_kind(cls, v: str | None) -> str | None:
+        if v is None or v == "components" or v.startswith("customfield_"):
+            return v
+        raise ValueError("must be components or a customfield_NNNNN id")
 
 
 class StatuspageSettings(HttpSettings):
@@ -203,14 +213,18 @@ class CategorySettings(TermSettings):
 
 class TaxonomySettings(Section):
     default_category: str | None = None
+    default_group: str | None = None
     categories: dict[str, CategorySettings] = {}
     services: dict[str, TermSettings] = {}
     resolution_codes: dict[str, TermSettings] = {}
+    groups: dict[str, TermSettings] = {}
 
     @model_validator(mode="after")
     def _default_exists(self) -> TaxonomySettings:
         if self.default_category and self.default_category not in self.categories:
             raise ValueError(f"default_category {self.default_category!r} is not one of taxonomy.categories")
+        if self.default_group and self.default_group not in self.groups:
+            raise ValueError(f"default_group {self.default_group!r} is not one of taxonomy.groups")
         return self
 
 
@@ -303,6 +317,28 @@ class RequiredSettings(Section):
         if unknown:
             raise ValueError(f"unknown canonical field(s) {unknown}")
         return v
+
+
+class PeopleSettings(Section):
+    """Matching people across platforms: by e-mail address, unless the map says who an account is."""
+
+    cache_ttl_hours: float = Field(
+        24.0, gt=0, description="How long a user lookup is trusted (kept in the state store)."
+    )
+    csv: str | None = Field(None, description="CSV file (email column, then a column per platform) of accounts.")
+    map: dict[str, dict[TwoWayName, str]] = Field(
+        {}, description="E-mail address -> platform -> that platform's user id; wins over the CSV and lookups."
+    )
+
+    @field_validator("map")
+    @classmethod
+    def _addresses(cls, v: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        from itsm_bridge.people import email_of
+
+        bad = [k for k in v if email_of(k) is None]
+        if bad:
+            raise ValueError(f"keys must be e-mail addresses; not {bad}")
+        return {email_of(k) or k: ids for k, ids in v.items()}
 
 
 class RulesSettings(Section):
@@ -459,6 +495,9 @@ class ServeSettings(Section):
         None, pattern=ENV_NAME, description="Variable holding the secret the ServiceNow business rule signs with."
     )
     sweep_interval_seconds: int = Field(300, ge=0, description="A full sync this often catches lost webhooks; 0: none.")
+    stalled_after_seconds: float = Field(
+        30.0, ge=2, le=3600, description="PostgreSQL: a serve process silent this long is dead; others rerun its job."
+    )
     max_body_bytes: int = Field(
         1048576, ge=1024, le=64 * 1048576, description="Larger webhook bodies are refused (413)."
     )
@@ -476,6 +515,7 @@ class Settings(Section):
     taxonomy: TaxonomySettings = TaxonomySettings()
     rules: RulesSettings = RulesSettings()
     audit: AuditSettings = AuditSettings()
+    people: PeopleSettings = PeopleSettings()
     communication: CommunicationSettings = CommunicationSettings()
     serve: ServeSettings = ServeSettings()
 

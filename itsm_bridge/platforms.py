@@ -101,7 +101,7 @@ _BUILT_IN = (
         connector="itsm_bridge.connectors.servicenow:ServiceNowConnector",
         mapper="itsm_bridge.mapping.servicenow:ServiceNowMapper",
         settings="itsm_bridge.config_schema:ServiceNowSettings",
-        vocabularies=("categories", "subcategories", "resolution_codes"),
+        vocabularies=("categories", "subcategories", "resolution_codes", "groups"),
         default_states={
             "new": ("1",),
             "in_progress": ("2",),
@@ -123,6 +123,7 @@ _BUILT_IN = (
                 "category",
                 "subcategory",
                 "service",
+                "assignment_group",
                 "assignee",
                 "reporter",
                 "opened",
@@ -135,7 +136,7 @@ _BUILT_IN = (
         mapper="itsm_bridge.mapping.jira:JiraMapper",
         settings="itsm_bridge.config_schema:JiraSettings",
         shows_priority=True,
-        vocabularies=("categories", "resolution_codes"),
+        vocabularies=("categories", "resolution_codes", "groups"),
         default_states={
             "new": ("Open",),
             "in_progress": ("Work in progress",),

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from itsm_bridge.errors import BridgeError
     from itsm_bridge.findings import Finding
+    from itsm_bridge.people import PersonEntry
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,24 @@ class LearnsFacts(Protocol):
 
     def restore(self, facts: dict[str, Any]) -> None:
         """Start from what an earlier run kept (`{}`: forget it)."""
+        ...
+
+
+@runtime_checkable
+class FindsPeople(Protocol):
+    """Finds the account of a person (a canonical e-mail address): the people map, what earlier
+    lookups found (kept in the state store for the configured time to live), else one lookup."""
+
+    def account_for(self, person: str | None) -> str | None:
+        """The platform's id of `person`; None when it is no address or nobody here has it."""
+        ...
+
+    def people_found(self) -> list[PersonEntry]:
+        """What lookups found (to keep in the state store)."""
+        ...
+
+    def restore_people(self, entries: list[PersonEntry]) -> None:
+        """Start from what earlier runs found."""
         ...
 
 

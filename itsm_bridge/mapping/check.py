@@ -48,6 +48,7 @@ def _entry(config: MappingConfig, spec: platforms.PlatformSpec) -> dict[str, Any
         "subcategories": subcats,
         "services": tax.services.platform_values(platform),
         "resolution_codes": tax.resolution_codes.platform_values(platform),
+        "groups": tax.groups.platform_values(platform),
     }
     if spec.two_way:
         state_map = config.state_map(platform)

@@ -24,6 +24,7 @@ from itsm_bridge import platforms
 from itsm_bridge.findings import Finding, Severity
 from itsm_bridge.mapping.taxonomy import Resolved, Vocabulary
 from itsm_bridge.model import SYNC_FIELDS, Incident, Level, Priority, State
+from itsm_bridge.people import email_of, unknown
 
 if TYPE_CHECKING:
     from itsm_bridge.mapping.context import MappingConfig
@@ -34,8 +35,9 @@ PLATFORM = "jira"
 CARRIES = platforms.spec(PLATFORM).carries
 """Canonical fields a Jira issue holds (its `PlatformSpec`); the others are not compared against it."""
 
-NOT_WRITTEN = frozenset({"state", "assignee", "reporter", "opened", "resolved", "updated"})
-"""State goes through `transition`; people are account ids the mapping cannot know; times are Jira's."""
+NOT_WRITTEN = frozenset({"state", "reporter", "opened", "resolved", "updated"})
+"""State goes through `transition`; the reporter is Jira's own; times are Jira's. The assignee is
+written as the person's e-mail address: the connector finds the account it names."""
 
 
 class JiraMapper:
@@ -48,6 +50,7 @@ class JiraMapper:
         jira = config.settings.jira
         self.category_field = jira.category_field if jira else "components"
         self.service_field = jira.service_field if jira else "labels"
+        self.group_field = jira.group_field if jira else None
         self.owner_field = jira.communication_owner_field if jira else None
         self.taxonomy = config.taxonomy
         self.states = config.state_map(PLATFORM)
@@ -78,7 +81,8 @@ class JiraMapper:
         cat, sub = self._category(self._values(f, self.category_field))
         service = self._member(self.taxonomy.services, self._values(f, self.service_field), policy)
         code = self.taxonomy.resolution_codes.from_platform(PLATFORM, _text(f.get("resolution")) or None, policy)
-        findings += [r.finding for r in (cat, sub, service, code) if r.finding]
+        group = self._group(f)
+        findings += [r.finding for r in (cat, sub, service, code, group) if r.finding]
         incident = Incident(
             key=key,
             title=_text(f.get("summary")),
@@ -90,7 +94,8 @@ class JiraMapper:
             category=cat.value,
             subcategory=sub.value,
             service=service.value,
-            assignee=d.get("assignee") or _text(f.get("assignee")) or None,
+            assignment_group=group.value,
+            assignee=self._assignee(f, d, findings),
             reporter=d.get("reporter") or _text(f.get("reporter")) or None,
             communication_owner=_person(f.get(self.owner_field)) if self.owner_field else None,
             opened=f.get("created"),
@@ -101,6 +106,38 @@ class JiraMapper:
             links=(record.ref,),
         )
         return incident, [x.for_key(key) for x in findings]
+
+    def _group(self, fields: dict[str, Any]) -> Resolved:
+        """The group in the configured field (none when no field is configured)."""
+        if self.group_field is None:
+            return Resolved(None)
+        values = self._values(fields, self.group_field)
+        if self.group_field == "components":  # shared with others: the first component naming a group
+            hits = (self.taxonomy.groups.from_platform(PLATFORM, v, "block") for v in values)
+            return next((hit for hit in hits if hit.value is not None), Resolved(None))
+        return self.taxonomy.group_from_platform(PLATFORM, values[0] if values else None)
+
+    def _assignee(self, fields: dict[str, Any], display: dict[str, str], findings: list[Finding]) -> str | None:
+        """The assignee as the canonical person: their address (`assignee.email`, as the account
+        shows it or the people map says), else `jira:<accountId>` with a warning."""
+        account = _text(fields.get("assignee"))
+        if not account:
+            return None
+        email = email_of(fields.get("assignee.email"))
+        if email is not None:
+            return email
+        who = display.get("assignee") or account
+        findings.append(
+            self._finding(
+                "people.unknown",
+                "assignee",
+                account,
+                f"assignee {who!r} hides their e-mail address and is not in [people.map], so no other platform "
+                f"can name the person; add their accountId to [people.map]",
+                "warn",
+            )
+        )
+        return unknown(PLATFORM, account)
 
     @staticmethod
     def _values(fields: dict[str, Any], name: str) -> list[str]:
@@ -198,6 +235,12 @@ class JiraMapper:
             svc = keep(self.taxonomy.services.to_platform(PLATFORM, incident.service, policy))
             managed = set(self.taxonomy.services.platform_values(PLATFORM).values())
             self._put(out, self.service_field, [svc] if svc else [], managed, {"value": svc} if svc else None)
+        if "assignment_group" in names and self.group_field is not None:
+            group = keep(self.taxonomy.group_to_platform(PLATFORM, incident.assignment_group))
+            managed = set(self.taxonomy.groups.platform_values(PLATFORM).values())
+            self._put(out, self.group_field, [group] if group else [], managed, {"value": group} if group else None)
+        if "assignee" in names:
+            out["assignee"] = incident.assignee  # an address (or None): the connector finds the account
         for ops in (out.get("update") or {}).values():
             added = {str(op["add"]) for op in ops if "add" in op}  # category and service may share a field
             ops[:] = [op for op in ops if "remove" not in op or str(op["remove"]) not in added]

@@ -18,6 +18,7 @@ from itsm_bridge.mapping.fields import SERVICENOW_FIELDS
 from itsm_bridge.mapping.rules import Step, check
 from itsm_bridge.mapping.taxonomy import Resolved
 from itsm_bridge.model import SYNC_FIELDS, Incident, Level, Priority, State
+from itsm_bridge.people import email_of, unknown
 from itsm_bridge.vendor_time import parse_snow_time, snow_time
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from itsm_bridge.records import RemoteRecord
 
 PLATFORM = "servicenow"
+SERVICENOW_FIELDS_BACK = {column: name for name, column in SERVICENOW_FIELDS.items()}
 
 MAJOR_ACCEPTED = "accepted"  # major_incident_state of a major incident ("proposed" is not yet one)
 
@@ -75,7 +77,9 @@ class ServiceNowMapper:
         )
         service = self.taxonomy.services.from_platform(PLATFORM, _name(f, d, "cmdb_ci"), policy)
         code = self.taxonomy.resolution_codes.from_platform(PLATFORM, _text(f.get("close_code")) or None, policy)
-        findings += [r.finding for r in (cat, sub, service, code) if r.finding]
+        group = self.taxonomy.group_from_platform(PLATFORM, _name(f, d, "assignment_group"))
+        assignee = _person(f, d, "assigned_to", findings)
+        findings += [r.finding for r in (cat, sub, service, code, group) if r.finding]
 
         incident = Incident(
             key=key,
@@ -88,8 +92,8 @@ class ServiceNowMapper:
             category=cat.value,
             subcategory=sub.value,
             service=service.value,
-            assignment_group=_name(f, d, "assignment_group"),
-            assignee=_name(f, d, "assigned_to"),
+            assignment_group=group.value,
+            assignee=assignee,
             reporter=_name(f, d, "caller_id"),
             communication_owner=_name(f, d, self.owner_field) if self.owner_field else None,
             major=_text(f.get("major_incident_state")) == MAJOR_ACCEPTED,
@@ -163,7 +167,9 @@ class ServiceNowMapper:
             put("cmdb_ci", self.taxonomy.services.to_platform(PLATFORM, incident.service, policy))
         if "resolution_code" in names:
             put("close_code", self.taxonomy.resolution_codes.to_platform(PLATFORM, incident.resolution_code, policy))
-        for name in sorted(names - {"category", "subcategory", "service", "resolution_code"}):
+        if "assignment_group" in names:
+            put("assignment_group", self.taxonomy.group_to_platform(PLATFORM, incident.assignment_group))
+        for name in sorted(names - {"category", "subcategory", "service", "resolution_code", "assignment_group"}):
             column = SERVICENOW_FIELDS.get(name)
             if column is not None:
                 out[column] = self._plain(name, getattr(incident, name))
@@ -214,6 +220,30 @@ class ServiceNowMapper:
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
+
+
+def _person(fields: dict[str, Any], display: dict[str, str], column: str, findings: list[Finding]) -> str | None:
+    """A user reference as the canonical person: the user's e-mail address (`column.email`, read by
+    dot-walking), else `servicenow:<sys_id>` with a warning (the user has no address to match by)."""
+    sys_id = _text(fields.get(column))
+    if not sys_id:
+        return None
+    email = email_of(fields.get(f"{column}.email"))
+    if email is not None:
+        return email
+    who = display.get(column) or sys_id
+    findings.append(
+        Finding(
+            "people.unknown",
+            PLATFORM,
+            SERVICENOW_FIELDS_BACK.get(column, column),
+            "warn",
+            f"servicenow: {column} {who!r} has no e-mail address in sys_user, so no other platform can "
+            "name the person; add the address, or the user's sys_id to [people.map]",
+            value=sys_id,
+        )
+    )
+    return unknown(PLATFORM, sys_id)
 
 
 def _name(fields: dict[str, Any], display: dict[str, str], column: str) -> str | None:

@@ -1,5 +1,5 @@
-"""One canonical taxonomy (categories, subcategories, services, resolution codes), mapped onto
-each platform's own values.
+"""One canonical taxonomy (categories, subcategories, services, resolution codes, assignment
+groups), mapped onto each platform's own values.
 
 Aliases are matched case- and space-insensitively ("DB", " database " -> "Database"). What a
 platform does with a value that maps to nothing is its `unmapped` policy:
@@ -22,6 +22,7 @@ CONFIG_TABLES = {
     "subcategory": "taxonomy.categories.<category>.subcategories",
     "service": "taxonomy.services",
     "resolution_code": "taxonomy.resolution_codes",
+    "assignment_group": "taxonomy.groups",
 }
 
 
@@ -125,15 +126,29 @@ class Vocabulary:
 
 @dataclass(frozen=True)
 class Taxonomy:
-    """Categories (each with its subcategories), services and resolution codes."""
+    """Categories (each with its subcategories), services, resolution codes and assignment groups."""
 
     categories: Vocabulary
     services: Vocabulary
     resolution_codes: Vocabulary
     policies: dict[str, UnmappedPolicy] = field(default_factory=dict)  # platform -> policy
+    groups: Vocabulary = field(default_factory=lambda: Vocabulary("assignment_group", []))
 
     def policy(self, platform: str) -> UnmappedPolicy:
         return self.policies.get(platform, "block")
+
+    def group_from_platform(self, platform: str, value: str | None) -> Resolved:
+        """The canonical group of a platform's group name. With no `[taxonomy.groups]` at all,
+        groups are not mapped: each platform's name is carried as it is."""
+        if not self.groups.terms:
+            return Resolved(value.strip() if value and value.strip() else None)
+        return self.groups.from_platform(platform, value, self.policy(platform))
+
+    def group_to_platform(self, platform: str, name: str | None) -> Resolved:
+        """A canonical group as `platform` names it (unmapped: as the platform's policy says)."""
+        if not self.groups.terms:
+            return Resolved(name.strip() if name and name.strip() else None)
+        return self.groups.to_platform(platform, name, self.policy(platform))
 
     def subcategories(self, category: str | None) -> Vocabulary | None:
         canonical = self.categories.canonical(category) if category else None

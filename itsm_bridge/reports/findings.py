@@ -14,6 +14,8 @@ KINDS: dict[str, str] = {
     "uncategorized": "the system of record gives the incident no category at all",
     "category_mismatch": "two platforms state different categories or subcategories",
     "service_mismatch": "two platforms state different services",
+    "group_mismatch": "two platforms state different assignment groups",
+    "assignee_mismatch": "two platforms state different assignees (people compared by e-mail address)",
     "priority_off_matrix": "a platform's priority is not what the matrix gives for the incident's impact x urgency",
     "page_impact_mismatch": "the status page's impact is not what [publish.impact] gives for the priority",
     "status_disagree": "one platform has the incident open, another has it finished",

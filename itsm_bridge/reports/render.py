@@ -1,10 +1,10 @@
-"""One entry point for the four formats of a Report."""
+"""One entry point for the formats of a Report."""
 
 from __future__ import annotations
 
 from itsm_bridge.reports.report import Report
 
-FORMATS = ("table", "json", "csv", "html")
+FORMATS = ("table", "json", "csv", "html", "metrics-csv")
 
 
 def render(report: Report, fmt: str) -> str:
@@ -12,6 +12,8 @@ def render(report: Report, fmt: str) -> str:
         from itsm_bridge.reports.render_json import render as out
     elif fmt == "csv":
         from itsm_bridge.reports.render_csv import render as out
+    elif fmt == "metrics-csv":
+        from itsm_bridge.reports.render_metrics_csv import render as out
     elif fmt == "html":
         from itsm_bridge.reports.render_html import render as out
     elif fmt == "table":

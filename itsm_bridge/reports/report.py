@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from itsm_bridge import platforms
 from itsm_bridge.reports import checks, communication, links, trends, weblinks
 from itsm_bridge.reports import incidents as per_incident
+from itsm_bridge.reports.assignment import assignment
 from itsm_bridge.reports.baseline import Baseline, Comparison, compare
 from itsm_bridge.reports.collect import Snapshot
 from itsm_bridge.reports.fields import Completeness, required
@@ -138,7 +139,7 @@ def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None
         mine = checks.mapping_gaps(view) + checks.categorization(view, snap) + checks.timeline(view, snap, line)
         already = {(f.platform, f.field) for f in mine}
         mine += checks.priority(view, snap, config) + checks.status(view, snap, config, now)
-        mine += required(view, snap, config, tally, already)
+        mine += assignment(view, snap) + required(view, snap, config, tally, already)
         mine += links.duplicates(view) + links.broken(view) + links.unlinked(view, snap, config, held)
         posts = communication.measure(view, snap, config, now)
         measured += [posts] if posts is not None else []

@@ -52,6 +52,7 @@ def sandbox_config(info: dict[str, Any], state_path: Path, provider: str = "stat
             "issue_type": "[System] Incident",
             "category_field": "customfield_10050",
             "service_field": "customfield_10051",
+            "group_field": "customfield_10052",
             "search_lag_s": 10.0,
         },
         "statuspage": statuspage,

@@ -7,6 +7,8 @@ audits have something real to find.
 
 from __future__ import annotations
 
+from itsm_bridge.sandbox.servicenow.schema import GROUPS as INSTANCE_GROUPS
+
 CATEGORIES: dict[str, tuple[str, str, dict[str, tuple[str, str]]]] = {
     "Inquiry": ("inquiry", "Inquiry", {}),
     "Software": ("software", "Software", {"Email": ("email", "Email"), "Operating System": ("os", "Operating System")}),
@@ -42,6 +44,8 @@ RESOLUTION_CODES: dict[str, tuple[str, str]] = {
 }
 
 GROUPS = ["Service Desk", "Network Operations", "Database Administration", "Messaging", "Payments SRE"]
+MAPPED_GROUPS = list(dict.fromkeys([*GROUPS, *INSTANCE_GROUPS]))
+"""Every group a sandbox instance has (seeded ones and its defaults): in the taxonomy and in Jira."""
 PEOPLE = ["Ana Lima", "Björn Åkesson", "Chloé Durand", "Dmitri Volkov", "Emeka Obi", "藤原 さくら", "Zoë O'Neil"]
 
 
@@ -58,4 +62,5 @@ def taxonomy_config() -> dict[str, object]:
         "categories": categories,
         "services": {n: {"servicenow": n, "jira": n, "statuspage": c} for n, c in SERVICES.items()},
         "resolution_codes": {n: {"servicenow": s, "jira": j} for n, (s, j) in RESOLUTION_CODES.items()},
+        "groups": {g: {"servicenow": g, "jira": g} for g in MAPPED_GROUPS},
     }

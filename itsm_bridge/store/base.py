@@ -5,6 +5,7 @@
   showed them, the comments already carried across, and each side's version;
 - cursors: per source, the watermark and the seen-set at its boundary;
 - facts: per platform, what earlier runs learned of it (a time zone, a workflow);
+- people: per platform, the users lookups found by e-mail address, and when;
 - journal: append-only, hash-chained (HMAC-keyed with a key) record of every intent and outcome,
   with a head (entry count, last hash) to keep outside the database (see `store.chain`);
 - quarantine: records held back by blocking Findings, until `retry` clears them;
@@ -23,6 +24,7 @@ from itsm_bridge.model import RemoteRef
 
 if TYPE_CHECKING:
     from itsm_bridge.errors import ConfigProblem
+    from itsm_bridge.people import PersonEntry
     from itsm_bridge.store.chain import Head
 
 
@@ -120,6 +122,10 @@ class StateStore(Protocol):
     def facts(self, platform: str) -> Facts | None: ...
     def put_facts(self, platform: str, values: dict[str, Any]) -> None: ...
     def forget_facts(self, platform: str) -> None: ...
+
+    # people found by user lookups (a cache with a time to live)
+    def people(self, platform: str) -> list[PersonEntry]: ...
+    def put_people(self, entries: Sequence[PersonEntry]) -> None: ...
 
     # journal
     def append(

@@ -25,6 +25,7 @@ from itsm_bridge.store.schema import (
     facts,
     journal,
     links,
+    people,
     quarantine,
     schema_version,
     shadows,
@@ -118,6 +119,10 @@ def _typed_store(conn: Any) -> None:
     _run_indexes(conn)
 
 
+def _people_cache(conn: Any) -> None:
+    people.create(conn, checkfirst=True)
+
+
 def _deliveries(conn: Any) -> None:
     deliveries.create(conn, checkfirst=True)
 
@@ -130,6 +135,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Any], None]]] = [
     (1, "initial: links, shadows, cursors, journal, quarantine", _initial),
     (2, "journal.chain: entries HMAC-keyed from the environment", _journal_chain),
     (3, "typed store: shadow sides and comments seen in columns, a facts table, journal run indexes", _typed_store),
+    (4, "people: user lookups by e-mail address, kept for their time to live", _people_cache),
     (5, "deliveries: webhook delivery ids serve has taken, to drop a replay", _deliveries),
 ]
 

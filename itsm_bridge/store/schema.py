@@ -56,6 +56,14 @@ facts = Table(
     Column("facts", Text, nullable=False),  # the connector's own plain data, as JSON
     Column("learned_at", String(40), nullable=False),
 )
+people = Table(
+    "people",
+    metadata,
+    Column("platform", String(40), primary_key=True),
+    Column("email", String(320), primary_key=True),
+    Column("remote_id", String(200), nullable=False),  # "" when no user of the platform has the address
+    Column("looked_up_at", String(40), nullable=False),
+)
 journal = Table(
     "journal",
     metadata,

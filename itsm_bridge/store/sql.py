@@ -20,6 +20,8 @@ from sqlalchemy.exc import DatabaseError
 
 from itsm_bridge.errors import ConfigError, ConfigProblem, LinkConflict, StoreError
 from itsm_bridge.model import RemoteRef
+from itsm_bridge.people import PersonEntry
+from itsm_bridge.store import people as people_rows
 from itsm_bridge.store import runs
 from itsm_bridge.store.base import Cursor, Facts, JournalEntry, QuarantineEntry, Shadow, VerifyResult
 from itsm_bridge.store.chain import GENESIS, KEYED, PLAIN, Head, dumps, link_hash, verify
@@ -261,6 +263,16 @@ class SqlStore:
     def forget_facts(self, platform: str) -> None:
         with self._write() as conn:
             conn.execute(facts.delete().where(facts.c.platform == platform))
+
+    # --- people found by lookups
+    def people(self, platform: str) -> list[PersonEntry]:
+        with self.engine.connect() as conn:
+            return people_rows.read(conn, platform)
+
+    def put_people(self, entries: Sequence[PersonEntry]) -> None:
+        if entries:
+            with self._write() as conn:
+                people_rows.write(conn, entries)
 
     # --- journal
     def append(

@@ -2,6 +2,7 @@
 
 - Facts: what earlier runs learned of a platform (the account's time zone, the workflow),
   kept in the store between runs; a quiet cycle then costs one read page per source.
+- People: the users earlier lookups found by e-mail address, trusted for their time to live.
 - States: a record not read this cycle is taken to be in the state it showed when last synced,
   so a transition need not read it first (a wrong guess is refused and read afresh).
 """
@@ -12,7 +13,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from itsm_bridge.connectors.base import Connector, LearnsFacts, TakesStateHints
+from itsm_bridge.connectors.base import Connector, FindsPeople, LearnsFacts, TakesStateHints
 from itsm_bridge.model import State
 from itsm_bridge.store.base import StateStore
 
@@ -23,6 +24,8 @@ def restore_facts(store: StateStore, connectors: Mapping[str, Connector]) -> Non
     """Start each connector from what earlier runs learned; facts that cannot be read back
     (written by another version, or damaged) are dropped and learned again, never fatal."""
     for platform, connector in connectors.items():
+        if isinstance(connector, FindsPeople):
+            connector.restore_people(store.people(platform))
         if not isinstance(connector, LearnsFacts):
             continue
         try:
@@ -44,6 +47,8 @@ def keep_facts(store: StateStore, connectors: Mapping[str, Connector]) -> None:
     for platform, connector in connectors.items():
         if isinstance(connector, LearnsFacts):
             store.put_facts(platform, connector.facts())
+        if isinstance(connector, FindsPeople):
+            store.put_people(connector.people_found())
 
 
 def hint_states(

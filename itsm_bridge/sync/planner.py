@@ -18,6 +18,7 @@ from itsm_bridge.model import Incident
 from itsm_bridge.platforms import is_publish_only
 from itsm_bridge.store.base import StateStore
 from itsm_bridge.sync.cadence import ShowsPublicUpdates, plan_scheduled_update, scheduling
+from itsm_bridge.sync.people import check_people
 from itsm_bridge.sync.plan import Action, Plan
 from itsm_bridge.sync.publish import ShowsOpenKeys, plan_publish
 from itsm_bridge.sync.reconcile import FIRST_LINK, Outcome, Side, reconcile
@@ -85,6 +86,7 @@ class Planner:
                 versions=shadow.versions if shadow else None,
                 explicit_owners=explicit_owners(self.config),
             )
+            check_people(outcome, self.connectors)
             for target in self.sync.targets:
                 if outcome.merged is not None and is_publish_only(target) and target in self.connectors:
                     page = self.connectors[target]

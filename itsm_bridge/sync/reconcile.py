@@ -41,11 +41,12 @@ MERGED_FIELDS: tuple[str, ...] = (
     "subcategory",
     "service",
     "assignment_group",
+    "assignee",
     "resolution_code",
     "resolution_notes",
 )
 """Canonical fields merged between two-way platforms. The others are facts only the source knows
-(times, people, major, public text) or derived (priority, from impact x urgency)."""
+(times, the reporter, major, public text) or derived (priority, from impact x urgency)."""
 
 FIRST_LINK = "first_link"
 """The rule that kept the source's value of a field on a first link."""

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 
 import itsm_bridge
+from itsm_bridge.connectors import build
+from itsm_bridge.model import Incident, RemoteRef, State
 from itsm_bridge.sandbox.app import Sandbox
 from tests.integration.conftest import Bridge as Cli
 from tests.integration.test_cachet_vendor import cachet_bridge  # noqa: F401  (fixture)
@@ -65,6 +67,15 @@ def updates(sandbox: Sandbox, key: str) -> list[dict[str, Any]]:
     """The public timeline of the key's page incident, newest first."""
     (page,) = page_incidents_for(sandbox, key)
     return list(page["incident_updates"])
+
+
+def silent_p1(cli: Cli, clock: FakeClock) -> tuple[dict[str, str], itsm_bridge.Bridge, itsm_bridge.SyncResult]:
+    """A P1 published, then 31 minutes of silence, then a sync: its incident, bridge and result."""
+    record = add_incident(cli.sandbox, **P1)
+    bridge = api(cli, clock)
+    assert bridge.sync().ok
+    clock.advance(timedelta(minutes=31))
+    return record, bridge, bridge.sync()
 
 
 def minute_names(start: datetime, end: datetime) -> set[str]:
@@ -165,11 +176,7 @@ def test_the_leak_guard_stops_a_scheduled_update_whose_template_names_an_interna
         "\n\n[communication.cadence]",
     )
     cli.config_path.write_text(text)
-    record = add_incident(cli.sandbox, **P1)
-    bridge = api(cli, clock)
-    assert bridge.sync().ok
-    clock.advance(timedelta(minutes=31))
-    result = bridge.sync()
+    record, bridge, result = silent_p1(cli, clock)
     assert result.exit_code == 1 and result.summary.published == 0
     assert len(updates(cli.sandbox, record["number"])) == 1  # nothing reached the page
     (held,) = bridge.status().quarantined
@@ -234,11 +241,7 @@ def test_the_pages_update_interval_holds_back_a_scheduled_update_as_any_update(c
     # The page's own rate rule (statuspage.min_update_interval_s, on the system clock): a day.
     text = cli.config_path.read_text().replace("min_update_interval_s = 0.0", "min_update_interval_s = 86400.0")
     cli.config_path.write_text(text)
-    record = add_incident(cli.sandbox, **P1)
-    bridge = api(cli, clock)
-    assert bridge.sync().ok
-    clock.advance(timedelta(minutes=31))
-    result = bridge.sync()
+    record, bridge, result = silent_p1(cli, clock)
     assert result.summary.published == 0 and result.summary.deferred == 1, result.to_dict()
     assert len(updates(cli.sandbox, record["number"])) == 1
 
@@ -269,3 +272,21 @@ def test_on_cachet_a_scheduled_update_is_an_incident_update_keeping_its_status(c
     clock.advance(timedelta(minutes=10))
     assert bridge.sync().summary.published == 0  # the update moved the incident: the cadence restarts
     assert record["number"] in json.dumps(cachet.sandbox.cachet.incident(made["id"]).get("meta"))
+
+
+def test_a_scheduled_update_never_reopens_a_page_incident_a_person_resolved_after_the_page_was_read(
+    cli: Cli, clock: FakeClock
+) -> None:
+    # A long-lived connector (serve's) read the page's open incidents before a person resolved one.
+    record = add_incident(cli.sandbox, **P1)
+    assert api(cli, clock).sync().ok
+    (page,) = page_incidents_for(cli.sandbox, record["number"])
+    connector = build("statuspage", cli.config)
+    assert record["number"] in connector.open_keys()  # the snapshot: still open
+    cli.sandbox.statuspage.update_incident(page["id"], {"status": "resolved", "body": "Fixed, says the on-call."})
+    incident = Incident(record["number"], "Mail delivery delayed", state=State.IN_PROGRESS, service="Email")
+    writes = len(cli.writes())
+    result = connector.publish(incident, RemoteRef("statuspage", page["id"]), next_update_at=clock.now())
+    assert result.action == "unchanged" and cli.writes()[writes:] == []
+    (page,) = page_incidents_for(cli.sandbox, record["number"])
+    assert page["status"] == "resolved"

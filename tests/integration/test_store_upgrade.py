@@ -57,7 +57,7 @@ def _upgrade_keeps_runs_and_writes_no_duplicate_and_no_echo(bridge: Bridge, stat
     assert status["links"] == 3 and status["open_intents"] == 0
     store = open_store(state_url)
     try:
-        assert store.schema_versions() == [1, 2, 3, 5] and store.failed_in_last_run() == ["INC0010003"]
+        assert store.schema_versions() == [1, 2, 3, 4, 5] and store.failed_in_last_run() == ["INC0010003"]
     finally:
         store.close()
     shown = json.loads(bridge.run("--json", "journal", "show", "--last", "100").stdout)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import timedelta
 
@@ -138,3 +140,52 @@ def audit_metrics_any(bridge) -> tuple[dict, dict]:
     assert r.returncode in (0, 1), r.stderr
     report = json.loads(r.stdout)
     return report, report["metrics"]
+
+
+def test_jira_as_system_of_record_acknowledges_and_counts_reopens_from_the_changelog(bridge):
+    text = bridge.config_path.read_text()
+    text = text.replace('source = "servicenow"', 'source = "jira"').replace(
+        'targets = ["jira", "statuspage"]', 'targets = ["servicenow"]'
+    )
+    bridge.config_path.write_text(text)
+    jira = bridge.sandbox.jira
+    opened = jira.clock.now().replace(microsecond=0) - timedelta(days=4)
+    fields = {"summary": "Checkout fails", "priority": {"name": "High"}}
+    for minutes, step in (
+        (0, None),
+        (15, "Work in progress"),
+        (120, "Resolved"),
+        (180, "Work in progress"),
+        (300, "Resolved"),
+    ):
+        jira.clock.freeze(opened + timedelta(minutes=minutes))
+        if step is None:
+            key = jira.create_issue(fields, updated=opened)
+        else:
+            jira.transition_to(key, step, resolution="Done")
+    jira.clock.freeze(None)
+    jira.reindex()
+    report, m = audit_metrics_any(bridge)
+    assert m["mtta"]["overall"]["mean_minutes"] == 15.0  # the move out of Open, from the changelog
+    assert m["mttr"]["overall"]["mean_minutes"] == 300.0
+    assert m["reopen_rate"]["measured"] and m["reopen_rate"]["overall"]["reopened"] == 1
+    assert m["first_contact_resolution"]["measured"] is False  # Jira holds no assignment group
+    assert any(c.path == "/rest/api/3/changelog/bulkfetch" for c in bridge.sandbox.calls())
+
+
+def test_metrics_csv_has_a_row_per_metric_and_group(bridge):
+    snow = bridge.sandbox.servicenow
+    opened = snow.clock.now() - timedelta(days=1)
+    sys_id = incident(bridge.sandbox, opened)
+    snow.update_incident(sys_id, {"state": "2"}, updated_on=opened + timedelta(minutes=20))
+    resolve(bridge.sandbox, sys_id, opened + timedelta(hours=3))
+    r = bridge.run("audit", "--format", "metrics-csv", "--fail-on", "block")
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    by = {(row["metric"], row["breakdown"], row["group"]): row for row in rows}
+    assert by[("mtta", "overall", "all")]["mean_minutes"] == "20.0" and by[("mtta", "overall", "all")]["n"] == "1"
+    assert by[("mttr", "priority", "P1")]["median_minutes"] == "180.0"
+    assert by[("mttd", "overall", "all")]["measured"] == "False" and by[("mttd", "overall", "all")]["n"] == "0"
+    fcr = by[("first_contact_resolution", "service", "(none)")]
+    assert (fcr["hits"], fcr["rate_pct"], fcr["mean_minutes"]) == ("1", "100.0", "")
+    assert by[("reopen_rate", "category", "Software")]["median_per_incident"] == "0"

@@ -33,6 +33,7 @@ def record(**fields) -> RemoteRecord:
         "updated": UPDATED,
         "resolutiondate": None,
         "assignee": "acc-1",
+        "assignee.email": "Ana.Lima@example.com",
         "reporter": None,
     }
     base.update(fields)
@@ -57,7 +58,7 @@ def test_reads_status_priority_category_subcategory_service_and_resolution(confi
     inc, findings = JiraMapper(config).to_canonical(rec)
     assert (inc.key, inc.state, inc.priority) == ("INC1", State.RESOLVED, Priority.P1)
     assert (inc.category, inc.subcategory, inc.service) == ("Software", "Email", "Payments API")
-    assert inc.resolution_code == "Not Reproducible" and inc.assignee == "Ana Lima"
+    assert inc.resolution_code == "Not Reproducible" and inc.assignee == "ana.lima@example.com"
     assert (inc.impact, inc.urgency) == (Level.HIGH, Level.HIGH)  # the matrix cell of P1
     assert findings == []
 
@@ -133,3 +134,15 @@ def test_round_trip_of_every_mapped_category_and_service(config):
                 record(components=comps, customfield_10051=[fields["customfield_10051"]["value"]])
             )
             assert (inc.category, inc.service, findings) == (cat, svc, [])
+
+
+def test_a_group_in_components_is_the_component_naming_a_group(config):
+    from itsm_bridge.config import Config
+
+    jira = config.settings.jira.model_copy(update={"group_field": "components"})
+    mapper = JiraMapper(Config(config.settings.model_copy(update={"jira": jira}), config.path))
+    inc, findings = mapper.to_canonical(record(components=["Software", "NOC"]))
+    assert inc.assignment_group == "Network Operations" and inc.category == "Software" and findings == []
+    fields, _ = mapper.to_fields(inc, ["assignment_group"])
+    removes = {op["remove"]["name"] for op in fields["update"]["components"] if "remove" in op}
+    assert {"add": {"name": "Network Operations"}} in fields["update"]["components"] and "Messaging" in removes

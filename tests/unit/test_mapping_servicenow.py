@@ -46,6 +46,7 @@ def test_reads_values_for_logic_and_display_names_for_references():
         cmdb_ci="c" * 32,
         assignment_group="g" * 32,
         assigned_to="u" * 32,
+        **{"assigned_to.email": "ana.lima@example.com"},
         close_code="Solved (Work Around)",
         close_notes="restarted",
         opened_at="2024-03-01 09:15:00",
@@ -60,7 +61,7 @@ def test_reads_values_for_logic_and_display_names_for_references():
         Priority.P3,
     )
     assert (incident.category, incident.subcategory, incident.service) == ("Software", "Email", "Email")
-    assert (incident.assignment_group, incident.assignee) == ("Messaging", "Ana Lima")
+    assert (incident.assignment_group, incident.assignee) == ("Messaging", "ana.lima@example.com")
     assert incident.resolution_code == "Solved Workaround" and incident.major is True
     assert incident.opened == datetime(2024, 3, 1, 9, 15, tzinfo=UTC) and incident.updated == UPDATED
 

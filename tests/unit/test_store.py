@@ -23,11 +23,11 @@ def store(tmp_path):
 def test_store_is_created_on_first_use_with_schema_version_and_wal(tmp_path):
     path = tmp_path / "deep" / "state.sqlite"
     s = open_store(f"sqlite:///{path}")
-    assert path.exists() and s.schema_versions() == [1, 2, 3, 5]
+    assert path.exists() and s.schema_versions() == [1, 2, 3, 4, 5]
     s.close()
     mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
-    assert open_store(f"sqlite:///{path}").schema_versions() == [1, 2, 3, 5]  # reopening migrates nothing
+    assert open_store(f"sqlite:///{path}").schema_versions() == [1, 2, 3, 4, 5]  # reopening migrates nothing
 
 
 def test_links_both_ways(store):

@@ -24,7 +24,7 @@ from tests.pg import needs_pg, pg_url  # noqa: F401 (pg_url: a fixture)
 def assert_migrated_without_loss(store: Any, facts: dict[str, Any] | None = None) -> None:
     """Every old shadow's fields come back whole from the typed columns; the facts from the facts
     table; the journal, links and cursors as they were."""
-    assert store.schema_versions() == [1, 2, 3, 5]
+    assert store.schema_versions() == [1, 2, 3, 4, 5]
     old = store_v2.old_shadows()
     assert old and any(f["_comments_seen"] for f in old.values()) and all(f["_sides"] for f in old.values())
     for key, fields in old.items():
@@ -82,7 +82,7 @@ def test_migrating_a_migrated_store_again_changes_nothing(tmp_path):
     store.close()
     assert _dump(path) == before
     again = open_store(f"sqlite:///{path}")
-    assert again.schema_versions() == [1, 2, 3, 5]
+    assert again.schema_versions() == [1, 2, 3, 4, 5]
     again.close()
 
 
@@ -109,6 +109,7 @@ def test_two_processes_opening_a_version_2_store_at_once_migrate_it_once(tmp_pat
         (1, 1),
         (2, 1),
         (3, 1),
+        (4, 1),
         (5, 1),
     ]
     db.close()
@@ -119,7 +120,7 @@ def test_two_processes_opening_a_version_2_store_at_once_migrate_it_once(tmp_pat
 
 def test_a_fresh_store_has_the_new_shape_with_nothing_to_move(tmp_path):
     store = open_store(f"sqlite:///{tmp_path / 'new.sqlite'}")
-    assert store.schema_versions() == [1, 2, 3, 5] and store.last_run() is None
+    assert store.schema_versions() == [1, 2, 3, 4, 5] and store.last_run() is None
     assert store.failed_in_last_run() == [] and store.relinked_since_last_run() == []
     store.close()
 
@@ -148,7 +149,7 @@ def test_a_version_2_postgresql_store_is_migrated_without_loss(pg_url):
     finally:
         store.close()
     again = open_store(pg_url)  # reopening migrates nothing
-    assert again.schema_versions() == [1, 2, 3, 5]
+    assert again.schema_versions() == [1, 2, 3, 4, 5]
     assert again.facts("servicenow").values == store_v2.old_facts()["servicenow"]
     again.close()
 
@@ -206,7 +207,7 @@ def test_an_upgrade_does_not_straddle_a_run_in_progress(v2_url, monkeypatch):
             open_store(v2_url)
         assert _versions(v2_url) == [1, 2]  # nothing moved under the run's feet
     store = open_store(v2_url)
-    assert store.schema_versions() == [1, 2, 3, 5]
+    assert store.schema_versions() == [1, 2, 3, 4, 5]
     store.close()
 
 
@@ -224,5 +225,5 @@ def test_an_upgrade_waits_for_a_run_that_finishes(v2_url):
     threading.Timer(0.5, release.set).start()
     store = open_store(v2_url)  # waits for the run, then upgrades
     thread.join()
-    assert release.is_set() and store.schema_versions() == [1, 2, 3, 5]
+    assert release.is_set() and store.schema_versions() == [1, 2, 3, 4, 5]
     store.close()

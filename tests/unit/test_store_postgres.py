@@ -19,7 +19,7 @@ pytestmark = needs_pg
 
 def test_links_shadows_cursors_journal_and_quarantine(pg_url):
     s = open_store(pg_url)
-    assert s.schema_versions() == [1, 2, 3, 5]
+    assert s.schema_versions() == [1, 2, 3, 4, 5]
     s.link("K1", RemoteRef("jira", "10001", "OPS-1"))
     assert s.key_for("jira", "10001") == "K1"
     s.put_shadow(Shadow("K1", {"state": "new", "title": "Mail ✉"}, versions={"jira": "v1"}))

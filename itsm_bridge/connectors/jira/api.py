@@ -131,6 +131,13 @@ class JiraApi:
         answer: dict[str, Any] = self.http.request("POST", f"{API}/issue/bulkfetch", json=body, idempotent=True).json()
         return answer
 
+    def changelogs(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Changelogs of many issues (`POST changelog/bulkfetch`): a read, so it may be retried."""
+        answer: dict[str, Any] = self.http.request(
+            "POST", f"{API}/changelog/bulkfetch", json=body, idempotent=True
+        ).json()
+        return answer
+
     def issue(self, issue_id: str, params: dict[str, Any], ref: str) -> dict[str, Any]:
         answer: dict[str, Any] = self.get(f"/issue/{issue_id}", params, ref)
         return answer

@@ -18,6 +18,7 @@ from jira import JIRA, JIRAError
 from itsm_bridge.config_schema import JiraSettings
 from itsm_bridge.connectors.base import CheckResult
 from itsm_bridge.connectors.jira.api import JiraApi
+from itsm_bridge.connectors.jira.group_check import group_field_check
 from itsm_bridge.connectors.jira.meta import CreateMeta
 from itsm_bridge.connectors.jira.records import PLATFORM, jql_value
 from itsm_bridge.connectors.jira.transitions import Mover
@@ -84,9 +85,11 @@ class Doctor:
         search: Callable[..., Iterator[dict[str, Any]]],
         mover: Mover,
         priorities: Mapping[str, str],
+        groups: Mapping[str, str] | None = None,
     ) -> None:
         self.settings, self.site, self.api, self.createmeta = settings, site, api, createmeta
         self.search, self.mover, self.priorities = search, mover, priorities
+        self.groups = groups or {}  # canonical group -> its Jira value
 
     def written_fields(self) -> set[str]:
         """Create fields the connector fills from the mapping."""
@@ -98,8 +101,10 @@ class Doctor:
             "description",
             "priority",
             "labels",
+            "assignee",
             s.category_field,
             s.service_field,
+            *([s.group_field] if s.group_field else []),
         }
 
     def run(self) -> list[CheckResult]:
@@ -141,6 +146,8 @@ class Doctor:
         )
         out.append(self._statuses())
         out.append(self._priorities(meta))
+        if s.group_field:
+            out.append(group_field_check(s.group_field, meta, self.api, self.search, s.project, self.groups))
         return out
 
     def _priorities(self, meta: CreateMeta) -> CheckResult:

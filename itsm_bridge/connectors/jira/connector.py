@@ -21,6 +21,7 @@ with backoff until `search_lag_s` has passed, and only then created again.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -37,7 +38,9 @@ from itsm_bridge.connectors.jira.adf import adf_to_text
 from itsm_bridge.connectors.jira.api import WRITES_PER_ISSUE, BearerAuth, IssueWriteLimiter, JiraApi, classify_jira
 from itsm_bridge.connectors.jira.check import Doctor, SiteClient
 from itsm_bridge.connectors.jira.create import Creator, Result
+from itsm_bridge.connectors.jira.history import read_history
 from itsm_bridge.connectors.jira.meta import CreateMeta, edit_body, load_createmeta
+from itsm_bridge.connectors.jira.people import JiraPeople
 from itsm_bridge.connectors.jira.records import (
     PLATFORM,
     checked_key,
@@ -54,9 +57,12 @@ from itsm_bridge.connectors.jira.records import (
 from itsm_bridge.connectors.jira.statuses import Created, Statuses
 from itsm_bridge.connectors.jira.transitions import Mover
 from itsm_bridge.connectors.jira.workflow import StatusMap, Workflow
+from itsm_bridge.connectors.people import FindsPeopleBy
 from itsm_bridge.errors import ConfigError, ConfigProblem, ConnectorError, NotFound
+from itsm_bridge.history import History
 from itsm_bridge.http import Backoff, HttpClient
 from itsm_bridge.model import Comment, RemoteRef, State
+from itsm_bridge.people import Directory
 from itsm_bridge.records import ChangeRead, Pages, RemoteRecord
 from itsm_bridge.watermark import Watermark
 
@@ -65,10 +71,11 @@ log = logging.getLogger("itsm_bridge.connectors.jira")
 FETCH_SIZE = 100  # Jira's limit per issue/bulkfetch call
 
 
-class JiraConnector:
+class JiraConnector(FindsPeopleBy):
     """Jira Cloud (email + API token) or Data Center (personal access token), REST v3."""
 
     name = PLATFORM
+    people: JiraPeople
 
     def __init__(
         self,
@@ -117,11 +124,15 @@ class JiraConnector:
             self.search,
             self.mover,
             dict(config.settings.mapping.jira.priorities),
+            config.taxonomy.groups.platform_values(PLATFORM),
         )
+        ttl = timedelta(hours=config.settings.people.cache_ttl_hours)
+        self.people = JiraPeople(self.api, Directory(PLATFORM, config.people_of(PLATFORM), ttl))
         self._meta: CreateMeta | None = None
         self._zone: tzinfo | None = None
         self._account: frozenset[str] | None = None
         self._zone_confirmed = False
+        self._detected = config.settings.audit.detected_at.get(PLATFORM)
 
     @property
     def calls(self) -> int:
@@ -260,7 +271,7 @@ class JiraConnector:
         body: dict[str, Any] = {
             "jql": jql,
             "maxResults": page_size or self.settings.page_size,
-            "fields": search_fields(self.settings),
+            "fields": self._fields(),
             "properties": identity.PROPERTIES,
         }
         if reconcile:
@@ -286,9 +297,27 @@ class JiraConnector:
             record = to_record(issue, self.settings, self.comments(str(issue["id"])), self.account)
         else:
             record = to_record(issue, self.settings, account=self.account)
+        record = self.people.read(record)
         if record.fields.get("status"):
             self.statuses.know(record.ref.id, str(record.fields["status"]))
+        if self._detected:  # [audit] detected_at: the field's raw value, for MTTD
+            detected = (issue.get("fields") or {}).get(self._detected)
+            record = dataclasses.replace(record, fields={**record.fields, self._detected: detected})
         return record
+
+    def _fields(self) -> list[str]:
+        """The issue fields read: the record's, and the configured detected-at field."""
+        fields = search_fields(self.settings)
+        return [*fields, self._detected] if self._detected and self._detected not in fields else fields
+
+    def history(self, records: list[RemoteRecord]) -> dict[str, History]:
+        """Status and assignee changes from the changelog, for the audit (see history.py)."""
+
+        def state_of(name: str) -> str:
+            state = self.state_map.from_vendor(name) if name else None
+            return state.value if state else name
+
+        return read_history(self.api, records, state_of, self._detected)
 
     def assume_state(self, issue_id: str, state: State) -> None:
         """Unless its status is known this run, take the issue to show the status `state` maps to
@@ -305,7 +334,7 @@ class JiraConnector:
         for start in range(0, len(ids), FETCH_SIZE):
             body = {
                 "issueIdsOrKeys": ids[start : start + FETCH_SIZE],
-                "fields": search_fields(self.settings),
+                "fields": self._fields(),
                 "properties": identity.PROPERTIES,
             }
             out += [self.record(issue) for issue in self.api.bulkfetch(body).get("issues") or []]
@@ -325,7 +354,7 @@ class JiraConnector:
                 return out
 
     def get(self, ref: RemoteRef) -> RemoteRecord:
-        params = {"fields": ",".join(search_fields(self.settings)), "properties": ",".join(identity.PROPERTIES)}
+        params = {"fields": ",".join(self._fields()), "properties": ",".join(identity.PROPERTIES)}
         return self.record(self.api.issue(ref.id, params, str(ref)))
 
     def find(self, correlation_key: str) -> RemoteRecord | None:
@@ -353,15 +382,16 @@ class JiraConnector:
         """Create one issue, its first transition riding along; after a lost answer, look it up
         until the search lag has passed before creating again, so exactly one exists (no
         read-back: the engine fetches what it wrote in bulk)."""
-        return self.creator.create_one(NewIssue(fields, correlation_key))
+        return self.creator.create_one(NewIssue(self.people.outgoing(fields, True), correlation_key))
 
     def create_many(self, items: list[NewIssue]) -> list[Result]:
         """Create issues 50 per `issue/bulk` call; one result per item, in order: its ref, or
         the error that item met (a refused item does not stop the others)."""
-        return self.creator.create_many(items)
+        return self.creator.create_many([NewIssue(self.people.outgoing(i.fields, True), i.key, i.state) for i in items])
 
     def update(self, ref: RemoteRef, fields: dict[str, Any]) -> RemoteRef:
         """Edit only `fields` (status and resolution go through `transition`)."""
+        fields = self.people.outgoing(fields, False)
         cascades = any(isinstance(v, dict) and "child" in v for v in fields.values())
         body = edit_body(self.createmeta() if cascades else None, fields)
         if body:

@@ -60,7 +60,12 @@ def user_zone(myself: dict[str, Any]) -> tzinfo:
 def search_fields(settings: JiraSettings) -> list[str]:
     """The issue fields a record is built from (the search API returns only ids by default)."""
     fields = list(BASE_FIELDS)
-    for extra in (settings.category_field, settings.service_field, settings.communication_owner_field):
+    for extra in (
+        settings.category_field,
+        settings.service_field,
+        settings.group_field,
+        settings.communication_owner_field,
+    ):
         if extra and extra not in fields:
             fields.append(extra)
     return fields
@@ -179,10 +184,11 @@ def to_record(
         "updated": updated,
         "resolutiondate": parse_time(f.get("resolutiondate")),
         "assignee": people["assignee"].get("accountId"),
+        "assignee.email": people["assignee"].get("emailAddress"),  # null when the user's profile hides it
         "reporter": people["reporter"].get("accountId"),
     }
-    for extra in (settings.category_field, settings.service_field):
-        if extra != "labels":
+    for extra in (settings.category_field, settings.service_field, settings.group_field):
+        if extra is not None and extra != "labels":
             fields[extra] = names(f.get(extra))
     if settings.communication_owner_field:  # a user picker's object or a text, as Jira gives it
         fields[settings.communication_owner_field] = f.get(settings.communication_owner_field)

@@ -38,8 +38,10 @@ import requests
 
 from itsm_bridge.config import Config
 from itsm_bridge.connectors.base import CheckResult
+from itsm_bridge.connectors.people import FindsPeopleBy
 from itsm_bridge.connectors.servicenow.client import PLATFORM, Auth, TableClient, check_instance, make_classifier
 from itsm_bridge.connectors.servicenow.history import read_history
+from itsm_bridge.connectors.servicenow.people import ServiceNowPeople
 from itsm_bridge.connectors.servicenow.query import Query
 from itsm_bridge.connectors.servicenow.rows import READ_FIELDS, Position, page_query, position, split_row, to_record
 from itsm_bridge.correlation import CORRELATION_DISPLAY, bridge_copy, mark
@@ -56,6 +58,7 @@ from itsm_bridge.errors import (
 from itsm_bridge.history import History
 from itsm_bridge.http import HttpClient
 from itsm_bridge.model import Comment, RemoteRef, State, Visibility
+from itsm_bridge.people import Directory
 from itsm_bridge.records import ChangeRead, Pages, RemoteRecord
 from itsm_bridge.vendor_time import parse_snow_time
 from itsm_bridge.watermark import Watermark
@@ -66,7 +69,6 @@ TABLE = "incident"
 REFERENCE_TABLES: dict[str, str] = {
     "cmdb_ci": "cmdb_ci",
     "assignment_group": "sys_user_group",
-    "assigned_to": "sys_user",
     "caller_id": "sys_user",
 }
 """Reference columns -> the table their names are looked up in (by `name`)."""
@@ -87,10 +89,11 @@ class ReadStats:
     expected: int | None = None  # rows the pass yields in all, as far as the last page's count says
 
 
-class ServiceNowConnector:
+class ServiceNowConnector(FindsPeopleBy):
     """The Connector for one ServiceNow instance (see the module docstring for the choices)."""
 
     name = PLATFORM
+    people: ServiceNowPeople
 
     def __init__(
         self, config: Config, *, session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep
@@ -116,6 +119,8 @@ class ServiceNowConnector:
         self._unreadable: set[str] = set()  # lookup tables this user cannot read
         self._user: str | None = settings.user  # who our writes are made as: the author of our notes
         self.stats = ReadStats()
+        ttl = timedelta(hours=config.settings.people.cache_ttl_hours)
+        self.people = ServiceNowPeople(self.client, Directory(PLATFORM, config.people_of(PLATFORM), ttl))
         self._detected = config.settings.audit.detected_at.get(PLATFORM)  # [audit] detected_at, for MTTD
 
     @property
@@ -181,7 +186,7 @@ class ServiceNowConnector:
                 if cursor is not None and cursor.already_applied(values["sys_id"], values.get("sys_mod_count", "0")):
                     stats.already_applied += 1
                     continue
-                records.append(to_record(values, display))
+                records.append(self._record(values, display))
             by_id = self._notes([r.ref.id for r in records]) if notes and records else {}
             for record in records:
                 stats.yielded += 1
@@ -200,7 +205,7 @@ class ServiceNowConnector:
         """The incident with all its notes (bar those itsm-bridge wrote)."""
         values, display = split_row(self.client.get(TABLE, ref.id, self._read_params()))
         notes_of, copied = self._notes([ref.id]).get(ref.id, ((), ()))
-        return dataclasses.replace(to_record(values, display, notes_of), copied=copied)
+        return dataclasses.replace(self._record(values, display, notes_of), copied=copied)
 
     def find(self, correlation_key: str) -> RemoteRecord | None:
         """The incident carrying `correlation_key`: our correlation_id, or its number. Fields only."""
@@ -218,7 +223,7 @@ class ServiceNowConnector:
             return None
         if len(rows) > 1:
             log.warning("servicenow: %d incidents carry key %s; using the oldest", len(rows), correlation_key)
-        return to_record(*split_row(rows[0]))
+        return self._record(*split_row(rows[0]))
 
     def has_note(self, ref: RemoteRef, comment: Comment) -> bool:
         """Whether the note itsm-bridge writes for `comment` is already on the incident (a copy
@@ -334,7 +339,7 @@ class ServiceNowConnector:
         failures = 0
         while True:
             try:
-                return to_record(*split_row(self.client.create(TABLE, body, self._read_params())))
+                return self._record(*split_row(self.client.create(TABLE, body, self._read_params())))
             except Transient:
                 failures += 1
                 found = self.find(correlation_key)
@@ -358,7 +363,7 @@ class ServiceNowConnector:
                 body[column] = _note_text(comment)
         if not body:
             return self.get(ref)
-        record = to_record(*split_row(self.client.patch(TABLE, ref.id, body, self._read_params())))
+        record = self._record(*split_row(self.client.patch(TABLE, ref.id, body, self._read_params())))
         self._wrote(record.fields)
         for comment in later:
             self.add_comment(ref, comment)
@@ -381,13 +386,19 @@ class ServiceNowConnector:
         if value is None:
             raise TransitionNotAllowed(f"no ServiceNow state value for {state.value}", platform=PLATFORM, ref=str(ref))
         body: dict[str, Any] = {**(fields or {}), "state": value}
-        record = to_record(*split_row(self.client.patch(TABLE, ref.id, body, self._read_params())))
+        record = self._record(*split_row(self.client.patch(TABLE, ref.id, body, self._read_params())))
         self._wrote(record.fields)
         return record
 
+    def _record(
+        self, values: dict[str, str], display: dict[str, str], comments: tuple[Comment, ...] = ()
+    ) -> RemoteRecord:
+        return self.people.read(to_record(values, display, comments))
+
     def _resolve_references(self, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """Reference fields given as names -> sys_ids, by a cached lookup on their table."""
-        out = dict(fields)
+        """The assignee (a person) -> a sys_id by address; other reference fields given as names
+        -> sys_ids, by a cached lookup on their table."""
+        out = self.people.outgoing(dict(fields))
         for column, table in REFERENCE_TABLES.items():
             name = out.get(column)
             if not name or SYS_ID.match(str(name)) or table in self._unreadable:

@@ -44,6 +44,7 @@ READ_FIELDS = ",".join(
             *INCIDENT_COLUMNS,
             *("sys_id", "number", "sys_mod_count", "correlation_display", "sys_updated_by"),
             *("reassignment_count", "reopen_count"),  # for the audit's first-contact and reopen rates
+            "assigned_to.email",  # the assignee's address, by dot-walking: matched with other platforms
         }
     )
 )

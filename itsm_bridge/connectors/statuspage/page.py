@@ -297,15 +297,16 @@ class StatusPageConnector:
         """Post the scheduled update (`communication.update_template`) on the open page incident
         `ref`, keeping its status: a new entry on its public timeline. The leak guard and the
         update interval apply as to any update; a resolved incident gets none."""
-        open_now = self._open_snapshot()
         if ref is None or not incident.state.is_open:
             return PublishResult("skipped", ref, detail="no scheduled update: not open or not on the page")
-        if ref.id not in open_now:
-            return PublishResult("unchanged", ref, detail="resolved on the page: no scheduled update")
         fields, findings = self.policy.update_fields(incident, next_update_at)
         if blocking(findings):
             return PublishResult("blocked", ref, findings, "the leak guard stopped it; nothing was sent")
-        current = open_now[ref.id]
+        # Read afresh: the update carries the page's status, and a snapshot (or a saved plan) may
+        # predate a person resolving it on the page, which this update must not undo.
+        current = self._sent(self._read(ref.id))
+        if not current.is_open:
+            return PublishResult("unchanged", ref, findings, "resolved on the page: no scheduled update")
         try:
             self._update(ref, {"status": current.status, **fields}, current)
         except Deferred as exc:

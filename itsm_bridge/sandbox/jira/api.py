@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from itsm_bridge.sandbox.core import HTTPFailure, Platform, Request, Response, basic_auth
-from itsm_bridge.sandbox.jira import edits, issue_properties, servicedesk
+from itsm_bridge.sandbox.jira import changelog, edits, issue_properties, servicedesk, users
 from itsm_bridge.sandbox.jira.create import CreateRoutes
 from itsm_bridge.sandbox.jira.schema import (
     API_EMAIL,
@@ -58,7 +58,9 @@ class JiraPlatform(CreateRoutes, SearchRoutes, Platform):
         self._routes_api()
         servicedesk.add_routes(self)
         issue_properties.add_routes(self)
+        users.add_routes(self)
         edits.add_routes(self)
+        changelog.add_routes(self)
 
     # --- configuration, as attributes tests set
     @property

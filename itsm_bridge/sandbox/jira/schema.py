@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from itsm_bridge.sandbox.vocabulary import CATEGORIES, PEOPLE, SERVICES, UNMAPPED_SERVICE
+from itsm_bridge.sandbox.people import EMAILS, HIDDEN_IN_JIRA
+from itsm_bridge.sandbox.vocabulary import CATEGORIES, MAPPED_GROUPS, PEOPLE, SERVICES, UNMAPPED_SERVICE
 
 API_EMAIL = "itsm-bridge@example.com"
 CATEGORY_FIELD = "customfield_10050"
 SERVICE_FIELD = "customfield_10051"
+GROUP_FIELD = "customfield_10052"  # a single select holding the assignment group
 
 # category key -> (id, name, colorName), as Jira Cloud numbers them.
 STATUS_CATEGORIES: dict[str, tuple[int, str, str]] = {
@@ -68,6 +70,11 @@ FIELDS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
         {"type": "option", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:select", "customId": 10051},
         ["cf[10051]", "Affected service"],
     ),
+    GROUP_FIELD: (
+        "Assignment group",
+        {"type": "option", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:select", "customId": 10052},
+        ["cf[10052]", "Assignment group"],
+    ),
 }
 # The create screen never holds `comment` (a create refuses it, in `fields` or `update`); the edit
 # screen does (`update.comment[].add` on PUT issue). Source: the POST issue and POST issue/bulk
@@ -83,6 +90,7 @@ CREATE_SCREEN = (
     "components",
     CATEGORY_FIELD,
     SERVICE_FIELD,
+    GROUP_FIELD,
     "reporter",
     "assignee",
 )
@@ -94,6 +102,7 @@ EDIT_SCREEN = (
     "components",
     CATEGORY_FIELD,
     SERVICE_FIELD,
+    GROUP_FIELD,
     "reporter",
     "assignee",
     "issuetype",
@@ -187,18 +196,25 @@ class JiraConfig:
         default_factory=lambda: {
             CATEGORY_FIELD: [jira for _, jira, _ in CATEGORIES.values()] + ["Facilities"],
             SERVICE_FIELD: list(SERVICES) + [UNMAPPED_SERVICE],
+            GROUP_FIELD: list(MAPPED_GROUPS),
         }
     )
     users: dict[str, str] = field(
         default_factory=lambda: {account_id(n): n for n in ["ITSM Bridge", *PEOPLE]}
     )  # accountId -> display name
+    emails: dict[str, str] = field(
+        default_factory=lambda: {account_id(n): e for n, e in EMAILS.items()}
+    )  # accountId -> e-mail address
+    hidden_emails: set[str] = field(
+        default_factory=lambda: {account_id(n) for n in HIDDEN_IN_JIRA}
+    )  # accounts whose profile keeps the address private (sandbox.jira.users)
 
     @property
     def api_account(self) -> str:
         return account_id("ITSM Bridge")
 
     def option_id(self, field_id: str, value: str) -> str:
-        base = 10200 if field_id == CATEGORY_FIELD else 10300
+        base = {CATEGORY_FIELD: 10200, GROUP_FIELD: 10400}.get(field_id, 10300)
         return str(base + self.options[field_id].index(value))
 
 
@@ -229,7 +245,9 @@ class Renderer:
         if acc is None:
             return None
         name = self.config.users.get(acc, acc)
-        email = API_EMAIL if acc == self.config.api_account else None
+        email = API_EMAIL if acc == self.config.api_account else self.config.emails.get(acc)
+        if acc in self.config.hidden_emails:
+            email = None  # the profile hides it: `emailAddress` is left out (sandbox.jira.users)
         user: dict[str, Any] = {
             "self": f"{self.api}/user?accountId={acc}",
             "accountId": acc,

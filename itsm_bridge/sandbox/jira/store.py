@@ -33,6 +33,9 @@ from itsm_bridge.sandbox.jira.schema import (
 
 Record = dict[str, Any]
 DATE_KEYS = ("created", "updated", "resolutiondate")
+CHANGELOG_FIELDS = frozenset({"status", "assignee", "resolution", "priority"})
+"""Fields whose changes the sandbox keeps in an issue's changelog. Jira logs every field; the
+sandbox keeps those the audit reads and a few more, so large seeded projects stay small."""
 REQUIRED_MESSAGES = {
     "summary": "You must specify a summary of the issue.",
     "project": "Specify a valid project ID or key",
@@ -65,13 +68,14 @@ class FieldErrors(Exception):
 class Issue:
     """One issue: its current record, comments, and the search index's view of it."""
 
-    __slots__ = ("id", "key", "fields", "comments", "visible", "pending", "pending_at")
+    __slots__ = ("id", "key", "fields", "comments", "visible", "pending", "pending_at", "changelog")
 
     def __init__(self, issue_id: int, key: str, fields: Record) -> None:
         self.id = issue_id
         self.key = key
         self.fields = fields
         self.comments: list[dict[str, Any]] = []
+        self.changelog: list[tuple[datetime, tuple[tuple[str, Any, Any], ...]]] = []  # (when, (field, from, to)...)
         self.visible: Record | None = None
         self.pending: Record | None = None
         self.pending_at = 0.0
@@ -284,6 +288,9 @@ class JiraStore:
         issue.fields = record
         self._index(issue)
         changed = [(f, before.get(f), v) for f, v in changes.items() if f != "updated" and before.get(f) != v]
+        logged = tuple(c for c in changed if c[0] in CHANGELOG_FIELDS)
+        if logged:
+            issue.changelog.append((record["updated"], logged))
         if changed:
             kind = "issue_generic" if any(f == "status" for f, _, _ in changed) else "issue_updated"
             self._notify("jira:issue_updated", issue, changes=changed, event_type=kind)
@@ -430,7 +437,8 @@ class JiraStore:
             comments = [
                 {**c, "created": jira_time(c["created"]), "updated": jira_time(c["updated"])} for c in issue.comments
             ]
-            issues.append({"fields": fields, "comments": comments})
+            changelog = [[jira_time(at), [list(c) for c in items]] for at, items in issue.changelog]
+            issues.append({"fields": fields, "comments": comments, "changelog": changelog})
         return {
             "issues": issues,
             "next_number": self.next_number,
@@ -449,6 +457,9 @@ class JiraStore:
             issue.comments = [
                 {**c, "created": parse_jira_time(c["created"]), "updated": parse_jira_time(c["updated"])}
                 for c in item["comments"]
+            ]
+            issue.changelog = [
+                (parse_jira_time(at), tuple((f, a, b) for f, a, b in items)) for at, items in item.get("changelog", [])
             ]
             issue.visible = fields
             self.by_key[issue.key] = issue

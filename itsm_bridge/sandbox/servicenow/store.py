@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from itsm_bridge.sandbox.core import Clock, HTTPFailure, Response
+from itsm_bridge.sandbox.people import EMAILS
 from itsm_bridge.sandbox.servicenow.encoded_query import Getter, Row
 from itsm_bridge.sandbox.servicenow.schema import (
     ADMIN_SYS_ID,
@@ -104,6 +105,8 @@ class SnowStore:
         for user_name, name in USERS:
             sys_id = ADMIN_SYS_ID if user_name == "admin" else None
             self.insert("sys_user", {"sys_id": sys_id, "user_name": user_name, "name": name})
+        for name, email in EMAILS.items():  # the people of the sandbox, by their addresses (sandbox.people)
+            self.insert("sys_user", {"user_name": email.split("@")[0], "name": name, "email": email})
         self.insert("sys_user_group", {"sys_id": "global", "name": "global"})
         for kind, names in (("sys_user_group", GROUPS), ("cmdb_ci", CIS)):
             for name in names:

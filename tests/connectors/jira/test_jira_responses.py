@@ -40,6 +40,7 @@ FIELDS = [
     "comment",
     "components",
     "customfield_10051",
+    "customfield_10052",  # the example config's group field
 ]
 
 
