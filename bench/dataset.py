@@ -11,7 +11,9 @@ incidents (the rest of the would-be P1s get urgency 2). The bench publishes P1 o
 status page allows 60 requests a minute (Atlassian's documented limit): at the generator's 1 in 9,
 10,000 incidents would put ~1,100 on the page, 18 minutes of its budget on their own.
 
-Each incident gets 0-2 work notes or comments from people (not the bridge), as on a live instance.
+Each incident gets 0-2 work notes or comments from people (not the bridge), as on a live instance,
+and an assignee: one of the sandbox's people (two of whom hide their address in Jira), drawn
+from a random stream of its own so the other fields are as they were before assignment.
 `change_some` edits a seeded share of them between cycles (state, title or impact), as a person
 would. Everything is reproducible for a given seed.
 
@@ -35,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.floor import JiraIssue, PageIncident, Snapshot, SnowIncident
 from itsm_bridge.sandbox.seed import NOTES, _incident_fields, _references
+from itsm_bridge.sandbox.vocabulary import PEOPLE as ASSIGNEES
 from itsm_bridge.sandbox.vocabulary import RESOLUTION_CODES
 
 if TYPE_CHECKING:
@@ -48,6 +51,7 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 def build(sb: Sandbox, n: int, seed: int = 0) -> list[str]:
     """Insert `n` incidents into `sb.servicenow`; returns their sys_ids in insertion order."""
     rng = random.Random(seed)
+    assigning = random.Random(f"assignees-{seed}")  # its own draws: the other fields stay as they were
     snow = sb.servicenow
     refs = _references(sb)
     sys_ids: list[str] = []
@@ -58,6 +62,7 @@ def build(sb: Sandbox, n: int, seed: int = 0) -> list[str]:
         fields = _incident_fields(rng, refs, i, opened, None)
         if fields["impact"] == "1" and fields["urgency"] == "1" and rng.random() >= P1_SHARE * 9:
             fields["urgency"] = "2"
+        fields["assigned_to"] = refs["people"][assigning.choice(ASSIGNEES)]  # assignment on: someone has each
         record = snow.insert_incident(fields, updated_on=opened + timedelta(minutes=rng.randrange(1, 600)))
         for _ in range(rng.randrange(0, 3)):
             element = rng.choice(["work_notes", "comments"])
@@ -177,11 +182,13 @@ def snapshot(sb: Sandbox) -> Snapshot:
     """What the floor needs of every incident, issue and page incident, read under each lock."""
     with sb.servicenow.lock:
         table = sb.servicenow.store.tables["incident"]
+        email = sb.servicenow.store.getter(table, "assigned_to.email")
         snow = {
             sys_id: SnowIncident(
                 int(table.value(row, "sys_mod_count") or 0),
                 table.value(row, "sys_updated_by"),
                 table.value(row, "sys_updated_on"),
+                email(row),
             )
             for sys_id, row in table.rows.items()
         }

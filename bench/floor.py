@@ -16,7 +16,10 @@ benchmark before and after the cycle), independently of the bridge's own plan:
   (status aside);
 - status page: one call per page incident created, one per page incident updated (a new incident
   update or a status change);
-- ServiceNow: one call per incident the bridge changed (a field or a note: one PATCH carries both).
+- ServiceNow: one call per incident the bridge changed (a field or a note: one PATCH carries both);
+- people: one Jira user lookup per assignee (an e-mail address) the cycle meets for the first
+  time, on the ServiceNow incidents it reads; a person met in an earlier cycle is known (the
+  lookup is kept in the state store), and the assignee rides the create or edit that carries it.
 
 Pure functions over plain data, so the rules are unit-tested on hand-built snapshots.
 """
@@ -39,6 +42,7 @@ class SnowIncident:
     version: int  # sys_mod_count
     updated_by: str  # sys_updated_by
     updated: str = ""  # sys_updated_on
+    assignee: str = ""  # the assigned_to user's e-mail address
 
 
 @dataclass(frozen=True)
@@ -206,6 +210,13 @@ def page_writes(before: Mapping[str, PageIncident], after: Mapping[str, PageInci
     return {"page_creates": created, "page_updates": updated}
 
 
+def people_lookups(before: Mapping[str, SnowIncident], start: Mapping[str, SnowIncident]) -> int:
+    """Assignees of the incidents changed since `before` (the previous cycle's end) that no
+    incident there had: each costs one lookup, once."""
+    known = {i.assignee for i in before.values()}
+    return len({now.assignee for key, now in start.items() if now.assignee and before.get(key) != now} - known)
+
+
 def snow_writes(
     before: Mapping[str, SnowIncident], after: Mapping[str, SnowIncident], bridge_user: str
 ) -> dict[str, int]:
@@ -241,6 +252,10 @@ def cycle_floor(
         changed = changed_records(getattr(before, source), getattr(start, source))
         floor.reads[source] = read_pages(changed, size)
         floor.detail[f"{source}_changed"] = changed
+    lookups = people_lookups(before.servicenow, start.servicenow)
+    if "jira" in page_sizes or lookups:
+        floor.reads["jira"] = floor.reads.get("jira", 0) + lookups
+    floor.detail["jira_user_lookups"] = lookups
     jira = jira_writes(start.jira, end.jira, graph, initial, rideable)
     page = page_writes(start.statuspage, end.statuspage)
     snow = snow_writes(start.servicenow, end.servicenow, bridge_user)

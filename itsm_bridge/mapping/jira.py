@@ -112,6 +112,9 @@ class JiraMapper:
         if self.group_field is None:
             return Resolved(None)
         values = self._values(fields, self.group_field)
+        if self.group_field == "components":  # shared with others: the first component naming a group
+            hits = (self.taxonomy.groups.from_platform(PLATFORM, v, "block") for v in values)
+            return next((hit for hit in hits if hit.value is not None), Resolved(None))
         return self.taxonomy.group_from_platform(PLATFORM, values[0] if values else None)
 
     def _assignee(self, fields: dict[str, Any], display: dict[str, str], findings: list[Finding]) -> str | None:

@@ -61,8 +61,11 @@ def merge(
         carried = {p: values[name] for p, values in sides.items() if name in values}
         last_shown = {p: known[p][name] for p in carried if name in known.get(p, {})}
         # A platform that did not carry the field when last aligned (it carries it since an
-        # upgrade) has not changed it: what it shows is carried over, never taken back.
+        # upgrade) has not changed it: what it shows is carried over, never taken back. When no
+        # platform carried it, the shadow's value is no one's: the source's stands.
         new_to = {p for p in carried if p in known and name not in known[p]}
+        if new_to and new_to == set(carried) and source in carried:
+            base = merged[name] = carried[source]
         changed = {p: v for p, v in carried.items() if p not in new_to and v != last_shown.get(p, base)}
         value = base
         if changed:

@@ -159,3 +159,17 @@ def test_changes_since_the_previous_cycle_are_what_a_read_must_page_through() ->
 def test_amplification_is_none_without_a_floor() -> None:
     assert amplification(10, 0) is None
     assert amplification(21, 20) == 1.05
+
+
+def test_one_user_lookup_per_assignee_met_for_the_first_time() -> None:
+    first = {f"s{i}": SnowIncident(0, "admin", "t0", f"p{i % 3}@example.com") for i in range(9)}
+    floor = cycle_floor(None, Snapshot(servicenow=first), Snapshot(servicenow=first), PAGES, BRIDGE, GRAPH, INITIAL)
+    assert floor.detail["jira_user_lookups"] == 3 and floor.reads["jira"] == 1 + 3
+    changed = {
+        **first,
+        "s0": SnowIncident(1, "admin", "t1", "p0@example.com"),
+        "s9": SnowIncident(0, "a", "t1", "new@example.com"),
+    }
+    start = Snapshot(servicenow=changed)
+    floor = cycle_floor(Snapshot(servicenow=first), start, start, PAGES, BRIDGE, GRAPH, INITIAL)
+    assert floor.detail["jira_user_lookups"] == 1  # p0 is known from the first cycle; only the new person costs one

@@ -138,3 +138,24 @@ def test_an_unmapped_group_falls_back_to_the_default_group_by_policy(bridge):
     code, summary = bridge.sync_json()
     assert code == 0, summary
     assert jira_issue_for(bridge.sandbox, record["number"])["fields"][GROUP_FIELD]["value"] == "Service Desk"
+
+
+def test_a_reassignment_on_both_sides_is_settled_by_the_assignee_owner(bridge):
+    text = bridge.config_path.read_text()
+    bridge.config_path.write_text(text + '\n[sync.owners]\nassignee = "jira"\nassignment_group = "servicenow"\n')
+    record = assigned(bridge, "Messaging", ANA)
+    assert bridge.sync_json()[0] == 0
+    issue = jira_issue_for(bridge.sandbox, record["number"])
+    settle(bridge)
+    snow = bridge.sandbox.servicenow
+    snow.update_incident(record["sys_id"], {"assigned_to": snow.add_reference("sys_user", "Emeka Obi")})
+    bridge.sandbox.jira.edit_issue(issue["key"], {"assignee": {"accountId": account_id("Chloé Durand")}})
+    settle(bridge)
+    code, summary = bridge.sync_json()
+    assert code == 0 and summary["conflicts"] == 1, summary
+    assert snow.incident(record["sys_id"])["assigned_to"] == snow.add_reference("sys_user", "Chloé Durand")
+    assert jira_issue_for(bridge.sandbox, record["number"])["fields"]["assignee"]["accountId"] == account_id(
+        "Chloé Durand"
+    )
+    conflicts = json.loads(bridge.run("--json", "status").stdout)["conflicts"]
+    assert [(c["field"], c["winner"]) for c in conflicts] == [("assignee", "jira")], conflicts

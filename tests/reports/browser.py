@@ -39,7 +39,7 @@ class Browser:
 
     def __init__(self, profile: Path, width: int = 1280, height: int = 1000) -> None:
         self.profile, self.width, self.height = profile, width, height
-        self._next, self._buffer, self.events = 0, b"", []  # type: list[dict[str, Any]]
+        self._next, self._buffer = 0, b""
         self.session = ""
 
     def __enter__(self) -> Browser:
@@ -63,7 +63,6 @@ class Browser:
         os.close(from_child)
         target = self.call("Target.createTarget", url="about:blank")["targetId"]
         self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        self.call("Page.enable")
         self.call(
             "Emulation.setDeviceMetricsOverride",
             width=self.width,
@@ -87,7 +86,7 @@ class Browser:
         os.close(self._recv_fd)
 
     def call(self, method: str, session: bool = True, timeout: float = 30, **params: Any) -> dict[str, Any]:
-        """Send one command and wait for its answer (events meanwhile are kept in `events`)."""
+        """Send one command and wait for its answer (events that arrive meanwhile are dropped)."""
         self._next += 1
         message: dict[str, Any] = {"id": self._next, "method": method, "params": params}
         if session and self.session:
@@ -100,7 +99,6 @@ class Browser:
                 if "error" in answer:
                     raise BrowserError(f"{method}: {answer['error']}")
                 return answer.get("result", {})
-            self.events.append(answer)
 
     def _read(self, deadline: float) -> dict[str, Any]:
         while b"\0" not in self._buffer:
@@ -114,12 +112,14 @@ class Browser:
         return json.loads(message)
 
     def open(self, url: str) -> None:
-        """Navigate and wait for the load event."""
-        self.events.clear()
+        """Navigate and wait until that page has loaded (not a load event of an earlier page,
+        which may still arrive late on a busy machine)."""
         self.call("Page.navigate", url=url)
         deadline = time.monotonic() + 30
-        while not any(e.get("method") == "Page.loadEventFired" for e in self.events):
-            self.events.append(self._read(deadline))
+        while self.js("document.readyState + ' ' + location.href") != f"complete {url}":
+            if time.monotonic() > deadline:
+                raise BrowserError(f"{url} did not load in time")
+            time.sleep(0.02)
 
     def js(self, expression: str) -> Any:
         """The value of a JavaScript expression in the page."""

@@ -87,3 +87,62 @@ def test_webhook_flags_that_cannot_sign_are_a_usage_error_naming_the_flag_or_var
     assert r.returncode == 2 and "go together" in r.stderr
     r = run_sandbox("--webhook-url", "ftp://x", "--webhook-secret-env", "PATH", env=env)
     assert r.returncode == 2 and "--webhook-url" in r.stderr and "not an http(s) URL" in r.stderr
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_on_the_config_the_sandbox_wrote_takes_its_webhooks_and_syncs_the_change(tmp_path: Path, monkeypatch):
+    import signal
+    import time
+
+    port = free_port()
+    monkeypatch.setenv("HOOKS_SERVE_SECRET", SECRET)
+    config = tmp_path / "bridge.toml"
+    url = f"http://127.0.0.1:{port}"
+    args = ("--seed", "1", "--webhook-url", url, "--webhook-secret-env", "HOOKS_SERVE_SECRET")
+    with sandbox_process(*args, "--write-config", str(config)) as (_, info, _):
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "itsm_bridge.cli", "--config", str(config), "--json", "serve", "--port", str(port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, **info["env"]},
+        )
+        try:
+            ready = json.loads(serve.stdout.readline() or "{}")
+            assert ready.get("url") == url, serve.stderr.read() if serve.poll() is not None else ready
+            snow = info["credentials"]["servicenow"]
+            auth = (snow["user"], snow["password"])
+            incidents = f"{info['servicenow']}/api/now/table/incident"
+            (record,) = requests.get(incidents, params={"sysparm_limit": 1}, auth=auth, timeout=10).json()["result"]
+            jira_calls = f"{info['jira']}/_sandbox/calls"
+
+            def jira_writes(text: str) -> list[dict]:
+                calls = requests.get(jira_calls, timeout=10).json()
+                return [c for c in calls if c["method"] in ("PUT", "POST") and text in c["body"]]
+
+            deadline = time.monotonic() + 60  # serve's first sweep links the seeded incidents
+            while time.monotonic() < deadline and not jira_writes(record["number"]):
+                time.sleep(0.2)
+            assert jira_writes(record["number"]), "the first sweep did not reach Jira"
+            token = "changed through a webhook"
+            r = requests.patch(
+                f"{incidents}/{record['sys_id']}", json={"short_description": token}, auth=auth, timeout=10
+            )
+            assert r.status_code == 200
+            deadline = time.monotonic() + 20  # the next sweep is 300 s away: only the webhook can do it
+            while time.monotonic() < deadline and not jira_writes(token):
+                time.sleep(0.1)
+            assert jira_writes(token), "the change did not reach Jira"
+        finally:
+            serve.send_signal(signal.SIGTERM)
+            serve.wait(30)
+            serve.stdout.close()
+            serve.stderr.close()

@@ -134,3 +134,15 @@ def test_round_trip_of_every_mapped_category_and_service(config):
                 record(components=comps, customfield_10051=[fields["customfield_10051"]["value"]])
             )
             assert (inc.category, inc.service, findings) == (cat, svc, [])
+
+
+def test_a_group_in_components_is_the_component_naming_a_group(config):
+    from itsm_bridge.config import Config
+
+    jira = config.settings.jira.model_copy(update={"group_field": "components"})
+    mapper = JiraMapper(Config(config.settings.model_copy(update={"jira": jira}), config.path))
+    inc, findings = mapper.to_canonical(record(components=["Software", "NOC"]))
+    assert inc.assignment_group == "Network Operations" and inc.category == "Software" and findings == []
+    fields, _ = mapper.to_fields(inc, ["assignment_group"])
+    removes = {op["remove"]["name"] for op in fields["update"]["components"] if "remove" in op}
+    assert {"add": {"name": "Network Operations"}} in fields["update"]["components"] and "Messaging" in removes

@@ -97,3 +97,20 @@ def test_a_canonical_change_is_still_sent_to_a_lossy_platform():
     sides = {"servicenow": {"subcategory": "VPN"}, "jira": {"subcategory": None}}
     r = merge(shadow, sides, ["subcategory"], OWNERS, "servicenow", side_shadows={"jira": {"subcategory": None}})
     assert r.changes == {"jira": {"subcategory": (None, "VPN")}}
+
+
+def test_a_field_a_platform_newly_carries_is_taken_from_the_side_that_carried_it_before():
+    # after an upgrade Jira carries the group: its empty value is no change, the source's is carried to it
+    shadow = {"assignment_group": "Network", "assignee": "Ana Lima"}
+    known = {"servicenow": {"assignment_group": "Network"}, "jira": {"title": "Mail"}}
+    sides = {
+        "servicenow": {"assignment_group": "Network", "assignee": "ana.lima@example.com"},
+        "jira": {"assignment_group": None, "assignee": None},
+    }
+    r = merge(shadow, sides, ["assignment_group", "assignee"], {}, "servicenow", known)
+    assert r.conflicts == [] and "servicenow" not in r.changes
+    assert r.changes["jira"] == {
+        "assignment_group": (None, "Network"),
+        "assignee": (None, "ana.lima@example.com"),  # no side carried it before: the source's value stands
+    }
+    assert r.merged["assignment_group"] == "Network" and r.merged["assignee"] == "ana.lima@example.com"

@@ -1,0 +1,186 @@
+"""`itsm-bridge serve` on the sandbox: latency with webhooks vs polling, throughput, failover and
+lost webhooks. Prints the figures; not part of pytest.
+
+Run:  ITSM_BRIDGE_TEST_PG_URL=postgresql+psycopg://postgres@127.0.0.1:55439/postgres \\
+      .venv/bin/python bench/serve.py [--scenario all|latency|throughput|failover|lossy]
+          [--rate 20] [--seconds 30] [--workers 3]
+
+- latency: a title changed on one side (ServiceNow, then Jira), one change at a time, until the
+  other side shows it; p50/p95 with webhooks, then with webhooks off and the same changes found
+  by serve's sweep (every `--poll-interval` s). Target: webhook p95 under 2 s.
+- throughput: `--rate` work notes a second for `--seconds` on random linked incidents, `--workers`
+  serve processes on one PostgreSQL store and queue; every note must reach Jira exactly once
+  (lost: never; duplicated: twice or more) and the queue must drain within 10 s of the burst.
+  The issue asks for 50/s for 2 minutes; on a shared 2-core machine the default is scaled down
+  (the command line says how much) and the figures say what was run.
+- failover: two workers, notes at `--rate`/2 a second, one worker killed with SIGKILL halfway;
+  every note exactly once.
+- lossy: 20% of the webhooks dropped (`--webhook-faults lossy`), sweep every `--sweep` s: every
+  note arrives within one sweep interval of the last change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from serve_harness import Arrivals, Harness, percentile, wait_until  # noqa: E402
+
+
+def latency(args: argparse.Namespace, workdir: Path) -> None:
+    for mode in ("webhooks", "polling"):
+        sweep = args.poll_interval if mode == "polling" else 300
+        with Harness(workdir / f"latency-{mode}", incidents=24, pg_url=args.pg_url, sweep_s=sweep) as h:
+            (worker,) = h.start_workers(1, threads=2)
+            if mode == "webhooks":
+                h.send_webhooks(worker)
+            time.sleep(2)  # the first sweep, which every serve starts with
+            done = _latencies(h, mode, args.changes, sweep)
+        lost = args.changes - len(done)
+        p50, p95 = (percentile(done, 50), percentile(done, 95)) if done else (float("nan"),) * 2
+        where = f"sweep every {sweep} s" if mode == "polling" else "one serve, 2 job threads"
+        print(f"latency {mode:9} n={len(done):3} p50 {p50:6.2f} s  p95 {p95:6.2f} s  missing {lost}  ({where})")
+
+
+def _latencies(h: Harness, mode: str, changes: int, sweep: int) -> list[float]:
+    """Seconds from each change to its arrival: titles, alternately ServiceNow -> Jira and back."""
+    arrivals = Arrivals()
+    rng = random.Random(1)
+    for n in range(changes):
+        snow_id, key = rng.choice(h.pairs)
+        token = f"lat-{mode}-{n}"
+        if n % 2 == 0:
+            h.snow_title(snow_id, token)
+            arrivals.expect(token, lambda key=key, token=token: h.jira_has_title(key, token))
+        else:
+            h.jira_title(key, token)
+            arrivals.expect(token, lambda s=snow_id, token=token: h.snow_has_title(s, token))
+        if mode == "webhooks":
+            wait_until(lambda: arrivals.pending() == 0, 30)  # one change at a time
+        else:
+            time.sleep(sweep * 2.6 / changes)  # spread over about two sweeps
+    wait_until(lambda: arrivals.pending() == 0, sweep * 3 + 30)
+    arrivals.close()
+    return arrivals.latencies()
+
+
+def burst(h: Harness, rate: float, seconds: float, prefix: str, kill_at: float | None = None) -> tuple[int, float]:
+    """Notes at `rate` a second for `seconds`; SIGKILL the last worker at `kill_at` s. Returns (notes, end)."""
+    rng = random.Random(7)
+    started = time.monotonic()
+    sent = 0
+    killed = False
+    while (elapsed := time.monotonic() - started) < seconds:
+        if kill_at is not None and not killed and elapsed >= kill_at:
+            h.workers[-1].kill()
+            killed = True
+            print(f"  killed worker {len(h.workers) - 1} (SIGKILL) after {elapsed:.1f} s, {sent} notes", flush=True)
+        due = int(elapsed * rate) + 1
+        while sent < due:
+            snow_id, _ = rng.choice(h.pairs)
+            h.snow_note(snow_id, f"{prefix}{sent} bench note")
+            sent += 1
+        time.sleep(0.005)
+    return sent, time.monotonic()
+
+
+def settle(
+    h: Harness, prefix: str, sent: int, end: float, timeout: float
+) -> tuple[int, int, float | None, float | None]:
+    """(lost, duplicated, seconds until the queue was empty, seconds until every note arrived)."""
+    drained_at = arrived_at = None
+    deadline = end + timeout
+    while time.monotonic() < deadline and (drained_at is None or arrived_at is None):
+        if drained_at is None and h.queue_depth() == 0:
+            drained_at = time.monotonic() - end
+        if arrived_at is None and len(h.jira_note_counts(prefix)) >= sent:
+            arrived_at = time.monotonic() - end
+        time.sleep(0.2)
+    counts = h.jira_note_counts(prefix)
+    lost = sum(1 for n in range(sent) if f"{prefix}{n}" not in counts)
+    duplicated = sum(1 for c in counts.values() if c > 1)
+    return lost, duplicated, drained_at, arrived_at
+
+
+def throughput(args: argparse.Namespace, workdir: Path) -> None:
+    # No sweep (interval 0): the queue holds webhook jobs only, so its depth shows the drain.
+    with Harness(workdir / "throughput", incidents=60, pg_url=args.pg_url, sweep_s=0) as h:
+        receiver, *_ = h.start_workers(args.workers, threads=2)
+        h.send_webhooks(receiver)
+        time.sleep(3)
+        sent, end = burst(h, args.rate, args.seconds, "tp-")
+        lost, dup, drained, arrived = settle(h, "tp-", sent, end, timeout=300)
+        print(
+            f"throughput {args.rate:g}/s x {args.seconds:g} s, {args.workers} workers on "
+            f"{'PostgreSQL' if args.pg_url else 'SQLite'}: {sent} notes, lost {lost}, duplicated {dup}, "
+            f"queue empty {_s(drained)} after the burst, all arrived {_s(arrived)} after"
+        )
+
+
+def failover(args: argparse.Namespace, workdir: Path) -> None:
+    with Harness(workdir / "failover", incidents=40, pg_url=args.pg_url, sweep_s=0) as h:
+        receiver, _victim = h.start_workers(2, threads=2)
+        h.send_webhooks(receiver)
+        time.sleep(3)
+        rate, seconds = args.rate / 2, max(10.0, args.seconds / 2)
+        sent, end = burst(h, rate, seconds, "fo-", kill_at=seconds / 2)
+        lost, dup, drained, arrived = settle(h, "fo-", sent, end, timeout=300)
+        print(
+            f"failover {rate:g}/s x {seconds:g} s, 2 workers, one killed -9 halfway: {sent} notes, "
+            f"lost {lost}, duplicated {dup}, all arrived {_s(arrived)} after the burst"
+        )
+
+
+def lossy(args: argparse.Namespace, workdir: Path) -> None:
+    with Harness(workdir / "lossy", incidents=40, pg_url=args.pg_url, sweep_s=args.sweep) as h:
+        (worker,) = h.start_workers(1, threads=2)
+        h.send_webhooks(worker, faults="lossy")
+        time.sleep(3)
+        sent, end = burst(h, 4, 10, "ls-")
+        assert h.sandbox.webhooks is not None
+        dropped = sum(1 for a in h.sandbox.webhooks.sender.attempts() if a.fault == "drop")
+        lost, dup, _, arrived = settle(h, "ls-", sent, end, timeout=args.sweep * 3 + 60)
+        within = arrived is not None and arrived <= args.sweep
+        print(
+            f"lost webhooks: {sent} notes, {dropped} deliveries dropped (20%), sweep every {args.sweep} s: "
+            f"all arrived {_s(arrived)} after the last change ({'within' if within else 'NOT within'} one "
+            f"sweep interval), lost {lost}, duplicated {dup}"
+        )
+
+
+def _s(value: float | None) -> str:
+    return "never" if value is None else f"{value:.1f} s"
+
+
+SCENARIOS = {"latency": latency, "throughput": throughput, "failover": failover, "lossy": lossy}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenario", choices=["all", *SCENARIOS], default="all")
+    parser.add_argument("--pg-url", default=os.environ.get("ITSM_BRIDGE_TEST_PG_URL"))
+    parser.add_argument("--rate", type=float, default=20.0, help="notes a second in the burst (issue: 50)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of the burst (issue: 120)")
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--changes", type=int, default=20, help="changes measured per latency mode")
+    parser.add_argument("--poll-interval", type=int, default=10, help="sweep interval of the polling baseline")
+    parser.add_argument("--sweep", type=int, default=20, help="sweep interval of the lossy scenario")
+    args = parser.parse_args()
+    if not args.pg_url:
+        print("no PostgreSQL (--pg-url or ITSM_BRIDGE_TEST_PG_URL): running on SQLite, one process's queue")
+    with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
+        for name, scenario in SCENARIOS.items():
+            if args.scenario in ("all", name):
+                print(f"--- {name}", flush=True)
+                scenario(args, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()

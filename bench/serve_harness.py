@@ -1,0 +1,264 @@
+"""What bench/serve.py runs its scenarios on: the sandbox in this process, sending webhooks, and
+`itsm-bridge serve` processes on a fresh store (PostgreSQL or SQLite), plus the probes that tell
+when a change has reached the other side.
+
+Changes are made through the sandbox's Python API (as a person editing the record); arrival is
+read from the sandbox's data, so the figures include the webhook, the queue, the worker's
+re-read, plan and apply, and nothing of the measuring.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from itsm_bridge import Sandbox  # noqa: E402
+from itsm_bridge.config_view import render_toml  # noqa: E402
+from itsm_bridge.sandbox.config_writer import sandbox_config, with_serve  # noqa: E402
+from itsm_bridge.sandbox.jira.store import adf_text  # noqa: E402
+
+SECRET_ENV = "ITSM_BENCH_WEBHOOK_SECRET"
+QUEUE_DEPTH = re.compile(r"^itsm_bridge_serve_queue_depth (\d+)", re.M)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """The pct-th percentile (nearest rank) of `values`."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))]
+
+
+@dataclass
+class Worker:
+    """One `itsm-bridge serve` process."""
+
+    process: subprocess.Popen[str]
+    url: str
+    log: Path
+
+    def queue_depth(self) -> int | None:
+        try:
+            text = requests.get(self.url + "/metrics", timeout=5).text
+        except requests.RequestException:
+            return None
+        found = QUEUE_DEPTH.search(text)
+        return int(found.group(1)) if found else None
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@dataclass
+class Harness:
+    """A seeded sandbox, its bridge config on a fresh store, and the serve workers started on it."""
+
+    workdir: Path
+    incidents: int = 40
+    pg_url: str | None = None
+    sweep_s: int = 300
+    sandbox: Sandbox = field(init=False)
+    config: Path = field(init=False)
+    workers: list[Worker] = field(default_factory=list)
+    pairs: list[tuple[str, str]] = field(default_factory=list)  # (incident sys_id, Jira key), linked
+    _database: str | None = None
+
+    def __enter__(self) -> Harness:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.sandbox = Sandbox(seed=5).start()
+        self.sandbox.seed(self.incidents)
+        self.sandbox.jira.search_lag_s = 0.5
+        os.environ[SECRET_ENV] = uuid.uuid4().hex
+        os.environ.update(self.sandbox.info()["env"])
+        self.config = self._write_config()
+        # Link everything first (the scenarios measure changes), in a process of its own: this one
+        # keeps no store open that could hold the lock serve's sweep takes.
+        self.cli("sync")
+        self._link_pairs()
+        print(f"  setup: {len(self.pairs)} linked incidents", flush=True)
+        return self
+
+    def cli(self, *args: str) -> Any:
+        """`itsm-bridge --config CONFIG --json ARGS...`: its JSON output (exit 0 or 1 expected)."""
+        done = subprocess.run(
+            [sys.executable, "-m", "itsm_bridge.cli", "--config", str(self.config), "--json", *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=600,
+        )
+        if done.returncode not in (0, 1):
+            raise RuntimeError(f"itsm-bridge {' '.join(args)} exited {done.returncode}: {done.stderr[-2000:]}")
+        return json.loads(done.stdout)
+
+    def __exit__(self, *exc: object) -> None:
+        for worker in self.workers:
+            worker.stop()
+        self.sandbox.stop()
+        if self._database and self.pg_url:
+            _pg_admin(self.pg_url, f'DROP DATABASE IF EXISTS "{self._database}" WITH (FORCE)')
+
+    # --- setup
+    def _write_config(self) -> Path:
+        path = self.workdir / "bridge.toml"
+        info = {**self.sandbox.info(), "webhooks": {"secret_env": SECRET_ENV}}
+        data = with_serve(info, sandbox_config(info, self.workdir / "bridge.sqlite"))
+        data["sync"]["targets"] = ["jira"]  # the page's one request a second would be the whole story
+        data.pop("statuspage", None)
+        data["serve"]["sweep_interval_seconds"] = self.sweep_s
+        if self.pg_url:
+            self._database = f"bench_serve_{uuid.uuid4().hex[:8]}"
+            _pg_admin(self.pg_url, f'CREATE DATABASE "{self._database}"')
+            data["state"]["url"] = self.pg_url.rsplit("/", 1)[0] + "/" + self._database
+        path.write_text(render_toml(data), encoding="utf-8")
+        return path
+
+    def _link_pairs(self) -> None:
+        by_key: dict[str, dict[str, str]] = {}
+        for link in self.cli("links", "list"):
+            by_key.setdefault(link["key"], {})[link["platform"]] = link["id"]
+        keys = {str(i.id): i.key for i in self.sandbox.jira.store}
+        self.pairs = [(p["servicenow"], keys[p["jira"]]) for p in by_key.values() if {"servicenow", "jira"} <= p.keys()]
+
+    def start_workers(self, count: int, threads: int = 2) -> list[Worker]:
+        started = [self._start_worker(threads) for _ in range(count)]
+        self.workers += started
+        return started
+
+    def _start_worker(self, threads: int) -> Worker:
+        log = self.workdir / f"serve-{len(self.workers)}-{uuid.uuid4().hex[:4]}.log"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "itsm_bridge.cli", "--config", str(self.config), "--json"]
+            + ["serve", "--port", "0", "--workers", str(threads)],
+            stdout=subprocess.PIPE,
+            stderr=log.open("w"),
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"serve did not start: {log.read_text()[-2000:]}")
+        return Worker(process, json.loads(line)["url"], log)
+
+    def send_webhooks(self, to: Worker, faults: str = "none") -> None:
+        self.sandbox.send_webhooks(to.url, os.environ[SECRET_ENV], faults=faults, secret_env=SECRET_ENV)
+
+    # --- changes and their arrival
+    def snow_title(self, sys_id: str, text: str) -> None:
+        self.sandbox.servicenow.update_incident(sys_id, {"short_description": text})
+
+    def jira_title(self, key: str, text: str) -> None:
+        self.sandbox.jira.edit_issue(key, {"summary": text})
+
+    def snow_note(self, sys_id: str, text: str) -> None:
+        self.sandbox.servicenow.update_incident(sys_id, {"work_notes": text})
+
+    def jira_has_title(self, key: str, text: str) -> bool:
+        with self.sandbox.jira.lock:
+            issue = self.sandbox.jira.store.get(key)
+            return issue is not None and issue.fields.get("summary") == text
+
+    def snow_has_title(self, sys_id: str, text: str) -> bool:
+        return self.sandbox.servicenow.incident(sys_id)["short_description"] == text
+
+    def jira_note_counts(self, prefix: str) -> dict[str, int]:
+        """How many Jira comments carry each token starting with `prefix`."""
+        counts: dict[str, int] = {}
+        pattern = re.compile(re.escape(prefix) + r"\d+\b")
+        with self.sandbox.jira.lock:
+            for issue in self.sandbox.jira.store:
+                for comment in issue.comments:
+                    for token in set(pattern.findall(adf_text(comment["body"]))):
+                        counts[token] = counts.get(token, 0) + 1
+        return counts
+
+    def queue_depth(self) -> int | None:
+        for worker in self.workers:
+            if worker.process.poll() is None:
+                depth = worker.queue_depth()
+                if depth is not None:
+                    return depth
+        return None
+
+
+def wait_until(done: Any, timeout: float, step: float = 0.01) -> float | None:
+    """Seconds until `done()` held, or None when `timeout` passed first."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if done():
+            return time.monotonic() - started
+        time.sleep(step)
+    return None
+
+
+class Arrivals:
+    """Watches changes in the background: when each one was made and when it arrived."""
+
+    def __init__(self) -> None:
+        self.made: dict[str, float] = {}
+        self.arrived: dict[str, float] = {}
+        self._checks: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def expect(self, token: str, check: Any) -> None:
+        with self._lock:
+            self.made[token] = time.monotonic()
+            self._checks[token] = check
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._checks)
+
+    def latencies(self) -> list[float]:
+        return [self.arrived[t] - self.made[t] for t in self.arrived]
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                checks = list(self._checks.items())
+            for token, check in checks:
+                if check():
+                    now = time.monotonic()
+                    with self._lock:
+                        self.arrived[token] = now
+                        self._checks.pop(token, None)
+            time.sleep(0.01)
+
+
+def _pg_admin(url: str, statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(statement)
