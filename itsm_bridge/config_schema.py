@@ -495,6 +495,9 @@ class ServeSettings(Section):
         None, pattern=ENV_NAME, description="Variable holding the secret the ServiceNow business rule signs with."
     )
     sweep_interval_seconds: int = Field(300, ge=0, description="A full sync this often catches lost webhooks; 0: none.")
+    stalled_after_seconds: float = Field(
+        30.0, ge=2, le=3600, description="PostgreSQL: a serve process silent this long is dead; others rerun its job."
+    )
     max_body_bytes: int = Field(
         1048576, ge=1024, le=64 * 1048576, description="Larger webhook bodies are refused (413)."
     )

@@ -82,7 +82,7 @@ function filterable(t){
    Array.prototype.forEach.call(sels,function(s){if(ok&&s.value){ok=(r.vals[s.name]||[]).indexOf(s.value)>=0;}});
    if(ok)n++;r.hidden=!ok||(!all&&n>PAGE);
   });
-  shown.textContent=(n>PAGE&&!all?'first '+PAGE+' of ':'')+n+' matching of '+total;
+  shown.textContent=n+' of '+total+' match'+(n>PAGE&&!all?'; the first '+PAGE+' shown':'');
   more.hidden=all||n<=PAGE;more.textContent='Show all '+n;
  }
  var all=false,more=document.createElement('button');more.type='button';more.className='more';

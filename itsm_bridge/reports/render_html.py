@@ -261,7 +261,11 @@ def _breakdown(title: str, data: dict[str, Any]) -> str:
             rows.append([dim, name, *(_stat_cell(k, s.get(k)) for k in stats)])
     names = {"count": "n", "rate_pct": "rate %"}
     headers = ["by", "value", *(names.get(s) or s.replace("_minutes", "").replace("_", " ") for s in stats)]
-    return f"<h3>{escape(title)}</h3>" + _table(headers, rows, numeric=range(2, 2 + len(stats)))
+    counts = [  # what the measure left out and why (without_ack, without_detected, ...)
+        f"{k.replace('_', ' ')}: {v:,}" for k, v in data.items() if isinstance(v, int) and not isinstance(v, bool)
+    ]
+    note = f'<p class="meta">{escape(" · ".join(counts))}</p>' if counts else ""
+    return f"<h3>{escape(title)}</h3>{note}" + _table(headers, rows, numeric=range(2, 2 + len(stats)))
 
 
 def _measures(m: dict[str, Any]) -> str:
@@ -404,7 +408,7 @@ def render(report: Report) -> str:
 <details><summary>What each kind means</summary><dl class="legend">{legend}</dl></details>
 <h2>Charts</h2><div class="charts">{"".join(figures)}</div>
 <h2>Time to detect, acknowledge and resolve</h2>
-<p class="meta">Each measure with n, mean and median; {m["mtta"]["without_ack"]:,} incident(s) without an acknowledgement time are left out of MTTA.</p>
+<p class="meta">Each measure with n, mean and median, overall and by priority, category and service; incidents a measure cannot be taken of are counted under it, never guessed.</p>
 {_measures(m)}
 <h2>SLA compliance (resolution targets from [audit.sla])</h2>{sla}
 {_communication(m)}

@@ -82,7 +82,8 @@ def _blocking(gs: list[Group]) -> list[str]:
     other = [g for g in gs if g.severity == "block" and not g.held]
     if not other:
         return []
-    return [f"{plural(len(other), 'more incident')} with blocking findings, not held back yet: {_kinds(other)}."]
+    more = "more incident" if any(g.held for g in gs) else "incident"
+    return [f"{plural(len(other), more)} with blocking findings, not held back (yet): {_kinds(other)}."]
 
 
 def _warnings(gs: list[Group]) -> list[str]:

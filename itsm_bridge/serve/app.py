@@ -70,7 +70,11 @@ class Server:
         self.store.close()
 
     def metrics_text(self) -> str:
-        gauges = {"queue_depth": float(self.queue.depth()), "queue_oldest_job_age_seconds": self.queue.oldest_age()}
+        gauges = {
+            "queue_depth": float(self.queue.depth()),
+            "queue_oldest_job_age_seconds": self.queue.oldest_age(),
+            "jobs_running": float(self.worker.running),
+        }
         return self.metrics.render(
             gauges, lambda: {"api_calls_total": self.worker.calls(), "rate_limited_total": dict(http.THROTTLED)}
         )
@@ -94,6 +98,11 @@ class Server:
 
 
 def _queue(config: Config) -> Queue:
+    """procrastinate's queue in the store's database on PostgreSQL; in-process on SQLite."""
+    if config.state_url.startswith("postgresql"):
+        from itsm_bridge.serve.pg_queue import PgQueue
+
+        return PgQueue(config)
     return LocalQueue()
 
 

@@ -16,6 +16,7 @@ Labels = tuple[tuple[str, str], ...]
 HELP = {
     "queue_depth": ("gauge", "Jobs waiting in the queue (not yet started)."),
     "queue_oldest_job_age_seconds": ("gauge", "Age of the oldest waiting job; 0 when none waits."),
+    "jobs_running": ("gauge", "Jobs this process is running now."),
     "jobs_total": ("counter", "Jobs finished, by outcome."),
     "webhooks_total": ("counter", "Webhook deliveries accepted, by platform and result."),
     "webhook_rejects_total": ("counter", "Webhook deliveries refused, by reason."),

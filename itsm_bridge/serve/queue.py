@@ -99,14 +99,17 @@ class LocalQueue:
             return True
 
     def depth(self) -> int:
-        with self._cond:
-            return len(self._waiting)
+        return len(self._due())
 
     def oldest_age(self) -> float:
+        due = self._due()
+        return max(0.0, time.time() - min(j.enqueued_at for j in due)) if due else 0.0
+
+    def _due(self) -> list[Job]:
+        """Waiting jobs whose time has come (a sweep scheduled for later is not waiting yet)."""
+        now = time.monotonic()
         with self._cond:
-            if not self._waiting:
-                return 0.0
-            return max(0.0, time.time() - min(j.enqueued_at for _, j in self._waiting))
+            return [j for at, j in self._waiting if at <= now]
 
     def ping(self) -> None:
         if self._threads and not any(t.is_alive() for t in self._threads):

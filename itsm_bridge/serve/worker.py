@@ -52,6 +52,7 @@ class Worker:
         self.metrics = metrics
         self._one_at_a_time = threading.Lock()
         self._connectors: dict[str, Connector] | None = None
+        self.running = 0  # jobs inside the engine now (0 or 1)
 
     def calls(self) -> dict[str, int]:
         """API calls made so far, per platform."""
@@ -61,7 +62,11 @@ class Worker:
         with self._one_at_a_time:
             try:
                 with self._locked(job):
-                    summary = self._sweep() if job.kind == SWEEP else self._record(job)
+                    self.running = 1
+                    try:
+                        summary = self._sweep() if job.kind == SWEEP else self._record(job)
+                    finally:
+                        self.running = 0
             except BridgeError as exc:
                 if exc.exit_code in (3, 4, 130, 143):  # locked, unreachable, refused credentials, stopped: later
                     log.warning("job %s: %s; retried later", job.describe(), exc)

@@ -67,6 +67,12 @@ def test_the_summary_says_in_sentences_what_holds_incidents_back():
         "1 of 2 published incidents went longer without a public update than their cadence; "
         "the first public post came after a median 12 min (n 2)."
     ) in lines
+    before_sync = sample_report()
+    before_sync.findings = [f for f in before_sync.findings if f.kind != "quarantined"]
+    assert (
+        "2 incidents with blocking findings, not held back (yet): 1 unmapped category and 1 unmapped service."
+        in sentences(before_sync)
+    )
     report = sample_report()
     report.metrics["timeline_inconsistent"] = 2
     assert "2 incidents with times out of order, left out of MTTA, MTTR and MTTD." in sentences(report)
@@ -95,7 +101,7 @@ def test_block_is_red_and_severity_colours_mark_nothing_else():
 def test_every_measure_shows_n_mean_and_median_or_says_it_is_not_measured():
     html = render(sample_report())
     section = html[html.index("<h2>Time to detect") : html.index("<h2>SLA compliance")]
-    assert "<h3>MTTA</h3>" in section and "<h3>MTTR</h3>" in section
+    assert '<h3>MTTA</h3><p class="meta">without ack: 0</p>' in section and "<h3>MTTR</h3><table" in section
     assert "<h3>MTTD</h3><p>Not measured: no detected-at field is configured" in section
     assert "<h3>Reopen rate</h3><p>Not measured" in section
     fcr = section[section.index("<h3>First contact resolution</h3>") :]

@@ -94,7 +94,7 @@ def test_typing_and_choosing_filter_the_incidents(browser, tmp_path):
     assert browser.js("document.querySelector('.controls[data-for=incidents]').hidden") is False
     browser.type(".controls[data-for=incidents] input", "legacy fax")  # a value inside a folded group
     assert browser.js(SHOWN_KEYS) == ["INC4"]
-    assert browser.js("document.querySelector('.controls[data-for=incidents] .shown').textContent") == "1 matching of 4"
+    assert browser.js("document.querySelector('.controls[data-for=incidents] .shown').textContent") == "1 of 4 match"
     browser.js("document.querySelector('.controls[data-for=incidents] input').select()")
     browser.call("Input.dispatchKeyEvent", type="keyDown", key="Backspace", code="Backspace", windowsVirtualKeyCode=8)
     browser.call("Input.dispatchKeyEvent", type="keyUp", key="Backspace", code="Backspace", windowsVirtualKeyCode=8)
@@ -181,6 +181,8 @@ def test_5000_incidents_open_filter_and_sort_quickly(browser, tmp_path):
     assert browser.js(f"{ROWS}.length") == 2500
     assert browser.js(f"{ROWS}.filter(r => !r.hidden).length") == 200  # a page of them, and a button
     assert browser.js("document.querySelector('button.more').textContent") == "Show all 2500"
+    shown = "document.querySelector('.controls[data-for=incidents] .shown').textContent"
+    assert browser.js(shown) == "2500 of 2500 match; the first 200 shown"
     assert browser.js("document.body.scrollHeight") < 15_000
     started = time.monotonic()
     browser.type(".controls[data-for=incidents] input", "INC10000042")

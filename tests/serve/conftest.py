@@ -96,7 +96,7 @@ class Serve:
                 return float(line.rsplit(" ", 1)[1])
         return 0.0
 
-    def wait_idle(self, jobs: int, timeout: float = 30.0) -> None:
+    def wait_idle(self, jobs: int, timeout: float = 60.0) -> None:
         """Until at least `jobs` jobs have finished and none waits."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -104,7 +104,7 @@ class Serve:
             done = sum(
                 float(x.rsplit(" ", 1)[1]) for x in text.splitlines() if x.startswith("itsm_bridge_serve_jobs_total{")
             )
-            if done >= jobs and self.metric("queue_depth") == 0:
+            if done >= jobs and self.metric("queue_depth") == 0 and self.metric("jobs_running") == 0:
                 return
             time.sleep(0.05)
         raise AssertionError(f"serve did not finish {jobs} job(s) in {timeout} s:\n{self.get('/metrics').text}")

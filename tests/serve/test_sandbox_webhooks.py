@@ -1,0 +1,45 @@
+"""The bundled sandbox sends its vendors' webhooks to serve, signed as the vendors sign them: a
+change on either side reaches the other through serve alone, and serve's own writes (which the
+sandbox reports back as webhooks too) write nothing more."""
+
+from __future__ import annotations
+
+import time
+
+from tests.integration.test_sync import add_incident, jira_issue_for
+from tests.serve.conftest import JIRA_SECRET, Serve
+
+
+def converged(check, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("the platforms did not converge through the webhooks")
+        time.sleep(0.05)
+
+
+def test_changes_on_either_side_reach_the_other_through_the_sandbox_s_webhooks_and_stop_there(bridge):
+    sandbox = bridge.sandbox
+    add_incident(sandbox, short_description="incident 0")
+    assert bridge.sync_json()[0] == 0
+    running = Serve(bridge, env={"TEST_SNOW_WEBHOOK_SECRET": JIRA_SECRET})  # both vendors sign with one secret here
+    webhooks = sandbox.send_webhooks(running.url, JIRA_SECRET)
+    try:
+        record = sandbox.servicenow.incidents()[0]
+        sandbox.servicenow.update_incident(record["sys_id"], {"short_description": "Told by a business rule"})
+        issue = lambda: jira_issue_for(sandbox, record["number"])  # noqa: E731
+        converged(lambda: issue()["fields"]["summary"] == "Told by a business rule")
+        sandbox.jira.transition_to(issue()["key"], "Resolved", resolution="Done")
+        converged(lambda: sandbox.servicenow.incident(record["sys_id"])["state"] == "6")
+        for _ in range(2):  # serve's own writes come back as webhooks: their jobs find nothing to do
+            assert webhooks.sender.flush(10)
+            running.wait_idle(jobs=2)
+        quiet = len(bridge.writes())
+        time.sleep(0.5)
+        assert webhooks.sender.flush(10)
+        running.wait_idle(jobs=2)
+        assert len(bridge.writes()) == quiet
+        assert running.metric("jobs_total", outcome="synced") == 2
+        assert running.metric("webhook_rejects_total", reason="signature_invalid") == 0
+    finally:
+        running.stop()

@@ -1,0 +1,114 @@
+"""serve on PostgreSQL: procrastinate's queue in the store's database, shared by several serve
+processes; a process killed mid-job leaves its job to another, and every change lands once."""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from itsm_bridge import Bridge, load_config
+from itsm_bridge.sandbox.faults import FaultProfile
+from itsm_bridge.store import open_from_config
+from tests.integration.test_sync import add_incident, jira_issue_for, page_incidents_for
+from tests.pg import needs_pg, pg_url  # noqa: F401 (pg_url: a fixture)
+from tests.serve.conftest import Serve, serve_config, sign_servicenow, snow_body
+
+pytestmark = needs_pg
+
+
+@pytest.fixture
+def pg_bridge(bridge, pg_url):  # noqa: F811 (the fixture)
+    text = bridge.config_path.read_text()
+    bridge.config_path.write_text(re.sub(r'(?m)^url = "sqlite:///[^"]*"', f'url = "{pg_url}"', text, count=1))
+    serve_config(bridge, extra="stalled_after_seconds = 3\n")
+    add_incident(bridge.sandbox, short_description="incident 0")
+    code, summary = bridge.sync_json()
+    assert code == 0, summary
+    return bridge
+
+
+def wait_for(what, check, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"no {what} within {timeout} s")
+
+
+def test_on_postgresql_a_webhook_is_synced_and_a_burst_collapses(pg_bridge):
+    bridge = pg_bridge
+    running = Serve(bridge, "--workers", "2")
+    try:
+        assert running.ready["queue"] == "PgQueue"
+        record = bridge.sandbox.servicenow.incidents()[0]
+        bridge.sandbox.servicenow.update_incident(record["sys_id"], {"short_description": "Seen on PostgreSQL"})
+        body = snow_body(bridge.sandbox.servicenow.incident(record["sys_id"]))
+        bridge.sandbox.jira.faults.set_profile(FaultProfile(latency_ms=300))  # the first job is still running
+        answers = [running.post("servicenow", body, sign_servicenow(body)).json()["status"] for _ in range(10)]
+        assert answers[0] == "queued" and answers.count("collapsed") >= 8, answers
+        running.wait_idle(jobs=answers.count("queued"))
+        assert jira_issue_for(bridge.sandbox, record["number"])["fields"]["summary"] == "Seen on PostgreSQL"
+        assert running.get("/healthz").json() == {"ok": True}
+    finally:
+        code, err = running.stop()
+    assert code == 143, err
+
+
+CREATES = ("/rest/api/3/issue", "/rest/api/3/issue/bulk")
+
+
+@contextmanager
+def holding_the_journal(url: str) -> Iterator[None]:
+    """Hold the journal's table lock (as a store append does), so no outcome is journaled meanwhile."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("LOCK TABLE journal IN EXCLUSIVE MODE"))
+            yield
+            conn.rollback()
+    finally:
+        engine.dispose()
+
+
+def test_a_serve_process_killed_mid_job_leaves_it_to_another_and_each_change_lands_once(pg_bridge, pg_url):  # noqa: F811
+    bridge = pg_bridge
+    first, second = Serve(bridge), Serve(bridge)
+    try:
+        bridge.sandbox.jira.faults.set_profile(FaultProfile(latency_ms=400))  # a job takes seconds
+        bridge.sandbox.clear_calls()
+        record = add_incident(bridge.sandbox, short_description="Created while a worker dies")
+        body = snow_body(bridge.sandbox.servicenow.incident(record["sys_id"]), operation="insert")
+        assert first.post("servicenow", body, sign_servicenow(body)).json() == {"status": "queued"}
+        runner = wait_for("running job", lambda: next((s for s in (first, second) if s.metric("jobs_running")), None))
+        other = second if runner is first else first
+        store = open_from_config(load_config(bridge.config_path))
+        try:
+            wait_for("the create's intent", lambda: [i for i in store.open_intents() if i.action == "create"])
+        finally:
+            store.close()
+        with holding_the_journal(pg_url):  # the create lands; its outcome waits to be journaled
+            wait_for("the create", lambda: [c for c in bridge.sandbox.calls("jira") if c.path in CREATES])
+            runner.proc.send_signal(signal.SIGKILL)  # mid-job: a write landed, its outcome never journaled
+        runner.proc.wait(10)
+        bridge.sandbox.jira.faults.set_profile(FaultProfile())
+        wait_for("the job finished by the other process", lambda: other.metric("jobs_total", outcome="synced"))
+        other.wait_idle(jobs=1)
+        jira_issue_for(bridge.sandbox, record["number"])  # asserts that exactly one issue carries the key
+        assert len(page_incidents_for(bridge.sandbox, record["number"])) == 1
+        status = bridge.run("--json", "status")
+        assert '"open_intents": 0' in status.stdout, status.stdout
+        assert bridge.run("journal", "verify").returncode == 0
+        settled = [e for e in Bridge(bridge.config_path).journal(record["number"]) if e.kind == "outcome"]
+        creates = [e.payload for e in settled if e.action == "create"]
+        assert len(creates) == 1 and creates[0]["result"] == "settled" and creates[0]["found"]  # found, not re-created
+    finally:
+        for running in (first, second):
+            running.stop()
