@@ -41,8 +41,8 @@ def duration(seconds: float) -> str:
     if s < 60:
         return f"{s} s"
     if s < 3600:
-        return f"{round(s / 60)} min"
-    return f"{s // 3600} h {round(s % 3600 / 60)} min"
+        return f"{s // 60} min"
+    return f"{s // 3600} h {s % 3600 // 60} min"
 
 
 def rate(per_second: float) -> str:

@@ -1,8 +1,16 @@
-"""Suite-wide options: `slow` tests are skipped, visibly, unless `--run-slow` is given."""
+"""Suite-wide options: `slow` tests are skipped, visibly, unless `--run-slow` is given.
+
+Property tests check behaviour, not speed: hypothesis's per-example deadline (200 ms) turns a
+busy machine into a failure, so it is off for the whole suite.
+"""
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

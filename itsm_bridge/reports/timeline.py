@@ -40,7 +40,7 @@ class Broken:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Timeline:
     """What metrics need of one incident. None in a count means not measured."""
 
@@ -66,47 +66,46 @@ class Timeline:
         return not self.broken
 
 
+NOT_READ = History()
+OPEN_STATES = frozenset({State.NEW, State.IN_PROGRESS, State.ON_HOLD})
+FIXED_STATES = frozenset({State.RESOLVED, State.CLOSED})
+
+
 def timeline(incident: Incident, history: History | None = None) -> Timeline:
     """The timeline of `incident`, with what its platform's `history` adds."""
-    history = history or History()
-    finished = incident.resolved or incident.closed
-    if finished is None and not incident.state.is_open:
-        finished = incident.updated
-    ack = acknowledged(incident, history)
-    times = {"opened": incident.opened, "acknowledged": ack, "resolved": incident.resolved, "closed": incident.closed}
+    history = history or NOT_READ
+    is_open = incident.state in OPEN_STATES  # (a set lookup: the audit builds one per incident)
+    opened, resolved, closed = incident.opened, incident.resolved, incident.closed
+    finished = None if is_open else resolved or closed or incident.updated
+    ack = acknowledged(incident, history, None if is_open else resolved or closed)
     return Timeline(
         incident.key,
-        incident.opened,
+        opened,
         ack,
-        None if incident.state.is_open else finished,
-        incident.state.is_open,
+        finished,
+        is_open,
         incident.priority.value if incident.priority else "(none)",
         incident.category or "(none)",
         incident.service or "(none)",
-        resolved=incident.resolved,
-        closed=incident.closed,
+        resolved=resolved,
+        closed=closed,
         detected=history.detected,
         detected_measured=history.detected_field is not None,
         reassignments=history.reassignments,
         reopens=history.reopens,
-        fixed=incident.state in (State.RESOLVED, State.CLOSED),
-        broken=_broken(times),
+        fixed=incident.state in FIXED_STATES,
+        broken=_broken(opened, ack, resolved, closed),
     )
 
 
-def acknowledged(incident: Incident, history: History) -> datetime | None:
-    """The first of the acknowledging events, never after the resolve (see the module docstring)."""
-    candidates = [
-        incident.acknowledged,
-        left_new(incident, history),
-        first_assignment(incident, history),
-        min((c.created for c in incident.comments), default=None),
-    ]
-    present = [c for c in candidates if c is not None]
-    resolve = None if incident.state.is_open else incident.resolved or incident.closed
-    if resolve is not None:
-        present.append(resolve)
-    return min(present, default=None)
+def acknowledged(incident: Incident, history: History, resolve: datetime | None) -> datetime | None:
+    """The first of the acknowledging events, never after `resolve` (see the module docstring)."""
+    present = [incident.acknowledged, resolve]
+    if incident.comments:
+        present.append(min(c.created for c in incident.comments))
+    if history.read:
+        present += [left_new(incident, history), first_assignment(incident, history)]
+    return min((p for p in present if p is not None), default=None)
 
 
 def left_new(incident: Incident, history: History) -> datetime | None:
@@ -131,12 +130,13 @@ def first_assignment(incident: Incident, history: History) -> datetime | None:
     return next((c.at for c in changes if c.new), None)
 
 
-def _broken(times: dict[str, datetime | None]) -> tuple[Broken, ...]:
+def _broken(
+    opened: datetime | None, ack: datetime | None, resolved: datetime | None, closed: datetime | None
+) -> tuple[Broken, ...]:
     """Adjacent pairs out of ORDER. The acknowledged time is at most the resolve by construction,
     so it is checked against the opening only, and only when the resolve is not itself early."""
-    present = [(name, at) for name in ORDER if (at := times[name]) is not None and name != "acknowledged"]
+    present = [(n, at) for n, at in (("opened", opened), ("resolved", resolved), ("closed", closed)) if at is not None]
     out = [Broken(a, at_a, b, at_b) for (a, at_a), (b, at_b) in pairwise(present) if at_b < at_a]
-    opened, ack = times["opened"], times["acknowledged"]
     if not out and opened is not None and ack is not None and ack < opened:
         out.append(Broken("opened", opened, "acknowledged", ack))
     return tuple(out)
