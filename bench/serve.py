@@ -9,12 +9,12 @@ Run:  ITSM_BRIDGE_TEST_PG_URL=postgresql+psycopg://postgres@127.0.0.1:55439/post
   other side shows it; p50/p95 with webhooks, then with webhooks off and the same changes found
   by serve's sweep (every `--poll-interval` s). Target: webhook p95 under 2 s.
 - throughput: `--rate` work notes a second for `--seconds` on random linked incidents, `--workers`
-  serve processes on one PostgreSQL store and queue; every note must reach Jira exactly once
+  serve processes behind a round-robin balancer on one PostgreSQL store and queue, no sweep; every note must reach Jira exactly once
   (lost: never; duplicated: twice or more) and the queue must drain within 10 s of the burst.
   The issue asks for 50/s for 2 minutes; on a shared 2-core machine the default is scaled down
   (the command line says how much) and the figures say what was run.
-- failover: two workers, notes at `--rate`/2 a second, one worker killed with SIGKILL halfway;
-  every note exactly once.
+- failover: two workers behind a round-robin balancer (as deploy/compose/nginx.conf), notes at
+  `--rate`/2 a second, one worker killed with SIGKILL halfway, no sweep; every note exactly once.
 - lossy: 20% of the webhooks dropped (`--webhook-faults lossy`), sweep every `--sweep` s: every
   note arrives within one sweep interval of the last change.
 """
@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from serve_harness import Arrivals, Harness, percentile, wait_until  # noqa: E402
+from serve_harness import Arrivals, Harness, Spreader, percentile, wait_until  # noqa: E402
 
 
 def latency(args: argparse.Namespace, workdir: Path) -> None:
@@ -53,8 +53,10 @@ def _latencies(h: Harness, mode: str, changes: int, sweep: int) -> list[float]:
     """Seconds from each change to its arrival: titles, alternately ServiceNow -> Jira and back."""
     arrivals = Arrivals()
     rng = random.Random(1)
-    for n in range(changes):
-        snow_id, key = rng.choice(h.pairs)
+    # each change on an incident of its own: two changes to one incident, one on each side, found
+    # by the same sweep are a conflict (the field's owner wins), not a lost change
+    chosen = rng.sample(h.pairs, changes) if changes <= len(h.pairs) else [rng.choice(h.pairs) for _ in range(changes)]
+    for n, (snow_id, key) in enumerate(chosen):
         token = f"lat-{mode}-{n}"
         if n % 2 == 0:
             h.snow_title(snow_id, token)
@@ -112,11 +114,12 @@ def settle(
 def throughput(args: argparse.Namespace, workdir: Path) -> None:
     # No sweep (interval 0): the queue holds webhook jobs only, so its depth shows the drain.
     with Harness(workdir / "throughput", incidents=60, pg_url=args.pg_url, sweep_s=0) as h:
-        receiver, *_ = h.start_workers(args.workers, threads=2)
-        h.send_webhooks(receiver)
+        spreader = Spreader(h.start_workers(args.workers, threads=2))
+        h.send_webhooks(spreader)
         time.sleep(3)
         sent, end = burst(h, args.rate, args.seconds, "tp-")
         lost, dup, drained, arrived = settle(h, "tp-", sent, end, timeout=300)
+        spreader.close()
         print(
             f"throughput {args.rate:g}/s x {args.seconds:g} s, {args.workers} workers on "
             f"{'PostgreSQL' if args.pg_url else 'SQLite'}: {sent} notes, lost {lost}, duplicated {dup}, "
@@ -125,16 +128,18 @@ def throughput(args: argparse.Namespace, workdir: Path) -> None:
 
 
 def failover(args: argparse.Namespace, workdir: Path) -> None:
+    # No sweep: what a killed worker had taken must be finished by the other through the queue.
     with Harness(workdir / "failover", incidents=40, pg_url=args.pg_url, sweep_s=0) as h:
-        receiver, _victim = h.start_workers(2, threads=2)
-        h.send_webhooks(receiver)
+        spreader = Spreader(h.start_workers(2, threads=2))
+        h.send_webhooks(spreader)
         time.sleep(3)
         rate, seconds = args.rate / 2, max(10.0, args.seconds / 2)
         sent, end = burst(h, rate, seconds, "fo-", kill_at=seconds / 2)
-        lost, dup, drained, arrived = settle(h, "fo-", sent, end, timeout=300)
+        lost, dup, _, arrived = settle(h, "fo-", sent, end, timeout=180)
+        spreader.close()
         print(
-            f"failover {rate:g}/s x {seconds:g} s, 2 workers, one killed -9 halfway: {sent} notes, "
-            f"lost {lost}, duplicated {dup}, all arrived {_s(arrived)} after the burst"
+            f"failover {rate:g}/s x {seconds:g} s, 2 workers behind a balancer, one killed -9 halfway, no sweep: "
+            f"{sent} notes, lost {lost}, duplicated {dup}, all arrived {_s(arrived)} after the burst"
         )
 
 

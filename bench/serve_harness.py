@@ -9,6 +9,7 @@ re-read, plan and apply, and nothing of the measuring.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -165,7 +167,7 @@ class Harness:
             raise RuntimeError(f"serve did not start: {log.read_text()[-2000:]}")
         return Worker(process, json.loads(line)["url"], log)
 
-    def send_webhooks(self, to: Worker, faults: str = "none") -> None:
+    def send_webhooks(self, to: Worker | Spreader, faults: str = "none") -> None:
         self.sandbox.send_webhooks(to.url, os.environ[SECRET_ENV], faults=faults, secret_env=SECRET_ENV)
 
     # --- changes and their arrival
@@ -198,12 +200,57 @@ class Harness:
         return counts
 
     def queue_depth(self) -> int | None:
-        for worker in self.workers:
-            if worker.process.poll() is None:
-                depth = worker.queue_depth()
-                if depth is not None:
-                    return depth
-        return None
+        """Jobs waiting on the live workers together (each process's own queue, or the shared
+        one counted once per worker: zero either way when drained); None when none answers."""
+        depths = [w.queue_depth() for w in self.workers if w.process.poll() is None]
+        known = [d for d in depths if d is not None]
+        return sum(known) if known else None
+
+
+class Spreader:
+    """The load balancer in front of the workers, as deploy/compose/nginx.conf sets it: each
+    delivery to the next worker in turn, passed on to the one after when a worker refuses the
+    connection, times out or answers 503 (nginx `proxy_next_upstream error timeout http_503`)."""
+
+    def __init__(self, workers: list[Worker]) -> None:
+        self.workers = workers
+        self._turn = itertools.count()
+        spreader = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                status = spreader.forward(self.path, headers, body)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def forward(self, path: str, headers: dict[str, str], body: bytes) -> int:
+        start = next(self._turn)
+        for n in range(len(self.workers)):
+            worker = self.workers[(start + n) % len(self.workers)]
+            try:
+                answer = requests.post(worker.url + path, data=body, headers=headers, timeout=10)
+            except requests.RequestException:
+                continue
+            if answer.status_code != 503:
+                return answer.status_code
+        return 502
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def wait_until(done: Any, timeout: float, step: float = 0.01) -> float | None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from itsm_bridge.errors import ConfigError
 from itsm_bridge.history import ASSIGNEE, GROUP, STATE, Change, History
 from itsm_bridge.model import Comment, Incident, RemoteRef, State
 from itsm_bridge.reports import metrics
@@ -143,3 +146,12 @@ def test_reopen_rate_over_incidents_ever_resolved():
 def test_group_changes_do_not_acknowledge():
     h = history(Change(GROUP, "Network", "Database", at(0.1)))
     assert timeline(inc(state=State.NEW), h).acknowledged is None
+
+
+def test_detected_at_names_a_field_per_two_way_platform():
+    ok = cfg('\n[audit.detected_at]\nservicenow = "u_detected_at"\njira = "customfield_10060"\n')
+    assert ok.settings.audit.detected_at == {"servicenow": "u_detected_at", "jira": "customfield_10060"}
+    for bad, path in (('statuspage = "x"', "audit.detected_at"), ('servicenow = "u_x,sys_id"', "audit.detected_at")):
+        with pytest.raises(ConfigError) as err:
+            cfg(f"\n[audit.detected_at]\n{bad}\n")
+        assert path in str(err.value)

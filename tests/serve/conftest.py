@@ -10,6 +10,7 @@ import json
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -62,11 +63,13 @@ class Serve:
     """One `itsm-bridge serve` process."""
 
     def __init__(self, bridge: Bridge, *args: str, env: dict[str, str] | None = None) -> None:
+        self.errors = tempfile.TemporaryFile("w+")  # a file, not a pipe: a full pipe would block serve
+        self.logged = ""
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "itsm_bridge.cli", "--config", str(bridge.config_path), "--json", "serve"]
+            [sys.executable, "-m", "itsm_bridge.cli", "--config", str(bridge.config_path), "--json", "-v", "serve"]
             + ["--port", "0", *args],
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self.errors,
             text=True,
             env={**bridge.env, **SECRETS, **(env or {})},
             cwd=ROOT,
@@ -76,8 +79,10 @@ class Serve:
         try:
             self.ready = json.loads(line)
         except json.JSONDecodeError:
-            out, err = self.proc.communicate(timeout=30)
-            raise AssertionError(f"serve did not start (exit {self.proc.returncode}):\n{line}{out}\n{err}") from None
+            out, _ = self.proc.communicate(timeout=30)
+            raise AssertionError(
+                f"serve did not start (exit {self.proc.returncode}):\n{line}{out}\n{self.stderr()}"
+            ) from None
         self.url = self.ready["url"]
         self.session = requests.Session()
 
@@ -109,14 +114,27 @@ class Serve:
             time.sleep(0.05)
         raise AssertionError(f"serve did not finish {jobs} job(s) in {timeout} s:\n{self.get('/metrics').text}")
 
+    def stderr(self) -> str:
+        """What serve logged so far."""
+        if self.errors.closed:
+            return self.logged
+        self.errors.seek(0)
+        return self.errors.read()
+
     def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
-            _, err = self.proc.communicate(timeout=30)
+            self.proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            raise AssertionError(f"serve did not stop within 30 s:\n{self.stderr()}") from None
         finally:
             self.session.close()
-        return self.proc.returncode, err
+            self.logged = self.stderr()
+            self.errors.close()
+        return self.proc.returncode, self.logged
 
 
 def serve_config(bridge: Bridge, sweep: int = 0, extra: str = "") -> None:

@@ -10,11 +10,11 @@ from tests.integration.test_sync import add_incident, jira_issue_for
 from tests.serve.conftest import JIRA_SECRET, Serve
 
 
-def converged(check, timeout: float = 60.0) -> None:
+def converged(serve: Serve, check, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
-            raise AssertionError("the platforms did not converge through the webhooks")
+            raise AssertionError(f"no convergence through the webhooks; serve logged:\n{serve.stderr()}")
         time.sleep(0.05)
 
 
@@ -28,9 +28,11 @@ def test_changes_on_either_side_reach_the_other_through_the_sandbox_s_webhooks_a
         record = sandbox.servicenow.incidents()[0]
         sandbox.servicenow.update_incident(record["sys_id"], {"short_description": "Told by a business rule"})
         issue = lambda: jira_issue_for(sandbox, record["number"])  # noqa: E731
-        converged(lambda: issue()["fields"]["summary"] == "Told by a business rule")
+        converged(running, lambda: issue()["fields"]["summary"] == "Told by a business rule")
+        assert webhooks.sender.flush(10)
+        running.wait_idle(jobs=2)  # the person edits after serve's write was read back (see test_races.py)
         sandbox.jira.transition_to(issue()["key"], "Resolved", resolution="Done")
-        converged(lambda: sandbox.servicenow.incident(record["sys_id"])["state"] == "6")
+        converged(running, lambda: sandbox.servicenow.incident(record["sys_id"])["state"] == "6")
         for _ in range(2):  # serve's own writes come back as webhooks: their jobs find nothing to do
             assert webhooks.sender.flush(10)
             running.wait_idle(jobs=2)
