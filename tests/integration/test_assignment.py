@@ -25,6 +25,16 @@ def user_searches(bridge) -> list[str]:
     return [c.query for c in bridge.sandbox.calls() if c.path == "/rest/api/3/user/search"]
 
 
+def synced_after_jira_edit(bridge, record, fields):
+    """Sync `record` to Jira, edit its issue there with `fields`, and sync again: (exit, summary)."""
+    assert bridge.sync_json()[0] == 0
+    issue = jira_issue_for(bridge.sandbox, record["number"])
+    settle(bridge)
+    bridge.sandbox.jira.edit_issue(issue["key"], fields)
+    settle(bridge)
+    return bridge.sync_json()
+
+
 def test_a_group_and_an_assignee_set_in_servicenow_appear_in_jira(bridge):
     first = assigned(bridge, "Network Operations", ANA)
     second = assigned(bridge, "Payments SRE", ANA)
@@ -70,12 +80,7 @@ def test_a_jira_engineer_taking_the_issue_appears_as_assigned_to_in_servicenow(b
 def test_a_reassignment_in_jira_to_another_group_reaches_servicenow(bridge):
     record = assigned(bridge, "Network Operations", ANA)
     messaging = bridge.sandbox.servicenow.add_reference("sys_user_group", "Messaging")
-    assert bridge.sync_json()[0] == 0
-    issue = jira_issue_for(bridge.sandbox, record["number"])
-    settle(bridge)
-    bridge.sandbox.jira.edit_issue(issue["key"], {GROUP_FIELD: {"value": "Messaging"}})
-    settle(bridge)
-    code, summary = bridge.sync_json()
+    code, summary = synced_after_jira_edit(bridge, record, {GROUP_FIELD: {"value": "Messaging"}})
     assert code == 0, json.dumps(summary)
     snow = bridge.sandbox.servicenow
     assert snow.incident(record["sys_id"])["assignment_group"] == messaging

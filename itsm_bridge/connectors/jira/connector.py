@@ -204,6 +204,19 @@ class JiraConnector(FindsPeopleBy):
                 self._meta = load_createmeta(self.api, self.settings.project, self.settings.issue_type)
             return self._meta
 
+    def _custom_group(self, fields: dict[str, Any]) -> bool:
+        """Whether `fields` set a custom group field (a select or a Team field: createmeta says which)."""
+        group = self.settings.group_field
+        return bool(group and group.startswith("customfield_") and fields.get(group) is not None)
+
+    def _teams(self, issue: dict[str, Any]) -> frozenset[str]:
+        """The issue's Team fields to read as team ids: the group field, when createmeta's schema
+        says it is one. Createmeta is asked only once a custom group field holds a value."""
+        if not self._custom_group(issue.get("fields") or {}):
+            return frozenset()
+        found = self.createmeta().fields.get(str(self.settings.group_field))
+        return frozenset({found.id}) if found is not None and found.team else frozenset()
+
     # --- reading
     def changed_jql(self, since: Any) -> str:
         """`project = "KEY" [AND updated >= "yyyy/MM/dd HH:mm"] ORDER BY updated ASC, key ASC`."""
@@ -294,9 +307,9 @@ class JiraConnector(FindsPeopleBy):
         # Fetch the comment list when the page is cut short or a comment's visibility is unknown.
         unknown = any("jsdPublic" not in c and "properties" not in c for c in embedded)
         if fetch_comments or unknown or int(page.get("total") or 0) > len(embedded):
-            record = to_record(issue, self.settings, self.comments(str(issue["id"])), self.account)
+            record = to_record(issue, self.settings, self.comments(str(issue["id"])), self.account, self._teams(issue))
         else:
-            record = to_record(issue, self.settings, account=self.account)
+            record = to_record(issue, self.settings, account=self.account, teams=self._teams(issue))
         record = self.people.read(record)
         if record.fields.get("status"):
             self.statuses.know(record.ref.id, str(record.fields["status"]))
@@ -395,7 +408,7 @@ class JiraConnector(FindsPeopleBy):
         read-back is needed); else the ref, and the engine reads the issue back."""
         fields = self.people.outgoing(fields, False)
         cascades = any(isinstance(v, dict) and "child" in v for v in fields.values())
-        body = edit_body(self.createmeta() if cascades else None, fields)
+        body = edit_body(self.createmeta() if cascades or self._custom_group(fields) else None, fields)
         if not body:
             return ref
         issue = self.api.edit(ref.id, body, str(ref))

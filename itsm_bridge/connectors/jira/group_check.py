@@ -3,7 +3,7 @@
 A create sets only fields on the create screen (createmeta) and an edit only fields on the edit
 screen (`GET issue/{key}/editmeta`): jira-platform-v3.openapi.json, "Create issue" and "Edit
 issue". So the field must be on both, and each group mapped to Jira must be one of the values
-the field allows (a component, a select option).
+the field allows (a component, a select option; a Team field's teams are not listed).
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ def group_field_check(
         if field not in editable:
             detail = f"{field} is not on the edit screen (editmeta of {sample.get('key')})"
             return CheckResult(PLATFORM, "group field", False, detail, FIX)
-    allowed = {a.casefold() for a in found.allowed}
+    # A Team field lists no allowed values in createmeta (teams live in Atlassian's Teams directory,
+    # not in field options: team-field-in-jira-rest-api), so only its place on the screens is checked.
+    allowed = set() if found.team else {a.casefold() for a in found.allowed}
     missing = sorted(f"{name}={value}" for name, value in groups.items() if allowed and value.casefold() not in allowed)
     if missing:
         fix = f"add them to {found.name} in Jira, or fix [taxonomy.groups] jira values"

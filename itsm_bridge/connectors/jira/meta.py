@@ -20,6 +20,10 @@ from itsm_bridge.findings import Finding
 SUMMARY_MAX = 255
 CUT_MARKER = "…"
 NOT_EDITED = ("update", "resolution", "status")  # ops handled apart; resolution and status by transition
+# The Atlassian Team field's schema type: create and edit set it with the team id as a plain string,
+# reads give an object whose `id` is that team id.
+# Source: https://developer.atlassian.com/platform/teams/components/team-field-in-jira-rest-api/
+TEAM_TYPE = "com.atlassian.teams:rm-teams-custom-field-team"
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class FieldMeta:
     has_default: bool
     allowed: tuple[str, ...] = ()  # names / values of allowed options, when the field lists them
     cascading: bool = False  # a cascading select: an option may carry a child option
+    team: bool = False  # the Atlassian Team field: its value is a team id (TEAM_TYPE)
 
 
 @dataclass(frozen=True)
@@ -77,9 +82,15 @@ def load_createmeta(api: JiraApi, project: str, issue_type: str) -> CreateMeta:
         allowed = tuple(
             str(v.get("name") or v.get("value")) for v in f.get("allowedValues") or [] if isinstance(v, dict)
         )
-        cascading = str((f.get("schema") or {}).get("custom") or "").endswith(":cascadingselect")
+        custom = str((f.get("schema") or {}).get("custom") or "")
         fields[fid] = FieldMeta(
-            fid, str(f.get("name") or fid), bool(f.get("required")), bool(f.get("hasDefaultValue")), allowed, cascading
+            fid,
+            str(f.get("name") or fid),
+            bool(f.get("required")),
+            bool(f.get("hasDefaultValue")),
+            allowed,
+            custom.endswith(":cascadingselect"),
+            custom == TEAM_TYPE,
         )
     return CreateMeta(type_id, str(match.get("name")), fields)
 
@@ -99,8 +110,10 @@ def _convert(meta: CreateMeta | None, name: str, value: Any) -> Any:
         return cut_summary(value or "")
     if name == "description":
         return text_to_adf_within(value) if isinstance(value, str) or value is None else value
+    field_meta = meta.fields.get(name) if meta else None
+    if isinstance(value, dict) and field_meta is not None and field_meta.team:
+        return value.get("value")  # a Team field takes the team id as a plain string, not an option
     if isinstance(value, dict) and "child" in value:
-        field_meta = meta.fields.get(name) if meta else None
         if field_meta is None or not field_meta.cascading:  # a plain select takes no child option
             return {k: v for k, v in value.items() if k != "child"}
     return value
@@ -142,7 +155,8 @@ def create_body(meta: CreateMeta, settings: JiraSettings, fields: dict[str, Any]
 
 def edit_body(meta: CreateMeta | None, fields: dict[str, Any]) -> dict[str, Any]:
     """`PUT issue` body: only the given fields; list fields as add/remove operations. `meta` says
-    which select fields are cascading (needed only when a value carries a child option)."""
+    which select fields are cascading and which field is a Team field (needed only when a value
+    carries a child option or goes to the group field)."""
     body: dict[str, Any] = {}
     edited = {name: _convert(meta, name, value) for name, value in fields.items() if name not in NOT_EDITED}
     if edited:

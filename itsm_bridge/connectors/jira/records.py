@@ -167,8 +167,10 @@ def to_record(
     settings: JiraSettings,
     all_comments: list[dict[str, Any]] | None = None,
     account: Callable[[], frozenset[str]] | None = None,
+    teams: frozenset[str] = frozenset(),
 ) -> RemoteRecord:
-    """A RemoteRecord from an issue as search or GET issue returns it."""
+    """A RemoteRecord from an issue as search or GET issue returns it. `teams` are Team fields:
+    their value is read as the team's id (the object's `id`, not its name)."""
     f = issue.get("fields") or {}
     updated_raw = str(f.get("updated") or "")
     updated = parse_time(updated_raw) or datetime.now(UTC)
@@ -188,7 +190,9 @@ def to_record(
         "reporter": people["reporter"].get("accountId"),
     }
     for extra in (settings.category_field, settings.service_field, settings.group_field):
-        if extra is not None and extra != "labels":
+        if extra in teams:  # team-field-in-jira-rest-api: {"id": <team id>, "name": ..., "title": ...}
+            fields[extra] = [str(f[extra]["id"])] if isinstance(f.get(extra), dict) else names(f.get(extra))
+        elif extra is not None and extra != "labels":
             fields[extra] = names(f.get(extra))
     if settings.communication_owner_field:  # a user picker's object or a text, as Jira gives it
         fields[settings.communication_owner_field] = f.get(settings.communication_owner_field)

@@ -7,6 +7,7 @@ keeps it across `reset()`. Rendering helpers turn these into Jira Cloud REST v3 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,12 @@ API_EMAIL = "itsm-bridge@example.com"
 CATEGORY_FIELD = "customfield_10050"
 SERVICE_FIELD = "customfield_10051"
 GROUP_FIELD = "customfield_10052"  # a single select holding the assignment group
+# The Atlassian Team field (a site's id for it varies; Jira Cloud sites often have 10001). Create and
+# edit take the team id as a plain string; reads give the team object. Off the screens unless a test
+# puts it there (`JiraConfig.use_team_field`). Source:
+# https://developer.atlassian.com/platform/teams/components/team-field-in-jira-rest-api/
+TEAM_FIELD = "customfield_10001"
+TEAM_TYPE = "com.atlassian.teams:rm-teams-custom-field-team"
 
 # category key -> (id, name, colorName), as Jira Cloud numbers them.
 STATUS_CATEGORIES: dict[str, tuple[int, str, str]] = {
@@ -70,6 +77,7 @@ FIELDS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
         {"type": "option", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:select", "customId": 10051},
         ["cf[10051]", "Affected service"],
     ),
+    TEAM_FIELD: ("Team", {"type": "team", "custom": TEAM_TYPE, "customId": 10001}, ["cf[10001]", "Team"]),
     GROUP_FIELD: (
         "Assignment group",
         {"type": "option", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:select", "customId": 10052},
@@ -115,6 +123,11 @@ EDIT_SCREEN = (
 TEXT_LIMIT = 32767
 TEXT_TOO_LONG = "The entered text is too long. It exceeds the allowed limit of 32,767 characters."
 READ_ONLY = ("status", "resolution", "resolutiondate", "created", "updated", "comment")
+
+
+def team_id(name: str) -> str:
+    """A stable team id (Atlassian team ids are UUIDs) for a team name."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sandbox-team:{name}"))
 
 
 def account_id(name: str) -> str:
@@ -208,6 +221,13 @@ class JiraConfig:
     hidden_emails: set[str] = field(
         default_factory=lambda: {account_id(n) for n in HIDDEN_IN_JIRA}
     )  # accounts whose profile keeps the address private (sandbox.jira.users)
+
+    teams: dict[str, str] = field(default_factory=lambda: {team_id(g): g for g in MAPPED_GROUPS})  # id -> name
+
+    def use_team_field(self) -> None:
+        """Put the Team field on the create and edit screens (after the select, which stays)."""
+        self.create_screen = (*self.create_screen, TEAM_FIELD)
+        self.edit_screen = (*self.edit_screen, TEAM_FIELD)
 
     @property
     def api_account(self) -> str:
@@ -323,6 +343,13 @@ class Renderer:
             return None
         opt = self.config.option_id(field_id, value) if value in self.config.options[field_id] else "0"
         return {"self": f"{self.api}/customFieldOption/{opt}", "value": value, "id": opt}
+
+    def team(self, ident: str | None) -> dict[str, Any] | None:
+        """A Team field's value as get issue and search return it (team-field-in-jira-rest-api)."""
+        if ident is None:
+            return None
+        name = self.config.teams.get(ident, ident)
+        return {"id": ident, "name": name, "avatarUrl": "", "isVisible": True, "title": name, "isShared": True}
 
     def project(self) -> dict[str, Any]:
         c = self.config

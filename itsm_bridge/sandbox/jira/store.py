@@ -24,6 +24,7 @@ from itsm_bridge.sandbox.jira.schema import (
     ISSUE_TYPES,
     PRIORITIES,
     RESOLUTIONS,
+    TEAM_FIELD,
     TEXT_LIMIT,
     TEXT_TOO_LONG,
     JiraConfig,
@@ -184,6 +185,8 @@ class JiraStore:
             return tuple(_pick(COMPONENTS, c, _component_message(c)) for c in value)
         if fid in self.config.options:
             return self._option(fid, value)
+        if fid == TEAM_FIELD:
+            return self._team(value)
         if fid in ("reporter", "assignee"):
             return self._user(fid, value)
         raise ValueError(not_on_screen(fid))
@@ -212,6 +215,15 @@ class JiraStore:
         if value.get("value") not in options:
             raise ValueError(f"Option value '{value.get('value')}' is not valid")
         return str(value["value"])
+
+    def _team(self, value: Any) -> str | None:
+        # Create and edit take the team id as a plain string (team-field-in-jira-rest-api); an object
+        # or an unknown id is refused: "Team Id '...' is not valid" (getsentry/sentry#73671).
+        if value is None:
+            return None
+        if not isinstance(value, str) or value not in self.config.teams:
+            raise ValueError(f"Team Id '{value}' is not valid")
+        return value
 
     def _user(self, fid: str, value: Any) -> str | None:
         if value is None:

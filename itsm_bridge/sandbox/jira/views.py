@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from itsm_bridge.sandbox.jira import issue_properties
-from itsm_bridge.sandbox.jira.schema import FIELDS, JiraConfig, Renderer, Transition, jira_time
+from itsm_bridge.sandbox.jira.schema import FIELDS, TEAM_FIELD, JiraConfig, Renderer, Transition, jira_time
 from itsm_bridge.sandbox.jira.store import Issue, Record
 
 EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
@@ -82,6 +82,8 @@ class IssueViews:
             return [r.component(n) for n in value]
         if fid in self.config.options:
             return r.option(fid, value)
+        if fid == TEAM_FIELD:
+            return r.team(value)
         if fid in ("reporter", "assignee"):
             return r.user(value)
         if fid == "comment":
