@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from itsm_bridge.sandbox.faults import FaultProfile
 from tests.integration.test_sync import jira_issue_for
 from tests.serve.conftest import jira_body, sign_jira, sign_servicenow, snow_body
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="write path: the read-back after a write (Jira issue/bulkfetch) takes a person's edit made between "
-    "the write and the read-back for 'as we left it' (the shadow's version and Jira side), so that edit is never "
-    "synced, by serve or by a full sync",
-)
 def test_a_jira_edit_between_a_write_and_its_read_back_still_reaches_servicenow(serve, bridge):
     sandbox = bridge.sandbox
     record = sorted(sandbox.servicenow.incidents(), key=lambda i: i["number"])[0]
