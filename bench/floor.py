@@ -6,6 +6,13 @@ benchmark before and after the cycle), independently of the bridge's own plan:
 - reads: for each source the cycle reads (ServiceNow incidents; Jira issues, read for changes
   coming back), `max(1, ceil(changed / page_size))`, where `changed` counts the records changed
   on that platform since the previous cycle ended, by anyone but that cycle (a first cycle: all);
+  on ServiceNow, plus `ceil(changed / page_size)` reads of the changed incidents' notes: the
+  Table API answers "" for the journal fields (work_notes, comments), whose entries are rows of
+  `sys_journal_field` keyed by the incident's sys_id, read by a second request once the incident's
+  sys_id is known ("make a second ... request against the sys_journal_field table", ServiceNow,
+  https://www.servicenow.com/docs/r/australia/api-reference/web-services/retrieving-journal-entries.html;
+  ../shared/specs/README.md); `element_id` is a document id, not a reference, so no dot-walk
+  from incident reaches it (c_RESTAPI.md, "Dot-walking");
 - Jira: `ceil(new issues / 50)` (one `issue/bulk` call takes 50), plus per issue the length of the
   shortest workflow path from its old status (a new issue: the workflow's initial status) to its
   new one, less one for a new issue whose path can start with a transition that has no screen (a
@@ -252,6 +259,9 @@ def cycle_floor(
         changed = changed_records(getattr(before, source), getattr(start, source))
         floor.reads[source] = read_pages(changed, size)
         floor.detail[f"{source}_changed"] = changed
+        if source == "servicenow":  # the changed incidents' notes: a query of their own (module docstring)
+            floor.detail["servicenow_notes_reads"] = notes = math.ceil(changed / size)
+            floor.reads[source] += notes
     lookups = people_lookups(before.servicenow, start.servicenow)
     if "jira" in page_sizes or lookups:
         floor.reads["jira"] = floor.reads.get("jira", 0) + lookups

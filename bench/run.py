@@ -27,7 +27,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench.dataset import CallRow, SandboxChild  # noqa: E402
 from bench.floor import PLATFORMS, amplification, cycle_floor, sandbox_rideable, sandbox_workflow  # noqa: E402
+from bench.timeline import (  # noqa: E402
+    READ_POSTS,
+    WRITE_METHODS,
+    jira_write_times,
+    utilization_timeline,
+    wall_floor_ratio,
+)
 
 # (requests, window seconds) the sandbox enforces, and the rate the bridge is configured with.
 # ServiceNow limits are hourly rules an admin sets: 180,000 an hour is 50 a second. Jira Cloud
@@ -46,8 +52,6 @@ BUDGET_SHARE = 0.9  # the bridge is configured a little under each limit, as an 
 WORKERS = 8
 PAGE_SIZES = {"servicenow": 1000, "jira": 100}  # the sources a cycle reads, with the config's page sizes
 SEARCH_LAG_S = 0.5
-WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-READ_POSTS = ("/rest/api/3/search/jql", "/rest/api/3/search/approximate-count", "/rest/api/3/issue/bulkfetch")
 CYCLES = ("initial", "readback", "noop", "incremental")
 QUIET_S = 65.0  # before the read-back: Jira's clock moves a minute (JQL's precision) past our writes
 
@@ -139,11 +143,7 @@ def configured_rate(platform: str) -> float:
 
 def jira_write_rate(calls: list[CallRow]) -> float | None:
     """Jira writes per second between the first and the last Jira write."""
-    times = sorted(
-        datetime.fromisoformat(c[4]).timestamp()
-        for c in calls
-        if c[0] == "jira" and c[1] in WRITE_METHODS and c[2].split(" ")[1] not in READ_POSTS
-    )
+    times = jira_write_times(calls)
     if len(times) < 2 or times[-1] <= times[0]:
         return None
     return len(times) / (times[-1] - times[0])
@@ -187,6 +187,7 @@ def measure_bridge(n: int, seed: int, latency_ms: float, workdir: Path, quiet_s:
             )
             if name == "initial":
                 cycle["jira_write_rate"] = jira_write_rate(calls)
+                cycle["timeline"] = utilization_timeline(jira_write_times(calls))
             if name == "incremental":
                 cycle["changed"] = changed
             log(
@@ -302,6 +303,11 @@ def result_for(
         "baseline_missing": no_baseline,
         "utilization": round(jira_rate / configured_rate("jira"), 3) if jira_rate else None,
         "jira_write_rate": round(jira_rate, 2) if jira_rate else None,
+        "wall_floor_ratio": wall_floor_ratio(
+            initial["seconds"], initial["floor"]["per_platform"]["jira"], configured_rate("jira")
+        ),
+        "utilization_timeline": initial["timeline"][0],  # Jira writes/s of the initial cycle, per bucket
+        "utilization_timeline_bucket_s": initial["timeline"][1],
         "throttled_429": sum(c["throttled"] for c in cycles.values()),
         "unhandled_429": sum(c["rate_limit_failures"] for c in cycles.values()),
         "peak_rss_mb": max(c["rss_mb"] for c in cycles.values()),

@@ -14,18 +14,19 @@ too, so an unknown person costs one lookup per time-to-live, not one per record.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+ADDRESS = re.compile(r"^[^@\s,^\"]+@[^@\s,^\"]+$")  # no separator a vendor query would read as its own
+
 
 def email_of(text: object) -> str | None:
     """`text` as a person's canonical address (stripped, lower-cased), or None when it is no address."""
     value = str(text or "").strip().casefold()
-    if "@" not in value or " " in value or value.startswith("@") or value.endswith("@"):
-        return None
-    return value
+    return value if ADDRESS.match(value) else None
 
 
 def unknown(platform: str, remote_id: str) -> str:

@@ -131,9 +131,9 @@ def test_initial_cycle_floor_reads_every_new_record_and_writes_what_appeared() -
         statuspage={"p": PageIncident("investigating", 1)},
     )
     floor = cycle_floor(None, start, end, PAGES, BRIDGE, GRAPH, INITIAL)
-    assert floor.reads == {"servicenow": 3, "jira": 1}
+    assert floor.reads == {"servicenow": 3 + 3, "jira": 1}  # three pages of incidents, three of their notes
     assert floor.writes == {"jira": 3 + 120, "statuspage": 1, "servicenow": 0}
-    assert floor.total == 3 + 1 + 123 + 1
+    assert floor.total == 6 + 1 + 123 + 1
     assert floor.of("jira") == 124
 
 
@@ -153,7 +153,17 @@ def test_changes_since_the_previous_cycle_are_what_a_read_must_page_through() ->
     )
     floor = cycle_floor(previous, start, start, PAGES, BRIDGE, GRAPH, INITIAL)
     assert floor.detail["servicenow_changed"] == 1500
-    assert floor.reads == {"servicenow": 2, "jira": 1}
+    assert floor.reads == {"servicenow": 2 + 2, "jira": 1}
+
+
+def test_changed_servicenow_incidents_cost_a_notes_read_per_page_and_a_quiet_cycle_none() -> None:
+    previous = Snapshot(servicenow=snow(50))
+    start = Snapshot(servicenow={**snow(50), "s7": SnowIncident(1, "ana.lima", "t1")})
+    floor = cycle_floor(previous, start, start, PAGES, BRIDGE, GRAPH, INITIAL)
+    assert floor.detail["servicenow_notes_reads"] == 1
+    assert floor.reads["servicenow"] == 1 + 1
+    quiet = cycle_floor(start, start, start, PAGES, BRIDGE, GRAPH, INITIAL)
+    assert quiet.detail["servicenow_notes_reads"] == 0 and quiet.reads["servicenow"] == 1
 
 
 def test_amplification_is_none_without_a_floor() -> None:

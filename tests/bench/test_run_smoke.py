@@ -21,6 +21,8 @@ CONTRACT = (
     "utilization",
     "unhandled_429",
     "peak_rss_mb",
+    "wall_floor_ratio",
+    "utilization_timeline",
 )
 
 
@@ -60,6 +62,24 @@ def test_json_keeps_the_contract_keys_and_every_cycle_succeeds(with_fake_baselin
     assert result["cycles"]["initial"]["summary"]["created"] == 30
     assert result["unhandled_429"] == 0
     assert result["peak_rss_mb"] > 10
+
+
+def test_the_initial_cycle_shows_its_jira_writes_over_time_and_its_wall_time_against_the_floor(
+    with_fake_baseline: dict[str, Any],
+) -> None:
+    initial = with_fake_baseline["cycles"]["initial"]
+    timeline = with_fake_baseline["utilization_timeline"]
+    width = with_fake_baseline["utilization_timeline_bucket_s"]
+    assert 0 < len(timeline) <= 30
+    assert round(sum(timeline) * width) == initial["writes"]["jira"]  # every Jira write, in some bucket
+    jira_floor_s = initial["floor"]["per_platform"]["jira"] / 45.0  # the configured rate: 90% of 50/s
+    assert with_fake_baseline["wall_floor_ratio"] == round(initial["seconds"] / jira_floor_s, 3)
+
+
+def test_an_incremental_cycle_makes_at_most_two_calls_above_its_floor(with_fake_baseline: dict[str, Any]) -> None:
+    incremental = with_fake_baseline["cycles"]["incremental"]
+    assert incremental["summary"]["updated"] + incremental["summary"]["transitioned"] > 0
+    assert incremental["total"] - incremental["floor"]["total"] <= 2, incremental["by_shape"]
 
 
 def test_noop_floor_is_one_page_per_source(with_fake_baseline: dict[str, Any]) -> None:

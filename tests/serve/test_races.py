@@ -1,4 +1,6 @@
-"""A person's edit that lands while serve is writing the same incident."""
+"""A person's edit that lands while serve is writing the same incident is synced, not taken for
+serve's own: an edit's answer (returnIssue) stands in for the read-back, so what the person did
+after it is a change the next read sees."""
 
 from __future__ import annotations
 

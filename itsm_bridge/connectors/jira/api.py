@@ -160,9 +160,16 @@ class JiraApi:
         ).json()
         return answer
 
-    def edit(self, issue_id: str, body: dict[str, Any], ref: str) -> None:
+    def edit(self, issue_id: str, body: dict[str, Any], ref: str) -> dict[str, Any] | None:
+        """`PUT issue/{id}?returnIssue=true`: the answer is the issue as the edit left it, in the
+        format of `GET issue` (the `returnIssue` parameter of Edit issue, jira-platform-v3.openapi.json),
+        or None where the site answers 204 with no body."""
         self.writes.acquire(issue_id)
-        self.http.request("PUT", f"{API}/issue/{issue_id}", json=body, ref=ref)
+        resp = self.http.request("PUT", f"{API}/issue/{issue_id}", params={"returnIssue": "true"}, json=body, ref=ref)
+        if resp.status_code != 200 or not resp.content:
+            return None
+        answer = resp.json()
+        return answer if isinstance(answer, dict) else None
 
     def comment(self, issue_id: str, body: dict[str, Any], ref: str) -> None:
         """`POST issue/{id}/comment`, sent once (a resent comment is a second comment)."""

@@ -389,14 +389,22 @@ class JiraConnector(FindsPeopleBy):
         the error that item met (a refused item does not stop the others)."""
         return self.creator.create_many([NewIssue(self.people.outgoing(i.fields, True), i.key, i.state) for i in items])
 
-    def update(self, ref: RemoteRef, fields: dict[str, Any]) -> RemoteRef:
-        """Edit only `fields` (status and resolution go through `transition`)."""
+    def update(self, ref: RemoteRef, fields: dict[str, Any]) -> RemoteRef | RemoteRecord:
+        """Edit only `fields` (status and resolution go through `transition`). The answer is the
+        issue as the edit left it when it shows every field a record is read from (then no
+        read-back is needed); else the ref, and the engine reads the issue back."""
         fields = self.people.outgoing(fields, False)
         cascades = any(isinstance(v, dict) and "child" in v for v in fields.values())
         body = edit_body(self.createmeta() if cascades else None, fields)
-        if body:
-            self.api.edit(ref.id, body, str(ref))
-        return ref
+        if not body:
+            return ref
+        issue = self.api.edit(ref.id, body, str(ref))
+        shown = (issue or {}).get("fields") or {}
+        # "the issue with fields edited in this request": a site that shows only those leaves the
+        # version (`updated`) or other fields out, and the record would be partial.
+        if issue is None or str(issue.get("id")) != ref.id or not all(f in shown for f in self._fields()):
+            return ref
+        return self.record(issue)
 
     def add_comment(self, ref: RemoteRef, comment: Comment) -> None:
         """An ADF comment, marked as ours; internal ones carry `sd.public.comment` internal=true."""

@@ -337,7 +337,8 @@ class JiraPlatform(CreateRoutes, SearchRoutes, Platform):
         except FieldErrors as err:
             return self._refused(err)
         self.store.write(issue, {**values, **changes})
-        if req.arg("returnIssue") == "true":
+        if req.arg("returnIssue") == "true":  # 200 with the issue "in the same format as in the Get issue
+            # API" (Edit issue, `returnIssue`: ../shared/specs/jira-platform-v3.openapi.json), whose fields default to *all
             return Response(200, self.views.issue(issue, issue.fields, ["*all"]))
         return Response(204)
 
