@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from itsm_bridge.model import RemoteRef
+from itsm_bridge.model import RemoteRef, State
 from itsm_bridge.records import Written
 from itsm_bridge.sync.readback import ours
 from tests.unit.sync_world import World, make_world
@@ -19,26 +19,26 @@ def synced(world: World, key: str) -> str:
     return world.jira.find_id(key) or ""
 
 
-def test_a_jira_edit_between_our_update_and_its_read_back_reaches_servicenow(tmp_path, monkeypatch):
+def test_a_jira_edit_between_our_transition_and_its_read_back_reaches_servicenow(tmp_path, monkeypatch):
     world = make_world(tmp_path)
     issue = synced(world, "INC1")
-    write = world.jira.update
+    move = world.jira.transition
 
-    def update_then_a_person_resolves(ref: RemoteRef, fields: dict[str, Any]) -> Written:
-        write(ref, fields)
-        world.jira.edit(ref.id, state="resolved", resolution_code="fixed")  # before our read-back
-        return ref  # as Jira answers an edit: 204, the record is read back in bulk
+    def transition_then_a_person_edits(ref: RemoteRef, state: State, fields: Any = None) -> Written:
+        move(ref, state, fields)
+        world.jira.edit(ref.id, title="INC1: edited by a person")  # before our read-back
+        return ref  # as Jira answers a transition: 204, the record is read back in bulk
 
-    monkeypatch.setattr(world.jira, "update", update_then_a_person_resolves)
-    world.snow.edit(world.snow.find_id("INC1") or "", title="INC1: mail is down")
+    monkeypatch.setattr(world.jira, "transition", transition_then_a_person_edits)
+    world.snow.edit(world.snow.find_id("INC1") or "", state="on_hold")
 
     first, _ = world.engine().sync()
-    assert first.updated == 1 and world.jira.by_method["fetch_many"] >= 1
+    assert first.transitioned == 1 and world.jira.by_method["fetch_many"] >= 1
     monkeypatch.undo()
     second, _ = world.engine().sync()
 
-    assert world.snow.records[world.snow.find_id("INC1") or ""]["state"] == "resolved"
-    assert world.jira.records[issue]["title"] == "INC1: mail is down"
+    assert world.snow.records[world.snow.find_id("INC1") or ""]["title"] == "INC1: edited by a person"
+    assert world.jira.records[issue]["state"] == "on_hold"
     assert second.writes >= 1
     third, _ = world.engine().sync()
     assert third.writes == 0  # neither our writes nor the person's edit come back
