@@ -20,6 +20,7 @@ from itsm_bridge.sync.apply import Applied
 from itsm_bridge.sync.hints import keep_facts
 from itsm_bridge.sync.identity import is_conflict
 from itsm_bridge.sync.planner import KeyPlan, conflict_entries, first_link_entry
+from itsm_bridge.sync.readback import ours, written_fields
 from itsm_bridge.sync.reader import Reads, overlap
 from itsm_bridge.sync.reconcile import carried
 from itsm_bridge.sync.summary import RunSummary
@@ -59,28 +60,29 @@ class Recorder:
     def shadow(self, plan: KeyPlan, result: Applied) -> None:
         """The key as synced: its merged fields, how each platform now shows it, their versions."""
         seen = {p: s.version for p, s in plan.sides.items()}
-        versions = {**plan.versions, **seen, **result.versions}
-        self.store.put_shadow(
-            Shadow(
-                plan.key,
-                plan.outcome.shadow_fields,
-                self._side_shadows(plan, result),
-                plan.outcome.comments_seen,
-                versions,
-            )
-        )
+        sides, foreign = self._side_shadows(plan, result)
+        written = {p: v for p, v in result.versions.items() if p not in foreign}  # else read again next time
+        versions = {**plan.versions, **seen, **written}
+        self.store.put_shadow(Shadow(plan.key, plan.outcome.shadow_fields, sides, plan.outcome.comments_seen, versions))
 
-    def _side_shadows(self, plan: KeyPlan, result: Applied) -> dict[str, dict[str, Any]]:
-        """How each platform shows the incident now: from the record our last write returned,
-        else from what was read this cycle, else as before."""
+    def _side_shadows(self, plan: KeyPlan, result: Applied) -> tuple[dict[str, dict[str, Any]], set[str]]:
+        """How each platform shows the incident now: the fields our writes set as the record our
+        last write returned shows them (`sync.readback`), else as read this cycle, else as before;
+        and the platforms whose read-back shows someone else's edit besides ours."""
         out = dict(plan.outcome.side_shadows)
+        foreign: set[str] = set()
         for platform in two_way_names():
             record = result.records.get(platform)
+            before = carried(platform, plan.sides[platform].incident) if platform in plan.sides else None
             if record is not None:
-                out[platform] = carried(platform, self.mappers[platform].to_canonical(record)[0])
-            elif platform in plan.sides:
-                out[platform] = carried(platform, plan.sides[platform].incident)
-        return out
+                read_back = carried(platform, self.mappers[platform].to_canonical(record)[0])
+                known = before if before is not None else out.get(platform, {})
+                out[platform], edited = ours(read_back, known, written_fields(result.done, platform))
+                if edited:
+                    foreign.add(platform)
+            elif before is not None:
+                out[platform] = before
+        return out, foreign
 
     def release_held(self, key: str) -> None:
         """A key fully synced is no longer held: its quarantine entries (from an earlier run)

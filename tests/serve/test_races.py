@@ -1,14 +1,12 @@
-"""A person's edit that lands while serve is writing the same incident must be synced, not taken
-for serve's own. After an edit, the edit's answer (returnIssue) stands in for the read-back, so
-what the person did after it is a change the next read sees; after a transition, the read-back
-still comes later (a strict expected failure below, until the write path closes that gap)."""
+"""A person's edit that lands while serve is writing the same incident is synced, not taken for
+serve's own. After an edit, the edit's answer (returnIssue) stands in for the read-back; after a
+transition, the read-back comes later, and is taken as ours only for the fields the transition
+set (`sync.readback`), so what the person did meanwhile is a change the next read sees."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-
-import pytest
 
 from itsm_bridge.sandbox.faults import FaultProfile
 from tests.integration.test_sync import jira_issue_for
@@ -54,12 +52,6 @@ def test_a_jira_edit_between_a_write_and_its_read_back_still_reaches_servicenow(
     assert incident["state"] == "6"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="write path: the bulk read-back after a Jira transition takes a person's edit made between the "
-    "transition and the read-back for 'as we left it' (the shadow's version and Jira side): that edit is never "
-    "synced, by serve or by a full sync",
-)
 def test_a_jira_edit_between_a_transition_and_its_read_back_still_reaches_servicenow(serve, bridge):
     incident = edited_during_a_write(
         serve,
