@@ -39,7 +39,7 @@ from itsm_bridge.connectors.jira.api import WRITES_PER_ISSUE, BearerAuth, IssueW
 from itsm_bridge.connectors.jira.check import Doctor, SiteClient
 from itsm_bridge.connectors.jira.create import Creator, Result
 from itsm_bridge.connectors.jira.history import read_history
-from itsm_bridge.connectors.jira.meta import CreateMeta, edit_body, load_createmeta
+from itsm_bridge.connectors.jira.meta import CreateMeta, edit_body, load_createmeta, team_id
 from itsm_bridge.connectors.jira.people import JiraPeople
 from itsm_bridge.connectors.jira.records import (
     PLATFORM,
@@ -129,6 +129,7 @@ class JiraConnector(FindsPeopleBy):
         ttl = timedelta(hours=config.settings.people.cache_ttl_hours)
         self.people = JiraPeople(self.api, Directory(PLATFORM, config.people_of(PLATFORM), ttl))
         self._meta: CreateMeta | None = None
+        self._group_team: bool | None = None  # whether group_field is a Team field (createmeta, kept as a fact)
         self._zone: tzinfo | None = None
         self._account: frozenset[str] | None = None
         self._zone_confirmed = False
@@ -166,6 +167,7 @@ class JiraConnector(FindsPeopleBy):
             "start_status": self.creator.start_status,
             "workflow": self.workflow.to_data(),
             "account": sorted(self._account or ()),
+            "group_team": [self.settings.group_field, self._group_team] if self._group_team is not None else None,
         }
 
     def restore(self, facts: dict[str, Any]) -> None:
@@ -181,6 +183,9 @@ class JiraConnector(FindsPeopleBy):
         self.creator.start_status = facts.get("start_status") or None
         self._account = frozenset(facts["account"]) if facts.get("account") else None
         self.workflow.load(facts.get("workflow") or {})
+        kept = facts.get("group_team")
+        if isinstance(kept, list) and len(kept) == 2 and kept[0] == self.settings.group_field:
+            self._group_team = bool(kept[1])  # a custom field's type never changes: no createmeta per run
 
     def _zone_moved(self, issue: dict[str, Any]) -> bool:
         """Whether a remembered zone disagrees with the offset Jira wrote a time with; then the
@@ -209,13 +214,21 @@ class JiraConnector(FindsPeopleBy):
         group = self.settings.group_field
         return bool(group and group.startswith("customfield_") and fields.get(group) is not None)
 
+    def _group_is_team(self) -> bool:
+        """Whether the group field is a Team field: createmeta's schema says so, read once and
+        kept with the facts."""
+        with self._learning:
+            if self._group_team is None:
+                found = self.createmeta().fields.get(str(self.settings.group_field))
+                self._group_team = bool(found is not None and found.team)
+            return self._group_team
+
     def _teams(self, issue: dict[str, Any]) -> frozenset[str]:
-        """The issue's Team fields to read as team ids: the group field, when createmeta's schema
-        says it is one. Createmeta is asked only once a custom group field holds a value."""
-        if not self._custom_group(issue.get("fields") or {}):
+        """The issue's Team fields to read as team ids: the group field, when it is one. Asked
+        only once a custom group field holds a value."""
+        if not self._custom_group(issue.get("fields") or {}) or not self._group_is_team():
             return frozenset()
-        found = self.createmeta().fields.get(str(self.settings.group_field))
-        return frozenset({found.id}) if found is not None and found.team else frozenset()
+        return frozenset({str(self.settings.group_field)})
 
     # --- reading
     def changed_jql(self, since: Any) -> str:
@@ -408,7 +421,10 @@ class JiraConnector(FindsPeopleBy):
         read-back is needed); else the ref, and the engine reads the issue back."""
         fields = self.people.outgoing(fields, False)
         cascades = any(isinstance(v, dict) and "child" in v for v in fields.values())
-        body = edit_body(self.createmeta() if cascades or self._custom_group(fields) else None, fields)
+        group = str(self.settings.group_field)
+        if self._custom_group(fields) and self._group_is_team():
+            fields = {**fields, group: team_id(fields[group])}
+        body = edit_body(self.createmeta() if cascades else None, fields)
         if not body:
             return ref
         issue = self.api.edit(ref.id, body, str(ref))

@@ -105,14 +105,19 @@ def _empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
+def team_id(value: Any) -> Any:
+    """A Team field takes the team id as a plain string, not an option (TEAM_TYPE's source)."""
+    return value.get("value") if isinstance(value, dict) else value
+
+
 def _convert(meta: CreateMeta | None, name: str, value: Any) -> Any:
     if name == "summary":
         return cut_summary(value or "")
     if name == "description":
         return text_to_adf_within(value) if isinstance(value, str) or value is None else value
     field_meta = meta.fields.get(name) if meta else None
-    if isinstance(value, dict) and field_meta is not None and field_meta.team:
-        return value.get("value")  # a Team field takes the team id as a plain string, not an option
+    if field_meta is not None and field_meta.team:
+        return team_id(value)
     if isinstance(value, dict) and "child" in value:
         if field_meta is None or not field_meta.cascading:  # a plain select takes no child option
             return {k: v for k, v in value.items() if k != "child"}
@@ -155,8 +160,7 @@ def create_body(meta: CreateMeta, settings: JiraSettings, fields: dict[str, Any]
 
 def edit_body(meta: CreateMeta | None, fields: dict[str, Any]) -> dict[str, Any]:
     """`PUT issue` body: only the given fields; list fields as add/remove operations. `meta` says
-    which select fields are cascading and which field is a Team field (needed only when a value
-    carries a child option or goes to the group field)."""
+    which select fields are cascading (needed only when a value carries a child option)."""
     body: dict[str, Any] = {}
     edited = {name: _convert(meta, name, value) for name, value in fields.items() if name not in NOT_EDITED}
     if edited:
