@@ -31,6 +31,10 @@ def edited_during_a_write(
     while not written(jira_issue_for(sandbox, record["number"])):
         assert time.monotonic() < deadline, serve.stderr()
         time.sleep(0.005)
+    # A version is Jira's `updated`, in milliseconds: an edit in the very millisecond of ours would
+    # carry our write's version and read as "as we left it". A person is slower than that; the
+    # wait stays far inside the 500 ms before serve's next request is handled.
+    time.sleep(0.01)
     edit(issue["key"])  # before serve's next request (a read-back) is handled
     sandbox.jira.faults.set_profile(FaultProfile())
     serve.wait_idle(jobs=1)
