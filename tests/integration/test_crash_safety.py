@@ -84,6 +84,17 @@ def sync(cfg: Path, env: dict[str, str]) -> subprocess.Popen[str]:
     )
 
 
+def cli(cfg: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "itsm_bridge.cli", "--config", str(cfg), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def new_sandbox() -> Sandbox:
     sb = Sandbox(seed=11)
     sb.jira.search_lag_s = 0.2

@@ -6,15 +6,13 @@ rendered view of the page, `sandbox.rendering`) is the title itself: no `&#39;`,
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from itsm_bridge.sandbox.config_writer import write_config
 from itsm_bridge.sandbox.rendering import cachet_view, statuspage_view
-from tests.integration.test_crash_safety import ROOT, new_sandbox
+from tests.integration.test_crash_safety import cli, new_sandbox
 
 STRADDLE = "Payments slow " + "a" * 232 + " AKIAIOSFODNN7EXAMPLE"  # the key starts at 247 of 255
 LEAKS = {  # title -> a fragment that must appear nowhere on the page
@@ -32,17 +30,6 @@ CLEAN = {  # title as written -> what a customer must read
     "{{ config }} *not* bold [here](javascript:alert(1))": "{{ config }} *not* bold [here](javascript:alert(1))",
     "1. Payments \u202edegraded\x00 now": "1. Payments degraded now",
 }
-
-
-def cli(cfg: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "itsm_bridge.cli", "--config", str(cfg), *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def configure(tmp: Path, sb, provider: str) -> tuple[Path, dict[str, str]]:

