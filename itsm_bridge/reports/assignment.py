@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from itsm_bridge import platforms
 from itsm_bridge.reports.checks import _differs
-from itsm_bridge.reports.collect import Snapshot, View
+from itsm_bridge.reports.collect import Copy, View
 from itsm_bridge.reports.findings import AuditFinding
 
 KINDS = {"assignment_group": "group_mismatch", "assignee": "assignee_mismatch"}
 
 
-def assignment(view: View, snap: Snapshot) -> list[AuditFinding]:
-    """Groups and assignees a target platform states differently from the source."""
-    src = view.copy(snap.source)
+def assignment(view: View, src: Copy | None) -> list[AuditFinding]:
+    """Groups and assignees a target platform states differently from the source (`src`: its copy)."""
     if src is None:
         return []
     out: list[AuditFinding] = []

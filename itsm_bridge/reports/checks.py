@@ -7,10 +7,12 @@ question of completeness, answered by the required-field rules (`fields.py`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from itsm_bridge import links, platforms
+from itsm_bridge.model import Level, Priority
 from itsm_bridge.reports.collect import Copy, Snapshot, View
 from itsm_bridge.reports.findings import AuditFinding
 from itsm_bridge.reports.timeline import Timeline
@@ -66,9 +68,9 @@ def mapping_gaps(view: View) -> list[AuditFinding]:
     return out
 
 
-def categorization(view: View, snap: Snapshot) -> list[AuditFinding]:
-    """Uncategorized incidents; categories, subcategories and services two platforms disagree on."""
-    src = view.copy(snap.source)
+def categorization(view: View, src: Copy | None) -> list[AuditFinding]:
+    """Uncategorized incidents; categories, subcategories and services two platforms disagree on
+    (`src`: the system of record's copy)."""
     if src is None:
         return []
     out = []
@@ -106,22 +108,42 @@ def _differs(key: str, kind: str, field: str, src: Copy, copy: Copy) -> list[Aud
     return [AuditFinding(kind, "warn", key, copy.platform, field, str(theirs), str(ours), _display(copy), message)]
 
 
-def priority(view: View, snap: Snapshot, config: Config) -> list[AuditFinding]:
+@dataclass(frozen=True)
+class Matrix:
+    """What `priority` reads of the config and the platform registry, worked out once per audit
+    rather than once per incident."""
+
+    anchors: tuple[str, ...]  # platforms whose specs carry impact and urgency, in registry order
+    rated: tuple[str, ...]  # two-way platforms whose specs carry a priority
+    cells: dict[tuple[Level, Level], Priority]  # impact x urgency -> the matrix's priority
+    page_impact: dict[str, str]  # [publish.impact]: priority -> a page's impact
+    pages: frozenset[str]  # the publish-only platforms
+
+    @classmethod
+    def of(cls, config: Config) -> Matrix:
+        specs = platforms.specs()
+        return cls(
+            tuple(s.name for s in specs if {"impact", "urgency"} <= s.carries),
+            tuple(s.name for s in specs if s.two_way and "priority" in s.carries),
+            {(i, u): config.matrix.priority(i, u) for i in Level for u in Level},
+            dict(config.settings.publish.impact),
+            frozenset(s.name for s in specs if platforms.is_publish_only(s.name)),
+        )
+
+
+def priority(view: View, matrix: Matrix) -> list[AuditFinding]:
     """Each platform's priority against the matrix cell of the incident's impact x urgency (from
     the first platform whose spec carries them), which also settles two platforms' priorities:
     they differ only where one is off the matrix, and that one is named. A publish-only page's
     impact against the impact [publish.impact] gives that priority."""
-    anchor = next(
-        (c for c in (view.copy(s.name) for s in platforms.specs() if {"impact", "urgency"} <= s.carries) if c), None
-    )
+    anchor = next((c for c in map(view.copy, matrix.anchors) if c), None)
     if anchor is None:
         return []
     inc = anchor.incident
-    expected = config.matrix.priority(inc.impact, inc.urgency)
-    cell = f"impact {int(inc.impact)} x urgency {int(inc.urgency)}"
+    expected = matrix.cells[(inc.impact, inc.urgency)]
     out = []
-    for platform in (s.name for s in platforms.specs() if s.two_way and "priority" in s.carries):
-        for copy in view.copies.get(platform, []):
+    for platform in matrix.rated:
+        for copy in view.copies.get(platform, ()):
             got = copy.incident.priority
             if got is None or got is expected:
                 continue
@@ -130,6 +152,7 @@ def priority(view: View, snap: Snapshot, config: Config) -> list[AuditFinding]:
                 if platform != anchor.platform and inc.priority
                 else ""
             )
+            cell = f"impact {int(inc.impact)} x urgency {int(inc.urgency)}"
             message = f"{platform} priority {got.value} but {anchor.platform}'s {cell} gives {expected.value}{said}"
             out.append(
                 AuditFinding(
@@ -144,8 +167,8 @@ def priority(view: View, snap: Snapshot, config: Config) -> list[AuditFinding]:
                     message,
                 )
             )
-    impact = dict(config.settings.publish.impact).get(expected.value)
-    for copy in (c for p, copies in view.copies.items() if platforms.is_publish_only(p) for c in copies):
+    impact = matrix.page_impact.get(expected.value)
+    for copy in (c for p, copies in view.copies.items() if p in matrix.pages for c in copies):
         if copy.page_impact and impact and copy.page_impact != impact:
             message = f"the page shows impact {copy.page_impact!r}; priority {expected.value} gives {impact!r}"
             out.append(
@@ -164,10 +187,9 @@ def priority(view: View, snap: Snapshot, config: Config) -> list[AuditFinding]:
     return out
 
 
-def status(view: View, snap: Snapshot, config: Config, now: datetime) -> list[AuditFinding]:
+def status(view: View, src: Copy | None, config: Config, now: datetime) -> list[AuditFinding]:
     """Open on one platform and finished (resolved, closed, canceled) on another; a page still
     open more than [audit] page_stale_minutes after the incident was resolved."""
-    src = view.copy(snap.source)
     if src is None:
         return []
     inc = src.incident
@@ -217,11 +239,10 @@ def _stale(view: View, src: Copy, page: Copy, config: Config, now: datetime) -> 
     ]
 
 
-def timeline(view: View, snap: Snapshot, line: Timeline | None) -> list[AuditFinding]:
+def timeline(view: View, src: Copy | None, line: Timeline | None) -> list[AuditFinding]:
     """Times out of order on the system of record (opened <= acknowledged <= resolved <= closed):
     one finding per broken pair, and the incident gives no duration to the metrics."""
-    src = view.copy(snap.source)
-    if line is None or src is None:
+    if line is None or src is None or not line.broken:
         return []
     return [
         AuditFinding(

@@ -118,10 +118,9 @@ def breach(posts: Posts | None) -> list[AuditFinding]:
     ]
 
 
-def owner_missing(view: View, snap: Snapshot, config: Config) -> list[AuditFinding]:
-    """A major incident whose system of record names no communication owner, where it has the field."""
-    src = view.copy(snap.source)
-    field = _owner_field(config, snap.source)
+def owner_missing(view: View, src: Copy | None, field: str | None) -> list[AuditFinding]:
+    """A major incident whose system of record (`src`: its copy) names no communication owner,
+    where it has the field (`owner_field`)."""
     if src is None or not src.incident.major or field is None or src.incident.communication_owner:
         return []
     return [
@@ -129,17 +128,18 @@ def owner_missing(view: View, snap: Snapshot, config: Config) -> list[AuditFindi
             "communication_owner_missing",
             "warn",
             view.key,
-            snap.source,
+            src.platform,
             "communication_owner",
             "",
             "",
             src.ref.display or src.ref.id,
-            f"a major incident with no communication owner ({snap.source} {field} is empty)",
+            f"a major incident with no communication owner ({src.platform} {field} is empty)",
         )
     ]
 
 
-def _owner_field(config: Config, platform: str) -> str | None:
+def owner_field(config: Config, platform: str) -> str | None:
+    """The field of `platform` that names an incident's communication owner, where one is configured."""
     section = config.settings.section(platform)
     return getattr(section, "communication_owner_field", None)
 

@@ -60,9 +60,9 @@ def broken(view: View) -> list[AuditFinding]:
     ]
 
 
-def unlinked(view: View, snap: Snapshot, config: Config, held: set[str]) -> list[AuditFinding]:
-    """Targets a flow should link this incident to but the store does not."""
-    src = view.copy(snap.source)
+def unlinked(view: View, src: Copy | None, snap: Snapshot, config: Config, held: set[str]) -> list[AuditFinding]:
+    """Targets a flow should link this incident to but the store does not (`src`: the system of
+    record's copy)."""
     if view.key in held or (src is not None and not src.matches_flow):
         return []
     read_past = (

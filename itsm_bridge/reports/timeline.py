@@ -100,7 +100,10 @@ def timeline(incident: Incident, history: History | None = None) -> Timeline:
 
 def acknowledged(incident: Incident, history: History, resolve: datetime | None) -> datetime | None:
     """The first of the acknowledging events, never after `resolve` (see the module docstring)."""
-    present = [incident.acknowledged, resolve]
+    own = incident.acknowledged
+    if not incident.comments and not history.read:  # (as below, without the list: most incidents)
+        return resolve if own is None else own if resolve is None else min(own, resolve)
+    present = [own, resolve]
     if incident.comments:
         present.append(min(c.created for c in incident.comments))
     if history.read:
