@@ -27,6 +27,6 @@ def assignment(view: View, src: Copy | None) -> list[AuditFinding]:
             continue
         for copy in copies:
             for field, kind in KINDS.items():
-                if field in spec.carries:
+                if field in spec.carries and getattr(copy.incident, field) != getattr(src.incident, field):
                     out += _differs(view.key, kind, field, src, copy)
     return out

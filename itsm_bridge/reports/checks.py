@@ -15,7 +15,7 @@ from itsm_bridge import links, platforms
 from itsm_bridge.model import Level, Priority
 from itsm_bridge.reports.collect import Copy, Snapshot, View
 from itsm_bridge.reports.findings import AuditFinding
-from itsm_bridge.reports.timeline import Timeline
+from itsm_bridge.reports.timeline import OPEN_STATES, Timeline
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
@@ -74,8 +74,9 @@ def categorization(view: View, src: Copy | None) -> list[AuditFinding]:
     if src is None:
         return []
     out = []
-    unmapped = {f.field for f in src.findings if f.rule_id in UNMAPPED_KIND}
-    if src.incident.category is None and "category" not in unmapped:
+    ours = src.incident
+    unmapped = {f.field for f in src.findings if f.rule_id in UNMAPPED_KIND} if src.findings else set()
+    if ours.category is None and "category" not in unmapped:
         out.append(
             AuditFinding(
                 "uncategorized",
@@ -93,10 +94,13 @@ def categorization(view: View, src: Copy | None) -> list[AuditFinding]:
         if platform == src.platform:
             continue
         for copy in copies:
-            out += _differs(view.key, "category_mismatch", "category", src, copy)
-            if copy.incident.category == src.incident.category:
+            theirs = copy.incident
+            if theirs.category != ours.category:
+                out += _differs(view.key, "category_mismatch", "category", src, copy)
+            elif theirs.subcategory != ours.subcategory:
                 out += _differs(view.key, "category_mismatch", "subcategory", src, copy)
-            out += _differs(view.key, "service_mismatch", "service", src, copy)
+            if theirs.service != ours.service:
+                out += _differs(view.key, "service_mismatch", "service", src, copy)
     return out
 
 
@@ -136,8 +140,11 @@ def priority(view: View, matrix: Matrix) -> list[AuditFinding]:
     the first platform whose spec carries them), which also settles two platforms' priorities:
     they differ only where one is off the matrix, and that one is named. A publish-only page's
     impact against the impact [publish.impact] gives that priority."""
-    anchor = next((c for c in map(view.copy, matrix.anchors) if c), None)
-    if anchor is None:
+    for name in matrix.anchors:
+        anchor = view.copy(name)
+        if anchor is not None:
+            break
+    else:
         return []
     inc = anchor.incident
     expected = matrix.cells[(inc.impact, inc.urgency)]
@@ -199,10 +206,10 @@ def status(view: View, src: Copy | None, config: Config, now: datetime) -> list[
             continue
         for copy in copies:
             theirs = copy.incident
-            if theirs.state.is_open == inc.state.is_open:
+            if (theirs.state in OPEN_STATES) == (inc.state in OPEN_STATES):
                 continue
             page = platforms.is_publish_only(platform)
-            if page and theirs.state.is_open:
+            if page and theirs.state in OPEN_STATES:
                 out += _stale(view, src, copy, config, now)
                 continue
             said = theirs.public_status.value if page and theirs.public_status else theirs.state.value

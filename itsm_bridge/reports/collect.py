@@ -10,9 +10,12 @@ Only `changed_since` and `get` are called: nothing is written anywhere, not even
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import MISSING, dataclass, field, replace
 from datetime import UTC, datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from itsm_bridge import platforms, progress
@@ -245,16 +248,25 @@ def store_snapshot(config: Config, store: StateStore, shadows: Iterable[Shadow])
     it to the sync (the shadow's per-side values). No platform is read, so this finds what was
     true at the last sync; `itsm-bridge audit` reads the platforms instead. Used by the benchmark
     and for audits of a store whose platforms are out of reach."""
-    import gc
-
     sync = config.settings.sync
     snap = Snapshot(sync.source, list(sync.targets), {}, origin="store")
-    gc.disable()  # hundreds of thousands of long-lived objects: cyclic GC passes would only cost time
-    try:
+    with gc_paused():
         _fill_from_store(snap, store, shadows)
-    finally:
-        gc.enable()
     return snap
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for the block, and on after it if it was on before (so
+    blocks nest). An audit makes millions of long-lived objects and no cycles: each collector
+    pass over them would only cost time."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def _fill_from_store(snap: Snapshot, store: StateStore, shadows: Iterable[Shadow]) -> None:
@@ -286,15 +298,15 @@ _DEFAULTS: dict[str, Any] = {
 }
 """Every Incident field a shadow may give, with its default (comments and links: a shadow has none)."""
 
-_MEMBERS: dict[str, dict[Any, Any]] = {
-    "state": {s.value: s for s in State},
-    "impact": {lv.value: lv for lv in Level},
-    "urgency": {lv.value: lv for lv in Level},
+_ENUMS: dict[str, type[Enum]] = {
+    "state": State,
+    "impact": Level,
+    "urgency": Level,
+    "priority": Priority,
+    "public_status": PublicStatus,
 }
-_OPTIONAL_MEMBERS: dict[str, dict[Any, Any]] = {
-    "priority": {p.value: p for p in Priority},
-    "public_status": {p.value: p for p in PublicStatus},
-}
+_MEMBERS = {name: {m.value: m for m in enum} for name, enum in _ENUMS.items()}
+_OPTIONAL = frozenset({"priority", "public_status"})  # the enum fields an Incident may leave None
 
 
 def _incident(key: str, base: dict[str, Any] | None, values: dict[str, Any], title: str) -> Incident:
@@ -314,10 +326,10 @@ def _incident(key: str, base: dict[str, Any] | None, values: dict[str, Any], tit
     fields["key"] = key
     fields["title"] = fields["title"] or title
     for name, members in _MEMBERS.items():
-        fields[name] = members[fields[name]]
-    for name, members in _OPTIONAL_MEMBERS.items():
-        if fields[name] is not None:
-            fields[name] = members[fields[name]]
+        value = fields[name]
+        if value is not None or name not in _OPTIONAL:
+            member = members.get(value)
+            fields[name] = member if member is not None else _ENUMS[name](value)  # (the constructor's error)
     for name in TIME_FIELDS:
         value = fields[name]
         if value is not None:

@@ -69,7 +69,11 @@ class Required:
 
 
 def _lacks(incident: Incident, fields: tuple[str, ...]) -> bool:
-    return any(is_empty(getattr(incident, name, None)) for name in fields)
+    """Whether any of `fields` is empty (`rules.is_empty`)."""
+    for name in fields:
+        if is_empty(getattr(incident, name, None)):
+            return True
+    return False
 
 
 def _holds(platform: str) -> frozenset[str]:
