@@ -167,6 +167,7 @@ class Engine:
         pending = reader.targets(summary, only)
         processed = 0
         planned: set[str] = set()  # keys planned this cycle (a scheduled update is checked with them)
+        track = scheduling(self.config)  # else nothing asks: memory does not grow with the keys
         for batch in _batches(reader.source_records(summary, only), BATCH):
             work: list[KeyPlan] = []
             for key, record, read_side, findings in batch:
@@ -177,7 +178,8 @@ class Engine:
                     summary.skipped += 1
                     continue
                 processed += 1
-                planned.add(key)
+                if track:
+                    planned.add(key)
                 targets = pending.pop(key, {})
                 work.append(self.planner.plan_key(key, {self.source: read_side, **targets}, findings))
             sink.apply(work)
@@ -192,7 +194,7 @@ class Engine:
             if stopping.requested():
                 break
             sink.apply([self.planner.plan_key(key, sides, []) for key, sides in rest[start : start + BATCH]])
-        planned.update(key for key, _ in rest)
+        planned.update(key for key, _ in rest if track)
         room = None if limit is None else max(0, limit - processed - len(rest))
         self._schedule_updates(sink, planned, only, room)
         sink.finish(started)
