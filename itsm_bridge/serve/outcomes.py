@@ -6,12 +6,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from itsm_bridge import errors
 from itsm_bridge.serve.queue import Job
 from itsm_bridge.store.base import StateStore
 from itsm_bridge.sync.summary import RunSummary
 
 WRITTEN = frozenset({"ok", "created", "updated", "resolved"})  # an outcome entry's result after a write
-RANK = {"unchanged": 0, "synced": 1, "deferred": 2, "quarantined": 3, "failed": 4}  # the worst one shows
+RETRY = "retry"  # a write failed in a way worth trying again soon (a timeout, a 5xx, a 429)
+RANK = {"unchanged": 0, "synced": 1, "deferred": 2, RETRY: 3, "quarantined": 4, "failed": 5}  # the worst shows
+
+
+def retryable(error: object) -> bool:
+    """Whether the error named (an exception class of `itsm_bridge.errors`) is worth a rerun."""
+    found = getattr(errors, str(error), None)
+    return isinstance(found, type) and getattr(found, "disposition", None) == "retry"
 
 
 @dataclass(frozen=True)
@@ -28,7 +36,7 @@ def mark(store: StateStore, at: str) -> RunMark:
 
 
 def per_key(store: StateStore, summary: RunSummary, since: RunMark) -> dict[str, str]:
-    """Outcome per incident key the run touched: failed, quarantined, deferred or synced."""
+    """Outcome per incident key the run touched: failed, quarantined, retry, deferred or synced."""
     found: dict[str, str] = {}
 
     def note(key: str | None, outcome: str) -> None:
@@ -42,11 +50,11 @@ def per_key(store: StateStore, summary: RunSummary, since: RunMark) -> dict[str,
         if error == "Paused" or result == "deferred":
             note(entry.key, "deferred")  # a rate limit paused it, or the page's cadence holds it
         elif result == "failed":
-            note(entry.key, "failed")
+            note(entry.key, RETRY if retryable(error) else "failed")
         elif result in WRITTEN:
             note(entry.key, "synced")
-    for error in summary.errors:
-        note(error.get("key"), "failed")
+    for failure in summary.errors:
+        note(failure.get("key"), RETRY if retryable(failure.get("error")) else "failed")
     for held in store.quarantined():
         if held.last_seen >= since.at:
             note(held.key, "quarantined")

@@ -16,6 +16,11 @@ incident runs (its per-key lock), and within a run the records of one incident a
 A sweep runs alone. A process killed mid-batch leaves every job of the batch to the others,
 which rerun them; that is safe, as each run settles the open intents first.
 
+A job whose incident's write failed for now (a timeout, a 5xx or a 429 past the client's own
+retries) goes back to the queue for a later run of its own, instead of waiting for the next sweep;
+a run that fails as a whole (not one record of it) is run again job by job, so one record that
+breaks a run never holds back the others of its batch.
+
 That lock is also how the platforms' rate limits hold across serve processes: every API call is
 made by whoever holds it, within each platform's `requests_per_second`, so the fleet as a whole
 keeps to the configured budget instead of each process spending its own.
@@ -50,6 +55,7 @@ from itsm_bridge.sync.summary import RunSummary
 log = logging.getLogger("itsm_bridge.serve")
 LOCK_WAIT_S = 60.0
 BATCH_MAX = 100  # record jobs one engine run takes at most
+RETRY_DELAY_S = 2.0  # a job whose incident's write failed for now (a timeout, a 5xx) runs again after this
 
 
 @dataclass(eq=False)
@@ -131,21 +137,12 @@ class Worker:
         try:
             with self._locked(f"{len(self._taken)} record job(s)"):
                 batch = self._take(BATCH_MAX)
-                self.metrics.count("engine_runs_total", kind="record")
-                self._sync(batch)
+                self._sync_or_split(batch)
         except Retry as exc:
             for taken in batch or self._take(None):
                 taken.settle(failure=exc)
         except BridgeError as exc:
-            batch = batch or self._take(None)
-            if _later(exc):  # locked, unreachable, refused credentials, stopped: later
-                log.warning("%d job(s): %s; retried later", len(batch), exc)
-                for taken in batch:
-                    taken.settle(failure=Retry(str(exc), 10.0))
-            else:
-                log.error("%d job(s) failed: %s", len(batch), exc)
-                for taken in batch:
-                    taken.settle("error")
+            _settle_failed(batch or self._take(None), exc)
         except BaseException as exc:
             for taken in batch or self._take(None):
                 taken.settle(failure=exc)
@@ -155,6 +152,23 @@ class Worker:
                 if not taken.settled.is_set():  # stopped between the run and the outcomes
                     taken.settle(failure=Retry("stopped", 0.0))
 
+    def _sync_or_split(self, batch: list[_Taken]) -> None:
+        """One run for the batch; when the run itself fails (an error no record of it kept to
+        itself), each job alone, so one record that breaks a run never stops the others."""
+        try:
+            self._sync(batch)
+        except BridgeError as exc:
+            if len(batch) == 1 or _later(exc):
+                raise
+            log.warning("a run for %d records failed (%s): each one alone", len(batch), exc)
+            for taken in batch:
+                try:
+                    self._sync([taken])
+                except BridgeError as alone:
+                    if _later(alone):
+                        raise
+                    _settle_failed([taken], alone)
+
     def _take(self, most: int | None) -> list[_Taken]:
         """The first `most` jobs waiting (all when None), taken off the list."""
         with self._taken_lock:
@@ -163,7 +177,9 @@ class Worker:
         return taken
 
     def _sync(self, batch: list[_Taken]) -> None:
-        """One `sync_records` for the batch's records; each job gets its incident's outcome."""
+        """One `sync_records` for the batch's records; each job gets its incident's outcome (a
+        write that failed for now, such as a timeout, sends the job back to the queue)."""
+        self.metrics.count("engine_runs_total", kind="record")
         engine = Engine(self.config, self.store, self._connectors_now())
         since = outcomes.mark(self.store, datetime.now(UTC).isoformat())
         refs = [RemoteRef(t.job.platform, t.job.remote_id) for t in batch]
@@ -179,7 +195,11 @@ class Worker:
         by_key = outcomes.per_key(self.store, summary, since)
         held = outcomes.held_refs(self.store, since)
         for taken in batch:
-            taken.settle(outcomes.of_job(self.store, taken.job, by_key, held))
+            outcome = outcomes.of_job(self.store, taken.job, by_key, held)
+            if outcome == outcomes.RETRY:
+                taken.settle(failure=Retry("a write failed for now", RETRY_DELAY_S))
+            else:
+                taken.settle(outcome)
 
     @contextmanager
     def _locked(self, what: str) -> Iterator[None]:
@@ -221,6 +241,18 @@ class Worker:
         for entry in self.store.journal(kinds=("outcome",), after=after):
             if entry.run_id == run_id and entry.platform and entry.payload.get("result") in outcomes.WRITTEN:
                 self.metrics.count("writes_total", platform=entry.platform)
+
+
+def _settle_failed(batch: list[_Taken], exc: BridgeError) -> None:
+    """Jobs whose run failed: back to the queue when worth another try, else outcome `error`."""
+    if _later(exc) or exc.disposition == "retry":
+        log.warning("%d job(s): %s; retried later", len(batch), exc)
+        for taken in batch:
+            taken.settle(failure=Retry(str(exc), 10.0 if _later(exc) else RETRY_DELAY_S))
+        return
+    log.error("%d job(s) failed: %s", len(batch), exc)
+    for taken in batch:
+        taken.settle("error")
 
 
 def _later(exc: BridgeError) -> bool:
