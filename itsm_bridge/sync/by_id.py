@@ -3,9 +3,8 @@
 A record named (what a webhook names) says which incident: a source record is one by itself, a
 target record only when the bridge linked it. Each incident is taken once however many of its
 records are named, and the records of all of them are read per platform in a few calls where
-the connector reads many at once (`GetsMany`): a Table API query and a notes query per 100
-ServiceNow incidents, an `issue/bulkfetch` per 100 Jira issues, instead of a read (or two) per
-record. Nothing here writes, and no cursor moves.
+the connector reads many at once (`GetsMany`: a query or two per 100 records), instead of a read
+(or two) per record. Nothing here writes, and no cursor moves.
 """
 
 from __future__ import annotations
