@@ -209,18 +209,21 @@ class ServiceNowConnector(FindsPeopleBy):
         """Incidents by sys_id, each as `get` reads it (notes included), JOURNAL_BATCH at a time:
         one Table API query (`sys_idIN...`) and one sys_journal_field query per batch, both IN
         lists in the URL. Those not found (deleted, hidden by an ACL, or no sys_id at all: a
-        sys_id is 32 hex digits) are left out."""
+        sys_id is 32 hex digits) are left out, and so is any row not asked for: an instance ignores
+        a query part it finds invalid (c_TableAPI.md) and would answer with other incidents."""
         ids = [i for i in dict.fromkeys(r.id for r in refs) if SYS_ID.match(i)]
         out: list[RemoteRecord] = []
         for at in range(0, len(ids), JOURNAL_BATCH):
-            query = Query().where("sys_id", "IN", ids[at : at + JOURNAL_BATCH]).order_by("sys_id")
+            asked = ids[at : at + JOURNAL_BATCH]
+            query = Query().where("sys_id", "IN", asked).order_by("sys_id")
             params = {
                 **self._read_params(),
                 "sysparm_query": query.encode(),
                 "sysparm_limit": str(self.settings.page_size),
             }
-            rows = [row for page in self.client.pages(TABLE, params) for row in page]
-            out += self._with_notes([self._record(*split_row(row)) for row in rows])
+            rows = [split_row(row) for page in self.client.pages(TABLE, params) for row in page]
+            wanted = set(asked)
+            out += self._with_notes([self._record(*row) for row in rows if row[0].get("sys_id") in wanted])
         return out
 
     def find(self, correlation_key: str) -> RemoteRecord | None:

@@ -17,7 +17,8 @@ def test_get_many_reads_100_incidents_per_query_each_batch_with_one_notes_query(
     responses.get(INCIDENT, json={"result": [row(n) for n in range(1, 101) if sid(n) != gone]})
     note = {"element_id": sid(1), "sys_created_by": "ana", "sys_created_on": "2024-03-01 12:00:00"}
     responses.get(JOURNAL, json={"result": [{**note, "sys_id": "a", "element": "work_notes", "value": "rebooted"}]})
-    responses.get(INCIDENT, json={"result": [row(n) for n in range(101, 151)]})
+    stray = row(999)  # not asked for: as if the instance had ignored the query (c_TableAPI.md)
+    responses.get(INCIDENT, json={"result": [row(n) for n in range(101, 151)] + [stray]})
     responses.get(JOURNAL, json={"result": []})
 
     records = snow.get_many(refs)
