@@ -188,7 +188,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="notes a second in the burst (issue: 50)")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the burst (issue: 120)")
     parser.add_argument("--workers", type=int, default=3, help="serve processes")
-    parser.add_argument("--slots", type=int, default=32, help="throughput: each process's --workers (job slots)")
+    parser.add_argument("--slots", type=int, default=200, help="throughput: each process's --workers (job slots)")
     parser.add_argument(
         "--limit",
         type=float,
