@@ -15,7 +15,11 @@ if TYPE_CHECKING:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; TLS is a reverse proxy's job.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0 picks a free port.")
 @click.option(
-    "--workers", type=click.IntRange(1, 32), default=1, show_default=True, help="Jobs this process takes at once."
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=32,
+    show_default=True,
+    help="Jobs this process takes at once; those taken while one engine run writes join the next run.",
 )
 @click.pass_obj
 def serve_command(ctx: Context, host: str, port: int, workers: int) -> None:

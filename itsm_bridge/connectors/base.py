@@ -7,8 +7,8 @@ of the record, and its `RemoteRef`. Mapping to the canonical model happens in
 `itsm_bridge.mapping`, not here.
 
 `Connector` is what every connector offers; what only some vendors allow (bulk create, bulk
-fetch, note lookup, learned facts, state hints, a preflight, a lagging search, publishing) is a
-small `runtime_checkable` protocol below, which the engine asks for with `isinstance`.
+fetch, reads by ids, note lookup, learned facts, state hints, a preflight, a lagging search,
+publishing) is a small `runtime_checkable` protocol below, which the engine asks for with `isinstance`.
 """
 
 from __future__ import annotations
@@ -111,6 +111,17 @@ class FetchesInBulk(Protocol):
 
     def fetch_many(self, refs: list[RemoteRef]) -> list[RemoteRecord]:
         """The records found; missing ones are left out."""
+        ...
+
+
+@runtime_checkable
+class GetsMany(Protocol):
+    """Reads many records by ref in few calls, each as complete as `get` reads it (notes
+    included). Unlike `FetchesInBulk` (the read-back after writes), it is asked only for what
+    a caller names: a connector may offer it where a read-back would cost more than it saves."""
+
+    def get_many(self, refs: list[RemoteRef]) -> list[RemoteRecord]:
+        """The records found; missing ones (gone, hidden, or no such id) are left out."""
         ...
 
 

@@ -16,8 +16,12 @@ Labels = tuple[tuple[str, str], ...]
 HELP = {
     "queue_depth": ("gauge", "Jobs waiting in the queue (not yet started)."),
     "queue_oldest_job_age_seconds": ("gauge", "Age of the oldest waiting job; 0 when none waits."),
-    "jobs_running": ("gauge", "Jobs this process is running now."),
+    "jobs_running": ("gauge", "Jobs this process has taken and not finished (waiting for an engine run or in one)."),
     "jobs_total": ("counter", "Jobs finished, by outcome."),
+    "engine_runs_total": (
+        "counter",
+        "Engine runs, by kind: record (one run serves every record job waiting) or sweep.",
+    ),
     "webhooks_total": ("counter", "Webhook deliveries accepted, by platform and result."),
     "webhook_rejects_total": ("counter", "Webhook deliveries refused, by reason."),
     "writes_total": ("counter", "Writes made by this process's jobs, by platform."),

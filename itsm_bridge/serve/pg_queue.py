@@ -22,6 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import procrastinate
@@ -147,6 +148,9 @@ class PgQueue:
 
     def _main(self, workers: int) -> None:
         asyncio.set_event_loop(self._loop)
+        # procrastinate runs a sync task on the loop's default executor, a handful of threads
+        # unless told: one thread per job slot, so every job taken can wait to join a batch.
+        self._loop.set_default_executor(ThreadPoolExecutor(max_workers=workers + 2, thread_name_prefix="serve-job"))
         try:
             self._loop.run_until_complete(self._serve(workers))
         except BaseException as exc:  # noqa: BLE001 - told to start(), which raises it as a StoreError

@@ -137,7 +137,7 @@ class Applier:
             self.recorder.conflicts(w, self.summary)
             for platform in {a.platform for a in w.actions} & held.get(w.key, {}).keys():
                 w.outcome.blocked.setdefault(platform, [held[w.key][platform]])  # e.g. no call to a gone record
-            self.recorder.link_and_hold(w, self.summary)
+            self.identity.linked(w.key, self.recorder.link_and_hold(w, self.summary))  # the store proves them now
             hint_states(self.store, self.connectors, w.key, w.shown, w.sides)
         incidents: dict[str, Incident] = {w.key: w.merged for w in batch if w.merged is not None}
         work = [(w.key, [a for a in w.actions if a.platform not in w.outcome.blocked]) for w in batch]

@@ -30,6 +30,7 @@ from itsm_bridge.stopping import Interrupted
 from itsm_bridge.store.base import Shadow, StateStore
 from itsm_bridge.store.serialized import Serialized
 from itsm_bridge.sync.applier import Applier, Shown, Sink
+from itsm_bridge.sync.by_id import Found, Named, named_incidents, read_named
 from itsm_bridge.sync.cadence import ShowsPublicUpdates, due_keys, scheduling
 from itsm_bridge.sync.cursor import ReadProgress
 from itsm_bridge.sync.hints import restore_facts
@@ -167,6 +168,7 @@ class Engine:
         pending = reader.targets(summary, only)
         processed = 0
         planned: set[str] = set()  # keys planned this cycle (a scheduled update is checked with them)
+        track = scheduling(self.config)  # else nothing asks: memory does not grow with the keys
         for batch in _batches(reader.source_records(summary, only), BATCH, first=max(1, BATCH // 5)):
             work: list[KeyPlan] = []
             for key, record, read_side, findings in batch:
@@ -177,7 +179,8 @@ class Engine:
                     summary.skipped += 1
                     continue
                 processed += 1
-                planned.add(key)
+                if track:
+                    planned.add(key)
                 sink.settle(key)
                 targets = pending.pop(key, {})
                 work.append(self.planner.plan_key(key, {self.source: read_side, **targets}, findings))
@@ -193,7 +196,7 @@ class Engine:
             if stopping.requested():
                 break
             sink.apply([self.planner.plan_key(key, sides, []) for key, sides in rest[start : start + BATCH]])
-        planned.update(key for key, _ in rest)
+        planned.update(key for key, _ in rest if track)
         room = None if limit is None else max(0, limit - processed - len(rest))
         self._schedule_updates(sink, planned, only, room)
         sink.finish(started)
@@ -243,36 +246,39 @@ class Engine:
         applier.begin()
         reader = Reader(self.config, self.store, self.connectors, self.mappers, self.identity, reads)
         done: set[str] = set()
-        for ref in refs:
+        named = named_incidents(self.store, self.source, refs)
+        for start in range(0, len(named), BATCH):  # each platform's records read in bulk, then planned
             if stopping.requested():
                 break
-            work = self._read_incident(ref, reader, summary, done)
-            if work is not None:
-                done.add(work.key)
-                applier.apply([work])
+            chunk = named[start : start + BATCH]
+            found = read_named(chunk, self.source, self.connectors, reads)
+            work: list[KeyPlan] = []
+            for incident in chunk:
+                if stopping.requested():
+                    break
+                planned = self._read_incident(incident, found, reader, summary, done)
+                if planned is not None:
+                    done.add(planned.key)
+                    work.append(planned)
+            applier.apply(work)
         applier.drain()
         summary.interrupted = stopping.reason()
         summary.read = {p: r.count for p, r in reads.items()}
         summary.api_calls = {p: c.calls for p, c in self.connectors.items()}
         return summary
 
-    def _read_incident(self, ref: RemoteRef, reader: Reader, summary: RunSummary, done: set[str]) -> KeyPlan | None:
-        """The key plan of the incident `ref` belongs to, from its records read by id now; None
-        when the record is none of ours (an unlinked target record), gone, or already done."""
-        key = self.store.key_for(ref.platform, ref.id)
-        if key is None and ref.platform != self.source:
-            return None  # a target record the bridge did not link: not one of its incidents
-        links = {r.platform: r for r in self.store.links(key)} if key else {}
-        source_ref = links.get(self.source) or (ref if ref.platform == self.source else None)
+    def _read_incident(
+        self, named: Named, found: Found, reader: Reader, summary: RunSummary, done: set[str]
+    ) -> KeyPlan | None:
+        """The key plan of one incident named, from its records as read by id; None when its
+        source record is left out (filtered, or refused for a key another record holds) or it
+        is already done. A gone source record leaves its linked targets to be planned alone; a
+        gone target record is found by the write that needs it, as in a full sync."""
+        key = named.key
         sides: dict[str, Any] = {}
         findings: list[Any] = []
-        try:
-            record = self.connectors[self.source].get(source_ref) if source_ref else None
-        except NotFound:
-            record = None  # gone from the source: the next full sync and `doctor` say so
+        record = found[self.source].get(named.source.id) if named.source else None
         if record is not None:
-            reads_source = reader.reads[self.source]
-            reads_source.count += 1
             item = reader.source_item(record, summary)
             if item is None:
                 return None
@@ -280,15 +286,11 @@ class Engine:
         if key is None or key in done:
             return None
         shadow = self.store.shadow(key)
-        for platform in two_way(self.config, self.connectors):
-            linked = links.get(platform)
-            if platform == self.source or linked is None:
-                continue
-            try:
-                target = self.connectors[platform].get(linked)
-            except NotFound:
-                continue  # a gone link is found by the write that needs it, as in a full sync
-            reader.reads[platform].count += 1
+        for platform, records in found.items():  # source first, as two_way orders them
+            linked = named.links.get(platform)
+            target = records.get(linked.id) if linked is not None and platform != self.source else None
+            if target is None:
+                continue  # not linked, or gone: a gone link is found by the write that needs it
             if shadow is not None and shadow.versions.get(platform) == target.version:
                 continue  # as we left it
             incident, _ = self.mappers[platform].to_canonical(target)

@@ -10,6 +10,9 @@
   quarantined with both records named, never merged or written anywhere.
 - Among unlinked records of one run, one whose key is proven (`RemoteRecord.proven_key`: kept
   where a copy of the record does not take it along) displaces one that only carries a label.
+  An unlinked record taken is kept (its ref, whether its key is proven) only until the store links
+  it (`linked`): from then on the store proves it, so the run's memory does not grow with the
+  records it reads.
 
 Judging writes nothing: refusals, released refusals and changed-key findings wait until the
 cycle's seam shows them in the plan (`show`, a dry run) or stores them (`record`, a real run).
@@ -18,6 +21,7 @@ cycle's seam shows them in the plan (`show`, a dry run) or stores them (`record`
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +69,14 @@ class Conflict:
 
 
 @dataclass(frozen=True)
+class Taken:
+    """An unlinked record taken as its key's this run: what judging a later one needs of it."""
+
+    ref: RemoteRef
+    proven_key: bool
+
+
+@dataclass(frozen=True)
 class Verdict:
     """The key a record belongs to (None: not ours), or the conflict that refuses it; `displaced`
     is an earlier record of this run that this one, better proven, takes the key from."""
@@ -80,7 +92,7 @@ class Identity:
     def __init__(self, store: StateStore, run_id: str) -> None:
         self.store = store
         self.run_id = run_id
-        self._taken: dict[tuple[str, str], RemoteRecord] = {}  # (platform, key) -> unlinked record taken this run
+        self._taken: dict[tuple[str, str], Taken] = {}  # (platform, key) -> unlinked record taken, not yet linked
         self._refused: dict[tuple[str, str], int] | None = None  # (platform, ref) -> open key_conflict entry
         self._noted: set[tuple[str, str, str]] = set()  # (key, platform, carried) changed-key findings this run
         self.refusals: list[Conflict] = []  # waiting for the seam: records refused
@@ -115,11 +127,21 @@ class Identity:
         earlier = self._taken.get((platform, carried))
         if earlier is not None and earlier.ref.id != record.ref.id:
             if record.proven_key and not earlier.proven_key:
-                self._taken[(platform, carried)] = record
+                self._taken[(platform, carried)] = Taken(record.ref, record.proven_key)
                 return Verdict(carried, displaced=Conflict(platform, carried, earlier.ref, record.ref))
             return Verdict(None, Conflict(platform, carried, record.ref, earlier.ref))
-        self._taken[(platform, carried)] = record
+        self._taken[(platform, carried)] = Taken(record.ref, record.proven_key)
         return Verdict(carried)
+
+    def linked(self, key: str, platforms: Iterable[str]) -> None:
+        """The store now links `key`'s records on `platforms`: it proves them (a record carrying
+        the key is judged against the link first), so the run forgets them."""
+        for platform in platforms:
+            self._taken.pop((platform, key), None)
+
+    def unlinked(self) -> list[tuple[str, str]]:
+        """(platform, key) of the records taken this run that the store does not link (yet)."""
+        return list(self._taken)
 
     def refuse(self, conflict: Conflict) -> None:
         """Refuse a record (quarantined, naming both records, when the seam records it)."""

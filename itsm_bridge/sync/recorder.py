@@ -44,18 +44,20 @@ class Recorder:
         if first_link is not None:
             self.store.append(self.run_id, "first_link", first_link, key=plan.key, platform=first_link["source"])
 
-    def link_and_hold(self, plan: KeyPlan, summary: RunSummary) -> None:
+    def link_and_hold(self, plan: KeyPlan, summary: RunSummary) -> set[str]:
         """Link records found by their correlation key (never duplicate them) and quarantine
-        what a blocking finding stopped."""
+        what a blocking finding stopped; returns the platforms the key is linked on now."""
         linked = {r.platform for r in self.store.links(plan.key)}
         for platform, side in plan.sides.items():
             if platform not in linked and plan.merged is not None:
                 self.store.link(plan.key, RemoteRef(platform, side.ref["id"], side.ref.get("display", "")))
+                linked.add(platform)
         for platform, findings in plan.outcome.blocked.items():
             ref = plan.sides[platform].ref["id"] if platform in plan.sides else None
             record = plan.merged.to_dict() if plan.merged else {}
             self.store.quarantine(platform, [f.to_dict() for f in findings], record, key=plan.key, ref=ref)
             summary.quarantined += 1
+        return linked
 
     def shadow(self, plan: KeyPlan, result: Applied) -> None:
         """The key as synced: its merged fields, how each platform now shows it, their versions."""

@@ -10,6 +10,7 @@ from itsm_bridge.connectors.base import (
     Connector,
     CreatesInBulk,
     FetchesInBulk,
+    GetsMany,
     LearnsFacts,
     LooksUpNotes,
     NeedsPreflight,
@@ -21,6 +22,7 @@ from itsm_bridge.connectors.base import (
 CAPABILITIES = (
     CreatesInBulk,
     FetchesInBulk,
+    GetsMany,
     LooksUpNotes,
     LearnsFacts,
     TakesStateHints,
@@ -29,8 +31,8 @@ CAPABILITIES = (
     Publisher,
 )
 EXPECTED = {
-    "servicenow": {LooksUpNotes, LearnsFacts},
-    "jira": {CreatesInBulk, FetchesInBulk, LooksUpNotes, LearnsFacts, TakesStateHints, SearchLags},
+    "servicenow": {GetsMany, LooksUpNotes, LearnsFacts},
+    "jira": {CreatesInBulk, FetchesInBulk, GetsMany, LooksUpNotes, LearnsFacts, TakesStateHints, SearchLags},
     "statuspage": {Publisher},
     "cachet": {Publisher, NeedsPreflight},
 }

@@ -18,6 +18,7 @@ from itsm_bridge.store import open_from_config
 from tests.integration.test_sync import add_incident, jira_issue_for, page_incidents_for
 from tests.pg import needs_pg, pg_url  # noqa: F401 (pg_url: a fixture)
 from tests.serve.conftest import Serve, serve_config, sign_servicenow, snow_body
+from tests.serve.test_serve_sync import queue_empty_but_for_the_next_sweep
 
 pytestmark = needs_pg
 
@@ -112,3 +113,12 @@ def test_a_serve_process_killed_mid_job_leaves_it_to_another_and_each_change_lan
     finally:
         for running in (first, second):
             running.stop()
+
+
+def test_on_postgresql_a_queue_holding_only_the_next_sweep_reads_depth_0(pg_bridge):
+    serve_config(pg_bridge, sweep=300, extra="stalled_after_seconds = 3\n")
+    running = Serve(pg_bridge)
+    try:
+        queue_empty_but_for_the_next_sweep(running)
+    finally:
+        running.stop()

@@ -115,3 +115,38 @@ def test_metrics_health_and_readiness_answer_and_sigint_stops_with_130(serve, br
     code, err = serve.stop(__import__("signal").SIGINT)
     assert code == 130, err
     assert "Traceback" not in err
+
+
+def test_a_write_that_fails_for_now_gets_a_later_run_of_its_own(serve, bridge):
+    record = first_incident(bridge)
+    issue = jira_issue_for(bridge.sandbox, record["number"])
+    # every attempt of serve's first run (the client's retries included) answered 503
+    attempts = 1 + bridge.config.settings.servicenow.max_retries
+    bridge.sandbox.servicenow.faults.inject("error_5xx", count=attempts, method="PATCH")
+    bridge.sandbox.jira.transition_to(issue["key"], "Resolved", resolution="Done")
+    body = jira_body({"id": issue["id"], "key": issue["key"], "fields": {}})
+    assert serve.post("jira", body, sign_jira(body)).status_code == 202
+    serve.wait_idle(jobs=2)
+    assert bridge.sandbox.servicenow.incident(record["sys_id"])["state"] == "6"
+    assert serve.metric("jobs_total", outcome="retried") == 1
+    assert serve.metric("jobs_total", outcome="synced") == 1
+
+
+def queue_empty_but_for_the_next_sweep(running: Serve) -> None:
+    """After the first sweep, the queue holds only the next one, not due for minutes: depth 0."""
+    deadline = time.monotonic() + 60
+    while running.metric("engine_runs_total", kind="sweep") < 1 or running.metric("jobs_running"):
+        assert time.monotonic() < deadline, running.get("/metrics").text
+        time.sleep(0.05)
+    assert sum(running.metric("jobs_total", outcome=o) for o in ("synced", "unchanged")) == 1
+    assert running.metric("queue_depth") == 0
+    assert running.metric("queue_oldest_job_age_seconds") == 0
+
+
+def test_a_queue_holding_only_the_next_sweep_reads_depth_0(bridge):
+    serve_config(bridge, sweep=300)
+    running = Serve(bridge)
+    try:
+        queue_empty_but_for_the_next_sweep(running)
+    finally:
+        running.stop()

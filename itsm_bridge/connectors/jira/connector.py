@@ -367,6 +367,11 @@ class JiraConnector(FindsPeopleBy):
             out += [self.record(issue) for issue in self.api.bulkfetch(body).get("issues") or []]
         return out
 
+    def get_many(self, refs: list[RemoteRef]) -> list[RemoteRecord]:
+        """Issues by id, each as `get` reads it (comments as a search reads them): `fetch_many`,
+        100 per `issue/bulkfetch` call, strongly consistent where search lags."""
+        return self.fetch_many(refs)
+
     def comments(self, issue_id: str) -> list[dict[str, Any]]:
         """Every comment of an issue, with properties (the internal flag)."""
         out: list[dict[str, Any]] = []
