@@ -1,4 +1,4 @@
-"""Audit of N incidents (default 100k) from the state store: seconds, against a 10 s target.
+"""Audit of N incidents (default 100k) from the state store: seconds, against a 4 s target.
 
 Run:  .venv/bin/python bench/audit.py [--n 100000]
 
@@ -7,7 +7,9 @@ audit. So this benchmark seeds a SQLite state store as a sync leaves it (links t
 Jira for every incident, to the status page for the open P1/P2 ones; a shadow per incident with each platform's
 values as last synced; 1% quarantined) with a known share of inconsistencies, then measures the
 store-side audit: reading links, shadows and quarantine (`collect.store_snapshot`), every check
-and metric (`report.build`), and rendering JSON, CSV and HTML.
+and metric (`report.build`), dropping the snapshot (as `itsm-bridge audit` does once the report
+is built), and rendering JSON, CSV and HTML. Each step shows its wall time and the process's CPU
+time: on a shared machine the wall time also counts the waits for a core.
 
 Included: everything after the platforms' records are in memory. Not included: reading the
 platforms over HTTP and mapping their records (per record, the same mapping the sync does).
@@ -31,13 +33,13 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert  # noqa: E402
 
 from itsm_bridge import config as config_module  # noqa: E402
-from itsm_bridge.reports.collect import iter_shadows, store_snapshot  # noqa: E402
+from itsm_bridge.reports.collect import gc_paused, iter_shadows, store_snapshot  # noqa: E402
 from itsm_bridge.reports.render import render  # noqa: E402
 from itsm_bridge.reports.report import build  # noqa: E402
 from itsm_bridge.store.schema import links, quarantine, shadows  # noqa: E402
 from itsm_bridge.store.sql import SqlStore  # noqa: E402
 
-TARGET_S = 10.0
+TARGET_S = 4.0
 CATEGORIES = {
     "Software": ["Email", "Operating System"],
     "Network": ["VPN", "DNS"],
@@ -162,28 +164,38 @@ def main() -> None:
     planted = seed(store, args.n, random.Random(7))
     print(f"seeded {args.n:,} incidents in {time.perf_counter() - t:.1f} s (not timed): planted {planted}")
 
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    snap = store_snapshot(cfg, store, iter_shadows(store))
-    timings["read store (links, shadows, quarantine)"] = time.perf_counter() - t0
-    t = time.perf_counter()
-    report = build(snap, cfg, datetime.now(UTC))
-    timings["checks and metrics"] = time.perf_counter() - t
+    timings: dict[str, tuple[float, float]] = {}  # step -> (wall, CPU) seconds
+    clock = [time.perf_counter(), time.process_time()]
+
+    def lap(name: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        timings[name] = (wall - clock[0], cpu - clock[1])
+        clock[:] = [wall, cpu]
+
+    with gc_paused():  # over both steps, as each pauses it: no collector pass between them
+        snap = store_snapshot(cfg, store, iter_shadows(store))
+        lap("read store (links, shadows, quarantine)")
+        report = build(snap, cfg, datetime.now(UTC))
+        lap("checks and metrics")
+        del snap
+        lap("drop the snapshot")
     sizes = {}
     for fmt in ("json", "csv", "html"):
-        t = time.perf_counter()
         sizes[fmt] = len(render(report, fmt).encode("utf-8"))
-        timings[f"render {fmt}"] = time.perf_counter() - t
-    total = time.perf_counter() - t0
+        lap(f"render {fmt}")
+    total = sum(wall for wall, _ in timings.values())
+    cpu_total = sum(cpu for _, cpu in timings.values())
     store.close()
 
-    for name, seconds in timings.items():
-        print(f"  {name:<42} {seconds:6.2f} s")
+    print(f"  {'step':<42} {'wall':>8} {'CPU':>8}")
+    for name, (wall, cpu) in timings.items():
+        print(f"  {name:<42} {wall:6.2f} s {cpu:6.2f} s")
     by_kind = report.by_kind()
     print(f"findings: {len(report.findings):,} {by_kind}")
     print("outputs: " + ", ".join(f"{fmt} {size / 1e6:.1f} MB" for fmt, size in sizes.items()))
     print(
-        f"total {total:.2f} s for {args.n:,} incidents ({args.n / total:,.0f}/s); target {TARGET_S:.0f} s: "
+        f"total {total:.2f} s (CPU {cpu_total:.2f} s) for {args.n:,} incidents ({args.n / total:,.0f}/s); "
+        f"target {TARGET_S:.0f} s: "
         f"{total / TARGET_S:.2f} of the target ({'OK' if total < TARGET_S else 'OVER'})"
     )
     missing = {k: v for k, v in planted.items() if by_kind.get(k, 0) != v}

@@ -35,7 +35,13 @@ from itsm_bridge.sandbox.config_writer import sandbox_config, with_serve  # noqa
 from itsm_bridge.sandbox.jira.store import adf_text  # noqa: E402
 
 SECRET_ENV = "ITSM_BENCH_WEBHOOK_SECRET"
-QUEUE_DEPTH = re.compile(r"^itsm_bridge_serve_queue_depth (\d+)", re.M)
+BUDGET_SHARE = 0.9  # the bridge is configured a little under the sandbox's limit, as bench/run.py does
+
+
+def _sample(text: str, name: str) -> float | None:
+    """One sample of a /metrics text (labels included in `name`), None when absent."""
+    found = re.search(r"^itsm_bridge_serve_" + re.escape(name) + r" (\S+)$", text, re.M)
+    return float(found.group(1)) if found else None
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -52,13 +58,13 @@ class Worker:
     url: str
     log: Path
 
-    def queue_depth(self) -> int | None:
+    def sample(self, *names: str) -> list[float | None]:
+        """Samples of this worker's /metrics (None each when it does not answer)."""
         try:
             text = requests.get(self.url + "/metrics", timeout=5).text
         except requests.RequestException:
-            return None
-        found = QUEUE_DEPTH.search(text)
-        return int(found.group(1)) if found else None
+            return [None] * len(names)
+        return [_sample(text, n) for n in names]
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
@@ -81,6 +87,7 @@ class Harness:
     incidents: int = 40
     pg_url: str | None = None
     sweep_s: int = 300
+    limit_rps: float | None = None  # the sandbox's Jira and ServiceNow limits (requests a second); None: none
     sandbox: Sandbox = field(init=False)
     config: Path = field(init=False)
     workers: list[Worker] = field(default_factory=list)
@@ -92,6 +99,9 @@ class Harness:
         self.sandbox = Sandbox(seed=5).start()
         self.sandbox.seed(self.incidents)
         self.sandbox.jira.search_lag_s = 0.5
+        if self.limit_rps:
+            self.sandbox.jira.rate_limit = (int(self.limit_rps), 1.0)
+            self.sandbox.servicenow.rate_limit = (int(self.limit_rps), 1.0)
         os.environ[SECRET_ENV] = uuid.uuid4().hex
         os.environ.update(self.sandbox.info()["env"])
         self.config = self._write_config()
@@ -131,6 +141,9 @@ class Harness:
         data["sync"]["targets"] = ["jira"]  # the page's one request a second would be the whole story
         data.pop("statuspage", None)
         data["serve"]["sweep_interval_seconds"] = self.sweep_s
+        if self.limit_rps:  # else the config's default budget (10 a second per platform)
+            for platform in ("servicenow", "jira"):
+                data[platform].update(requests_per_second=self.limit_rps * BUDGET_SHARE, workers=8)
         if self.pg_url:
             self._database = f"bench_serve_{uuid.uuid4().hex[:8]}"
             _pg_admin(self.pg_url, f'CREATE DATABASE "{self._database}"')
@@ -199,12 +212,20 @@ class Harness:
                         counts[token] = counts.get(token, 0) + 1
         return counts
 
-    def queue_depth(self) -> int | None:
-        """Jobs waiting on the live workers together (each process's own queue, or the shared
-        one counted once per worker: zero either way when drained); None when none answers."""
-        depths = [w.queue_depth() for w in self.workers if w.process.poll() is None]
-        known = [d for d in depths if d is not None]
-        return sum(known) if known else None
+    def backlog(self) -> int | None:
+        """Jobs not finished, fleet-wide: waiting in the queue (the shared queue's depth once, or
+        each process's own) plus those the live workers have taken; None when none answers."""
+        samples = [w.sample("queue_depth", "jobs_running") for w in self.workers if w.process.poll() is None]
+        known = [(d or 0.0, r or 0.0) for d, r in samples if d is not None]
+        if not known:
+            return None
+        waiting = max(d for d, _ in known) if self.pg_url else sum(d for d, _ in known)
+        return int(waiting + sum(r for _, r in known))
+
+    def engine_runs(self) -> int:
+        """Record runs made by the live workers so far (each serves every job waiting in its process)."""
+        runs = [w.sample('engine_runs_total{kind="record"}')[0] for w in self.workers if w.process.poll() is None]
+        return int(sum(r or 0.0 for r in runs))
 
 
 class Spreader:

@@ -16,10 +16,11 @@ if TYPE_CHECKING:
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0 picks a free port.")
 @click.option(
     "--workers",
-    type=click.IntRange(1, 256),
-    default=32,
+    type=click.IntRange(1, 1000),
+    default=200,
     show_default=True,
-    help="Jobs this process takes at once; those taken while one engine run writes join the next run.",
+    help="Jobs this process takes at once; those taken while one engine run writes join the next run "
+    "(up to 100 a run): twice that keeps the next batch filling while one runs.",
 )
 @click.pass_obj
 def serve_command(ctx: Context, host: str, port: int, workers: int) -> None:

@@ -95,7 +95,9 @@ class Connector(Protocol):
 
 @runtime_checkable
 class CreatesInBulk(Protocol):
-    """Creates many records in few calls."""
+    """Creates many records in few calls. A connector may say how many one call takes
+    (`bulk_size`): the engine then hands it that many at a time, and each call's records go on to
+    their next writes while the next call is made."""
 
     def create_many(self, items: list[NewIssue]) -> Sequence[Written | BridgeError]:
         """One result per item, in order: what was written, or the error that item met (a

@@ -64,7 +64,8 @@ def steps_for(incident: Incident, creating: bool) -> list[Step]:
     return steps
 
 
-def _is_empty(value: object) -> bool:
+def is_empty(value: object) -> bool:
+    """Whether a required field with this value is missing (None, or only blanks)."""
     return value is None or (isinstance(value, str) and not value.strip())
 
 
@@ -78,7 +79,7 @@ def check(
         if not rule.applies(step, platform) or not rule.holds_for(incident):
             continue
         for name in rule.fields:
-            if name in seen or not _is_empty(getattr(incident, name, None)):
+            if name in seen or not is_empty(getattr(incident, name, None)):
                 continue
             seen.add(name)
             vendor = vendor_field(platform, name)

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from itsm_bridge import platforms
 from itsm_bridge.reports.checks import _differs
-from itsm_bridge.reports.collect import Snapshot, View
+from itsm_bridge.reports.collect import Copy, View
 from itsm_bridge.reports.findings import AuditFinding
 
 KINDS = {"assignment_group": "group_mismatch", "assignee": "assignee_mismatch"}
 
 
-def assignment(view: View, snap: Snapshot) -> list[AuditFinding]:
-    """Groups and assignees a target platform states differently from the source."""
-    src = view.copy(snap.source)
+def assignment(view: View, src: Copy | None) -> list[AuditFinding]:
+    """Groups and assignees a target platform states differently from the source (`src`: its copy)."""
     if src is None:
         return []
     out: list[AuditFinding] = []
@@ -28,6 +27,6 @@ def assignment(view: View, snap: Snapshot) -> list[AuditFinding]:
             continue
         for copy in copies:
             for field, kind in KINDS.items():
-                if field in spec.carries:
+                if field in spec.carries and getattr(copy.incident, field) != getattr(src.incident, field):
                     out += _differs(view.key, kind, field, src, copy)
     return out

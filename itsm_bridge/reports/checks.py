@@ -7,13 +7,15 @@ question of completeness, answered by the required-field rules (`fields.py`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from itsm_bridge import links, platforms
+from itsm_bridge.model import Level, Priority
 from itsm_bridge.reports.collect import Copy, Snapshot, View
 from itsm_bridge.reports.findings import AuditFinding
-from itsm_bridge.reports.timeline import Timeline
+from itsm_bridge.reports.timeline import OPEN_STATES, Timeline
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
@@ -66,14 +68,15 @@ def mapping_gaps(view: View) -> list[AuditFinding]:
     return out
 
 
-def categorization(view: View, snap: Snapshot) -> list[AuditFinding]:
-    """Uncategorized incidents; categories, subcategories and services two platforms disagree on."""
-    src = view.copy(snap.source)
+def categorization(view: View, src: Copy | None) -> list[AuditFinding]:
+    """Uncategorized incidents; categories, subcategories and services two platforms disagree on
+    (`src`: the system of record's copy)."""
     if src is None:
         return []
     out = []
-    unmapped = {f.field for f in src.findings if f.rule_id in UNMAPPED_KIND}
-    if src.incident.category is None and "category" not in unmapped:
+    ours = src.incident
+    unmapped = {f.field for f in src.findings if f.rule_id in UNMAPPED_KIND} if src.findings else set()
+    if ours.category is None and "category" not in unmapped:
         out.append(
             AuditFinding(
                 "uncategorized",
@@ -91,10 +94,13 @@ def categorization(view: View, snap: Snapshot) -> list[AuditFinding]:
         if platform == src.platform:
             continue
         for copy in copies:
-            out += _differs(view.key, "category_mismatch", "category", src, copy)
-            if copy.incident.category == src.incident.category:
+            theirs = copy.incident
+            if theirs.category != ours.category:
+                out += _differs(view.key, "category_mismatch", "category", src, copy)
+            elif theirs.subcategory != ours.subcategory:
                 out += _differs(view.key, "category_mismatch", "subcategory", src, copy)
-            out += _differs(view.key, "service_mismatch", "service", src, copy)
+            if theirs.service != ours.service:
+                out += _differs(view.key, "service_mismatch", "service", src, copy)
     return out
 
 
@@ -106,22 +112,45 @@ def _differs(key: str, kind: str, field: str, src: Copy, copy: Copy) -> list[Aud
     return [AuditFinding(kind, "warn", key, copy.platform, field, str(theirs), str(ours), _display(copy), message)]
 
 
-def priority(view: View, snap: Snapshot, config: Config) -> list[AuditFinding]:
+@dataclass(frozen=True)
+class Matrix:
+    """What `priority` reads of the config and the platform registry, worked out once per audit
+    rather than once per incident."""
+
+    anchors: tuple[str, ...]  # platforms whose specs carry impact and urgency, in registry order
+    rated: tuple[str, ...]  # two-way platforms whose specs carry a priority
+    cells: dict[tuple[Level, Level], Priority]  # impact x urgency -> the matrix's priority
+    page_impact: dict[str, str]  # [publish.impact]: priority -> a page's impact
+    pages: frozenset[str]  # the publish-only platforms
+
+    @classmethod
+    def of(cls, config: Config) -> Matrix:
+        specs = platforms.specs()
+        return cls(
+            tuple(s.name for s in specs if {"impact", "urgency"} <= s.carries),
+            tuple(s.name for s in specs if s.two_way and "priority" in s.carries),
+            {(i, u): config.matrix.priority(i, u) for i in Level for u in Level},
+            dict(config.settings.publish.impact),
+            frozenset(s.name for s in specs if platforms.is_publish_only(s.name)),
+        )
+
+
+def priority(view: View, matrix: Matrix) -> list[AuditFinding]:
     """Each platform's priority against the matrix cell of the incident's impact x urgency (from
     the first platform whose spec carries them), which also settles two platforms' priorities:
     they differ only where one is off the matrix, and that one is named. A publish-only page's
     impact against the impact [publish.impact] gives that priority."""
-    anchor = next(
-        (c for c in (view.copy(s.name) for s in platforms.specs() if {"impact", "urgency"} <= s.carries) if c), None
-    )
-    if anchor is None:
+    for name in matrix.anchors:
+        anchor = view.copy(name)
+        if anchor is not None:
+            break
+    else:
         return []
     inc = anchor.incident
-    expected = config.matrix.priority(inc.impact, inc.urgency)
-    cell = f"impact {int(inc.impact)} x urgency {int(inc.urgency)}"
+    expected = matrix.cells[(inc.impact, inc.urgency)]
     out = []
-    for platform in (s.name for s in platforms.specs() if s.two_way and "priority" in s.carries):
-        for copy in view.copies.get(platform, []):
+    for platform in matrix.rated:
+        for copy in view.copies.get(platform, ()):
             got = copy.incident.priority
             if got is None or got is expected:
                 continue
@@ -130,6 +159,7 @@ def priority(view: View, snap: Snapshot, config: Config) -> list[AuditFinding]:
                 if platform != anchor.platform and inc.priority
                 else ""
             )
+            cell = f"impact {int(inc.impact)} x urgency {int(inc.urgency)}"
             message = f"{platform} priority {got.value} but {anchor.platform}'s {cell} gives {expected.value}{said}"
             out.append(
                 AuditFinding(
@@ -144,8 +174,8 @@ def priority(view: View, snap: Snapshot, config: Config) -> list[AuditFinding]:
                     message,
                 )
             )
-    impact = dict(config.settings.publish.impact).get(expected.value)
-    for copy in (c for p, copies in view.copies.items() if platforms.is_publish_only(p) for c in copies):
+    impact = matrix.page_impact.get(expected.value)
+    for copy in (c for p, copies in view.copies.items() if p in matrix.pages for c in copies):
         if copy.page_impact and impact and copy.page_impact != impact:
             message = f"the page shows impact {copy.page_impact!r}; priority {expected.value} gives {impact!r}"
             out.append(
@@ -164,10 +194,9 @@ def priority(view: View, snap: Snapshot, config: Config) -> list[AuditFinding]:
     return out
 
 
-def status(view: View, snap: Snapshot, config: Config, now: datetime) -> list[AuditFinding]:
+def status(view: View, src: Copy | None, config: Config, now: datetime) -> list[AuditFinding]:
     """Open on one platform and finished (resolved, closed, canceled) on another; a page still
     open more than [audit] page_stale_minutes after the incident was resolved."""
-    src = view.copy(snap.source)
     if src is None:
         return []
     inc = src.incident
@@ -177,10 +206,10 @@ def status(view: View, snap: Snapshot, config: Config, now: datetime) -> list[Au
             continue
         for copy in copies:
             theirs = copy.incident
-            if theirs.state.is_open == inc.state.is_open:
+            if (theirs.state in OPEN_STATES) == (inc.state in OPEN_STATES):
                 continue
             page = platforms.is_publish_only(platform)
-            if page and theirs.state.is_open:
+            if page and theirs.state in OPEN_STATES:
                 out += _stale(view, src, copy, config, now)
                 continue
             said = theirs.public_status.value if page and theirs.public_status else theirs.state.value
@@ -217,11 +246,10 @@ def _stale(view: View, src: Copy, page: Copy, config: Config, now: datetime) -> 
     ]
 
 
-def timeline(view: View, snap: Snapshot, line: Timeline | None) -> list[AuditFinding]:
+def timeline(view: View, src: Copy | None, line: Timeline | None) -> list[AuditFinding]:
     """Times out of order on the system of record (opened <= acknowledged <= resolved <= closed):
     one finding per broken pair, and the incident gives no duration to the metrics."""
-    src = view.copy(snap.source)
-    if line is None or src is None:
+    if line is None or src is None or not line.broken:
         return []
     return [
         AuditFinding(

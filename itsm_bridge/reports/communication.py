@@ -19,10 +19,10 @@ from datetime import datetime
 from statistics import mean, median
 from typing import TYPE_CHECKING, Any
 
-from itsm_bridge import platforms
 from itsm_bridge.mapping.communication import cadence_for
 from itsm_bridge.reports.collect import Copy, Snapshot, View
 from itsm_bridge.reports.findings import AuditFinding
+from itsm_bridge.reports.timeline import OPEN_STATES
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
@@ -65,18 +65,21 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def _page(view: View) -> Copy | None:
-    return next((c for p in view.copies if platforms.is_publish_only(p) and (c := view.copy(p)) is not None), None)
+def _page(view: View, pages: frozenset[str]) -> Copy | None:
+    return next((c for p in view.copies if p in pages and (c := view.copy(p)) is not None), None)
 
 
-def measure(view: View, snap: Snapshot, config: Config, now: datetime) -> Posts | None:
-    """The incident's public timeline, when it is published on a page that lists its updates."""
-    page = _page(view)
+def measure(view: View, snap: Snapshot, config: Config, now: datetime, pages: frozenset[str]) -> Posts | None:
+    """The incident's public timeline, when it is published on a page (of the publish-only
+    platforms, `pages`) that lists its updates."""
+    page = _page(view, pages)
+    if page is None or not page.public_updates:
+        return None
     incident = view.canonical(snap.source)
-    if page is None or incident is None or not page.public_updates:
+    if incident is None:
         return None
     posts = page.public_updates
-    end = incident.resolved or incident.closed if not incident.state.is_open else now
+    end = incident.resolved or incident.closed if incident.state not in OPEN_STATES else now
     while_open = [t for t in posts if end is None or t <= end]
     marks = [*while_open, *([end] if end is not None and (not while_open or end > while_open[-1]) else [])]
     gaps = [_minutes(a, b) for a, b in zip(marks, marks[1:], strict=False)]
@@ -118,10 +121,9 @@ def breach(posts: Posts | None) -> list[AuditFinding]:
     ]
 
 
-def owner_missing(view: View, snap: Snapshot, config: Config) -> list[AuditFinding]:
-    """A major incident whose system of record names no communication owner, where it has the field."""
-    src = view.copy(snap.source)
-    field = _owner_field(config, snap.source)
+def owner_missing(view: View, src: Copy | None, field: str | None) -> list[AuditFinding]:
+    """A major incident whose system of record (`src`: its copy) names no communication owner,
+    where it has the field (`owner_field`)."""
     if src is None or not src.incident.major or field is None or src.incident.communication_owner:
         return []
     return [
@@ -129,17 +131,18 @@ def owner_missing(view: View, snap: Snapshot, config: Config) -> list[AuditFindi
             "communication_owner_missing",
             "warn",
             view.key,
-            snap.source,
+            src.platform,
             "communication_owner",
             "",
             "",
             src.ref.display or src.ref.id,
-            f"a major incident with no communication owner ({snap.source} {field} is empty)",
+            f"a major incident with no communication owner ({src.platform} {field} is empty)",
         )
     ]
 
 
-def _owner_field(config: Config, platform: str) -> str | None:
+def owner_field(config: Config, platform: str) -> str | None:
+    """The field of `platform` that names an incident's communication owner, where one is configured."""
     section = config.settings.section(platform)
     return getattr(section, "communication_owner_field", None)
 

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from itsm_bridge import platforms
-from itsm_bridge.mapping.rules import check, steps_for
-from itsm_bridge.model import SYNC_FIELDS
+from itsm_bridge.findings import Finding
+from itsm_bridge.mapping.rules import RequiredRule, Step, check, is_empty, steps_for
+from itsm_bridge.model import SYNC_FIELDS, Incident, State
 from itsm_bridge.reports.collect import Snapshot, View
 from itsm_bridge.reports.findings import AuditFinding
-
-if TYPE_CHECKING:
-    from itsm_bridge.config import Config
 
 
 @dataclass
@@ -42,8 +40,50 @@ class Completeness:
         ]
 
 
+class Required:
+    """The required-field rules as the audit asks them of every copy. Which steps a copy goes
+    through and which fields they need on its platform is worked out once per audit: a copy that
+    has them all costs one look at each, and one missing any is checked as the sync checks it
+    (`rules.check`)."""
+
+    def __init__(self, rules: tuple[RequiredRule, ...]) -> None:
+        self.rules = rules
+        self._plans: dict[tuple[str, State, bool], tuple[tuple[Step, ...], tuple[str, ...]]] = {}
+
+    def plan(self, incident: Incident, platform: str) -> tuple[tuple[Step, ...], tuple[str, ...]]:
+        """The steps a write of `incident` goes through, and every field `check` reads for them
+        on `platform` (of those the platform holds)."""
+        key = (platform, incident.state, bool(incident.major))
+        found = self._plans.get(key)
+        if found is None:
+            steps, holds = tuple(steps_for(incident, creating=True)), _holds(platform)
+            rules = [r for r in self.rules if r.step in steps and r.applies(r.step, platform)]
+            rules = [r for r in rules if key[2] or not r.major_only]
+            found = self._plans[key] = (steps, tuple(dict.fromkeys(n for r in rules for n in r.fields if n in holds)))
+        return found
+
+    def missing(self, incident: Incident, platform: str, step: Step) -> list[Finding]:
+        """`check`'s findings on the fields `platform` holds."""
+        holds = _holds(platform)
+        return [f for f in check(incident, step, platform, self.rules) if f.field in holds]
+
+
+def _lacks(incident: Incident, fields: tuple[str, ...]) -> bool:
+    """Whether any of `fields` is empty (`rules.is_empty`)."""
+    for name in fields:
+        if is_empty(getattr(incident, name, None)):
+            return True
+    return False
+
+
+def _holds(platform: str) -> frozenset[str]:
+    """The fields `platform` holds: a rule on a field it does not hold cannot be met there."""
+    spec = platforms.get(platform)
+    return spec.carries if spec is not None else frozenset(SYNC_FIELDS)
+
+
 def required(
-    view: View, snap: Snapshot, config: Config, tally: Completeness, already: set[tuple[str, str]]
+    view: View, snap: Snapshot, rules: Required, tally: Completeness, already: set[tuple[str, str]]
 ) -> list[AuditFinding]:
     """Missing required fields of every copy; a field already reported as unmapped or
     uncategorized on that platform (`already`: (platform, field)) is not reported again."""
@@ -54,10 +94,10 @@ def required(
         copy = view.copy(platform)
         if copy is None:
             continue
-        spec = platforms.get(platform)  # a rule on a field the platform does not hold cannot be met there
-        holds = spec.carries if spec is not None else frozenset(SYNC_FIELDS)
-        for step in steps_for(copy.incident, creating=True):
-            missing = [f for f in check(copy.incident, step, platform, config.rules) if f.field in holds]
+        steps, needs = rules.plan(copy.incident, platform)
+        lacking = _lacks(copy.incident, needs)
+        for step in steps:
+            missing = rules.missing(copy.incident, platform, step) if lacking else []
             tally.checked[(platform, group, step)] += 1
             if missing:
                 tally.incomplete[(platform, group, step)] += 1

@@ -13,6 +13,7 @@ from itsm_bridge import platforms
 from itsm_bridge.mapping.publish import should_publish
 from itsm_bridge.reports.collect import Copy, Snapshot, View
 from itsm_bridge.reports.findings import AuditFinding
+from itsm_bridge.reports.timeline import OPEN_STATES
 from itsm_bridge.sync.identity import is_conflict
 
 if TYPE_CHECKING:
@@ -60,9 +61,9 @@ def broken(view: View) -> list[AuditFinding]:
     ]
 
 
-def unlinked(view: View, snap: Snapshot, config: Config, held: set[str]) -> list[AuditFinding]:
-    """Targets a flow should link this incident to but the store does not."""
-    src = view.copy(snap.source)
+def unlinked(view: View, src: Copy | None, snap: Snapshot, config: Config, held: set[str]) -> list[AuditFinding]:
+    """Targets a flow should link this incident to but the store does not (`src`: the system of
+    record's copy)."""
     if view.key in held or (src is not None and not src.matches_flow):
         return []
     read_past = (
@@ -96,7 +97,7 @@ def _due(target: str, src: Copy | None, config: Config) -> bool:
     if src is None:
         return False
     if platforms.is_publish_only(target):
-        return src.incident.state.is_open and should_publish(src.incident, config)
+        return src.incident.state in OPEN_STATES and should_publish(src.incident, config)
     return True
 
 

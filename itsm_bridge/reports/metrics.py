@@ -61,10 +61,10 @@ def _grouped(values: list[tuple[Timeline, Any]], summary: Any) -> dict[str, Any]
     return out
 
 
-def durations(lines: list[Timeline], measure: str) -> dict[str, Any]:
+def durations(ok: list[Timeline], measure: str) -> dict[str, Any]:
     """Mean and median of `measure` (mtta | mttr | mttd) overall and by priority, category and
-    service. A timeline out of order gives no duration (it is a `timeline_inconsistent` finding)."""
-    ok = [t for t in lines if t.consistent]
+    service, over timelines in order (`ok`): one out of order gives no duration (it is a
+    `timeline_inconsistent` finding)."""
     if measure == "mttd":
         values = [(t, v) for t in ok if (v := _minutes(t.detected, t.opened)) is not None]
     else:
@@ -179,8 +179,15 @@ def weekly_volume(lines: list[Timeline]) -> list[dict[str, Any]]:
 
 
 def _week(when: datetime) -> str:
-    year, week, _ = when.isocalendar()
-    return f"{year}-W{week:02d}"
+    day = when.toordinal()  # (weeks are named per day, once: the audit names one per time)
+    name = _WEEKS.get(day)
+    if name is None:
+        year, week, _ = when.isocalendar()
+        name = _WEEKS[day] = f"{year}-W{week:02d}"
+    return name
+
+
+_WEEKS: dict[int, str] = {}
 
 
 def compute(
@@ -196,12 +203,13 @@ def compute(
 
 def of_timelines(lines: list[Timeline], targets: dict[str, int], recurrence_days: int, now: datetime) -> dict[str, Any]:
     """`compute` over timelines already built (the audit builds each once, for checks and metrics)."""
+    ok = [t for t in lines if not t.broken]
     return {
         "incidents": len(lines),
-        "timeline_inconsistent": sum(1 for t in lines if not t.consistent),
-        "mtta": durations(lines, "mtta"),
-        "mttr": durations(lines, "mttr"),
-        "mttd": durations(lines, "mttd"),
+        "timeline_inconsistent": len(lines) - len(ok),
+        "mtta": durations(ok, "mtta"),
+        "mttr": durations(ok, "mttr"),
+        "mttd": durations(ok, "mttd"),
         "first_contact_resolution": first_contact(lines),
         "reopen_rate": reopen_rate(lines),
         "sla": sla(lines, targets, now),

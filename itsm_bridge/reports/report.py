@@ -17,8 +17,8 @@ from itsm_bridge.reports import checks, communication, links, trends, weblinks
 from itsm_bridge.reports import incidents as per_incident
 from itsm_bridge.reports.assignment import assignment
 from itsm_bridge.reports.baseline import Baseline, Comparison, compare
-from itsm_bridge.reports.collect import Snapshot
-from itsm_bridge.reports.fields import Completeness, required
+from itsm_bridge.reports.collect import Snapshot, gc_paused
+from itsm_bridge.reports.fields import Completeness, Required, required
 from itsm_bridge.reports.findings import FIELDS, KINDS, AuditFinding, Severity, reaches
 from itsm_bridge.reports.metrics import of_timelines
 from itsm_bridge.reports.timeline import Timeline
@@ -111,13 +111,8 @@ class Report:
 
 def build(snap: Snapshot, config: Config, now: datetime, since: datetime | None = None) -> Report:
     """Run every check and metric over `snap`."""
-    import gc
-
-    gc.disable()  # as in collect.store_snapshot: many long-lived objects, no cycles worth a pass
-    try:
+    with gc_paused():
         return _build(snap, config, now, since)
-    finally:
-        gc.enable()
 
 
 def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None) -> Report:
@@ -132,23 +127,26 @@ def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None
     }
     lines: list[Timeline] = []
     measured: list[communication.Posts] = []
+    matrix, rules = checks.Matrix.of(config), Required(config.rules)
+    owner_field = communication.owner_field(config, snap.source)
     for view in snap.views.values():
+        src = view.copy(snap.source)  # asked once here, not once per check
         line = view.timeline(snap.source)
         if line is not None:
             lines.append(line)
-        mine = checks.mapping_gaps(view) + checks.categorization(view, snap) + checks.timeline(view, snap, line)
-        already = {(f.platform, f.field) for f in mine}
-        mine += checks.priority(view, snap, config) + checks.status(view, snap, config, now)
-        mine += assignment(view, snap) + required(view, snap, config, tally, already)
-        mine += links.duplicates(view) + links.broken(view) + links.unlinked(view, snap, config, held)
-        posts = communication.measure(view, snap, config, now)
+        mine = checks.mapping_gaps(view) + checks.categorization(view, src) + checks.timeline(view, src, line)
+        already = {(f.platform, f.field) for f in mine} if mine else set()
+        mine += checks.priority(view, matrix) + checks.status(view, src, config, now)
+        mine += assignment(view, src) + required(view, snap, rules, tally, already)
+        mine += links.duplicates(view) + links.broken(view) + links.unlinked(view, src, snap, config, held)
+        posts = communication.measure(view, snap, config, now, matrix.pages)
         measured += [posts] if posts is not None else []
-        mine += communication.breach(posts) + communication.owner_missing(view, snap, config)
+        mine += communication.breach(posts) + communication.owner_missing(view, src, owner_field)
         findings += mine
-        unmapped = {f.platform for f in mine if f.kind == "unmapped_category"}
+        unmapped = {f.platform for f in mine if f.kind == "unmapped_category"} if mine else set()
         for platform in view.copies:
-            copy = view.copy(platform)
-            if copy is not None and platform in distribution:
+            copy = view.copy(platform) if platform in distribution else None
+            if copy is not None:
                 name = "(unmapped)" if platform in unmapped else copy.incident.category or "(none)"
                 distribution[platform][name] += 1
     findings += links.quarantine(snap) + checks.key_conflicts(snap)

@@ -100,7 +100,10 @@ def timeline(incident: Incident, history: History | None = None) -> Timeline:
 
 def acknowledged(incident: Incident, history: History, resolve: datetime | None) -> datetime | None:
     """The first of the acknowledging events, never after `resolve` (see the module docstring)."""
-    present = [incident.acknowledged, resolve]
+    own = incident.acknowledged
+    if not incident.comments and not history.read:  # (as below, without the list: most incidents)
+        return resolve if own is None else own if resolve is None else min(own, resolve)
+    present = [own, resolve]
     if incident.comments:
         present.append(min(c.created for c in incident.comments))
     if history.read:
@@ -135,6 +138,15 @@ def _broken(
 ) -> tuple[Broken, ...]:
     """Adjacent pairs out of ORDER. The acknowledged time is at most the resolve by construction,
     so it is checked against the opening only, and only when the resolve is not itself early."""
+    last = None
+    for at in (opened, resolved, closed):  # in order, as most are: no list to build
+        if at is not None:
+            if last is not None and at < last:
+                break
+            last = at
+    else:
+        if opened is None or ack is None or ack >= opened:
+            return ()
     present = [(n, at) for n, at in (("opened", opened), ("resolved", resolved), ("closed", closed)) if at is not None]
     out = [Broken(a, at_a, b, at_b) for (a, at_a), (b, at_b) in pairwise(present) if at_b < at_a]
     if not out and opened is not None and ack is not None and ack < opened:

@@ -4,9 +4,11 @@ serve process that uses the store.
 procrastinate (https://procrastinate.readthedocs.io) gives what serve needs without a queue of
 our own making: `lock` (jobs of one incident never run at once, on any process), `queueing_lock`
 (while one job of an incident waits, another is not queued: a burst collapses), retries with
-backoff, LISTEN/NOTIFY so a job starts as soon as it is queued, and workers' heartbeats. A serve
-process killed mid-job (kill -9, a lost machine) stops beating; after `[serve] stalled_after_seconds` any other serve
-process puts its job back in the queue and runs it. Running a job twice is safe: the write path
+backoff, LISTEN/NOTIFY so a job starts as soon as it is queued, and workers' heartbeats. Each
+process runs `--workers` job slots (procrastinate's `concurrency`), so the jobs it has taken can
+wait together for its next engine run (see `worker`). A serve process killed mid-job (kill -9, a
+lost machine) stops beating; after `[serve] stalled_after_seconds` any other serve process puts
+its jobs back in the queue and runs them. Running a job twice is safe: the write path
 journals an intent before every write, and the rerun settles the open intents first (a create
 that landed is found by its correlation key and linked) before it plans again from what the
 platforms now show, so what landed is not written again.

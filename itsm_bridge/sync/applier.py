@@ -6,6 +6,11 @@ their correlation key are linked, blocked keys are quarantined, then the `Writer
 executor so it never holds the others' workers). Each key's result is then recorded: its shadow
 when all of its writes went through, and its records move the cursors (or hold them back).
 
+Batches are pipelined (`sync.pipeline`): `apply` hands a batch to the writers and records the
+batch before it (read-back, shadows, cursors) while this one is written, then returns, so the
+caller reads and plans the next batch while it is written too. At most two batches are in flight;
+`drain` records every one.
+
 `Shown` is the other side of the seam: a dry run shows each batch in the plan and writes nothing.
 """
 
@@ -27,6 +32,7 @@ from itsm_bridge.sync.apply import Applied, Writer
 from itsm_bridge.sync.hints import hint_states
 from itsm_bridge.sync.identity import Identity
 from itsm_bridge.sync.linking import holds, settle_gone
+from itsm_bridge.sync.pipeline import BatchWrites, Pipeline
 from itsm_bridge.sync.plan import Plan
 from itsm_bridge.sync.planner import KeyPlan, Planner, show
 from itsm_bridge.sync.reader import Reads, account
@@ -42,6 +48,7 @@ class Sink(Protocol):
     """Where a cycle's planned batches go: applied, or only shown (the one dry-run seam)."""
 
     def begin(self) -> None: ...
+    def settle(self, key: str) -> None: ...
     def apply(self, batch: list[KeyPlan]) -> None: ...
     def finish(self, started: datetime) -> None: ...
 
@@ -54,6 +61,9 @@ class Shown:
 
     def begin(self) -> None:
         """Open intents are settled by the next real run."""
+
+    def settle(self, key: str) -> None:
+        """Nothing is in flight in a dry run."""
 
     def apply(self, batch: list[KeyPlan]) -> None:
         self.identity.show(self.plan)
@@ -87,8 +97,11 @@ class Applier:
         self.config, self.store, self.connectors = config, store, connectors
         self.run_id, self.identity, self.planner, self.reads, self.summary = run_id, identity, planner, reads, summary
         self.recorder = Recorder(store, mappers, run_id)
-        self.writer = Writer(store, connectors, dict(mappers), run_id, check_stale=check_stale, workers=self._workers())
+        self.writer = Writer(store, connectors, dict(mappers), run_id, check_stale=check_stale)
+        self.pipeline = Pipeline(self.writer, self._workers())
         self._background: dict[str, ThreadPoolExecutor] = {}
+        self._in_flight: list[tuple[list[KeyPlan], BatchWrites]] = []  # handed to the writers, not yet recorded
+        self._in_flight_keys: set[str] = set()
         self._waiting: list[tuple[KeyPlan, Applied, Future[Applied]]] = []
         self._recreate: list[tuple[KeyPlan, Applied, list[str]]] = []  # keys whose gone records are created again
 
@@ -105,9 +118,17 @@ class Applier:
         if not self.summary.interrupted:
             self.recorder.cursors(self.config, self.reads, started, self.connectors)
 
+    def settle(self, key: str) -> None:
+        """Before `key` is planned again while its earlier plan is in flight (a source record
+        edited during the read comes again at its end), record what is in flight, so the key is
+        planned from the shadow and links its earlier writes left."""
+        if key in self._in_flight_keys:
+            self._record_written(keep=0)
+
     # --- batches
     def apply(self, batch: list[KeyPlan]) -> None:
-        """Apply one batch of key plans; keys with background writes are finished as those end."""
+        """Hand one batch of key plans to the writers and record the batch before it; keys with
+        background writes are finished as those end."""
         self.identity.record()
         if not batch:
             return
@@ -121,20 +142,33 @@ class Applier:
         incidents: dict[str, Incident] = {w.key: w.merged for w in batch if w.merged is not None}
         work = [(w.key, [a for a in w.actions if a.platform not in w.outcome.blocked]) for w in batch]
         progress.planned((a.kind, a.platform) for _, actions in work for a in actions)
-        results, futures = self.writer.apply_batch([(k, a) for k, a in work if a], incidents, self._executors())
-        for w in batch:
-            result = results.get(w.key, Applied())
-            if w.key in futures:
-                self._waiting.append((w, result, futures[w.key]))
-            else:
-                self._finish(w, result)
-        self._collect(until=MAX_WAITING)
+        writes = self.pipeline.submit([(k, a) for k, a in work if a], incidents, self._executors())
+        self._in_flight.append((batch, writes))
+        self._in_flight_keys.update(w.key for w in batch)
+        self._record_written(keep=1)
+
+    def _record_written(self, keep: int) -> None:
+        """Record the batches handed over, oldest first, until `keep` are left in flight (the
+        newest is written meanwhile): wait for each one's writes, read back, finish its keys."""
+        while len(self._in_flight) > keep:
+            batch, writes = self._in_flight.pop(0)
+            self._in_flight_keys.difference_update(w.key for w in batch)
+            futures = self.pipeline.hand_over(writes, self._executors())
+            for w in batch:
+                result = writes.results.get(w.key, Applied())
+                if w.key in futures:
+                    self._waiting.append((w, result, futures[w.key]))
+                else:
+                    self._finish(w, result)
+            self._collect(until=MAX_WAITING)
 
     def drain(self) -> None:
         """Finish every key still waiting (and the recreates they asked for); no worker is left."""
+        self._record_written(keep=0)
         self._collect(until=0)
         self._create_gone_again()
         self.identity.record()
+        self.pipeline.close()
         for executor in self._background.values():
             executor.shutdown()
         self._background.clear()
@@ -142,6 +176,9 @@ class Applier:
     def close(self) -> None:
         """Wait for the background workers (an error path included): none may write once the
         caller releases the lock; writes not begun are cancelled."""
+        self.pipeline.close()
+        self._in_flight.clear()
+        self._in_flight_keys.clear()
         for executor in self._background.values():
             executor.shutdown(wait=True, cancel_futures=True)
         self._background.clear()
@@ -195,6 +232,7 @@ class Applier:
                 again.earlier, again.recreated = earlier, (*w.recreated, *platforms)
                 batch.append(again)
             self.apply(batch)
+            self._record_written(keep=0)
             self._collect(until=0)
 
     def _executors(self) -> dict[str, ThreadPoolExecutor]:

@@ -3,26 +3,26 @@
 A crash between intent and outcome leaves an open intent; the next run settles it by looking the
 record up by correlation key (see `sync.settle`) before anything is created again.
 
-A batch of keys is applied in steps: first the creates of every key, in bulk where the connector
+A batch of keys is applied in steps: first the creates, in bulk where the connector
 offers `create_many` (each new record's first transition riding its create where the vendor
 allows; starting notes follow by their own calls, as no create screen takes a comment); a create
 the vendor refuses is that record's outcome: quarantined with the vendor's reason when it refused
 the content, failed (and tried again next run) otherwise, never the run's;
-then each key's remaining actions, in order, keys side by side on a bounded pool of workers (each
+then each key's remaining actions (once its create is made), in order, keys side by side on a
+bounded pool of workers (each
 platform's rate budget and in-flight limit still hold). Actions for a platform given its own
 executor (the status page: one request a second) are handed to it last, so a slow page never
 holds the other platforms' workers; the caller collects those keys when their futures are done.
 Every action of a key is written from the key's one merged incident.
 
-`Writer` makes the calls; `sync.applier.Applier` decides which batch it is given and records
-what it did.
+`Writer` makes the calls; `sync.pipeline.Pipeline` feeds it batches back to back (which thread
+makes which call); `sync.applier.Applier` decides which batch it is given and records what it did.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,51 +80,12 @@ class Writer:
         run_id: str,
         *,
         check_stale: bool = False,
-        workers: int = 1,
     ) -> None:
         self.store: StateStore = Serialized(store)  # shared with the apply workers
         self.connectors = connectors
         self.mappers = mappers
         self.run_id = run_id
         self.check_stale = check_stale
-        self.workers = workers
-
-    def apply_batch(
-        self,
-        work: list[tuple[str, list[Action]]],
-        incidents: Mapping[str, Incident],
-        background: Mapping[str, Executor] | None = None,
-    ) -> tuple[dict[str, Applied], dict[str, Future[Applied]]]:
-        """Apply many keys' actions (each written from its key's merged incident in `incidents`):
-        creates in bulk first, then each key's rest on the pool; actions for `background`
-        platforms go to their executor once the key's others succeeded (futures, by key)."""
-        background = background or {}
-        results = {key: Applied() for key, _ in work}
-        remaining = {key: [a for a in actions if a.platform not in background] for key, actions in work}
-        later = {key: [a for a in actions if a.platform in background] for key, actions in work}
-        for platform, connector in self.connectors.items():
-            if isinstance(connector, CreatesInBulk):
-                self._create_in_bulk(platform, connector, remaining, incidents, results)
-        todo = [key for key, actions in remaining.items() if actions and not results[key].failed]
-        if self.workers <= 1 or len(todo) <= 1:
-            for key in todo:
-                self.apply_key(remaining[key], incidents[key], results[key])
-        else:
-            with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="apply") as pool:
-                for future in [
-                    pool.submit(self.apply_key, remaining[key], incidents[key], results[key]) for key in todo
-                ]:
-                    future.result()  # an abort (bad credentials, ...) stops the run
-        self.fetch_written(results.values())
-        for key, actions in later.items():
-            if actions and stopping.requested():
-                results[key].interrupted = True  # its page writes are not handed over
-        futures = {
-            key: background[actions[0].platform].submit(self.apply_key, actions, incidents[key], results[key])
-            for key, actions in later.items()
-            if actions and results[key].complete
-        }
-        return results, futures
 
     def fetch_written(self, results: Any) -> None:
         """Read back, in bulk, the records a connector's writes did not return, so the shadows
@@ -161,7 +122,7 @@ class Writer:
                     out.records[platform] = record
                     out.versions[platform] = record.version
 
-    def _create_in_bulk(
+    def create_in_bulk(
         self,
         platform: str,
         connector: CreatesInBulk,
@@ -169,8 +130,9 @@ class Writer:
         incidents: Mapping[str, Incident],
         results: dict[str, Applied],
     ) -> None:
-        """Every key's create on `platform` in bulk calls, each told the state its first
-        transition heads for (the connector lets it ride where the vendor allows)."""
+        """Every key's create on `platform` in `remaining` in bulk calls, each told the state its
+        first transition heads for (the connector lets it ride where the vendor allows); each
+        key's `remaining` actions lose the create once it is made (none left after a refusal)."""
         folded: list[tuple[str, list[Action], list[JournalEntry]]] = []
         items: list[NewIssue] = []
         if stopping.requested():

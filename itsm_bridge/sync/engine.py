@@ -169,7 +169,7 @@ class Engine:
         processed = 0
         planned: set[str] = set()  # keys planned this cycle (a scheduled update is checked with them)
         track = scheduling(self.config)  # else nothing asks: memory does not grow with the keys
-        for batch in _batches(reader.source_records(summary, only), BATCH):
+        for batch in _batches(reader.source_records(summary, only), BATCH, first=max(1, BATCH // 5)):
             work: list[KeyPlan] = []
             for key, record, read_side, findings in batch:
                 if stopping.requested():
@@ -181,6 +181,7 @@ class Engine:
                 processed += 1
                 if track:
                     planned.add(key)
+                sink.settle(key)
                 targets = pending.pop(key, {})
                 work.append(self.planner.plan_key(key, {self.source: read_side, **targets}, findings))
             sink.apply(work)
@@ -389,12 +390,16 @@ class Engine:
         return list(dict.fromkeys([*self.store.failed_in_last_run(), *self.store.relinked_since_last_run()]))
 
 
-def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+def _batches(items: Iterator[Any], size: int, first: int | None = None) -> Iterator[list[Any]]:
+    """`items` in lists of `size`, the first ones smaller: `first`, then twice as many each time
+    up to `size` (the writes begin after a small batch is planned, and each batch is written while
+    the next, at most twice as large, is planned)."""
     batch: list[Any] = []
+    limit = first or size
     for item in items:
         batch.append(item)
-        if len(batch) >= size:
+        if len(batch) >= limit:
             yield batch
-            batch = []
+            batch, limit = [], min(size, limit * 2)
     if batch:
         yield batch

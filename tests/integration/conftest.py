@@ -30,10 +30,16 @@ def sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def bridge(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Bridge:
+    return bridge_for(sandbox, tmp_path / "itsm-bridge.toml", monkeypatch)
+
+
+def bridge_for(sandbox: Sandbox, path: Path, monkeypatch: pytest.MonkeyPatch) -> Bridge:
+    """A config at `path` pointing at `sandbox` (its secrets in this process's environment), with
+    budgets that keep tests fast."""
     info = sandbox.info()
     for name, value in info["env"].items():
         monkeypatch.setenv(name, value)
-    path = write_config(info, tmp_path / "itsm-bridge.toml")
+    path = write_config(info, path)
     text = path.read_text().replace("requests_per_second = 1.0", "requests_per_second = 20.0")
     text = text.replace("search_lag_s = 10.0", "search_lag_s = 0.5\nrequests_per_second = 500.0")
     path.write_text(text.replace("page_size = 1000", "page_size = 1000\nrequests_per_second = 500.0"))

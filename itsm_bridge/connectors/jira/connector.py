@@ -37,7 +37,7 @@ from itsm_bridge.connectors.jira import identity
 from itsm_bridge.connectors.jira.adf import adf_to_text
 from itsm_bridge.connectors.jira.api import WRITES_PER_ISSUE, BearerAuth, IssueWriteLimiter, JiraApi, classify_jira
 from itsm_bridge.connectors.jira.check import Doctor, SiteClient
-from itsm_bridge.connectors.jira.create import Creator, Result
+from itsm_bridge.connectors.jira.create import BULK_SIZE, Creator, Result
 from itsm_bridge.connectors.jira.history import read_history
 from itsm_bridge.connectors.jira.meta import CreateMeta, edit_body, load_createmeta, team_id
 from itsm_bridge.connectors.jira.people import JiraPeople
@@ -75,6 +75,7 @@ class JiraConnector(FindsPeopleBy):
     """Jira Cloud (email + API token) or Data Center (personal access token), REST v3."""
 
     name = PLATFORM
+    bulk_size = BULK_SIZE  # creates one `issue/bulk` call takes
     people: JiraPeople
 
     def __init__(
