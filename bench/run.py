@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +82,9 @@ def write_bench_config(info: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def run_cycle(config: Path, env: dict[str, str]) -> dict[str, Any]:
-    """One `sync` in its own process: its JSON, exit code, wall time and peak RSS."""
+def run_cycle(config: Path, env: dict[str, str], on_start: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """One `sync` in its own process: its JSON, exit code, wall time and peak RSS (`on_start`
+    is told the process id, to watch it while it runs)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(
@@ -92,6 +94,8 @@ def run_cycle(config: Path, env: dict[str, str]) -> dict[str, Any]:
             env=env,
             cwd=ROOT,
         )
+        if on_start is not None:
+            on_start(proc.pid)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
