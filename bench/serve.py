@@ -35,6 +35,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+STALL_S = 60  # no arrival for this long while notes are pending: dump the workers' stacks
+
 from serve_harness import Arrivals, Harness, Spreader, percentile, wait_until  # noqa: E402
 
 
@@ -103,11 +105,24 @@ def settle(
     """(lost, duplicated, seconds until the queue was empty, seconds until every note arrived)."""
     drained_at = arrived_at = None
     deadline = end + timeout
+    seen, progress_at = -1, time.monotonic()
     while time.monotonic() < deadline and (drained_at is None or arrived_at is None):
         if drained_at is None and h.backlog() == 0:
             drained_at = time.monotonic() - end
-        if arrived_at is None and len(h.jira_note_counts(prefix)) >= sent:
+        arrived = len(h.jira_note_counts(prefix))
+        if arrived_at is None and arrived >= sent:
             arrived_at = time.monotonic() - end
+        if arrived != seen:
+            seen, progress_at = arrived, time.monotonic()
+        elif arrived < sent and time.monotonic() - progress_at > STALL_S:
+            # stalled: every worker's threads' stacks into its log, for the figures' reader
+            print(
+                f"  stalled: {arrived}/{sent} arrived, none for {STALL_S} s, backlog {h.backlog()}; "
+                f"SIGUSR1 to the workers (stacks in {h.workdir})",
+                flush=True,
+            )
+            h.dump_stacks()
+            progress_at = time.monotonic()
         time.sleep(0.2)
     counts = h.jira_note_counts(prefix)
     lost = sum(1 for n in range(sent) if f"{prefix}{n}" not in counts)
@@ -199,14 +214,18 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=20, help="changes measured per latency mode")
     parser.add_argument("--poll-interval", type=int, default=10, help="sweep interval of the polling baseline")
     parser.add_argument("--sweep", type=int, default=20, help="sweep interval of the lossy scenario")
+    parser.add_argument(
+        "--workdir", type=Path, help="keep the stores, configs and serve logs here (default: a temporary directory)"
+    )
     args = parser.parse_args()
     if not args.pg_url:
         print("no PostgreSQL (--pg-url or ITSM_BRIDGE_TEST_PG_URL): running on SQLite, one process's queue")
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
+        workdir = args.workdir or Path(tmp)
         for name, scenario in SCENARIOS.items():
             if args.scenario in ("all", name):
                 print(f"--- {name}", flush=True)
-                scenario(args, Path(tmp))
+                scenario(args, workdir)
 
 
 if __name__ == "__main__":

@@ -159,20 +159,20 @@ class Harness:
         self.pairs = [(p["servicenow"], keys[p["jira"]]) for p in by_key.values() if {"servicenow", "jira"} <= p.keys()]
 
     def start_workers(self, count: int, threads: int = 2) -> list[Worker]:
-        started = [self._start_worker(threads) for _ in range(count)]
+        started = [self._start_worker(threads, len(self.workers) + n) for n in range(count)]
         self.workers += started
         return started
 
-    def _start_worker(self, threads: int) -> Worker:
-        log = self.workdir / f"serve-{len(self.workers)}-{uuid.uuid4().hex[:4]}.log"
+    def _start_worker(self, threads: int, number: int) -> Worker:
+        log = self.workdir / f"serve-{number}-{uuid.uuid4().hex[:4]}.log"
         process = subprocess.Popen(
-            [sys.executable, "-m", "itsm_bridge.cli", "--config", str(self.config), "--json"]
+            [sys.executable, "-m", "itsm_bridge.cli", "--config", str(self.config), "--json", "-v"]
             + ["serve", "--port", "0", "--workers", str(threads)],
             stdout=subprocess.PIPE,
             stderr=log.open("w"),
             text=True,
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONFAULTHANDLER": "1"},
         )
         assert process.stdout is not None
         line = process.stdout.readline()
@@ -221,6 +221,12 @@ class Harness:
             return None
         waiting = max(d for d, _ in known) if self.pg_url else sum(d for d, _ in known)
         return int(waiting + sum(r for _, r in known))
+
+    def dump_stacks(self) -> None:
+        """SIGUSR1 to every live worker: each writes its threads' stacks to its log."""
+        for worker in self.workers:
+            if worker.process.poll() is None:
+                worker.process.send_signal(signal.SIGUSR1)
 
     def engine_runs(self) -> int:
         """Record runs made by the live workers so far (each serves every job waiting in its process)."""

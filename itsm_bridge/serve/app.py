@@ -9,6 +9,9 @@ serve process (`PgQueue`). Either way a sweep (a full sync) runs first and then 
 SIGINT or SIGTERM: /readyz answers 503 and webhooks are refused with 503 (the vendor retries), the
 jobs running finish their writes in flight (the engine takes no new record), the store's lock is
 released, and the process exits 130 or 143.
+
+SIGUSR1 writes every thread's stack to stderr (`stacks`) and serve carries on: what an operator
+asks of a process that seems stuck, before restarting it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from http.server import ThreadingHTTPServer
 
 from itsm_bridge import http, stopping
 from itsm_bridge.config import Config
+from itsm_bridge.serve import stacks
 from itsm_bridge.serve.metrics import Metrics
 from itsm_bridge.serve.queue import MAX_ATTEMPTS, SWEEP, Job, LocalQueue, Queue, Retry
 from itsm_bridge.serve.receiver import handler_for
@@ -110,6 +114,7 @@ def serve_until_stopped(
     config: Config, *, host: str, port: int, workers: int, as_json: bool, echo: Callable[[str], None]
 ) -> int:
     """Serve until SIGINT or SIGTERM; return the exit code (130 or 143)."""
+    stacks.install()
     with stopping.handling():
         server = Server(config, host, port, workers)
         try:
