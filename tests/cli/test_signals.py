@@ -30,6 +30,12 @@ N = 24
 TIMEOUT_S = 3.0  # every request's timeout: the exit may wait for one in flight
 READ_POSTS = ("/rest/api/3/search/jql", "/rest/api/3/issue/bulkfetch")
 SLACK = timedelta(seconds=0.5)  # a request sent just before the signal may reach the sandbox just after
+# After the signal a run waits for its requests in flight (TIMEOUT_S at most), then journals their
+# outcomes and the run, closes the store and exits: CPU work, which took 9 s of wall time when the
+# two cores ran 30 processes (the former bound, 5 s past TIMEOUT_S, then failed). That the run
+# stopped is shown by what reached the sandbox (no write began after the signal, pages left
+# unpublished), which no load blurs; this bound only catches a hang.
+STOPS_WITHIN_S = TIMEOUT_S + 20
 
 
 @pytest.fixture
@@ -122,7 +128,7 @@ def test_sigterm_mid_sync_stops_cleanly_records_the_run_and_a_rerun_converges(
     took = (datetime.now(UTC) - sent).total_seconds()
 
     assert proc.returncode == 143, err
-    assert took < 5 + TIMEOUT_S, took
+    assert took < STOPS_WITHIN_S, took
     late = [(c.method, c.path, began(c)) for c in writes(sb) if began(c) > sent + SLACK]
     assert late == [], f"writes began after the signal at {sent}: {late}"
     assert "INTERRUPTED by SIGTERM" in out and "Traceback" not in err
@@ -188,7 +194,7 @@ def test_sigterm_mid_apply_stops_after_the_writes_in_flight_and_records_the_run(
     sent = signal_once_pages_are_being_written(proc, sb, signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
-    assert (datetime.now(UTC) - sent).total_seconds() < 5 + TIMEOUT_S
+    assert (datetime.now(UTC) - sent).total_seconds() < STOPS_WITHIN_S
     assert [c.path for c in writes(sb) if began(c) > sent + SLACK] == []
     last = json.loads(in_process(config, env, "--json", "status").stdout)["last_run"]
     assert last["interrupted"] == "SIGTERM" and last["plan"] and 0 < last["published"] < N

@@ -91,12 +91,17 @@ def test_doctor_exits_2_when_a_secret_is_missing(bridge):
 
 
 def test_two_syncs_started_together_one_exits_3(bridge):
-    faults = bridge.sandbox.servicenow.faults
-    # Slow enough that the first run still holds the lock when the second, started on a loaded
-    # machine, gets there; made fast again once the second has exited.
-    faults.set_profile(type(faults.profile)(latency_ms=5000))
+    """The second run starts once the first holds the store's lock (its holder file names the
+    first's pid), and the first cannot finish before the second has exited: ServiceNow's
+    answers wait behind the sandbox's data lock, which the test holds until then. No timing
+    guess, so a loaded machine that starts the second run slowly changes nothing."""
+    # The first run's ServiceNow read waits while the second starts and exits, which the test
+    # allows 120 s on a loaded machine: its read timeout must outlast that, not the default 30 s.
+    config = bridge.config_path.read_text()
+    bridge.config_path.write_text(config.replace("[servicenow]\n", "[servicenow]\ntimeout_s = 180.0\n", 1))
     for i in range(3):
         bridge.sandbox.servicenow.insert_incident({"short_description": f"slow {i}", "category": "software"})
+    holder_file = Path(bridge.config.settings.state.url.removeprefix("sqlite:///") + ".lock")
 
     def start() -> subprocess.Popen[str]:
         return subprocess.Popen(
@@ -108,13 +113,22 @@ def test_two_syncs_started_together_one_exits_3(bridge):
             env=bridge.env,
         )
 
-    first = start()
-    deadline = time.monotonic() + 60
-    while not bridge.sandbox.calls("servicenow") and time.monotonic() < deadline:
-        time.sleep(0.05)  # the first run holds the lock once it reads
-    second = start()
-    second.communicate(timeout=120)
-    faults.set_profile(type(faults.profile)(latency_ms=0))
+    def holder() -> dict[str, object]:
+        try:
+            return json.loads(holder_file.read_text() or "{}")
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}  # not created yet, or between its truncation and its write
+
+    with bridge.sandbox.servicenow.lock:
+        first = start()
+        deadline = time.monotonic() + 120
+        while holder().get("pid") != first.pid:
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline, "the first run never took the lock"
+            time.sleep(0.05)
+        second = start()
+        out, err = second.communicate(timeout=120)
     first.communicate(timeout=120)
     codes = [first.returncode, second.returncode]
-    assert codes[1] == 3 and codes[0] in (0, 1), codes
+    assert codes[1] == 3 and codes[0] in (0, 1), (codes, out, err)
+    assert "another run holds the lock" in err and f"pid {first.pid}" in err

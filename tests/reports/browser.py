@@ -3,6 +3,11 @@
 No driver binary and no library: Chromium reads commands from its fd 3 and writes answers to fd 4,
 each a JSON message ended by a NUL byte (chromium.googlesource.com, "Chrome DevTools Protocol":
 remote-debugging-pipe). Mouse and keyboard go through `Input.dispatch*`, as a person's would.
+
+A navigation (`open`, or a click on a link: `follow`) waits for the page's own `load` lifecycle
+event, matched by the navigation's loader id, before anything is evaluated in it. Evaluating
+while a navigation is under way is a race: file:// to http:// swaps the renderer process, and a
+`Runtime.evaluate` in flight then fails with "Inspected target navigated or closed".
 """
 
 from __future__ import annotations
@@ -10,9 +15,11 @@ from __future__ import annotations
 import base64
 import json
 import os
+import select
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +48,7 @@ class Browser:
         self.profile, self.width, self.height = profile, width, height
         self._next, self._buffer = 0, b""
         self.session = ""
+        self._events: list[dict[str, Any]] = []  # this page's events since the last navigation began
 
     def __enter__(self) -> Browser:
         assert CHROMIUM is not None
@@ -70,6 +78,8 @@ class Browser:
             deviceScaleFactor=1,
             mobile=False,
         )
+        self.call("Page.enable")
+        self.call("Page.setLifecycleEventsEnabled", enabled=True)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -86,7 +96,8 @@ class Browser:
         os.close(self._recv_fd)
 
     def call(self, method: str, session: bool = True, timeout: float = 30, **params: Any) -> dict[str, Any]:
-        """Send one command and wait for its answer (events that arrive meanwhile are dropped)."""
+        """Send one command and wait for its answer (the page's events that arrive meanwhile are kept
+        for `_wait_for`)."""
         self._next += 1
         message: dict[str, Any] = {"id": self._next, "method": method, "params": params}
         if session and self.session:
@@ -99,10 +110,13 @@ class Browser:
                 if "error" in answer:
                     raise BrowserError(f"{method}: {answer['error']}")
                 return answer.get("result", {})
+            if "method" in answer and answer.get("sessionId") == self.session:
+                self._events.append(answer)
 
     def _read(self, deadline: float) -> dict[str, Any]:
         while b"\0" not in self._buffer:
-            if time.monotonic() > deadline:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._recv_fd], [], [], left)[0]:
                 raise BrowserError("no answer from the browser in time")
             chunk = os.read(self._recv_fd, 1 << 16)
             if not chunk:
@@ -112,14 +126,52 @@ class Browser:
         return json.loads(message)
 
     def open(self, url: str) -> None:
-        """Navigate and wait until that page has loaded (not a load event of an earlier page,
-        which may still arrive late on a busy machine)."""
-        self.call("Page.navigate", url=url)
-        deadline = time.monotonic() + 30
-        while self.js("document.readyState + ' ' + location.href") != f"complete {url}":
-            if time.monotonic() > deadline:
-                raise BrowserError(f"{url} did not load in time")
-            time.sleep(0.02)
+        """Navigate and wait until that page has loaded (its own load event, not a late one of an
+        earlier page)."""
+        self._events.clear()
+        started = self.call("Page.navigate", url=url)
+        if "errorText" in started:
+            raise BrowserError(f"{url}: {started['errorText']}")
+        self._wait_loaded(started.get("loaderId"), url)
+
+    def follow(self, selector: str) -> None:
+        """Click a link that navigates the page, and wait until the page it opens has loaded."""
+        self._events.clear()
+        self.click(selector)
+        navigated = self._wait_for(
+            lambda e: e["method"] == "Page.frameNavigated" and "parentId" not in e["params"]["frame"],
+            f"a navigation after the click on {selector}",
+        )
+        frame = navigated["params"]["frame"]
+        self._wait_loaded(frame["loaderId"], frame["url"])
+
+    def _wait_loaded(self, loader: str | None, url: str) -> None:
+        if loader is None:  # a same-document navigation (a fragment): there is no load to wait for
+            return
+        self._wait_for(
+            lambda e: (
+                e["method"] == "Page.lifecycleEvent"
+                and e["params"]["loaderId"] == loader
+                and e["params"]["name"] == "load"
+            ),
+            f"{url} to load",
+        )
+
+    def _wait_for(self, match: Callable[[dict[str, Any]], bool], what: str, timeout: float = 30) -> dict[str, Any]:
+        """The first page event since the navigation began that `match`es, waiting for it."""
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while True:
+            for event in self._events[seen:]:
+                if match(event):
+                    return event
+            seen = len(self._events)
+            try:
+                message = self._read(deadline)
+            except BrowserError as e:
+                raise BrowserError(f"waited in vain for {what}: {e}") from e
+            if "method" in message and message.get("sessionId") == self.session:
+                self._events.append(message)
 
     def js(self, expression: str) -> Any:
         """The value of a JavaScript expression in the page."""

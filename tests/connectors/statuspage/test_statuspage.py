@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 import pytest
-import requests
 
 from itsm_bridge.connectors.statuspage import StatuspageConnector
+from itsm_bridge.http import RateBudget
 from itsm_bridge.mapping.statuspage import StatuspageMapper
 from itsm_bridge.model import Comment, Incident, Priority, PublicStatus, State
 from itsm_bridge.records import RemoteRecord
@@ -197,49 +197,59 @@ def arrival_times(platform) -> list[datetime]:
     )
 
 
-def send_times(monkeypatch) -> list[float]:
-    """When each request leaves this process (monotonic seconds): the spacing the rate budget
-    makes, which a loaded machine's scheduling does not blur as it blurs arrival times."""
-    times: list[float] = []
-    send = requests.Session.send
-
-    def timed(self, request, **kw):
-        times.append(time.monotonic())
-        return send(self, request, **kw)
-
-    monkeypatch.setattr(requests.Session, "send", timed)
-    return times
-
-
 def most_in_any_window(times: list[datetime], window_s: float) -> int:
     return max(sum(1 for t in times[i:] if (t - start).total_seconds() < window_s) for i, start in enumerate(times))
 
 
-def test_thirty_status_changes_in_a_burst_keep_to_the_rate_with_no_errors(platform, monkeypatch):
-    # The 1 request/s, 60-per-60 s limit scaled up tenfold (10/s, 10 per 1 s) to keep the test short.
+def assert_kept_to_the_page_limit(platform, limit: int, window_s: float) -> None:
+    """The vendor's rule, judged where the vendor judges it: at most `limit` requests in any
+    rolling `window_s` at the page, and so no 429.
+
+    Where a request is timed on its way to the page blurs on a loaded machine: one held back
+    (seen 0.1 s inside the HTTP library) lands just before the next, already due. What holds under
+    any load is that a request is sent only after the answer to the one before, and each is sent
+    no sooner than 1/rate after the one before: arrivals k and k + n are at least (n - 1)/rate
+    apart. So a client paced at (limit - 1)/window_s keeps to the limit whatever the load, where
+    one paced at exactly limit/window_s can put limit + 1 in a window. An unpaced one puts them
+    all in one window."""
+    calls = platform.call_log.calls()
+    assert [c for c in calls if c.status >= 400] == []
+    assert most_in_any_window(arrival_times(platform), window_s) <= limit
+
+
+def test_thirty_status_changes_in_a_burst_keep_to_the_rate_with_no_errors(platform):
+    # The 1 request/s, 60-per-60 s limit scaled up tenfold (10 per 1 s) to keep the test short,
+    # and the client paced under it (see assert_kept_to_the_page_limit).
     platform.rate_limit = (10, 1.0)
-    conn = connector(platform, rps=10.0)
-    sent = send_times(monkeypatch)
+    conn = connector(platform, rps=9.0)
     ref = conn.publish(canary_incident()).ref
     statuses = ["identified", "monitoring", "investigating"]
     for n in range(30):
         conn.update(ref, {"status": statuses[n % 3], "body": f"Update {n + 1}."})
-    calls = platform.call_log.calls()
-    assert len([c for c in calls if c.method == "PATCH"]) == 30
-    assert [c for c in calls if c.status >= 400] == []
-    # ~1/10 s apart, never bunched (half that at least: a loaded machine wakes a sleeper late, and
-    # the one after it then goes closer behind; the page's own window count is the vendor's rule)
-    assert min(b - a for a, b in pairwise(sent)) >= 0.05
-    assert most_in_any_window(arrival_times(platform), 1.0) <= 10
+    assert len([c for c in platform.call_log.calls() if c.method == "PATCH"]) == 30
+    assert_kept_to_the_page_limit(platform, 10, 1.0)
     assert len(platform.incident(ref.id)["incident_updates"]) == 31
 
 
-def test_at_the_real_rate_requests_are_a_second_apart(platform):
+def test_at_the_real_rate_requests_are_a_second_apart(platform, monkeypatch):
+    granted: list[float] = []  # when the rate budget let each request go (monotonic seconds)
+    acquire = RateBudget.acquire
+
+    def timed(self: RateBudget) -> None:
+        acquire(self)
+        granted.append(time.monotonic())
+
+    monkeypatch.setattr(RateBudget, "acquire", timed)
     conn = connector(platform, rps=1.0)
     conn.publish(canary_incident())  # three requests: open incidents (find and holders), components, create
     times = arrival_times(platform)
-    assert len(times) == 3 and all(c.status < 400 for c in platform.call_log.calls())
-    assert all((b - a).total_seconds() >= 0.95 for a, b in pairwise(times))
+    assert len(times) == len(granted) == 3 and all(c.status < 400 for c in platform.call_log.calls())
+    # The client lets them go a second apart. At the page, where the vendor counts, a loaded
+    # machine blurs that (a request held back in the HTTP library lands just before the next:
+    # arrivals 0.64 s apart were seen), but each is sent only after the answer to the one before,
+    # so the first and the last arrive at least a second apart whatever the load.
+    assert all(b - a >= 0.99 for a, b in pairwise(granted)), granted
+    assert (times[-1] - times[0]).total_seconds() >= 1.0, times
 
 
 def test_a_420_from_an_older_page_is_waited_out_like_a_429(platform):
