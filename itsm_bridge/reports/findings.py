@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, astuple, dataclass
 from typing import Any, Literal
 
 Severity = Literal["block", "warn"]
@@ -59,6 +60,13 @@ class AuditFinding:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def in_order(findings: Iterable[AuditFinding]) -> list[AuditFinding]:
+    """Findings without repeats, in one order whatever order they came in (every field is in the
+    sort key: two findings of one record and field, say a field missing at resolve and at close,
+    must not swap places from one run to the next)."""
+    return sorted(set(findings), key=lambda f: (f.key, f.kind, f.platform, f.field, f.ref, astuple(f)))
 
 
 def reaches(findings: list[AuditFinding], fail_on: Severity) -> bool:

@@ -19,7 +19,7 @@ from itsm_bridge.reports.assignment import assignment
 from itsm_bridge.reports.baseline import Baseline, Comparison, compare
 from itsm_bridge.reports.collect import Snapshot, gc_paused
 from itsm_bridge.reports.fields import Completeness, Required, required
-from itsm_bridge.reports.findings import FIELDS, KINDS, AuditFinding, Severity, reaches
+from itsm_bridge.reports.findings import FIELDS, KINDS, AuditFinding, Severity, in_order, reaches
 from itsm_bridge.reports.metrics import of_timelines
 from itsm_bridge.reports.timeline import Timeline
 
@@ -160,7 +160,7 @@ def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None
         origin=snap.origin,
         source=snap.source,
         targets=snap.targets,
-        findings=sorted(set(findings), key=lambda f: (f.key, f.kind, f.platform, f.field, f.ref)),
+        findings=in_order(findings),
         categories={p: dict(sorted(c.items())) for p, c in distribution.items()},
         completeness=tally.rows(),
         metrics=metrics,
