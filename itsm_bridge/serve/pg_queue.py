@@ -3,9 +3,9 @@ serve process that uses the store.
 
 procrastinate (https://procrastinate.readthedocs.io) gives what serve needs without a queue of
 our own making: `lock` (jobs of one incident never run at once, on any process), `queueing_lock`
-(while one job of an incident waits, another is not queued: a burst collapses), retries with
-backoff, LISTEN/NOTIFY so a job starts as soon as it is queued, and workers' heartbeats. Each
-process runs `--workers` job slots (procrastinate's `concurrency`), so the jobs it has taken can
+(while one job of an incident waits, another is not queued: a burst collapses), delayed jobs (a
+retry is a new job, see `PgQueue._again`), LISTEN/NOTIFY so a job starts as soon as it is
+queued, and workers' heartbeats. Each process runs `--workers` job slots (procrastinate's `concurrency`), so the jobs it has taken can
 wait together for its next engine run (see `worker`). A serve process killed mid-job (kill -9, a
 lost machine) stops beating; after `[serve] stalled_after_seconds` any other serve process puts
 its jobs back in the queue and runs them. Running a job twice is safe: the write path
@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import procrastinate
@@ -103,22 +104,26 @@ class PgQueue:
 
     # --- inside
     def _register(self, handler: Handler, on_outcome: Callable[[str], None]) -> None:
-        retry = procrastinate.RetryStrategy(
-            max_attempts=MAX_ATTEMPTS - 1, wait=1, exponential_wait=2, retry_exceptions={Retry}
-        )
-
-        @self.app.task(name=TASK, retry=retry, pass_context=True)
-        def run_job(context: procrastinate.JobContext, /, **args: Any) -> None:
+        @self.app.task(name=TASK)
+        def run_job(**args: Any) -> None:
             job = Job(**args)
             try:
                 outcome = handler(job)
-            except Retry:
-                attempts = context.job.attempts if context.job else 0
-                on_outcome("retried" if attempts + 1 < MAX_ATTEMPTS else "failed")
-                raise
+            except Retry as exc:
+                outcome = "retried" if job.attempts + 1 < MAX_ATTEMPTS else "failed"
+                if outcome == "retried":
+                    self._again(job, exc.delay)
             on_outcome(outcome)
 
         self._task = run_job
+
+    def _again(self, job: Job, delay: float) -> None:
+        """A job to retry is queued anew, as a job of its own that collapses into one of its
+        incident already waiting (a change that came during the run): that one reads the record
+        afresh. Not procrastinate's own retry: it puts this job back to `todo` in place, which the
+        waiting job's queueing lock refuses, and the job would stay `doing` for good, its
+        incident's lock held, every later job of the incident blocked behind it."""
+        self.defer(replace(job, attempts=job.attempts + 1), delay)
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         if not self._started.is_set() or self._failure is not None:

@@ -122,3 +122,31 @@ def test_on_postgresql_a_queue_holding_only_the_next_sweep_reads_depth_0(pg_brid
         queue_empty_but_for_the_next_sweep(running)
     finally:
         running.stop()
+
+
+def test_on_postgresql_a_job_retried_while_a_newer_one_of_its_incident_waits_does_not_wedge_it(pg_bridge):
+    """A job whose write failed for now is retried while a change made during its run waits as a
+    job of its own: the retry collapses into that one, which runs and writes the change."""
+    bridge = pg_bridge
+    text = bridge.config_path.read_text()
+    bridge.config_path.write_text(re.sub(r"(?m)^\[jira\]\n", "[jira]\nmax_retries = 0\n", text, count=1))
+    running = Serve(bridge, "--workers", "2")
+    try:
+        record = bridge.sandbox.servicenow.incidents()[0]
+        bridge.sandbox.servicenow.update_incident(record["sys_id"], {"short_description": "Written at last"})
+        body = snow_body(bridge.sandbox.servicenow.incident(record["sys_id"]))
+        jira = bridge.sandbox.jira.faults
+        jira.set_profile(FaultProfile(latency_ms=400))  # the first run lasts while the second job is queued
+        jira.inject("error_5xx", method="PUT")  # the first run's write fails for now: its job is retried
+        assert running.post("servicenow", body, sign_servicenow(body)).json()["status"] == "queued"
+        wait_for("a running job", lambda: running.metric("jobs_running") >= 1)
+        assert running.post("servicenow", body, sign_servicenow(body)).json()["status"] == "queued"
+        wait_for("the retry", lambda: running.metric("jobs_total", outcome="retried") >= 1)
+        jira.set_profile(FaultProfile())
+        summary = lambda: jira_issue_for(bridge.sandbox, record["number"])["fields"]["summary"]  # noqa: E731
+        wait_for("the change on Jira", lambda: summary() == "Written at last", timeout=30)
+        running.wait_idle(jobs=2)
+        assert running.metric("jobs_total", outcome="retried") == 1
+    finally:
+        code, err = running.stop()
+    assert code == 143, err
