@@ -139,7 +139,9 @@ class Worker:
                 batch = self._take(BATCH_MAX)
                 self._sync_or_split(batch)
         except Retry as exc:
-            for taken in batch or self._take(None):
+            waiting = batch or self._take(None)
+            log.warning("%d record job(s): %s; queued again in %g s", len(waiting), exc, exc.delay)
+            for taken in waiting:
                 taken.settle(failure=exc)
         except BridgeError as exc:
             _settle_failed(batch or self._take(None), exc)
