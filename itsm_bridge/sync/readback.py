@@ -17,7 +17,7 @@ from typing import Any
 
 from itsm_bridge.model import Incident
 from itsm_bridge.sync.plan import Action
-from itsm_bridge.sync.reconcile import fingerprint
+from itsm_bridge.sync.reconcile import seen_before
 
 COUPLED: dict[str, frozenset[str]] = {
     "category": frozenset({"subcategory"}),  # written together (one select, one list)
@@ -64,4 +64,4 @@ def ours(
 
 def unseen_notes(read_back: Incident, seen: frozenset[str]) -> bool:
     """Whether the read-back shows a note (not one of ours) that this cycle did not carry."""
-    return any(fingerprint(c) not in seen for c in read_back.comments)
+    return any(not seen_before(c, seen) for c in read_back.comments)
