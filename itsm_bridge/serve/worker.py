@@ -194,10 +194,9 @@ class Worker:
             for taken in batch:
                 taken.settle(failure=Retry(f"stopped by {summary.interrupted}", 0.0))
             return
-        by_key = outcomes.per_key(self.store, summary, since)
-        held = outcomes.held_refs(self.store, since)
+        found = outcomes.of_run(self.store, summary, since)
         for taken in batch:
-            outcome = outcomes.of_job(self.store, taken.job, by_key, held)
+            outcome = found.of_job(self.store, taken.job)
             if outcome == outcomes.RETRY:
                 taken.settle(failure=Retry("a write failed for now", RETRY_DELAY_S))
             else:
