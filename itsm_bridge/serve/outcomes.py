@@ -5,6 +5,7 @@ what became of its own incident, not of the whole run."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from itsm_bridge import errors
 from itsm_bridge.serve.queue import Job
@@ -30,9 +31,10 @@ class RunMark:
     at: str  # ISO UTC: quarantine holds seen at or after this are the run's
 
 
-def mark(store: StateStore, at: str) -> RunMark:
+def mark(store: StateStore) -> RunMark:
+    """The journal's last entry and the time now, taken before a run starts."""
     last = next(iter(store.journal(last=1)), None)
-    return RunMark(last.seq if last else None, at)
+    return RunMark(last.seq if last else None, datetime.now(UTC).isoformat())
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from itsm_bridge import stopping
 from itsm_bridge.config import Config
@@ -183,7 +182,7 @@ class Worker:
         write that failed for now, such as a timeout, sends the job back to the queue)."""
         self.metrics.count("engine_runs_total", kind="record")
         engine = Engine(self.config, self.store, self._connectors_now())
-        since = outcomes.mark(self.store, datetime.now(UTC).isoformat())
+        since = outcomes.mark(self.store)
         refs = [RemoteRef(t.job.platform, t.job.remote_id) for t in batch]
         summary = engine.sync_records(refs)
         described = batch[0].job.describe() if len(batch) == 1 else f"{len(batch)} records"
@@ -229,7 +228,7 @@ class Worker:
     def _sweep(self) -> RunSummary:
         self.metrics.count("engine_runs_total", kind=SWEEP)
         engine = Engine(self.config, self.store, self._connectors_now())
-        since = outcomes.mark(self.store, datetime.now(UTC).isoformat())
+        since = outcomes.mark(self.store)
         summary, _ = engine.sync()
         record_run(self.config, self.store, summary, serve=SWEEP)
         self._count_writes(summary.run_id, since.seq)
