@@ -37,7 +37,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from itsm_bridge import stopping
 from itsm_bridge.config import Config
@@ -187,7 +186,7 @@ class Worker:
         write that failed for now, such as a timeout, sends the job back to the queue)."""
         self.metrics.count("engine_runs_total", kind="record")
         engine = Engine(self.config, self.store, self._connectors_now())
-        since = outcomes.mark(self.store, datetime.now(UTC).isoformat())
+        since = outcomes.mark(self.store)
         refs = [RemoteRef(t.job.platform, t.job.remote_id) for t in batch]
         summary = engine.sync_records(refs)
         described = batch[0].job.describe() if len(batch) == 1 else f"{len(batch)} records"
@@ -198,10 +197,9 @@ class Worker:
             for taken in batch:
                 taken.settle(failure=Retry(f"stopped by {summary.interrupted}", 0.0))
             return
-        by_key = outcomes.per_key(self.store, summary, since)
-        held = outcomes.held_refs(self.store, since)
+        found = outcomes.of_run(self.store, summary, since)
         for taken in batch:
-            outcome = outcomes.of_job(self.store, taken.job, by_key, held)
+            outcome = found.of_job(self.store, taken.job)
             if outcome == outcomes.RETRY:
                 taken.settle(failure=Retry("a write failed for now", RETRY_DELAY_S))
             else:
@@ -238,7 +236,7 @@ class Worker:
     def _sweep(self) -> RunSummary:
         self.metrics.count("engine_runs_total", kind=SWEEP)
         engine = Engine(self.config, self.store, self._connectors_now())
-        since = outcomes.mark(self.store, datetime.now(UTC).isoformat())
+        since = outcomes.mark(self.store)
         summary, _ = engine.sync()
         record_run(self.config, self.store, summary, serve=SWEEP)
         self._count_writes(summary.run_id, since.seq)

@@ -448,9 +448,10 @@ class SqlStore:
                 )
         return QuarantineEntry(new_id, key, platform, ref, findings, record, first, now, attempts)
 
-    def quarantined(self) -> list[QuarantineEntry]:
+    def quarantined(self, since: str | None = None) -> list[QuarantineEntry]:
+        held = [quarantine.c.released_at.is_(None), quarantine.c.last_seen >= since if since is not None else true()]
         with self.engine.connect() as conn:
-            rows = conn.execute(select(quarantine).where(quarantine.c.released_at.is_(None)).order_by(quarantine.c.id))
+            rows = conn.execute(select(quarantine).where(*held).order_by(quarantine.c.id))
             return [
                 QuarantineEntry(
                     r.id,
