@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, Text, create_engine, event, func, insert, literal, or_, select, text, true, update
 from sqlalchemy.exc import DatabaseError
 
@@ -78,6 +79,15 @@ def _shadow(row: Any) -> Shadow:
     key, updated_at, doc = row
     merged, sides, seen, versions = json.loads(doc)
     return Shadow(key, merged, sides, frozenset(seen), versions, datetime.fromisoformat(updated_at))
+
+
+def _loads(doc: str) -> Any:
+    """The JSON document parsed by orjson (twice as fast as json here), by json where orjson
+    refuses what json.dumps may have written (NaN, Infinity, an integer beyond 64 bits)."""
+    try:
+        return orjson.loads(doc)
+    except orjson.JSONDecodeError:
+        return json.loads(doc)
 
 
 UPGRADE_WAIT_S = 30.0  # how long opening a store to upgrade it waits for a run in progress
@@ -236,7 +246,7 @@ class SqlStore:
         with self.engine.connect() as conn:
             for part in conn.execute(_SIDES).partitions(_PART):
                 for key, doc in part:
-                    merged, sides = json.loads(doc)
+                    merged, sides = _loads(doc)
                     yield key, merged, sides
 
     def put_shadow(self, shadow: Shadow) -> None:
