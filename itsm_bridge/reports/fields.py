@@ -8,6 +8,7 @@ that platform holds: Jira holds no assignment group, a status page no resolution
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,7 +96,7 @@ def _holds(platform: str) -> frozenset[str]:
 
 
 def required(
-    view: View, snap: Snapshot, rules: Required, tally: Completeness, already: set[tuple[str, str]]
+    view: View, snap: Snapshot, rules: Required, tally: Completeness, already: Collection[tuple[str, str]]
 ) -> list[AuditFinding]:
     """Missing required fields of every copy; a field already reported as unmapped or
     uncategorized on that platform (`already`: (platform, field)) is not reported again."""

@@ -18,7 +18,7 @@ from datetime import datetime
 from itertools import pairwise
 
 from itsm_bridge.history import ASSIGNEE, STATE, History
-from itsm_bridge.model import Incident, State
+from itsm_bridge.model import Incident, Priority, State
 
 ORDER = ("opened", "acknowledged", "resolved", "closed")
 """The times a timeline must give in this order (an absent one is skipped)."""
@@ -70,6 +70,8 @@ class Timeline:
 
 NOT_READ = History()
 OPEN_STATES = frozenset({State.NEW, State.IN_PROGRESS, State.ON_HOLD})
+_PRIORITY_NAMES: dict[Priority | None, str] = {None: "(none)", **{p: p.value for p in Priority}}
+"""A priority's name (`.value` is a property: a lookup here costs less, once per incident)."""
 FIXED_STATES = frozenset({State.RESOLVED, State.CLOSED})
 
 
@@ -86,7 +88,7 @@ def timeline(incident: Incident, history: History | None = None) -> Timeline:
         ack,
         finished,
         is_open,
-        incident.priority.value if incident.priority else "(none)",
+        _PRIORITY_NAMES[incident.priority],
         incident.category or "(none)",
         incident.service or "(none)",
         resolved=resolved,
