@@ -70,9 +70,8 @@ def in_order(findings: Iterable[AuditFinding]) -> list[AuditFinding]:
     return sorted(set(findings), key=_ORDER)
 
 
-_ORDER = attrgetter("key", "kind", "platform", "field", "ref", *FIELDS)
-"""in_order's sort key: the fields people look for first, then every field (all are strings, so
-this flat tuple orders as the nested one with `astuple` would, without its deep copy)."""
+_FIRST = ("key", "kind", "platform", "field", "ref")  # record and field first, as reports group them
+_ORDER = attrgetter(*_FIRST, *(name for name in FIELDS if name not in _FIRST))  # then every other field, once
 
 
 def reaches(findings: list[AuditFinding], fail_on: Severity) -> bool:

@@ -176,15 +176,17 @@ class SqlStore:
         self.engine.dispose()
 
     # --- lock
-    def lock(self, owner: str) -> AbstractContextManager[None]:
+    def lock(self, owner: str, wait_s: float = 0.0) -> AbstractContextManager[None]:
         self._refuse_unkeyed_writer()
-        return self._writer_lock(owner)
+        return self._writer_lock(owner, wait_s)
 
-    def _writer_lock(self, owner: str) -> AbstractContextManager[None]:
+    def _writer_lock(self, owner: str, wait_s: float = 0.0) -> AbstractContextManager[None]:
+        """The one-writer lock; PostgreSQL waits up to `wait_s` for it in the server's queue (SQLite
+        answers at once: its callers that wait poll)."""
         if self.is_sqlite:
             path = self.url[len("sqlite:///") :]
             return file_lock(Path(path + ".lock"), owner)
-        return advisory_lock(self.engine, WRITER_LOCK, owner)
+        return advisory_lock(self.engine, WRITER_LOCK, owner, wait_s)
 
     # --- links
     def link(self, key: str, ref: RemoteRef) -> None:
@@ -467,9 +469,10 @@ class SqlStore:
                 )
         return QuarantineEntry(new_id, key, platform, ref, findings, record, first, now, attempts)
 
-    def quarantined(self) -> list[QuarantineEntry]:
+    def quarantined(self, since: str | None = None) -> list[QuarantineEntry]:
+        held = [quarantine.c.released_at.is_(None), quarantine.c.last_seen >= since if since is not None else true()]
         with self.engine.connect() as conn:
-            rows = conn.execute(select(quarantine).where(quarantine.c.released_at.is_(None)).order_by(quarantine.c.id))
+            rows = conn.execute(select(quarantine).where(*held).order_by(quarantine.c.id))
             return [
                 QuarantineEntry(
                     r.id,
