@@ -40,6 +40,10 @@ class Shadow:
     updated_at: datetime | None = None
 
 
+ShadowSides = tuple[str, dict[str, Any], dict[str, dict[str, Any]]]
+"""A shadow's key, merged fields and sides: what an audit of the store reads of it."""
+
+
 @dataclass(frozen=True)
 class Facts:
     """What earlier runs learned of one platform (the connector's own plain data), kept between runs."""
@@ -113,6 +117,7 @@ class StateStore(Protocol):
     def shadow(self, key: str) -> Shadow | None: ...
     def put_shadow(self, shadow: Shadow) -> None: ...
     def all_shadows(self) -> Iterator[Shadow]: ...
+    def all_sides(self) -> Iterator[ShadowSides]: ...
 
     # cursors
     def cursor(self, name: str) -> Cursor | None: ...
