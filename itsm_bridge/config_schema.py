@@ -153,7 +153,12 @@ class StatuspageSettings(HttpSettings):
     page_id: str | None = None
     api_key_env: str | None = Field(None, pattern=ENV_NAME)
     token_env: str | None = Field(None, pattern=ENV_NAME)
-    requests_per_second: float = Field(1.0, gt=0)
+    requests_per_second: float = Field(
+        1.0,
+        gt=0,
+        description="The page's request limit per key (Statuspage: 1 a second on a 60 s rolling window); "
+        "requests go 5% under it.",
+    )
     min_update_interval_s: float = Field(300.0, ge=0, description="Least time between two updates.")
     max_wait_s: float = Field(
         60.0, ge=0, description="Longest rate-limit wait sat out; past it, the platform's work stops for this run."

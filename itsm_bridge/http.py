@@ -115,8 +115,9 @@ def shared_budget(url: str, key: str, requests_per_second: float, sleep: Callabl
     with _budgets_lock:
         budget = _budgets.get(ident)
         if budget is None:
-            # A hair under the vendor's rate: requests spaced exactly at the limit can arrive a
-            # few milliseconds closer together and tip a rolling window over.
+            # Under the vendor's rate: requests spaced exactly at the limit can arrive closer
+            # together and tip a rolling window over; 5% under, at 1 a second, one request may
+            # arrive 3 s late and the window still sees at most 60.
             budget = _budgets[ident] = RateBudget(requests_per_second * RATE_MARGIN, sleep=sleep)
         return budget
 

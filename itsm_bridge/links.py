@@ -13,13 +13,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from itsm_bridge import progress
-from itsm_bridge.connectors.base import Connector, FetchesInBulk
+from itsm_bridge.connectors.base import Connector, FetchesInBulk, GetsMany
 from itsm_bridge.errors import NotFound
 from itsm_bridge.model import RemoteRef
+from itsm_bridge.records import RemoteRecord
 from itsm_bridge.results import KeyDetails
 from itsm_bridge.store.base import QuarantineEntry, StateStore
 from itsm_bridge.sync.identity import KEY_CONFLICT, is_conflict
@@ -68,8 +69,8 @@ def relink(store: StateStore, connector: Connector, run_id: str, key: str, platf
 
 
 def gone(store: StateStore, connectors: Mapping[str, Connector]) -> list[dict[str, str]]:
-    """Links whose records the platforms no longer have (a read per link, or per 100 links where
-    the connector reads in bulk)."""
+    """Links whose records the platforms no longer have (a read per link, or a query or two per
+    100 links where the connector reads many by id: ServiceNow, Jira)."""
     by_platform: dict[str, list[tuple[str, RemoteRef]]] = {}
     for key, ref in store.all_links():
         if ref.platform in connectors:
@@ -84,14 +85,24 @@ def gone(store: StateStore, connectors: Mapping[str, Connector]) -> list[dict[st
     return out
 
 
+def _bulk_read(connector: Connector) -> Callable[[list[RemoteRef]], list[RemoteRecord]] | None:
+    """The connector's read of many records by id (a query or two per 100), if it has one."""
+    if isinstance(connector, GetsMany):
+        return connector.get_many
+    if isinstance(connector, FetchesInBulk):
+        return connector.fetch_many
+    return None
+
+
 def _missing(connector: Connector, pairs: list[tuple[str, RemoteRef]], line: str) -> Iterable[tuple[str, RemoteRef]]:
     label = f"checking links to {connector.name}"
-    if isinstance(connector, FetchesInBulk):
+    read_many = _bulk_read(connector)
+    if read_many is not None:
         shown = progress.current()
         shown.line(line, label, "rec", total=len(pairs))
         for start in range(0, len(pairs), CHECK_BATCH):
             chunk = pairs[start : start + CHECK_BATCH]
-            found = {r.ref.id for r in connector.fetch_many([ref for _, ref in chunk])}
+            found = {r.ref.id for r in read_many([ref for _, ref in chunk])}
             shown.advance(line, len(chunk))
             yield from ((key, ref) for key, ref in chunk if ref.id not in found)
         return

@@ -26,6 +26,7 @@ UNMAPPED_KIND = {
     "taxonomy.unmapped.service": "unmapped_service",
 }
 OWN_CHECKS = {"priority.off_matrix"}  # the mapper's own matrix check: `priority` below covers it
+_NONE: frozenset[str] = frozenset()
 
 
 def _display(copy: Copy) -> str:
@@ -75,7 +76,7 @@ def categorization(view: View, src: Copy | None) -> list[AuditFinding]:
         return []
     out = []
     ours = src.incident
-    unmapped = {f.field for f in src.findings if f.rule_id in UNMAPPED_KIND} if src.findings else set()
+    unmapped = {f.field for f in src.findings if f.rule_id in UNMAPPED_KIND} if src.findings else _NONE
     if ours.category is None and "category" not in unmapped:
         out.append(
             AuditFinding(
@@ -175,8 +176,12 @@ def priority(view: View, matrix: Matrix) -> list[AuditFinding]:
                 )
             )
     impact = matrix.page_impact.get(expected.value)
-    for copy in (c for p, copies in view.copies.items() if p in matrix.pages for c in copies):
-        if copy.page_impact and impact and copy.page_impact != impact:
+    for platform, copies in view.copies.items():
+        if platform not in matrix.pages:
+            continue
+        for copy in copies:
+            if not (copy.page_impact and impact and copy.page_impact != impact):
+                continue
             message = f"the page shows impact {copy.page_impact!r}; priority {expected.value} gives {impact!r}"
             out.append(
                 AuditFinding(
@@ -200,13 +205,14 @@ def status(view: View, src: Copy | None, config: Config, now: datetime) -> list[
     if src is None:
         return []
     inc = src.incident
+    is_open = inc.state in OPEN_STATES
     out = []
     for platform, copies in view.copies.items():
         if platform == src.platform:
             continue
         for copy in copies:
             theirs = copy.incident
-            if (theirs.state in OPEN_STATES) == (inc.state in OPEN_STATES):
+            if (theirs.state in OPEN_STATES) == is_open:
                 continue
             page = platforms.is_publish_only(platform)
             if page and theirs.state in OPEN_STATES:

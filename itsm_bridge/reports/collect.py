@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import MISSING, dataclass, field, replace
 from datetime import UTC, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from itsm_bridge import platforms, progress
 from itsm_bridge.errors import NotFound
@@ -25,7 +25,7 @@ from itsm_bridge.history import History, HistoryReader
 from itsm_bridge.mapping.translate import PlatformMapper, mapper_for
 from itsm_bridge.model import TIME_FIELDS, Incident, Level, Priority, PublicStatus, RemoteRef, State, ensure_utc
 from itsm_bridge.reports.timeline import Timeline, timeline
-from itsm_bridge.store.base import QuarantineEntry, Shadow, StateStore
+from itsm_bridge.store.base import QuarantineEntry, ShadowSides, StateStore
 from itsm_bridge.watermark import Watermark
 
 if TYPE_CHECKING:
@@ -243,7 +243,7 @@ def scoped(snap: Snapshot, since: datetime | None) -> Snapshot:
     )
 
 
-def store_snapshot(config: Config, store: StateStore, shadows: Iterable[Shadow]) -> Snapshot:
+def store_snapshot(config: Config, store: StateStore, shadows: Iterable[ShadowSides]) -> Snapshot:
     """A Snapshot of the state store alone: each linked incident as every platform last showed
     it to the sync (the shadow's per-side values). No platform is read, so this finds what was
     true at the last sync; `itsm-bridge audit` reads the platforms instead. Used by the benchmark
@@ -269,27 +269,51 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _fill_from_store(snap: Snapshot, store: StateStore, shadows: Iterable[Shadow]) -> None:
+def _fill_from_store(snap: Snapshot, store: StateStore, shadows: Iterable[ShadowSides]) -> None:
     source = snap.source
     links: dict[str, dict[str, RemoteRef]] = {}
     for key, ref in store.all_links():
         links.setdefault(key, {})[ref.platform] = ref
     read = dict.fromkeys((source, *snap.targets), 0)
-    for shadow in shadows:
-        key, base = shadow.key, shadow.merged
+    views = snap.views
+    for key, base, sides in shadows:
         refs = links.get(key, {})
-        view = snap.views[key] = View(key, links=refs)
+        view = views[key] = _made(View, {"key": key, "copies": {}, "links": refs, "broken": []})
         title = base.get("title") or ""
-        for platform, values in shadow.sides.items():
+        copies = view.copies
+        for platform, values in sides.items():
             ref = refs.get(platform) or RemoteRef(platform, key)
             incident = _incident(key, base if platform == source else None, values, title)
-            view.copies[platform] = [Copy(platform, ref, incident, (), incident.updated)]
+            copies[platform] = [
+                _made(
+                    Copy, {**_COPY, "platform": platform, "ref": ref, "incident": incident, "updated": incident.updated}
+                )
+            ]
             if platform in read:
                 read[platform] += 1
     snap.quarantined = store.quarantined()
     snap.source_cursor = Watermark.from_cursor(store.cursor(source)).value
     snap.read = read
 
+
+_T = TypeVar("_T")
+_new, _set = object.__new__, object.__setattr__
+
+
+def _made(cls: type[_T], attrs: dict[str, Any]) -> _T:
+    """An instance of the dataclass `cls` with `attrs` (every field) as its attributes, made
+    without its `__init__`: a frozen dataclass sets each field through `object.__setattr__`,
+    most of the cost of the store audit's several objects per incident. For values that need no
+    `__post_init__`."""
+    made: _T = _new(cls)
+    _set(made, "__dict__", attrs)
+    return made
+
+
+_COPY: dict[str, Any] = {
+    name: None if f.default is MISSING else f.default for name, f in Copy.__dataclass_fields__.items()
+}
+"""A store copy's fields but its platform, ref, incident and time: no findings, as the store keeps none."""
 
 _DEFAULTS: dict[str, Any] = {
     name: None if f.default is MISSING else f.default
@@ -306,7 +330,9 @@ _ENUMS: dict[str, type[Enum]] = {
     "public_status": PublicStatus,
 }
 _MEMBERS = {name: {m.value: m for m in enum} for name, enum in _ENUMS.items()}
-_OPTIONAL = frozenset({"priority", "public_status"})  # the enum fields an Incident may leave None
+
+
+_STATES, _LEVELS, _PRIORITIES, _PUBLIC = (_MEMBERS[n] for n in ("state", "impact", "priority", "public_status"))
 
 
 def _incident(key: str, base: dict[str, Any] | None, values: dict[str, Any], title: str) -> Incident:
@@ -317,29 +343,33 @@ def _incident(key: str, base: dict[str, Any] | None, values: dict[str, Any], tit
     datetimes), so the instance is made without it: its Enum calls and zone checks per field were
     most of a 100k-incident store audit. What it refuses is refused here too (a value of no
     member, a naive time), and a key that is no field is dropped, as before."""
-    fields = _DEFAULTS.copy()
-    if base:
-        fields.update(base)
-    fields.update(values)
+    fields = {**_DEFAULTS, **base, **values} if base else {**_DEFAULTS, **values}
     if len(fields) != len(_DEFAULTS):
         fields = {k: v for k, v in fields.items() if k in _DEFAULTS}
     fields["key"] = key
-    fields["title"] = fields["title"] or title
-    for name, members in _MEMBERS.items():
-        value = fields[name]
-        if value is not None or name not in _OPTIONAL:
-            member = members.get(value)
-            fields[name] = member if member is not None else _ENUMS[name](value)  # (the constructor's error)
+    if not fields["title"]:
+        fields["title"] = title
+    value = fields["state"]  # each enum field unrolled: a loop over them cost as much as the lookups
+    fields["state"] = _STATES.get(value) or State(value)
+    value = fields["impact"]
+    fields["impact"] = _LEVELS.get(value) or Level(value)
+    value = fields["urgency"]
+    fields["urgency"] = _LEVELS.get(value) or Level(value)
+    value = fields["priority"]
+    if value is not None:
+        fields["priority"] = _PRIORITIES.get(value) or Priority(value)
+    value = fields["public_status"]
+    if value is not None:
+        fields["public_status"] = _PUBLIC.get(value) or PublicStatus(value)
     for name in TIME_FIELDS:
         value = fields[name]
         if value is not None:
             when = datetime.fromisoformat(value)
             fields[name] = when if when.tzinfo is UTC else ensure_utc(when, f"Incident.{name}")
-    incident: Incident = object.__new__(Incident)
-    incident.__dict__.update(fields, comments=(), links=())
-    return incident
+    fields["comments"] = fields["links"] = ()
+    return _made(Incident, fields)
 
 
-def iter_shadows(store: StateStore) -> Iterator[Shadow]:
-    """Every shadow, read in one query."""
-    return store.all_shadows()
+def iter_shadows(store: StateStore) -> Iterator[ShadowSides]:
+    """Every shadow's key, merged fields and sides, read in one query."""
+    return store.all_sides()

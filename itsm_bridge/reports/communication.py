@@ -66,7 +66,10 @@ def _round(value: float | None) -> float | None:
 
 
 def _page(view: View, pages: frozenset[str]) -> Copy | None:
-    return next((c for p in view.copies if p in pages and (c := view.copy(p)) is not None), None)
+    for platform in view.copies:  # a loop, not a generator: asked of every view, and most have no page
+        if platform in pages and (found := view.copy(platform)) is not None:
+            return found
+    return None
 
 
 def measure(view: View, snap: Snapshot, config: Config, now: datetime, pages: frozenset[str]) -> Posts | None:

@@ -8,12 +8,13 @@ that platform holds: Jira holds no assignment group, a status page no resolution
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from itsm_bridge import platforms
 from itsm_bridge.findings import Finding
-from itsm_bridge.mapping.rules import RequiredRule, Step, check, is_empty, steps_for
+from itsm_bridge.mapping.rules import RequiredRule, Step, check, steps_for
 from itsm_bridge.model import SYNC_FIELDS, Incident, State
 from itsm_bridge.reports.collect import Snapshot, View
 from itsm_bridge.reports.findings import AuditFinding
@@ -23,10 +24,21 @@ from itsm_bridge.reports.findings import AuditFinding
 class Completeness:
     """Per (platform, assignment group, step): copies checked and copies missing a field."""
 
-    checked: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    walked: Counter[tuple[str, str, tuple[Step, ...]]] = field(default_factory=Counter)  # copies per steps gone through
     incomplete: Counter[tuple[str, str, str]] = field(default_factory=Counter)
 
+    @property
+    def checked(self) -> Counter[tuple[str, str, str]]:
+        """Copies checked per (platform, group, step): counted per steps walked, one count per copy
+        rather than one per copy and step."""
+        out: Counter[tuple[str, str, str]] = Counter()
+        for (platform, group, steps), n in self.walked.items():
+            for step in steps:
+                out[(platform, group, step)] += n
+        return out
+
     def rows(self) -> list[dict[str, Any]]:
+        checked = self.checked
         return [
             {
                 "platform": p,
@@ -36,7 +48,7 @@ class Completeness:
                 "incomplete": self.incomplete[(p, g, s)],
                 "complete_pct": round(100.0 * (n - self.incomplete[(p, g, s)]) / n, 1),
             }
-            for (p, g, s), n in sorted(self.checked.items())
+            for (p, g, s), n in sorted(checked.items())
         ]
 
 
@@ -71,7 +83,8 @@ class Required:
 def _lacks(incident: Incident, fields: tuple[str, ...]) -> bool:
     """Whether any of `fields` is empty (`rules.is_empty`)."""
     for name in fields:
-        if is_empty(getattr(incident, name, None)):
+        value = getattr(incident, name, None)
+        if value is None or (isinstance(value, str) and not value.strip()):  # is_empty, inline: per copy and field
             return True
     return False
 
@@ -83,7 +96,7 @@ def _holds(platform: str) -> frozenset[str]:
 
 
 def required(
-    view: View, snap: Snapshot, rules: Required, tally: Completeness, already: set[tuple[str, str]]
+    view: View, snap: Snapshot, rules: Required, tally: Completeness, already: Collection[tuple[str, str]]
 ) -> list[AuditFinding]:
     """Missing required fields of every copy; a field already reported as unmapped or
     uncategorized on that platform (`already`: (platform, field)) is not reported again."""
@@ -95,10 +108,11 @@ def required(
         if copy is None:
             continue
         steps, needs = rules.plan(copy.incident, platform)
-        lacking = _lacks(copy.incident, needs)
+        tally.walked[(platform, group, steps)] += 1
+        if not _lacks(copy.incident, needs):
+            continue
         for step in steps:
-            missing = rules.missing(copy.incident, platform, step) if lacking else []
-            tally.checked[(platform, group, step)] += 1
+            missing = rules.missing(copy.incident, platform, step)
             if missing:
                 tally.incomplete[(platform, group, step)] += 1
             for f in missing:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, astuple, dataclass
+from dataclasses import asdict, dataclass
+from operator import attrgetter
 from typing import Any, Literal
 
 Severity = Literal["block", "warn"]
@@ -66,7 +67,11 @@ def in_order(findings: Iterable[AuditFinding]) -> list[AuditFinding]:
     """Findings without repeats, in one order whatever order they came in (every field is in the
     sort key: two findings of one record and field, say a field missing at resolve and at close,
     must not swap places from one run to the next)."""
-    return sorted(set(findings), key=lambda f: (f.key, f.kind, f.platform, f.field, f.ref, astuple(f)))
+    return sorted(set(findings), key=_ORDER)
+
+
+_FIRST = ("key", "kind", "platform", "field", "ref")  # record and field first, as reports group them
+_ORDER = attrgetter(*_FIRST, *(name for name in FIELDS if name not in _FIRST))  # then every other field, once
 
 
 def reaches(findings: list[AuditFinding], fail_on: Severity) -> bool:

@@ -23,8 +23,9 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import pairwise
+from operator import attrgetter
 from typing import Any
 
 from itsm_bridge.history import History
@@ -51,12 +52,16 @@ def _stats(values: list[float]) -> dict[str, Any]:
 
 
 def _grouped(values: list[tuple[Timeline, Any]], summary: Any) -> dict[str, Any]:
-    """`summary` of the values overall and by priority, category and service."""
+    """`summary` of the values overall and by priority, category and service (DIMENSIONS)."""
     out: dict[str, Any] = {"overall": summary([v for _, v in values])}
-    for dim in DIMENSIONS:
-        groups: dict[str, list[Any]] = defaultdict(list)
-        for t, v in values:
-            groups[getattr(t, dim)].append(v)
+    by_priority: dict[str, list[Any]] = defaultdict(list)
+    by_category: dict[str, list[Any]] = defaultdict(list)
+    by_service: dict[str, list[Any]] = defaultdict(list)
+    for t, v in values:  # the three in one pass, by attribute: a getattr per value and dimension cost more
+        by_priority[t.priority].append(v)
+        by_category[t.category].append(v)
+        by_service[t.service].append(v)
+    for dim, groups in zip(DIMENSIONS, (by_priority, by_category, by_service), strict=True):
         out[f"by_{dim}"] = {name: summary(vs) for name, vs in sorted(groups.items())}
     return out
 
@@ -65,10 +70,19 @@ def durations(ok: list[Timeline], measure: str) -> dict[str, Any]:
     """Mean and median of `measure` (mtta | mttr | mttd) overall and by priority, category and
     service, over timelines in order (`ok`): one out of order gives no duration (it is a
     `timeline_inconsistent` finding)."""
+    spans: list[tuple[Timeline, datetime | None, datetime | None]]
     if measure == "mttd":
-        values = [(t, v) for t in ok if (v := _minutes(t.detected, t.opened)) is not None]
+        spans = [(t, t.detected, t.opened) for t in ok if t.detected is not None]
+    elif measure == "mtta":
+        spans = [(t, t.opened, t.acknowledged) for t in ok]
     else:
-        values = [(t, v) for t in ok if (v := _minutes(t.opened, _end(t, measure))) is not None]
+        spans = [(t, t.opened, t.finished) for t in ok]
+    # _minutes, inline: once per incident and measure
+    values = [
+        (t, (end - start).total_seconds() / 60.0)
+        for t, start, end in spans
+        if start is not None and end is not None and end >= start
+    ]
     out = _grouped(values, _stats)
     if measure == "mtta":
         out["without_ack"] = sum(1 for t in ok if t.acknowledged is None)
@@ -78,10 +92,6 @@ def durations(ok: list[Timeline], measure: str) -> dict[str, Any]:
         out["without_detected"] = sum(1 for t in measured if t.detected is None)
         out["detected_after_opened"] = sum(1 for t in measured if t.detected and t.opened and t.detected > t.opened)
     return out
-
-
-def _end(t: Timeline, measure: str) -> datetime | None:
-    return t.acknowledged if measure == "mtta" else t.finished
 
 
 def _rate(flags: list[tuple[bool, int]], hit: str, counted: str) -> dict[str, Any]:
@@ -120,9 +130,13 @@ def reopen_rate(lines: list[Timeline]) -> dict[str, Any]:
 
 def sla(lines: list[Timeline], targets: dict[str, int], now: datetime) -> list[dict[str, Any]]:
     """Per priority with a target: resolved within it, resolved late, open and already late."""
+    by_priority: dict[str, list[Timeline]] = defaultdict(list)
+    for t in lines:  # grouped once, not scanned once per priority
+        if t.opened is not None:
+            by_priority[t.priority].append(t)
     rows = []
     for priority, target in targets.items():
-        mine = [t for t in lines if t.priority == priority and t.opened is not None]
+        mine = by_priority.get(priority, [])
         times = [_minutes(t.opened, t.finished) for t in mine if not t.is_open]
         met = sum(1 for m in times if m is not None and m <= target)
         late = sum(1 for m in times if m is not None and m > target)
@@ -143,14 +157,16 @@ def sla(lines: list[Timeline], targets: dict[str, int], now: datetime) -> list[d
 
 def recurrence(lines: list[Timeline], days: int) -> dict[str, Any]:
     """Incidents opened within `days` of the previous one of the same service and category."""
+    # fewer whole days than `days` (a gap in order is never negative); capped where timedelta ends
+    window = timedelta(days=min(days, timedelta.max.days))
     groups: dict[tuple[str, str], list[Timeline]] = defaultdict(list)
     for t in lines:
         if t.opened is not None and t.service != "(none)" and t.category != "(none)":
             groups[(t.service, t.category)].append(t)
     found: list[dict[str, Any]] = []
     for (service, category), members in groups.items():
-        members.sort(key=lambda t: (t.opened, t.key))
-        repeats = [b.key for a, b in pairwise(members) if (b.opened - a.opened).days < days]  # type: ignore[operator]  # grouped only when opened
+        members.sort(key=_BY_OPENED)
+        repeats = [b.key for a, b in pairwise(members) if b.opened - a.opened < window]  # type: ignore[operator]  # grouped only when opened
         if repeats:
             found.append(
                 {
@@ -163,6 +179,9 @@ def recurrence(lines: list[Timeline], days: int) -> dict[str, Any]:
             )
     found.sort(key=lambda g: (-g["recurrences"], g["service"], g["category"]))
     return {"window_days": days, "recurrences": sum(g["recurrences"] for g in found), "groups": found}
+
+
+_BY_OPENED = attrgetter("opened", "key")
 
 
 def weekly_volume(lines: list[Timeline]) -> list[dict[str, Any]]:

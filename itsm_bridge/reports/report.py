@@ -21,11 +21,12 @@ from itsm_bridge.reports.collect import Snapshot, gc_paused
 from itsm_bridge.reports.fields import Completeness, Required, required
 from itsm_bridge.reports.findings import FIELDS, KINDS, AuditFinding, Severity, in_order, reaches
 from itsm_bridge.reports.metrics import of_timelines
-from itsm_bridge.reports.timeline import Timeline
+from itsm_bridge.reports.timeline import Timeline, timeline
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config
 
+_NONE: frozenset[Any] = frozenset()  # what a view without findings has reported (one, not a set per view)
 SCHEMA = "itsm-bridge/audit/2"
 """audit/2 adds to audit/1 (whose keys all stay): `records`, `baseline`, `metrics.weekly`,
 `summary.incidents_with_findings`, `summary.incidents_by_severity`, `summary.held_back`, and with a
@@ -131,24 +132,24 @@ def _build(snap: Snapshot, config: Config, now: datetime, since: datetime | None
     owner_field = communication.owner_field(config, snap.source)
     for view in snap.views.values():
         src = view.copy(snap.source)  # asked once here, not once per check
-        line = view.timeline(snap.source)
+        line = timeline(src.incident, src.history) if src is not None else view.timeline(snap.source)
         if line is not None:
             lines.append(line)
         mine = checks.mapping_gaps(view) + checks.categorization(view, src) + checks.timeline(view, src, line)
-        already = {(f.platform, f.field) for f in mine} if mine else set()
+        already = {(f.platform, f.field) for f in mine} if mine else _NONE
         mine += checks.priority(view, matrix) + checks.status(view, src, config, now)
         mine += assignment(view, src) + required(view, snap, rules, tally, already)
         mine += links.duplicates(view) + links.broken(view) + links.unlinked(view, src, snap, config, held)
         posts = communication.measure(view, snap, config, now, matrix.pages)
-        measured += [posts] if posts is not None else []
+        if posts is not None:
+            measured.append(posts)
         mine += communication.breach(posts) + communication.owner_missing(view, src, owner_field)
         findings += mine
-        unmapped = {f.platform for f in mine if f.kind == "unmapped_category"} if mine else set()
+        unmapped = {f.platform for f in mine if f.kind == "unmapped_category"} if mine else _NONE
         for platform in view.copies:
-            copy = view.copy(platform) if platform in distribution else None
-            if copy is not None:
-                name = "(unmapped)" if platform in unmapped else copy.incident.category or "(none)"
-                distribution[platform][name] += 1
+            counts = distribution.get(platform)
+            if counts is not None and (copy := view.copy(platform)) is not None:
+                counts["(unmapped)" if platform in unmapped else copy.incident.category or "(none)"] += 1
     findings += links.quarantine(snap) + checks.key_conflicts(snap)
     audit = config.settings.audit
     metrics = of_timelines(lines, audit.sla.minutes(), audit.recurrence_days, now)

@@ -5,6 +5,7 @@ what became of its own incident, not of the whole run."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from itsm_bridge import errors
 from itsm_bridge.serve.queue import Job
@@ -30,13 +31,32 @@ class RunMark:
     at: str  # ISO UTC: quarantine holds seen at or after this are the run's
 
 
-def mark(store: StateStore, at: str) -> RunMark:
+def mark(store: StateStore) -> RunMark:
+    """The journal's last entry and the time now, taken before a run starts."""
     last = next(iter(store.journal(last=1)), None)
-    return RunMark(last.seq if last else None, at)
+    return RunMark(last.seq if last else None, datetime.now(UTC).isoformat())
 
 
-def per_key(store: StateStore, summary: RunSummary, since: RunMark) -> dict[str, str]:
-    """Outcome per incident key the run touched: failed, quarantined, retry, deferred or synced."""
+@dataclass(frozen=True)
+class RunOutcomes:
+    """What became of the incidents and records a run touched."""
+
+    by_key: dict[str, str]  # outcome per incident key: failed, quarantined, retry, deferred or synced
+    held: frozenset[tuple[str, str]]  # (platform, remote id) of every record the run quarantined
+
+    def of_job(self, store: StateStore, job: Job) -> str:
+        """The outcome of `job`'s incident (its record's key as linked after the run); a record
+        with no link (new and refused on its first read, or refused for a key another holds) is
+        `quarantined` when the run held it."""
+        key = store.key_for(job.platform, job.remote_id)
+        if key is None:
+            return "quarantined" if (job.platform, job.remote_id) in self.held else "unchanged"
+        return self.by_key.get(key, "unchanged")
+
+
+def of_run(store: StateStore, summary: RunSummary, since: RunMark) -> RunOutcomes:
+    """The run's outcomes, from its journal entries after the mark and the holds since the mark
+    (one read of each)."""
     found: dict[str, str] = {}
 
     def note(key: str | None, outcome: str) -> None:
@@ -55,20 +75,7 @@ def per_key(store: StateStore, summary: RunSummary, since: RunMark) -> dict[str,
             note(entry.key, "synced")
     for failure in summary.errors:
         note(failure.get("key"), RETRY if retryable(failure.get("error")) else "failed")
-    for held in store.quarantined():
-        if held.last_seen >= since.at:
-            note(held.key, "quarantined")
-    return found
-
-
-def of_job(store: StateStore, job: Job, outcomes: dict[str, str], held_refs: set[str]) -> str:
-    """The outcome of `job`'s incident (its record's key as linked after the run)."""
-    key = store.key_for(job.platform, job.remote_id)
-    if key is None:
-        return "quarantined" if job.remote_id in held_refs else "unchanged"
-    return outcomes.get(key, "unchanged")
-
-
-def held_refs(store: StateStore, since: RunMark) -> set[str]:
-    """Records held by the run before they had a key (a new record refused on its first read)."""
-    return {q.ref for q in store.quarantined() if q.key is None and q.ref and q.last_seen >= since.at}
+    held = store.quarantined(since=since.at)
+    for hold in held:
+        note(hold.key, "quarantined")
+    return RunOutcomes(found, frozenset((q.platform, q.ref) for q in held if q.ref))

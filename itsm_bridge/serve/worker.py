@@ -4,7 +4,9 @@ A record job's incident is read again through the API and planned and applied ex
 does (`Engine.sync_records`: source and linked target records read by id, the three-way merge
 against the shadow, the journaled intents and outcomes, open intents settled first). A sweep job
 is a full `sync` with the usual cursor rules. Either runs under the store's one-writer lock,
-waiting for it (a cron `sync`, another serve process) up to `LOCK_WAIT_S`.
+waiting for it (a cron `sync`, another serve process) up to `LOCK_WAIT_S`: on PostgreSQL in the
+server's queue of the lock's waiters, so serve processes take their turns in the order they asked
+(polling let one process take it again and again while another's turns came late).
 
 Group commit: a process runs one engine at a time, and the record jobs it has taken meanwhile
 wait for the next run. The thread that gets the turn takes every record job waiting in this
@@ -35,7 +37,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from itsm_bridge import stopping
 from itsm_bridge.config import Config
@@ -54,6 +55,8 @@ from itsm_bridge.sync.summary import RunSummary
 
 log = logging.getLogger("itsm_bridge.serve")
 LOCK_WAIT_S = 60.0
+LOCK_SLICE_S = 5.0  # PostgreSQL: one wait in the lock's queue, after which a stop is looked for
+POLL_S = 0.05  # SQLite: a turn of polling the lock
 BATCH_MAX = 100  # record jobs one engine run takes at most
 RETRY_DELAY_S = 2.0  # a job whose incident's write failed for now (a timeout, a 5xx) runs again after this
 
@@ -183,7 +186,7 @@ class Worker:
         write that failed for now, such as a timeout, sends the job back to the queue)."""
         self.metrics.count("engine_runs_total", kind="record")
         engine = Engine(self.config, self.store, self._connectors_now())
-        since = outcomes.mark(self.store, datetime.now(UTC).isoformat())
+        since = outcomes.mark(self.store)
         refs = [RemoteRef(t.job.platform, t.job.remote_id) for t in batch]
         summary = engine.sync_records(refs)
         described = batch[0].job.describe() if len(batch) == 1 else f"{len(batch)} records"
@@ -194,10 +197,9 @@ class Worker:
             for taken in batch:
                 taken.settle(failure=Retry(f"stopped by {summary.interrupted}", 0.0))
             return
-        by_key = outcomes.per_key(self.store, summary, since)
-        held = outcomes.held_refs(self.store, since)
+        found = outcomes.of_run(self.store, summary, since)
         for taken in batch:
-            outcome = outcomes.of_job(self.store, taken.job, by_key, held)
+            outcome = found.of_job(self.store, taken.job)
             if outcome == outcomes.RETRY:
                 taken.settle(failure=Retry("a write failed for now", RETRY_DELAY_S))
             else:
@@ -208,14 +210,18 @@ class Worker:
         """The store's one-writer lock, waited for (a stop ends the wait: the job runs later)."""
         deadline = time.monotonic() + LOCK_WAIT_S
         while True:
-            lock = self.store.lock(f"serve {what}")
+            # PostgreSQL: waited for in the server's queue, a slice at a time so a stop is seen;
+            # SQLite answers at once and is polled
+            asked = time.monotonic()
+            lock = self.store.lock(f"serve {what}", wait_s=min(LOCK_SLICE_S, max(0.0, deadline - asked)))
             try:
                 lock.__enter__()
                 break
             except Locked as exc:
                 if stopping.requested() or time.monotonic() >= deadline:
                     raise Retry(str(exc), 2.0) from None
-                stopping.sleep(0.05 + random.random() * 0.05)  # jitter: two waiting processes do not poll in step
+                if time.monotonic() - asked < POLL_S:
+                    stopping.sleep(POLL_S + random.random() * POLL_S)  # jitter: two pollers do not poll in step
         try:
             with recorded(self.store, "serve"):
                 yield
@@ -230,7 +236,7 @@ class Worker:
     def _sweep(self) -> RunSummary:
         self.metrics.count("engine_runs_total", kind=SWEEP)
         engine = Engine(self.config, self.store, self._connectors_now())
-        since = outcomes.mark(self.store, datetime.now(UTC).isoformat())
+        since = outcomes.mark(self.store)
         summary, _ = engine.sync()
         record_run(self.config, self.store, summary, serve=SWEEP)
         self._count_writes(summary.run_id, since.seq)

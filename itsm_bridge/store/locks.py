@@ -21,9 +21,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
 from itsm_bridge.errors import Locked
 
 WRITER_LOCK = 7403118  # PostgreSQL advisory lock id of the one writer (every version uses this one)
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock wait past lock_timeout
 
 
 @contextmanager
@@ -84,14 +88,13 @@ def waiting(take: Callable[[], AbstractContextManager[None]], wait_s: float, why
 
 
 @contextmanager
-def advisory_lock(engine: Any, lock_id: int, owner: str) -> Iterator[None]:
-    from sqlalchemy import text
-
+def advisory_lock(engine: Any, lock_id: int, owner: str, wait_s: float = 0.0) -> Iterator[None]:
+    """The session-level advisory lock `lock_id`, on a connection of its own. `wait_s` > 0: wait
+    for it up to that long in the server's queue of waiters, which grants it in the order asked,
+    instead of answering Locked at once."""
     conn = engine.connect()
     try:
-        got = conn.execute(text("SELECT pg_try_advisory_lock(:id)"), {"id": lock_id}).scalar()
-        conn.commit()
-        if not got:
+        if not _take(conn, lock_id, wait_s):
             raise Locked("another run holds the store's advisory lock")
         try:
             yield
@@ -100,3 +103,23 @@ def advisory_lock(engine: Any, lock_id: int, owner: str) -> Iterator[None]:
             conn.commit()
     finally:
         conn.close()
+
+
+def _take(conn: Any, lock_id: int, wait_s: float) -> bool:
+    """Take the advisory lock; False when it stayed held (at once, or after `wait_s` seconds)."""
+    if wait_s <= 0:
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:id)"), {"id": lock_id}).scalar()
+        conn.commit()
+        return bool(got)
+    # lock_timeout bounds the wait (SQLSTATE 55P03 past it); set for this transaction only, and
+    # the session-level lock outlives the transaction
+    conn.execute(text("SELECT set_config('lock_timeout', :ms, true)"), {"ms": f"{max(1, round(wait_s * 1000))}ms"})
+    try:
+        conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": lock_id})
+    except OperationalError as exc:
+        conn.rollback()
+        if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            return False
+        raise
+    conn.commit()
+    return True

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, Text, create_engine, event, func, insert, literal, or_, select, text, true, update
 from sqlalchemy.exc import DatabaseError
 
@@ -23,7 +24,7 @@ from itsm_bridge.model import RemoteRef
 from itsm_bridge.people import PersonEntry
 from itsm_bridge.store import people as people_rows
 from itsm_bridge.store import runs
-from itsm_bridge.store.base import Cursor, Facts, JournalEntry, QuarantineEntry, Shadow, VerifyResult
+from itsm_bridge.store.base import Cursor, Facts, JournalEntry, QuarantineEntry, Shadow, ShadowSides, VerifyResult
 from itsm_bridge.store.chain import GENESIS, KEYED, PLAIN, Head, dumps, link_hash, verify
 from itsm_bridge.store.locks import WRITER_LOCK, advisory_lock, file_lock, waiting
 from itsm_bridge.store.migrations import migrate, upgrading
@@ -65,6 +66,8 @@ _SHADOW_DOC = (
     + "]"
 ).label("doc")
 _SHADOW = select(shadows.c.key, shadows.c.updated_at, _SHADOW_DOC)
+# What an audit reads of every shadow: the merged fields and the sides, in one array per row.
+_SIDES = select(shadows.c.key, (literal("[", Text) + shadows.c.fields + "," + shadows.c.sides + "]").label("doc"))
 
 
 _PART = 1000
@@ -76,6 +79,15 @@ def _shadow(row: Any) -> Shadow:
     key, updated_at, doc = row
     merged, sides, seen, versions = json.loads(doc)
     return Shadow(key, merged, sides, frozenset(seen), versions, datetime.fromisoformat(updated_at))
+
+
+def _loads(doc: str) -> Any:
+    """The JSON document parsed by orjson (twice as fast as json here), by json where orjson
+    refuses what json.dumps may have written (NaN, Infinity, an integer beyond 64 bits)."""
+    try:
+        return orjson.loads(doc)
+    except orjson.JSONDecodeError:
+        return json.loads(doc)
 
 
 UPGRADE_WAIT_S = 30.0  # how long opening a store to upgrade it waits for a run in progress
@@ -164,15 +176,17 @@ class SqlStore:
         self.engine.dispose()
 
     # --- lock
-    def lock(self, owner: str) -> AbstractContextManager[None]:
+    def lock(self, owner: str, wait_s: float = 0.0) -> AbstractContextManager[None]:
         self._refuse_unkeyed_writer()
-        return self._writer_lock(owner)
+        return self._writer_lock(owner, wait_s)
 
-    def _writer_lock(self, owner: str) -> AbstractContextManager[None]:
+    def _writer_lock(self, owner: str, wait_s: float = 0.0) -> AbstractContextManager[None]:
+        """The one-writer lock; PostgreSQL waits up to `wait_s` for it in the server's queue (SQLite
+        answers at once: its callers that wait poll)."""
         if self.is_sqlite:
             path = self.url[len("sqlite:///") :]
             return file_lock(Path(path + ".lock"), owner)
-        return advisory_lock(self.engine, WRITER_LOCK, owner)
+        return advisory_lock(self.engine, WRITER_LOCK, owner, wait_s)
 
     # --- links
     def link(self, key: str, ref: RemoteRef) -> None:
@@ -227,6 +241,15 @@ class SqlStore:
         with self.engine.connect() as conn:
             for part in conn.execute(_SHADOW).partitions(_PART):
                 yield from map(_shadow, part)
+
+    def all_sides(self) -> Iterator[ShadowSides]:
+        """Every shadow's key, merged fields and sides, in one query: what an audit reads of each
+        (its comments seen, versions and time are neither read nor parsed)."""
+        with self.engine.connect() as conn:
+            for part in conn.execute(_SIDES).partitions(_PART):
+                for key, doc in part:
+                    merged, sides = _loads(doc)
+                    yield key, merged, sides
 
     def put_shadow(self, shadow: Shadow) -> None:
         values = {
@@ -446,9 +469,10 @@ class SqlStore:
                 )
         return QuarantineEntry(new_id, key, platform, ref, findings, record, first, now, attempts)
 
-    def quarantined(self) -> list[QuarantineEntry]:
+    def quarantined(self, since: str | None = None) -> list[QuarantineEntry]:
+        held = [quarantine.c.released_at.is_(None), quarantine.c.last_seen >= since if since is not None else true()]
         with self.engine.connect() as conn:
-            rows = conn.execute(select(quarantine).where(quarantine.c.released_at.is_(None)).order_by(quarantine.c.id))
+            rows = conn.execute(select(quarantine).where(*held).order_by(quarantine.c.id))
             return [
                 QuarantineEntry(
                     r.id,

@@ -11,7 +11,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,7 +31,11 @@ from tests.cli.conftest import ROOT, in_process
 N = 24
 TIMEOUT_S = 3.0  # every request's timeout: the exit may wait for one in flight
 READ_POSTS = ("/rest/api/3/search/jql", "/rest/api/3/issue/bulkfetch")
-SLACK = timedelta(seconds=0.5)  # a request sent just before the signal may reach the sandbox just after
+# The signal counts from when the run says it has it (its notice on stderr, read here as it comes):
+# a loaded machine may run the handler long after the kill, and the run may send requests until
+# then. A request sent just before the notice may reach the sandbox's handler just after it, both
+# woken in this process in that order: a few milliseconds apart, not the time the run took.
+SLACK = timedelta(seconds=0.5)
 # After the signal a run waits for its requests in flight (TIMEOUT_S at most), then journals their
 # outcomes and the run, closes the store and exits: CPU work, which took 9 s of wall time when the
 # two cores ran 30 processes (the former bound, 5 s past TIMEOUT_S, then failed). That the run
@@ -69,34 +75,85 @@ def world(tmp_path: Path) -> Iterator[tuple[Sandbox, Path, dict[str, str]]]:
         yield sb, config, {**os.environ, **info["env"]}
 
 
-def start(config: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "itsm_bridge.cli", "--config", str(config), *args],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+class Run:
+    """One CLI process whose output is read as it comes: `stopping` is set (and `stopped_at`
+    stamped) when it says it has the signal."""
+
+    def __init__(self, config: Path, env: dict[str, str], *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "itsm_bridge.cli", "--config", str(config), *args],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.stopping = threading.Event()
+        self.stopped_at = datetime.max.replace(tzinfo=UTC)
+        self._out: list[str] = []
+        self._err: list[str] = []
+        self._readers = [
+            threading.Thread(target=self._read, args=(self.proc.stdout, self._out, False), daemon=True),
+            threading.Thread(target=self._read, args=(self.proc.stderr, self._err, True), daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _read(self, stream: Any, into: list[str], notices: bool) -> None:
+        for line in stream:
+            if notices and ": stopping: " in line and not self.stopping.is_set():
+                self.stopped_at = datetime.now(UTC)
+                self.stopping.set()
+            into.append(line)
+
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def finish(self, timeout: float) -> tuple[str, str]:
+        """Its stdout and stderr once it has exited (a hang fails after `timeout` s)."""
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise
+        for reader in self._readers:
+            reader.join(timeout=10)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+        return "".join(self._out), "".join(self._err)
+
+    def signal(self, signum: int) -> None:
+        """Send `signum` and wait until the run says it has it."""
+        self.proc.send_signal(signum)
+        assert self.stopping.wait(60), f"the run never said it had the signal: {''.join(self._err)}"
+
+
+def start(config: Path, env: dict[str, str], *args: str) -> Run:
+    return Run(config, env, *args)
 
 
 def writes(sb: Sandbox) -> list[Any]:
     return [c for c in sb.calls() if c.method in ("POST", "PUT", "PATCH", "DELETE") and c.path not in READ_POSTS]
 
 
+def page_writes(sb: Sandbox) -> list[Any]:
+    return [c for c in writes(sb) if c.platform == "statuspage"]
+
+
 def began(call: Any) -> datetime:
     return datetime.fromisoformat(call.at) - timedelta(milliseconds=call.duration_ms)
 
 
-def signal_once_pages_are_being_written(proc: subprocess.Popen[str], sb: Sandbox, signum: int) -> datetime:
+def signal_once_pages_are_being_written(run: Run, sb: Sandbox, signum: int) -> datetime:
+    """The time the run said it had the signal."""
     deadline = time.monotonic() + 60
-    while len([c for c in writes(sb) if c.platform == "statuspage"]) < 3:
-        assert proc.poll() is None, proc.communicate()
+    while len(page_writes(sb)) < 3:
+        assert run.running(), run.finish(10)
         assert time.monotonic() < deadline, "the run never published"
         time.sleep(0.02)
-    sent = datetime.now(UTC)
-    proc.send_signal(signum)
-    return sent
+    run.signal(signum)
+    return run.stopped_at
 
 
 def unhurried(config: Path) -> Path:
@@ -104,6 +161,16 @@ def unhurried(config: Path) -> Path:
     faster = config.with_name("rerun.toml")
     faster.write_text(config.read_text().replace("requests_per_second = 5.0", "requests_per_second = 200.0"))
     return faster
+
+
+def patient_page(config: Path) -> Path:
+    """The same config with a page request timeout past any wait here: a write the sandbox holds
+    stays in flight until it is let go."""
+    data = tomllib.loads(config.read_text(encoding="utf-8"))
+    data["statuspage"]["timeout_s"] = 120.0
+    patient = config.with_name("patient.toml")
+    patient.write_text(render_toml(data), encoding="utf-8")
+    return patient
 
 
 def assert_converged(sb: Sandbox) -> None:
@@ -122,12 +189,12 @@ def test_sigterm_mid_sync_stops_cleanly_records_the_run_and_a_rerun_converges(
     world: tuple[Sandbox, Path, dict[str, str]],
 ) -> None:
     sb, config, env = world
-    proc = start(config, env, "sync")
-    sent = signal_once_pages_are_being_written(proc, sb, signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
+    run = start(config, env, "sync")
+    sent = signal_once_pages_are_being_written(run, sb, signal.SIGTERM)
+    out, err = run.finish(timeout=60)
     took = (datetime.now(UTC) - sent).total_seconds()
 
-    assert proc.returncode == 143, err
+    assert run.proc.returncode == 143, err
     assert took < STOPS_WITHIN_S, took
     late = [(c.method, c.path, began(c)) for c in writes(sb) if began(c) > sent + SLACK]
     assert late == [], f"writes began after the signal at {sent}: {late}"
@@ -144,8 +211,8 @@ def test_sigterm_mid_sync_stops_cleanly_records_the_run_and_a_rerun_converges(
     assert f"interrupted by SIGTERM: created {N}" in journal
 
     rerun = start(config, env.copy(), "sync", "--config", str(unhurried(config)))
-    _, err = rerun.communicate(timeout=120)
-    assert rerun.returncode == 0, err  # the lock was released; nothing held
+    _, err = rerun.finish(timeout=120)
+    assert rerun.proc.returncode == 0, err  # the lock was released; nothing held
     assert_converged(sb)
 
 
@@ -153,32 +220,38 @@ def test_a_second_sigint_stops_at_once_and_the_rerun_settles_what_was_in_flight(
     world: tuple[Sandbox, Path, dict[str, str]],
 ) -> None:
     sb, config, env = world
-    proc = start(config, env, "sync")
+    run = start(patient_page(config), env, "sync")
     deadline = time.monotonic() + 60
-    while not [c for c in writes(sb) if c.platform == "statuspage"]:
-        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+    while not page_writes(sb):
+        assert run.running() and time.monotonic() < deadline, run.finish(10)
         time.sleep(0.02)
-    sb.statuspage.faults.set_profile(FaultProfile(latency_ms=2500))  # the next page write is slow
-    before = len(writes(sb))
-    time.sleep(0.5)  # one is in flight now (the page takes 5 a second)
-    proc.send_signal(signal.SIGINT)  # a graceful stop would wait for it, about 2 s more
-    time.sleep(0.2)
-    second = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert time.monotonic() - second < 1.5
+    held = sb.statuspage.faults.injected["latency"]
+    for method in ("POST", "PATCH"):  # counts the next page write as it reaches the sandbox
+        sb.statuspage.faults.inject("latency", method=method, path="/incidents")
+    before = len(page_writes(sb))
+    sb.statuspage.lock.acquire()  # the page's writes wait in the sandbox, unanswered, until released
+    try:
+        while sb.statuspage.faults.injected["latency"] == held:  # a page write is in flight now
+            assert run.running() and time.monotonic() < deadline, run.finish(10)
+            time.sleep(0.02)
+        run.signal(signal.SIGINT)  # a graceful stop would wait for it (for as long as the sandbox holds it)
+        run.proc.send_signal(signal.SIGINT)
+        _, err = run.finish(timeout=60)
+    finally:
+        sb.statuspage.lock.release()
+    assert run.proc.returncode == 130, err
     assert "interrupted again" in err and "Traceback" not in err
 
-    while len(writes(sb)) == before:  # the write in flight lands at the sandbox after all
-        assert time.monotonic() < deadline
+    while len(page_writes(sb)) == before:  # the write in flight lands at the sandbox after all
+        assert time.monotonic() < deadline + 60
         time.sleep(0.05)
-    sb.statuspage.faults.set_profile(FaultProfile(latency_ms=40))
     status = json.loads(in_process(config, env, "--json", "status").stdout)
-    assert status["open_intents"] >= 1  # the write cut off: the rerun looks it up before anything else
+    # Its outcome never journaled: the run did not wait for the write (a graceful stop journals the
+    # outcome of every request in flight); the rerun looks it up before anything else.
+    assert status["open_intents"] >= 1
     rerun = start(config, env.copy(), "sync", "--config", str(unhurried(config)))
-    _, err = rerun.communicate(timeout=120)
-    assert rerun.returncode == 0, err
+    _, err = rerun.finish(timeout=120)
+    assert rerun.proc.returncode == 0, err
     assert_converged(sb)
 
 
@@ -188,12 +261,12 @@ def test_sigterm_mid_apply_stops_after_the_writes_in_flight_and_records_the_run(
     sb, config, env = world
     plan = tmp_path / "plan.json"
     planned = start(config, env, "plan", "--out", str(plan))
-    planned.communicate(timeout=60)
-    assert planned.returncode == 0
-    proc = start(config, env, "apply", str(plan))
-    sent = signal_once_pages_are_being_written(proc, sb, signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143, err
+    planned.finish(timeout=60)
+    assert planned.proc.returncode == 0
+    run = start(config, env, "apply", str(plan))
+    sent = signal_once_pages_are_being_written(run, sb, signal.SIGTERM)
+    _, err = run.finish(timeout=60)
+    assert run.proc.returncode == 143, err
     assert (datetime.now(UTC) - sent).total_seconds() < STOPS_WITHIN_S
     assert [c.path for c in writes(sb) if began(c) > sent + SLACK] == []
     last = json.loads(in_process(config, env, "--json", "status").stdout)["last_run"]

@@ -168,3 +168,31 @@ def test_after_a_jira_reset_hands_out_ids_again_a_recreate_links_the_new_issue_a
     assert jira_issue_for(bridge.sandbox, a["number"])["fields"]["summary"] == a["short_description"]
     assert jira_issue_for(bridge.sandbox, b["number"])["fields"]["summary"] == "B after the reset"
     assert bridge.run("doctor").returncode == 0
+
+
+def test_doctor_checks_servicenow_links_in_bulk_one_query_per_hundred_not_a_read_per_link(bridge):
+    from itsm_bridge.model import RemoteRef
+    from itsm_bridge.store import open_from_config
+
+    snow = bridge.sandbox.servicenow
+    records = [snow.insert_incident({"short_description": f"incident {n}"}) for n in range(101)]
+    store = open_from_config(bridge.config)
+    try:
+        for r in records:
+            store.link(r["number"], RemoteRef("servicenow", r["sys_id"], r["number"]))
+    finally:
+        store.close()
+    deleted = records[100]
+    with snow.lock:
+        snow.store.delete("incident", deleted["sys_id"])
+    bridge.sandbox.clear_calls()
+    r = bridge.run("--json", "doctor")
+    links_check = next(c for c in json.loads(r.stdout)["checks"] if c["check"] == "links")
+    assert r.returncode == 1 and not links_check["ok"], r.stdout + r.stderr
+    assert deleted["sys_id"] in links_check["detail"] and records[99]["sys_id"] not in links_check["detail"]
+    calls = bridge.sandbox.calls("servicenow")
+    by_id = [c for c in calls if "sys_idIN" in c.query.get("sysparm_query", [""])[0]]
+    notes = [c for c in calls if "element_idIN" in c.query.get("sysparm_query", [""])[0]]
+    assert [len(c.query["sysparm_query"][0].split(",")) for c in by_id] == [100, 1]  # one query per 100 links
+    assert len(notes) <= len(by_id)  # get_many reads the found records' notes too: at most one more per 100
+    assert [c.path for c in calls if c.path.startswith("/api/now/table/incident/")] == []  # no read per link

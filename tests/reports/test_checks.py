@@ -171,9 +171,10 @@ def test_audit_config_durations_and_unknown_keys():
 
 
 def test_findings_that_tie_on_record_and_field_come_out_in_one_order_whatever_order_they_came_in():
+    from dataclasses import fields
     from itertools import permutations
 
-    from itsm_bridge.reports.findings import AuditFinding, in_order
+    from itsm_bridge.reports.findings import FIELDS, AuditFinding, in_order
 
     def missing(step: str, severity: str = "block") -> AuditFinding:
         return AuditFinding("required_missing", severity, "K-1", "jira", "resolution_code", ref="OPS-1", message=step)  # type: ignore[arg-type]
@@ -181,3 +182,4 @@ def test_findings_that_tie_on_record_and_field_come_out_in_one_order_whatever_or
     tied = [missing("missing at close"), missing("missing at resolve"), missing("missing at resolve", "warn")]
     orders = {tuple(in_order(list(p) + [tied[0]])) for p in permutations(tied)}
     assert len(orders) == 1 and len(next(iter(orders))) == 3
+    assert set(FIELDS) == {f.name for f in fields(AuditFinding)}  # the sort key takes every field from FIELDS

@@ -141,3 +141,11 @@ def test_the_store_audit_refuses_what_the_incident_constructor_refuses(store, va
         by_constructor("K-bad", SNOW, values, True)
     with pytest.raises(ValueError, match=error):
         store_snapshot(cfg(), store, iter_shadows(store))
+
+
+def test_the_store_audit_reads_a_shadow_holding_what_only_python_json_writes(store):
+    # json.dumps writes NaN and integers beyond 64 bits, which orjson refuses to parse
+    values = {"state": "new", "legacy_score": float("nan"), "legacy_id": 2**70}
+    store.put_shadow(Shadow("K-nan", SNOW, {"servicenow": values}))
+    snap = store_snapshot(cfg(), store, iter_shadows(store))
+    assert snap.views["K-nan"].copies["servicenow"][0].incident.state is State.NEW

@@ -150,3 +150,47 @@ def test_on_postgresql_a_job_retried_while_a_newer_one_of_its_incident_waits_doe
     finally:
         code, err = running.stop()
     assert code == 143, err
+
+
+def advisory_lock_waiters(url: str) -> int:
+    """Backends of the store's database waiting in an advisory lock's queue."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+                    )
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
+def test_on_postgresql_a_job_waits_for_the_writer_lock_in_the_server_s_queue_and_runs_once_it_is_free(
+    pg_bridge,
+    pg_url,  # noqa: F811 (the fixture)
+):
+    """The job waits in PostgreSQL's queue of the lock's waiters (taking its turn in order), not
+    by asking again and again; the lock let go, the job runs."""
+    bridge = pg_bridge
+    running = Serve(bridge)
+    try:
+        record = bridge.sandbox.servicenow.incidents()[0]
+        store = open_from_config(load_config(bridge.config_path))
+        try:
+            with store.lock("test holds the writer"):
+                bridge.sandbox.servicenow.update_incident(record["sys_id"], {"short_description": "After the wait"})
+                body = snow_body(bridge.sandbox.servicenow.incident(record["sys_id"]))
+                assert running.post("servicenow", body, sign_servicenow(body)).json()["status"] == "queued"
+                wait_for("serve waiting in the lock's queue", lambda: advisory_lock_waiters(pg_url) == 1, timeout=10)
+        finally:
+            store.close()
+        running.wait_idle(jobs=1)
+        assert jira_issue_for(bridge.sandbox, record["number"])["fields"]["summary"] == "After the wait"
+        assert advisory_lock_waiters(pg_url) == 0
+    finally:
+        code, err = running.stop()
+    assert code == 143, err

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+from bisect import bisect_left
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -135,6 +136,26 @@ def test_rate_budget_spaces_requests_and_pauses_for_everyone():
     budget.pause(10)
     budget.acquire()
     assert slept[-1] == 10.0
+
+
+def test_the_status_page_default_budget_never_lets_61_requests_reach_a_60_s_window_one_sent_3_s_late():
+    from itsm_bridge.config_schema import StatuspageSettings
+    from itsm_bridge.http import RATE_MARGIN
+
+    t = [0.0]
+
+    def sleep(s: float) -> None:
+        t[0] += s
+
+    vendor_limit = StatuspageSettings.model_fields["requests_per_second"].default  # 1 a second, per 60 s
+    budget = RateBudget(vendor_limit * RATE_MARGIN, clock=lambda: t[0], sleep=sleep)  # as shared_budget makes it
+    sent = []
+    for _ in range(64):
+        budget.acquire()
+        sent.append(t[0])
+    for late in range(4):  # one request delayed 3 s on its way, the others on time
+        arrived = sorted(at + (3.0 if n == late else 0.0) for n, at in enumerate(sent))
+        assert max(bisect_left(arrived, start + 60.0) - n for n, start in enumerate(arrived)) <= 60
 
 
 def test_a_pause_holds_back_a_request_already_waiting_for_its_slot():

@@ -107,6 +107,19 @@ def test_quarantine_keeps_one_open_entry_per_record_and_counts_attempts(store):
     assert store.quarantined() == []
 
 
+def test_quarantined_since_gives_only_the_open_entries_last_seen_at_or_after_the_time(store):
+    f = [{"rule_id": "taxonomy.unmapped.category", "message": "m"}]
+    old = store.quarantine("servicenow", f, {}, key="K1", ref="a")
+    kept = store.quarantine("servicenow", f, {}, key=None, ref="b")
+    again = store.quarantine("servicenow", f, {}, key="K1", ref="a")  # seen again: last_seen moves
+    released = store.quarantine("jira", f, {}, key="K3", ref="c")
+    store.release(released.id)
+    assert [q.id for q in store.quarantined(since=kept.last_seen)] == [old.id, kept.id]
+    assert [q.id for q in store.quarantined(since=again.last_seen)] == [old.id]
+    assert store.quarantined(since=released.last_seen) == []
+    assert [q.id for q in store.quarantined()] == [old.id, kept.id]
+
+
 def test_lock_allows_one_holder(store):
     with store.lock("sync"):
         with pytest.raises(Locked, match="another run holds the lock"):

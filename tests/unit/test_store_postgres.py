@@ -40,6 +40,7 @@ def test_links_shadows_cursors_journal_and_quarantine(pg_url):
     assert s.open_intents() == [] and s.verify_journal().ok
     q = s.quarantine("servicenow", [{"rule_id": "x"}], {"a": 1}, key="K2", ref="r2")
     assert s.quarantine("servicenow", [{"rule_id": "x"}], {"a": 2}, key="K2", ref="r2").attempts == 2
+    assert [e.attempts for e in s.quarantined(since=q.last_seen)] == [2] and s.quarantined(since="9999") == []
     s.release(q.id)
     assert s.quarantined() == []
     s.close()

@@ -3,7 +3,8 @@
 What it keeps faithful, because the connector must cope with it:
 - `Authorization: OAuth <key>` (or `?api_key=`), answers `{"error": "..."}` on every refusal;
 - one request per second per key on a 60 s rolling window (`rate_limit`), refused with 429, or
-  420 as older pages did (`throttle_status`), with `Retry-After` in whole seconds;
+  420 as older pages did (`throttle_status`), with `Retry-After` in whole seconds (the limit and
+  both codes: ../shared/specs/statuspage-v1.openapi.json, `info.description`, "Rate Limiting");
 - an incident call sets component statuses itself (`components` + `component_ids`); each call
   carrying a body or a status change appends an incident update recording affected components;
 - `resolved_at` and `monitoring_at` stamped on the status change; the impact is kept after resolve;
@@ -49,7 +50,7 @@ class StatuspagePlatform(Platform):
         self.page_id = ident(seed, "page", 0)
         self.page_name = "Example Corp Status"
         self.throttle_status = 429  # 420 on older pages
-        self.rate_limit = (60, 60.0)  # (requests, window seconds) per key, Atlassian's; 0 requests: off
+        self.rate_limit = (60, 60.0)  # (requests, window seconds) per key, Atlassian's (above); 0 requests: off
         self._components: dict[str, dict[str, Any]] = {}
         self._incidents: dict[str, dict[str, Any]] = {}
         self._counters = {"component": 0, "incident": 0, "update": 0}
