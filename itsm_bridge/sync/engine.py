@@ -33,7 +33,7 @@ from itsm_bridge.sync.applier import Applier, Shown, Sink
 from itsm_bridge.sync.by_id import Found, Named, named_incidents, read_named
 from itsm_bridge.sync.cadence import ShowsPublicUpdates, due_keys, scheduling
 from itsm_bridge.sync.cursor import ReadProgress
-from itsm_bridge.sync.hints import restore_facts
+from itsm_bridge.sync.hints import keep_facts, restore_facts
 from itsm_bridge.sync.identity import Identity, is_conflict
 from itsm_bridge.sync.linking import gone_finding, key_findings, unreadable_finding
 from itsm_bridge.sync.plan import Action, Plan
@@ -92,6 +92,7 @@ class Engine:
     def apply_plan(self, plan: Plan) -> RunSummary:
         """Apply a saved plan exactly; a key whose record changed since is refused as stale."""
         summary = RunSummary(self.run_id)
+        self._prepare()
         applier = self._applier({}, summary, check_stale=True)
         by_key: dict[str, list[Action]] = {}
         for action in plan.actions:
@@ -103,6 +104,7 @@ class Engine:
                     break
                 applier.apply([self._planned(key, plan, by_key[key]) for key in keys[start : start + BATCH]])
             applier.drain()
+            keep_facts(self.store, self.connectors)
         finally:
             self._close()
         summary.interrupted = stopping.reason()
@@ -154,10 +156,7 @@ class Engine:
         summary = RunSummary(self.run_id, dry_run=dry_run)
         plan = Plan(self.run_id)
         started = self.now()
-        restore_facts(self.store, self.connectors)
-        for connector in self.connectors.values():  # what a connector must know before any write (a vendor's release)
-            if isinstance(connector, NeedsPreflight):
-                connector.preflight()
+        self._prepare()
         reads = {
             p: ReadProgress(Watermark.from_cursor(self.store.cursor(p)), started, overlap(self.config, p))
             for p in two_way(self.config, self.connectors)
@@ -237,10 +236,7 @@ class Engine:
 
     def _sync_records(self, refs: list[RemoteRef]) -> RunSummary:
         summary = RunSummary(self.run_id)
-        restore_facts(self.store, self.connectors)
-        for connector in self.connectors.values():
-            if isinstance(connector, NeedsPreflight):
-                connector.preflight()
+        self._prepare()
         reads = {p: ReadProgress(Watermark()) for p in two_way(self.config, self.connectors)}  # no cursor moves
         applier = self._applier(reads, summary)
         applier.begin()
@@ -262,6 +258,7 @@ class Engine:
                     work.append(planned)
             applier.apply(work)
         applier.drain()
+        keep_facts(self.store, self.connectors)
         summary.interrupted = stopping.reason()
         summary.read = {p: r.count for p, r in reads.items()}
         summary.api_calls = {p: c.calls for p, c in self.connectors.items()}
@@ -307,6 +304,7 @@ class Engine:
 
     def _retry(self) -> RunSummary:
         summary = RunSummary(self.run_id)
+        self._prepare()
         keys: dict[str, str | None] = {}
         conflicts: list[tuple[str, str]] = []
         held: dict[str, list[int]] = {}  # released when its key is reached: a stop leaves the rest held
@@ -379,10 +377,20 @@ class Engine:
                 [self.planner.plan_key(incident.key, {self.source: side(self.source, incident, record)}, findings)]
             )
         applier.drain()
+        keep_facts(self.store, self.connectors)
         summary.interrupted = stopping.reason()
         summary.read = {self.source: len(keys)}
         summary.api_calls = {p: c.calls for p, c in self.connectors.items()}
         return summary
+
+    def _prepare(self) -> None:
+        """Before a command's first read or write: each connector starts from what earlier runs
+        learned (its facts, the people found), and learns what it must know before any write (a
+        vendor's release). Every command that writes does this, so a fact costs its call once."""
+        restore_facts(self.store, self.connectors)
+        for connector in self.connectors.values():
+            if isinstance(connector, NeedsPreflight):
+                connector.preflight()
 
     def _keys_since_last_run(self) -> list[str]:
         """Keys `retry` evaluates beside the quarantine, in one pass over the journal: those whose
