@@ -93,6 +93,7 @@ class Harness:
     workers: list[Worker] = field(default_factory=list)
     pairs: list[tuple[str, str]] = field(default_factory=list)  # (incident sys_id, Jira key), linked
     _database: str | None = None
+    _comment_tokens: dict[tuple[str, str, Any], set[str]] = field(default_factory=dict)
 
     def __enter__(self) -> Harness:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -202,14 +203,19 @@ class Harness:
         return self.sandbox.servicenow.incident(sys_id)["short_description"] == text
 
     def jira_note_counts(self, prefix: str) -> dict[str, int]:
-        """How many Jira comments carry each token starting with `prefix`."""
+        """How many Jira comments carry each token starting with `prefix`. Each comment's text is
+        read once (by its id and `updated`), so polling this holds Jira's lock for a moment only,
+        not for a parse of every comment: the probe must not slow the vendor it measures."""
         counts: dict[str, int] = {}
         pattern = re.compile(re.escape(prefix) + r"\d+\b")
         with self.sandbox.jira.lock:
-            for issue in self.sandbox.jira.store:
-                for comment in issue.comments:
-                    for token in set(pattern.findall(adf_text(comment["body"]))):
-                        counts[token] = counts.get(token, 0) + 1
+            comments = [(c["id"], c.get("updated"), c["body"]) for i in self.sandbox.jira.store for c in i.comments]
+        for cid, updated, body in comments:
+            tokens = self._comment_tokens.get((prefix, cid, updated))
+            if tokens is None:
+                tokens = self._comment_tokens[(prefix, cid, updated)] = set(pattern.findall(adf_text(body)))
+            for token in tokens:
+                counts[token] = counts.get(token, 0) + 1
         return counts
 
     def backlog(self) -> int | None:

@@ -165,7 +165,7 @@ class FakeConnector:
 
     def has_note(self, ref: RemoteRef, comment: Comment) -> bool:
         self._call("has_note", ref.id)
-        return any(c.body == comment.body for c in self.copies.get(ref.id, []))
+        return any((c.body, c.id) == (comment.body, comment.id) for c in self.copies.get(ref.id, []))  # as marked
 
     def facts(self) -> dict[str, Any]:
         return dict(self.facts_kept)

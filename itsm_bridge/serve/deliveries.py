@@ -11,30 +11,38 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from itsm_bridge.store.schema import deliveries
+from itsm_bridge.store.schema import deliveries, links
 
 KEEP = timedelta(days=7)
+# Built once: every delivery runs them, and building a statement costs about what running it does.
+_RECORD = insert(deliveries).values(
+    platform=bindparam("platform"), delivery_id=bindparam("delivery_id"), received_at=bindparam("received_at")
+)
+_KEY = select(links.c.key).where(links.c.platform == bindparam("on"), links.c.remote_id == bindparam("remote_id"))
 
 
 def _engine(store: Any) -> Any:
     return store.engine.execution_options(immediate=True)  # SQLite: take the write lock at BEGIN
 
 
-def first_time(store: Any, platform: str, delivery_id: str) -> bool:
-    """Record the delivery; False when it was recorded before (a replay or a vendor's retry)."""
+def first_time(
+    store: Any, platform: str, delivery_id: str, record: tuple[str, str] | None = None
+) -> tuple[bool, str | None]:
+    """Record the delivery and, in the same transaction, read the key linked to `record` (its
+    platform and remote id, when given): one round of the store per delivery, not two.
+    (False, None) when the delivery was recorded before (a replay or a vendor's retry)."""
     try:
         with _engine(store).begin() as conn:
-            conn.execute(
-                insert(deliveries).values(
-                    platform=platform, delivery_id=delivery_id[:200], received_at=datetime.now(UTC).isoformat()
-                )
-            )
+            now = datetime.now(UTC).isoformat()
+            conn.execute(_RECORD, {"platform": platform, "delivery_id": delivery_id[:200], "received_at": now})
+            if record is None:
+                return True, None
+            return True, conn.execute(_KEY, {"on": record[0], "remote_id": record[1]}).scalar()
     except IntegrityError:
-        return False
-    return True
+        return False, None
 
 
 def forget(store: Any, platform: str, delivery_id: str) -> None:

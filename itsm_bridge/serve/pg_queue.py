@@ -70,6 +70,8 @@ class PgQueue:
         self._started = threading.Event()
         self._failure: BaseException | None = None
         self._task: Any = None
+        self._probe: psycopg.Connection[Any] | None = None  # for the depth reads (see `_waiting`)
+        self._probe_lock = threading.Lock()
 
     # --- the queue protocol
     def defer(self, job: Job, delay: float = 0.0) -> bool:
@@ -101,6 +103,8 @@ class PgQueue:
             self._worker.stop()  # type: ignore[no-untyped-call]
         if self._thread is not None:
             self._thread.join()
+        with self._probe_lock:
+            self._close_probe()
 
     # --- inside
     def _register(self, handler: Handler, on_outcome: Callable[[str], None]) -> None:
@@ -144,14 +148,27 @@ class PgQueue:
         return True
 
     def _waiting(self) -> tuple[int, float | None]:
-        """Jobs due and not started, and when the oldest was first queued."""
-        with psycopg.connect(self.dsn, connect_timeout=5) as conn:
-            row = conn.execute(
-                "SELECT count(*), min((args->>'enqueued_at')::float) FROM procrastinate_jobs "
-                "WHERE status = 'todo' AND task_name = %s AND (scheduled_at IS NULL OR scheduled_at <= now())",
-                (TASK,),
-            ).fetchone()
+        """Jobs due and not started, and when the oldest was first queued: on one connection kept
+        for these reads (a scrape of /metrics every few seconds would otherwise start a server
+        process each time), opened again after a failure."""
+        with self._probe_lock:
+            try:
+                if self._probe is None or self._probe.closed:
+                    self._probe = psycopg.connect(self.dsn, connect_timeout=5, autocommit=True)
+                row = self._probe.execute(
+                    "SELECT count(*), min((args->>'enqueued_at')::float) FROM procrastinate_jobs "
+                    "WHERE status = 'todo' AND task_name = %s AND (scheduled_at IS NULL OR scheduled_at <= now())",
+                    (TASK,),
+                ).fetchone()
+            except psycopg.Error:
+                self._close_probe()
+                raise
         return (int(row[0]), row[1]) if row else (0, None)
+
+    def _close_probe(self) -> None:
+        if self._probe is not None:
+            self._probe.close()
+            self._probe = None
 
     def _main(self, workers: int) -> None:
         asyncio.set_event_loop(self._loop)

@@ -100,15 +100,18 @@ def _accept(server: Server, platform: str, headers: dict[str, str], body: bytes)
         return _json(503, {"error": "stopping"})
     env = getattr(server.settings, f"{platform}_webhook_secret_env")
     delivery = verified(platform, headers, body, os.environ.get(env) if env else None)
-    if not deliveries.first_time(server.store, platform, delivery.delivery_id):
+    hint = delivery.hint
+    first, key = deliveries.first_time(
+        server.store, platform, delivery.delivery_id, (hint.platform, hint.remote_id) if hint else None
+    )
+    if not first:
         server.metrics.count("webhook_rejects_total", reason="delivery_replayed")
         log.info("webhook to /webhooks/%s: delivery %s taken before: dropped", platform, delivery.delivery_id)
         return _json(200, {"status": "duplicate"})
-    hint = delivery.hint
     if hint is None:
         server.metrics.count("webhooks_total", platform=platform, result="ignored")
         return _json(202, {"status": "ignored"})
-    job = Job.record(hint.platform, hint.remote_id, server.store.key_for(hint.platform, hint.remote_id))
+    job = Job.record(hint.platform, hint.remote_id, key)
     try:
         queued = server.queue.defer(job)
     except Exception as exc:  # noqa: BLE001 - the queue's database is down: the vendor retries later

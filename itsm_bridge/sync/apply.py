@@ -345,7 +345,7 @@ class Writer:
             and e.kind == "intent"
             and e.action == "comment"
             and e.platform == action.platform
-            and (e.payload.get("comment") or {}).get("body") == (action.comment or {}).get("body")
+            and _same_note(e.payload.get("comment") or {}, action.comment or {})
             for e in self.store.journal(key=action.key, kinds=("intent",))
         )
         comment = action.comment_obj()
@@ -380,6 +380,12 @@ class Writer:
 def _failed(exc: BridgeError) -> dict[str, Any]:
     """The outcome journaled for a write that failed."""
     return {"result": "failed", "error": type(exc).__name__, "message": str(exc)}
+
+
+def _same_note(tried: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    """Whether a journaled note copy is of the note `wanted` copies: its words and its id where
+    it was written (the same words written twice are two notes)."""
+    return (tried.get("body"), tried.get("id") or "") == (wanted.get("body"), wanted.get("id") or "")
 
 
 def _wrote(out: Applied, action: Action) -> bool:

@@ -6,7 +6,8 @@ read-back's value (as the vendor normalizes it) for the fields our writes set, a
 each other field had before the write. A person's edit made between our write and the read-back
 then still differs from the side shadow on the next read, and is carried. A read-back showing
 such an edit leaves its version out of the shadow too, so the next read takes the record again
-rather than skipping it as "as we left it".
+rather than skipping it as "as we left it". A note a person adds meanwhile is such an edit: the
+version moves with it, and the read-back is the only read that shows it before the next change.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from itsm_bridge.model import Incident
 from itsm_bridge.sync.plan import Action
+from itsm_bridge.sync.reconcile import seen_before
 
 COUPLED: dict[str, frozenset[str]] = {
     "category": frozenset({"subcategory"}),  # written together (one select, one list)
@@ -57,3 +60,8 @@ def ours(
             side[name] = before[name]
             foreign = foreign or value != before[name]
     return side, foreign
+
+
+def unseen_notes(read_back: Incident, seen: frozenset[str]) -> bool:
+    """Whether the read-back shows a note (not one of ours) that this cycle did not carry."""
+    return any(not seen_before(c, seen) for c in read_back.comments)

@@ -16,7 +16,7 @@ incident and the actions for each target, or the Findings that block it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
@@ -53,7 +53,25 @@ FIRST_LINK = "first_link"
 
 
 def fingerprint(comment: Comment) -> str:
-    text = f"{comment.visibility.value}|{' '.join(comment.body.split())}"
+    """What a note is known by from cycle to cycle (in a shadow's `comments_seen`): its id on the
+    platform it was written on, with its visibility and words, so the same words written twice
+    are two notes and an edited note is carried again; its visibility and words alone when it
+    has no id."""
+    words = _words(comment)
+    return _digest(f"{comment.origin}|{comment.id}|{words}" if comment.id else words)
+
+
+def seen_before(comment: Comment, seen: Collection[str]) -> bool:
+    """Whether `comment` was carried in an earlier cycle. Stores written before notes were known
+    by id hold their words' fingerprint: that still counts, so an upgrade copies nothing again."""
+    return fingerprint(comment) in seen or (bool(comment.id) and _digest(_words(comment)) in seen)
+
+
+def _words(comment: Comment) -> str:
+    return f"{comment.visibility.value}|{' '.join(comment.body.split())}"
+
+
+def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -300,9 +318,8 @@ def _new_comments(sides: Mapping[str, Side], seen: set[str]) -> list[tuple[Comme
     taken = set(seen)
     for platform, side in sides.items():
         for c in side.incident.comments:
-            fp = fingerprint(c)
-            if fp not in taken:
-                taken.add(fp)
+            if not seen_before(c, taken):
+                taken.add(fingerprint(c))
                 out.append((c, platform))
     return out
 

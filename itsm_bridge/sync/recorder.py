@@ -20,7 +20,7 @@ from itsm_bridge.sync.apply import Applied
 from itsm_bridge.sync.hints import keep_facts
 from itsm_bridge.sync.identity import is_conflict
 from itsm_bridge.sync.planner import KeyPlan, conflict_entries, first_link_entry
-from itsm_bridge.sync.readback import ours, written_fields
+from itsm_bridge.sync.readback import ours, unseen_notes, written_fields
 from itsm_bridge.sync.reader import Reads, overlap
 from itsm_bridge.sync.reconcile import carried
 from itsm_bridge.sync.summary import RunSummary
@@ -70,17 +70,18 @@ class Recorder:
     def _side_shadows(self, plan: KeyPlan, result: Applied) -> tuple[dict[str, dict[str, Any]], set[str]]:
         """How each platform shows the incident now: the fields our writes set as the record our
         last write returned shows them (`sync.readback`), else as read this cycle, else as before;
-        and the platforms whose read-back shows someone else's edit besides ours."""
+        and the platforms whose read-back shows someone else's edit besides ours (a field, or a
+        note this cycle did not see)."""
         out = dict(plan.outcome.side_shadows)
         foreign: set[str] = set()
         for platform in two_way_names():
             record = result.records.get(platform)
             before = carried(platform, plan.sides[platform].incident) if platform in plan.sides else None
             if record is not None:
-                read_back = carried(platform, self.mappers[platform].to_canonical(record)[0])
+                incident = self.mappers[platform].to_canonical(record)[0]
                 known = before if before is not None else out.get(platform, {})
-                out[platform], edited = ours(read_back, known, written_fields(result.done, platform))
-                if edited:
+                out[platform], edited = ours(carried(platform, incident), known, written_fields(result.done, platform))
+                if edited or unseen_notes(incident, plan.outcome.comments_seen):
                     foreign.add(platform)
             elif before is not None:
                 out[platform] = before

@@ -60,3 +60,20 @@ def test_a_persons_note_that_begins_with_the_marker_text_syncs_both_ways(bridge)
     assert containing(snow_note_texts(bridge.sandbox, record["sys_id"]), "pasted from chat: disk full") == 1
     code, summary = bridge.sync_json()  # and the copies are not taken for new notes: no echo
     assert code == 0 and summary["commented"] == 0, summary
+
+
+def test_the_same_words_noted_twice_are_copied_twice(bridge):
+    record = add_incident(bridge.sandbox)
+    assert bridge.sync_json()[0] == 0
+    issue = jira_issue_for(bridge.sandbox, record["number"])["key"]
+    for _ in range(2):  # an "escalated" on two days: two notes, with the same words
+        bridge.sandbox.servicenow.update_incident(
+            record["sys_id"], {"work_notes": "escalated to the vendor"}, user="ana"
+        )
+        settle(bridge)
+        code, summary = bridge.sync_json()
+        assert code == 0 and summary["commented"] == 1, summary
+    settle(bridge)
+    code, summary = bridge.sync_json()
+    assert code == 0 and summary["commented"] == 0, summary
+    assert containing(jira_comment_texts(bridge.sandbox, issue), "escalated to the vendor") == 2

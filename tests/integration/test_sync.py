@@ -92,12 +92,16 @@ def test_a_quiet_cycle_costs_one_read_page_per_source_and_nothing_else(bridge):
 
 
 def test_once_jira_is_read_past_our_own_writes_quiet_cycles_stop_paging_through_them(bridge):
-    for n in range(150):
+    text = bridge.config_path.read_text()
+    bridge.config_path.write_text(text.replace("[jira]\n", "[jira]\npage_size = 10\n", 1))  # pages of 10, not 100
+    for n in range(15):
         add_incident(bridge.sandbox, short_description=f"incident {n}", impact="3")
-    assert bridge.sync_json()[0] == 0  # writes 150 issues
+    assert bridge.sync_json()[0] == 0  # writes 15 issues
     settle(bridge)
-    code, back = bridge.sync_json()  # reads them back: two pages of 100
-    assert code == 0 and back["read"]["jira"] == 150
+    bridge.sandbox.clear_calls()
+    code, back = bridge.sync_json()  # reads them back: two pages of 10
+    assert code == 0 and back["read"]["jira"] == 15
+    assert sum(c.path.endswith("/search/jql") for c in bridge.sandbox.calls("jira")) == 2
     # Minutes pass (Jira's clock, which its Date header and JQL go by): the read-back's cursor
     # overlap no longer reaches our writes once a read has seen Jira's clock past them.
     bridge.sandbox.jira.clock.freeze(datetime.now(UTC) + timedelta(minutes=5))

@@ -194,3 +194,35 @@ def test_on_postgresql_a_job_waits_for_the_writer_lock_in_the_server_s_queue_and
     finally:
         code, err = running.stop()
     assert code == 143, err
+
+
+def depth_readers(url: str) -> set[int]:
+    """Server processes of the store's database whose last statement read the queue's depth."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND query LIKE '%enqueued_at%FROM procrastinate_jobs%'"
+                )
+            )
+            return {int(r.pid) for r in rows}
+    finally:
+        engine.dispose()
+
+
+def test_on_postgresql_metrics_scrapes_read_the_queue_depth_on_one_kept_connection(
+    pg_bridge,
+    pg_url,  # noqa: F811 (the fixture)
+):
+    running = Serve(pg_bridge)
+    try:
+        seen = []
+        for _ in range(3):
+            assert running.get("/metrics").status_code == 200
+            seen.append(depth_readers(pg_url))
+        assert len(seen[0]) == 1 and seen[0] == seen[1] == seen[2], seen
+    finally:
+        code, err = running.stop()
+    assert code == 143, err

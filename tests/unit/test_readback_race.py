@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from itsm_bridge.model import RemoteRef, State
+from itsm_bridge.model import Comment, RemoteRef, State
 from itsm_bridge.records import Written
 from itsm_bridge.sync.readback import ours
 from tests.unit.sync_world import World, make_world
@@ -79,3 +79,29 @@ def test_a_read_back_is_ours_only_for_the_fields_we_wrote():
     assert ours(read_back, before, frozenset({"title", "state"})) == (read_back, False)
     assert ours(read_back, before, None) == (read_back, False)  # we created it: all of it is ours
     assert ours(read_back, {}, frozenset({"title"})) == (read_back, False)  # nothing known before
+
+
+def test_a_jira_note_between_our_transition_and_its_read_back_reaches_servicenow(tmp_path, monkeypatch):
+    world = make_world(tmp_path)
+    issue = synced(world, "INC1")
+    record = world.snow.find_id("INC1") or ""
+    move = world.jira.transition
+    note = Comment("ana@acme.example", "Rolled back the load balancer config", world.clock(), origin="jira", id="c-7")
+
+    def transition_then_a_person_notes(ref: RemoteRef, state: State, fields: Any = None) -> Written:
+        move(ref, state, fields)
+        world.jira.note(ref.id, note)  # before our read-back: its version shows the note
+        return ref  # as Jira answers a transition: 204, the record is read back in bulk
+
+    monkeypatch.setattr(world.jira, "transition", transition_then_a_person_notes)
+    world.snow.edit(record, state="on_hold")
+
+    first, _ = world.engine().sync()
+    assert first.transitioned == 1 and world.jira.by_method["fetch_many"] >= 1
+    monkeypatch.undo()
+    world.engine().sync()
+
+    assert [c.body for c in world.snow.copies.get(record, [])] == [note.body]
+    assert world.jira.records[issue]["state"] == "on_hold"
+    third, _ = world.engine().sync()
+    assert third.writes == 0  # the note is copied once, and nothing echoes
