@@ -450,7 +450,10 @@ def doctor_command(ctx: Context) -> None:
     from itsm_bridge.output import table
 
     result = _run(ctx, lambda bridge: bridge.doctor())
-    rows = [[r.platform, r.check, "ok" if r.ok else "FAIL", r.detail, r.fix] for r in result.checks]
+    rows = [
+        [r.platform, r.check, "FAIL" if not r.ok else "warn" if r.warning else "ok", r.detail, r.fix]
+        for r in result.checks
+    ]
     emit(ctx, result.to_dict(), table(["platform", "check", "", "detail", "fix"], rows))
     sys.exit(result.exit_code)
 

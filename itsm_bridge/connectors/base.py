@@ -48,6 +48,7 @@ class CheckResult:
     ok: bool
     detail: str = ""
     fix: str = ""
+    warning: bool = False  # fine for sync, but a feature works less well: shown, never in the exit code
 
 
 @runtime_checkable

@@ -55,6 +55,7 @@ VENDOR_OPTIONS: dict[str, Callable[[str], Any]] = {
     "servicenow.hourly_rule": int,  # requests per clock hour per user (a rate limit rule)
     "servicenow.user_timezone": _zone,  # the integration user's time zone (display values)
     "servicenow.journal_access": _one_of("read", "hidden", "denied"),  # ACLs on sys_journal_field
+    "servicenow.audit_access": _one_of("read", "hidden", "denied"),  # ACLs on sys_audit
     "servicenow.data_policy": _flag,  # resolve/close need close code and notes
     "cachet.version": str,  # what GET /api/v1/version says: 2.4.x or 2.3.x
     "cachet.app_timezone": _zone,  # the zone of the times Cachet answers

@@ -98,3 +98,21 @@ def test_a_user_time_zone_far_from_utc_changes_no_time_the_bridge_keeps(bridge: 
     code, summary = bridge.sync_json()
     assert code == 0, summary
     assert snow_cursor(bridge) == at.isoformat()  # the value (UTC), not the display value (8 hours off)
+
+
+def test_doctor_warns_without_failing_when_an_acl_denies_sys_audit(bridge: Bridge) -> None:
+    sb = bridge.sandbox
+    add_incident(sb)
+    sb.servicenow.audit_access = "denied"
+    doctor = bridge.run("--json", "doctor")
+    history = next(c for c in json.loads(doctor.stdout)["checks"] if c["check"] == "read history")
+    assert doctor.returncode == 0 and history["ok"] and history["warning"], doctor.stdout
+    assert "cannot read sys_audit" in history["detail"] and "read on sys_audit" in history["fix"]
+    table = bridge.run("doctor")
+    row = next(line for line in table.stdout.splitlines() if "read history" in line)
+    assert table.returncode == 0 and " warn " in f" {row} ", table.stdout
+    sb.servicenow.audit_access = "read"
+    history = next(
+        c for c in json.loads(bridge.run("--json", "doctor").stdout)["checks"] if c["check"] == "read history"
+    )
+    assert history["ok"] and not history["warning"]

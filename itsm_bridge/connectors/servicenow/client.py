@@ -276,6 +276,7 @@ def check_instance(
     out = [line("reachable", True, instance), line("credentials", True, auth.who), line("read incident", True)]
     out.append(_write_check(client, line))
     out.append(_journal_check(client, line))
+    out.append(_history_check(client))
     out += _choice_checks(client, expected, line)
     return out
 
@@ -285,26 +286,48 @@ def _journal_check(client: TableClient, line: Callable[..., CheckResult]) -> Che
     with the rows left out: the limit and `X-Total-Count` apply before ACL evaluation, c_TableAPI.md
     sysparm_limit). Either way notes would silently never sync."""
     query = Query().where("name", "=", "incident").where("element", "IN", sorted(JOURNAL_FIELDS))
-    params = {"sysparm_query": query.encode(), "sysparm_fields": "sys_id", "sysparm_limit": "20"}
     fix = f"grant {client.auth.who} read on sys_journal_field (an ACL, or the itil role)"
+    problem, shown = _acl_read(client, "sys_journal_field", query, "incident note(s)")
+    if problem is None:
+        return line("read notes", True, shown)
+    return line("read notes", False, f"{problem}, so work notes and comments would never sync", fix)
+
+
+def _history_check(client: TableClient) -> CheckResult:
+    """The audit reads state, assignee and group changes from sys_audit, which has read ACLs of its
+    own (as sys_journal_field has). Sync does not need it, so a refusal is a warning: the audit
+    then measures acknowledgement from notes and resolves only (`servicenow/history.py`)."""
+    query = Query().where("tablename", "=", "incident")
+    problem, shown = _acl_read(client, "sys_audit", query, "incident change(s)")
+    if problem is None:
+        return CheckResult(PLATFORM, "read history", True, shown)
+    return CheckResult(
+        PLATFORM,
+        "read history",
+        True,
+        f"{problem}: the audit would measure acknowledgement from notes and resolves only",
+        f"grant {client.auth.who} read on sys_audit (an ACL) for the audit's acknowledgement and reassignment figures",
+        warning=True,
+    )
+
+
+def _acl_read(client: TableClient, table: str, query: Query, rows: str) -> tuple[str | None, str]:
+    """Why the user cannot read `table`'s `rows` matching `query` (None when it can), and what it
+    read: a read ACL denies the table (403, or 404 on a row), or hides rows one by one (200 with
+    them left out: the limit and `X-Total-Count` apply before ACL evaluation, c_TableAPI.md
+    sysparm_limit)."""
+    params = {"sysparm_query": query.encode(), "sysparm_fields": "sys_id", "sysparm_limit": "20"}
     try:
-        page = client.page("sys_journal_field", params)
+        page = client.page(table, params)
     except (NotFound, Forbidden) as exc:
-        return line(
-            "read notes", False, f"cannot read sys_journal_field: {exc}; work notes and comments would never sync", fix
-        )
-    if page.total is None or page.total == 0:
-        return line("read notes", True, "sys_journal_field readable (no incident notes yet to check the ACLs against)")
+        return f"cannot read {table}: {exc}", ""
+    if not page.total:
+        return None, f"{table} readable (no {rows} yet to check the ACLs against)"
     wanted = min(page.total, 20)
     if len(page.rows) < wanted:
-        return line(
-            "read notes",
-            False,
-            f"sys_journal_field holds {page.total} incident note(s) but showed {client.auth.who} "
-            f"{len(page.rows)} of the first {wanted}: a read ACL hides them, so notes would silently never sync",
-            fix,
-        )
-    return line("read notes", True, f"sys_journal_field readable ({page.total} incident notes)")
+        shown = f"{len(page.rows)} of the first {wanted}"
+        return f"{table} holds {page.total} {rows} but showed {client.auth.who} {shown}: a read ACL hides them", ""
+    return None, f"{table} readable ({page.total} {rows})"
 
 
 def _write_check(client: TableClient, line: Callable[..., CheckResult]) -> CheckResult:

@@ -13,8 +13,8 @@ What it keeps faithful, because the connector must cope with it:
   `X-RateLimit-*` headers; `hourly_rule` (requests per clock hour) is a rate limit rule as an
   instance has them: its headers on every Table API answer, a 429 until the top of the hour;
 - the integration user's time zone (`user_timezone`) in display values of date-times, and what
-  its ACLs let it read of sys_journal_field (`journal_access`: read, hidden rows, or denied 403),
-  as `user` describes with sources.
+  its ACLs let it read of sys_journal_field (`journal_access`: read, hidden rows, or denied 403)
+  and of sys_audit (`audit_access`, the same), as `user` describes with sources.
 
 Tables served: incident, sys_journal_field, sys_audit (state, assignee and group updates), sys_choice, and the reference tables sys_user,
 sys_user_group, cmdb_ci, sys_user_role, sys_user_has_role. Another name answers 400 Invalid table.
@@ -35,7 +35,7 @@ from itsm_bridge.sandbox.servicenow import encoded_query
 from itsm_bridge.sandbox.servicenow.encoded_query import Row
 from itsm_bridge.sandbox.servicenow.schema import TIME_COLUMNS
 from itsm_bridge.sandbox.servicenow.store import SnowStore, Table
-from itsm_bridge.sandbox.servicenow.user import HourlyRule, JournalAccess, journal_rows_shown
+from itsm_bridge.sandbox.servicenow.user import HourlyRule, JournalAccess, rows_shown
 
 USER = "itsm.bridge"
 TABLE_PATHS = ("/api/now/table", "/api/now/v1/table", "/api/now/v2/table")
@@ -94,6 +94,7 @@ class ServiceNowPlatform(Platform):
         self.hourly_rule: int | None = None  # requests per clock hour per user (a sys_rate_limit_rules rule)
         self.user_timezone = "UTC"  # the integration user's time zone: display values of date-times are in it
         self.journal_access: JournalAccess = "read"  # what the user's ACLs let it read of sys_journal_field
+        self.audit_access: JournalAccess = "read"  # and of sys_audit
         self._hourly: HourlyRule | None = None
         self._oauth_tokens: dict[str, datetime] = {}
         self._selections: OrderedDict[tuple[str, str], tuple[int, list[Row]]] = OrderedDict()
@@ -229,11 +230,15 @@ class ServiceNowPlatform(Platform):
             raise HTTPFailure(self.error(400, "Exception while reading request", "The payload is not valid JSON."))
         return body
 
+    def _acl_access(self) -> dict[str, JournalAccess]:
+        """What the integration user's read ACLs let it see of the tables that have their own."""
+        return {"sys_journal_field": self.journal_access, "sys_audit": self.audit_access}
+
     def _list(self, req: Request) -> Response:
         table = self._table(req)
         limit = _int(req, "sysparm_limit", DEFAULT_LIMIT, 1)
         offset = _int(req, "sysparm_offset", 0, 0)
-        shown = journal_rows_shown(table.defn.name, self.journal_access)
+        shown = rows_shown(table.defn.name, self._acl_access())
         rows = self.select(table, self._query_text(req))
         # a row-level read ACL hides the page: the limit applied first, the count still counts them
         page = rows[offset : offset + limit] if shown else []
@@ -328,7 +333,7 @@ class ServiceNowPlatform(Platform):
 
     def _get(self, req: Request) -> Response:
         table = self._table(req)
-        if not journal_rows_shown(table.defn.name, self.journal_access):  # "...or ACL restricts the record retrieval"
+        if not rows_shown(table.defn.name, self._acl_access()):  # "...or ACL restricts the record retrieval"
             raise HTTPFailure(Response(404, NO_RECORD))  # (../shared/specs/servicenow-examples/table-record-404.json)
         return Response(200, {"result": self._render(req, table, self._row(table, req.params["sys_id"]))})
 

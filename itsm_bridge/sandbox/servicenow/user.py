@@ -1,5 +1,6 @@
 """What a ServiceNow instance does differently for one integration user: its hourly rate limit
-rule, the time zone its display values are in, and what the ACLs let it read of sys_journal_field.
+rule, the time zone its display values are in, and what the ACLs let it read of sys_journal_field
+and sys_audit (each table has read ACLs of its own).
 
 Sources (under ../shared/specs/servicenow-docs unless a URL):
 - Rate limit rules (inbound-REST-API-rate-limiting.md): limits are requests per hour per user;
@@ -22,6 +23,7 @@ Sources (under ../shared/specs/servicenow-docs unless a URL):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
 
@@ -65,11 +67,11 @@ class HourlyRule:
         return str(max(1, math.ceil(self.reset_at(now) - now.timestamp())))
 
 
-def journal_rows_shown(table: str, access: JournalAccess) -> bool:
-    """Whether a read of `table` shows its rows: sys_journal_field's are refused as a table-level
-    read ACL does (403) when `denied`, and left out as a row-level one does when `hidden`."""
-    if table != "sys_journal_field":
-        return True
-    if access == "denied":
+def rows_shown(table: str, access: Mapping[str, JournalAccess]) -> bool:
+    """Whether a read of `table` shows its rows: those of a table in `access` are refused as a
+    table-level read ACL does (403) when `denied`, and left out as a row-level one does when
+    `hidden`."""
+    level = access.get(table, "read")
+    if level == "denied":
         raise HTTPFailure(Response(403, NOT_AUTHORIZED))
-    return access != "hidden"
+    return level != "hidden"

@@ -202,6 +202,7 @@ def test_check_looks_up_roles_and_choices_and_passes_on_a_seeded_instance(platfo
         f"{TABLE}/incident",
         f"{TABLE}/sys_user_has_role",
         f"{TABLE}/sys_journal_field",
+        f"{TABLE}/sys_audit",
         f"{TABLE}/sys_choice",
     ]
     assert all(c.method == "GET" for c in platform.call_log.calls())  # no write made to prove write access
@@ -223,6 +224,20 @@ def test_check_says_notes_would_never_sync_when_an_acl_hides_or_denies_them(plat
     platform.journal_access = access
     notes = next(r for r in connect(platform, monkeypatch).check() if r.check == "read notes")
     assert not notes.ok and says in notes.detail and "never sync" in notes.detail
+
+
+@pytest.mark.parametrize(("access", "says"), [("hidden", "a read ACL hides them"), ("denied", "HTTP 403")])
+def test_check_warns_the_audit_loses_history_when_an_acl_hides_or_denies_sys_audit(platform, monkeypatch, access, says):
+    sys_id = platform.insert_incident({"short_description": "x"})["sys_id"]
+    platform.update_incident(sys_id, {"state": "2"}, user="ana.lima")  # a change sys_audit keeps
+    history = next(r for r in connect(platform, monkeypatch).check() if r.check == "read history")
+    assert history.ok and not history.warning and "sys_audit readable" in history.detail
+    platform.audit_access = access
+    history = next(r for r in connect(platform, monkeypatch).check() if r.check == "read history")
+    assert (
+        history.ok and history.warning and says in history.detail and "from notes and resolves only" in history.detail
+    )
+    assert "read on sys_audit" in history.fix
 
 
 def test_display_values_in_the_users_time_zone_do_not_move_a_records_times(platform, monkeypatch):

@@ -433,6 +433,7 @@ def test_check_says_when_an_acl_hides_or_denies_the_notes(snow, answer, detail):
     responses.get(INCIDENT, json={"result": [{"sys_id": sid(1)}]})
     responses.get(f"{BASE}/api/now/table/sys_user_has_role", json={"result": [{"sys_id": sid(2)}]})
     responses.get(JOURNAL, **answer)
+    responses.get(f"{BASE}/api/now/table/sys_audit", json={"result": []})
     responses.get(f"{BASE}/api/now/table/sys_choice", json={"result": []})
     notes = next(r for r in snow.check() if r.check == "read notes")
     assert not notes.ok and detail in notes.detail and "sys_journal_field" in notes.fix
@@ -497,6 +498,7 @@ def test_check_reports_each_missing_choice_value_by_name(snow):
     responses.get(INCIDENT, json={"result": [{"sys_id": sid(1)}]})
     responses.get(f"{BASE}/api/now/table/sys_user_has_role", json={"result": [{"sys_id": sid(2)}]})
     responses.get(JOURNAL, json={"result": [{"sys_id": sid(3)}]}, headers={"X-Total-Count": "1"})
+    responses.get(f"{BASE}/api/now/table/sys_audit", json={"result": []}, headers={"X-Total-Count": "0"})
     choices = [
         {"element": "category", "value": v, "dependent_value": ""}
         for v in ("inquiry", "software", "hardware", "network")
@@ -526,7 +528,7 @@ def test_check_reports_each_missing_choice_value_by_name(snow):
     )
     assert not results["choices category"].ok and results["choices category"].detail.endswith(": database")
     assert not results["choices close_code"].ok and "Closed/Resolved by Caller" in results["choices close_code"].detail
-    assert query_of(responses.calls[3])["sysparm_query"] == (
+    assert query_of(responses.calls[4])["sysparm_query"] == (
         "name=incident^elementINcategory,close_code,subcategory^inactive=false"
     )
 
