@@ -86,6 +86,7 @@ class Writer:
         self.mappers = mappers
         self.run_id = run_id
         self.check_stale = check_stale
+        self._notes_tried: dict[tuple[str, str], list[dict[str, Any]]] = {}  # see `_earlier_notes`
 
     def fetch_written(self, results: Any) -> None:
         """Read back, in bulk, the records a connector's writes did not return, so the shadows
@@ -340,14 +341,7 @@ class Writer:
         """A note copy tried in an earlier run (its answer lost, or a later write of the key
         failed) may have landed: look before sending it again. Only then: a first attempt costs
         no extra call, and two notes of one text in one run are two notes."""
-        tried = any(
-            e.run_id != self.run_id
-            and e.kind == "intent"
-            and e.action == "comment"
-            and e.platform == action.platform
-            and _same_note(e.payload.get("comment") or {}, action.comment or {})
-            for e in self.store.journal(key=action.key, kinds=("intent",))
-        )
+        tried = any(_same_note(earlier, action.comment or {}) for earlier in self._earlier_notes(action))
         comment = action.comment_obj()
         if not tried or ref is None or comment is None or not isinstance(connector, LooksUpNotes):
             return False
@@ -355,6 +349,21 @@ class Writer:
             return False
         self._outcome(intent, action, ref, {"result": "ok", "detail": "already there from an earlier attempt"})
         return True
+
+    def _earlier_notes(self, action: Action) -> list[dict[str, Any]]:
+        """The notes earlier runs set out to copy to the action's platform for its key, read from
+        the journal once per key and platform in a run (they cannot change during it: this run's
+        own intents are not among them), not once per note: a key with many notes read them all
+        for each one."""
+        found = self._notes_tried.get((action.key, action.platform))
+        if found is None:
+            found = [
+                e.payload.get("comment") or {}
+                for e in self.store.journal(key=action.key, kinds=("intent",))
+                if e.run_id != self.run_id and e.action == "comment" and e.platform == action.platform
+            ]
+            self._notes_tried[(action.key, action.platform)] = found
+        return found
 
     def _failed_outcome(self, intent: JournalEntry, action: Action, ref: RemoteRef | None, exc: BridgeError) -> None:
         """Journal a failed write, except a create or publish a stop cut short after one of its
