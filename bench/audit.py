@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert  # noqa: E402
 
 from itsm_bridge import config as config_module  # noqa: E402
-from itsm_bridge.reports.collect import gc_paused, iter_shadows, store_snapshot  # noqa: E402
+from itsm_bridge.collector import gc_paused  # noqa: E402
+from itsm_bridge.reports.collect import iter_shadows, store_snapshot  # noqa: E402
 from itsm_bridge.reports.render import render  # noqa: E402
 from itsm_bridge.reports.report import build  # noqa: E402
 from itsm_bridge.store.schema import links, quarantine, shadows  # noqa: E402

@@ -10,15 +10,14 @@ Only `changed_since` and `get` are called: nothing is written anywhere, not even
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import MISSING, dataclass, field, replace
 from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from itsm_bridge import platforms, progress
+from itsm_bridge.collector import gc_paused
 from itsm_bridge.errors import NotFound
 from itsm_bridge.findings import Finding
 from itsm_bridge.history import History, HistoryReader
@@ -250,23 +249,9 @@ def store_snapshot(config: Config, store: StateStore, shadows: Iterable[ShadowSi
     and for audits of a store whose platforms are out of reach."""
     sync = config.settings.sync
     snap = Snapshot(sync.source, list(sync.targets), {}, origin="store")
-    with gc_paused():
+    with gc_paused():  # millions of long-lived objects and no cycles: a collector pass only costs time
         _fill_from_store(snap, store, shadows)
     return snap
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for the block, and on after it if it was on before (so
-    blocks nest). An audit makes millions of long-lived objects and no cycles: each collector
-    pass over them would only cost time."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def _fill_from_store(snap: Snapshot, store: StateStore, shadows: Iterable[ShadowSides]) -> None:

@@ -13,11 +13,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from itsm_bridge import platforms
+from itsm_bridge.collector import gc_paused
 from itsm_bridge.reports import checks, communication, links, trends, weblinks
 from itsm_bridge.reports import incidents as per_incident
 from itsm_bridge.reports.assignment import assignment
 from itsm_bridge.reports.baseline import Baseline, Comparison, compare
-from itsm_bridge.reports.collect import Snapshot, gc_paused
+from itsm_bridge.reports.collect import Snapshot
 from itsm_bridge.reports.fields import Completeness, Required, required
 from itsm_bridge.reports.findings import FIELDS, KINDS, AuditFinding, Severity, in_order, reaches
 from itsm_bridge.reports.metrics import of_timelines

@@ -16,6 +16,8 @@ import traceback
 from types import FrameType
 from typing import TextIO
 
+from itsm_bridge.collector import gc_paused
+
 
 def install() -> None:
     """Dump the stacks on SIGUSR1 (where the platform has it, from the main thread only)."""
@@ -27,11 +29,19 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     dump(sys.stderr)
 
 
+def _frames() -> dict[int, FrameType]:
+    """Every thread's current frame, with the collector off: on CPython before 3.11.9 (and
+    3.12.3) a collection inside `sys._current_frames()` can free a `threading.local` whose cleanup
+    waits for the lock that call holds, and the process hangs (python/cpython#106883)."""
+    with gc_paused():
+        return sys._current_frames()
+
+
 def dump(out: TextIO) -> None:
     """Every thread's stack, threads at the same place grouped, largest groups last."""
     names = {t.ident: t.name for t in threading.enumerate()}
     groups: dict[str, list[str]] = {}
-    for ident, frame in sys._current_frames().items():
+    for ident, frame in _frames().items():
         stack = "".join(traceback.format_stack(frame))
         groups.setdefault(stack, []).append(names.get(ident, str(ident)))
     lines = [f"--- stacks of {sum(map(len, groups.values()))} threads (SIGUSR1)"]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+import io
 import re
 import signal
+import sys
 import time
 
+from itsm_bridge.serve import stacks
 from tests.serve.conftest import Serve
 
 
@@ -26,3 +30,24 @@ def test_sigusr1_writes_every_threads_stack_to_stderr_and_serve_keeps_running(se
     assert serve.get("/healthz").status_code == 200
     code, _ = serve.stop()
     assert code == 143
+
+
+def test_the_stacks_are_taken_with_the_collector_off_and_it_is_left_as_it_was(monkeypatch) -> None:
+    # a collection inside sys._current_frames() can hang CPython before 3.11.9 (python/cpython#106883)
+    take, seen = sys._current_frames, []
+
+    def frames_noting_the_collector():
+        seen.append(gc.isenabled())
+        return take()
+
+    monkeypatch.setattr(sys, "_current_frames", frames_noting_the_collector)
+    out = io.StringIO()
+    assert gc.isenabled()
+    stacks.dump(out)
+    assert seen == [False] and gc.isenabled() and "--- end of stacks" in out.getvalue()
+    gc.disable()
+    try:
+        stacks.dump(io.StringIO())
+        assert seen == [False, False] and not gc.isenabled()  # a process that keeps it off keeps it off
+    finally:
+        gc.enable()
