@@ -25,7 +25,11 @@ class State(str, Enum):
 
     @property
     def is_open(self) -> bool:
-        return self in (State.NEW, State.IN_PROGRESS, State.ON_HOLD)
+        return self in OPEN_STATES
+
+
+OPEN_STATES: frozenset[State] = frozenset({State.NEW, State.IN_PROGRESS, State.ON_HOLD})
+"""The states `State.is_open` answers for (a set lookup, where a loop asks it of every incident)."""
 
 
 class Level(IntEnum):

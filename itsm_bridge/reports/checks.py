@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from itsm_bridge import links, platforms
-from itsm_bridge.model import Level, Priority
+from itsm_bridge.model import OPEN_STATES, Level, Priority
 from itsm_bridge.reports.collect import Copy, Snapshot, View
 from itsm_bridge.reports.findings import AuditFinding
-from itsm_bridge.reports.timeline import OPEN_STATES, Timeline
+from itsm_bridge.reports.timeline import Timeline
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config

@@ -20,9 +20,9 @@ from statistics import mean, median
 from typing import TYPE_CHECKING, Any
 
 from itsm_bridge.mapping.communication import cadence_for
+from itsm_bridge.model import OPEN_STATES
 from itsm_bridge.reports.collect import Copy, Snapshot, View
 from itsm_bridge.reports.findings import AuditFinding
-from itsm_bridge.reports.timeline import OPEN_STATES
 
 if TYPE_CHECKING:
     from itsm_bridge.config import Config

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from itsm_bridge import platforms
 from itsm_bridge.mapping.publish import should_publish
+from itsm_bridge.model import OPEN_STATES
 from itsm_bridge.reports.collect import Copy, Snapshot, View
 from itsm_bridge.reports.findings import AuditFinding
-from itsm_bridge.reports.timeline import OPEN_STATES
 from itsm_bridge.sync.identity import is_conflict
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from datetime import datetime
 from itertools import pairwise
 
 from itsm_bridge.history import ASSIGNEE, STATE, History
-from itsm_bridge.model import Incident, Priority, State
+from itsm_bridge.model import OPEN_STATES, Incident, Priority, State
 
 ORDER = ("opened", "acknowledged", "resolved", "closed")
 """The times a timeline must give in this order (an absent one is skipped)."""
@@ -69,7 +69,6 @@ class Timeline:
 
 
 NOT_READ = History()
-OPEN_STATES = frozenset({State.NEW, State.IN_PROGRESS, State.ON_HOLD})
 _PRIORITY_NAMES: dict[Priority | None, str] = {None: "(none)", **{p: p.value for p in Priority}}
 """A priority's name (`.value` is a property: a lookup here costs less, once per incident)."""
 FIXED_STATES = frozenset({State.RESOLVED, State.CLOSED})
