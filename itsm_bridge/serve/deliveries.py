@@ -11,17 +11,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert
 from sqlalchemy.exc import IntegrityError
 
-from itsm_bridge.store.schema import deliveries, links
+from itsm_bridge.store.schema import deliveries
+from itsm_bridge.store.sql import KEY_FOR
 
 KEEP = timedelta(days=7)
 # Built once: every delivery runs them, and building a statement costs about what running it does.
 _RECORD = insert(deliveries).values(
     platform=bindparam("platform"), delivery_id=bindparam("delivery_id"), received_at=bindparam("received_at")
 )
-_KEY = select(links.c.key).where(links.c.platform == bindparam("on"), links.c.remote_id == bindparam("remote_id"))
 
 
 def _engine(store: Any) -> Any:
@@ -40,7 +40,7 @@ def first_time(
             conn.execute(_RECORD, {"platform": platform, "delivery_id": delivery_id[:200], "received_at": now})
             if record is None:
                 return True, None
-            return True, conn.execute(_KEY, {"on": record[0], "remote_id": record[1]}).scalar()
+            return True, conn.execute(KEY_FOR, {"platform": record[0], "remote_id": record[1]}).scalar()
     except IntegrityError:
         return False, None
 

@@ -16,7 +16,21 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, Text, create_engine, event, func, insert, literal, or_, select, text, true, update
+from sqlalchemy import (
+    Engine,
+    Text,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.exc import DatabaseError
 
 from itsm_bridge.errors import ConfigError, ConfigProblem, LinkConflict, StoreError
@@ -70,6 +84,12 @@ _SHADOW = select(shadows.c.key, shadows.c.updated_at, _SHADOW_DOC)
 _SIDES = select(shadows.c.key, (literal("[", Text) + shadows.c.fields + "," + shadows.c.sides + "]").label("doc"))
 
 
+KEY_FOR = select(links.c.key).where(
+    links.c.platform == bindparam("platform"), links.c.remote_id == bindparam("remote_id")
+)
+"""The key linked to a record (`platform`, `remote_id`): built once, as `key_for` and serve's
+delivery receipt run it for every record they are told of."""
+
 _PART = 1000
 """Rows fetched at a time where every row of a table is read: one fetch per row was a third of
 reading 200k links (memory stays bounded, unlike one fetch of all)."""
@@ -77,7 +97,7 @@ reading 200k links (memory stays bounded, unlike one fetch of all)."""
 
 def _shadow(row: Any) -> Shadow:
     key, updated_at, doc = row
-    merged, sides, seen, versions = json.loads(doc)
+    merged, sides, seen, versions = _loads(doc)
     return Shadow(key, merged, sides, frozenset(seen), versions, datetime.fromisoformat(updated_at))
 
 
@@ -219,9 +239,7 @@ class SqlStore:
 
     def key_for(self, platform: str, remote_id: str) -> str | None:
         with self.engine.connect() as conn:
-            return conn.execute(
-                select(links.c.key).where(links.c.platform == platform, links.c.remote_id == remote_id)
-            ).scalar()
+            return conn.execute(KEY_FOR, {"platform": platform, "remote_id": remote_id}).scalar()
 
     def all_links(self) -> Iterator[tuple[str, RemoteRef]]:
         query = select(links.c.key, links.c.platform, links.c.remote_id, links.c.display)
