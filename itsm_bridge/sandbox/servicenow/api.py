@@ -35,7 +35,7 @@ from itsm_bridge.sandbox.servicenow import encoded_query
 from itsm_bridge.sandbox.servicenow.encoded_query import Row
 from itsm_bridge.sandbox.servicenow.schema import TIME_COLUMNS
 from itsm_bridge.sandbox.servicenow.store import SnowStore, Table
-from itsm_bridge.sandbox.servicenow.user import HourlyRule, JournalAccess, rows_shown
+from itsm_bridge.sandbox.servicenow.user import AclAccess, HourlyRule, rows_shown
 
 USER = "itsm.bridge"
 TABLE_PATHS = ("/api/now/table", "/api/now/v1/table", "/api/now/v2/table")
@@ -93,8 +93,8 @@ class ServiceNowPlatform(Platform):
         self.oauth_ttl_s = 1800
         self.hourly_rule: int | None = None  # requests per clock hour per user (a sys_rate_limit_rules rule)
         self.user_timezone = "UTC"  # the integration user's time zone: display values of date-times are in it
-        self.journal_access: JournalAccess = "read"  # what the user's ACLs let it read of sys_journal_field
-        self.audit_access: JournalAccess = "read"  # and of sys_audit
+        self.journal_access: AclAccess = "read"  # what the user's ACLs let it read of sys_journal_field
+        self.audit_access: AclAccess = "read"  # and of sys_audit
         self._hourly: HourlyRule | None = None
         self._oauth_tokens: dict[str, datetime] = {}
         self._selections: OrderedDict[tuple[str, str], tuple[int, list[Row]]] = OrderedDict()
@@ -230,7 +230,7 @@ class ServiceNowPlatform(Platform):
             raise HTTPFailure(self.error(400, "Exception while reading request", "The payload is not valid JSON."))
         return body
 
-    def _acl_access(self) -> dict[str, JournalAccess]:
+    def _acl_access(self) -> dict[str, AclAccess]:
         """What the integration user's read ACLs let it see of the tables that have their own."""
         return {"sys_journal_field": self.journal_access, "sys_audit": self.audit_access}
 

@@ -29,7 +29,7 @@ from typing import Literal
 
 from itsm_bridge.sandbox.core import HTTPFailure, Response
 
-JournalAccess = Literal["read", "hidden", "denied"]
+AclAccess = Literal["read", "hidden", "denied"]
 NOT_AUTHORIZED = {
     "error": {"message": "User Not Authorized", "detail": "Failed API level ACL Validation"},
     "status": "failure",
@@ -67,7 +67,7 @@ class HourlyRule:
         return str(max(1, math.ceil(self.reset_at(now) - now.timestamp())))
 
 
-def rows_shown(table: str, access: Mapping[str, JournalAccess]) -> bool:
+def rows_shown(table: str, access: Mapping[str, AclAccess]) -> bool:
     """Whether a read of `table` shows its rows: those of a table in `access` are refused as a
     table-level read ACL does (403) when `denied`, and left out as a row-level one does when
     `hidden`."""
