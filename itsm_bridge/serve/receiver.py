@@ -1,7 +1,8 @@
 """The HTTP side of serve: the two webhook endpoints and the probes.
 
 POST /webhooks/jira, POST /webhooks/servicenow: 202 when the record's job is queued (or
-collapsed into one already waiting), 200 for a delivery id already taken (a replay or a vendor's
+collapsed into one already waiting) or when all it says is that the bridge added its own
+note (`echoes`: no job), 200 for a delivery id already taken (a replay or a vendor's
 retry: nothing more is done), 401 with no detail for a missing or bad signature (the reason is
 logged and counted), 413 past `[serve] max_body_bytes` (the body is not read), 503 while serve
 stops or the queue cannot take the job (the vendor retries).
@@ -101,6 +102,10 @@ def _accept(server: Server, platform: str, headers: dict[str, str], body: bytes)
     env = getattr(server.settings, f"{platform}_webhook_secret_env")
     delivery = verified(platform, headers, body, os.environ.get(env) if env else None)
     hint = delivery.hint
+    if hint is not None and server.own_notes.echo(hint):
+        server.metrics.count("webhooks_total", platform=platform, result="echo")
+        log.debug("webhook %s %s (%s): the bridge's own note: no job", platform, hint.remote_id, hint.event)
+        return _json(202, {"status": "echo"})
     first, key = deliveries.first_time(
         server.store, platform, delivery.delivery_id, (hint.platform, hint.remote_id) if hint else None
     )
