@@ -106,8 +106,12 @@ def _accept(server: Server, platform: str, headers: dict[str, str], body: bytes)
         server.metrics.count("webhooks_total", platform=platform, result="echo")
         log.debug("webhook %s %s (%s): the bridge's own note: no job", platform, hint.remote_id, hint.event)
         return _json(202, {"status": "echo"})
-    first, key = deliveries.first_time(
-        server.store, platform, delivery.delivery_id, (hint.platform, hint.remote_id) if hint else None
+    first, key, waiting = deliveries.first_time(
+        server.store,
+        platform,
+        delivery.delivery_id,
+        (hint.platform, hint.remote_id) if hint else None,
+        server.queue.waits,
     )
     if not first:
         server.metrics.count("webhook_rejects_total", reason="delivery_replayed")
@@ -118,7 +122,9 @@ def _accept(server: Server, platform: str, headers: dict[str, str], body: bytes)
         return _json(202, {"status": "ignored"})
     job = Job.record(hint.platform, hint.remote_id, key)
     try:
-        queued = server.queue.defer(job)
+        # a job of the incident waiting will read it afresh when it starts: queueing one more
+        # would only collapse into it (the queueing lock), so it is not asked
+        queued = not waiting and server.queue.defer(job)
     except Exception as exc:  # noqa: BLE001 - the queue's database is down: the vendor retries later
         deliveries.forget(server.store, platform, delivery.delivery_id)  # so that retry is taken
         log.error("webhook %s %s: the queue refused the job: %s", platform, hint.remote_id, type(exc).__name__)
