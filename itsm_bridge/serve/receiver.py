@@ -36,6 +36,9 @@ def handler_for(server: Server) -> type[BaseHTTPRequestHandler]:
 
     class _Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # a kept-alive connection (a reverse proxy's upstream keepalive) would otherwise wait
+        # ~40 ms per answer for the client's delayed ACK: headers and body are two writes
+        disable_nagle_algorithm = True
         server_version = "itsm-bridge"
         sys_version = ""
 
