@@ -143,13 +143,17 @@ def throughput(args: argparse.Namespace, workdir: Path) -> None:
         lost, dup, drained, arrived = settle(h, "tp-", sent, end, timeout=300)
         runs = h.engine_runs() - runs_before
         calls = {p: len(h.sandbox.calls(p)) for p in ("servicenow", "jira")}
+        assert h.sandbox.webhooks is not None
+        # the vendors' side: when the sandbox's sender made its last delivery (it may lag the burst)
+        last_sent = max((a.at for a in h.sandbox.webhooks.sender.attempts()), default=end) - end
         spreader.close()
         budget = f"sandbox limits {limit:g}/s (bridge {limit * 0.9:g}/s)" if limit else "no sandbox limits"
         applied = sent / (args.seconds + arrived) if arrived is not None else float("nan")
         print(
             f"throughput {args.rate:g}/s x {args.seconds:g} s, {args.workers} workers x {args.slots} job slots on "
             f"{'PostgreSQL' if args.pg_url else 'SQLite'}, Jira and ServiceNow {budget}: {sent} notes, "
-            f"lost {lost}, duplicated {dup}, backlog empty {_s(drained)} after the burst, all arrived "
+            f"lost {lost}, duplicated {dup}, the sandbox's last delivery sent {last_sent:.1f} s after the burst, "
+            f"backlog empty {_s(drained)} after the burst, all arrived "
             f"{_s(arrived)} after ({applied:.1f} notes/s applied from the first note to the last arrival); "
             f"{runs} record runs; calls snow {calls['servicenow']}, jira {calls['jira']} "
             f"({calls['jira'] / max(1, sent):.2f} Jira calls a note)"

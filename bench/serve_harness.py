@@ -248,10 +248,12 @@ class Spreader:
     def __init__(self, workers: list[Worker]) -> None:
         self.workers = workers
         self._turn = itertools.count()
+        self._local = threading.local()
         spreader = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # as nginx's tcp_nodelay (on by default)
 
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 pass
@@ -271,15 +273,25 @@ class Spreader:
 
     def forward(self, path: str, headers: dict[str, str], body: bytes) -> int:
         start = next(self._turn)
+        session = self._session()
         for n in range(len(self.workers)):
             worker = self.workers[(start + n) % len(self.workers)]
             try:
-                answer = requests.post(worker.url + path, data=body, headers=headers, timeout=10)
+                answer = session.post(worker.url + path, data=body, headers=headers, timeout=10)
             except requests.RequestException:
                 continue
             if answer.status_code != 503:
                 return answer.status_code
         return 502
+
+    def _session(self) -> requests.Session:
+        """This thread's connections to the workers, kept alive as nginx's `keepalive 16` keeps
+        them (a new connection per delivery would cost the balancer and each worker a connect and
+        a thread)."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
 
     def close(self) -> None:
         self.server.shutdown()
