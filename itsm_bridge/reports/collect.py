@@ -72,12 +72,13 @@ class View:
     def kept(self) -> dict[str, Copy]:
         """Each platform's copy (`copy`) by platform: worked out once per view by the audit, not
         once per check."""
-        return {p: found[0] if len(found) == 1 else self._linked(p) for p, found in self.copies.items() if found}
-
-    def _linked(self, platform: str) -> Copy:
-        copy = self.copy(platform)
-        assert copy is not None  # (the platform has copies)
-        return copy
+        kept: dict[str, Copy] = {}
+        for platform, found in self.copies.items():  # a loop, not a comprehension: (a call less) per view
+            if len(found) == 1:
+                kept[platform] = found[0]
+            elif (copy := self.copy(platform)) is not None:
+                kept[platform] = copy
+        return kept
 
     def timeline(self, source: str) -> Timeline | None:
         """The incident's timeline as its system of record tells it (else as any copy does)."""
