@@ -26,6 +26,7 @@ from http.server import ThreadingHTTPServer
 from itsm_bridge import http, stopping
 from itsm_bridge.config import Config
 from itsm_bridge.serve import stacks
+from itsm_bridge.serve.echoes import OwnNotes
 from itsm_bridge.serve.metrics import Metrics
 from itsm_bridge.serve.queue import MAX_ATTEMPTS, SWEEP, Job, LocalQueue, Queue, Retry
 from itsm_bridge.serve.receiver import handler_for
@@ -46,6 +47,7 @@ class Server:
         self.store = open_from_config(config)
         self.queue: Queue = _queue(config)
         self.worker = Worker(config, self.store, self.metrics)
+        self.own_notes = OwnNotes(self.store, self.worker.connector)
         self.httpd = ThreadingHTTPServer((host, port), handler_for(self))
         self.httpd.daemon_threads = True
         self.ready = False

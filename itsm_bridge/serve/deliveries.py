@@ -8,12 +8,14 @@ refuses anything older than five minutes anyway.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert
 from sqlalchemy.exc import IntegrityError
 
+from itsm_bridge.serve.queue import Job
 from itsm_bridge.store.schema import deliveries
 from itsm_bridge.store.sql import KEY_FOR
 
@@ -29,20 +31,27 @@ def _engine(store: Any) -> Any:
 
 
 def first_time(
-    store: Any, platform: str, delivery_id: str, record: tuple[str, str] | None = None
-) -> tuple[bool, str | None]:
+    store: Any,
+    platform: str,
+    delivery_id: str,
+    record: tuple[str, str] | None = None,
+    waits: Callable[[Any, str], bool] | None = None,
+) -> tuple[bool, str | None, bool]:
     """Record the delivery and, in the same transaction, read the key linked to `record` (its
-    platform and remote id, when given): one round of the store per delivery, not two.
-    (False, None) when the delivery was recorded before (a replay or a vendor's retry)."""
+    platform and remote id, when given) and ask `waits` (the queue's) whether that record's job
+    already waits: one round of the store per delivery. (first time, key, job waiting); (False,
+    None, False) when the delivery was recorded before (a replay or a vendor's retry)."""
     try:
         with _engine(store).begin() as conn:
             now = datetime.now(UTC).isoformat()
             conn.execute(_RECORD, {"platform": platform, "delivery_id": delivery_id[:200], "received_at": now})
             if record is None:
-                return True, None
-            return True, conn.execute(KEY_FOR, {"platform": record[0], "remote_id": record[1]}).scalar()
+                return True, None, False
+            key = conn.execute(KEY_FOR, {"platform": record[0], "remote_id": record[1]}).scalar()
+            lock = Job.record(record[0], record[1], key).lock
+            return True, key, waits is not None and waits(conn, lock)
     except IntegrityError:
-        return False, None
+        return False, None, False
 
 
 def forget(store: Any, platform: str, delivery_id: str) -> None:

@@ -32,6 +32,8 @@ import procrastinate
 import psycopg
 from procrastinate import exceptions as pq_errors
 from procrastinate.worker import Worker as PqWorker
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
 
 from itsm_bridge.config import Config
 from itsm_bridge.errors import StoreError
@@ -41,6 +43,8 @@ log = logging.getLogger("itsm_bridge.serve")
 TASK = "itsm_bridge.serve.job"
 SCHEMA_LOCK = 7403119  # advisory lock id held while procrastinate's schema is applied
 T = TypeVar("T")
+# procrastinate's unique index on queueing_lock WHERE status = 'todo' (its schema.sql) answers this
+_WAITS = text("SELECT EXISTS (SELECT 1 FROM procrastinate_jobs WHERE queueing_lock = :lock AND status = 'todo')")
 
 
 def conninfo(config: Config) -> str:
@@ -76,6 +80,12 @@ class PgQueue:
     # --- the queue protocol
     def defer(self, job: Job, delay: float = 0.0) -> bool:
         return self._call(self._defer(job, delay))
+
+    def waits(self, conn: Connection, lock: str) -> bool:
+        """Asked on the store's connection, in the delivery's own transaction: a delivery whose
+        incident's job already waits costs no defer (an insert refused by the queueing lock's
+        unique index, on this process's event loop: the largest part of receiving a webhook)."""
+        return bool(conn.execute(_WAITS, {"lock": lock}).scalar())
 
     def depth(self) -> int:
         return int(self._waiting()[0])

@@ -18,7 +18,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 MAX_ATTEMPTS = 5
 SWEEP = "sweep"
@@ -68,6 +71,11 @@ class Queue(Protocol):
         its queueing lock already waits."""
         ...
 
+    def waits(self, conn: Connection, lock: str) -> bool:
+        """Whether a job with queueing lock `lock` waits now (so `defer` would answer False),
+        asked within the caller's transaction `conn` on the store's database."""
+        ...
+
     def depth(self) -> int: ...
     def oldest_age(self) -> float: ...
     def ping(self) -> None:
@@ -97,6 +105,10 @@ class LocalQueue:
             self._waiting.append((time.monotonic() + delay, job))
             self._cond.notify()
             return True
+
+    def waits(self, conn: Connection, lock: str) -> bool:
+        with self._cond:
+            return any(j.lock == lock for _, j in self._waiting)
 
     def depth(self) -> int:
         return len(self._due())

@@ -1,7 +1,8 @@
 """The HTTP side of serve: the two webhook endpoints and the probes.
 
 POST /webhooks/jira, POST /webhooks/servicenow: 202 when the record's job is queued (or
-collapsed into one already waiting), 200 for a delivery id already taken (a replay or a vendor's
+collapsed into one already waiting) or when all it says is that the bridge added its own
+note (`echoes`: no job), 200 for a delivery id already taken (a replay or a vendor's
 retry: nothing more is done), 401 with no detail for a missing or bad signature (the reason is
 logged and counted), 413 past `[serve] max_body_bytes` (the body is not read), 503 while serve
 stops or the queue cannot take the job (the vendor retries).
@@ -101,8 +102,16 @@ def _accept(server: Server, platform: str, headers: dict[str, str], body: bytes)
     env = getattr(server.settings, f"{platform}_webhook_secret_env")
     delivery = verified(platform, headers, body, os.environ.get(env) if env else None)
     hint = delivery.hint
-    first, key = deliveries.first_time(
-        server.store, platform, delivery.delivery_id, (hint.platform, hint.remote_id) if hint else None
+    if hint is not None and server.own_notes.echo(hint):
+        server.metrics.count("webhooks_total", platform=platform, result="echo")
+        log.debug("webhook %s %s (%s): the bridge's own note: no job", platform, hint.remote_id, hint.event)
+        return _json(202, {"status": "echo"})
+    first, key, waiting = deliveries.first_time(
+        server.store,
+        platform,
+        delivery.delivery_id,
+        (hint.platform, hint.remote_id) if hint else None,
+        server.queue.waits,
     )
     if not first:
         server.metrics.count("webhook_rejects_total", reason="delivery_replayed")
@@ -113,7 +122,9 @@ def _accept(server: Server, platform: str, headers: dict[str, str], body: bytes)
         return _json(202, {"status": "ignored"})
     job = Job.record(hint.platform, hint.remote_id, key)
     try:
-        queued = server.queue.defer(job)
+        # a job of the incident waiting will read it afresh when it starts: queueing one more
+        # would only collapse into it (the queueing lock), so it is not asked
+        queued = not waiting and server.queue.defer(job)
     except Exception as exc:  # noqa: BLE001 - the queue's database is down: the vendor retries later
         deliveries.forget(server.store, platform, delivery.delivery_id)  # so that retry is taken
         log.error("webhook %s %s: the queue refused the job: %s", platform, hint.remote_id, type(exc).__name__)

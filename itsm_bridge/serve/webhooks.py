@@ -31,6 +31,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from itsm_bridge.connectors.jira.adf import adf_to_text
+from itsm_bridge.connectors.jira.identity import author_ids
+
 MAX_SKEW_S = 300  # ServiceNow: a timestamp further than this from now is refused
 
 
@@ -45,6 +48,15 @@ class Rejected(Exception):
 
 
 @dataclass(frozen=True)
+class Note:
+    """The one note an event is about, when adding it is all the event says: its author's ids
+    and its text (to tell the bridge's own copy, `serve.echoes`)."""
+
+    author: frozenset[str]
+    text: str
+
+
+@dataclass(frozen=True)
 class Hint:
     """The record a verified webhook names: its platform and remote id (the key when the payload
     names one the store already links, else found by the worker)."""
@@ -52,6 +64,7 @@ class Hint:
     platform: str
     remote_id: str
     event: str
+    note: Note | None = None
 
 
 @dataclass(frozen=True)
@@ -148,7 +161,26 @@ def jira_hint(body: bytes) -> Hint | None:
     issue_id = _text(issue.get("id"))
     if issue_id is None:
         raise Rejected(400, "payload_invalid")
-    return Hint("jira", issue_id, event)
+    return Hint("jira", issue_id, event, _added_note(event, data))
+
+
+def _added_note(event: str, data: dict[str, Any]) -> Note | None:
+    """The comment a Jira event only adds: `comment_created`, or `jira:issue_updated` of type
+    `issue_commented` with no changelog (Jira raises both for one new comment). None for any
+    event that may say more (an edit, a transition with a comment)."""
+    comment = data.get("comment")
+    only_added = event == "comment_created" or (
+        event == "jira:issue_updated"
+        and data.get("issue_event_type_name") == "issue_commented"
+        and not data.get("changelog")
+    )
+    if not only_added or not isinstance(comment, dict):
+        return None
+    author = comment.get("author")
+    body = comment.get("body")
+    # a body given as wiki markup (the v2 form) may escape the marker's brackets
+    text = body.replace("\\[", "[").replace("\\]", "]") if isinstance(body, str) else adf_to_text(body)
+    return Note(author_ids(author) if isinstance(author, dict) else frozenset(), text)
 
 
 def servicenow_hint(body: bytes) -> Hint | None:

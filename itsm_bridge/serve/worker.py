@@ -228,6 +228,10 @@ class Worker:
         finally:
             lock.__exit__(None, None, None)
 
+    def connector(self, platform: str) -> Connector | None:
+        """The connector of `platform` this process's runs use, None before the first run."""
+        return (self._connectors or {}).get(platform)
+
     def _connectors_now(self) -> dict[str, Connector]:
         if self._connectors is None:
             self._connectors = build_all(self.config)

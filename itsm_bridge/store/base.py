@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -145,6 +145,7 @@ class StateStore(Protocol):
         action: str | None = None,
         intent_seq: int | None = None,
     ) -> JournalEntry: ...
+    def append_many(self, entries: Sequence[Mapping[str, Any]]) -> list[JournalEntry]: ...
     def open_intents(self) -> list[JournalEntry]: ...
     def journal(
         self, key: str | None = None, *, kinds: Sequence[str] = (), after: int | None = None, last: int | None = None

@@ -9,7 +9,7 @@ journal's run queries are in `runs`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -335,32 +335,40 @@ class SqlStore:
         action: str | None = None,
         intent_seq: int | None = None,
     ) -> JournalEntry:
+        asked = {"key": key, "platform": platform, "ref": ref, "action": action, "intent_seq": intent_seq}
+        return self.append_many([{"run_id": run_id, "kind": kind, "payload": payload, **asked}])[0]
+
+    def append_many(self, entries: Sequence[Mapping[str, Any]]) -> list[JournalEntry]:
+        """Journal entries (each the arguments of `append`, by name) chained in order and written
+        in one transaction: one commit for many (`serialized`'s group commit)."""
+        out: list[JournalEntry] = []
         with self._write() as conn:
             if not self.is_sqlite:
                 conn.execute(text("LOCK TABLE journal IN EXCLUSIVE MODE"))
             last = conn.execute(select(journal.c.seq, journal.c.hash).order_by(journal.c.seq.desc()).limit(1)).first()
             prev = last.hash if last else GENESIS
+            seq = last.seq if last else 0
             chain = KEYED if self.journal_key is not None else PLAIN
-            seq = (last.seq if last else 0) + 1
-            fields: dict[str, Any] = {
-                "seq": seq,
-                "run_id": run_id,
-                "at": _now(),
-                "kind": kind,
-                "key": key,
-                "platform": platform,
-                "ref": ref,
-                "action": action,
-                "intent_seq": intent_seq,
-                "payload": payload,
-            }
-            digest = link_hash(prev, fields, self.journal_key)
-            conn.execute(
-                insert(journal).values(
-                    **{**fields, "payload": dumps(payload)}, prev_hash=prev, hash=digest, chain=chain
+            rows = []
+            for asked in entries:
+                seq += 1
+                fields: dict[str, Any] = {
+                    "seq": seq,
+                    "run_id": asked["run_id"],
+                    "at": _now(),
+                    "kind": asked["kind"],
+                    **{name: asked.get(name) for name in ("key", "platform", "ref", "action", "intent_seq")},
+                    "payload": asked["payload"],
+                }
+                digest = link_hash(prev, fields, self.journal_key)
+                rows.append(
+                    {**fields, "payload": dumps(fields["payload"]), "prev_hash": prev, "hash": digest, "chain": chain}
                 )
-            )
-        return JournalEntry(**fields, prev_hash=prev, hash=digest)
+                out.append(JournalEntry(**fields, prev_hash=prev, hash=digest))
+                prev = digest
+            if rows:
+                conn.execute(insert(journal), rows)
+        return out
 
     def journal(
         self, key: str | None = None, *, kinds: Sequence[str] = (), after: int | None = None, last: int | None = None

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import time
 
+from itsm_bridge.correlation import NOTE_MARKER
+from tests.integration.test_notes_identity import containing, jira_comment_by_a_person
 from tests.integration.test_sync import add_incident, jira_issue_for
+from tests.reliability.edits import jira_comment_texts, snow_note_texts
 from tests.serve.conftest import JIRA_SECRET, Serve
 
 
@@ -43,5 +46,33 @@ def test_changes_on_either_side_reach_the_other_through_the_sandbox_s_webhooks_a
         assert len(bridge.writes()) == quiet
         assert running.metric("jobs_total", outcome="synced") == 2
         assert running.metric("webhook_rejects_total", reason="signature_invalid") == 0
+    finally:
+        running.stop()
+
+
+def test_jira_s_echoes_of_the_bridge_s_own_comment_queue_no_job_and_a_person_s_comment_still_does(bridge):
+    sandbox = bridge.sandbox
+    record = add_incident(sandbox, short_description="incident 0")
+    sandbox.servicenow.update_incident(record["sys_id"], {"work_notes": "paged the mail team"}, user="ana")
+    assert bridge.sync_json()[0] == 0  # its copy's answer names the API user: kept with Jira's facts
+    running = Serve(bridge, env={"TEST_SNOW_WEBHOOK_SECRET": JIRA_SECRET})
+    webhooks = sandbox.send_webhooks(running.url, JIRA_SECRET)
+    try:
+        issue = jira_issue_for(sandbox, record["number"])["key"]
+        sandbox.servicenow.update_incident(record["sys_id"], {"work_notes": "failed over to mx2"}, user="ana")
+        converged(running, lambda: containing(jira_comment_texts(sandbox, issue), "failed over to mx2") == 1)
+        assert webhooks.sender.flush(10)
+        running.wait_idle(jobs=1)
+        # comment_created and jira:issue_updated (issue_commented) for the bridge's copy: no job
+        assert running.metric("webhooks_total", platform="jira", result="echo") == 2
+        assert running.metric("webhooks_total", platform="jira", result="queued") == 0
+        assert running.metric("webhooks_total", platform="jira", result="collapsed") == 0
+
+        jira_comment_by_a_person(sandbox, issue, f"{NOTE_MARKER} (servicenow:0) pasted by a person")
+        converged(running, lambda: containing(snow_note_texts(sandbox, record["sys_id"]), "pasted by a person") == 1)
+        assert webhooks.sender.flush(10)
+        running.wait_idle(jobs=2)
+        assert running.metric("webhooks_total", platform="jira", result="queued") >= 1
+        assert running.metric("webhooks_total", platform="jira", result="echo") == 2
     finally:
         running.stop()

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import time
 
-from tests.serve.conftest import jira_body, sign_jira, sign_servicenow, snow_body
+from itsm_bridge.connectors.jira.adf import text_to_adf
+from itsm_bridge.correlation import NOTE_MARKER
+from tests.integration.test_sync import add_incident, jira_issue_for
+from tests.serve.conftest import Serve, jira_body, sign_jira, sign_servicenow, snow_body
 
 
 def incident(serve_bridge, n: int = 0) -> dict:
@@ -71,5 +74,43 @@ def test_a_webhook_whose_secret_variable_is_unset_is_refused(bridge):
         body = jira_body({"id": "10000", "key": "OPS-1", "fields": {}})
         assert running.post("jira", body, sign_jira(body, secret="")).status_code == 401
         assert running.metric("webhook_rejects_total", reason="secret_unset") == 1
+    finally:
+        running.stop()
+
+
+def test_only_an_event_that_just_adds_the_bridge_s_own_note_is_taken_as_its_echo(bridge):
+    record = add_incident(bridge.sandbox)
+    bridge.sandbox.servicenow.update_incident(record["sys_id"], {"work_notes": "paged"}, user="ana")
+    assert bridge.sync_json()[0] == 0  # the copy's answer named the API user, kept with Jira's facts
+    issue = jira_issue_for(bridge.sandbox, record["number"])
+    api_user = {"accountId": bridge.sandbox.jira.config.api_account}
+    ours = {"id": "90", "author": api_user, "body": text_to_adf(f"{NOTE_MARKER} (servicenow:1) paged")}
+    wiki = {**ours, "body": "\\[itsm-bridge\\] (servicenow:1) paged"}  # the v2 form escapes brackets
+    a_person = {**ours, "author": {"accountId": "someone-else"}}
+    unmarked = {**ours, "body": "paged"}
+    target = {"id": issue["id"], "key": issue["key"], "fields": {}}
+    running = Serve(bridge)
+    try:
+
+        def status(event: str, comment: dict, **extra: object) -> str:
+            body = jira_body(target, event, comment=comment, **extra)
+            return str(running.post("jira", body, sign_jira(body)).json()["status"])
+
+        assert status("comment_created", ours) == "echo"
+        assert status("comment_created", wiki) == "echo"
+        assert status("jira:issue_updated", ours, issue_event_type_name="issue_commented") == "echo"
+        running.wait_idle(jobs=0)
+        assert running.metric("webhooks_total", platform="jira", result="queued") == 0
+        # anything that may say more than "the bridge added its note" gets its job
+        changed = {"items": [{"field": "status", "toString": "Resolved"}]}
+        for event, comment, extra in [
+            ("comment_created", a_person, {}),
+            ("comment_created", unmarked, {}),
+            ("comment_updated", ours, {}),
+            ("jira:issue_updated", ours, {"issue_event_type_name": "issue_generic", "changelog": changed}),
+            ("jira:issue_updated", ours, {"issue_event_type_name": "issue_commented", "changelog": changed}),
+        ]:
+            assert status(event, comment, **extra) in ("queued", "collapsed"), (event, comment, extra)
+        assert running.metric("webhooks_total", platform="jira", result="echo") == 3
     finally:
         running.stop()

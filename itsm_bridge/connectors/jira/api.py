@@ -171,10 +171,16 @@ class JiraApi:
         answer = resp.json()
         return answer if isinstance(answer, dict) else None
 
-    def comment(self, issue_id: str, body: dict[str, Any], ref: str) -> None:
-        """`POST issue/{id}/comment`, sent once (a resent comment is a second comment)."""
+    def comment(self, issue_id: str, body: dict[str, Any], ref: str) -> dict[str, Any]:
+        """`POST issue/{id}/comment`, sent once (a resent comment is a second comment); the
+        comment as created ({} when the answer is not JSON)."""
         self.writes.acquire(issue_id)
-        self.http.request("POST", f"{API}/issue/{issue_id}/comment", json=body, ref=ref, idempotent=False)
+        answer = self.http.request("POST", f"{API}/issue/{issue_id}/comment", json=body, ref=ref, idempotent=False)
+        try:
+            created = answer.json()
+        except ValueError:
+            return {}
+        return created if isinstance(created, dict) else {}
 
     def transition(self, issue_id: str, body: dict[str, Any], ref: str) -> None:
         """`POST issue/{id}/transitions`, sent once."""

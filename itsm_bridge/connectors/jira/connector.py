@@ -160,6 +160,10 @@ class JiraConnector(FindsPeopleBy):
             self._account = identity.author_ids(self.api.myself())
         return self._account
 
+    def known_account(self) -> frozenset[str] | None:
+        """The API user's ids when already known (read, restored or learned), without asking Jira."""
+        return self._account
+
     # --- what one run learns and the next starts from (kept in the state store)
     def facts(self) -> dict[str, Any]:
         zone = getattr(self._zone, "key", None) or (str(self._zone) if self._zone is not None else None)
@@ -442,8 +446,11 @@ class JiraConnector(FindsPeopleBy):
         return self.record(issue)
 
     def add_comment(self, ref: RemoteRef, comment: Comment) -> None:
-        """An ADF comment, marked as ours; internal ones carry `sd.public.comment` internal=true."""
-        self.api.comment(ref.id, comment_json(comment), str(ref))
+        """An ADF comment, marked as ours; internal ones carry `sd.public.comment` internal=true.
+        Its author is the API user: learned from the answer when not known yet (no `myself`)."""
+        created = self.api.comment(ref.id, comment_json(comment), str(ref))
+        if self._account is None and isinstance(created.get("author"), dict):
+            self._account = identity.author_ids(created["author"]) or None
 
     def has_note(self, ref: RemoteRef, comment: Comment) -> bool:
         """Whether the comment itsm-bridge writes for `comment` is already on the issue (a copy

@@ -557,6 +557,18 @@ def test_comments_read_back_with_visibility_and_ours_are_not_imported(jira):
 
 
 @responses.activate
+def test_a_comment_s_answer_names_the_api_user_so_its_own_copies_are_known_without_myself(jira):
+    bridge = {"accountId": "a1", "displayName": "Bridge"}
+    responses.post(f"{API}/issue/10001/comment", status=201, json={"id": "7", "author": bridge, "body": {}})
+    assert jira.known_account() is None
+    when = datetime(2024, 5, 1, tzinfo=UTC)
+    jira.add_comment(RemoteRef("jira", "10001"), Comment("Ana", "paged", when, Visibility.INTERNAL, "servicenow"))
+    assert jira.known_account() == frozenset({"a1"})
+    assert jira.facts()["account"] == ["a1"]  # kept for the next run and for serve's receivers
+    assert [c.request.url.rsplit("/", 1)[-1] for c in responses.calls] == ["comment"]  # no `myself`
+
+
+@responses.activate
 def test_update_sends_only_given_fields_and_never_resolution_or_status(jira):
     responses.put(f"{API}/issue/10001", status=204)
     responses.get(f"{API}/issue/10001", json=issue(1))
