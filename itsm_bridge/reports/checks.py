@@ -136,13 +136,13 @@ class Matrix:
         )
 
 
-def priority(view: View, matrix: Matrix) -> list[AuditFinding]:
+def priority(view: View, kept: dict[str, Copy], matrix: Matrix) -> list[AuditFinding]:
     """Each platform's priority against the matrix cell of the incident's impact x urgency (from
-    the first platform whose spec carries them), which also settles two platforms' priorities:
-    they differ only where one is off the matrix, and that one is named. A publish-only page's
-    impact against the impact [publish.impact] gives that priority."""
+    the first platform whose spec carries them; `kept`: `View.kept`), which also settles two
+    platforms' priorities: they differ only where one is off the matrix, and that one is named. A
+    publish-only page's impact against the impact [publish.impact] gives that priority."""
     for name in matrix.anchors:
-        anchor = view.copy(name)
+        anchor = kept.get(name)
         if anchor is not None:
             break
     else:
@@ -175,10 +175,10 @@ def priority(view: View, matrix: Matrix) -> list[AuditFinding]:
                     message,
                 )
             )
-    impact = matrix.page_impact.get(expected.value)
     for platform, copies in view.copies.items():
         if platform not in matrix.pages:
             continue
+        impact = matrix.page_impact.get(expected.value)
         for copy in copies:
             if not (copy.page_impact and impact and copy.page_impact != impact):
                 continue

@@ -69,6 +69,17 @@ class View:
                     return c
         return found[0] if found else None
 
+    def kept(self) -> dict[str, Copy]:
+        """Each platform's copy (`copy`) by platform: worked out once per view by the audit, not
+        once per check."""
+        kept: dict[str, Copy] = {}
+        for platform, found in self.copies.items():  # a loop, not a comprehension: (a call less) per view
+            if len(found) == 1:
+                kept[platform] = found[0]
+            elif (copy := self.copy(platform)) is not None:
+                kept[platform] = copy
+        return kept
+
     def timeline(self, source: str) -> Timeline | None:
         """The incident's timeline as its system of record tells it (else as any copy does)."""
         main = self.copy(source) or next((c for copies in self.copies.values() for c in copies), None)
@@ -262,17 +273,18 @@ def _fill_from_store(snap: Snapshot, store: StateStore, shadows: Iterable[Shadow
     read = dict.fromkeys((source, *snap.targets), 0)
     views = snap.views
     for key, base, sides in shadows:
-        refs = links.get(key, {})
+        refs = links.get(key)
+        if refs is None:
+            refs = {}
         view = views[key] = _made(View, {"key": key, "copies": {}, "links": refs, "broken": []})
         title = base.get("title") or ""
         copies = view.copies
         for platform, values in sides.items():
             ref = refs.get(platform) or RemoteRef(platform, key)
             incident = _incident(key, base if platform == source else None, values, title)
+            # findings, page impact, history...: their defaults (the store keeps none of them)
             copies[platform] = [
-                _made(
-                    Copy, {**_COPY, "platform": platform, "ref": ref, "incident": incident, "updated": incident.updated}
-                )
+                _made(Copy, {"platform": platform, "ref": ref, "incident": incident, "updated": incident.updated})
             ]
             if platform in read:
                 read[platform] += 1
@@ -286,26 +298,24 @@ _new, _set = object.__new__, object.__setattr__
 
 
 def _made(cls: type[_T], attrs: dict[str, Any]) -> _T:
-    """An instance of the dataclass `cls` with `attrs` (every field) as its attributes, made
-    without its `__init__`: a frozen dataclass sets each field through `object.__setattr__`,
-    most of the cost of the store audit's several objects per incident. For values that need no
+    """An instance of the dataclass `cls` with `attrs` as its attributes, made without its
+    `__init__`: a frozen dataclass sets each field through `object.__setattr__`, most of the cost
+    of the store audit's several objects per incident. A field with a default may be left out of
+    `attrs`: the dataclass keeps each default as a class attribute, which an instance without
+    its own value reads (so equality, `repr` and `replace` see it). For values that need no
     `__post_init__`."""
     made: _T = _new(cls)
     _set(made, "__dict__", attrs)
     return made
 
 
-_COPY: dict[str, Any] = {
-    name: None if f.default is MISSING else f.default for name, f in Copy.__dataclass_fields__.items()
-}
-"""A store copy's fields but its platform, ref, incident and time: no findings, as the store keeps none."""
-
 _DEFAULTS: dict[str, Any] = {
     name: None if f.default is MISSING else f.default
     for name, f in Incident.__dataclass_fields__.items()
     if name not in ("comments", "links")
 }
-"""Every Incident field a shadow may give, with its default (comments and links: a shadow has none)."""
+"""Every Incident field a shadow may give, with its default (comments and links: a shadow has
+none, and an instance without them reads their default, `_made`)."""
 
 _ENUMS: dict[str, type[Enum]] = {
     "state": State,
@@ -328,6 +338,9 @@ def _incident(key: str, base: dict[str, Any] | None, values: dict[str, Any], tit
     datetimes), so the instance is made without it: its Enum calls and zone checks per field were
     most of a 100k-incident store audit. What it refuses is refused here too (a value of no
     member, a naive time), and a key that is no field is dropped, as before."""
+    # merged into a copy of the defaults, not built from the parsed dicts alone: the copy keeps
+    # the defaults' own (interned) keys, which every attribute read of the audit then finds by
+    # identity rather than by comparing strings
     fields = {**_DEFAULTS, **base, **values} if base else {**_DEFAULTS, **values}
     if len(fields) != len(_DEFAULTS):
         fields = {k: v for k, v in fields.items() if k in _DEFAULTS}
@@ -351,7 +364,6 @@ def _incident(key: str, base: dict[str, Any] | None, values: dict[str, Any], tit
         if value is not None:
             when = datetime.fromisoformat(value)
             fields[name] = when if when.tzinfo is UTC else ensure_utc(when, f"Incident.{name}")
-    fields["comments"] = fields["links"] = ()
     return _made(Incident, fields)
 
 

@@ -20,8 +20,8 @@ from statistics import mean, median
 from typing import TYPE_CHECKING, Any
 
 from itsm_bridge.mapping.communication import cadence_for
-from itsm_bridge.model import OPEN_STATES
-from itsm_bridge.reports.collect import Copy, Snapshot, View
+from itsm_bridge.model import OPEN_STATES, Incident
+from itsm_bridge.reports.collect import Copy, View
 from itsm_bridge.reports.findings import AuditFinding
 
 if TYPE_CHECKING:
@@ -65,20 +65,27 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def _page(view: View, pages: frozenset[str]) -> Copy | None:
-    for platform in view.copies:  # a loop, not a generator: asked of every view, and most have no page
-        if platform in pages and (found := view.copy(platform)) is not None:
-            return found
+def _page(kept: dict[str, Copy], pages: frozenset[str]) -> Copy | None:
+    for platform, copy in kept.items():  # a loop, not a generator: asked of every view, and most have no page
+        if platform in pages:
+            return copy
     return None
 
 
-def measure(view: View, snap: Snapshot, config: Config, now: datetime, pages: frozenset[str]) -> Posts | None:
+def measure(
+    view: View,
+    kept: dict[str, Copy],
+    incident: Incident | None,
+    config: Config,
+    now: datetime,
+    pages: frozenset[str],
+) -> Posts | None:
     """The incident's public timeline, when it is published on a page (of the publish-only
-    platforms, `pages`) that lists its updates."""
-    page = _page(view, pages)
+    platforms, `pages`; `kept`: `View.kept`) that lists its updates. `incident`: as its system of
+    record says (`View.canonical`)."""
+    page = _page(kept, pages)
     if page is None or not page.public_updates:
         return None
-    incident = view.canonical(snap.source)
     if incident is None:
         return None
     posts = page.public_updates

@@ -61,9 +61,11 @@ def broken(view: View) -> list[AuditFinding]:
     ]
 
 
-def unlinked(view: View, src: Copy | None, snap: Snapshot, config: Config, held: set[str]) -> list[AuditFinding]:
+def unlinked(
+    view: View, src: Copy | None, kept: dict[str, Copy], snap: Snapshot, config: Config, held: set[str]
+) -> list[AuditFinding]:
     """Targets a flow should link this incident to but the store does not (`src`: the system of
-    record's copy)."""
+    record's copy; `kept`: `View.kept`)."""
     if view.key in held or (src is not None and not src.matches_flow):
         return []
     read_past = (
@@ -78,7 +80,7 @@ def unlinked(view: View, src: Copy | None, snap: Snapshot, config: Config, held:
     for target in snap.targets:
         if target in view.links:
             continue
-        copy = view.copy(target)
+        copy = kept.get(target)
         if copy is None and not _due(target, src, config):
             continue
         where = copy or src

@@ -137,9 +137,14 @@ def sla(lines: list[Timeline], targets: dict[str, int], now: datetime) -> list[d
     rows = []
     for priority, target in targets.items():
         mine = by_priority.get(priority, [])
-        times = [_minutes(t.opened, t.finished) for t in mine if not t.is_open]
-        met = sum(1 for m in times if m is not None and m <= target)
-        late = sum(1 for m in times if m is not None and m > target)
+        # _minutes, inline (once per incident): the finished ones with a time to resolve
+        times = [
+            (t.finished - t.opened).total_seconds() / 60.0  # type: ignore[operator]  # grouped only when opened
+            for t in mine
+            if not t.is_open and t.finished is not None and t.finished >= t.opened  # type: ignore[operator]
+        ]
+        met = sum(1 for m in times if m <= target)
+        late = len(times) - met
         open_late = sum(1 for t in mine if t.is_open and (_minutes(t.opened, now) or 0) > target)
         judged = met + late + open_late
         rows.append(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from itsm_bridge.reports.metrics import _minutes, _stats, _week
+from itsm_bridge.reports.metrics import _stats, _week
 from itsm_bridge.reports.timeline import Timeline
 
 
@@ -28,9 +28,10 @@ def weekly(lines: list[Timeline], targets: dict[str, int]) -> list[dict[str, Any
             continue
         week = _week(t.finished)
         resolved[week] += 1
-        if (minutes := _minutes(t.opened, t.finished)) is None:
+        if t.opened is None or t.finished < t.opened:  # (_minutes, inline: once per incident)
             continue
-        if t.consistent:  # as in metrics.durations: a timeline out of order gives no MTTR
+        minutes = (t.finished - t.opened).total_seconds() / 60.0
+        if not t.broken:  # as in metrics.durations: a timeline out of order gives no MTTR
             times[week].append(minutes)
         target = targets.get(t.priority)
         if target is not None:

@@ -101,6 +101,37 @@ def test_servicenow_off_its_own_matrix_is_named_not_jira_matching_the_matrix():
     ]
 
 
+def test_each_platform_is_checked_and_counted_on_its_linked_copy_when_it_has_duplicates():
+    source, linked = copy("servicenow"), copy("jira", category="Network", state=State.RESOLVED)
+    stray = copy("jira", category=None)  # read first: the one kept, were none linked
+    stray = Copy("jira", RemoteRef("jira", "jira-stray", "OPS-9"), stray.incident)
+    view = View("INC1", {"servicenow": [source], "jira": [stray, linked]}, {"jira": linked.ref})
+    report = build(Snapshot("servicenow", ["jira", "statuspage"], {"INC1": view}), cfg(), NOW)
+    assert report.categories["jira"] == {"Network": 1}
+    rows = {(r["platform"], r["step"]): (r["checked"], r["incomplete"]) for r in report.completeness}
+    assert rows[("jira", "create")] == (1, 0) and rows[("jira", "resolve")] == (1, 1)  # the linked copy's state
+    assert ("duplicate", "jira", "OPS-9") in {(f.kind, f.platform, f.ref) for f in report.findings}
+    missing = {(f.field, f.ref) for f in report.findings if f.kind == "required_missing"}
+    assert missing == {("resolution_code", "jira-INC1")}  # not the stray's missing category
+
+
+def test_blank_required_fields_and_major_only_rules_are_found_per_copy_and_tallied_once_per_copy():
+    major_rule = '\n[[rules.required]]\nstep = "create"\nfields = ["communication_owner"]\nmajor_only = true\n'
+    blank = resolved_snow(60)
+    blank = Copy("servicenow", blank.ref, blank.incident.replace(resolution_notes="  "))  # its only gap
+    views = {}
+    for key, snow in (("INC1", blank), ("INC2", resolved_snow(60)), ("INC3", copy("servicenow", major=True))):
+        snow = Copy("servicenow", RemoteRef("servicenow", key, key), snow.incident.replace(key=key))
+        views[key] = View(key, {"servicenow": [snow]})
+    report = build(Snapshot("servicenow", ["jira", "statuspage"], views), cfg(major_rule), NOW)
+    assert sorted((f.key, f.field, f.expected) for f in report.findings if f.kind == "required_missing") == [
+        ("INC1", "resolution_notes", "resolve"),
+        ("INC3", "communication_owner", "create"),
+    ]
+    rows = {r["step"]: (r["checked"], r["incomplete"]) for r in report.completeness if r["platform"] == "servicenow"}
+    assert rows == {"create": (3, 1), "resolve": (2, 1)}
+
+
 def test_required_fields_are_checked_per_platform_on_fields_it_holds_and_tallied_per_group():
     # the example config requires category and service to create on Jira; resolution_code to resolve there (warn)
     report = build(snap(copy("servicenow"), copy("jira", category=None, state=State.RESOLVED)), cfg(), NOW)
