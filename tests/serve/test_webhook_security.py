@@ -126,4 +126,6 @@ def test_deliveries_on_a_kept_alive_connection_are_not_held_for_the_delayed_ack(
         started = time.perf_counter()
         assert serve.post("servicenow", body, forged).status_code == 401  # one requests.Session
         took.append(time.perf_counter() - started)
-    assert sorted(took)[10] < 0.03, took
+    # held: every answer after the connection's first few (ACKed at once) takes 40 ms or more;
+    # the quickest of them shows it, whatever the machine's load does to the others
+    assert min(took[3:]) < 0.03, took
