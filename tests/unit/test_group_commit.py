@@ -25,15 +25,20 @@ def append_from_threads(shared: Serialized, threads: int, each: int) -> dict[str
     def work(name: str) -> None:
         given[name] = [shared.append("run", "intent", {"n": n}, key=name).seq for n in range(each)]
 
-    workers = [threading.Thread(target=work, args=(f"K{t}",)) for t in range(threads)]
-    with shared._lock:  # every thread queues its first append before any group is written
+    run_in_one_group(shared, [threading.Thread(target=work, args=(f"K{t}",)) for t in range(threads)])
+    return given
+
+
+def run_in_one_group(shared: Serialized, workers: list[threading.Thread]) -> None:
+    """Start `workers` while the store's lock is held, so each has queued its first append before
+    any group is written; then wait for them to finish."""
+    with shared._lock:
         for w in workers:
             w.start()
-        while len(shared._appends._waiting) < threads:
+        while len(shared._appends._waiting) < len(workers):
             threading.Event().wait(0.001)
     for w in workers:
         w.join()
-    return given
 
 
 def check_group_commit(store) -> None:
@@ -79,13 +84,7 @@ def test_an_entry_that_cannot_be_written_fails_only_its_caller(tmp_path):
     bad = {"n": {1, 2}}  # a set: not JSON
     workers = [threading.Thread(target=work, args=(f"K{t}", bad if t == 2 else {"n": t})) for t in range(5)]
     try:
-        with shared._lock:  # all five wait in one group
-            for w in workers:
-                w.start()
-            while len(shared._appends._waiting) < 5:
-                threading.Event().wait(0.001)
-        for w in workers:
-            w.join()
+        run_in_one_group(shared, workers)  # all five wait in one group
         assert isinstance(results.pop("K2"), TypeError)
         assert sorted(results.values()) == [1, 2, 3, 4]
         assert store.verify_journal().ok and len(list(store.journal())) == 4
